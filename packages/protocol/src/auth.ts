@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { Id, Name, Timestamp } from "./common.ts";
+import { Role } from "./orgs.ts";
+
+export const Email = z
+  .email()
+  .max(254)
+  .transform((e) => e.trim().toLowerCase());
+
+/** 8..256: long enough to matter, short enough that hashing cannot be used to burn CPU. */
+export const Password = z.string().min(8, "at least 8 characters").max(256);
+
+export const SignupBody = z.strictObject({
+  email: Email,
+  password: Password,
+  name: Name.optional(),
+});
+export type SignupBody = z.infer<typeof SignupBody>;
+
+export const LoginBody = z.strictObject({
+  email: Email,
+  password: z.string().min(1).max(256),
+});
+export type LoginBody = z.infer<typeof LoginBody>;
+
+export const User = z
+  .object({
+    id: Id,
+    email: z.string(),
+    name: z.string(),
+    createdAt: Timestamp,
+  })
+  .meta({ id: "User" });
+export type User = z.infer<typeof User>;
+
+export const MembershipSummary = z.object({
+  orgId: Id,
+  slug: z.string(),
+  name: z.string(),
+  role: Role,
+  personal: z.boolean(),
+});
+
+export const Me = z
+  .object({
+    user: User,
+    orgs: z.array(MembershipSummary),
+    auth: z.enum(["cookie", "bearer", "api_token"]),
+  })
+  .meta({ id: "Me" });
+export type Me = z.infer<typeof Me>;
+
+/** Returned by sign-up, log-in and refresh. Tokens also travel in HTTP-only cookies. */
+export const Session = z
+  .object({
+    user: User,
+    accessToken: z.string().describe("Short-lived JWT; also set as an HTTP-only cookie"),
+    accessTokenExpiresAt: Timestamp,
+    csrfToken: z.string().describe("Send back as the x-csrf-token header on unsafe requests"),
+  })
+  .meta({ id: "Session" });
+export type Session = z.infer<typeof Session>;
+
+export const CreateApiTokenBody = z.strictObject({
+  name: Name,
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+});
+
+export const ApiToken = z
+  .object({
+    id: Id,
+    name: z.string(),
+    prefix: z.string().describe("First characters of the token, to recognise it"),
+    createdAt: Timestamp,
+    lastUsedAt: Timestamp.nullable(),
+    expiresAt: Timestamp.nullable(),
+  })
+  .meta({ id: "ApiToken" });
+export type ApiToken = z.infer<typeof ApiToken>;
+
+export const CreatedApiToken = ApiToken.extend({
+  token: z.string().describe("The secret; shown once and never again"),
+});

@@ -1,0 +1,24 @@
+import { z } from "zod";
+
+export const Id = z.uuid().describe("Resource id (UUID)");
+
+/** Slugs name orgs and projects in URLs, schema names and preview hosts (`<project>--<org>`), so no `--`. */
+export const SLUG_PATTERN = /^[a-z][a-z0-9-]{1,38}$/;
+
+export const Slug = z
+  .string()
+  .regex(SLUG_PATTERN, {
+    message: "lowercase letters, digits and hyphens; starts with a letter; 2–39 characters",
+    abort: true,
+  })
+  .refine((s) => !s.includes("--") && !s.endsWith("-"), "no double hyphen and no trailing hyphen")
+  .describe("URL-safe name");
+
+/** An org or project may be addressed by id or by slug. */
+export const IdOrSlug = z.string().min(1).max(64).describe("Id (UUID) or slug");
+
+export const Timestamp = z.iso.datetime().describe("ISO-8601 timestamp");
+
+export const Name = z.string().trim().min(1).max(100);
+
+export const Ok = z.object({ ok: z.literal(true) });

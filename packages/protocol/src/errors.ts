@@ -1,0 +1,56 @@
+import { z } from "zod";
+
+/**
+ * Every failure the API reports carries one of these stable, machine-readable codes.
+ * Clients switch on `code`; `message` is for humans and may change.
+ */
+export const ERROR_CODES = [
+  "bad_request",
+  "invalid_json",
+  "validation_failed",
+  "unsupported_media_type",
+  "payload_too_large",
+  "unauthenticated",
+  "invalid_credentials",
+  "token_invalid",
+  "token_expired",
+  "session_revoked",
+  "refresh_token_reused",
+  "refresh_token_superseded",
+  "csrf_failed",
+  "forbidden",
+  "not_found",
+  "route_not_found",
+  "method_not_allowed",
+  "org_not_found",
+  "project_not_found",
+  "member_not_found",
+  "invitation_not_found",
+  "invitation_expired",
+  "invitation_email_mismatch",
+  "api_token_not_found",
+  "conflict",
+  "email_taken",
+  "slug_taken",
+  "slug_reserved",
+  "already_member",
+  "last_owner",
+  "personal_org",
+  "rate_limited",
+  "unavailable",
+  "internal_error",
+] as const;
+
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorEnvelope = z
+  .object({
+    error: z.object({
+      code: ErrorCode,
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: "ErrorEnvelope" });
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;

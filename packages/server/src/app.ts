@@ -1,0 +1,110 @@
+import fastifyCookie from "@fastify/cookie";
+import fastifyStatic from "@fastify/static";
+import fastifySwagger from "@fastify/swagger";
+import Fastify, { type FastifyInstance } from "fastify";
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from "fastify-type-provider-zod";
+import type { ApiTokenService } from "./auth/api-tokens.ts";
+import { authRoutes } from "./auth/routes.ts";
+import type { AuthService } from "./auth/service.ts";
+import type { KilnConfig } from "./config.ts";
+import type { Database } from "./db/client.ts";
+import { healthRoutes } from "./health/routes.ts";
+import { installAuthHook } from "./http/auth-hook.ts";
+import { installErrorHandler } from "./http/error-handler.ts";
+import { invitationRoutes } from "./invitations/routes.ts";
+import type { InvitationService } from "./invitations/service.ts";
+import { memberRoutes } from "./members/routes.ts";
+import type { MemberService } from "./members/service.ts";
+import { orgRoutes } from "./orgs/routes.ts";
+import type { OrgService } from "./orgs/service.ts";
+import { projectRoutes } from "./projects/routes.ts";
+import type { ProjectService } from "./projects/service.ts";
+import { VERSION } from "./version.ts";
+
+export interface Services {
+  database: Database;
+  auth: AuthService;
+  apiTokens: ApiTokenService;
+  orgs: OrgService;
+  members: MemberService;
+  invitations: InvitationService;
+  projects: ProjectService;
+}
+
+export interface AppOptions {
+  config: KilnConfig;
+  logger: FastifyInstance["log"];
+  /** Directory with the built web app; a placeholder page is served when absent. */
+  webDir?: string | undefined;
+}
+
+/** The composition root: wires services into routes. Holds no logic of its own. */
+export async function buildApp(services: Services, options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    // Bodies with __proto__/constructor.prototype are refused, not silently stripped.
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "Kiln API", version: VERSION, description: "Self-hosted AI app studio" },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            description: "Access JWT or personal API token (kiln_pat_…)",
+          },
+          cookie: { type: "apiKey", in: "cookie", name: "kiln_at" },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  installAuthHook(app, services.auth, services.apiTokens);
+
+  const secureCookies = config.publicUrl.startsWith("https://");
+  healthRoutes(app, {
+    database: services.database,
+    config: {
+      name: "kiln",
+      version: VERSION,
+      authMethods: ["password", "api_token"],
+      appDomain: config.appDomain,
+      signupOpen: config.signupOpen,
+    },
+  });
+  authRoutes(app, { auth: services.auth, apiTokens: services.apiTokens, secureCookies });
+  orgRoutes(app, { orgs: services.orgs });
+  memberRoutes(app, { orgs: services.orgs, members: services.members });
+  invitationRoutes(app, { orgs: services.orgs, invitations: services.invitations });
+  projectRoutes(app, { orgs: services.orgs, projects: services.projects });
+
+  app.get("/api/openapi.json", { config: { auth: "none" }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+
+  if (options.webDir) {
+    await app.register(fastifyStatic, { root: options.webDir, wildcard: false });
+  }
+  return app;
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from "node:crypto";
+import type { ApiToken } from "@kiln/protocol";
+import { and, eq, isNull } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { apiTokens, users } from "../db/schema-shared.ts";
+import { NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
+import type { Principal } from "./principal.ts";
+import { API_TOKEN_PREFIX, hashToken, opaqueToken } from "./tokens.ts";
+
+type ApiTokenRow = typeof apiTokens.$inferSelect;
+
+function toApiToken(row: ApiTokenRow): ApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: row.createdAt.toISOString(),
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+  };
+}
+
+/** Personal API tokens: `kiln_pat_…`, shown once, stored as a SHA-256 hash, revocable. */
+export class ApiTokenService {
+  readonly #database: Database;
+
+  constructor(database: Database) {
+    this.#database = database;
+  }
+
+  async create(userId: string, input: { name: string; expiresInDays?: number | undefined }) {
+    const token = opaqueToken(API_TOKEN_PREFIX);
+    const [row] = await this.#database.db
+      .insert(apiTokens)
+      .values({
+        id: randomUUID(),
+        userId,
+        name: input.name,
+        prefix: token.slice(0, API_TOKEN_PREFIX.length + 6),
+        tokenHash: hashToken(token),
+        expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null,
+      })
+      .returning();
+    return { ...toApiToken(row!), token };
+  }
+
+  async list(userId: string): Promise<ApiToken[]> {
+    const rows = await this.#database.db
+      .select()
+      .from(apiTokens)
+      .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+      .orderBy(apiTokens.createdAt);
+    return rows.map(toApiToken);
+  }
+
+  async revoke(userId: string, id: string): Promise<void> {
+    const done = await this.#database.db
+      .update(apiTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+      .returning({ id: apiTokens.id });
+    if (done.length === 0) throw new NotFoundError("api_token_not_found", "API token not found");
+  }
+
+  async authenticate(token: string): Promise<Principal> {
+    if (token.length > 200) throw new UnauthenticatedError("token_invalid", "API token is not valid");
+    const [found] = await this.#database.db
+      .select({ token: apiTokens, user: users })
+      .from(apiTokens)
+      .innerJoin(users, eq(users.id, apiTokens.userId))
+      .where(eq(apiTokens.tokenHash, hashToken(token)));
+    if (!found || found.token.revokedAt)
+      throw new UnauthenticatedError("token_invalid", "API token is not valid");
+    if (found.token.expiresAt && found.token.expiresAt.getTime() <= Date.now()) {
+      throw new UnauthenticatedError("token_expired", "API token expired");
+    }
+    // Coarse last-used stamp: at most one write per token per minute, not one per request.
+    if (!found.token.lastUsedAt || Date.now() - found.token.lastUsedAt.getTime() > 60_000) {
+      await this.#database.db
+        .update(apiTokens)
+        .set({ lastUsedAt: new Date() })
+        .where(eq(apiTokens.id, found.token.id));
+    }
+    return {
+      userId: found.user.id,
+      email: found.user.email,
+      name: found.user.name,
+      via: "api_token",
+      apiTokenId: found.token.id,
+    };
+  }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { loadConfig } from "./config.ts";
+import { createKiln } from "./kiln.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `kiln ${VERSION}
+
+Usage:
+  kiln start      run the studio (PORT, HOST, KILN_DATA_DIR, DATABASE_URL, LOG_LEVEL)
+  kiln migrate    apply database migrations and exit
+  kiln --version
+`;
+
+async function start(): Promise<void> {
+  const config = loadConfig();
+  const kiln = await createKiln(config);
+  const log = kiln.app.log;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    // A second signal, or a hung close, must not keep the process alive forever.
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    try {
+      await kiln.close();
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, "shutdown failed");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  await kiln.app.listen({ port: config.port, host: config.host });
+  const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const address = kiln.app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  log.info(
+    { database: kiln.database.kind, dataDir: config.dataDir, timings: kiln.timings },
+    `Kiln is running at http://${shown}:${port}`,
+  );
+  process.stdout.write(`\n  Kiln ${VERSION} is running at http://${shown}:${port}\n\n`);
+}
+
+async function migrate(): Promise<void> {
+  const config = loadConfig();
+  const kiln = await createKiln(config);
+  await kiln.close();
+  process.stdout.write("migrations applied\n");
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command] = argv;
+  switch (command) {
+    case "start":
+      return start();
+    case "migrate":
+      return migrate();
+    case "--version":
+    case "-v":
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    default:
+      process.stdout.write(USAGE);
+      if (command && command !== "--help" && command !== "-h") process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`kiln: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

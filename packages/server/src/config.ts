@@ -1,0 +1,90 @@
+import path from "node:path";
+import { z } from "zod";
+import { ValidationError } from "./errors/errors.ts";
+
+const Bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", ""])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default("0.0.0.0"),
+  KILN_DATA_DIR: z.string().default(".kiln"),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  KILN_SECRET_KEY: z.string().optional(),
+  KILN_PUBLIC_URL: z.string().url().optional(),
+  KILN_APP_DOMAIN: z.string().default("localhost"),
+  KILN_SIGNUP_OPEN: Bool.default(true),
+  KILN_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  KILN_REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  KILN_REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+  KILN_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+  KILN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  KILN_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  KILN_TRUST_PROXY: Bool.default(false),
+  KILN_INVITATION_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  SMTP_URL: z.string().url().optional(),
+  SMTP_FROM: z.string().default("Kiln <kiln@localhost>"),
+});
+
+export interface KilnConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  logLevel: z.infer<typeof Env>["LOG_LEVEL"];
+  secretKey: string | undefined;
+  /** Origin users reach the studio at; used in links (invitations) and to decide cookie `Secure`. */
+  publicUrl: string;
+  appDomain: string;
+  signupOpen: boolean;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  refreshReuseGraceSeconds: number;
+  loginMaxAttempts: number;
+  loginWindowSeconds: number;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  invitationTtlDays: number;
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+}
+
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<KilnConfig> = {},
+): KilnConfig {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    throw new ValidationError("invalid configuration", parsed.error.issues);
+  }
+  const e = parsed.data;
+  const port = overrides.port ?? e.PORT;
+  const config: KilnConfig = {
+    port,
+    host: e.HOST,
+    dataDir: path.resolve(e.KILN_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    logLevel: e.LOG_LEVEL,
+    secretKey: e.KILN_SECRET_KEY,
+    publicUrl: (e.KILN_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, ""),
+    appDomain: e.KILN_APP_DOMAIN,
+    signupOpen: e.KILN_SIGNUP_OPEN,
+    accessTokenTtlSeconds: e.KILN_ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlDays: e.KILN_REFRESH_TOKEN_TTL_DAYS,
+    refreshReuseGraceSeconds: e.KILN_REFRESH_REUSE_GRACE_SECONDS,
+    loginMaxAttempts: e.KILN_LOGIN_MAX_ATTEMPTS,
+    loginWindowSeconds: e.KILN_LOGIN_WINDOW_SECONDS,
+    bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES,
+    trustProxy: e.KILN_TRUST_PROXY,
+    invitationTtlDays: e.KILN_INVITATION_TTL_DAYS,
+    smtpUrl: e.SMTP_URL,
+    smtpFrom: e.SMTP_FROM,
+  };
+  return { ...config, ...overrides };
+}

@@ -1,0 +1,85 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { ApiTokenService } from "../auth/api-tokens.ts";
+import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER } from "../auth/cookies.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { AuthService } from "../auth/service.ts";
+import { API_TOKEN_PREFIX } from "../auth/tokens.ts";
+import { ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** `required` (the default under /api), `optional`, or `none` (the default elsewhere; ignores credentials). */
+    auth?: "required" | "optional" | "none";
+  }
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export function isUnsafe(method: string): boolean {
+  return !SAFE_METHODS.has(method);
+}
+
+/**
+ * Resolves the caller before the body is parsed, so unauthenticated requests cost nothing, and enforces
+ * CSRF for cookie-authenticated unsafe requests. Bearer credentials are not sent by browsers on their own,
+ * so they need no CSRF token.
+ */
+export function installAuthHook(app: FastifyInstance, auth: AuthService, apiTokens: ApiTokenService): void {
+  app.decorateRequest("principal", undefined);
+  app.addHook("onRequest", async (request) => {
+    const url = request.routeOptions.url;
+    if (!url) return; // no route: the not-found handler answers
+    // Secure by default: every /api route needs a caller unless it says otherwise.
+    const mode = request.routeOptions.config?.auth ?? (url.startsWith("/api/") ? "required" : "none");
+    if (mode === "none") return;
+    const principal = await resolve(request, auth, apiTokens, mode === "optional");
+    if (!principal) {
+      if (mode === "required") throw new UnauthenticatedError();
+      return;
+    }
+    if (principal.via === "cookie" && isUnsafe(request.method)) {
+      const header = request.headers[CSRF_HEADER];
+      const ok = auth.verifyCsrf(
+        principal.sessionId!,
+        request.cookies[CSRF_COOKIE],
+        typeof header === "string" ? header : undefined,
+      );
+      if (!ok) throw new ForbiddenError("csrf_failed", `missing or wrong ${CSRF_HEADER} header`);
+    }
+    request.principal = principal;
+  });
+}
+
+async function resolve(
+  request: FastifyRequest,
+  auth: AuthService,
+  apiTokens: ApiTokenService,
+  optional: boolean,
+): Promise<Principal | undefined> {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new UnauthenticatedError("token_invalid", "Authorization must be 'Bearer <token>'");
+    const token = match[1]!;
+    return token.startsWith(API_TOKEN_PREFIX)
+      ? apiTokens.authenticate(token)
+      : auth.authenticateAccessToken(token, "bearer");
+  }
+  const cookie = request.cookies[ACCESS_COOKIE];
+  if (!cookie) return undefined;
+  try {
+    return await auth.authenticateAccessToken(cookie, "cookie");
+  } catch (err) {
+    // A stale cookie on an optional route (log-out, say) is the same as no cookie.
+    if (optional) return undefined;
+    throw err;
+  }
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new UnauthenticatedError();
+  return request.principal;
+}

@@ -1,0 +1,74 @@
+import type { ErrorCode, ErrorEnvelope } from "@kiln/protocol";
+import type { FastifyError, FastifyInstance } from "fastify";
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+import { KilnError } from "../errors/errors.ts";
+
+function envelope(code: ErrorCode, message: string, details?: unknown): ErrorEnvelope {
+  return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: "invalid_json",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "invalid_json",
+  FST_ERR_CTP_BODY_TOO_LARGE: "payload_too_large",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "bad_request",
+  FST_ERR_CTP_INVALID_TYPE: "bad_request",
+};
+
+/** The one place that turns a failure into `{ error: { code, message, details? } }`. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof KilnError) {
+      if (err.status >= 500) request.log.error({ err }, "request failed");
+      return reply
+        .code(err.status)
+        .headers(err.headers)
+        .send(envelope(err.code, err.message, err.details));
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const issues = err.validation.map((v) => ({
+        in: err.validationContext,
+        path: v.instancePath,
+        message: v.message,
+        ...(v.params?.issue && typeof v.params.issue === "object"
+          ? { code: (v.params.issue as { code?: string }).code }
+          : {}),
+      }));
+      return reply
+        .code(400)
+        .send(envelope("validation_failed", `invalid ${err.validationContext}`, { issues }));
+    }
+    if (isResponseSerializationError(err)) {
+      request.log.error({ err, issues: err.cause.issues }, "response did not match its schema");
+      return reply.code(500).send(envelope("internal_error", "internal error"));
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code =
+        FASTIFY_CODES[err.code] ??
+        (err instanceof SyntaxError
+          ? "invalid_json"
+          : status === 404
+            ? "not_found"
+            : status === 405
+              ? "method_not_allowed"
+              : status === 413
+                ? "payload_too_large"
+                : status === 415
+                  ? "unsupported_media_type"
+                  : status === 429
+                    ? "rate_limited"
+                    : "bad_request");
+      return reply.code(status).send(envelope(code, err.message));
+    }
+    request.log.error({ err }, "unhandled error");
+    return reply.code(500).send(envelope("internal_error", "internal error"));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send(envelope("route_not_found", `no route for ${request.method} ${request.url.split("?")[0]}`));
+  });
+}

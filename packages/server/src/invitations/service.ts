@@ -1,0 +1,178 @@
+import { randomUUID } from "node:crypto";
+import type { Invitation, Role } from "@kiln/protocol";
+import { and, eq, gt, isNull } from "drizzle-orm";
+import { hashToken, opaqueToken } from "../auth/tokens.ts";
+import type { Database } from "../db/client.ts";
+import { invitations, memberships, orgs, users } from "../db/schema-shared.ts";
+import { ConflictError, ForbiddenError, KilnError, NotFoundError } from "../errors/errors.ts";
+import type { Mailer } from "../mail/mailer.ts";
+import { addMemberInTx } from "../members/service.ts";
+import { requirePermission } from "../orgs/roles.ts";
+import type { OrgAccess } from "../orgs/service.ts";
+
+type InvitationRow = typeof invitations.$inferSelect;
+
+export interface InvitationOptions {
+  publicUrl: string;
+  ttlDays: number;
+}
+
+function toInvitation(row: InvitationRow): Invitation {
+  return {
+    id: row.id,
+    orgId: row.orgId,
+    email: row.email,
+    role: row.role as Role,
+    invitedBy: row.invitedBy,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    acceptedAt: row.acceptedAt?.toISOString() ?? null,
+  };
+}
+
+export class InvitationService {
+  readonly #database: Database;
+  readonly #mailer: Mailer;
+  readonly #options: InvitationOptions;
+
+  constructor(database: Database, mailer: Mailer, options: InvitationOptions) {
+    this.#database = database;
+    this.#mailer = mailer;
+    this.#options = options;
+  }
+
+  async create(
+    access: OrgAccess,
+    input: { email: string; role: Role },
+  ): Promise<Invitation & { url: string }> {
+    requirePermission(access.role, "invitations.manage");
+    if (input.role === "owner" && access.role !== "owner") {
+      throw new ForbiddenError("forbidden", "only an owner can invite an owner");
+    }
+    const token = opaqueToken("inv_");
+    const row = await this.#database.transaction(async (tx) => {
+      const [member] = await tx
+        .select({ id: users.id })
+        .from(users)
+        .innerJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.orgId, access.org.id)))
+        .where(eq(users.email, input.email));
+      if (member) throw new ConflictError("already_member", `${input.email} is already a member`);
+      // A new invitation replaces any pending one for the same address.
+      await tx
+        .update(invitations)
+        .set({ revokedAt: new Date() })
+        .where(
+          and(
+            eq(invitations.orgId, access.org.id),
+            eq(invitations.email, input.email),
+            isNull(invitations.acceptedAt),
+            isNull(invitations.revokedAt),
+          ),
+        );
+      const [created] = await tx
+        .insert(invitations)
+        .values({
+          id: randomUUID(),
+          orgId: access.org.id,
+          email: input.email,
+          role: input.role,
+          tokenHash: hashToken(token),
+          invitedBy: access.userId,
+          expiresAt: new Date(Date.now() + this.#options.ttlDays * 86_400_000),
+        })
+        .returning();
+      return created!;
+    });
+    const url = `${this.#options.publicUrl}/invite/${token}`;
+    await this.#mailer.send({
+      to: input.email,
+      subject: `You are invited to ${access.org.name} on Kiln`,
+      text: `You have been invited to join ${access.org.name} as ${input.role}.\n\nAccept: ${url}\n\nThe link expires on ${row.expiresAt.toISOString()}.`,
+    });
+    return { ...toInvitation(row), url };
+  }
+
+  async list(access: OrgAccess): Promise<Invitation[]> {
+    requirePermission(access.role, "invitations.manage");
+    const rows = await this.#database.db
+      .select()
+      .from(invitations)
+      .where(
+        and(
+          eq(invitations.orgId, access.org.id),
+          isNull(invitations.acceptedAt),
+          isNull(invitations.revokedAt),
+          gt(invitations.expiresAt, new Date()),
+        ),
+      )
+      .orderBy(invitations.createdAt);
+    return rows.map(toInvitation);
+  }
+
+  async revoke(access: OrgAccess, id: string): Promise<void> {
+    requirePermission(access.role, "invitations.manage");
+    const done = await this.#database.db
+      .update(invitations)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(invitations.id, id), eq(invitations.orgId, access.org.id), isNull(invitations.revokedAt)))
+      .returning({ id: invitations.id });
+    if (done.length === 0) throw new NotFoundError("invitation_not_found", "invitation not found");
+  }
+
+  async preview(token: string) {
+    const { invitation, org } = await this.#find(token);
+    return {
+      orgName: org.name,
+      orgSlug: org.slug,
+      email: invitation.email,
+      role: invitation.role as Role,
+      expiresAt: invitation.expiresAt.toISOString(),
+    };
+  }
+
+  /** Joins the org. The signed-in user's email must be the invited one: a forwarded link is not enough. */
+  async accept(
+    token: string,
+    user: { userId: string; email: string },
+  ): Promise<{ orgId: string; role: Role }> {
+    return this.#database.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(invitations)
+        .where(eq(invitations.tokenHash, hashToken(token)))
+        .for("update");
+      assertUsable(row);
+      if (row.email.toLowerCase() !== user.email.toLowerCase()) {
+        throw new ForbiddenError(
+          "invitation_email_mismatch",
+          "this invitation was sent to another email address",
+        );
+      }
+      const added = await addMemberInTx(tx, row.orgId, user.userId, row.role as Role);
+      if (!added) throw new ConflictError("already_member", "you are already a member of this org");
+      await tx
+        .update(invitations)
+        .set({ acceptedAt: new Date(), acceptedBy: user.userId })
+        .where(eq(invitations.id, row.id));
+      return { orgId: row.orgId, role: row.role as Role };
+    });
+  }
+
+  async #find(token: string) {
+    const [found] = await this.#database.db
+      .select({ invitation: invitations, org: orgs })
+      .from(invitations)
+      .innerJoin(orgs, eq(orgs.id, invitations.orgId))
+      .where(eq(invitations.tokenHash, hashToken(token)));
+    assertUsable(found?.invitation);
+    return found!;
+  }
+}
+
+function assertUsable(row: InvitationRow | undefined): asserts row is InvitationRow {
+  if (!row || row.revokedAt || row.acceptedAt)
+    throw new NotFoundError("invitation_not_found", "invitation not found");
+  if (row.expiresAt.getTime() <= Date.now()) {
+    throw new KilnError("invitation_expired", 410, "this invitation has expired; ask for a new one");
+  }
+}

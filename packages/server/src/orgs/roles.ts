@@ -1,0 +1,39 @@
+import type { Role } from "@kiln/protocol";
+import { ForbiddenError } from "../errors/errors.ts";
+
+const RANK: Record<Role, number> = { owner: 5, admin: 4, developer: 3, reviewer: 2, viewer: 1 };
+
+/** What each action needs, in one table, so a route cannot quietly pick its own bar. */
+export const PERMISSIONS = {
+  "org.read": "viewer",
+  "org.update": "admin",
+  "org.delete": "owner",
+  "members.read": "viewer",
+  "members.manage": "admin",
+  "invitations.manage": "admin",
+  "projects.read": "viewer",
+  "projects.write": "developer",
+  "projects.delete": "admin",
+} as const satisfies Record<string, Role>;
+export type Permission = keyof typeof PERMISSIONS;
+
+export function atLeast(role: Role, min: Role): boolean {
+  return RANK[role] >= RANK[min];
+}
+
+export function can(role: Role, permission: Permission): boolean {
+  return atLeast(role, PERMISSIONS[permission]);
+}
+
+export function requirePermission(role: Role, permission: Permission): void {
+  if (!can(role, permission)) {
+    throw new ForbiddenError(
+      "forbidden",
+      `your role (${role}) cannot do this; it needs ${PERMISSIONS[permission]}`,
+      {
+        permission,
+        required: PERMISSIONS[permission],
+      },
+    );
+  }
+}

@@ -1,0 +1,168 @@
+import { randomUUID } from "node:crypto";
+import type { Org, Role } from "@kiln/protocol";
+import { and, desc, eq, or, sql } from "drizzle-orm";
+import { assertSchemaName, type Database, type Executor } from "../db/client.ts";
+import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
+import { createTenantSchema } from "../db/migrate.ts";
+import { memberships, orgs } from "../db/schema-shared.ts";
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors/errors.ts";
+import type { ProjectStorage } from "../projects/storage.ts";
+import { requirePermission } from "./roles.ts";
+import { isReservedSlug, schemaNameFor, slugify, withSuffix } from "./slug.ts";
+
+export type OrgRow = typeof orgs.$inferSelect;
+
+/** An org as seen by one member: what every org-scoped service receives. */
+export interface OrgAccess {
+  org: OrgRow;
+  role: Role;
+  userId: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function toOrg(row: OrgRow, role: Role): Org {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    personal: row.personal,
+    role,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export class OrgService {
+  readonly #database: Database;
+  readonly #storage: ProjectStorage;
+
+  constructor(database: Database, storage: ProjectStorage) {
+    this.#database = database;
+    this.#storage = storage;
+  }
+
+  /** Inserts the org, its owner membership and its schema in the caller's transaction. */
+  async createInTx(
+    tx: Executor,
+    input: { name: string; slug: string; ownerId: string; personal?: boolean },
+  ): Promise<OrgRow> {
+    if (isReservedSlug(input.slug)) throw new BadRequestError("slug_reserved", `"${input.slug}" is reserved`);
+    const id = randomUUID();
+    const schemaName = schemaNameFor(input.slug);
+    const [row] = await tx
+      .insert(orgs)
+      .values({
+        id,
+        slug: input.slug,
+        name: input.name,
+        schemaName,
+        personal: input.personal ?? false,
+        createdBy: input.ownerId,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) throw new ConflictError("slug_taken", `an org with slug "${input.slug}" already exists`);
+    await tx.insert(memberships).values({ orgId: id, userId: input.ownerId, role: "owner" });
+    await createTenantSchema(tx, id, schemaName);
+    return row;
+  }
+
+  async create(userId: string, input: { name: string; slug: string }): Promise<Org> {
+    const row = await this.#database.transaction((tx) => this.createInTx(tx, { ...input, ownerId: userId }));
+    return toOrg(row, "owner");
+  }
+
+  /** The personal org made at sign-up: slug from the email, with a suffix when that is taken. */
+  async createPersonalInTx(tx: Executor, userId: string, email: string, name: string): Promise<OrgRow> {
+    const base = slugify(email.split("@")[0] ?? "", "me");
+    let slug = isReservedSlug(base) ? withSuffix(base) : base;
+    for (let attempt = 0; ; attempt++) {
+      const [taken] = await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.slug, slug));
+      if (!taken) break;
+      if (attempt >= 5)
+        throw new ConflictError("slug_taken", "could not find a free slug for the personal org");
+      slug = withSuffix(base);
+    }
+    return this.createInTx(tx, { name: `${name}'s workspace`, slug, ownerId: userId, personal: true });
+  }
+
+  async listForUser(userId: string): Promise<Org[]> {
+    const result = await this.#database.db
+      .select({ org: orgs, role: memberships.role })
+      .from(orgs)
+      .innerJoin(memberships, and(eq(memberships.orgId, orgs.id), eq(memberships.userId, userId)))
+      .orderBy(desc(orgs.personal), orgs.name);
+    return result.map((r) => toOrg(r.org, r.role as Role));
+  }
+
+  /**
+   * The org named by id or slug, as the given user may see it. A non-member gets the same 404 as for an
+   * org that does not exist, so ids and slugs of other tenants cannot be probed.
+   */
+  async access(userId: string, ref: string): Promise<OrgAccess> {
+    const match = UUID.test(ref)
+      ? or(eq(orgs.id, ref.toLowerCase()), eq(orgs.slug, ref))
+      : eq(orgs.slug, ref);
+    const [found] = await this.#database.db
+      .select({ org: orgs, role: memberships.role })
+      .from(orgs)
+      .innerJoin(memberships, and(eq(memberships.orgId, orgs.id), eq(memberships.userId, userId)))
+      .where(match)
+      .limit(1);
+    if (!found) throw new NotFoundError("org_not_found", "org not found");
+    return { org: found.org, role: found.role as Role, userId };
+  }
+
+  async update(
+    access: OrgAccess,
+    input: { name?: string | undefined; slug?: string | undefined },
+  ): Promise<Org> {
+    requirePermission(access.role, "org.update");
+    const { org } = access;
+    const slug = input.slug ?? org.slug;
+    if (slug !== org.slug && isReservedSlug(slug))
+      throw new BadRequestError("slug_reserved", `"${slug}" is reserved`);
+    try {
+      const row = await this.#database.transaction(async (tx) => {
+        if (slug !== org.slug) {
+          // The schema follows the slug; ALTER SCHEMA is transactional, so a failed update renames nothing.
+          await tx.execute(
+            sql.raw(
+              `ALTER SCHEMA "${assertSchemaName(org.schemaName)}" RENAME TO "${assertSchemaName(schemaNameFor(slug))}"`,
+            ),
+          );
+        }
+        const [updated] = await tx
+          .update(orgs)
+          .set({ name: input.name ?? org.name, slug, schemaName: schemaNameFor(slug), updatedAt: new Date() })
+          .where(eq(orgs.id, org.id))
+          .returning();
+        return updated;
+      });
+      if (!row) throw new NotFoundError("org_not_found", "org not found");
+      return toOrg(row, access.role);
+    } catch (err) {
+      if (pgErrorCode(err) === UNIQUE_VIOLATION || pgErrorCode(err) === "42P06") {
+        throw new ConflictError("slug_taken", `an org with slug "${slug}" already exists`);
+      }
+      throw err;
+    }
+  }
+
+  async delete(access: OrgAccess): Promise<void> {
+    requirePermission(access.role, "org.delete");
+    if (access.org.personal) {
+      throw new ForbiddenError(
+        "personal_org",
+        "a personal org cannot be deleted; delete the account instead",
+      );
+    }
+    await this.#database.transaction(async (tx) => {
+      // Lock the row first so a concurrent request that resolved this org waits and then finds it gone.
+      await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, access.org.id)).for("update");
+      await tx.execute(sql.raw(`DROP SCHEMA IF EXISTS "${assertSchemaName(access.org.schemaName)}" CASCADE`));
+      await tx.delete(orgs).where(eq(orgs.id, access.org.id));
+    });
+    await this.#storage.removeOrg(access.org.id);
+  }
+}

@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import { SLUG_PATTERN } from "@kiln/protocol";
+
+/** Words that name routes, hosts or system things; an org or project called this would shadow them. */
+export const RESERVED_SLUGS = new Set([
+  "admin",
+  "api",
+  "app",
+  "apps",
+  "assets",
+  "auth",
+  "billing",
+  "dashboard",
+  "docs",
+  "git",
+  "health",
+  "help",
+  "internal",
+  "kiln",
+  "login",
+  "logout",
+  "mail",
+  "me",
+  "metrics",
+  "new",
+  "org",
+  "orgs",
+  "pg",
+  "postgres",
+  "preview",
+  "previews",
+  "project",
+  "projects",
+  "public",
+  "root",
+  "settings",
+  "signup",
+  "static",
+  "status",
+  "support",
+  "system",
+  "user",
+  "users",
+  "v1",
+  "www",
+  "information-schema",
+]);
+
+export function isReservedSlug(slug: string): boolean {
+  return RESERVED_SLUGS.has(slug);
+}
+
+/** `my-team` → `org_my_team`. Slugs hold no `_`, so the mapping is one-to-one. */
+export function schemaNameFor(slug: string): string {
+  return `org_${slug.replaceAll("-", "_")}`;
+}
+
+/** A slug made from free text (a project name, an email's local part); may still be taken or reserved. */
+export function slugify(text: string, fallback = "project"): string {
+  let s = text
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .replace(/-+$/, "")
+    .slice(0, 30)
+    .replace(/-+$/, "");
+  if (!SLUG_PATTERN.test(s)) s = fallback;
+  return s;
+}
+
+export function withSuffix(slug: string): string {
+  return `${slug.slice(0, 30).replace(/-+$/, "")}-${randomBytes(3).toString("hex")}`;
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from "node:crypto";
+import type { CreateProjectBody, Project, UpdateProjectBody } from "@kiln/protocol";
+import { eq, or } from "drizzle-orm";
+import type { Database, Executor } from "../db/client.ts";
+import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
+import { projects } from "../db/schema-tenant.ts";
+import { ConflictError, NotFoundError } from "../errors/errors.ts";
+import { requirePermission } from "../orgs/roles.ts";
+import type { OrgAccess } from "../orgs/service.ts";
+import { slugify, withSuffix } from "../orgs/slug.ts";
+import type { ProjectStorage } from "./storage.ts";
+
+type ProjectRow = typeof projects.$inferSelect;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function toProject(orgId: string, row: ProjectRow): Project {
+  return {
+    id: row.id,
+    orgId,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Projects live in the org's own schema; every query here runs through `database.tenant`. */
+export class ProjectService {
+  readonly #database: Database;
+  readonly #storage: ProjectStorage;
+
+  constructor(database: Database, storage: ProjectStorage) {
+    this.#database = database;
+    this.#storage = storage;
+  }
+
+  async list(access: OrgAccess): Promise<Project[]> {
+    requirePermission(access.role, "projects.read");
+    const rows = await this.#database.tenant(access.org.schemaName, (tx) =>
+      tx.select().from(projects).orderBy(projects.name),
+    );
+    return rows.map((row) => toProject(access.org.id, row));
+  }
+
+  async get(access: OrgAccess, ref: string): Promise<Project> {
+    requirePermission(access.role, "projects.read");
+    const row = await this.#database.tenant(access.org.schemaName, (tx) => findProject(tx, ref));
+    return toProject(access.org.id, row);
+  }
+
+  async create(access: OrgAccess, input: CreateProjectBody): Promise<Project> {
+    requirePermission(access.role, "projects.write");
+    const id = randomUUID();
+    const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
+      let slug = input.slug ?? slugify(input.name);
+      for (let attempt = 0; ; attempt++) {
+        const [inserted] = await tx
+          .insert(projects)
+          .values({
+            id,
+            slug,
+            name: input.name,
+            description: input.description ?? "",
+            createdBy: access.userId,
+          })
+          .onConflictDoNothing()
+          .returning();
+        if (inserted) {
+          await this.#storage.createProject(access.org.id, id);
+          return inserted;
+        }
+        // An explicit slug is the caller's choice: say it is taken. A derived one gets a suffix.
+        if (input.slug || attempt >= 5)
+          throw new ConflictError("slug_taken", `a project with slug "${slug}" exists`);
+        slug = withSuffix(slugify(input.name));
+      }
+    });
+    return toProject(access.org.id, row);
+  }
+
+  async update(access: OrgAccess, ref: string, input: UpdateProjectBody): Promise<Project> {
+    requirePermission(access.role, "projects.write");
+    try {
+      const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
+        const current = await findProject(tx, ref);
+        const [updated] = await tx
+          .update(projects)
+          .set({
+            name: input.name ?? current.name,
+            slug: input.slug ?? current.slug,
+            description: input.description ?? current.description,
+            updatedAt: new Date(),
+          })
+          .where(eq(projects.id, current.id))
+          .returning();
+        return updated!;
+      });
+      return toProject(access.org.id, row);
+    } catch (err) {
+      if (pgErrorCode(err) === UNIQUE_VIOLATION) {
+        throw new ConflictError("slug_taken", `a project with slug "${input.slug}" exists`);
+      }
+      throw err;
+    }
+  }
+
+  async delete(access: OrgAccess, ref: string): Promise<void> {
+    requirePermission(access.role, "projects.delete");
+    const id = await this.#database.tenant(access.org.schemaName, async (tx) => {
+      const current = await findProject(tx, ref);
+      await tx.delete(projects).where(eq(projects.id, current.id));
+      return current.id;
+    });
+    await this.#storage.removeProject(access.org.id, id);
+  }
+}
+
+async function findProject(tx: Executor, ref: string): Promise<ProjectRow> {
+  const match = UUID.test(ref)
+    ? or(eq(projects.id, ref.toLowerCase()), eq(projects.slug, ref))
+    : eq(projects.slug, ref);
+  const [row] = await tx.select().from(projects).where(match).limit(1);
+  if (!row) throw new NotFoundError("project_not_found", "project not found");
+  return row;
+}
