@@ -1,0 +1,101 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { FastifyBaseLogger } from "fastify";
+import pino from "pino";
+import { inject } from "vitest";
+import { type KilnConfig, loadConfig } from "../config.ts";
+import { type Database, openDatabase } from "../db/client.ts";
+import { createKiln, type Kiln } from "../kiln.ts";
+import { LogMailer } from "../mail/mailer.ts";
+import { TestClient } from "./client.ts";
+
+export type TestDb = "pglite" | "postgres";
+
+export function testDbKind(): TestDb {
+  return process.env.KILN_TEST_DB === "postgres" ? "postgres" : "pglite";
+}
+
+/** A database for one test file: in-memory PGlite, or a pool on this run's fresh PostgreSQL database. */
+export async function openTestDatabase(): Promise<Database> {
+  if (testDbKind() === "postgres") return openDatabase({ databaseUrl: inject("databaseUrl"), poolSize: 5 });
+  return openDatabase({});
+}
+
+export interface TestKiln extends Kiln {
+  config: KilnConfig;
+  dataDir: string;
+  mails: LogMailer;
+  /** A client with its own cookie jar, not signed in. */
+  client(): TestClient;
+  /** Signs up a new user with a unique email and returns a client holding their session. */
+  signup(opts?: { email?: string; password?: string; name?: string }): Promise<SignedUp>;
+  stop(): Promise<void>;
+}
+
+export interface SignedUp {
+  client: TestClient;
+  user: { id: string; email: string; name: string };
+  personalOrg: { orgId: string; slug: string };
+  password: string;
+}
+
+let counter = 0;
+export function uniqueEmail(prefix = "user"): string {
+  return `${prefix}-${Date.now().toString(36)}-${counter++}-${randomBytes(3).toString("hex")}@example.com`;
+}
+
+export function uniqueSlug(prefix = "t"): string {
+  return `${prefix}-${randomBytes(5).toString("hex")}`;
+}
+
+/**
+ * Starts a whole Kiln (all services, real routes) on a real database, driven with `app.inject`.
+ * Pass `database` to share one database between several instances (restart tests).
+ */
+export async function startTestKiln(
+  options: { env?: Record<string, string>; database?: Database; dataDir?: string } = {},
+): Promise<TestKiln> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "kiln-test-")));
+  const ownsDatabase = !options.database;
+  const database = options.database ?? (await openTestDatabase());
+  const config = loadConfig({
+    KILN_DATA_DIR: dataDir,
+    LOG_LEVEL: "silent",
+    KILN_SECRET_KEY: randomBytes(32).toString("base64"),
+    KILN_PUBLIC_URL: "http://localhost:4000",
+    ...options.env,
+  });
+  const logger = pino({ level: process.env.KILN_TEST_LOG ?? "silent" }) as FastifyBaseLogger;
+  const mails = new LogMailer(logger);
+  const kiln = await createKiln(config, { database, logger, mailer: mails });
+  const test: TestKiln = {
+    ...kiln,
+    config,
+    dataDir,
+    mails,
+    client: () => new TestClient(kiln.app),
+    async signup(opts = {}) {
+      const client = new TestClient(kiln.app);
+      const email = opts.email ?? uniqueEmail();
+      const password = opts.password ?? "correct horse battery";
+      const res = await client.post("/api/auth/signup", { email, password, name: opts.name ?? "Test User" });
+      if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
+      const me = (await client.get("/api/auth/me")).json();
+      const personal = me.orgs.find((o: { personal: boolean }) => o.personal);
+      return {
+        client,
+        user: res.json().user,
+        personalOrg: { orgId: personal.orgId, slug: personal.slug },
+        password,
+      };
+    },
+    async stop() {
+      await kiln.close();
+      if (ownsDatabase) await database.close();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return test;
+}
