@@ -25,6 +25,7 @@ async function start(): Promise<void> {
     force.unref();
     try {
       await kiln.close();
+      process.stdout.write("Kiln stopped\n");
       process.exit(0);
     } catch (err) {
       log.error({ err }, "shutdown failed");

@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { testDbKind, uniqueEmail, uniqueSlug } from "./testing/harness.ts";
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts `kiln start` as a user would, on a free port, and waits for the URL it prints. */
+async function startKiln(dataDir: string): Promise<Running> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KILN_DATA_DIR: dataDir,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+  };
+  delete env.DATABASE_URL;
+  if (testDbKind() === "postgres") env.DATABASE_URL = inject("databaseUrl");
+  const child = spawn(process.execPath, [CLI, "start"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kiln did not start:\n${out}`)), 45_000);
+    const check = () => {
+      const m = /running at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!.replace("localhost", "127.0.0.1"));
+      }
+    };
+    child.stdout!.on("data", check);
+    child.on("exit", (code) => reject(new Error(`kiln exited with ${code}:\n${out}`)));
+  });
+  return { child, url, output: () => out };
+}
+
+function stopKiln(run: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (run.child.exitCode !== null) return resolve(run.child.exitCode);
+    run.child.on("exit", (code) => resolve(code));
+    run.child.kill(signal);
+  });
+}
+
+/** Minimal browser-like client over real HTTP: keeps cookies, echoes the CSRF token. */
+class HttpClient {
+  cookies = new Map<string, string>();
+  constructor(readonly base: string) {}
+  async call(method: string, url: string, body?: unknown) {
+    const headers: Record<string, string> = {};
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+    if (method !== "GET" && this.cookies.has("kiln_csrf"))
+      headers["x-csrf-token"] = this.cookies.get("kiln_csrf")!;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await fetch(this.base + url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const [name, ...value] = pair!.split("=");
+      this.cookies.set(name!, value.join("="));
+    }
+    return { status: res.status, body: await res.json().catch(() => undefined) };
+  }
+}
+
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), "kiln-cli-"));
+});
+afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+describe("kiln start", () => {
+  it("serves the API, shuts down cleanly on SIGTERM and keeps data across a restart", async () => {
+    const first = await startKiln(dataDir);
+    const email = uniqueEmail("persist");
+    const orgSlug = uniqueSlug("org");
+    try {
+      const health = await fetch(`${first.url}/health`);
+      expect(await health.json()).toEqual({ status: "ok", db: "ok" });
+      const config = await (await fetch(`${first.url}/api/config`)).json();
+      expect(config).toMatchObject({ name: "kiln", authMethods: ["password", "api_token"] });
+
+      const c = new HttpClient(first.url);
+      expect((await c.call("POST", "/api/auth/signup", { email, password: "a long password" })).status).toBe(
+        201,
+      );
+      expect((await c.call("POST", "/api/orgs", { name: "Persist", slug: orgSlug })).status).toBe(201);
+      const project = await c.call("POST", `/api/orgs/${orgSlug}/projects`, { name: "Survivor" });
+      expect(project.status).toBe(201);
+    } finally {
+      expect(await stopKiln(first)).toBe(0);
+    }
+    expect(first.output()).toContain("Kiln stopped");
+    if (testDbKind() === "pglite") expect((await stat(path.join(dataDir, "db"))).isDirectory()).toBe(true);
+    const key = await stat(path.join(dataDir, "secret.key"));
+    expect(key.mode & 0o777).toBe(0o600);
+
+    const second = await startKiln(dataDir);
+    try {
+      const c = new HttpClient(second.url);
+      expect((await c.call("POST", "/api/auth/login", { email, password: "a long password" })).status).toBe(
+        200,
+      );
+      const projects = await c.call("GET", `/api/orgs/${orgSlug}/projects`);
+      expect(projects.status).toBe(200);
+      expect(projects.body.map((p: { name: string }) => p.name)).toEqual(["Survivor"]);
+    } finally {
+      expect(await stopKiln(second, "SIGINT")).toBe(0);
+    }
+  }, 120_000);
+
+  it("prints usage and exits non-zero on an unknown command", async () => {
+    const child = spawn(process.execPath, [CLI, "frobnicate"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const code = await new Promise((r) => child.on("exit", r));
+    expect(code).toBe(2);
+    expect(out).toContain("kiln start");
+  });
+
+  it("refuses to start with an invalid configuration and says why", async () => {
+    const child = spawn(process.execPath, [CLI, "start"], {
+      env: { ...process.env, PORT: "not-a-port" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    const code = await new Promise((r) => child.on("exit", r));
+    expect(code).toBe(1);
+    expect(err).toContain("invalid configuration");
+  });
+});
