@@ -60,6 +60,7 @@ export type Invitation = z.infer<typeof Invitation>;
 
 export const CreatedInvitation = Invitation.extend({
   url: z.string().describe("The link to send; the token in it is shown only here and in the email"),
+  emailSent: z.boolean().describe("false when the mail could not be sent; share the url another way"),
 });
 
 export const InvitationPreview = z.object({

@@ -55,7 +55,10 @@ function stopKiln(run: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<num
 /** Minimal browser-like client over real HTTP: keeps cookies, echoes the CSRF token. */
 class HttpClient {
   cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
+  readonly base: string;
+  constructor(base: string) {
+    this.base = base;
+  }
   async call(method: string, url: string, body?: unknown) {
     const headers: Record<string, string> = {};
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -72,7 +75,7 @@ class HttpClient {
       const [name, ...value] = pair!.split("=");
       this.cookies.set(name!, value.join("="));
     }
-    return { status: res.status, body: await res.json().catch(() => undefined) };
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
   }
 }
 

@@ -14,6 +14,7 @@ import { type Database, openDatabase } from "./db/client.ts";
 import { migrateAll } from "./db/migrate.ts";
 import { InvitationService } from "./invitations/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
+import { SmtpMailer } from "./mail/smtp-mailer.ts";
 import { MemberService } from "./members/service.ts";
 import { OrgService } from "./orgs/service.ts";
 import { ProjectService } from "./projects/service.ts";
@@ -54,7 +55,9 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const t2 = performance.now();
     const masterKey = await loadMasterKey(config.dataDir, config.secretKey);
     const storage = new ProjectStorage(config.dataDir);
-    const mailer = options.mailer ?? new LogMailer(logger);
+    const mailer =
+      options.mailer ??
+      (config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : new LogMailer(logger));
     const orgs = new OrgService(database, storage);
     const services: Services = {
       database,
@@ -76,6 +79,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       invitations: new InvitationService(database, mailer, {
         publicUrl: config.publicUrl,
         ttlDays: config.invitationTtlDays,
+        log: logger,
       }),
       projects: new ProjectService(database, storage),
     };
@@ -93,6 +97,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       timings: { dbOpenMs: t1 - t0, migrateMs: t2 - t1, appMs: t3 - t2 },
       async close() {
         await app.close();
+        if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();
       },
     };

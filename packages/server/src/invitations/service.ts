@@ -15,6 +15,7 @@ type InvitationRow = typeof invitations.$inferSelect;
 export interface InvitationOptions {
   publicUrl: string;
   ttlDays: number;
+  log: { warn(obj: object, msg: string): void };
 }
 
 function toInvitation(row: InvitationRow): Invitation {
@@ -44,7 +45,7 @@ export class InvitationService {
   async create(
     access: OrgAccess,
     input: { email: string; role: Role },
-  ): Promise<Invitation & { url: string }> {
+  ): Promise<Invitation & { url: string; emailSent: boolean }> {
     requirePermission(access.role, "invitations.manage");
     if (input.role === "owner" && access.role !== "owner") {
       throw new ForbiddenError("forbidden", "only an owner can invite an owner");
@@ -84,12 +85,19 @@ export class InvitationService {
       return created!;
     });
     const url = `${this.#options.publicUrl}/invite/${token}`;
-    await this.#mailer.send({
-      to: input.email,
-      subject: `You are invited to ${access.org.name} on Kiln`,
-      text: `You have been invited to join ${access.org.name} as ${input.role}.\n\nAccept: ${url}\n\nThe link expires on ${row.expiresAt.toISOString()}.`,
-    });
-    return { ...toInvitation(row), url };
+    let emailSent = true;
+    try {
+      await this.#mailer.send({
+        to: input.email,
+        subject: `You are invited to ${access.org.name} on Kiln`,
+        text: `You have been invited to join ${access.org.name} as ${input.role}.\n\nAccept: ${url}\n\nThe link expires on ${row.expiresAt.toISOString()}.`,
+      });
+    } catch (err) {
+      // The invitation stands; the inviter gets the link in the response and can pass it on.
+      emailSent = false;
+      this.#options.log.warn({ err, invitationId: row.id }, "invitation email could not be sent");
+    }
+    return { ...toInvitation(row), url, emailSent };
   }
 
   async list(access: OrgAccess): Promise<Invitation[]> {

@@ -69,7 +69,8 @@ export async function startTestKiln(
   });
   const logger = pino({ level: process.env.KILN_TEST_LOG ?? "silent" }) as FastifyBaseLogger;
   const mails = new LogMailer(logger);
-  const kiln = await createKiln(config, { database, logger, mailer: mails });
+  // With SMTP_URL in env the real SMTP mailer is used; otherwise mails are captured in `mails`.
+  const kiln = await createKiln(config, { database, logger, ...(config.smtpUrl ? {} : { mailer: mails }) });
   const test: TestKiln = {
     ...kiln,
     config,
