@@ -75,7 +75,7 @@ class HttpClient {
       const [name, ...value] = pair!.split("=");
       this.cookies.set(name!, value.join("="));
     }
-    return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as unknown };
   }
 }
 
@@ -119,7 +119,7 @@ describe("kiln start", () => {
       );
       const projects = await c.call("GET", `/api/orgs/${orgSlug}/projects`);
       expect(projects.status).toBe(200);
-      expect(projects.body.map((p: { name: string }) => p.name)).toEqual(["Survivor"]);
+      expect((projects.body as Array<{ name: string }>).map((p) => p.name)).toEqual(["Survivor"]);
     } finally {
       expect(await stopKiln(second, "SIGINT")).toBe(0);
     }
