@@ -103,6 +103,14 @@ describe("kiln start", () => {
       expect((await c.call("POST", "/api/orgs", { name: "Persist", slug: orgSlug })).status).toBe(201);
       const project = await c.call("POST", `/api/orgs/${orgSlug}/projects`, { name: "Survivor" });
       expect(project.status).toBe(201);
+
+      if (testDbKind() === "pglite") {
+        // A second process on the same embedded database would corrupt it: it must refuse, loudly.
+        await expect(startKiln(dataDir)).rejects.toThrow(
+          /another Kiln \(pid \d+\) is using the data directory/,
+        );
+        expect((await fetch(`${first.url}/health`)).status).toBe(200);
+      }
     } finally {
       expect(await stopKiln(first)).toBe(0);
     }

@@ -11,6 +11,7 @@ import { AuthService } from "./auth/service.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import type { KilnConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
+import { lockDataDir } from "./db/data-dir-lock.ts";
 import { migrateAll } from "./db/migrate.ts";
 import { InvitationService } from "./invitations/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
@@ -46,9 +47,17 @@ const PLACEHOLDER_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.
 export async function createKiln(config: KilnConfig, options: CreateKilnOptions = {}): Promise<Kiln> {
   const logger = options.logger ?? (pino({ level: config.logLevel }) as FastifyBaseLogger);
   const t0 = performance.now();
-  const database =
-    options.database ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: path.join(config.dataDir, "db") }));
+  const embedded = !options.database && !config.databaseUrl;
+  const unlock = embedded ? await lockDataDir(config.dataDir) : async () => {};
+  let database: Database;
+  try {
+    database =
+      options.database ??
+      (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: path.join(config.dataDir, "db") }));
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
   const t1 = performance.now();
   try {
     await migrateAll(database);
@@ -99,10 +108,12 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         await app.close();
         if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();
+        await unlock();
       },
     };
   } catch (err) {
     if (!options.database) await database.close();
+    await unlock();
     throw err;
   }
 }
