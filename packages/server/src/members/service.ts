@@ -1,7 +1,7 @@
 import type { Member, Role } from "@kiln/protocol";
 import { and, eq } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
-import { memberships, users } from "../db/schema-shared.ts";
+import { memberships, orgs, users } from "../db/schema-shared.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors/errors.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
@@ -66,6 +66,10 @@ export class MemberService {
   }
 
   async #lockMember(tx: Executor, orgId: string, userId: string): Promise<{ role: Role }> {
+    // The org row first: membership changes in one org then queue. Otherwise two owners leaving at once
+    // each hold their own row while waiting for the other's in #assertNotLastOwner, and PostgreSQL breaks
+    // the deadlock by failing one of them. NO KEY UPDATE still lets invitations insert memberships (FK).
+    await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, orgId)).for("no key update");
     const [row] = await tx
       .select({ role: memberships.role })
       .from(memberships)

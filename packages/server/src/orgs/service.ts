@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Org, Role } from "@kiln/protocol";
-import { and, desc, eq, or, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import { assertSchemaName, type Database, type Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { createTenantSchema } from "../db/migrate.ts";
@@ -100,9 +100,9 @@ export class OrgService {
    * org that does not exist, so ids and slugs of other tenants cannot be probed.
    */
   async access(userId: string, ref: string): Promise<OrgAccess> {
-    const match = UUID.test(ref)
-      ? or(eq(orgs.id, ref.toLowerCase()), eq(orgs.slug, ref))
-      : eq(orgs.slug, ref);
+    // An id-shaped ref is an id only: a slug spelled like it (refused now, but possible in older data)
+    // must never resolve in its place.
+    const match = UUID.test(ref) ? eq(orgs.id, ref.toLowerCase()) : eq(orgs.slug, ref);
     const [found] = await this.#database.db
       .select({ org: orgs, role: memberships.role })
       .from(orgs)

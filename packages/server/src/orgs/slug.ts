@@ -46,8 +46,18 @@ export const RESERVED_SLUGS = new Set([
   "information-schema",
 ]);
 
+const ID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Orgs and projects are addressed by id or slug, so a slug spelled like an id could stand for another
+ * resource (another tenant's org, for one of its members). Such slugs are refused.
+ */
+export function looksLikeId(slug: string): boolean {
+  return ID_SHAPED.test(slug);
+}
+
 export function isReservedSlug(slug: string): boolean {
-  return RESERVED_SLUGS.has(slug);
+  return RESERVED_SLUGS.has(slug) || looksLikeId(slug);
 }
 
 /** `my-team` → `org_my_team`. Slugs hold no `_`, so the mapping is one-to-one. */

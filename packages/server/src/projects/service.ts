@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { CreateProjectBody, Project, UpdateProjectBody } from "@kiln/protocol";
-import { eq, or } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { projects } from "../db/schema-tenant.ts";
-import { ConflictError, NotFoundError } from "../errors/errors.ts";
+import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
-import { slugify, withSuffix } from "../orgs/slug.ts";
+import { looksLikeId, slugify, withSuffix } from "../orgs/slug.ts";
 import type { ProjectStorage } from "./storage.ts";
 
 type ProjectRow = typeof projects.$inferSelect;
@@ -53,6 +53,7 @@ export class ProjectService {
 
   async create(access: OrgAccess, input: CreateProjectBody): Promise<Project> {
     requirePermission(access.role, "projects.write");
+    assertNotIdShaped(input.slug);
     const id = randomUUID();
     const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
       let slug = input.slug ?? slugify(input.name);
@@ -83,6 +84,7 @@ export class ProjectService {
 
   async update(access: OrgAccess, ref: string, input: UpdateProjectBody): Promise<Project> {
     requirePermission(access.role, "projects.write");
+    assertNotIdShaped(input.slug);
     try {
       const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
         const current = await findProject(tx, ref);
@@ -119,10 +121,15 @@ export class ProjectService {
 }
 
 async function findProject(tx: Executor, ref: string): Promise<ProjectRow> {
-  const match = UUID.test(ref)
-    ? or(eq(projects.id, ref.toLowerCase()), eq(projects.slug, ref))
-    : eq(projects.slug, ref);
+  // An id-shaped ref is an id only, so a project whose slug is spelled like another's id cannot stand in for it.
+  const match = UUID.test(ref) ? eq(projects.id, ref.toLowerCase()) : eq(projects.slug, ref);
   const [row] = await tx.select().from(projects).where(match).limit(1);
   if (!row) throw new NotFoundError("project_not_found", "project not found");
   return row;
+}
+
+function assertNotIdShaped(slug: string | undefined): void {
+  if (slug !== undefined && looksLikeId(slug)) {
+    throw new BadRequestError("slug_reserved", "a slug cannot look like an id; ids and slugs share URLs");
+  }
 }

@@ -1,0 +1,553 @@
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import type { ErrorCode, Role } from "@kiln/protocol";
+import { sql } from "drizzle-orm";
+import type { LightMyRequestResponse } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { query } from "../db/client.ts";
+import type { TestClient } from "../testing/client.ts";
+import { type SignedUp, startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
+
+/**
+ * The tenant boundary. Routes are read from the running app (its OpenAPI document, checked against
+ * Fastify's own route table), so an org-scoped route added later is swept without anyone listing it here.
+ */
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+const METHODS: Method[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+const ORG_PATH = "/api/orgs/{org}";
+
+/** Routes that exist today; the sweep must find at least these, or route discovery is broken. */
+const KNOWN_ROUTES = [
+  "GET /api/orgs/{org}",
+  "PATCH /api/orgs/{org}",
+  "DELETE /api/orgs/{org}",
+  "GET /api/orgs/{org}/members",
+  "PATCH /api/orgs/{org}/members/{userId}",
+  "DELETE /api/orgs/{org}/members/{userId}",
+  "GET /api/orgs/{org}/invitations",
+  "POST /api/orgs/{org}/invitations",
+  "DELETE /api/orgs/{org}/invitations/{invitationId}",
+  "GET /api/orgs/{org}/projects",
+  "POST /api/orgs/{org}/projects",
+  "GET /api/orgs/{org}/projects/{project}",
+  "PATCH /api/orgs/{org}/projects/{project}",
+  "DELETE /api/orgs/{org}/projects/{project}",
+];
+
+/** Reads a member below admin may not make: pending invitations carry invitees' email addresses. */
+const ADMIN_ONLY_READS = new Set(["GET /api/orgs/{org}/invitations"]);
+
+/** What a lookup of another tenant's sub-resource inside one's own org must answer. */
+const NOT_FOUND_CODE: Record<string, ErrorCode> = {
+  project: "project_not_found",
+  userId: "member_not_found",
+  invitationId: "invitation_not_found",
+};
+
+interface JsonSchema {
+  $ref?: string;
+  type?: string | string[];
+  const?: unknown;
+  default?: unknown;
+  enum?: unknown[];
+  format?: string;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  minItems?: number;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+}
+
+interface OpenApiDocument {
+  paths: Record<
+    string,
+    Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>
+  >;
+  components?: { schemas?: Record<string, JsonSchema> };
+}
+
+interface OrgRoute {
+  method: Method;
+  path: string;
+  /** A body that passes the route's schema, so the request reaches the handler and its org check. */
+  body: unknown;
+}
+
+interface Tenant {
+  owner: SignedUp;
+  org: { id: string; slug: string; schema: string };
+  project: { id: string; slug: string };
+  invitationId: string;
+}
+
+let kiln: TestKiln;
+let routes: OrgRoute[];
+let a: Tenant;
+let b: Tenant;
+
+beforeAll(async () => {
+  kiln = await startTestKiln();
+  routes = await discoverOrgRoutes();
+  a = await makeTenant("a");
+  b = await makeTenant("b");
+});
+afterAll(() => kiln?.stop());
+
+describe("route discovery", () => {
+  it("finds every org-scoped route the app serves, documented and routed alike", () => {
+    const found = routes.map((r) => `${r.method} ${r.path}`);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found).toEqual(expect.arrayContaining(KNOWN_ROUTES));
+    // A route hidden from the OpenAPI document would escape the sweep; Fastify's route table catches it.
+    expect([...found].sort()).toEqual(servedOrgRoutes().sort());
+  });
+});
+
+describe("another tenant's org", () => {
+  it("is a 404 org_not_found on every route, by id, slug, and for each of its resources, and changes nothing", async () => {
+    const before = await stateOf(b);
+    const mailsBefore = kiln.mails.sent.length;
+    const failures: string[] = [];
+    for (const route of routes) {
+      for (const org of [b.org.id, b.org.slug, b.org.id.toUpperCase()]) {
+        const projectRefs = route.path.includes("{project}")
+          ? [b.project.id, b.project.slug]
+          : [b.project.id];
+        for (const project of projectRefs) {
+          const url = urlFor(route.path, { ...paramsOf(b), org, project });
+          const res = await send(a.owner.client, route, url);
+          if (res.statusCode !== 404 || errorCode(res) !== "org_not_found") {
+            failures.push(`${route.method} ${url} → ${res.statusCode} ${errorCode(res)}`);
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await stateOf(b)).toEqual(before);
+    expect(kiln.mails.sent.length).toBe(mailsBefore);
+  });
+
+  it("is there for its own owner with the same ids (so the 404s above are not bad URLs)", async () => {
+    for (const route of routes.filter((r) => r.method === "GET")) {
+      for (const org of [b.org.id, b.org.slug]) {
+        const res = await send(b.owner.client, route, urlFor(route.path, { ...paramsOf(b), org }));
+        expect(res.statusCode, `${route.method} ${route.path}`).toBe(200);
+      }
+    }
+  });
+
+  it("needs a signed-in caller on every route", async () => {
+    const anonymous = kiln.client();
+    for (const route of routes) {
+      const res = await send(anonymous, route, urlFor(route.path, paramsOf(b)));
+      expect([res.statusCode, errorCode(res)], `${route.method} ${route.path}`).toEqual([
+        401,
+        "unauthenticated",
+      ]);
+    }
+  });
+
+  it("lends none of its resources to a caller's own org: 404 <resource>_not_found", async () => {
+    const before = { a: await stateOf(a), b: await stateOf(b) };
+    const failures: string[] = [];
+    for (const route of routes) {
+      const inner = paramNames(route.path)
+        .filter((p) => p !== "org")
+        .at(-1);
+      if (!inner) continue;
+      const expected = NOT_FOUND_CODE[inner];
+      if (!expected) {
+        failures.push(
+          `${route.method} ${route.path}: say in NOT_FOUND_CODE what a missing {${inner}} answers`,
+        );
+        continue;
+      }
+      const values = paramsOf(a);
+      for (const ref of inner === "project" ? [b.project.id, b.project.slug] : [paramsOf(b)[inner]!]) {
+        const url = urlFor(route.path, { ...values, [inner]: ref });
+        const res = await send(a.owner.client, route, url);
+        if (res.statusCode !== 404 || errorCode(res) !== expected) {
+          failures.push(`${route.method} ${url} → ${res.statusCode} ${errorCode(res)}, wanted ${expected}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect({ a: await stateOf(a), b: await stateOf(b) }).toEqual(before);
+  });
+
+  it("keeps its projects in its own schema", async () => {
+    const db = kiln.database.db;
+    expect(a.org.schema).toBe(`org_${a.org.slug.replaceAll("-", "_")}`);
+    expect(b.org.schema).toBe(`org_${b.org.slug.replaceAll("-", "_")}`);
+    expect(a.org.schema).not.toBe(b.org.schema);
+    const tables = await query<{ table_schema: string }>(
+      db,
+      sql`SELECT table_schema FROM information_schema.tables
+          WHERE table_name = 'projects' AND table_schema IN (${a.org.schema}, ${b.org.schema}, 'public')
+          ORDER BY table_schema`,
+    );
+    expect(tables.map((t) => t.table_schema)).toEqual([a.org.schema, b.org.schema].sort());
+    for (const [mine, theirs] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const stored = await query<{ id: string }>(db, sql.raw(`SELECT id FROM "${mine.org.schema}".projects`));
+      expect(stored.map((p) => p.id)).toContain(mine.project.id);
+      expect(stored.map((p) => p.id)).not.toContain(theirs.project.id);
+    }
+  });
+
+  it("cannot take a slug spelled like an id, so no org can stand in for another's id", async () => {
+    // Orgs are addressed by id or slug; a slug spelled like another tenant's id would make `/api/orgs/<id>`
+    // ambiguous for anyone who belongs to both. Slugs start with a letter, so make the id start with one.
+    const shadow = `f${b.org.id.slice(1)}`;
+    const created = await a.owner.client.post("/api/orgs", { name: "Shadow", slug: shadow });
+    expect([created.statusCode, errorCode(created)]).toEqual([400, "slug_reserved"]);
+    const renamed = await a.owner.client.patch(`/api/orgs/${a.org.slug}`, { slug: shadow });
+    expect([renamed.statusCode, errorCode(renamed)]).toEqual([400, "slug_reserved"]);
+    expect(await query(kiln.database.db, sql`SELECT id FROM orgs WHERE slug = ${shadow}`)).toEqual([]);
+  });
+
+  it("resolves an id to that org only, even if an older org row has a slug spelled like it", async () => {
+    // Such a row can no longer be made through the API; write it directly, as data from before the rule.
+    const legacy = {
+      id: randomUUID(),
+      slug: a.org.id,
+      schema: `org_${uniqueSlug("l").replaceAll("-", "_")}`,
+    };
+    const db = kiln.database.db;
+    await db.execute(
+      sql`INSERT INTO orgs (id, slug, name, schema_name) VALUES (${legacy.id}::uuid, ${legacy.slug}, 'Legacy', ${legacy.schema})`,
+    );
+    await db.execute(
+      sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${legacy.id}::uuid, ${a.owner.user.id}::uuid, 'owner')`,
+    );
+    try {
+      const res = await a.owner.client.get(`/api/orgs/${a.org.id}`);
+      expect([res.statusCode, res.json().id]).toEqual([200, a.org.id]);
+    } finally {
+      await db.execute(sql`DELETE FROM orgs WHERE id = ${legacy.id}::uuid`);
+    }
+  });
+});
+
+describe("a project's id", () => {
+  it("cannot be used as a project slug: 400 slug_reserved", async () => {
+    const base = `/api/orgs/${a.org.slug}/projects`;
+    const idShaped = `f${b.project.id.slice(1)}`;
+    const created = await a.owner.client.post(base, { name: "Decoy", slug: idShaped });
+    expect([created.statusCode, errorCode(created)]).toEqual([400, "slug_reserved"]);
+    const renamed = await a.owner.client.patch(`${base}/${a.project.id}`, { slug: idShaped });
+    expect([renamed.statusCode, errorCode(renamed)]).toEqual([400, "slug_reserved"]);
+  });
+
+  it("names that project even when an older project's slug is spelled like it", async () => {
+    const { client } = a.owner;
+    const base = `/api/orgs/${a.org.slug}/projects`;
+    let target = (await client.post(base, { name: "Target" })).json();
+    // Slugs start with a letter, so only an id that does can be spelled as a slug.
+    while (!/^[a-f]/.test(target.id)) {
+      expect((await client.delete(`${base}/${target.id}`)).statusCode).toBe(200);
+      target = (await client.post(base, { name: "Target" })).json();
+    }
+    // The API refuses such a slug now (above); write the row directly, as data from before the rule.
+    const decoyId = randomUUID();
+    await kiln.database.db.execute(
+      sql.raw(
+        `INSERT INTO "${a.org.schema}".projects (id, slug, name) VALUES ('${decoyId}', '${target.id}', 'Decoy')`,
+      ),
+    );
+    // Updating the target moves its row behind the decoy's, which is what an unordered lookup would find first.
+    expect((await client.patch(`${base}/${target.id}`, { description: "x" })).statusCode).toBe(200);
+
+    expect((await client.get(`${base}/${target.id}`)).json().name).toBe("Target");
+    expect((await client.delete(`${base}/${target.id}`)).statusCode).toBe(200);
+    expect((await client.get(`${base}/${decoyId}`)).json().name).toBe("Decoy");
+    expect((await client.delete(`${base}/${decoyId}`)).statusCode).toBe(200);
+  });
+});
+
+describe("roles", () => {
+  it.each(["viewer", "reviewer"] as const)(
+    "a %s reads but changes nothing: 403 forbidden on every write",
+    async (role) => {
+      const member = await join(a, role);
+      const before = await stateOf(a);
+      const failures: string[] = [];
+      for (const route of routes) {
+        const key = `${route.method} ${route.path}`;
+        const [status, code] =
+          route.method === "GET" && !ADMIN_ONLY_READS.has(key) ? [200, undefined] : [403, "forbidden"];
+        for (const org of [a.org.id, a.org.slug]) {
+          // {userId} is the owner, not the member: leaving is the one write every member may make (below).
+          const url = urlFor(route.path, { ...paramsOf(a), org });
+          const res = await send(member.client, route, url);
+          if (res.statusCode !== status || errorCode(res) !== code) {
+            failures.push(
+              `${route.method} ${url} → ${res.statusCode} ${errorCode(res)}, wanted ${status} ${code}`,
+            );
+          }
+        }
+      }
+      expect(failures).toEqual([]);
+      expect(await stateOf(a)).toEqual(before);
+    },
+  );
+
+  it("a viewer may still leave the org", async () => {
+    const viewer = await join(a, "viewer");
+    const left = await viewer.client.delete(`/api/orgs/${a.org.slug}/members/${viewer.user.id}`);
+    expect([left.statusCode, left.json()]).toEqual([200, { ok: true }]);
+    const after = await viewer.client.get(`/api/orgs/${a.org.slug}`);
+    expect([after.statusCode, errorCode(after)]).toEqual([404, "org_not_found"]);
+    expect(await roleIn(a, viewer.user.id)).toBeUndefined();
+  });
+
+  it("a developer creates and updates projects but cannot delete them, nor manage the org, members or invitations", async () => {
+    const dev = await join(a, "developer");
+    const base = `/api/orgs/${a.org.slug}`;
+    const created = await dev.client.post(`${base}/projects`, { name: "Dev Work" });
+    expect(created.statusCode).toBe(201);
+    const project = created.json();
+    expect(project.createdBy).toBe(dev.user.id);
+    const updated = await dev.client.patch(`${base}/projects/${project.id}`, { description: "wip" });
+    expect([updated.statusCode, updated.json().description]).toEqual([200, "wip"]);
+
+    const forbidden: Array<Promise<LightMyRequestResponse>> = [
+      dev.client.delete(`${base}/projects/${project.id}`),
+      dev.client.patch(base, { name: "Taken Over" }),
+      dev.client.delete(base),
+      dev.client.patch(`${base}/members/${a.owner.user.id}`, { role: "viewer" }),
+      dev.client.patch(`${base}/members/${dev.user.id}`, { role: "admin" }),
+      dev.client.delete(`${base}/members/${a.owner.user.id}`),
+      dev.client.get(`${base}/invitations`),
+      dev.client.post(`${base}/invitations`, { email: uniqueEmail("dev-invite"), role: "viewer" }),
+      dev.client.delete(`${base}/invitations/${a.invitationId}`),
+    ];
+    for (const res of await Promise.all(forbidden)) {
+      expect([res.statusCode, errorCode(res)]).toEqual([403, "forbidden"]);
+    }
+    expect((await dev.client.get(`${base}/projects/${project.id}`)).statusCode).toBe(200);
+    expect(await roleIn(a, dev.user.id)).toBe("developer");
+    expect(await roleIn(a, a.owner.user.id)).toBe("owner");
+    expect((await a.owner.client.delete(`${base}/projects/${project.id}`)).statusCode).toBe(200);
+  });
+
+  it("a removed member loses access with the very next request", async () => {
+    const member = await join(a, "developer");
+    const base = `/api/orgs/${a.org.slug}`;
+    expect((await member.client.get(`${base}/projects/${a.project.slug}`)).statusCode).toBe(200);
+
+    const removed = await a.owner.client.delete(`${base}/members/${member.user.id}`);
+    expect(removed.statusCode).toBe(200);
+
+    for (const res of [
+      await member.client.get(base),
+      await member.client.get(`/api/orgs/${a.org.id}/projects`),
+      await member.client.get(`${base}/projects/${a.project.slug}`),
+      await member.client.patch(`${base}/projects/${a.project.id}`, { name: "Still here?" }),
+      await member.client.post(`${base}/projects`, { name: "Sneaky" }),
+    ]) {
+      expect([res.statusCode, errorCode(res)]).toEqual([404, "org_not_found"]);
+    }
+    const me = (await member.client.get("/api/auth/me")).json();
+    expect(me.orgs.map((o: { orgId: string }) => o.orgId)).not.toContain(a.org.id);
+  });
+});
+
+async function makeTenant(prefix: string): Promise<Tenant> {
+  const owner = await kiln.signup();
+  const created = await owner.client.post("/api/orgs", { name: `Org ${prefix}`, slug: uniqueSlug(prefix) });
+  expect(created.statusCode).toBe(201);
+  const { id, slug } = created.json();
+  const [row] = await query<{ schema_name: string }>(
+    kiln.database.db,
+    sql`SELECT schema_name FROM orgs WHERE id = ${id}::uuid`,
+  );
+  const project = await owner.client.post(`/api/orgs/${slug}/projects`, { name: `Project ${prefix}` });
+  expect(project.statusCode).toBe(201);
+  const invitation = await owner.client.post(`/api/orgs/${slug}/invitations`, {
+    email: uniqueEmail(`invitee-${prefix}`),
+    role: "developer",
+  });
+  expect(invitation.statusCode).toBe(201);
+  return {
+    owner,
+    org: { id, slug, schema: row!.schema_name },
+    project: { id: project.json().id, slug: project.json().slug },
+    invitationId: invitation.json().id,
+  };
+}
+
+/** Signs up a new user and brings them into the tenant's org with `role`, the way a person would. */
+async function join(tenant: Tenant, role: Role): Promise<SignedUp> {
+  const member = await kiln.signup();
+  const invited = await tenant.owner.client.post(`/api/orgs/${tenant.org.slug}/invitations`, {
+    email: member.user.email,
+    role,
+  });
+  expect(invited.statusCode).toBe(201);
+  const token = new URL(invited.json().url).pathname.split("/").at(-1);
+  const accepted = await member.client.post(`/api/invitations/${token}/accept`);
+  expect([accepted.statusCode, accepted.json().role]).toEqual([200, role]);
+  return member;
+}
+
+async function roleIn(tenant: Tenant, userId: string): Promise<string | undefined> {
+  const [row] = await query<{ role: string }>(
+    kiln.database.db,
+    sql`SELECT role FROM memberships WHERE org_id = ${tenant.org.id}::uuid AND user_id = ${userId}::uuid`,
+  );
+  return row?.role;
+}
+
+/** Everything a request could change in a tenant, read straight from the database and the disk. */
+async function stateOf(tenant: Tenant) {
+  const db = kiln.database.db;
+  const orgId = tenant.org.id;
+  return {
+    org: await query(db, sql`SELECT slug, name, schema_name, updated_at FROM orgs WHERE id = ${orgId}::uuid`),
+    schema: await query(db, sql`SELECT nspname FROM pg_namespace WHERE nspname = ${tenant.org.schema}`),
+    members: await query(
+      db,
+      sql`SELECT user_id, role FROM memberships WHERE org_id = ${orgId}::uuid ORDER BY user_id`,
+    ),
+    invitations: await query(
+      db,
+      sql`SELECT id, email, role, expires_at, accepted_at, revoked_at FROM invitations
+          WHERE org_id = ${orgId}::uuid ORDER BY id`,
+    ),
+    projects: await query(
+      db,
+      sql.raw(
+        `SELECT id, slug, name, description, updated_at FROM "${tenant.org.schema}".projects ORDER BY id`,
+      ),
+    ),
+    projectDir: existsSync(kiln.storage.projectDir(orgId, tenant.project.id)),
+  };
+}
+
+function paramsOf(tenant: Tenant): Record<string, string> {
+  return {
+    org: tenant.org.slug,
+    project: tenant.project.slug,
+    userId: tenant.owner.user.id,
+    invitationId: tenant.invitationId,
+  };
+}
+
+function paramNames(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+}
+
+function urlFor(path: string, values: Record<string, string>): string {
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = values[name];
+    // A new kind of path parameter needs a real resource of each tenant, or the sweep proves nothing.
+    if (value === undefined)
+      throw new Error(`${path}: teach the tenancy test what {${name}} is for a tenant`);
+    return encodeURIComponent(value);
+  });
+}
+
+function send(client: TestClient, route: OrgRoute, url: string): Promise<LightMyRequestResponse> {
+  return client.request(route.method, url, route.body);
+}
+
+function errorCode(res: LightMyRequestResponse): string | undefined {
+  try {
+    return res.json()?.error?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+async function discoverOrgRoutes(): Promise<OrgRoute[]> {
+  const res = await kiln.client().get("/api/openapi.json");
+  expect(res.statusCode).toBe(200);
+  const doc = res.json() as OpenApiDocument;
+  const found: OrgRoute[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    if (path !== ORG_PATH && !path.startsWith(`${ORG_PATH}/`)) continue;
+    for (const method of METHODS) {
+      const operation = item[method.toLowerCase()];
+      if (!operation) continue;
+      const schema = operation.requestBody?.content?.["application/json"]?.schema;
+      found.push({ method, path, body: schema ? sample(schema, doc) : undefined });
+    }
+  }
+  return found;
+}
+
+/** `METHOD /path` for every route in Fastify's route table under /api/orgs/{org}, documented or not. */
+function servedOrgRoutes(): string[] {
+  const stack: string[] = [];
+  const served: string[] = [];
+  // Lines look like `│   ├── /:org (GET, HEAD, PATCH, DELETE)`, four columns per level of nesting.
+  for (const line of kiln.app.printRoutes({ commonPrefix: false }).split("\n")) {
+    const match = /^((?:[│ ] {3})*)[└├]── (\S+)(?: \(([^)]*)\))?/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    const path = (stack[depth - 1] ?? "") + match[2];
+    stack.length = depth;
+    stack.push(path);
+    const openApiPath = path.replace(/:(\w+)/g, "{$1}");
+    if (openApiPath !== ORG_PATH && !openApiPath.startsWith(`${ORG_PATH}/`)) continue;
+    for (const method of (match[3] ?? "").split(", ")) {
+      if ((METHODS as string[]).includes(method)) served.push(`${method} ${openApiPath}`);
+    }
+  }
+  return served;
+}
+
+/** A value that satisfies a JSON Schema from the OpenAPI document (the subset our zod schemas produce). */
+function sample(schema: JsonSchema, doc: OpenApiDocument): unknown {
+  if (schema.$ref) {
+    const target = doc.components?.schemas?.[schema.$ref.split("/").at(-1)!];
+    if (!target) throw new Error(`unresolved ${schema.$ref}`);
+    return sample(target, doc);
+  }
+  if (schema.const !== undefined) return schema.const;
+  if (schema.default !== undefined) return schema.default;
+  if (schema.enum) return schema.enum[0];
+  const variants = schema.anyOf ?? schema.oneOf;
+  if (variants) return sample(variants.find((v) => v.type !== "null") ?? variants[0]!, doc);
+  if (schema.allOf) return Object.assign({}, ...schema.allOf.map((s) => sample(s, doc)));
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
+  switch (type) {
+    case "object":
+      // Every property, not only the required ones: "nothing to update" refinements are not in the schema.
+      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, v]) => [k, sample(v, doc)]));
+    case "array":
+      return Array.from({ length: schema.minItems ?? 0 }, () => sample(schema.items ?? {}, doc));
+    case "integer":
+    case "number":
+      return schema.minimum ?? 1;
+    case "boolean":
+      return false;
+    case "string":
+      return sampleString(schema);
+    default:
+      throw new Error(`cannot sample ${JSON.stringify(schema)}: extend sample()`);
+  }
+}
+
+function sampleString(schema: JsonSchema): string {
+  if (schema.format === "email") return "someone@example.com";
+  if (schema.format === "uuid") return randomUUID();
+  if (schema.format === "date-time") return new Date().toISOString();
+  const min = schema.minLength ?? 0;
+  const max = schema.maxLength ?? Number.POSITIVE_INFINITY;
+  const fits = ["sample-value", "sample", "x".repeat(Math.max(min, 1))].find(
+    (s) => s.length >= min && s.length <= max && (!schema.pattern || new RegExp(schema.pattern).test(s)),
+  );
+  if (fits === undefined)
+    throw new Error(`cannot sample string ${JSON.stringify(schema)}: extend sampleString()`);
+  return fits;
+}
