@@ -14,8 +14,8 @@ import type { AuthService } from "./auth/service.ts";
 import type { KilnConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import { healthRoutes } from "./health/routes.ts";
-import { installAuthHook } from "./http/auth-hook.ts";
-import { installErrorHandler } from "./http/error-handler.ts";
+import { type AuthMode, authModeOf, installAuthHook } from "./http/auth-hook.ts";
+import { frameworkErrors, installErrorHandler } from "./http/error-handler.ts";
 import { invitationRoutes } from "./invitations/routes.ts";
 import type { InvitationService } from "./invitations/service.ts";
 import { memberRoutes } from "./members/routes.ts";
@@ -55,6 +55,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     onConstructorPoisoning: "error",
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    frameworkErrors,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -77,7 +78,16 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       },
       security: [{ bearer: [] }, { cookie: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      // Without this every operation inherits the global `security`, and the document would claim that
+      // sign-up and log-in need a token.
+      const mode = authModeOf(out.url, input.route.config as { auth?: AuthMode } | undefined);
+      if (mode === "required") return out;
+      const security: Array<Record<string, string[]>> =
+        mode === "none" ? [] : [{ bearer: [] }, { cookie: [] }, {}];
+      return { ...out, schema: { ...out.schema, security } };
+    },
     transformObject: jsonSchemaTransformObject,
   });
   installAuthHook(app, services.auth, services.apiTokens);

@@ -77,7 +77,12 @@ export async function createTenantSchema(tx: Executor, orgId: string, schemaName
   await upgradeTenantInTx(tx, orgId, 0);
 }
 
-async function upgradeTenantInTx(tx: Executor, orgId: string, from: number): Promise<void> {
+async function upgradeTenantInTx(
+  tx: Executor,
+  orgId: string,
+  from: number,
+  migrations: Migration[] = tenant,
+): Promise<void> {
   if (from === 0) {
     await tx.execute(sql`CREATE TABLE schema_migrations (
       version integer PRIMARY KEY,
@@ -85,24 +90,31 @@ async function upgradeTenantInTx(tx: Executor, orgId: string, from: number): Pro
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
   }
-  for (const m of tenant) {
+  for (const m of migrations) {
     if (m.version <= from) continue;
     await apply(tx, m);
     await tx.execute(sql`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`);
   }
   await tx.execute(
-    sql`UPDATE public.orgs SET schema_version = ${TENANT_SCHEMA_VERSION} WHERE id = ${orgId}::uuid`,
+    sql`UPDATE public.orgs SET schema_version = ${migrations.length} WHERE id = ${orgId}::uuid`,
   );
+}
+
+export interface MigrateOptions {
+  /** The tenant migrations to bring every tenant to; tests pass a longer list to exercise an upgrade. */
+  tenantMigrations?: Migration[];
 }
 
 /**
  * Brings every tenant schema to the newest version. When all are current this is one indexed query,
  * not one round trip per tenant: `orgs.schema_version` mirrors each schema's own `schema_migrations`.
  */
-export async function migrateTenants(database: Database): Promise<number> {
+export async function migrateTenants(database: Database, options: MigrateOptions = {}): Promise<number> {
+  const migrations = options.tenantMigrations ?? tenant;
+  const newest = migrations.length;
   const stale = await query<{ id: string }>(
     database.db,
-    sql`SELECT id FROM public.orgs WHERE schema_version < ${TENANT_SCHEMA_VERSION}`,
+    sql`SELECT id FROM public.orgs WHERE schema_version < ${newest}`,
   );
   for (const { id } of stale) {
     await database.transaction(async (tx) => {
@@ -111,19 +123,22 @@ export async function migrateTenants(database: Database): Promise<number> {
         tx,
         sql`SELECT schema_name, schema_version FROM public.orgs WHERE id = ${id}::uuid FOR UPDATE`,
       );
-      if (!org || org.schema_version >= TENANT_SCHEMA_VERSION) return;
+      if (!org || org.schema_version >= newest) return;
       const [exists] = await query(tx, sql`SELECT 1 FROM pg_namespace WHERE nspname = ${org.schema_name}`);
       // Without this, unqualified CREATE TABLEs would fall through the search path into public.
       if (!exists) throw new Error(`tenant schema ${org.schema_name} of org ${id} is missing`);
       await setTenantPath(tx, org.schema_name);
-      await upgradeTenantInTx(tx, id, org.schema_version);
+      await upgradeTenantInTx(tx, id, org.schema_version, migrations);
     });
   }
   return stale.length;
 }
 
-export async function migrateAll(database: Database): Promise<{ shared: number; tenants: number }> {
+export async function migrateAll(
+  database: Database,
+  options: MigrateOptions = {},
+): Promise<{ shared: number; tenants: number }> {
   const sharedApplied = await migrateShared(database);
-  const tenants = await migrateTenants(database);
+  const tenants = await migrateTenants(database, options);
   return { shared: sharedApplied, tenants };
 }

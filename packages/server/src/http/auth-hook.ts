@@ -9,7 +9,7 @@ import { ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
 declare module "fastify" {
   interface FastifyContextConfig {
     /** `required` (the default under /api), `optional`, or `none` (the default elsewhere; ignores credentials). */
-    auth?: "required" | "optional" | "none";
+    auth?: AuthMode;
   }
   interface FastifyRequest {
     principal: Principal | undefined;
@@ -17,6 +17,14 @@ declare module "fastify" {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export type AuthMode = "required" | "optional" | "none";
+
+/** The one rule for what a route asks of its caller; the hook enforces it and the OpenAPI document shows it. */
+export function authModeOf(url: string, config: { auth?: AuthMode } | undefined): AuthMode {
+  // Secure by default: every /api route needs a caller unless it says otherwise.
+  return config?.auth ?? (url.startsWith("/api/") ? "required" : "none");
+}
 
 export function isUnsafe(method: string): boolean {
   return !SAFE_METHODS.has(method);
@@ -32,8 +40,7 @@ export function installAuthHook(app: FastifyInstance, auth: AuthService, apiToke
   app.addHook("onRequest", async (request) => {
     const url = request.routeOptions.url;
     if (!url) return; // no route: the not-found handler answers
-    // Secure by default: every /api route needs a caller unless it says otherwise.
-    const mode = request.routeOptions.config?.auth ?? (url.startsWith("/api/") ? "required" : "none");
+    const mode = authModeOf(url, request.routeOptions.config);
     if (mode === "none") return;
     const principal = await resolve(request, auth, apiTokens, mode === "optional");
     if (!principal) {

@@ -1,6 +1,7 @@
 import type { ErrorCode, ErrorEnvelope } from "@kiln/protocol";
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+import { pgErrorCode } from "../db/errors.ts";
 import { KilnError } from "../errors/errors.ts";
 
 function envelope(code: ErrorCode, message: string, details?: unknown): ErrorEnvelope {
@@ -15,6 +16,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "bad_request",
   FST_ERR_CTP_INVALID_TYPE: "bad_request",
 };
+
+// PostgreSQL text cannot hold U+0000; it rejects it with this SQLSTATE. JSON and percent-encoding both can
+// carry one, and checking every schema for it is easy to forget, so a NUL that reaches the database is
+// answered here as the client's error rather than a 500.
+const CHARACTER_NOT_IN_REPERTOIRE = "22021";
 
 /** The one place that turns a failure into `{ error: { code, message, details? } }`. */
 export function installErrorHandler(app: FastifyInstance): void {
@@ -42,6 +48,9 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (isResponseSerializationError(err)) {
       request.log.error({ err, issues: err.cause.issues }, "response did not match its schema");
       return reply.code(500).send(envelope("internal_error", "internal error"));
+    }
+    if (pgErrorCode(err) === CHARACTER_NOT_IN_REPERTOIRE) {
+      return reply.code(400).send(envelope("bad_request", "text must not contain NUL (\\u0000) characters"));
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
@@ -71,4 +80,19 @@ export function installErrorHandler(app: FastifyInstance): void {
       .code(404)
       .send(envelope("route_not_found", `no route for ${request.method} ${request.url.split("?")[0]}`));
   });
+}
+
+/**
+ * Fastify answers a few malformed requests (bad percent-encoding, an over-long path parameter) while
+ * routing, before any hook or error handler runs; pass this as its `frameworkErrors` option so those
+ * answers carry the envelope too.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode ?? 500;
+  if (status >= 500) {
+    request.log.error({ err }, "routing failed");
+    reply.code(500).send(envelope("internal_error", "internal error"));
+    return;
+  }
+  reply.code(status).send(envelope("bad_request", err.message));
 }

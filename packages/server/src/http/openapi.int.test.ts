@@ -1,0 +1,218 @@
+import { ERROR_CODES } from "@kiln/protocol";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestKiln, type TestKiln } from "../testing/harness.ts";
+
+interface Schema {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  anyOf?: Schema[];
+  enum?: unknown[];
+  const?: unknown;
+  format?: string;
+  pattern?: string;
+  maxLength?: number;
+}
+
+interface Operation {
+  summary?: string;
+  tags?: string[];
+  security?: Array<Record<string, string[]>>;
+  parameters?: Array<{ in: string; name: string; required?: boolean; schema?: Schema }>;
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
+  responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+}
+
+interface Document {
+  openapi: string;
+  info: { title: string; version: string };
+  security?: Array<Record<string, string[]>>;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema> };
+}
+
+const METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+// The document itself is hidden on purpose: it describes the API, it is not part of it.
+const UNDOCUMENTED = new Set(["GET /api/openapi.json"]);
+
+let kiln: TestKiln;
+let doc: Document;
+let operations: Array<{ method: string; path: string; op: Operation }>;
+beforeAll(async () => {
+  kiln = await startTestKiln();
+  const res = await kiln.client().get("/api/openapi.json");
+  expect(res.statusCode).toBe(200);
+  doc = res.json();
+  operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
+  );
+}, 60_000);
+afterAll(() => kiln?.stop());
+
+/**
+ * Every route Fastify serves, read back from `printRoutes` (hooks that see routes must be added before
+ * they are registered, which is too early for a test). Each line is `<tree>── <segment> (<methods>)`,
+ * where the tree prefix is four characters per level and a segment continues its parent's path.
+ */
+function servedRoutes(app: FastifyInstance): Array<{ method: string; url: string }> {
+  const routes: Array<{ method: string; url: string }> = [];
+  const stack: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split("\n")) {
+    const match = /^((?:[│ ] {3})*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    stack.length = depth;
+    stack[depth] = match[2]!;
+    const url = stack.join("");
+    for (const method of match[3]?.split(", ") ?? []) routes.push({ method, url });
+  }
+  return routes;
+}
+
+const toFastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
+
+function refsIn(value: unknown, found: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) refsIn(v, found);
+  else if (value && typeof value === "object") {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === "$ref" && typeof v === "string") found.push(v);
+      else refsIn(v, found);
+    }
+  }
+  return found;
+}
+
+describe("the OpenAPI document", { timeout: 30_000 }, () => {
+  it("is OpenAPI 3.1.0 with a title and the server's version", async () => {
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.info.title).toBe("Kiln API");
+    const config = (await kiln.client().get("/api/config")).json();
+    expect(doc.info.version).toBe(config.version);
+  });
+
+  it("lists every /api route Fastify serves, and nothing it does not", () => {
+    const served = servedRoutes(kiln.app).filter((r) => r.url.startsWith("/api/") && r.method !== "HEAD");
+    // A parser that silently matched nothing would make the comparison vacuous.
+    expect(served.length).toBeGreaterThan(20);
+    const documented = new Set(operations.map((o) => `${o.method} ${toFastifyPath(o.path)}`));
+    const missing = served
+      .map((r) => `${r.method} ${r.url}`)
+      .filter((r) => !documented.has(r) && !UNDOCUMENTED.has(r));
+    expect(missing).toEqual([]);
+    for (const { method, path } of operations) {
+      expect(kiln.app.hasRoute({ method, url: toFastifyPath(path) }), `${method} ${path}`).toBe(true);
+    }
+    for (const hidden of UNDOCUMENTED) {
+      const [method, url] = hidden.split(" ") as [string, string];
+      expect(kiln.app.hasRoute({ method, url }), hidden).toBe(true);
+    }
+  });
+
+  it("gives every operation a summary and a tag, and every path parameter a declaration", () => {
+    for (const { method, path, op } of operations) {
+      const where = `${method} ${path}`;
+      expect(op.summary?.trim(), where).toBeTruthy();
+      expect(op.tags?.length, where).toBeGreaterThan(0);
+      const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      const declared = (op.parameters ?? []).filter((p) => p.in === "path");
+      expect(declared.map((p) => p.name).sort(), where).toEqual(inPath);
+      for (const p of declared) expect(p.required, `${where} ${p.name}`).toBe(true);
+    }
+  });
+
+  it("gives every request body a JSON schema whose strings are all bounded", () => {
+    const withBody = operations.filter((o) => o.op.requestBody);
+    expect(withBody.length).toBeGreaterThan(5);
+    const unbounded: string[] = [];
+    const walk = (schema: Schema | undefined, where: string): void => {
+      if (!schema) return;
+      const types = [schema.type].flat();
+      // Unbounded strings let one request fill a column (and the logs) up to the body limit.
+      if (
+        types.includes("string") &&
+        schema.maxLength === undefined &&
+        !schema.enum &&
+        schema.const === undefined &&
+        !schema.pattern
+      ) {
+        unbounded.push(where);
+      }
+      for (const [name, child] of Object.entries(schema.properties ?? {})) walk(child, `${where}.${name}`);
+      walk(schema.items, `${where}[]`);
+      for (const [i, child] of (schema.anyOf ?? []).entries()) walk(child, `${where}|${i}`);
+    };
+    for (const { method, path, op } of withBody) {
+      const schema = op.requestBody?.content?.["application/json"]?.schema;
+      expect(schema, `${method} ${path}`).toBeDefined();
+      expect(schema?.type === "object" || schema?.$ref !== undefined, `${method} ${path}`).toBe(true);
+      expect(op.requestBody?.required, `${method} ${path}`).toBe(true);
+      walk(schema, `${method} ${path} body`);
+    }
+    expect(unbounded).toEqual([]);
+  });
+
+  it("documents errors as the ErrorEnvelope, whose codes are the protocol's", () => {
+    for (const { method, path, op } of operations) {
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        if (!/^4/.test(status)) continue;
+        expect(response.content?.["application/json"]?.schema, `${method} ${path} ${status}`).toEqual({
+          $ref: "#/components/schemas/ErrorEnvelope",
+        });
+      }
+    }
+    const envelope = doc.components.schemas.ErrorEnvelope;
+    expect(envelope?.properties?.error?.properties?.code?.enum).toEqual([...ERROR_CODES]);
+  });
+
+  it("names the shared schemas as components, and every $ref resolves", () => {
+    const names = Object.keys(doc.components.schemas);
+    for (const name of [
+      "User",
+      "Me",
+      "Session",
+      "ApiToken",
+      "Org",
+      "Member",
+      "Invitation",
+      "Project",
+      "PublicConfig",
+      "ErrorEnvelope",
+    ]) {
+      expect(names, name).toContain(name);
+    }
+    const refs = new Set(refsIn(doc));
+    expect(refs.size).toBeGreaterThan(0);
+    for (const ref of refs) {
+      const name = /^#\/components\/schemas\/(.+)$/.exec(ref)?.[1];
+      expect(name && doc.components.schemas[name], ref).toBeTruthy();
+    }
+  });
+
+  it("says truthfully which operations need credentials", async () => {
+    const client = kiln.client();
+    expect(doc.security?.length).toBeGreaterThan(0);
+    let open = 0;
+    for (const { method, path, op } of operations) {
+      // Any value will do: credentials are checked before parameters are looked at.
+      const url = path.replace(/\{\w+\}/g, "00000000-0000-4000-8000-000000000000");
+      const res = await client.request(method as "GET", url);
+      // OpenAPI: an empty list, or an empty requirement among the alternatives, means no credentials.
+      const security = op.security ?? doc.security ?? [];
+      const anonymousAllowed = security.length === 0 || security.some((s) => Object.keys(s).length === 0);
+      const where = `${method} ${path}: ${res.statusCode} ${res.body}`;
+      if (anonymousAllowed) {
+        open++;
+        expect(res.statusCode === 401 && res.json().error.code === "unauthenticated", where).toBe(false);
+      } else {
+        expect(res.statusCode, where).toBe(401);
+        expect(res.json().error.code, where).toBe("unauthenticated");
+      }
+    }
+    // Sign-up, log-in, refresh, log-out, the config and invitation previews at least.
+    expect(open).toBeGreaterThanOrEqual(6);
+  });
+});
