@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { Id, Name, Slug, Timestamp } from "./common.ts";
+import { Id, Name, Slug, Text, Timestamp } from "./common.ts";
 
-export const Description = z.string().max(2000);
+export const Description = Text(2000);
 
 export const CreateProjectBody = z.strictObject({
   name: Name,

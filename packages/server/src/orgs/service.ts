@@ -77,13 +77,21 @@ export class OrgService {
     const base = slugify(email.split("@")[0] ?? "", "me");
     let slug = isReservedSlug(base) ? withSuffix(base) : base;
     for (let attempt = 0; ; attempt++) {
-      const [taken] = await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.slug, slug));
-      if (!taken) break;
-      if (attempt >= 5)
-        throw new ConflictError("slug_taken", "could not find a free slug for the personal org");
-      slug = withSuffix(base);
+      try {
+        // Insert-and-see rather than check-then-insert: a concurrent sign-up with the same local part may
+        // hold the slug in a transaction we cannot see yet. ON CONFLICT DO NOTHING waits for it and leaves
+        // this transaction usable, so the next suffix can be tried in place.
+        return await this.createInTx(tx, {
+          name: `${name}'s workspace`,
+          slug,
+          ownerId: userId,
+          personal: true,
+        });
+      } catch (err) {
+        if (!(err instanceof ConflictError && err.code === "slug_taken") || attempt >= 5) throw err;
+        slug = withSuffix(base);
+      }
     }
-    return this.createInTx(tx, { name: `${name}'s workspace`, slug, ownerId: userId, personal: true });
   }
 
   async listForUser(userId: string): Promise<Org[]> {
