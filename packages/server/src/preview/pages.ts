@@ -1,6 +1,6 @@
 /** Pages the preview origin shows when there is nothing to proxy yet. Never a blank frame. */
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -9,7 +9,7 @@ function page(title: string, body: string, refreshSeconds?: number): string {
     ? `<script>setTimeout(function(){location.reload()},${refreshSeconds * 1000})</script>`
     : "";
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escape(title)}</title><style>
+<title>${escapeHtml(title)}</title><style>
 body{font-family:system-ui,sans-serif;background:#0b0b0f;color:#e7e7ea;display:grid;place-items:center;min-height:100vh;margin:0}
 main{max-width:46rem;padding:2rem}h1{font-size:1.1rem;font-weight:600}p{color:#a1a1aa}
 pre{background:#17171c;padding:1rem;border-radius:.5rem;overflow:auto;max-height:50vh;font-size:.8rem;white-space:pre-wrap}
@@ -18,10 +18,10 @@ pre{background:#17171c;padding:1rem;border-radius:.5rem;overflow:auto;max-height
 }
 
 export function startingPage(projectName: string, phase: string, logTail: string[]): string {
-  const log = logTail.length ? `<pre>${escape(logTail.join("\n"))}</pre>` : "";
+  const log = logTail.length ? `<pre>${escapeHtml(logTail.join("\n"))}</pre>` : "";
   return page(
     `Starting ${projectName}…`,
-    `<h1><span class="dot"></span>Starting ${escape(projectName)}…</h1><p>${escape(phase)}. This page reloads by itself.</p>${log}`,
+    `<h1><span class="dot"></span>Starting ${escapeHtml(projectName)}…</h1><p>${escapeHtml(phase)}. This page reloads by itself.</p>${log}`,
     1,
   );
 }
@@ -29,10 +29,10 @@ export function startingPage(projectName: string, phase: string, logTail: string
 export function crashedPage(projectName: string, reason: string, logTail: string[]): string {
   return page(
     `${projectName} stopped`,
-    `<h1>${escape(projectName)} is not running</h1><p>${escape(reason)}</p><pre>${escape(logTail.join("\n") || "(no output)")}</pre>`,
+    `<h1>${escapeHtml(projectName)} is not running</h1><p>${escapeHtml(reason)}</p><pre>${escapeHtml(logTail.join("\n") || "(no output)")}</pre>`,
   );
 }
 
 export function messagePage(title: string, message: string): string {
-  return page(title, `<h1>${escape(title)}</h1><p>${escape(message)}</p>`);
+  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
 }
