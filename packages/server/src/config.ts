@@ -1,6 +1,9 @@
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ValidationError } from "./errors/errors.ts";
+
+const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL("../../../templates", import.meta.url));
 
 const Bool = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
@@ -30,6 +33,9 @@ const Env = z.object({
   KILN_INVITATION_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   SMTP_URL: z.string().url().optional(),
   SMTP_FROM: z.string().default("Kiln <kiln@localhost>"),
+  KILN_TEMPLATES_DIR: z.string().optional(),
+  KILN_TEMPLATE_CACHE_DIR: z.string().optional(),
+  KILN_ALLOW_UNSANDBOXED: Bool.default(false),
 });
 
 export interface KilnConfig {
@@ -53,6 +59,12 @@ export interface KilnConfig {
   invitationTtlDays: number;
   smtpUrl: string | undefined;
   smtpFrom: string;
+  /** Project templates, one folder each with a `kiln.json` (ADR 0007). */
+  templatesDir: string;
+  /** Shared, install-once template dependencies; must be on the data dir's filesystem for hard links. */
+  templateCacheDir: string;
+  /** Run project code directly on the host when it cannot sandbox (UNSAFE; ADR 0006). */
+  allowUnsandboxed: boolean;
 }
 
 export function loadConfig(
@@ -85,6 +97,11 @@ export function loadConfig(
     invitationTtlDays: e.KILN_INVITATION_TTL_DAYS,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.SMTP_FROM,
+    templatesDir: path.resolve(e.KILN_TEMPLATES_DIR ?? DEFAULT_TEMPLATES_DIR),
+    templateCacheDir: path.resolve(
+      e.KILN_TEMPLATE_CACHE_DIR ?? path.join(path.resolve(e.KILN_DATA_DIR), "cache", "templates"),
+    ),
+    allowUnsandboxed: e.KILN_ALLOW_UNSANDBOXED,
   };
   return { ...config, ...overrides };
 }

@@ -1,0 +1,41 @@
+import type { DriverCheck, RuntimeDriver } from "./driver.ts";
+import { LocalDriver } from "./local-driver.ts";
+import { UnsafeHostDriver } from "./unsafe-host-driver.ts";
+
+export * from "./driver.ts";
+export { LocalDriver } from "./local-driver.ts";
+export { UnsafeHostDriver } from "./unsafe-host-driver.ts";
+
+export class SandboxUnavailableError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(
+      `this host cannot sandbox project code:\n  - ${problems.join("\n  - ")}\n` +
+        "Kiln will not run project code unsandboxed. Fix the problems above (scripts/setup-system.sh), " +
+        "or set KILN_ALLOW_UNSANDBOXED=1 to run it directly on the host (UNSAFE: it can read everything Kiln can).",
+    );
+    this.name = "SandboxUnavailableError";
+    this.problems = problems;
+  }
+}
+
+/**
+ * Picks the driver for this host: the `local` bubblewrap sandbox when it works; otherwise the
+ * unsandboxed host driver only if the operator opted in, else an error that says why.
+ */
+export async function openRuntimeDriver(options: {
+  allowUnsandboxed: boolean;
+}): Promise<{ driver: RuntimeDriver; check: DriverCheck }> {
+  const local = new LocalDriver();
+  const check = await local.check();
+  if (check.ok) return { driver: local, check };
+  local.close();
+  if (!options.allowUnsandboxed) throw new SandboxUnavailableError(check.problems);
+  const unsafe = new UnsafeHostDriver();
+  const own = await unsafe.check();
+  return {
+    driver: unsafe,
+    check: { ok: true, problems: [], warnings: [...check.problems, ...own.warnings] },
+  };
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the host packages the project sandbox (packages/server/src/runtime, ADR 0006) needs:
+# bubblewrap (namespaces), slirp4netns (user-mode networking for egress) and iptables (the egress filter
+# installed into each sandbox's network namespace), plus util-linux tools Debian normally has.
+# Idempotent: does nothing when all are present.
+# Run by `.ci/run` before the tests and by `npm start` (prestart).
+set -euo pipefail
+
+# command → Debian package
+declare -A needed=(
+  [bwrap]=bubblewrap
+  [slirp4netns]=slirp4netns
+  [iptables]=iptables
+  [nsenter]=util-linux
+  [prlimit]=util-linux
+  [setpriv]=util-linux
+  [unshare]=util-linux
+)
+
+missing=()
+for cmd in "${!needed[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/sbin/$cmd" ]; then
+    missing+=("${needed[$cmd]}")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+# de-duplicate
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "kiln: the project sandbox needs these packages: ${missing[*]}" >&2
+  echo "kiln: not running as root, so not installing them. Run as root:" >&2
+  echo "        apt-get update && apt-get install -y ${missing[*]}" >&2
+  echo "kiln: until then \`kiln start\` reports the sandbox as unavailable and runs no project code." >&2
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "kiln: missing ${missing[*]} and no apt-get on this host; install them with your package manager." >&2
+  exit 0
+fi
+
+echo "kiln: installing sandbox packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
