@@ -2,5 +2,8 @@ export * from "./auth.ts";
 export * from "./common.ts";
 export * from "./config.ts";
 export * from "./errors.ts";
+export * from "./files.ts";
 export * from "./orgs.ts";
 export * from "./projects.ts";
+export * from "./runtime.ts";
+export * from "./templates.ts";

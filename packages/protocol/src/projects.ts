@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Id, Name, Slug, Text, Timestamp } from "./common.ts";
+import { DEFAULT_TEMPLATE, TemplateName } from "./templates.ts";
 
 export const Description = Text(2000);
 
@@ -7,11 +8,17 @@ export const CreateProjectBody = z.strictObject({
   name: Name,
   slug: Slug.optional().describe("Derived from the name when absent"),
   description: Description.optional(),
+  template: TemplateName.default(DEFAULT_TEMPLATE).describe("Template to start from (GET /api/templates)"),
 });
 export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
 
 export const UpdateProjectBody = z
-  .strictObject({ name: Name.optional(), slug: Slug.optional(), description: Description.optional() })
+  .strictObject({
+    name: Name.optional(),
+    slug: Slug.optional(),
+    description: Description.optional(),
+    previewPublic: z.boolean().optional().describe("Open the preview to anyone with its URL"),
+  })
   .refine((b) => Object.values(b).some((v) => v !== undefined), "nothing to update");
 export type UpdateProjectBody = z.infer<typeof UpdateProjectBody>;
 
@@ -22,6 +29,10 @@ export const Project = z
     slug: z.string(),
     name: z.string(),
     description: z.string(),
+    template: z.string().describe("The template the project was created from"),
+    previewPublic: z
+      .boolean()
+      .describe("Anyone with the preview URL may open it; otherwise org members only"),
     createdBy: Id.nullable(),
     createdAt: Timestamp,
     updatedAt: Timestamp,

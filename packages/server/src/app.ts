@@ -13,6 +13,10 @@ import { authRoutes } from "./auth/routes.ts";
 import type { AuthService } from "./auth/service.ts";
 import type { KilnConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
+import { runtimeRoutes } from "./devserver/routes.ts";
+import type { RuntimeService } from "./devserver/service.ts";
+import { fileRoutes } from "./files/routes.ts";
+import type { FileService } from "./files/service.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { type AuthMode, authModeOf, installAuthHook } from "./http/auth-hook.ts";
 import { frameworkErrors, installErrorHandler } from "./http/error-handler.ts";
@@ -22,8 +26,12 @@ import { memberRoutes } from "./members/routes.ts";
 import type { MemberService } from "./members/service.ts";
 import { orgRoutes } from "./orgs/routes.ts";
 import type { OrgService } from "./orgs/service.ts";
+import type { PreviewGateway } from "./preview/gateway.ts";
+import { previewAwareServer } from "./preview/server.ts";
 import { projectRoutes } from "./projects/routes.ts";
 import type { ProjectService } from "./projects/service.ts";
+import { templateRoutes } from "./templates/routes.ts";
+import type { TemplateService } from "./templates/service.ts";
 import { VERSION } from "./version.ts";
 
 export interface Services {
@@ -34,6 +42,10 @@ export interface Services {
   members: MemberService;
   invitations: InvitationService;
   projects: ProjectService;
+  files: FileService;
+  templates: TemplateService;
+  runtime: RuntimeService;
+  preview: PreviewGateway;
 }
 
 export interface AppOptions {
@@ -56,6 +68,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     return503OnClosing: true,
     forceCloseConnections: "idle",
     frameworkErrors,
+    serverFactory: previewAwareServer(services.preview, options.logger),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -108,6 +121,9 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   memberRoutes(app, { orgs: services.orgs, members: services.members });
   invitationRoutes(app, { orgs: services.orgs, invitations: services.invitations });
   projectRoutes(app, { orgs: services.orgs, projects: services.projects });
+  fileRoutes(app, { orgs: services.orgs, files: services.files, bodyLimitBytes: config.bodyLimitBytes });
+  templateRoutes(app, { templates: services.templates });
+  runtimeRoutes(app, { orgs: services.orgs, runtime: services.runtime });
 
   app.get("/api/openapi.json", { config: { auth: "none" }, schema: { hide: true } }, async () =>
     app.swagger(),

@@ -43,6 +43,8 @@ async function start(): Promise<void> {
     `Kiln is running at http://${shown}:${port}`,
   );
   process.stdout.write(`\n  Kiln ${VERSION} is running at http://${shown}:${port}\n\n`);
+  // In the background: the first project from a template should not wait for npm.
+  void kiln.warmTemplateCaches();
 }
 
 async function migrate(): Promise<void> {

@@ -36,6 +36,7 @@ const Env = z.object({
   KILN_TEMPLATES_DIR: z.string().optional(),
   KILN_TEMPLATE_CACHE_DIR: z.string().optional(),
   KILN_ALLOW_UNSANDBOXED: Bool.default(false),
+  KILN_HIBERNATE_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(15),
 });
 
 export interface KilnConfig {
@@ -65,6 +66,8 @@ export interface KilnConfig {
   templateCacheDir: string;
   /** Run project code directly on the host when it cannot sandbox (UNSAFE; ADR 0006). */
   allowUnsandboxed: boolean;
+  /** Dev servers with no preview traffic for this long are stopped; the next visit wakes them. 0 = never. */
+  hibernateAfterMinutes: number;
 }
 
 export function loadConfig(
@@ -102,6 +105,7 @@ export function loadConfig(
       e.KILN_TEMPLATE_CACHE_DIR ?? path.join(path.resolve(e.KILN_DATA_DIR), "cache", "templates"),
     ),
     allowUnsandboxed: e.KILN_ALLOW_UNSANDBOXED,
+    hibernateAfterMinutes: e.KILN_HIBERNATE_AFTER_MINUTES,
   };
   return { ...config, ...overrides };
 }

@@ -13,15 +13,29 @@ import type { KilnConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
 import { migrateAll } from "./db/migrate.ts";
+import { DevServerManager, GUEST_PORT } from "./devserver/manager.ts";
+import { RuntimeService } from "./devserver/service.ts";
+import { FileEvents } from "./files/events.ts";
+import { FileService } from "./files/service.ts";
 import { InvitationService } from "./invitations/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
 import { SmtpMailer } from "./mail/smtp-mailer.ts";
 import { MemberService } from "./members/service.ts";
 import { OrgService } from "./orgs/service.ts";
+import { PreviewTokens } from "./preview/access.ts";
+import { PreviewGateway } from "./preview/gateway.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
+import {
+  DisabledDriver,
+  openRuntimeDriver,
+  type RuntimeDriver,
+  SandboxUnavailableError,
+} from "./runtime/index.ts";
 import { loadMasterKey } from "./secrets/master-key.ts";
 import { deriveKey, SecretBox } from "./secrets/secret-box.ts";
+import { devCommand, TemplateRegistry } from "./templates/registry.ts";
+import { TemplateService } from "./templates/service.ts";
 
 export interface Kiln {
   app: FastifyInstance;
@@ -30,7 +44,13 @@ export interface Kiln {
   mailer: Mailer;
   secrets: SecretBox;
   storage: ProjectStorage;
+  /** File changes made through the file API; the runtime and live reload subscribe. */
+  fileEvents: FileEvents;
+  driver: RuntimeDriver;
+  devServers: DevServerManager;
   timings: { dbOpenMs: number; migrateMs: number; appMs: number };
+  /** Installs template dependency caches in the background (`kiln start`); logs, never throws. */
+  warmTemplateCaches(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,10 +84,55 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const t2 = performance.now();
     const masterKey = await loadMasterKey(config.dataDir, config.secretKey);
     const storage = new ProjectStorage(config.dataDir);
+    const templates = new TemplateService(
+      await TemplateRegistry.load(config.templatesDir),
+      config.templateCacheDir,
+      logger,
+    );
     const mailer =
       options.mailer ??
       (config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : new LogMailer(logger));
     const orgs = new OrgService(database, storage);
+    const projects = new ProjectService(database, storage, templates);
+    const fileEvents = new FileEvents();
+    const driver = await openDriver(config, logger);
+    const devServers = new DevServerManager({
+      driver,
+      idleMs: config.hibernateAfterMinutes * 60_000,
+      log: logger,
+      sandboxFor: async (p) => ({
+        projectId: p.projectId,
+        workspaceDir: storage.projectDir(p.orgId, p.projectId),
+        network: "egress",
+      }),
+      commandFor: async (p) => devCommand(templates.get(p.template).manifest, GUEST_PORT),
+    });
+    projects.onDelete(async (orgId, projectId) => {
+      const found = devServers.find(orgId, projectId);
+      if (found) await devServers.forget(found);
+    });
+    orgs.onDelete((orgId) => devServers.forgetOrg(orgId));
+    // A crashed dev server gets another chance when its files change (the fix is probably in).
+    fileEvents.on((change) => {
+      const found = devServers.find(change.orgId, change.projectId);
+      if (found && devServers.status(found).state === "crashed") void devServers.restart(found);
+    });
+    const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
+    const secureCookies = config.publicUrl.startsWith("https://");
+    const preview = new PreviewGateway({
+      database,
+      tokens: previewTokens,
+      appDomain: config.appDomain,
+      secureCookies,
+      hold: (p) => devServers.hold(p),
+      resolveTarget: async (p) => {
+        const s = devServers.ensure(p);
+        const log = devServers.logs(p).tail(30);
+        if (s.state === "running" && s.target) return { state: "ready", target: s.target };
+        if (s.state === "crashed") return { state: "crashed", reason: s.detail, log };
+        return { state: "starting", phase: s.detail, log };
+      },
+    });
     const services: Services = {
       database,
       orgs,
@@ -90,7 +155,20 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         ttlDays: config.invitationTtlDays,
         log: logger,
       }),
-      projects: new ProjectService(database, storage),
+      projects,
+      files: new FileService(projects, storage, {
+        events: fileEvents,
+        ownerOf: (projectId) => driver.workspaceOwner(projectId),
+      }),
+      templates,
+      runtime: new RuntimeService({
+        projects,
+        manager: devServers,
+        tokens: previewTokens,
+        publicUrl: config.publicUrl,
+        appDomain: config.appDomain,
+      }),
+      preview,
     };
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });
@@ -103,9 +181,17 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       mailer,
       secrets: new SecretBox(masterKey),
       storage,
+      fileEvents,
+      driver,
+      devServers,
       timings: { dbOpenMs: t1 - t0, migrateMs: t2 - t1, appMs: t3 - t2 },
+      warmTemplateCaches: () => templates.warmTemplateCaches(),
       async close() {
+        templates.close();
+        preview.close();
         await app.close();
+        await devServers.close();
+        if ("close" in driver && typeof driver.close === "function") driver.close();
         if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();
         await unlock();
@@ -115,5 +201,20 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     if (!options.database) await database.close();
     await unlock();
     throw err;
+  }
+}
+
+async function openDriver(config: KilnConfig, logger: FastifyBaseLogger): Promise<RuntimeDriver> {
+  try {
+    const { driver, check } = await openRuntimeDriver({ allowUnsandboxed: config.allowUnsandboxed });
+    for (const warning of check.warnings) logger.warn({ driver: driver.name }, warning);
+    if (driver.unsandboxed)
+      logger.error("KILN_ALLOW_UNSANDBOXED=1: project code runs UNSANDBOXED on this host");
+    return driver;
+  } catch (err) {
+    if (!(err instanceof SandboxUnavailableError)) throw err;
+    // The studio stays usable (accounts, projects, files); running project code is refused with the reason.
+    logger.error({ problems: err.problems }, err.message);
+    return new DisabledDriver(err);
   }
 }

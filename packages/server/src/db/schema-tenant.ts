@@ -1,4 +1,4 @@
-import { pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
  * Tables of the tenant layer. They carry no schema: queries run inside `tenantTx`, whose
@@ -11,6 +11,8 @@ export const projects = pgTable("projects", {
   slug: text("slug").notNull(),
   name: text("name").notNull(),
   description: text("description").notNull().default(""),
+  template: text("template").notNull().default("react-vite"),
+  previewPublic: boolean("preview_public").notNull().default(false),
   createdBy: uuid("created_by"),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),

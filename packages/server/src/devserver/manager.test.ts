@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -23,12 +23,13 @@ const dirs = new Map<string, string>();
 async function project(name: string, files: Record<string, string>): Promise<DevServerProject> {
   const dir = path.join(root, name);
   await rm(dir, { recursive: true, force: true });
-  await import("node:fs/promises").then((fs) => fs.mkdir(dir, { recursive: true }));
+  await mkdir(dir, { recursive: true });
   for (const [file, text] of Object.entries(files)) await writeFile(path.join(dir, file), text);
   const p = {
     orgId: "00000000-0000-4000-8000-000000000001",
     projectId: `${name}-0000-4000-8000-000000000000`,
     name,
+    template: "test",
   };
   dirs.set(p.projectId, dir);
   return p;

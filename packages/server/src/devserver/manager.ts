@@ -14,6 +14,8 @@ export interface DevServerProject {
   orgId: string;
   projectId: string;
   name: string;
+  /** Decides the dev command. */
+  template: string;
 }
 
 export interface DevServerStatus {
@@ -89,6 +91,11 @@ export class DevServerManager {
       ...(e.startedAt ? { startedAt: e.startedAt } : {}),
       ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
     };
+  }
+
+  /** The project the manager knows by these ids, if any (for events that carry only ids). */
+  find(orgId: string, projectId: string): DevServerProject | undefined {
+    return this.#entries.get(`${orgId}/${projectId}`)?.project;
   }
 
   logs(project: DevServerProject): LogBuffer {
@@ -196,6 +203,13 @@ export class DevServerManager {
       }
     }
     return stopped;
+  }
+
+  /** Stops and forgets every project of an org (the org was deleted). */
+  async forgetOrg(orgId: string): Promise<void> {
+    await Promise.all(
+      [...this.#entries.values()].filter((e) => e.project.orgId === orgId).map((e) => this.forget(e.project)),
+    );
   }
 
   /** Forgets a project (deleted): stops its server and drops its log. */

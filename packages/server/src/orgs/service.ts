@@ -35,10 +35,16 @@ export function toOrg(row: OrgRow, role: Role): Org {
 export class OrgService {
   readonly #database: Database;
   readonly #storage: ProjectStorage;
+  readonly #deleteListeners: Array<(orgId: string) => Promise<void>> = [];
 
   constructor(database: Database, storage: ProjectStorage) {
     this.#database = database;
     this.#storage = storage;
+  }
+
+  /** Runs after an org's schema is dropped and before its files are removed. */
+  onDelete(listener: (orgId: string) => Promise<void>): void {
+    this.#deleteListeners.push(listener);
   }
 
   /** Inserts the org, its owner membership and its schema in the caller's transaction. */
@@ -171,6 +177,7 @@ export class OrgService {
       await tx.execute(sql.raw(`DROP SCHEMA IF EXISTS "${assertSchemaName(access.org.schemaName)}" CASCADE`));
       await tx.delete(orgs).where(eq(orgs.id, access.org.id));
     });
+    for (const listener of this.#deleteListeners) await listener(access.org.id);
     await this.#storage.removeOrg(access.org.id);
   }
 }

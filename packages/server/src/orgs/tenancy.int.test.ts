@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
 import type { ErrorCode, Role } from "@kiln/protocol";
 import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
@@ -33,7 +35,16 @@ const KNOWN_ROUTES = [
   "GET /api/orgs/{org}/projects/{project}",
   "PATCH /api/orgs/{org}/projects/{project}",
   "DELETE /api/orgs/{org}/projects/{project}",
+  "GET /api/orgs/{org}/projects/{project}/runtime",
+  "POST /api/orgs/{org}/projects/{project}/runtime/start",
+  "POST /api/orgs/{org}/projects/{project}/preview-session",
 ];
+
+/**
+ * POSTs that change nothing a member could not already see: a preview sign-in link only mints a short-lived
+ * token for the caller, so every member, viewers included, may have one.
+ */
+const READ_LIKE_POSTS = new Set(["POST /api/orgs/{org}/projects/{project}/preview-session"]);
 
 /** Reads a member below admin may not make: pending invitations carry invitees' email addresses. */
 const ADMIN_ONLY_READS = new Set(["GET /api/orgs/{org}/invitations"]);
@@ -67,7 +78,13 @@ interface JsonSchema {
 interface OpenApiDocument {
   paths: Record<
     string,
-    Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>
+    Record<
+      string,
+      {
+        requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
+        parameters?: Array<{ in: string; name: string; required?: boolean }>;
+      }
+    >
   >;
   components?: { schemas?: Record<string, JsonSchema> };
 }
@@ -77,7 +94,12 @@ interface OrgRoute {
   path: string;
   /** A body that passes the route's schema, so the request reaches the handler and its org check. */
   body: unknown;
+  /** Required query parameters (`?path=…`), from QUERY_VALUES, likewise; empty when there are none. */
+  query: string;
 }
+
+/** Values for required query parameters. Every tenant's project holds `README.md` (see makeTenant). */
+const QUERY_VALUES: Record<string, string> = { path: "README.md", query: "tenant" };
 
 interface Tenant {
   owner: SignedUp;
@@ -283,7 +305,9 @@ describe("roles", () => {
       for (const route of routes) {
         const key = `${route.method} ${route.path}`;
         const [status, code] =
-          route.method === "GET" && !ADMIN_ONLY_READS.has(key) ? [200, undefined] : [403, "forbidden"];
+          (route.method === "GET" && !ADMIN_ONLY_READS.has(key)) || READ_LIKE_POSTS.has(key)
+            ? [200, undefined]
+            : [403, "forbidden"];
         for (const org of [a.org.id, a.org.slug]) {
           // {userId} is the owner, not the member: leaving is the one write every member may make (below).
           const url = urlFor(route.path, { ...paramsOf(a), org });
@@ -372,6 +396,11 @@ async function makeTenant(prefix: string): Promise<Tenant> {
   );
   const project = await owner.client.post(`/api/orgs/${slug}/projects`, { name: `Project ${prefix}` });
   expect(project.statusCode).toBe(201);
+  const readme = await owner.client.put(`/api/orgs/${slug}/projects/${project.json().slug}/files/content`, {
+    path: "README.md",
+    content: `tenant ${prefix}\n`,
+  });
+  expect(readme.statusCode).toBe(200);
   const invitation = await owner.client.post(`/api/orgs/${slug}/invitations`, {
     email: uniqueEmail(`invitee-${prefix}`),
     role: "developer",
@@ -430,7 +459,14 @@ async function stateOf(tenant: Tenant) {
       ),
     ),
     projectDir: existsSync(kiln.storage.projectDir(orgId, tenant.project.id)),
+    projectFiles: await projectFiles(kiln.storage.projectDir(orgId, tenant.project.id)),
   };
+}
+
+/** The project directory's top level, and the README every tenant has, as they are on disk. */
+async function projectFiles(dir: string) {
+  if (!existsSync(dir)) return null;
+  return { names: (await readdir(dir)).sort(), readme: await readFile(path.join(dir, "README.md"), "utf8") };
 }
 
 function paramsOf(tenant: Tenant): Record<string, string> {
@@ -457,7 +493,7 @@ function urlFor(path: string, values: Record<string, string>): string {
 }
 
 function send(client: TestClient, route: OrgRoute, url: string): Promise<LightMyRequestResponse> {
-  return client.request(route.method, url, route.body);
+  return client.request(route.method, url + route.query, route.body);
 }
 
 function errorCode(res: LightMyRequestResponse): string | undefined {
@@ -479,7 +515,19 @@ async function discoverOrgRoutes(): Promise<OrgRoute[]> {
       const operation = item[method.toLowerCase()];
       if (!operation) continue;
       const schema = operation.requestBody?.content?.["application/json"]?.schema;
-      found.push({ method, path, body: schema ? sample(schema, doc) : undefined });
+      const query = (operation.parameters ?? [])
+        .filter((p) => p.in === "query" && p.required)
+        .map((p) => {
+          const value = QUERY_VALUES[p.name];
+          if (value === undefined) throw new Error(`${path}: teach the tenancy test a value for ?${p.name}`);
+          return `${p.name}=${encodeURIComponent(value)}`;
+        });
+      found.push({
+        method,
+        path,
+        body: schema ? sample(schema, doc) : undefined,
+        query: query.length ? `?${query.join("&")}` : "",
+      });
     }
   }
   return found;
@@ -544,7 +592,7 @@ function sampleString(schema: JsonSchema): string {
   if (schema.format === "date-time") return new Date().toISOString();
   const min = schema.minLength ?? 0;
   const max = schema.maxLength ?? Number.POSITIVE_INFINITY;
-  const fits = ["sample-value", "sample", "x".repeat(Math.max(min, 1))].find(
+  const fits = ["sample-value", "sample", "x".repeat(Math.max(min, 1)), "0".repeat(64)].find(
     (s) => s.length >= min && s.length <= max && (!schema.pattern || new RegExp(schema.pattern).test(s)),
   );
   if (fits === undefined)

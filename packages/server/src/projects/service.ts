@@ -8,6 +8,7 @@ import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import { looksLikeId, slugify, withSuffix } from "../orgs/slug.ts";
+import type { TemplateService } from "../templates/service.ts";
 import type { ProjectStorage } from "./storage.ts";
 
 type ProjectRow = typeof projects.$inferSelect;
@@ -21,6 +22,8 @@ function toProject(orgId: string, row: ProjectRow): Project {
     slug: row.slug,
     name: row.name,
     description: row.description,
+    template: row.template,
+    previewPublic: row.previewPublic,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -31,10 +34,18 @@ function toProject(orgId: string, row: ProjectRow): Project {
 export class ProjectService {
   readonly #database: Database;
   readonly #storage: ProjectStorage;
+  readonly #templates: TemplateService;
+  readonly #deleteListeners: Array<(orgId: string, projectId: string) => Promise<void>> = [];
 
-  constructor(database: Database, storage: ProjectStorage) {
+  constructor(database: Database, storage: ProjectStorage, templates: TemplateService) {
     this.#database = database;
     this.#storage = storage;
+    this.#templates = templates;
+  }
+
+  /** Runs before a deleted project's files are removed (the runtime stops its processes first). */
+  onDelete(listener: (orgId: string, projectId: string) => Promise<void>): void {
+    this.#deleteListeners.push(listener);
   }
 
   async list(access: OrgAccess): Promise<Project[]> {
@@ -54,6 +65,9 @@ export class ProjectService {
   async create(access: OrgAccess, input: CreateProjectBody): Promise<Project> {
     requirePermission(access.role, "projects.write");
     assertNotIdShaped(input.slug);
+    const template = this.#templates.get(input.template);
+    // The first project from a lockfile waits for npm here, outside the transaction.
+    await this.#templates.prepare(template);
     const id = randomUUID();
     const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
       let slug = input.slug ?? slugify(input.name);
@@ -65,12 +79,21 @@ export class ProjectService {
             slug,
             name: input.name,
             description: input.description ?? "",
+            template: template.manifest.name,
             createdBy: access.userId,
           })
           .onConflictDoNothing()
           .returning();
         if (inserted) {
-          await this.#storage.createProject(access.org.id, id);
+          // Files are made inside the transaction: if they fail, the row is rolled back with them.
+          const dir = await this.#storage.createProject(access.org.id, id);
+          try {
+            await this.#templates.materialize(template, dir);
+          } catch (err) {
+            for (const listener of this.#deleteListeners) await listener(access.org.id, id);
+            await this.#storage.removeProject(access.org.id, id);
+            throw err;
+          }
           return inserted;
         }
         // An explicit slug is the caller's choice: say it is taken. A derived one gets a suffix.
@@ -94,6 +117,7 @@ export class ProjectService {
             name: input.name ?? current.name,
             slug: input.slug ?? current.slug,
             description: input.description ?? current.description,
+            previewPublic: input.previewPublic ?? current.previewPublic,
             updatedAt: new Date(),
           })
           .where(eq(projects.id, current.id))
@@ -116,6 +140,7 @@ export class ProjectService {
       await tx.delete(projects).where(eq(projects.id, current.id));
       return current.id;
     });
+    for (const listener of this.#deleteListeners) await listener(access.org.id, id);
     await this.#storage.removeProject(access.org.id, id);
   }
 }

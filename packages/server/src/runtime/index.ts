@@ -39,3 +39,33 @@ export async function openRuntimeDriver(options: {
     check: { ok: true, problems: [], warnings: [...check.problems, ...own.warnings] },
   };
 }
+
+/**
+ * Stands in when the host cannot sandbox and the operator did not opt in: the studio still runs, and every
+ * attempt to run project code fails with the reason instead of running it unsandboxed.
+ */
+export class DisabledDriver implements RuntimeDriver {
+  readonly name = "disabled";
+  readonly unsandboxed = false;
+  readonly #error: SandboxUnavailableError;
+
+  constructor(error: SandboxUnavailableError) {
+    this.#error = error;
+  }
+
+  async check(): Promise<DriverCheck> {
+    return { ok: false, problems: this.#error.problems, warnings: [] };
+  }
+
+  workspaceOwner(): undefined {
+    return undefined;
+  }
+
+  async exec(): Promise<never> {
+    throw this.#error;
+  }
+
+  async spawn(): Promise<never> {
+    throw this.#error;
+  }
+}

@@ -21,6 +21,7 @@ import { ExecCapture, type ExitStatus } from "./exec-capture.ts";
 import { installFilter, run, Slirp, type Tools } from "./network.ts";
 import { OutputCapture } from "./output.ts";
 import { baseEnv, findNpmDir, rootArgs, SANDBOX_GID, SANDBOX_UID, writeEtc } from "./sandbox-root.ts";
+import { chownWorkspace } from "./workspace-owner.ts";
 
 export interface LocalDriverOptions {
   /** First host uid/gid of the range sandboxes run as when Kiln runs as root (one per project). */
@@ -438,5 +439,6 @@ async function readChildPid(stream: Readable): Promise<number> {
 async function ensureOwner(dir: string, id: number): Promise<void> {
   const st = statSync(dir);
   if (st.uid === id && st.gid === id) return;
-  await run("chown", ["-R", `${id}:${id}`, dir]);
+  // Not `chown -R`: hard-linked dependency files are shared with every project (ADR 0007) and stay root's.
+  await chownWorkspace(dir, id, id);
 }

@@ -41,6 +41,12 @@ export interface SignedUp {
   password: string;
 }
 
+/**
+ * Template dependencies are installed once per lockfile for every test file and run (ADR 0007); the
+ * cache's own lock makes parallel workers share one install.
+ */
+export const TEST_TEMPLATE_CACHE_DIR = path.join(os.tmpdir(), "kiln-test-template-cache");
+
 let counter = 0;
 export function uniqueEmail(prefix = "user"): string {
   return `${prefix}-${Date.now().toString(36)}-${counter++}-${randomBytes(3).toString("hex")}@example.com`;
@@ -65,6 +71,7 @@ export async function startTestKiln(
     LOG_LEVEL: "silent",
     KILN_SECRET_KEY: randomBytes(32).toString("base64"),
     KILN_PUBLIC_URL: "http://localhost:4000",
+    KILN_TEMPLATE_CACHE_DIR: TEST_TEMPLATE_CACHE_DIR,
     ...options.env,
   });
   const logger = pino({ level: process.env.KILN_TEST_LOG ?? "silent" }) as FastifyBaseLogger;

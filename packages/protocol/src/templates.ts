@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+/** The template a project starts from when the request names none. */
+export const DEFAULT_TEMPLATE = "react-vite";
+
+export const TemplateName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, "lowercase letters, digits and '-', starting with a letter")
+  .describe("Template name, e.g. react-vite");
+
+const EnvName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name");
+
+/** A path inside the template, `/`-separated, never absolute and never climbing out. */
+const RelativePath = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((p) => !p.startsWith("/") && !p.includes("\\") && !p.split("/").includes(".."), "a relative path");
+
+const Argv = z.array(z.string().min(1).max(500)).min(1).max(50);
+
+/** `templates/<name>/kiln.json`: how Kiln copies, installs and runs a template. */
+export const TemplateManifest = z.strictObject({
+  $comment: z.string().optional(),
+  name: TemplateName,
+  title: z.string().min(1).max(80),
+  description: z.string().min(1).max(500),
+  dev: z.strictObject({
+    /** Run in the project directory, without a shell. */
+    argv: Argv,
+    /** Fixed environment for the dev command (e.g. HOST=0.0.0.0 so the sandbox's port can be reached). */
+    env: z.record(EnvName, z.string().max(1000)).default({}),
+    /** How the dev server learns its port: an environment variable, a flag followed by the port, or both. */
+    port: z
+      .strictObject({
+        env: EnvName.optional(),
+        flag: z
+          .string()
+          .regex(/^--?[a-z][a-z0-9-]*$/)
+          .optional(),
+        default: z.number().int().min(1).max(65535),
+      })
+      .refine((p) => p.env !== undefined || p.flag !== undefined, "port needs `env` or `flag`"),
+    /** The dev server is up when GET `path` answers 200 (with `contains` in the body, when given). */
+    ready: z.strictObject({
+      path: z.string().startsWith("/").max(200),
+      contains: z.string().max(200).optional(),
+    }),
+  }),
+  /** Dependencies installed once per lockfile into the shared cache; absent for zero-dependency templates. */
+  install: z.strictObject({ argv: Argv, lockfile: RelativePath }).optional(),
+  /** What the agent should read before editing, most important first. */
+  readFirst: z.array(RelativePath).min(1).max(20),
+  /** Extra `.gitignore` lines on top of Kiln's defaults. */
+  gitignore: z.array(z.string().min(1).max(200)).max(50).default([]),
+});
+export type TemplateManifest = z.infer<typeof TemplateManifest>;
+
+export const Template = z
+  .object({
+    name: TemplateName,
+    title: z.string(),
+    description: z.string(),
+  })
+  .meta({ id: "Template" });
+export type Template = z.infer<typeof Template>;

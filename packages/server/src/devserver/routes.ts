@@ -1,0 +1,125 @@
+import { ErrorEnvelope, IdOrSlug, LogLine, PreviewSession, RuntimeStatus } from "@kiln/protocol";
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { principalOf } from "../http/auth-hook.ts";
+import type { OrgService } from "../orgs/service.ts";
+import type { LogLine as BufferedLine } from "./log-buffer.ts";
+import type { RuntimeService } from "./service.ts";
+
+const errors = { "4xx": ErrorEnvelope };
+const tags = ["runtime"];
+const ProjectParams = z.strictObject({ org: IdOrSlug, project: IdOrSlug });
+
+function wire(line: BufferedLine): LogLine {
+  return { seq: line.seq, at: new Date(line.at).toISOString(), stream: line.stream, text: line.text };
+}
+
+export function runtimeRoutes(
+  app: FastifyInstance,
+  deps: { orgs: OrgService; runtime: RuntimeService },
+): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { orgs, runtime } = deps;
+  const base = "/api/orgs/:org/projects/:project";
+  // Live streams never end by themselves; close them so shutdown does not wait on open browser tabs.
+  const streams = new Set<() => void>();
+  app.addHook("preClose", async () => {
+    for (const end of streams) end();
+  });
+
+  r.get(
+    `${base}/runtime`,
+    {
+      schema: {
+        tags,
+        summary: "Dev server status",
+        params: ProjectParams,
+        response: { 200: RuntimeStatus, ...errors },
+      },
+    },
+    async (request) => {
+      const access = await orgs.access(principalOf(request).userId, request.params.org);
+      return runtime.status(access, request.params.project);
+    },
+  );
+
+  for (const action of ["start", "stop", "restart"] as const) {
+    r.post(
+      `${base}/runtime/${action}`,
+      {
+        schema: {
+          tags,
+          summary: `${action[0]!.toUpperCase()}${action.slice(1)} the dev server`,
+          params: ProjectParams,
+          response: { 200: RuntimeStatus, ...errors },
+        },
+      },
+      async (request) => {
+        const access = await orgs.access(principalOf(request).userId, request.params.org);
+        return runtime.act(access, request.params.project, action);
+      },
+    );
+  }
+
+  r.get(
+    `${base}/runtime/logs`,
+    {
+      schema: {
+        tags,
+        summary: "Dev server output: JSON lines, or a live stream with Accept: text/event-stream",
+        params: ProjectParams,
+        querystring: z.strictObject({ since: z.coerce.number().int().min(0).optional() }),
+        response: { 200: z.array(LogLine), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const access = await orgs.access(principalOf(request).userId, request.params.org);
+      const buffer = await runtime.logs(access, request.params.project);
+      const lastId = Number(request.headers["last-event-id"]);
+      const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : (request.query.since ?? 0);
+      if (!String(request.headers.accept ?? "").includes("text/event-stream")) {
+        return buffer.since(since).map(wire);
+      }
+      // Server-sent events: replay what the client missed (Last-Event-ID), then follow live.
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      const send = (line: BufferedLine) =>
+        res.write(`id: ${line.seq}\nevent: log\ndata: ${JSON.stringify(wire(line))}\n\n`);
+      for (const line of buffer.since(since)) send(line);
+      const off = buffer.subscribe(send);
+      const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
+      const end = () => {
+        off();
+        clearInterval(ping);
+        streams.delete(end);
+        res.end();
+      };
+      streams.add(end);
+      request.raw.on("close", end);
+      return reply;
+    },
+  );
+
+  r.post(
+    `${base}/preview-session`,
+    {
+      schema: {
+        tags,
+        summary: "A one-minute link that signs this browser in to the (private) preview",
+        params: ProjectParams,
+        response: { 200: PreviewSession, ...errors },
+      },
+    },
+    async (request) => {
+      const access = await orgs.access(principalOf(request).userId, request.params.org);
+      return runtime.previewSession(access, request.params.project);
+    },
+  );
+}

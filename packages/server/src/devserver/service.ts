@@ -1,0 +1,83 @@
+import type { Project, RuntimeStatus } from "@kiln/protocol";
+import { requirePermission } from "../orgs/roles.ts";
+import type { OrgAccess } from "../orgs/service.ts";
+import type { PreviewTokens } from "../preview/access.ts";
+import { previewOrigin } from "../preview/host.ts";
+import type { ProjectService } from "../projects/service.ts";
+import type { LogBuffer } from "./log-buffer.ts";
+import type { DevServerManager, DevServerProject } from "./manager.ts";
+
+export interface RuntimeServiceOptions {
+  projects: ProjectService;
+  manager: DevServerManager;
+  tokens: PreviewTokens;
+  publicUrl: string;
+  appDomain: string;
+}
+
+function devProject(access: OrgAccess, project: Project): DevServerProject {
+  return { orgId: access.org.id, projectId: project.id, name: project.name, template: project.template };
+}
+
+/** The project runtime as the API sees it: status, start/stop/restart, logs, preview sign-in links. */
+export class RuntimeService {
+  readonly #o: RuntimeServiceOptions;
+
+  constructor(options: RuntimeServiceOptions) {
+    this.#o = options;
+  }
+
+  previewUrl(access: OrgAccess, project: Pick<Project, "slug">): string {
+    return previewOrigin(this.#o.publicUrl, this.#o.appDomain, {
+      projectSlug: project.slug,
+      orgSlug: access.org.slug,
+    });
+  }
+
+  async status(access: OrgAccess, ref: string): Promise<RuntimeStatus> {
+    const project = await this.#o.projects.get(access, ref);
+    return this.#status(access, project);
+  }
+
+  async act(access: OrgAccess, ref: string, action: "start" | "stop" | "restart"): Promise<RuntimeStatus> {
+    requirePermission(access.role, "projects.write");
+    const project = await this.#o.projects.get(access, ref);
+    const dev = devProject(access, project);
+    if (action === "stop") await this.#o.manager.stop(dev);
+    // Start and restart return at once with "starting"; clients follow the status or the log stream.
+    else if (action === "start") void this.#o.manager.start(dev);
+    else void this.#o.manager.restart(dev);
+    return this.#status(access, project);
+  }
+
+  async logs(access: OrgAccess, ref: string): Promise<LogBuffer> {
+    const project = await this.#o.projects.get(access, ref);
+    return this.#o.manager.logs(devProject(access, project));
+  }
+
+  async previewSession(access: OrgAccess, ref: string): Promise<{ url: string; expiresAt: string }> {
+    const project = await this.#o.projects.get(access, ref);
+    const token = await this.#o.tokens.handoff({
+      userId: access.userId,
+      orgId: access.org.id,
+      projectId: project.id,
+    });
+    return {
+      url: `${this.previewUrl(access, project)}/__kiln/auth?token=${encodeURIComponent(token)}`,
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    };
+  }
+
+  #status(access: OrgAccess, project: Project): RuntimeStatus {
+    const dev = devProject(access, project);
+    const s = this.#o.manager.status(dev);
+    return {
+      state: s.state,
+      detail: s.detail,
+      previewUrl: this.previewUrl(access, project),
+      startedAt: s.startedAt ? new Date(s.startedAt).toISOString() : null,
+      exitCode: s.exitCode ?? null,
+      logTail: this.#o.manager.logs(dev).tail(20),
+    };
+  }
+}

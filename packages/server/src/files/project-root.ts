@@ -1,0 +1,238 @@
+import { randomBytes } from "node:crypto";
+import { constants, existsSync, type Stats } from "node:fs";
+import { type FileHandle, lstat, mkdir, open, readlink, realpath, rename, unlink } from "node:fs/promises";
+import path from "node:path";
+import { KilnError } from "../errors/errors.ts";
+import { isInside, joinSegments, PathError, segmentsBelow } from "./paths.ts";
+
+/**
+ * The second half of the file API's security boundary: where a checked path really leads on disk.
+ *
+ * 1. `canonical()` resolves a path the way the kernel would, following a symlink only while its real path
+ *    stays inside the project. That decides what the client meant (an in-project symlink works like its target).
+ * 2. Every operation then walks the canonical segments again, one directory descriptor at a time, opening each
+ *    with O_NOFOLLOW|O_DIRECTORY and reading back where the descriptor really is (`/proc/self/fd/N`). The final
+ *    step (open, mkdir, rename, unlink) goes through that verified descriptor's magic link, like `openat`:
+ *    a directory swapped for a symlink by code running in the project between check and use makes the
+ *    operation fail, never escape (TOCTOU). Without /proc (not Linux) the walk falls back to checked paths.
+ */
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+const PROC_FD = existsSync("/proc/self/fd") ? "/proc/self/fd" : undefined;
+
+export function fsCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export const outsideProject = (p: string) =>
+  new KilnError("path_outside_project", 403, `${p || "/"} leads outside the project`);
+export const fileNotFound = (p: string) =>
+  new KilnError("file_not_found", 404, `no such file or directory: ${p}`);
+export const notADirectory = (p: string) => new KilnError("not_a_directory", 400, `not a directory: ${p}`);
+export const isADirectory = (p: string) => new KilnError("is_a_directory", 400, `is a directory: ${p}`);
+
+/** A directory opened without following symlinks and verified to lie inside the project. */
+export class Dir {
+  readonly handle: FileHandle | undefined;
+  /** What to hand to path-based fs calls: the descriptor's magic link, or the checked path without /proc. */
+  readonly path: string;
+  readonly segments: string[];
+
+  constructor(handle: FileHandle | undefined, dirPath: string, segments: string[]) {
+    this.handle = handle;
+    this.path = dirPath;
+    this.segments = segments;
+  }
+
+  child(name: string): string {
+    return `${this.path}/${name}`;
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+  }
+}
+
+export class ProjectRoot {
+  readonly real: string;
+
+  constructor(real: string) {
+    this.real = real;
+  }
+
+  static async open(dir: string): Promise<ProjectRoot> {
+    try {
+      return new ProjectRoot(await realpath(dir));
+    } catch (err) {
+      if (fsCode(err) === "ENOENT") throw fileNotFound("");
+      throw err;
+    }
+  }
+
+  /**
+   * Canonical segments of a checked path. Symlinks are followed while their real path stays inside; the last
+   * segment only when `followFinal` (delete and move act on a link itself, which can never reach outside).
+   */
+  async canonical(
+    segments: readonly string[],
+    options: { followFinal: boolean },
+  ): Promise<{ segments: string[]; exists: boolean }> {
+    let current = this.real;
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      const last = i === segments.length - 1;
+      const where = joinSegments(segments.slice(0, i + 1));
+      const next = path.join(current, segment);
+      let stat: Stats;
+      try {
+        stat = await lstat(next);
+      } catch (err) {
+        if (fsCode(err) === "ENOENT") {
+          return { segments: [...segmentsBelow(this.real, current), ...segments.slice(i)], exists: false };
+        }
+        if (fsCode(err) === "ENOTDIR") throw notADirectory(joinSegments(segments.slice(0, i)));
+        throw err;
+      }
+      if (stat.isSymbolicLink() && (!last || options.followFinal)) {
+        let target: string;
+        try {
+          target = await realpath(next);
+        } catch (err) {
+          if (fsCode(err) === "ENOENT")
+            throw new KilnError("file_not_found", 404, `${where}: dangling symlink`);
+          if (fsCode(err) === "ELOOP") throw new PathError(`${where}: symlink loop`);
+          throw err;
+        }
+        if (!isInside(this.real, target)) throw outsideProject(where);
+        current = target;
+        continue;
+      }
+      if (!last && !stat.isDirectory()) throw notADirectory(where);
+      current = next;
+    }
+    return { segments: segmentsBelow(this.real, current), exists: true };
+  }
+
+  /** Opens canonical `segments` as a verified directory; `create` makes missing ones (mkdir -p). */
+  async openDir(segments: readonly string[], options: { create?: boolean } = {}): Promise<Dir> {
+    let dir = await this.#verify(await open(this.real, O_RDONLY | O_DIRECTORY), []);
+    try {
+      for (let i = 0; i < segments.length; i++) {
+        const here = segments.slice(0, i + 1);
+        const next = dir.child(segments[i]!);
+        let handle: FileHandle;
+        try {
+          handle = await openDirNoFollow(next, joinSegments(here));
+        } catch (err) {
+          if (!(err instanceof KilnError) || err.code !== "file_not_found" || !options.create) throw err;
+          await mkdir(next, { mode: 0o755 }).catch((e) => {
+            if (fsCode(e) !== "EEXIST") throw e;
+          });
+          handle = await openDirNoFollow(next, joinSegments(here));
+        }
+        const child = await this.#verify(handle, here);
+        await dir.close();
+        dir = child;
+      }
+      return dir;
+    } catch (err) {
+      await dir.close();
+      throw err;
+    }
+  }
+
+  /** Opens a verified directory's child directory (tree and search walks), never following a symlink. */
+  async openChildDir(parent: Dir, name: string): Promise<Dir> {
+    const here = [...parent.segments, name];
+    const handle = await openDirNoFollow(parent.child(name), joinSegments(here));
+    return this.#verify(handle, here);
+  }
+
+  async #verify(handle: FileHandle, segments: string[]): Promise<Dir> {
+    if (!PROC_FD) return new Dir(handle, path.join(this.real, ...segments), segments);
+    const link = `${PROC_FD}/${handle.fd}`;
+    const real = await readlink(link).catch(async (err) => {
+      await handle.close();
+      throw err;
+    });
+    if (!isInside(this.real, real)) {
+      await handle.close();
+      throw outsideProject(joinSegments(segments));
+    }
+    return new Dir(handle, link, segments);
+  }
+}
+
+async function openDirNoFollow(p: string, where: string): Promise<FileHandle> {
+  try {
+    return await open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  } catch (err) {
+    // Linux answers ENOTDIR, not ELOOP, for a symlink opened with O_DIRECTORY|O_NOFOLLOW.
+    if (fsCode(err) === "ENOTDIR" && (await lstatOrUndefined(p))?.isSymbolicLink())
+      throw outsideProject(where);
+    throw mapFsError(err, where);
+  }
+}
+
+/** Errors of a no-follow walk over canonical segments. A symlink here was put there after `canonical()`. */
+export function mapFsError(err: unknown, where: string): unknown {
+  switch (fsCode(err)) {
+    case "ENOENT":
+      return fileNotFound(where);
+    case "ENOTDIR":
+      return notADirectory(where);
+    case "ELOOP":
+      return outsideProject(where);
+    case "EISDIR":
+      return isADirectory(where);
+    default:
+      return err;
+  }
+}
+
+export async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(p);
+  } catch (err) {
+    if (fsCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Opens a regular file for reading without following a symlink. O_NONBLOCK, so a FIFO planted in the project
+ * cannot hang the request; anything but a regular file is refused after fstat.
+ */
+export async function openFileForRead(dir: Dir, name: string, where: string): Promise<FileHandle> {
+  const handle = await open(dir.child(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch((err) => {
+    throw mapFsError(err, where);
+  });
+  const stat = await handle.stat();
+  if (stat.isFile()) return handle;
+  await handle.close();
+  if (stat.isDirectory()) throw isADirectory(where);
+  throw new PathError(`${where} is not a regular file`);
+}
+
+/**
+ * Writes `name` in `dir` atomically: a uniquely named temp file in the same directory, synced, then renamed
+ * over the target. Readers see the old content or the new, never a part; a failure leaves no temp file.
+ */
+export async function atomicWrite(dir: Dir, name: string, bytes: Buffer, mode: number): Promise<void> {
+  const temp = `.${name.slice(0, 180)}.kiln-${randomBytes(6).toString("hex")}.tmp`;
+  const tempPath = dir.child(temp);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+    await handle.writeFile(bytes);
+    await handle.chmod(mode);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(tempPath, dir.child(name));
+  } catch (err) {
+    await handle?.close().catch(() => {});
+    await unlink(tempPath).catch(() => {});
+    throw err;
+  }
+}

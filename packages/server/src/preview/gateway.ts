@@ -1,0 +1,196 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { and, eq } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { memberships, orgs } from "../db/schema-shared.ts";
+import { projects } from "../db/schema-tenant.ts";
+import { PREVIEW_COOKIE, type PreviewTokens } from "./access.ts";
+import { type PreviewAddress, parsePreviewHost } from "./host.ts";
+import { crashedPage, messagePage, startingPage } from "./pages.ts";
+import { type ProxyTarget, proxyHttp, proxyUpgrade } from "./proxy.ts";
+
+export interface PreviewProject {
+  orgId: string;
+  orgSlug: string;
+  schemaName: string;
+  projectId: string;
+  projectSlug: string;
+  name: string;
+  template: string;
+  previewPublic: boolean;
+}
+
+/** What the runtime says about a project's dev server when a preview request arrives. */
+export type PreviewTarget =
+  | { state: "ready"; target: ProxyTarget }
+  | { state: "starting"; phase: string; log: string[] }
+  | { state: "crashed"; reason: string; log: string[] };
+
+export interface PreviewGatewayOptions {
+  database: Database;
+  tokens: PreviewTokens;
+  appDomain: string;
+  secureCookies: boolean;
+  /** Starts the dev server when needed (wake from hibernation) and says where it listens. */
+  resolveTarget(project: PreviewProject): Promise<PreviewTarget>;
+  /** Marks a long-lived connection (HMR socket) open; the returned function marks it closed. */
+  hold(project: PreviewProject): () => void;
+}
+
+const HIDDEN = new Set([PREVIEW_COOKIE]);
+const AUTH_PATH = "/__kiln/auth";
+const MEMBERSHIP_TTL_MS = 5_000;
+
+/**
+ * The preview origin: every request whose Host is `<project>--<org>.<appDomain>` lands here instead of
+ * the API. Private previews need a preview-scoped session (see access.ts) held by a current member.
+ */
+export class PreviewGateway {
+  readonly #o: PreviewGatewayOptions;
+  readonly #members = new Map<string, { ok: boolean; at: number }>();
+  readonly #sockets = new Set<Duplex>();
+
+  constructor(options: PreviewGatewayOptions) {
+    this.#o = options;
+  }
+
+  match(req: IncomingMessage): PreviewAddress | undefined {
+    return parsePreviewHost(req.headers.host, this.#o.appDomain);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, address: PreviewAddress): Promise<void> {
+    res.setHeader("x-robots-tag", "noindex");
+    const project = await this.#lookup(address);
+    if (!project)
+      return send(res, 404, messagePage("Preview not found", "There is no project at this address."));
+    const url = new URL(req.url ?? "/", "http://preview");
+    if (url.pathname === AUTH_PATH) return this.#exchange(res, project, url);
+    if (!(await this.#allowed(req, project))) {
+      return send(
+        res,
+        401,
+        messagePage("This preview is private", "Open it from the Kiln studio while signed in as a member."),
+      );
+    }
+    const target = await this.#o.resolveTarget(project);
+    if (target.state === "starting") {
+      res.setHeader("retry-after", "1");
+      return send(res, 503, startingPage(project.name, target.phase, target.log));
+    }
+    if (target.state === "crashed")
+      return send(res, 502, crashedPage(project.name, target.reason, target.log));
+    proxyHttp(req, res, target.target, {
+      hiddenCookies: HIDDEN,
+      // Reachable a moment ago but not now: the server is restarting. Say so rather than fail blank.
+      onError: () => send(res, 503, startingPage(project.name, "Reconnecting to the dev server", [])),
+    });
+  }
+
+  async handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    address: PreviewAddress,
+  ): Promise<void> {
+    const refuse = (status: string) => {
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    };
+    const project = await this.#lookup(address);
+    if (!project) return refuse("404 Not Found");
+    if (!(await this.#allowed(req, project))) return refuse("401 Unauthorized");
+    const target = await this.#o.resolveTarget(project);
+    if (target.state !== "ready") return refuse("503 Service Unavailable");
+    const release = this.#o.hold(project);
+    this.#sockets.add(socket);
+    socket.on("close", () => {
+      release();
+      this.#sockets.delete(socket);
+    });
+    proxyUpgrade(req, socket, head, target.target, { hiddenCookies: HIDDEN });
+  }
+
+  /** Ends open preview WebSockets (HMR), which would otherwise keep a shutting-down server waiting. */
+  close(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  async #exchange(res: ServerResponse, project: PreviewProject, url: URL): Promise<void> {
+    const grant = await this.#o.tokens.verify(
+      url.searchParams.get("token") ?? undefined,
+      "preview-handoff",
+      project,
+    );
+    if (!grant || !(await this.#isMember(grant.userId, project.orgId))) {
+      return send(res, 401, messagePage("Link expired", "Open the preview again from the Kiln studio."));
+    }
+    const session = await this.#o.tokens.session(grant);
+    const next = url.searchParams.get("next") ?? "/";
+    // Only same-origin paths: `//evil.com` or `https://…` would make this an open redirect.
+    const location = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+    const cookie = [
+      `${PREVIEW_COOKIE}=${session}`,
+      "Path=/",
+      "HttpOnly",
+      "SameSite=Lax",
+      `Max-Age=${this.#o.tokens.cookieTtlSeconds}`,
+      ...(this.#o.secureCookies ? ["Secure"] : []),
+    ].join("; ");
+    res.writeHead(302, { location, "set-cookie": cookie, "cache-control": "no-store" });
+    res.end();
+  }
+
+  async #allowed(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
+    if (project.previewPublic) return true;
+    const token = readCookie(req.headers.cookie, PREVIEW_COOKIE);
+    const grant = await this.#o.tokens.verify(token, "preview-session", project);
+    return grant !== undefined && (await this.#isMember(grant.userId, project.orgId));
+  }
+
+  /** Membership, cached for a few seconds so a page with 200 assets does not ask 200 times. */
+  async #isMember(userId: string, orgId: string): Promise<boolean> {
+    const key = `${userId}:${orgId}`;
+    const cached = this.#members.get(key);
+    if (cached && Date.now() - cached.at < MEMBERSHIP_TTL_MS) return cached.ok;
+    const [row] = await this.#o.database.db
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.userId, userId), eq(memberships.orgId, orgId)));
+    if (this.#members.size > 10_000) this.#members.clear();
+    this.#members.set(key, { ok: row !== undefined, at: Date.now() });
+    return row !== undefined;
+  }
+
+  async #lookup(address: PreviewAddress): Promise<PreviewProject | undefined> {
+    const [org] = await this.#o.database.db.select().from(orgs).where(eq(orgs.slug, address.orgSlug));
+    if (!org) return undefined;
+    const [row] = await this.#o.database.tenant(org.schemaName, (tx) =>
+      tx.select().from(projects).where(eq(projects.slug, address.projectSlug)),
+    );
+    if (!row) return undefined;
+    return {
+      orgId: org.id,
+      orgSlug: org.slug,
+      schemaName: org.schemaName,
+      projectId: row.id,
+      projectSlug: row.slug,
+      name: row.name,
+      template: row.template,
+      previewPublic: row.previewPublic,
+    };
+  }
+}
+
+function send(res: ServerResponse, status: number, html: string): void {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+  res.end(html);
+}
+
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

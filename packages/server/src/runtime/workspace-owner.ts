@@ -1,0 +1,40 @@
+import { lchown, lstat, readdir } from "node:fs/promises";
+import path from "node:path";
+
+/**
+ * Hands a project directory to its sandbox uid — like `chown -R`, except for files with more than one hard
+ * link. Those are shared with the template dependency cache and every other project made from it
+ * (ADR 0007): giving one project their inode would let it rewrite them all. They stay root-owned and
+ * read-only; the project can still read them, and replace them (its directories are its own).
+ */
+export async function chownWorkspace(dir: string, uid: number, gid: number): Promise<{ skipped: number }> {
+  let skipped = 0;
+  const visit = async (p: string): Promise<void> => {
+    const st = await lstat(p);
+    if (st.isFile() && st.nlink > 1) {
+      skipped++;
+      return;
+    }
+    if (st.uid !== uid || st.gid !== gid) await lchown(p, uid, gid);
+    if (st.isDirectory()) {
+      for (const name of await readdir(p)) await visit(path.join(p, name));
+    }
+  };
+  await visit(dir);
+  return { skipped };
+}
+
+/**
+ * Gives one path Kiln just wrote (and the directories above it that Kiln created) to the project's sandbox
+ * uid. Never follows a symlink, never touches a file shared by hard link, and stops at the project root.
+ */
+export async function ownPath(projectDir: string, relative: string, uid: number, gid: number): Promise<void> {
+  let current = projectDir;
+  for (const segment of relative.split("/").filter(Boolean)) {
+    current = path.join(current, segment);
+    const st = await lstat(current).catch(() => undefined);
+    if (!st || st.isSymbolicLink()) return;
+    if (st.isFile() && st.nlink > 1) return;
+    if (st.uid !== uid || st.gid !== gid) await lchown(current, uid, gid);
+  }
+}

@@ -1,0 +1,181 @@
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { linkTree } from "./link-tree.ts";
+import type { LoadedTemplate } from "./registry.ts";
+
+export interface CacheLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Template dependencies, installed once per lockfile and shared by every project made from the template
+ * (ADR 0007): `<root>/<template>-<hash>/node_modules`, where the hash covers package.json, the lockfile and
+ * the platform. A project gets a hard-linked copy of that tree.
+ *
+ * Building is safe under concurrency and crashes: one build per key in this process (a shared promise),
+ * one across processes (a lock directory holding the builder's pid), and the install runs in a temporary
+ * directory that is renamed into place only when complete — a crash leaves a temp dir and a stale lock,
+ * both cleared by the next build.
+ */
+export class DependencyCache {
+  readonly root: string;
+  readonly #log: CacheLog | undefined;
+  readonly #building = new Map<string, Promise<string>>();
+  readonly #abort = new AbortController();
+
+  constructor(root: string, log?: CacheLog) {
+    this.root = root;
+    this.#log = log;
+  }
+
+  /** `<template>-<hash>`: a changed lockfile (or platform) is a new cache entry, never a stale one. */
+  async keyFor(template: LoadedTemplate): Promise<string> {
+    const install = template.manifest.install;
+    if (!install) throw new Error(`template ${template.manifest.name} has no dependencies`);
+    const hash = createHash("sha256");
+    hash.update(`${process.platform}-${process.arch}\0`);
+    hash.update(await readFile(path.join(template.dir, "package.json")));
+    hash.update("\0");
+    hash.update(await readFile(path.join(template.dir, install.lockfile)));
+    return `${template.manifest.name}-${hash.digest("hex").slice(0, 16)}`;
+  }
+
+  /** The cache entry's directory (holding `node_modules`), built first when missing. */
+  async ensure(template: LoadedTemplate): Promise<string> {
+    const key = await this.keyFor(template);
+    const dir = path.join(this.root, key);
+    if (existsSync(dir)) return dir;
+    let pending = this.#building.get(key);
+    if (!pending) {
+      pending = this.#buildLocked(template, key, dir).finally(() => this.#building.delete(key));
+      this.#building.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Gives `projectDir` its own `node_modules`: hard links into the cache, ~1k files in tens of ms. */
+  async linkInto(template: LoadedTemplate, projectDir: string): Promise<void> {
+    const dir = await this.ensure(template);
+    // npm rewrites its hidden lockfile in place; a hard link would change the cache and every project.
+    await linkTree(path.join(dir, "node_modules"), path.join(projectDir, "node_modules"), (rel) =>
+      rel.startsWith("."),
+    );
+  }
+
+  /** Stops installs in progress (shutdown); their temp dirs are cleared by the next build. */
+  close(): void {
+    this.#abort.abort();
+  }
+
+  async #buildLocked(template: LoadedTemplate, key: string, dir: string): Promise<string> {
+    await mkdir(this.root, { recursive: true });
+    const lock = path.join(this.root, `${key}.lock`);
+    for (;;) {
+      if (existsSync(dir)) return dir;
+      try {
+        await mkdir(lock);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        const owner = Number(await readFile(path.join(lock, "pid"), "utf8").catch(() => ""));
+        // A lock whose pid file is not written yet belongs to a builder that has just started.
+        if (owner && !isAlive(owner)) await rm(lock, { recursive: true, force: true });
+        else await sleep(250, undefined, { signal: this.#abort.signal });
+        continue;
+      }
+      try {
+        await writeFile(path.join(lock, "pid"), String(process.pid));
+        if (existsSync(dir)) return dir;
+        await this.#clearStaleTemps();
+        await this.#build(template, key, dir);
+        return dir;
+      } finally {
+        await rm(lock, { recursive: true, force: true });
+      }
+    }
+  }
+
+  async #build(template: LoadedTemplate, key: string, dir: string): Promise<void> {
+    const install = template.manifest.install!;
+    const tmp = path.join(this.root, `.tmp-${key}-${process.pid}-${randomBytes(4).toString("hex")}`);
+    const started = performance.now();
+    this.#log?.info({ template: template.manifest.name, key }, "installing template dependencies");
+    try {
+      await mkdir(tmp);
+      await copyFile(path.join(template.dir, "package.json"), path.join(tmp, "package.json"));
+      await copyFile(path.join(template.dir, install.lockfile), path.join(tmp, install.lockfile));
+      await run(install.argv, tmp, this.#abort.signal);
+      // Read-only files: a hard-linked project cannot rewrite the shared copy by accident (root still can).
+      await makeFilesReadOnly(path.join(tmp, "node_modules"));
+      const installMs = Math.round(performance.now() - started);
+      await writeFile(
+        path.join(tmp, "kiln-cache.json"),
+        `${JSON.stringify({ template: template.manifest.name, key, installMs, createdAt: new Date() })}\n`,
+      );
+      try {
+        await rename(tmp, dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // Another process finished the same key first; theirs is as good as ours.
+        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
+      }
+      this.#log?.info({ template: template.manifest.name, key, installMs }, "template dependencies ready");
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** Temp dirs of builders that died (crash, kill -9) mid-install. */
+  async #clearStaleTemps(): Promise<void> {
+    for (const name of await readdir(this.root)) {
+      const pid = /^\.tmp-.+-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1];
+      if (pid && !isAlive(Number(pid)))
+        await rm(path.join(this.root, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function makeFilesReadOnly(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  await Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map(async (e) => {
+        const file = path.join(e.parentPath, e.name);
+        await chmod(file, (await stat(file)).mode & 0o555);
+      }),
+  );
+}
+
+/** Runs the install command; npm's own `npm_*` variables from a parent `npm run` must not steer it. */
+function run(argv: string[], cwd: string, signal: AbortSignal): Promise<void> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith("npm_")) env[k] = v;
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, signal, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-8000);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    child.on("error", reject);
+    child.on("close", (code, sig) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${argv.join(" ")} failed (${sig ?? `exit ${code}`}):\n${output}`));
+    });
+  });
+}
