@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { loadConfig } from "./config.ts";
 import { createKiln } from "./kiln.ts";
+import type { RuntimeDriver } from "./runtime/driver.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `kiln ${VERSION}
@@ -42,9 +43,21 @@ async function start(): Promise<void> {
     { database: kiln.database.kind, dataDir: config.dataDir, timings: kiln.timings },
     `Kiln is running at http://${shown}:${port}`,
   );
-  process.stdout.write(`\n  Kiln ${VERSION} is running at http://${shown}:${port}\n\n`);
+  process.stdout.write(`\n  Kiln ${VERSION} is running at http://${shown}:${port}\n`);
+  process.stdout.write(`  ${await sandboxLine(kiln.driver)}\n\n`);
   // In the background: the first project from a template should not wait for npm.
   void kiln.warmTemplateCaches();
+}
+
+/** One line on how project code runs here; the operator must see at once when it is not isolated. */
+async function sandboxLine(driver: RuntimeDriver): Promise<string> {
+  if (driver.unsandboxed)
+    return "WARNING: project code runs UNSANDBOXED on this host (KILN_ALLOW_UNSANDBOXED=1)";
+  const check = await driver.check();
+  if (!check.ok) {
+    return `Project code is DISABLED: this host cannot sandbox it:\n    - ${check.problems.join("\n    - ")}`;
+  }
+  return `Sandbox: ${driver.name}${check.warnings.length ? ` (${check.warnings.join("; ")})` : ""}`;
 }
 
 async function migrate(): Promise<void> {
