@@ -14,6 +14,8 @@ export const PERMISSIONS = {
   "projects.read": "viewer",
   "projects.write": "developer",
   "projects.delete": "admin",
+  // A public preview exposes the app to anyone with its URL: an admin's call.
+  "projects.publish": "admin",
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -111,6 +111,9 @@ export class ProjectService {
     try {
       const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
         const current = await findProject(tx, ref);
+        if (input.previewPublic !== undefined && input.previewPublic !== current.previewPublic) {
+          requirePermission(access.role, "projects.publish");
+        }
         const [updated] = await tx
           .update(projects)
           .set({
