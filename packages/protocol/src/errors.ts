@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   "refresh_token_reused",
   "refresh_token_superseded",
   "csrf_failed",
+  "origin_forbidden",
   "forbidden",
   "not_found",
   "route_not_found",
@@ -30,6 +31,7 @@ export const ERROR_CODES = [
   "invitation_expired",
   "invitation_email_mismatch",
   "api_token_not_found",
+  "terminal_not_found",
   "conflict",
   "email_taken",
   "slug_taken",
@@ -51,6 +53,7 @@ export const ERROR_CODES = [
   "search_pattern_invalid",
   "search_timeout",
   "rate_limited",
+  "upgrade_required",
   "unavailable",
   "internal_error",
 ] as const;

@@ -7,3 +7,4 @@ export * from "./orgs.ts";
 export * from "./projects.ts";
 export * from "./runtime.ts";
 export * from "./templates.ts";
+export * from "./terminal.ts";

@@ -1,6 +1,8 @@
 import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
+import fastifyWebsocket from "@fastify/websocket";
+import { TERMINAL_MAX_MESSAGE_BYTES } from "@kiln/protocol";
 import Fastify, { type FastifyInstance } from "fastify";
 import {
   jsonSchemaTransform,
@@ -32,6 +34,8 @@ import { projectRoutes } from "./projects/routes.ts";
 import type { ProjectService } from "./projects/service.ts";
 import { templateRoutes } from "./templates/routes.ts";
 import type { TemplateService } from "./templates/service.ts";
+import { terminalRoutes } from "./terminal/routes.ts";
+import type { TerminalService } from "./terminal/service.ts";
 import { VERSION } from "./version.ts";
 
 export interface Services {
@@ -46,6 +50,7 @@ export interface Services {
   templates: TemplateService;
   runtime: RuntimeService;
   preview: PreviewGateway;
+  terminals: TerminalService;
 }
 
 export interface AppOptions {
@@ -75,6 +80,9 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   installErrorHandler(app);
 
   await app.register(fastifyCookie);
+  // Upgrades for preview hosts never get here (preview/server.ts); the rest are routed like requests, so
+  // the auth hook and route checks run before a socket is accepted.
+  await app.register(fastifyWebsocket, { options: { maxPayload: TERMINAL_MAX_MESSAGE_BYTES } });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",
@@ -124,6 +132,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   fileRoutes(app, { orgs: services.orgs, files: services.files, bodyLimitBytes: config.bodyLimitBytes });
   templateRoutes(app, { templates: services.templates });
   runtimeRoutes(app, { orgs: services.orgs, runtime: services.runtime });
+  terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
 
   app.get("/api/openapi.json", { config: { auth: "none" }, schema: { hide: true } }, async () =>
     app.swagger(),

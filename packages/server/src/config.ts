@@ -37,6 +37,7 @@ const Env = z.object({
   KILN_TEMPLATE_CACHE_DIR: z.string().optional(),
   KILN_ALLOW_UNSANDBOXED: Bool.default(false),
   KILN_HIBERNATE_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(15),
+  KILN_TERMINAL_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
 });
 
 export interface KilnConfig {
@@ -68,6 +69,8 @@ export interface KilnConfig {
   allowUnsandboxed: boolean;
   /** Dev servers with no preview traffic for this long are stopped; the next visit wakes them. 0 = never. */
   hibernateAfterMinutes: number;
+  /** Terminals with no attached socket and no output for this long are killed. 0 = never. */
+  terminalIdleMinutes: number;
 }
 
 export function loadConfig(
@@ -106,6 +109,7 @@ export function loadConfig(
     ),
     allowUnsandboxed: e.KILN_ALLOW_UNSANDBOXED,
     hibernateAfterMinutes: e.KILN_HIBERNATE_AFTER_MINUTES,
+    terminalIdleMinutes: e.KILN_TERMINAL_IDLE_MINUTES,
   };
   return { ...config, ...overrides };
 }

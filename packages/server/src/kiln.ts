@@ -36,6 +36,7 @@ import { loadMasterKey } from "./secrets/master-key.ts";
 import { deriveKey, SecretBox } from "./secrets/secret-box.ts";
 import { devCommand, TemplateRegistry } from "./templates/registry.ts";
 import { TemplateService } from "./templates/service.ts";
+import { TerminalService } from "./terminal/service.ts";
 
 export interface Kiln {
   app: FastifyInstance;
@@ -112,6 +113,19 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       if (found) await devServers.forget(found);
     });
     orgs.onDelete((orgId) => devServers.forgetOrg(orgId));
+    const terminals = new TerminalService({
+      projects,
+      driver,
+      idleMs: config.terminalIdleMinutes * 60_000,
+      log: logger,
+      sandboxFor: (orgId, projectId) => ({
+        projectId,
+        workspaceDir: storage.projectDir(orgId, projectId),
+        network: "egress",
+      }),
+    });
+    projects.onDelete((orgId, projectId) => terminals.forgetProject(orgId, projectId));
+    orgs.onDelete((orgId) => terminals.forgetOrg(orgId));
     // A crashed dev server gets another chance when its files change (the fix is probably in).
     fileEvents.on((change) => {
       const found = devServers.find(change.orgId, change.projectId);
@@ -169,6 +183,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         appDomain: config.appDomain,
       }),
       preview,
+      terminals,
     };
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });
@@ -190,7 +205,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         templates.close();
         preview.close();
         await app.close();
-        await devServers.close();
+        await Promise.all([devServers.close(), terminals.close()]);
         if ("close" in driver && typeof driver.close === "function") driver.close();
         if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();

@@ -49,11 +49,20 @@ const READ_LIKE_POSTS = new Set(["POST /api/orgs/{org}/projects/{project}/previe
 /** Reads a member below admin may not make: pending invitations carry invitees' email addresses. */
 const ADMIN_ONLY_READS = new Set(["GET /api/orgs/{org}/invitations"]);
 
+/**
+ * GETs that only upgrade to a WebSocket: a plain request (as here) is answered 426 once access is checked, and
+ * a terminal's socket types into a shell, so it needs the role that may run code (developer).
+ */
+const TERMINAL_SOCKET = "GET /api/orgs/{org}/projects/{project}/terminals/{terminalId}/socket";
+const UPGRADE_ONLY_GETS = new Set([TERMINAL_SOCKET]);
+const RUNS_CODE_GETS = new Set([TERMINAL_SOCKET]);
+
 /** What a lookup of another tenant's sub-resource inside one's own org must answer. */
 const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   project: "project_not_found",
   userId: "member_not_found",
   invitationId: "invitation_not_found",
+  terminalId: "terminal_not_found",
 };
 
 interface JsonSchema {
@@ -106,6 +115,7 @@ interface Tenant {
   org: { id: string; slug: string; schema: string };
   project: { id: string; slug: string };
   invitationId: string;
+  terminalId: string;
 }
 
 let kiln: TestKiln;
@@ -159,7 +169,8 @@ describe("another tenant's org", () => {
     for (const route of routes.filter((r) => r.method === "GET")) {
       for (const org of [b.org.id, b.org.slug]) {
         const res = await send(b.owner.client, route, urlFor(route.path, { ...paramsOf(b), org }));
-        expect(res.statusCode, `${route.method} ${route.path}`).toBe(200);
+        const wanted = UPGRADE_ONLY_GETS.has(`${route.method} ${route.path}`) ? 426 : 200;
+        expect(res.statusCode, `${route.method} ${route.path}`).toBe(wanted);
       }
     }
   });
@@ -305,7 +316,8 @@ describe("roles", () => {
       for (const route of routes) {
         const key = `${route.method} ${route.path}`;
         const [status, code] =
-          (route.method === "GET" && !ADMIN_ONLY_READS.has(key)) || READ_LIKE_POSTS.has(key)
+          (route.method === "GET" && !ADMIN_ONLY_READS.has(key) && !RUNS_CODE_GETS.has(key)) ||
+          READ_LIKE_POSTS.has(key)
             ? [200, undefined]
             : [403, "forbidden"];
         for (const org of [a.org.id, a.org.slug]) {
@@ -406,11 +418,14 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     role: "developer",
   });
   expect(invitation.statusCode).toBe(201);
+  const terminal = await owner.client.post(`/api/orgs/${slug}/projects/${project.json().slug}/terminals`, {});
+  expect(terminal.statusCode).toBe(201);
   return {
     owner,
     org: { id, slug, schema: row!.schema_name },
     project: { id: project.json().id, slug: project.json().slug },
     invitationId: invitation.json().id,
+    terminalId: terminal.json().id,
   };
 }
 
@@ -475,6 +490,7 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     project: tenant.project.slug,
     userId: tenant.owner.user.id,
     invitationId: tenant.invitationId,
+    terminalId: tenant.terminalId,
   };
 }
 

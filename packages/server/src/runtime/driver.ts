@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 /**
  * The runtime driver: where project code runs. Callers (dev servers, preview, terminal, the agent's
@@ -101,11 +101,16 @@ export interface ExecResult {
 }
 
 /** Like `ExecRequest`; `wallClockMs`/`outputBytes` do not apply. Consume both streams, or the process blocks. */
-export type SpawnRequest = Omit<ExecRequest, "stdin" | "signal">;
+export type SpawnRequest = Omit<ExecRequest, "stdin" | "signal"> & {
+  /** Keep stdin open as `SandboxProcess.stdin` (terminals); by default it is closed at once. */
+  openStdin?: boolean;
+};
 
 export interface SandboxProcess {
   /** Host pid of the process that owns the sandbox. */
   readonly pid: number;
+  /** Only when spawned with `openStdin`. */
+  readonly stdin?: Writable;
   readonly stdout: Readable;
   readonly stderr: Readable;
   /** Makes a TCP port inside the sandbox reachable at `127.0.0.1:<port>` on the host. */

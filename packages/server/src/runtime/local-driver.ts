@@ -211,9 +211,11 @@ export class LocalDriver implements RuntimeDriver {
     } catch (error) {
       throw new Error(`${(error as Error).message}: ${early.text().trim()}`, { cause: error });
     }
-    (p.child.stdin as Writable).end();
+    const stdin = p.child.stdin as Writable;
+    if (!request.openStdin) stdin.end();
     return {
       pid: p.child.pid ?? -1,
+      ...(request.openStdin ? { stdin } : {}),
       stdout,
       stderr,
       exposePort: async (guestPort) => {

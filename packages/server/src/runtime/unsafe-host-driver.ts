@@ -71,9 +71,10 @@ export class UnsafeHostDriver implements RuntimeDriver {
 
   async spawn(sandbox: SandboxSpec, request: SpawnRequest): Promise<SandboxProcess> {
     const { child, kill, exited } = this.#start(sandbox, request);
-    child.stdin.end();
+    if (!request.openStdin) child.stdin.end();
     return {
       pid: child.pid ?? -1,
+      ...(request.openStdin ? { stdin: child.stdin } : {}),
       stdout: child.stdout as Readable,
       stderr: child.stderr as Readable,
       // Nothing to forward: the process listens on the host itself.
