@@ -3,8 +3,8 @@ import { defineConfig } from "vitest/config";
 const integration = ["packages/*/src/**/*.int.test.ts", "bench/**/*.int.test.ts"];
 
 /**
- * Three projects: plain unit tests once, and every integration test (`*.int.test.ts`) twice — on
- * embedded PGlite and on the real PostgreSQL at 127.0.0.1:5432 (a fresh database per run).
+ * Plain unit tests once, every integration test (`*.int.test.ts`) twice — on embedded PGlite and on the
+ * real PostgreSQL at 127.0.0.1:5432 (a fresh database per run) — and the browser tests in e2e/ once.
  */
 export default defineConfig({
   test: {
@@ -35,6 +35,17 @@ export default defineConfig({
           include: integration,
           env: { KILN_TEST_DB: "postgres" },
           globalSetup: ["./packages/server/src/testing/postgres-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Playwright specs against a real Kiln (PGlite) and Debian's Chromium (scripts/setup-system.sh).
+          name: "e2e",
+          include: ["e2e/**/*.e2e.ts"],
+          env: { KILN_TEST_DB: "pglite" },
+          testTimeout: 150_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host packages the project sandbox (packages/server/src/runtime, ADR 0006) needs:
 # bubblewrap (namespaces), slirp4netns (user-mode networking for egress) and iptables (the egress filter
-# installed into each sandbox's network namespace), plus util-linux tools Debian normally has.
+# installed into each sandbox's network namespace), plus util-linux tools Debian normally has; and Chromium,
+# which the browser tests in e2e/ drive through playwright-core (it downloads no browser of its own).
 # Idempotent: does nothing when all are present.
 # Run by `.ci/run` before the tests and by `npm start` (prestart).
 set -euo pipefail
@@ -15,6 +16,7 @@ declare -A needed=(
   [prlimit]=util-linux
   [setpriv]=util-linux
   [unshare]=util-linux
+  [chromium]=chromium
 )
 
 missing=()

@@ -255,7 +255,7 @@ export class DevServerManager {
 
   async #waitForHttp(e: Entry, generation: number): Promise<void> {
     const deadline = Date.now() + (this.#o.startTimeoutMs ?? 120_000);
-    let delay = 50;
+    let delay = 25;
     while (generation === e.generation && e.state === "starting") {
       if (e.target && (await answers(e.target))) {
         this.#settle(e, generation, "running", "Running");
@@ -267,8 +267,10 @@ export class DevServerManager {
         this.#settle(e, generation, "crashed", `The dev server did not answer on port ${GUEST_PORT}`);
         return;
       }
+      // Poll tightly while a server normally comes up (a few seconds), then back off: first byte latency
+      // is what the user waits on, and a refused loopback connect costs next to nothing.
       await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 1.5, 500);
+      if (Date.now() - (e.startedAt ?? 0) > 10_000) delay = Math.min(delay * 1.5, 500);
     }
   }
 }
