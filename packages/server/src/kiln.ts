@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
@@ -105,6 +106,8 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         projectId: p.projectId,
         workspaceDir: storage.projectDir(p.orgId, p.projectId),
         network: "egress",
+        // Dev servers start multi-threaded (Vite's bundler); a one-core quota doubles their cold start.
+        limits: { cpu: Math.max(1, availableParallelism()) },
       }),
       commandFor: async (p) => devCommand(templates.get(p.template).manifest, GUEST_PORT),
     });

@@ -15,10 +15,13 @@ export async function chownWorkspace(dir: string, uid: number, gid: number): Pro
       skipped++;
       return;
     }
-    if (st.uid !== uid || st.gid !== gid) await lchown(p, uid, gid);
     if (st.isDirectory()) {
-      for (const name of await readdir(p)) await visit(path.join(p, name));
+      // Siblings in parallel: this walk sits on a new project's first start, and libuv's pool bounds it.
+      await Promise.all((await readdir(p)).map((name) => visit(path.join(p, name))));
     }
+    // A directory after its contents: the workspace root changes owner last, so "root owned" (the driver's
+    // cheap check) means the whole walk finished, even if an earlier one was interrupted.
+    if (st.uid !== uid || st.gid !== gid) await lchown(p, uid, gid);
   };
   await visit(dir);
   return { skipped };
