@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 export const KEY_FILE = "secret.key";
@@ -18,14 +18,19 @@ export async function loadMasterKey(dataDir: string, fromEnv: string | undefined
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
+  // Write the whole key to a private temp file, then link it into place: link() fails if the name exists,
+  // so a racing process either wins or reads a complete key — never an empty, half-written file.
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  await writeFile(temp, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
   try {
-    // wx: if another process won the race, use its key rather than overwrite it.
-    await writeFile(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+    await chmod(temp, 0o600);
+    await link(temp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return loadMasterKey(dataDir, undefined);
     throw err;
+  } finally {
+    await rm(temp, { force: true });
   }
-  await chmod(file, 0o600);
   return key;
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -62,12 +62,16 @@ describe("master key", () => {
     expect(again.equals(first)).toBe(true);
   });
 
-  it("survives two processes racing to create it", async () => {
-    const dir = await tempDir();
-    const [a, b] = await Promise.all([loadMasterKey(dir, undefined), loadMasterKey(dir, undefined)]);
-    expect(a.equals(b)).toBe(true);
-    const stored = decodeKey(await readFile(path.join(dir, KEY_FILE), "utf8"), "file");
-    expect(stored.equals(a)).toBe(true);
+  it("survives several starters racing to create it: one key, never a half-written file", async () => {
+    // An earlier version created the file and then wrote it; a racer could read it empty in between.
+    for (let round = 0; round < 20; round++) {
+      const dir = await tempDir();
+      const keys = await Promise.all(Array.from({ length: 6 }, () => loadMasterKey(dir, undefined)));
+      for (const k of keys) expect(k.equals(keys[0]!)).toBe(true);
+      const stored = decodeKey(await readFile(path.join(dir, KEY_FILE), "utf8"), "file");
+      expect(stored.equals(keys[0]!)).toBe(true);
+      expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    }
   });
 
   it("prefers KILN_SECRET_KEY in base64 or hex, and rejects keys of the wrong size", async () => {
