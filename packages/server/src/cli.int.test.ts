@@ -112,7 +112,7 @@ describe("kiln start", () => {
         expect((await fetch(`${first.url}/health`)).status).toBe(200);
       }
     } finally {
-      expect(await stopKiln(first)).toBe(0);
+      expect(await stopKiln(first), first.output()).toBe(0);
     }
     expect(first.output()).toContain("Kiln stopped");
     if (testDbKind() === "pglite") expect((await stat(path.join(dataDir, "db"))).isDirectory()).toBe(true);
@@ -129,7 +129,7 @@ describe("kiln start", () => {
       expect(projects.status).toBe(200);
       expect((projects.body as Array<{ name: string }>).map((p) => p.name)).toEqual(["Survivor"]);
     } finally {
-      expect(await stopKiln(second, "SIGINT")).toBe(0);
+      expect(await stopKiln(second, "SIGINT"), second.output()).toBe(0);
     }
   }, 120_000);
 

@@ -103,7 +103,13 @@ export class LocalDriver implements RuntimeDriver {
 
   /** Removes the driver's run directory (generated /etc, API sockets). */
   close(): void {
-    rmSync(this.#runDir, { recursive: true, force: true });
+    try {
+      // A sandbox still exiting may add a socket while the tree is removed; retry, and never fail a shutdown
+      // over a leftover temp directory.
+      rmSync(this.#runDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    } catch {
+      // Left in the OS temp dir; harmless.
+    }
   }
 
   /** Empty mount points for the staging binds (`ws`, `ro0`…), shared by all launches. */
