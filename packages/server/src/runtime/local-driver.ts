@@ -75,6 +75,7 @@ export class LocalDriver implements RuntimeDriver {
   readonly #isRoot = process.getuid?.() === 0;
   readonly #tools: Partial<Tools> & { unshare?: string; mount?: string };
   #cgroups: Promise<string | undefined> | undefined;
+  #checked: Promise<DriverCheck> | undefined;
 
   constructor(options: LocalDriverOptions = {}) {
     this.#options = { hostIdBase: 200_000, tmpBytes: 512 * 1024 * 1024, ...options };
@@ -126,7 +127,13 @@ export class LocalDriver implements RuntimeDriver {
     return this.#cgroups;
   }
 
-  async check(): Promise<DriverCheck> {
+  /** Runs real probe sandboxes once per driver; later calls (start-up banner, status pages) reuse the answer. */
+  check(): Promise<DriverCheck> {
+    this.#checked ??= this.#probe();
+    return this.#checked;
+  }
+
+  async #probe(): Promise<DriverCheck> {
     const problems: string[] = [];
     const warnings: string[] = [];
     const install =
