@@ -4,8 +4,11 @@
 # installed into each sandbox's network namespace), plus util-linux tools Debian normally has; and Chromium,
 # which the browser tests in e2e/ drive through playwright-core (it downloads no browser of its own).
 # Idempotent: does nothing when all are present.
-# Run by `.ci/run` before the tests and by `npm start` (prestart).
+# Run by `npm start` (prestart: sandbox packages only) and by `npm test` / `.ci/run` with --e2e (adds Chromium).
 set -euo pipefail
+
+with_browser=false
+[ "${1:-}" = "--e2e" ] && with_browser=true
 
 # command → Debian package
 declare -A needed=(
@@ -16,8 +19,8 @@ declare -A needed=(
   [prlimit]=util-linux
   [setpriv]=util-linux
   [unshare]=util-linux
-  [chromium]=chromium
 )
+if $with_browser; then needed[chromium]=chromium; fi
 
 missing=()
 for cmd in "${!needed[@]}"; do
