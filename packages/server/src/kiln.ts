@@ -112,10 +112,14 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       commandFor: async (p) => devCommand(templates.get(p.template).manifest, GUEST_PORT),
     });
     projects.onDelete(async (orgId, projectId) => {
+      preview.invalidate();
       const found = devServers.find(orgId, projectId);
       if (found) await devServers.forget(found);
     });
-    orgs.onDelete((orgId) => devServers.forgetOrg(orgId));
+    orgs.onDelete((orgId) => {
+      preview.invalidate();
+      return devServers.forgetOrg(orgId);
+    });
     const terminals = new TerminalService({
       projects,
       driver,

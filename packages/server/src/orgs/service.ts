@@ -8,7 +8,7 @@ import { memberships, orgs } from "../db/schema-shared.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors/errors.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import { requirePermission } from "./roles.ts";
-import { isReservedSlug, schemaNameFor, slugify, withSuffix } from "./slug.ts";
+import { isReservedSlug, looksLikeId, schemaNameFor, slugify, withSuffix } from "./slug.ts";
 
 export type OrgRow = typeof orgs.$inferSelect;
 
@@ -18,8 +18,6 @@ export interface OrgAccess {
   role: Role;
   userId: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function toOrg(row: OrgRow, role: Role): Org {
   return {
@@ -116,7 +114,7 @@ export class OrgService {
   async access(userId: string, ref: string): Promise<OrgAccess> {
     // An id-shaped ref is an id only: a slug spelled like it (refused now, but possible in older data)
     // must never resolve in its place.
-    const match = UUID.test(ref) ? eq(orgs.id, ref.toLowerCase()) : eq(orgs.slug, ref);
+    const match = looksLikeId(ref) ? eq(orgs.id, ref.toLowerCase()) : eq(orgs.slug, ref);
     const [found] = await this.#database.db
       .select({ org: orgs, role: memberships.role })
       .from(orgs)

@@ -46,7 +46,7 @@ export const RESERVED_SLUGS = new Set([
   "information-schema",
 ]);
 
-const ID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Orgs and projects are addressed by id or slug, so a slug spelled like an id could stand for another

@@ -40,6 +40,8 @@ export interface PreviewGatewayOptions {
 const HIDDEN = new Set([PREVIEW_COOKIE]);
 const AUTH_PATH = "/__kiln/auth";
 const MEMBERSHIP_TTL_MS = 5_000;
+// Every module a dev page loads is a preview request; without this each one costs a transaction.
+const LOOKUP_TTL_MS = 2_000;
 
 /**
  * The preview origin: every request whose Host is `<project>--<org>.<appDomain>` lands here instead of
@@ -49,6 +51,7 @@ export class PreviewGateway {
   readonly #o: PreviewGatewayOptions;
   readonly #members = new Map<string, { ok: boolean; at: number }>();
   readonly #sockets = new Set<Duplex>();
+  readonly #projects = new Map<string, { project: PreviewProject | undefined; at: number }>();
 
   constructor(options: PreviewGatewayOptions) {
     this.#o = options;
@@ -160,7 +163,22 @@ export class PreviewGateway {
     return row !== undefined;
   }
 
+  /** Drops cached host lookups (a project or org was deleted, so its host must stop resolving at once). */
+  invalidate(): void {
+    this.#projects.clear();
+  }
+
   async #lookup(address: PreviewAddress): Promise<PreviewProject | undefined> {
+    const key = `${address.projectSlug}--${address.orgSlug}`;
+    const cached = this.#projects.get(key);
+    if (cached && Date.now() - cached.at < LOOKUP_TTL_MS) return cached.project;
+    const project = await this.#query(address);
+    if (this.#projects.size > 10_000) this.#projects.clear();
+    this.#projects.set(key, { project, at: Date.now() });
+    return project;
+  }
+
+  async #query(address: PreviewAddress): Promise<PreviewProject | undefined> {
     const [org] = await this.#o.database.db.select().from(orgs).where(eq(orgs.slug, address.orgSlug));
     if (!org) return undefined;
     const [row] = await this.#o.database.tenant(org.schemaName, (tx) =>

@@ -150,6 +150,19 @@ describe("live preview through the sandbox", () => {
     await untilServed(host, undefined, "<");
   }, 120_000);
 
+  it("stops serving a deleted project at once, cached host lookups notwithstanding", async () => {
+    const slug = (
+      await owner.client.post(`/api/orgs/${org}/projects`, { name: "Gone", template: "static" })
+    ).json().slug;
+    const host = `${slug}--${org}.localhost:4000`;
+    const { cookie } = await previewCookie(owner.client, slug);
+    await untilServed(host, cookie, "Hello, static web");
+    expect((await owner.client.delete(`/api/orgs/${org}/projects/${slug}`)).statusCode).toBe(200);
+    const after = await previewGet(host, "/", cookie);
+    expect(after.status).toBe(404);
+    expect(after.body).toContain("Preview not found");
+  }, 120_000);
+
   it("answers unknown preview hosts with a page, not the studio", async () => {
     const res = await previewGet(`nope--${org}.localhost:4000`, "/");
     expect(res.status).toBe(404);

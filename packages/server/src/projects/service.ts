@@ -13,8 +13,6 @@ import type { ProjectStorage } from "./storage.ts";
 
 type ProjectRow = typeof projects.$inferSelect;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function toProject(orgId: string, row: ProjectRow): Project {
   return {
     id: row.id,
@@ -150,7 +148,7 @@ export class ProjectService {
 
 async function findProject(tx: Executor, ref: string): Promise<ProjectRow> {
   // An id-shaped ref is an id only, so a project whose slug is spelled like another's id cannot stand in for it.
-  const match = UUID.test(ref) ? eq(projects.id, ref.toLowerCase()) : eq(projects.slug, ref);
+  const match = looksLikeId(ref) ? eq(projects.id, ref.toLowerCase()) : eq(projects.slug, ref);
   const [row] = await tx.select().from(projects).where(match).limit(1);
   if (!row) throw new NotFoundError("project_not_found", "project not found");
   return row;

@@ -1,7 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { looksLikeId } from "../orgs/slug.ts";
 
 /**
  * Where project files live: `<dataDir>/orgs/<orgId>/projects/<projectId>/`. Paths use ids, never slugs,
@@ -39,6 +38,6 @@ export class ProjectStorage {
 
 function checkId(id: string): string {
   // Ids come from our database, but a path is a security boundary: check anyway.
-  if (!UUID.test(id)) throw new Error(`not an id: ${JSON.stringify(id)}`);
+  if (!looksLikeId(id) || id !== id.toLowerCase()) throw new Error(`not an id: ${JSON.stringify(id)}`);
   return id;
 }
