@@ -44,6 +44,8 @@ export default defineConfig({
           name: "e2e",
           include: ["e2e/**/*.e2e.ts"],
           env: { KILN_TEST_DB: "pglite" },
+          // The studio's browser tests run against a current build of packages/web.
+          globalSetup: ["./e2e/build-web.ts"],
           testTimeout: 150_000,
           hookTimeout: 120_000,
         },

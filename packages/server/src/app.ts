@@ -1,3 +1,4 @@
+import path from "node:path";
 import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
@@ -20,14 +21,21 @@ import type { RuntimeService } from "./devserver/service.ts";
 import { fileRoutes } from "./files/routes.ts";
 import type { FileService } from "./files/service.ts";
 import { healthRoutes } from "./health/routes.ts";
+import { historyRoutes } from "./history/routes.ts";
+import type { ProjectHistory } from "./history/service.ts";
 import { type AuthMode, authModeOf, installAuthHook } from "./http/auth-hook.ts";
 import { frameworkErrors, installErrorHandler } from "./http/error-handler.ts";
 import { invitationRoutes } from "./invitations/routes.ts";
 import type { InvitationService } from "./invitations/service.ts";
+import { llmProxyRoutes } from "./llm/proxy/routes.ts";
+import { llmRoutes } from "./llm/routes.ts";
+import type { LlmService } from "./llm/service.ts";
 import { memberRoutes } from "./members/routes.ts";
 import type { MemberService } from "./members/service.ts";
 import { orgRoutes } from "./orgs/routes.ts";
 import type { OrgService } from "./orgs/service.ts";
+import type { PreviewErrors } from "./preview/errors.ts";
+import { previewErrorRoutes } from "./preview/errors-routes.ts";
 import type { PreviewGateway } from "./preview/gateway.ts";
 import { previewAwareServer } from "./preview/server.ts";
 import { projectRoutes } from "./projects/routes.ts";
@@ -51,6 +59,9 @@ export interface Services {
   runtime: RuntimeService;
   preview: PreviewGateway;
   terminals: TerminalService;
+  llm: LlmService;
+  history: ProjectHistory;
+  previewErrors: PreviewErrors;
 }
 
 export interface AppOptions {
@@ -95,6 +106,12 @@ export async function buildApp(services: Services, options: AppOptions): Promise
             description: "Access JWT or personal API token (kiln_pat_…)",
           },
           cookie: { type: "apiKey", in: "cookie", name: "kiln_at" },
+          apiKey: {
+            type: "apiKey",
+            in: "header",
+            name: "x-api-key",
+            description: "A Kiln token in Anthropic's header, for the model proxy (/v1/messages)",
+          },
         },
       },
       security: [{ bearer: [] }, { cookie: [] }],
@@ -132,14 +149,45 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   fileRoutes(app, { orgs: services.orgs, files: services.files, bodyLimitBytes: config.bodyLimitBytes });
   templateRoutes(app, { templates: services.templates });
   runtimeRoutes(app, { orgs: services.orgs, runtime: services.runtime });
+  previewErrorRoutes(app, {
+    orgs: services.orgs,
+    projects: services.projects,
+    previewErrors: services.previewErrors,
+  });
+  historyRoutes(app, { orgs: services.orgs, projects: services.projects, history: services.history });
   terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
+  llmRoutes(app, { orgs: services.orgs, llm: services.llm });
+  llmProxyRoutes(app, {
+    orgs: services.orgs,
+    projects: services.projects,
+    llm: services.llm,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
 
   app.get("/api/openapi.json", { config: { auth: "none" }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
 
   if (options.webDir) {
-    await app.register(fastifyStatic, { root: options.webDir, wildcard: false });
+    await app.register(fastifyStatic, {
+      root: options.webDir,
+      wildcard: false,
+      // Built assets have content hashes in their names; index.html must always be asked for again.
+      setHeaders: (reply, file) => {
+        reply.header(
+          "cache-control",
+          file.includes(`${path.sep}assets${path.sep}`) ? "public, max-age=31536000, immutable" : "no-cache",
+        );
+      },
+    });
+    // The studio is a single-page app: a deep link (/my-org/my-project) a browser asks for as a page gets
+    // index.html and the client router takes over. API paths and non-page requests keep the JSON 404.
+    app.get("/*", { config: { auth: "none" }, schema: { hide: true } }, (request, reply) => {
+      const pathname = request.url.split("?")[0]!;
+      const isPage = String(request.headers.accept ?? "").includes("text/html");
+      if (!isPage || /^\/(api|v1)(\/|$)/i.test(pathname)) return reply.callNotFound();
+      return reply.header("cache-control", "no-cache").sendFile("index.html");
+    });
   }
   return app;
 }

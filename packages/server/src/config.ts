@@ -1,5 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { LLM_MODEL_REF_PATTERN } from "@kiln/protocol";
 import { z } from "zod";
 import { ValidationError } from "./errors/errors.ts";
 
@@ -8,6 +9,16 @@ const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL("../../../templates", import
 const Bool = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
   .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const OptionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
+const OptionalUrl = z
+  .string()
+  .url()
+  .optional()
+  .or(z.literal("").transform(() => undefined));
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -38,6 +49,21 @@ const Env = z.object({
   KILN_ALLOW_UNSANDBOXED: Bool.default(false),
   KILN_HIBERNATE_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(15),
   KILN_TERMINAL_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
+  // Instance-wide model providers (llm/); the usual variable names, so an existing shell setup just works.
+  OPENAI_API_KEY: OptionalText,
+  OPENAI_BASE_URL: OptionalUrl,
+  ANTHROPIC_API_KEY: OptionalText,
+  ANTHROPIC_BASE_URL: OptionalUrl,
+  OPENROUTER_API_KEY: OptionalText,
+  OLLAMA_BASE_URL: OptionalUrl,
+  KILN_MODEL: OptionalText.pipe(
+    z.string().regex(LLM_MODEL_REF_PATTERN, "a model ref like openai/gpt-4.1-mini").optional(),
+  ),
+  KILN_LLM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+  KILN_LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  KILN_LLM_RETRY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
+  KILN_LLM_MAX_RETRY_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  KILN_LLM_ALLOW_PRIVATE_URLS: Bool.default(false),
 });
 
 export interface KilnConfig {
@@ -71,6 +97,28 @@ export interface KilnConfig {
   hibernateAfterMinutes: number;
   /** Terminals with no attached socket and no output for this long are killed. 0 = never. */
   terminalIdleMinutes: number;
+  llm: LlmConfig;
+}
+
+/** The instance's model providers and the gateway's limits (llm/, ADR 0009). */
+export interface LlmConfig {
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  anthropicApiKey: string | undefined;
+  anthropicBaseUrl: string | undefined;
+  openrouterApiKey: string | undefined;
+  ollamaBaseUrl: string | undefined;
+  /** `<provider>/<model>` used when neither the caller nor the org names one. */
+  defaultModel: string | undefined;
+  /** Model calls per minute per org; an org may set a lower cap, never a higher one. */
+  rateLimitPerMinute: number;
+  /** Retries after 429/5xx/connection failures, with exponential backoff from `retryBaseMs`. */
+  maxRetries: number;
+  retryBaseMs: number;
+  /** A provider asking to wait longer than this (retry-after) fails at once with that hint instead. */
+  maxRetryWaitSeconds: number;
+  /** Org providers may point at loopback/private/link-local addresses (off: SSRF into the host's network). */
+  allowPrivateUrls: boolean;
 }
 
 export function loadConfig(
@@ -110,6 +158,20 @@ export function loadConfig(
     allowUnsandboxed: e.KILN_ALLOW_UNSANDBOXED,
     hibernateAfterMinutes: e.KILN_HIBERNATE_AFTER_MINUTES,
     terminalIdleMinutes: e.KILN_TERMINAL_IDLE_MINUTES,
+    llm: {
+      openaiApiKey: e.OPENAI_API_KEY,
+      openaiBaseUrl: e.OPENAI_BASE_URL,
+      anthropicApiKey: e.ANTHROPIC_API_KEY,
+      anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
+      openrouterApiKey: e.OPENROUTER_API_KEY,
+      ollamaBaseUrl: e.OLLAMA_BASE_URL,
+      defaultModel: e.KILN_MODEL,
+      rateLimitPerMinute: e.KILN_LLM_RATE_LIMIT_PER_MINUTE,
+      maxRetries: e.KILN_LLM_MAX_RETRIES,
+      retryBaseMs: e.KILN_LLM_RETRY_BASE_MS,
+      maxRetryWaitSeconds: e.KILN_LLM_MAX_RETRY_WAIT_SECONDS,
+      allowPrivateUrls: e.KILN_LLM_ALLOW_PRIVATE_URLS,
+    },
   };
   return { ...config, ...overrides };
 }

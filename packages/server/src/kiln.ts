@@ -18,12 +18,15 @@ import { DevServerManager, GUEST_PORT } from "./devserver/manager.ts";
 import { RuntimeService } from "./devserver/service.ts";
 import { FileEvents } from "./files/events.ts";
 import { FileService } from "./files/service.ts";
+import { ProjectHistory } from "./history/service.ts";
 import { InvitationService } from "./invitations/service.ts";
+import { LlmService } from "./llm/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
 import { SmtpMailer } from "./mail/smtp-mailer.ts";
 import { MemberService } from "./members/service.ts";
 import { OrgService } from "./orgs/service.ts";
 import { PreviewTokens } from "./preview/access.ts";
+import { PreviewErrors } from "./preview/errors.ts";
 import { PreviewGateway } from "./preview/gateway.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
@@ -85,6 +88,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     await migrateAll(database);
     const t2 = performance.now();
     const masterKey = await loadMasterKey(config.dataDir, config.secretKey);
+    const secrets = new SecretBox(masterKey);
     const storage = new ProjectStorage(config.dataDir);
     const templates = new TemplateService(
       await TemplateRegistry.load(config.templatesDir),
@@ -138,6 +142,15 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       const found = devServers.find(change.orgId, change.projectId);
       if (found && devServers.status(found).state === "crashed") void devServers.restart(found);
     });
+    const previewErrors = new PreviewErrors({
+      logsOf: (orgId, projectId) => {
+        const found = devServers.find(orgId, projectId);
+        return found && devServers.logs(found);
+      },
+    });
+    projects.onDelete(async (orgId, projectId) => previewErrors.forget(orgId, projectId));
+    orgs.onDelete(async (orgId) => previewErrors.forget(orgId));
+    const history = new ProjectHistory({ storage, driver, events: fileEvents });
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const secureCookies = config.publicUrl.startsWith("https://");
     const preview = new PreviewGateway({
@@ -146,6 +159,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       appDomain: config.appDomain,
       secureCookies,
       hold: (p) => devServers.hold(p),
+      errors: previewErrors,
       resolveTarget: async (p) => {
         const s = devServers.ensure(p);
         const log = devServers.logs(p).tail(30);
@@ -154,6 +168,8 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         return { state: "starting", phase: s.detail, log };
       },
     });
+    const llm = new LlmService({ database, secrets, config: config.llm, log: logger });
+    orgs.onDelete(async (orgId) => llm.forgetOrg(orgId));
     const services: Services = {
       database,
       orgs,
@@ -191,6 +207,9 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       }),
       preview,
       terminals,
+      llm,
+      history,
+      previewErrors,
     };
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });
@@ -201,7 +220,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       services,
       database,
       mailer,
-      secrets: new SecretBox(masterKey),
+      secrets,
       storage,
       fileEvents,
       driver,
@@ -211,8 +230,9 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       async close() {
         templates.close();
         preview.close();
+        history.close();
         await app.close();
-        await Promise.all([devServers.close(), terminals.close()]);
+        await Promise.all([devServers.close(), terminals.close(), llm.close()]);
         if ("close" in driver && typeof driver.close === "function") driver.close();
         if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();

@@ -86,3 +86,12 @@ export const rateLimits = pgTable("rate_limits", {
   windowStart: ts("window_start").notNull(),
   count: integer("count").notNull(),
 });
+
+export const agentRuns = pgTable("agent_runs", {
+  messageId: uuid("message_id").primaryKey(),
+  orgId: uuid("org_id").notNull(),
+  chatId: uuid("chat_id").notNull(),
+  owner: text("owner").notNull(),
+  startedAt: ts("started_at").notNull().defaultNow(),
+  heartbeatAt: ts("heartbeat_at").notNull().defaultNow(),
+});

@@ -10,6 +10,12 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** `required` (the default under /api), `optional`, or `none` (the default elsewhere; ignores credentials). */
     auth?: AuthMode;
+    /**
+     * A Bearer-token API for programs (the model proxy under /v1): cookies are ignored, so a browser's
+     * ambient session can never be used there and no CSRF check is needed; `x-api-key` is read as a
+     * bearer token too, because that is where Anthropic's client puts it.
+     */
+    tokenOnly?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | undefined;
@@ -42,7 +48,8 @@ export function installAuthHook(app: FastifyInstance, auth: AuthService, apiToke
     if (!url) return; // no route: the not-found handler answers
     const mode = authModeOf(url, request.routeOptions.config);
     if (mode === "none") return;
-    const principal = await resolve(request, auth, apiTokens, mode === "optional");
+    const tokenOnly = request.routeOptions.config?.tokenOnly === true;
+    const principal = await resolve(request, auth, apiTokens, mode === "optional", tokenOnly);
     if (!principal) {
       if (mode === "required") throw new UnauthenticatedError();
       return;
@@ -65,8 +72,15 @@ async function resolve(
   auth: AuthService,
   apiTokens: ApiTokenService,
   optional: boolean,
+  tokenOnly = false,
 ): Promise<Principal | undefined> {
   const header = request.headers.authorization;
+  const apiKey = request.headers["x-api-key"];
+  if (tokenOnly && header === undefined && typeof apiKey === "string") {
+    return apiKey.startsWith(API_TOKEN_PREFIX)
+      ? apiTokens.authenticate(apiKey)
+      : auth.authenticateAccessToken(apiKey, "bearer");
+  }
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new UnauthenticatedError("token_invalid", "Authorization must be 'Bearer <token>'");
@@ -75,6 +89,7 @@ async function resolve(
       ? apiTokens.authenticate(token)
       : auth.authenticateAccessToken(token, "bearer");
   }
+  if (tokenOnly) return undefined;
   const cookie = request.cookies[ACCESS_COOKIE];
   if (!cookie) return undefined;
   try {

@@ -98,6 +98,7 @@ beforeAll(async () => {
     invitationId: invitation.id,
     token: new URL(invitation.url).pathname.split("/").pop()!,
   });
+  params.sha = (await ok(c.get(`/api/orgs/${org.slug}/projects/${project.slug}/history`))).checkpoints[0].sha;
   target = { orgId: org.id, orgSlug: org.slug, projectId: project.id };
 
   // A second org the barrage never names: it must come out byte-for-byte the same.
@@ -228,7 +229,12 @@ const echoed =
  * Operations that carry file contents set their own, larger body limit (the file size cap decides there), so a
  * body over KILN_BODY_LIMIT_BYTES is merely large for them: refused by its schema, or accepted.
  */
-const RAISED_BODY_LIMIT = new Set(["PUT /api/orgs/{org}/projects/{project}/files/content"]);
+const RAISED_BODY_LIMIT = new Set([
+  "PUT /api/orgs/{org}/projects/{project}/files/content",
+  // The model proxy takes whole conversations.
+  "POST /v1/chat/completions",
+  "POST /v1/messages",
+]);
 
 const sizeAware = (payload: string, raised: boolean): Expected =>
   raised

@@ -16,6 +16,15 @@ export const PERMISSIONS = {
   "projects.delete": "admin",
   // A public preview exposes the app to anyone with its URL: an admin's call.
   "projects.publish": "admin",
+  // Usage, the call log, models, providers (never their keys) and prices.
+  "llm.read": "viewer",
+  // Spending tokens (the proxy; chats decide for themselves) is for those who may change projects.
+  "llm.use": "developer",
+  // Providers hold credentials and prices decide reported costs.
+  "llm.manage": "admin",
+  "chats.read": "viewer",
+  // Running the agent changes the project's files and runs code in its sandbox, like editing does.
+  "chats.write": "developer",
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;
 

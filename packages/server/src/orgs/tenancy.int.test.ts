@@ -63,6 +63,9 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   userId: "member_not_found",
   invitationId: "invitation_not_found",
   terminalId: "terminal_not_found",
+  sha: "checkpoint_not_found",
+  providerId: "provider_not_found",
+  priceId: "price_not_found",
 };
 
 interface JsonSchema {
@@ -116,6 +119,10 @@ interface Tenant {
   project: { id: string; slug: string };
   invitationId: string;
   terminalId: string;
+  providerId: string;
+  priceId: string;
+  /** A checkpoint of the tenant's project that no other project has. */
+  sha: string;
 }
 
 let kiln: TestKiln;
@@ -420,12 +427,33 @@ async function makeTenant(prefix: string): Promise<Tenant> {
   expect(invitation.statusCode).toBe(201);
   const terminal = await owner.client.post(`/api/orgs/${slug}/projects/${project.json().slug}/terminals`, {});
   expect(terminal.statusCode).toBe(201);
+  // A .invalid host never resolves, so listing this provider's models fails at once, offline.
+  const provider = await owner.client.post(`/api/orgs/${slug}/llm/providers`, {
+    name: `own-${prefix}`,
+    kind: "openai-compatible",
+    baseUrl: `https://llm-${prefix}.invalid/v1`,
+    apiKey: `sk-tenant-${prefix}-secret`,
+  });
+  expect(provider.statusCode).toBe(201);
+  const price = await owner.client.put(`/api/orgs/${slug}/llm/prices`, {
+    model: `model-${prefix}`,
+    inputPerMTok: 1,
+    outputPerMTok: 2,
+  });
+  expect(price.statusCode).toBe(200);
   return {
     owner,
     org: { id, slug, schema: row!.schema_name },
     project: { id: project.json().id, slug: project.json().slug },
     invitationId: invitation.json().id,
     terminalId: terminal.json().id,
+    providerId: provider.json().id,
+    priceId: price.json().id,
+    // Saved like an agent turn: projects made from one template in the same second share their first commit.
+    sha: (await kiln.services.history.checkpoint(
+      { orgId: id, projectId: project.json().id },
+      { message: `tenant ${prefix}` },
+    ))!.sha,
   };
 }
 
@@ -491,6 +519,9 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     userId: tenant.owner.user.id,
     invitationId: tenant.invitationId,
     terminalId: tenant.terminalId,
+    providerId: tenant.providerId,
+    priceId: tenant.priceId,
+    sha: tenant.sha,
   };
 }
 

@@ -1,6 +1,13 @@
 import { jwtVerify, SignJWT } from "jose";
 
 export const PREVIEW_COOKIE = "kiln_preview";
+/**
+ * The same session for the studio's preview iframe. The studio (`localhost`) and a preview
+ * (`<p>--<o>.localhost`) are different sites, so the Lax cookie is neither stored nor sent inside the
+ * iframe; browsers keep a `SameSite=None; Secure; Partitioned` (CHIPS) cookie there, partitioned under the
+ * studio's site (`Secure` is honoured on http://*.localhost and on https).
+ */
+export const PREVIEW_EMBED_COOKIE = "kiln_preview_embed";
 
 export interface PreviewGrant {
   userId: string;

@@ -4,7 +4,10 @@ import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { memberships, orgs } from "../db/schema-shared.ts";
 import { projects } from "../db/schema-tenant.ts";
-import { PREVIEW_COOKIE, type PreviewTokens } from "./access.ts";
+import { PREVIEW_COOKIE, PREVIEW_EMBED_COOKIE, type PreviewTokens } from "./access.ts";
+import type { PreviewErrors } from "./errors.ts";
+import { receiveErrorReport } from "./errors-endpoint.ts";
+import { ERROR_REPORTER_TAG, ERRORS_PATH } from "./errors-script.ts";
 import { type PreviewAddress, parsePreviewHost } from "./host.ts";
 import { crashedPage, messagePage, startingPage } from "./pages.ts";
 import { type ProxyTarget, proxyHttp, proxyUpgrade } from "./proxy.ts";
@@ -35,9 +38,11 @@ export interface PreviewGatewayOptions {
   resolveTarget(project: PreviewProject): Promise<PreviewTarget>;
   /** Marks a long-lived connection (HMR socket) open; the returned function marks it closed. */
   hold(project: PreviewProject): () => void;
+  /** Collects errors the preview pages report; without it no reporter script is injected. */
+  errors?: PreviewErrors | undefined;
 }
 
-const HIDDEN = new Set([PREVIEW_COOKIE]);
+const HIDDEN = new Set([PREVIEW_COOKIE, PREVIEW_EMBED_COOKIE]);
 const AUTH_PATH = "/__kiln/auth";
 const MEMBERSHIP_TTL_MS = 5_000;
 // Every module a dev page loads is a preview request; without this each one costs a transaction.
@@ -75,6 +80,11 @@ export class PreviewGateway {
         messagePage("This preview is private", "Open it from the Kiln studio while signed in as a member."),
       );
     }
+    if (url.pathname === ERRORS_PATH && this.#o.errors) {
+      // Anyone may view a public preview, but only members' pages may put text in front of the agent.
+      const member = !project.previewPublic || (await this.#memberSession(req, project));
+      return receiveErrorReport(req, res, project, this.#o.errors, member);
+    }
     const target = await this.#o.resolveTarget(project);
     if (target.state === "starting") {
       res.setHeader("retry-after", "1");
@@ -86,7 +96,15 @@ export class PreviewGateway {
       hiddenCookies: HIDDEN,
       // Reachable a moment ago but not now: the server is restarting. Say so rather than fail blank.
       onError: () => send(res, 503, startingPage(project.name, "Reconnecting to the dev server", [])),
+      injectHtml: (await this.#reportsErrors(req, project)) ? ERROR_REPORTER_TAG : undefined,
     });
+  }
+
+  /** Page loads of members get the error reporter script (preview/errors-script.ts). */
+  async #reportsErrors(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
+    if (!this.#o.errors || req.method !== "GET") return false;
+    if (!String(req.headers.accept ?? "").includes("text/html")) return false;
+    return !project.previewPublic || this.#memberSession(req, project);
   }
 
   async handleUpgrade(
@@ -130,23 +148,31 @@ export class PreviewGateway {
     const next = url.searchParams.get("next") ?? "/";
     // Only same-origin paths: `//evil.com` or `https://…` would make this an open redirect.
     const location = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+    const maxAge = `Max-Age=${this.#o.tokens.cookieTtlSeconds}`;
     const cookie = [
       `${PREVIEW_COOKIE}=${session}`,
       "Path=/",
       "HttpOnly",
       "SameSite=Lax",
-      `Max-Age=${this.#o.tokens.cookieTtlSeconds}`,
+      maxAge,
       ...(this.#o.secureCookies ? ["Secure"] : []),
     ].join("; ");
-    res.writeHead(302, { location, "set-cookie": cookie, "cache-control": "no-store" });
+    const embedCookie = `${PREVIEW_EMBED_COOKIE}=${session}; Path=/; HttpOnly; SameSite=None; Secure; Partitioned; ${maxAge}`;
+    res.writeHead(302, { location, "set-cookie": [cookie, embedCookie], "cache-control": "no-store" });
     res.end();
   }
 
   async #allowed(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
-    if (project.previewPublic) return true;
-    const token = readCookie(req.headers.cookie, PREVIEW_COOKIE);
-    const grant = await this.#o.tokens.verify(token, "preview-session", project);
-    return grant !== undefined && (await this.#isMember(grant.userId, project.orgId));
+    return project.previewPublic || this.#memberSession(req, project);
+  }
+
+  async #memberSession(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
+    for (const name of [PREVIEW_COOKIE, PREVIEW_EMBED_COOKIE]) {
+      const token = readCookie(req.headers.cookie, name);
+      const grant = await this.#o.tokens.verify(token, "preview-session", project);
+      if (grant) return this.#isMember(grant.userId, project.orgId);
+    }
+    return false;
   }
 
   /** Membership, cached for a few seconds so a page with 200 assets does not ask 200 times. */

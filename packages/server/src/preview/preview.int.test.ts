@@ -150,6 +150,20 @@ describe("live preview through the sandbox", () => {
     await untilServed(host, undefined, "<");
   }, 120_000);
 
+  it("signs the studio's cross-site iframe in with a partitioned cookie that opens the preview on its own", async () => {
+    const slug = (
+      await owner.client.post(`/api/orgs/${org}/projects`, { name: "Framed", template: "static" })
+    ).json().slug;
+    const res = await owner.client.post(`/api/orgs/${org}/projects/${slug}/preview-session`);
+    const url = new URL(res.json().url);
+    const answer = await previewGet(url.host, url.pathname + url.search);
+    const embed = answer.headers["set-cookie"]!.find((c) => c.startsWith("kiln_preview_embed="));
+    expect(embed).toMatch(/; HttpOnly; SameSite=None; Secure; Partitioned; Max-Age=\d+$/);
+    await untilServed(url.host, embed!.split(";")[0]!, "<");
+    // Like the Lax cookie, it is a signed session, not a flag: a forged one opens nothing.
+    expect((await previewGet(url.host, "/", "kiln_preview_embed=forged")).status).toBe(401);
+  }, 120_000);
+
   it("stops serving a deleted project at once, cached host lookups notwithstanding", async () => {
     const slug = (
       await owner.client.post(`/api/orgs/${org}/projects`, { name: "Gone", template: "static" })

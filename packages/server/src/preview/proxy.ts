@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
+import { canInject, relayWithInjection } from "./errors-inject.ts";
 
 export interface ProxyTarget {
   host: string;
@@ -52,19 +53,31 @@ export function proxyHttp(
   req: IncomingMessage,
   res: ServerResponse,
   target: ProxyTarget,
-  options: { hiddenCookies: ReadonlySet<string>; onError: (err: Error) => void },
+  options: {
+    hiddenCookies: ReadonlySet<string>;
+    onError: (err: Error) => void;
+    /** Markup to put at the start of an HTML answer's <head> (preview/errors-inject.ts). */
+    injectHtml?: string | undefined;
+  },
 ): void {
+  const forwarded = forwardedHeaders(req, options.hiddenCookies);
+  // A page we inject into must arrive uncompressed; previews are loopback traffic, so this costs little.
+  if (options.injectHtml) forwarded["accept-encoding"] = "identity";
   const upstream = http.request({
     host: target.host,
     port: target.port,
     method: req.method,
     path: req.url,
-    headers: forwardedHeaders(req, options.hiddenCookies),
+    headers: forwarded,
   });
   upstream.on("response", (answer) => {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    if (options.injectHtml && canInject(req.method, answer)) {
+      relayWithInjection(answer, res, headers, options.injectHtml).catch(() => res.destroy());
+      return;
     }
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
     answer.pipe(res);

@@ -1,0 +1,15 @@
+export { type ApproveFn, PLAN_MODE_REFUSAL, REJECTED_RESULT } from "./approval.ts";
+export { estimateTokens } from "./compaction.ts";
+export { unifiedDiff } from "./diff.ts";
+export * from "./dir-workspace.ts";
+export { globToRegExp } from "./glob.ts";
+export * from "./history.ts";
+export * from "./loop.ts";
+export type { LoopDetectionOptions } from "./loop-breaker.ts";
+export { parseWorkspacePath } from "./paths.ts";
+export * from "./shell-session.ts";
+export { truncateMiddle } from "./text.ts";
+export * from "./tool.ts";
+export * from "./tools/index.ts";
+export { isPublicAddress } from "./tools/web-address.ts";
+export * from "./workspace.ts";

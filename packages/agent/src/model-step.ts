@@ -1,0 +1,138 @@
+import { type AgentEvent, type Usage, ZERO_USAGE } from "@kiln/protocol";
+import {
+  APICallError,
+  type AssistantModelMessage,
+  jsonSchema,
+  type LanguageModel,
+  type LanguageModelUsage,
+  type ModelMessage,
+  RetryError,
+  streamText,
+  type ToolSet,
+  tool,
+} from "ai";
+import { errorMessage } from "./text.ts";
+import { type ToolDefinition, toolInputJsonSchema } from "./tool.ts";
+
+export interface ModelToolCall {
+  toolCallId: string;
+  toolName: string;
+  /** Parsed arguments, or the raw text when they were not valid JSON. */
+  input: unknown;
+}
+
+export type StepOutcome =
+  | {
+      kind: "finished";
+      /** Absent when the model produced nothing at all. */
+      assistant?: AssistantModelMessage;
+      usage: Usage;
+      finishReason: string;
+    }
+  | { kind: "failed"; detail: string }
+  | { kind: "aborted" };
+
+/**
+ * The SDK sees tools with a schema but no `execute`: it streams and parses the calls, and the loop runs
+ * them itself so that approvals, ordering and events stay in one place. The schema has no validator, so
+ * the SDK only parses JSON; the tool wrapper validates and explains problems to the model.
+ */
+export function toSdkTools(tools: readonly ToolDefinition[]): ToolSet | undefined {
+  if (tools.length === 0) return undefined;
+  const set: ToolSet = {};
+  for (const t of tools) {
+    set[t.name] = tool({ description: t.description, inputSchema: jsonSchema(toolInputJsonSchema(t)) });
+  }
+  return set;
+}
+
+export async function streamModelStep(options: {
+  model: LanguageModel;
+  system: string;
+  messages: ModelMessage[];
+  tools: ToolSet | undefined;
+  maxRetries: number;
+  signal: AbortSignal;
+  messageId: string;
+  emit: (event: AgentEvent) => void;
+  /** Each call as soon as the model has finished writing it. */
+  onToolCall: (call: ModelToolCall) => void;
+}): Promise<StepOutcome> {
+  const { signal, messageId, emit } = options;
+  let usage: Usage = ZERO_USAGE;
+  let finishReason = "unknown";
+  let failure: unknown;
+  let finished = false;
+  try {
+    const result = streamText({
+      model: options.model,
+      instructions: options.system,
+      messages: options.messages,
+      tools: options.tools,
+      maxRetries: options.maxRetries,
+      abortSignal: signal,
+      // Errors arrive as stream parts and are handled below; the default handler would only log them.
+      onError: () => {},
+    });
+    for await (const part of result.fullStream) {
+      switch (part.type) {
+        case "text-delta":
+          if (part.text) emit({ type: "text-delta", messageId, delta: part.text });
+          break;
+        case "reasoning-delta":
+          if (part.text) emit({ type: "reasoning-delta", messageId, delta: part.text });
+          break;
+        case "tool-call": {
+          options.onToolCall({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+          break;
+        }
+        case "finish-step":
+          usage = toUsage(part.usage);
+          finishReason = part.finishReason;
+          finished = true;
+          break;
+        case "error":
+          failure ??= part.error;
+          break;
+        default:
+          break;
+      }
+    }
+    if (signal.aborted) return { kind: "aborted" };
+    if (failure !== undefined) return { kind: "failed", detail: describeModelError(failure) };
+    if (!finished) return { kind: "failed", detail: "the model's response ended before it finished" };
+    const response = await result.response;
+    const assistant = response.messages.find((m): m is AssistantModelMessage => m.role === "assistant");
+    return { kind: "finished", assistant, usage, finishReason };
+  } catch (err) {
+    if (signal.aborted) return { kind: "aborted" };
+    return { kind: "failed", detail: describeModelError(failure ?? err) };
+  }
+}
+
+export function toUsage(usage: LanguageModelUsage | undefined): Usage {
+  return {
+    inputTokens: usage?.inputTokens ?? 0,
+    outputTokens: usage?.outputTokens ?? 0,
+    cachedInputTokens: usage?.inputTokenDetails?.cacheReadTokens ?? 0,
+  };
+}
+
+export function describeModelError(err: unknown): string {
+  if (RetryError.isInstance(err)) {
+    return `${describeModelError(err.lastError)} (gave up after ${err.errors.length} attempts)`;
+  }
+  if (APICallError.isInstance(err)) {
+    const status = err.statusCode;
+    if (status !== undefined && status >= 200 && status < 300) {
+      const cause = err.cause ? `: ${errorMessage(err.cause)}` : "";
+      return `the model provider's response broke off before it finished${cause}`;
+    }
+    const body =
+      err.responseBody && !err.responseBody.includes(err.message)
+        ? ` (${err.responseBody.slice(0, 300)})`
+        : "";
+    return `the model provider answered ${status ? `HTTP ${status}` : "with an error"}: ${err.message}${body}`;
+  }
+  return `the model call failed: ${errorMessage(err)}`;
+}

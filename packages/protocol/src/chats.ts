@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { AgentEvent, ApprovalDecision, ApprovalMode, RunStatus, RunStopReason, Usage } from "./agent.ts";
+import { Id, Name, Text, Timestamp } from "./common.ts";
+import { MessagePart } from "./message-parts.ts";
+
+/** A chat with the agent, inside one project. */
+
+export const MAX_MESSAGE_CHARS = 100_000;
+
+export const ModelRef = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, "a model reference like `openai/gpt-4.1-mini`")
+  .describe("`<provider>/<model>`, as listed by GET /api/orgs/{org}/llm/models");
+
+export const Chat = z
+  .object({
+    id: Id,
+    projectId: Id,
+    title: z.string(),
+    mode: ApprovalMode,
+    model: z.string().nullable().describe("Model for new turns; null = the instance default"),
+    approveAll: z.boolean().describe("Every tool call in this chat is approved (set by approve-all)"),
+    /** The assistant message currently being generated, if any. */
+    runningMessageId: Id.nullable(),
+    createdBy: Id.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: "Chat" });
+export type Chat = z.infer<typeof Chat>;
+
+export const MessageStatus = z.enum(["complete", ...RunStatus.options]);
+export type MessageStatus = z.infer<typeof MessageStatus>;
+
+export const ChatMessage = z
+  .object({
+    id: Id,
+    chatId: Id,
+    role: z.enum(["user", "assistant"]),
+    parts: z.array(MessagePart),
+    status: MessageStatus,
+    reason: RunStopReason.nullable(),
+    detail: z.string().nullable(),
+    model: z.string().nullable(),
+    usage: Usage.nullable(),
+    /** The git commit this turn's changes were saved as (null when it changed nothing). */
+    checkpointSha: z.string().nullable(),
+    createdBy: Id.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: "ChatMessage" });
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const ChatWithMessages = Chat.extend({ messages: z.array(ChatMessage) }).meta({
+  id: "ChatWithMessages",
+});
+export type ChatWithMessages = z.infer<typeof ChatWithMessages>;
+
+export const CreateChatBody = z.strictObject({
+  title: Name.optional().describe("Defaults to the first message's beginning"),
+  mode: ApprovalMode.optional(),
+  model: ModelRef.optional(),
+});
+export type CreateChatBody = z.infer<typeof CreateChatBody>;
+
+export const UpdateChatBody = z.strictObject({
+  title: Name.optional(),
+  mode: ApprovalMode.optional(),
+  model: ModelRef.nullable().optional(),
+  approveAll: z.boolean().optional(),
+});
+export type UpdateChatBody = z.infer<typeof UpdateChatBody>;
+
+export const SendMessageBody = z.strictObject({
+  content: Text(MAX_MESSAGE_CHARS)
+    .refine((s) => s.trim().length > 0, "must not be empty")
+    .describe("What the user asks for"),
+  mode: ApprovalMode.optional().describe("Overrides the chat's mode for this turn"),
+  model: ModelRef.optional().describe("Overrides the chat's model for this turn"),
+});
+export type SendMessageBody = z.infer<typeof SendMessageBody>;
+
+export const SendMessageResponse = z.object({
+  userMessage: ChatMessage.nullable(),
+  assistantMessage: ChatMessage,
+});
+export type SendMessageResponse = z.infer<typeof SendMessageResponse>;
+
+export const ApprovalBody = z.strictObject({
+  toolCallId: z.string().min(1).max(200),
+  decision: ApprovalDecision,
+});
+export type ApprovalBody = z.infer<typeof ApprovalBody>;
+
+/** An event as stored and streamed: the agent event plus its position in the run (the SSE id). */
+export const RunEvent = z
+  .object({ seq: z.number().int().positive(), event: AgentEvent })
+  .meta({ id: "RunEvent" });
+export type RunEvent = z.infer<typeof RunEvent>;
+
+export const RunEventsQuery = z.strictObject({
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Only events with seq greater than this (Last-Event-ID wins when both are sent)"),
+});
+export type RunEventsQuery = z.infer<typeof RunEventsQuery>;
+
+export const FixErrorsBody = z.strictObject({
+  chatId: Id.optional().describe("Chat to continue; a new chat when absent"),
+  mode: ApprovalMode.optional(),
+  model: ModelRef.optional(),
+});
+export type FixErrorsBody = z.infer<typeof FixErrorsBody>;
+
+export const FixErrorsResponse = SendMessageResponse.extend({ chat: Chat });
+export type FixErrorsResponse = z.infer<typeof FixErrorsResponse>;

@@ -1,0 +1,102 @@
+import { z } from "zod";
+import { type AgentEvent, RunStatus, RunStopReason, Usage } from "./agent.ts";
+
+/**
+ * A chat message as stored and shown: an ordered list of parts. The server folds a run's events into
+ * parts as they stream (and persists them); the web app folds the same events the same way, so a live
+ * view and a reloaded one look identical.
+ */
+
+export const ToolPartState = z.enum(["running", "awaiting-approval", "done", "error", "rejected"]);
+export type ToolPartState = z.infer<typeof ToolPartState>;
+
+export const MessagePart = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text"), text: z.string() }),
+  z.object({ type: z.literal("reasoning"), text: z.string() }),
+  z.object({
+    type: z.literal("tool"),
+    toolCallId: z.string(),
+    toolName: z.string(),
+    input: z.unknown(),
+    state: ToolPartState,
+    output: z.string().optional(),
+    metadata: z.unknown().optional(),
+    durationMs: z.number().optional(),
+    expiresAt: z.string().optional(),
+  }),
+  z.object({ type: z.literal("compaction"), summary: z.string() }),
+  z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
+]);
+export type MessagePart = z.infer<typeof MessagePart>;
+
+export const AssistantOutcome = z.object({
+  status: RunStatus,
+  reason: RunStopReason,
+  detail: z.string().optional(),
+  usage: Usage,
+});
+export type AssistantOutcome = z.infer<typeof AssistantOutcome>;
+
+/** Folds one event into a message's parts (returns a new array; the input is not changed). */
+export function applyEventToParts(parts: readonly MessagePart[], event: AgentEvent): MessagePart[] {
+  const out = parts.slice();
+  const last = out[out.length - 1];
+  switch (event.type) {
+    case "text-delta":
+    case "reasoning-delta": {
+      const kind = event.type === "text-delta" ? "text" : "reasoning";
+      if (last && last.type === kind) out[out.length - 1] = { ...last, text: last.text + event.delta };
+      else out.push({ type: kind, text: event.delta });
+      return out;
+    }
+    case "tool-call-start":
+      out.push({
+        type: "tool",
+        toolCallId: event.toolCallId,
+        toolName: event.toolName,
+        input: event.input,
+        state: "running",
+      });
+      return out;
+    case "approval-request":
+      return updateTool(out, event.toolCallId, { state: "awaiting-approval", expiresAt: event.expiresAt });
+    case "approval-resolved":
+      return updateTool(out, event.toolCallId, {
+        state: event.decision === "approve" || event.decision === "approve-all" ? "running" : "rejected",
+        expiresAt: undefined,
+      });
+    case "tool-call-end": {
+      const current = out.find((p) => p.type === "tool" && p.toolCallId === event.toolCallId);
+      const rejected = current?.type === "tool" && current.state === "rejected";
+      return updateTool(out, event.toolCallId, {
+        state: rejected ? "rejected" : event.isError ? "error" : "done",
+        output: event.output,
+        metadata: event.metadata,
+        durationMs: event.durationMs,
+      });
+    }
+    case "compaction":
+      out.push({ type: "compaction", summary: event.summary });
+      return out;
+    case "error":
+      out.push({ type: "error", code: event.code, message: event.message });
+      return out;
+    case "message-end":
+      // Calls still open when a run stops never got a result; show them as failed rather than spinning.
+      return out.map((p) =>
+        p.type === "tool" && (p.state === "running" || p.state === "awaiting-approval")
+          ? { ...p, state: "error", output: p.output ?? `not run: ${event.reason}`, expiresAt: undefined }
+          : p,
+      );
+    default:
+      return out;
+  }
+}
+
+function updateTool(
+  parts: MessagePart[],
+  toolCallId: string,
+  patch: Partial<Extract<MessagePart, { type: "tool" }>>,
+): MessagePart[] {
+  return parts.map((p) => (p.type === "tool" && p.toolCallId === toolCallId ? { ...p, ...patch } : p));
+}

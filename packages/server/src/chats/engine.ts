@@ -1,0 +1,346 @@
+import type { RunAgentResult, ToolDefinition, Workspace } from "@kiln/agent";
+import { runAgent, toModelMessages } from "@kiln/agent";
+import {
+  type AgentEvent,
+  type ApprovalDecision,
+  type ApprovalMode,
+  applyEventToParts,
+  type MessagePart,
+  ZERO_USAGE,
+} from "@kiln/protocol";
+import type { LanguageModel } from "ai";
+import { eq, sql } from "drizzle-orm";
+import type { FastifyBaseLogger } from "fastify";
+import type { Database } from "../db/client.ts";
+import { agentRuns, orgs } from "../db/schema-shared.ts";
+import { chatMessages, chats } from "../db/schema-tenant.ts";
+import type { ChatRun } from "./run.ts";
+import { appendEvents, lastEventSeq, type MessageRow } from "./store.ts";
+
+const FLUSH_MS = 150;
+const HEARTBEAT_STALE_MS = 30_000;
+
+/** Saves a turn's file changes as a commit; null when nothing changed. */
+export interface CheckpointSink {
+  checkpoint(
+    ctx: { orgId: string; schemaName: string; projectId: string },
+    input: { message: string; chatId: string; messageId: string },
+  ): Promise<{ sha: string; filesChanged: number } | null>;
+}
+
+export interface RunSetup {
+  run: ChatRun;
+  model: LanguageModel;
+  modelRef: string;
+  contextWindow: number;
+  system: string;
+  /** The chat so far (stored messages, oldest first), ending with the new user message. */
+  history: Array<{ role: "user" | "assistant"; parts: MessagePart[] }>;
+  tools: ToolDefinition[];
+  workspace: Workspace;
+  mode: ApprovalMode;
+  /** The user's words, for the checkpoint's commit message. */
+  summary: string;
+}
+
+export interface EngineOptions {
+  database: Database;
+  log: FastifyBaseLogger;
+  /** Identifies this process in `agent_runs` (host + pid + start time). */
+  owner: string;
+  /** Embedded database: this is the only server, so every run left in the table is dead. */
+  embedded: boolean;
+  approvalTimeoutMs: number;
+  maxSteps: number;
+  checkpoints?: CheckpointSink | undefined;
+}
+
+/**
+ * Executes agent turns: runs the loop, numbers and stores its events (batched, so a stream of tokens is
+ * a handful of writes per second), keeps a heartbeat in `agent_runs`, asks for approvals, saves the
+ * checkpoint and closes the message. Runs outlive the request that started them.
+ */
+export class ChatEngine {
+  readonly #o: EngineOptions;
+  readonly #runs = new Map<string, ChatRun>();
+  #sweeper: NodeJS.Timeout | undefined;
+  #closing = false;
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+  }
+
+  runForChat(chatId: string): ChatRun | undefined {
+    for (const run of this.#runs.values()) if (run.chatId === chatId && !run.finished) return run;
+    return undefined;
+  }
+
+  runForMessage(messageId: string): ChatRun | undefined {
+    return this.#runs.get(messageId);
+  }
+
+  /** Registers the run (call inside the transaction that created its message). */
+  async register(tx: Parameters<Parameters<Database["transaction"]>[0]>[0], run: ChatRun): Promise<void> {
+    await tx.insert(agentRuns).values({
+      messageId: run.messageId,
+      orgId: run.orgId,
+      chatId: run.chatId,
+      owner: this.#o.owner,
+    });
+  }
+
+  start(setup: RunSetup): void {
+    this.#runs.set(setup.run.messageId, setup.run);
+    void this.#execute(setup);
+  }
+
+  async #execute(setup: RunSetup): Promise<void> {
+    const { run } = setup;
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = (final?: FinalState) => {
+      flushing = flushing
+        .then(() => this.#flush(run, final))
+        .catch((err) => {
+          this.#o.log.error({ err, messageId: run.messageId }, "saving chat events failed");
+        });
+      return flushing;
+    };
+    const timer = setInterval(() => void flush(), FLUSH_MS);
+    let held: Extract<AgentEvent, { type: "message-end" }> | undefined;
+    let result: RunAgentResult | undefined;
+    try {
+      result = await runAgent({
+        model: setup.model,
+        modelId: setup.modelRef,
+        system: setup.system,
+        messages: toModelMessages(setup.history),
+        tools: setup.tools,
+        workspace: setup.workspace,
+        mode: setup.mode,
+        messageId: run.messageId,
+        maxSteps: this.#o.maxSteps,
+        contextWindow: setup.contextWindow,
+        signal: run.controller.signal,
+        approve: (request) => this.#approve(run, request),
+        onEvent: (event) => {
+          // The turn ends after its checkpoint is saved; hold the loop's last word until then.
+          if (event.type === "message-end") held = event;
+          else run.push(event);
+        },
+      });
+    } catch (err) {
+      this.#o.log.error({ err, messageId: run.messageId }, "agent run crashed");
+    }
+    clearInterval(timer);
+    const interrupted = this.#closing;
+    const end: Extract<AgentEvent, { type: "message-end" }> = interrupted
+      ? {
+          type: "message-end",
+          messageId: run.messageId,
+          usage: held?.usage ?? result?.usage ?? ZERO_USAGE,
+          status: "interrupted",
+          reason: "interrupted",
+          detail: "the server stopped during this turn; resume it to continue",
+        }
+      : (held ?? {
+          type: "message-end",
+          messageId: run.messageId,
+          usage: result?.usage ?? ZERO_USAGE,
+          status: "failed",
+          reason: "internal_error",
+          detail: "the agent stopped unexpectedly",
+        });
+    let checkpointSha: string | null = null;
+    if (this.#o.checkpoints) {
+      try {
+        const saved = await this.#o.checkpoints.checkpoint(
+          { orgId: run.orgId, schemaName: run.schemaName, projectId: run.projectId },
+          { message: setup.summary, chatId: run.chatId, messageId: run.messageId },
+        );
+        if (saved) {
+          checkpointSha = saved.sha;
+          run.push({
+            type: "checkpoint",
+            messageId: run.messageId,
+            sha: saved.sha,
+            filesChanged: saved.filesChanged,
+          });
+        }
+      } catch (err) {
+        this.#o.log.error({ err, messageId: run.messageId }, "saving the checkpoint failed");
+        run.push({
+          type: "error",
+          messageId: run.messageId,
+          code: "checkpoint_failed",
+          message: "the changes of this turn could not be saved as a checkpoint",
+        });
+      }
+    }
+    run.push(end);
+    await flush({
+      status: end.status,
+      reason: end.reason,
+      detail: end.detail ?? null,
+      usage: end.usage,
+      checkpointSha,
+    });
+    this.#runs.delete(run.messageId);
+    run.finish();
+  }
+
+  #approve(
+    run: ChatRun,
+    request: { toolCallId: string; toolName: string; input: unknown },
+  ): Promise<ApprovalDecision | "timeout"> {
+    if (run.approveAll) return Promise.resolve("approve");
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle("timeout"), this.#o.approvalTimeoutMs);
+      const settle = (decision: ApprovalDecision | "timeout") => {
+        clearTimeout(timer);
+        run.approvals.delete(request.toolCallId);
+        resolve(decision);
+      };
+      run.approvals.set(request.toolCallId, {
+        toolCallId: request.toolCallId,
+        toolName: request.toolName,
+        resolve: settle,
+      });
+      run.controller.signal.addEventListener("abort", () => settle("reject"), { once: true });
+    });
+  }
+
+  async #flush(run: ChatRun, final?: FinalState): Promise<void> {
+    const events = run.unsaved();
+    if (events.length === 0 && !final) {
+      await this.#o.database.db
+        .update(agentRuns)
+        .set({ heartbeatAt: new Date() })
+        .where(eq(agentRuns.messageId, run.messageId));
+      return;
+    }
+    try {
+      await this.#o.database.tenant(run.schemaName, async (tx) => {
+        await appendEvents(tx, run.messageId, events);
+        await tx
+          .update(chatMessages)
+          .set({
+            parts: run.parts,
+            updatedAt: new Date(),
+            ...(final
+              ? {
+                  status: final.status,
+                  reason: final.reason,
+                  detail: final.detail,
+                  usage: final.usage,
+                  checkpointSha: final.checkpointSha,
+                }
+              : {}),
+          })
+          .where(eq(chatMessages.id, run.messageId));
+        if (final) {
+          await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, run.chatId));
+          await tx.delete(agentRuns).where(eq(agentRuns.messageId, run.messageId));
+        } else {
+          await tx
+            .update(agentRuns)
+            .set({ heartbeatAt: new Date() })
+            .where(eq(agentRuns.messageId, run.messageId));
+        }
+      });
+    } catch (err) {
+      if (events[0]) run.markUnsaved(events[0].seq);
+      throw err;
+    }
+  }
+
+  /**
+   * Marks runs whose server is gone as interrupted, so no message stays "running" forever and the user
+   * can resume. With an embedded database this process is the only server: every leftover run is dead.
+   */
+  async recover(): Promise<number> {
+    const staleBefore = new Date(Date.now() - HEARTBEAT_STALE_MS);
+    const rows = await this.#o.database.db
+      .select({
+        messageId: agentRuns.messageId,
+        orgId: agentRuns.orgId,
+        schemaName: orgs.schemaName,
+        owner: agentRuns.owner,
+        heartbeatAt: agentRuns.heartbeatAt,
+      })
+      .from(agentRuns)
+      .innerJoin(orgs, eq(orgs.id, agentRuns.orgId));
+    let count = 0;
+    for (const row of rows) {
+      if (this.#runs.has(row.messageId)) continue;
+      if (!this.#o.embedded && row.owner !== this.#o.owner && row.heartbeatAt > staleBefore) continue;
+      await this.#o.database.tenant(row.schemaName, async (tx) => {
+        const [message] = await tx
+          .select()
+          .from(chatMessages)
+          .where(eq(chatMessages.id, row.messageId))
+          .for("update");
+        if (message && message.status === "running") await interruptInTx(tx, message);
+        await tx.delete(agentRuns).where(eq(agentRuns.messageId, row.messageId));
+      });
+      count++;
+    }
+    if (count > 0) this.#o.log.warn({ count }, "agent runs left by a stopped server were marked interrupted");
+    return count;
+  }
+
+  /** Replicas check for each other's dead runs now and then (embedded: once, at start). */
+  startSweeping(intervalMs = 15_000): void {
+    if (this.#o.embedded) return;
+    this.#sweeper = setInterval(() => {
+      this.recover().catch((err) => this.#o.log.error({ err }, "sweeping dead agent runs failed"));
+    }, intervalMs);
+    this.#sweeper.unref();
+  }
+
+  /** Stops every run on this server; they are stored as interrupted (resumable). */
+  async close(timeoutMs = 10_000): Promise<void> {
+    this.#closing = true;
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    const runs = [...this.#runs.values()];
+    for (const run of runs) run.controller.abort();
+    await Promise.race([
+      Promise.all(runs.map((r) => r.whenFinished())),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
+  }
+}
+
+interface FinalState {
+  status: string;
+  reason: string;
+  detail: string | null;
+  usage: unknown;
+  checkpointSha: string | null;
+}
+
+async function interruptInTx(
+  tx: Parameters<Parameters<Database["transaction"]>[0]>[0],
+  message: MessageRow,
+): Promise<void> {
+  const end: AgentEvent = {
+    type: "message-end",
+    messageId: message.id,
+    usage: ZERO_USAGE,
+    status: "interrupted",
+    reason: "interrupted",
+    detail: "the server stopped during this turn; resume it to continue",
+  };
+  const seq = (await lastEventSeq(tx, message.id)) + 1;
+  await appendEvents(tx, message.id, [{ seq, event: end }]);
+  await tx
+    .update(chatMessages)
+    .set({
+      status: "interrupted",
+      reason: "interrupted",
+      detail: end.detail,
+      parts: applyEventToParts(message.parts as MessagePart[], end),
+      updatedAt: new Date(),
+    })
+    .where(eq(chatMessages.id, message.id));
+  void sql;
+}

@@ -1,0 +1,74 @@
+import type { PreviewStatus, ProjectInfo } from "@kiln/agent";
+import type { Project } from "@kiln/protocol";
+import type { RuntimeService } from "../devserver/service.ts";
+import type { FileService } from "../files/service.ts";
+import type { OrgAccess } from "../orgs/service.ts";
+
+const GUIDE = "KILN.md";
+const START_WAIT_MS = 20_000;
+const ERROR_LINE = /error|failed|cannot|unexpected|exception|not found|\bat .+:\d+:\d+/i;
+
+/** Browser-side errors the preview page reported (see preview/errors.ts); optional so chats work without. */
+export interface BrowserErrorSource {
+  recent(orgId: string, projectId: string): Array<{ source: string; message: string }>;
+}
+
+/** What the agent's `project_info` and `preview_status` tools read, and the system prompt's guide. */
+export class ProjectContext {
+  readonly #files: FileService;
+  readonly #runtime: RuntimeService;
+  readonly #errors: BrowserErrorSource | undefined;
+
+  constructor(files: FileService, runtime: RuntimeService, errors?: BrowserErrorSource) {
+    this.#files = files;
+    this.#runtime = runtime;
+    this.#errors = errors;
+  }
+
+  async guide(access: OrgAccess, project: Project): Promise<string | undefined> {
+    try {
+      return (await this.#files.read(access, project.id, { path: GUIDE, encoding: "utf8" })).content;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async info(access: OrgAccess, project: Project): Promise<ProjectInfo> {
+    const guide = await this.guide(access, project);
+    return {
+      name: project.name,
+      slug: project.slug,
+      template: project.template,
+      ...(project.description ? { description: project.description } : {}),
+      ...(guide ? { guide } : {}),
+      previewUrl: this.#runtime.previewUrl(access, project),
+    };
+  }
+
+  /**
+   * Starts the dev server when it is down (the agent asks because it wants to see the app run) and waits
+   * a little for it to come up or crash, then reports the errors seen.
+   */
+  async previewStatus(access: OrgAccess, project: Project): Promise<PreviewStatus> {
+    let status = await this.#runtime.status(access, project.id);
+    if (status.state === "stopped" || status.state === "hibernated" || status.state === "crashed") {
+      status = await this.#runtime.act(access, project.id, status.state === "crashed" ? "restart" : "start");
+    }
+    const deadline = Date.now() + START_WAIT_MS;
+    while (status.state === "starting" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      status = await this.#runtime.status(access, project.id);
+    }
+    const errors = status.logTail.filter((line) => ERROR_LINE.test(line)).slice(-20);
+    const browser = this.#errors?.recent(access.org.id, project.id) ?? [];
+    return {
+      state: status.state,
+      detail: status.detail,
+      errors,
+      browserErrors: browser
+        .filter((e) => e.source === "browser")
+        .map((e) => e.message)
+        .slice(-20),
+    };
+  }
+}

@@ -1,0 +1,266 @@
+import {
+  ApprovalBody,
+  Chat,
+  ChatWithMessages,
+  CreateChatBody,
+  ErrorEnvelope,
+  Id,
+  IdOrSlug,
+  RunEvent,
+  RunEventsQuery,
+  SendMessageBody,
+  SendMessageResponse,
+  UpdateChatBody,
+} from "@kiln/protocol";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { principalOf } from "../http/auth-hook.ts";
+import type { OrgAccess, OrgService } from "../orgs/service.ts";
+import type { ChatService } from "./service.ts";
+
+const errors = { "4xx": ErrorEnvelope };
+const tags = ["chats"];
+const ProjectParams = z.strictObject({ org: IdOrSlug, project: IdOrSlug });
+const ChatParams = ProjectParams.extend({ chatId: Id });
+const MessageParams = ChatParams.extend({ messageId: Id });
+
+const wantsStream = (request: FastifyRequest) =>
+  String(request.headers.accept ?? "").includes("text/event-stream");
+
+export function chatRoutes(app: FastifyInstance, deps: { orgs: OrgService; chats: ChatService }): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { orgs, chats } = deps;
+  const base = "/api/orgs/:org/projects/:project/chats";
+  const streams = new Set<AbortController>();
+  app.addHook("preClose", async () => {
+    for (const s of streams) s.abort();
+  });
+  const access = (request: FastifyRequest<{ Params: { org: string } }>) =>
+    orgs.access(principalOf(request).userId, request.params.org);
+
+  /** Server-sent events of one turn: replay after Last-Event-ID (or `after`), then live until it ends. */
+  async function stream(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    who: OrgAccess,
+    params: { project: string; chatId: string; messageId: string },
+    after: number,
+  ): Promise<FastifyReply> {
+    const controller = new AbortController();
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    res.write(": stream\n\n");
+    const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
+    streams.add(controller);
+    request.raw.on("close", () => controller.abort());
+    try {
+      await chats.follow(
+        who,
+        params.project,
+        params.chatId,
+        params.messageId,
+        after,
+        (e) => res.write(`id: ${e.seq}\nevent: ${e.event.type}\ndata: ${JSON.stringify(e)}\n\n`),
+        controller.signal,
+      );
+    } catch (err) {
+      request.log.error({ err }, "chat stream failed");
+      res.write(
+        `event: error\ndata: ${JSON.stringify({ code: "internal_error", message: "stream failed" })}\n\n`,
+      );
+    } finally {
+      clearInterval(ping);
+      streams.delete(controller);
+      res.end();
+    }
+    return reply;
+  }
+
+  function lastEventId(request: FastifyRequest, fallback: number | undefined): number {
+    const header = Number(request.headers["last-event-id"]);
+    return Number.isInteger(header) && header >= 0 ? header : (fallback ?? 0);
+  }
+
+  r.get(
+    base,
+    {
+      schema: {
+        tags,
+        summary: "List the project's chats",
+        params: ProjectParams,
+        response: { 200: z.array(Chat), ...errors },
+      },
+    },
+    async (request) => chats.list(await access(request), request.params.project),
+  );
+
+  r.post(
+    base,
+    {
+      schema: {
+        tags,
+        summary: "Start a chat",
+        params: ProjectParams,
+        body: CreateChatBody,
+        response: { 201: Chat, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const chat = await chats.create(await access(request), request.params.project, request.body);
+      return reply.code(201).send(chat);
+    },
+  );
+
+  r.get(
+    `${base}/:chatId`,
+    {
+      schema: {
+        tags,
+        summary: "A chat with its messages",
+        params: ChatParams,
+        response: { 200: ChatWithMessages, ...errors },
+      },
+    },
+    async (request) => chats.get(await access(request), request.params.project, request.params.chatId),
+  );
+
+  r.patch(
+    `${base}/:chatId`,
+    {
+      schema: {
+        tags,
+        summary: "Rename a chat or change its mode, model or approve-all",
+        params: ChatParams,
+        body: UpdateChatBody,
+        response: { 200: Chat, ...errors },
+      },
+    },
+    async (request) =>
+      chats.update(await access(request), request.params.project, request.params.chatId, request.body),
+  );
+
+  r.delete(
+    `${base}/:chatId`,
+    {
+      schema: {
+        tags,
+        summary: "Delete a chat (stops its run)",
+        params: ChatParams,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await chats.delete(await access(request), request.params.project, request.params.chatId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  r.post(
+    `${base}/:chatId/messages`,
+    {
+      schema: {
+        tags,
+        summary:
+          "Send a message; the agent answers (JSON 202 with the message ids, or SSE with Accept: text/event-stream)",
+        params: ChatParams,
+        body: SendMessageBody,
+        response: { 202: SendMessageResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const who = await access(request);
+      const sent = await chats.send(who, request.params.project, request.params.chatId, request.body);
+      if (!wantsStream(request)) return reply.code(202).send(sent);
+      return stream(request, reply, who, { ...request.params, messageId: sent.assistantMessage.id }, 0);
+    },
+  );
+
+  r.get(
+    `${base}/:chatId/messages/:messageId/events`,
+    {
+      schema: {
+        tags,
+        summary: "A turn's events: JSON, or a live SSE stream that replays from Last-Event-ID",
+        params: MessageParams,
+        querystring: RunEventsQuery,
+        response: { 200: z.array(RunEvent), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const who = await access(request);
+      const after = lastEventId(request, request.query.after);
+      if (wantsStream(request)) return stream(request, reply, who, request.params, after);
+      const events: RunEvent[] = [];
+      const done = new AbortController();
+      done.abort();
+      await chats.follow(
+        who,
+        request.params.project,
+        request.params.chatId,
+        request.params.messageId,
+        after,
+        (e) => events.push(e),
+        done.signal,
+      );
+      return events;
+    },
+  );
+
+  r.post(
+    `${base}/:chatId/messages/:messageId/resume`,
+    {
+      schema: {
+        tags,
+        summary: "Continue an interrupted, failed or cancelled last turn",
+        params: MessageParams,
+        response: { 202: SendMessageResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const who = await access(request);
+      const sent = await chats.resume(
+        who,
+        request.params.project,
+        request.params.chatId,
+        request.params.messageId,
+      );
+      if (!wantsStream(request)) return reply.code(202).send(sent);
+      return stream(request, reply, who, { ...request.params, messageId: sent.assistantMessage.id }, 0);
+    },
+  );
+
+  r.post(
+    `${base}/:chatId/cancel`,
+    {
+      schema: {
+        tags,
+        summary: "Stop the running turn",
+        params: ChatParams,
+        response: { 200: Chat, ...errors },
+      },
+    },
+    async (request) => chats.cancel(await access(request), request.params.project, request.params.chatId),
+  );
+
+  r.post(
+    `${base}/:chatId/approvals`,
+    {
+      schema: {
+        tags,
+        summary: "Approve, approve all or reject a tool call that waits for a decision",
+        params: ChatParams,
+        body: ApprovalBody,
+        response: { 200: Chat, ...errors },
+      },
+    },
+    async (request) =>
+      chats.decide(await access(request), request.params.project, request.params.chatId, request.body),
+  );
+}

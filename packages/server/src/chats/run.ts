@@ -1,0 +1,106 @@
+import {
+  type AgentEvent,
+  type ApprovalDecision,
+  applyEventToParts,
+  type MessagePart,
+  type RunEvent,
+} from "@kiln/protocol";
+
+export interface PendingApproval {
+  toolCallId: string;
+  toolName: string;
+  resolve(decision: ApprovalDecision | "timeout"): void;
+}
+
+/**
+ * One assistant turn in progress on this server: its events in order (numbered from 1, the SSE ids), the
+ * parts they fold into, the listeners following it live, the approvals it waits on, and the switch that
+ * cancels it. Persisting is the owner's job (`ChatService`), which drains `unsaved()` on a timer.
+ */
+export class ChatRun {
+  readonly orgId: string;
+  readonly schemaName: string;
+  readonly projectId: string;
+  readonly chatId: string;
+  readonly messageId: string;
+  readonly controller = new AbortController();
+  readonly approvals = new Map<string, PendingApproval>();
+  /** Set by approve-all: the rest of this turn (and the chat, in the DB) runs without asking. */
+  approveAll: boolean;
+  parts: MessagePart[] = [];
+  finished = false;
+  #events: RunEvent[] = [];
+  #savedThrough = 0;
+  #listeners = new Set<(event: RunEvent) => void>();
+  #finishedWaiters: Array<() => void> = [];
+
+  constructor(init: {
+    orgId: string;
+    schemaName: string;
+    projectId: string;
+    chatId: string;
+    messageId: string;
+    approveAll: boolean;
+    /** Events already stored for this message (a resumed run continues their numbering). */
+    startSeq?: number;
+    parts?: MessagePart[];
+  }) {
+    this.orgId = init.orgId;
+    this.schemaName = init.schemaName;
+    this.projectId = init.projectId;
+    this.chatId = init.chatId;
+    this.messageId = init.messageId;
+    this.approveAll = init.approveAll;
+    this.parts = init.parts ?? [];
+    this.#savedThrough = init.startSeq ?? 0;
+    this.#seq = init.startSeq ?? 0;
+  }
+
+  #seq: number;
+
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  push(event: AgentEvent): RunEvent {
+    const stored: RunEvent = { seq: ++this.#seq, event };
+    this.#events.push(stored);
+    this.parts = applyEventToParts(this.parts, event);
+    for (const listener of this.#listeners) listener(stored);
+    return stored;
+  }
+
+  /** Events after `seq` that this process still holds (all of this run's). */
+  since(seq: number): RunEvent[] {
+    return this.#events.filter((e) => e.seq > seq);
+  }
+
+  /** Events not yet written to the database; marks them written (the caller retries on failure). */
+  unsaved(): RunEvent[] {
+    const out = this.#events.filter((e) => e.seq > this.#savedThrough);
+    if (out.length > 0) this.#savedThrough = out[out.length - 1]!.seq;
+    return out;
+  }
+
+  markUnsaved(fromSeq: number): void {
+    this.#savedThrough = Math.min(this.#savedThrough, fromSeq - 1);
+  }
+
+  subscribe(listener: (event: RunEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  finish(): void {
+    this.finished = true;
+    for (const pending of this.approvals.values()) pending.resolve("reject");
+    this.approvals.clear();
+    for (const w of this.#finishedWaiters.splice(0)) w();
+    this.#listeners.clear();
+  }
+
+  whenFinished(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    return new Promise((resolve) => this.#finishedWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,443 @@
+import { randomUUID } from "node:crypto";
+import type { ToolDefinition, Workspace } from "@kiln/agent";
+import type {
+  ApprovalBody,
+  ApprovalMode,
+  Chat,
+  ChatMessage,
+  ChatWithMessages,
+  CreateChatBody,
+  MessagePart,
+  Project,
+  RunEvent,
+  SendMessageBody,
+  SendMessageResponse,
+  UpdateChatBody,
+} from "@kiln/protocol";
+import type { LanguageModel } from "ai";
+import { and, eq } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { chatMessages, chats } from "../db/schema-tenant.ts";
+import { ConflictError, NotFoundError } from "../errors/errors.ts";
+import { requirePermission } from "../orgs/roles.ts";
+import type { OrgAccess } from "../orgs/service.ts";
+import type { ProjectService } from "../projects/service.ts";
+import type { ChatEngine } from "./engine.ts";
+import { ChatRun } from "./run.ts";
+import {
+  eventsAfter,
+  findChat,
+  findMessage,
+  lastEventSeq,
+  listChats,
+  listMessages,
+  lockChat,
+  type MessageRow,
+  runningMessageIds,
+  toChat,
+  toMessage,
+} from "./store.ts";
+
+const NEW_CHAT_TITLE = "New chat";
+const POLL_MS = 300;
+
+/** Where a turn's model comes from: the LLM gateway (every call logged and rate-limited there). */
+export interface ModelSource {
+  languageModel(
+    ctx: {
+      org: OrgAccess["org"];
+      userId: string;
+      projectId: string;
+      chatId: string;
+      messageId: string;
+      source: "chat";
+    },
+    modelRef?: string,
+  ): Promise<{ model: LanguageModel; modelRef: string; contextWindow: number }>;
+}
+
+export interface ChatServiceDeps {
+  database: Database;
+  projects: ProjectService;
+  engine: ChatEngine;
+  models: ModelSource;
+  workspaceFor(access: OrgAccess, project: Project): Workspace;
+  toolsFor(mode: ApprovalMode): ToolDefinition[];
+  systemPromptFor(access: OrgAccess, project: Project, mode: ApprovalMode): Promise<string>;
+}
+
+/** Chats with the agent: the conversation CRUD, starting/cancelling/resuming turns, approvals, replay. */
+export class ChatService {
+  readonly #d: ChatServiceDeps;
+
+  constructor(deps: ChatServiceDeps) {
+    this.#d = deps;
+  }
+
+  async list(access: OrgAccess, projectRef: string): Promise<Chat[]> {
+    requirePermission(access.role, "chats.read");
+    const project = await this.#d.projects.get(access, projectRef);
+    return this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      const rows = await listChats(tx, project.id);
+      const running = await runningMessageIds(
+        tx,
+        rows.map((r) => r.id),
+      );
+      return rows.map((r) => toChat(r, running.get(r.id) ?? null));
+    });
+  }
+
+  async create(access: OrgAccess, projectRef: string, body: CreateChatBody): Promise<Chat> {
+    requirePermission(access.role, "chats.write");
+    const project = await this.#d.projects.get(access, projectRef);
+    const [row] = await this.#d.database.tenant(access.org.schemaName, (tx) =>
+      tx
+        .insert(chats)
+        .values({
+          id: randomUUID(),
+          projectId: project.id,
+          title: body.title ?? NEW_CHAT_TITLE,
+          mode: body.mode ?? "allow",
+          model: body.model ?? null,
+          createdBy: access.userId,
+        })
+        .returning(),
+    );
+    return toChat(row!, null);
+  }
+
+  async get(access: OrgAccess, projectRef: string, chatId: string): Promise<ChatWithMessages> {
+    requirePermission(access.role, "chats.read");
+    const project = await this.#d.projects.get(access, projectRef);
+    return this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      const chat = await findChat(tx, project.id, chatId);
+      const messages = (await listMessages(tx, chat.id)).map((m) => this.#live(m));
+      const running = messages.find((m) => m.status === "running")?.id ?? null;
+      return { ...toChat(chat, running), messages };
+    });
+  }
+
+  async update(access: OrgAccess, projectRef: string, chatId: string, body: UpdateChatBody): Promise<Chat> {
+    requirePermission(access.role, "chats.write");
+    const project = await this.#d.projects.get(access, projectRef);
+    const chat = await this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      const current = await findChat(tx, project.id, chatId);
+      const [row] = await tx
+        .update(chats)
+        .set({
+          ...(body.title !== undefined ? { title: body.title } : {}),
+          ...(body.mode !== undefined ? { mode: body.mode } : {}),
+          ...(body.model !== undefined ? { model: body.model } : {}),
+          ...(body.approveAll !== undefined ? { approveAll: body.approveAll } : {}),
+          updatedAt: new Date(),
+        })
+        .where(eq(chats.id, current.id))
+        .returning();
+      const running = await runningMessageIds(tx, [current.id]);
+      return toChat(row!, running.get(current.id) ?? null);
+    });
+    const run = this.#d.engine.runForChat(chat.id);
+    if (run && body.approveAll !== undefined) run.approveAll = body.approveAll;
+    return chat;
+  }
+
+  async delete(access: OrgAccess, projectRef: string, chatId: string): Promise<void> {
+    requirePermission(access.role, "chats.write");
+    const project = await this.#d.projects.get(access, projectRef);
+    const id = await this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      return (await findChat(tx, project.id, chatId)).id;
+    });
+    const run = this.#d.engine.runForChat(id);
+    if (run) {
+      run.controller.abort();
+      await run.whenFinished();
+    }
+    await this.#d.database.tenant(access.org.schemaName, (tx) => tx.delete(chats).where(eq(chats.id, id)));
+  }
+
+  /** Stores the user's message and starts the agent's answer; the run continues without the caller. */
+  async send(
+    access: OrgAccess,
+    projectRef: string,
+    chatId: string,
+    body: SendMessageBody,
+  ): Promise<SendMessageResponse> {
+    requirePermission(access.role, "chats.write");
+    const project = await this.#d.projects.get(access, projectRef);
+    return this.#startTurn(access, project, chatId, {
+      content: body.content,
+      mode: body.mode,
+      model: body.model,
+    });
+  }
+
+  /** Continues an interrupted (or failed) last turn as a new assistant message. */
+  async resume(
+    access: OrgAccess,
+    projectRef: string,
+    chatId: string,
+    messageId: string,
+  ): Promise<SendMessageResponse> {
+    requirePermission(access.role, "chats.write");
+    const project = await this.#d.projects.get(access, projectRef);
+    const last = await this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      const chat = await findChat(tx, project.id, chatId);
+      const message = await findMessage(tx, chat.id, messageId);
+      const messages = await listMessages(tx, chat.id);
+      return { message, isLast: messages[messages.length - 1]?.id === message.id };
+    });
+    if (
+      last.message.role !== "assistant" ||
+      !["interrupted", "failed", "cancelled"].includes(last.message.status)
+    ) {
+      throw new ConflictError("conflict", "only an interrupted, failed or cancelled answer can be resumed");
+    }
+    if (!last.isLast) throw new ConflictError("conflict", "only the chat's last answer can be resumed");
+    return this.#startTurn(access, project, chatId, { content: undefined });
+  }
+
+  async #startTurn(
+    access: OrgAccess,
+    project: Project,
+    chatId: string,
+    turn: { content: string | undefined; mode?: ApprovalMode | undefined; model?: string | undefined },
+  ): Promise<SendMessageResponse> {
+    const chat = await this.#d.database.tenant(access.org.schemaName, (tx) =>
+      findChat(tx, project.id, chatId),
+    );
+    const assistantId = randomUUID();
+    // Resolve the model before storing anything: an unconfigured model is the caller's 4xx, not a dead turn.
+    const resolved = await this.#d.models.languageModel(
+      {
+        org: access.org,
+        userId: access.userId,
+        projectId: project.id,
+        chatId: chat.id,
+        messageId: assistantId,
+        source: "chat",
+      },
+      turn.model ?? chat.model ?? undefined,
+    );
+    const mode = turn.mode ?? (chat.mode as ApprovalMode);
+    const now = Date.now();
+    const created = await this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      const locked = await lockChat(tx, project.id, chatId);
+      const running = await runningMessageIds(tx, [locked.id]);
+      if (running.size > 0) {
+        throw new ConflictError("chat_busy", "the agent is still answering in this chat; cancel it or wait", {
+          runningMessageId: running.get(locked.id),
+        });
+      }
+      let userRow: MessageRow | undefined;
+      if (turn.content !== undefined) {
+        [userRow] = await tx
+          .insert(chatMessages)
+          .values({
+            id: randomUUID(),
+            chatId: locked.id,
+            role: "user",
+            parts: [{ type: "text", text: turn.content }],
+            status: "complete",
+            createdBy: access.userId,
+            createdAt: new Date(now),
+            updatedAt: new Date(now),
+          })
+          .returning();
+      }
+      const [assistantRow] = await tx
+        .insert(chatMessages)
+        .values({
+          id: assistantId,
+          chatId: locked.id,
+          role: "assistant",
+          parts: [],
+          status: "running",
+          model: resolved.modelRef,
+          createdBy: access.userId,
+          createdAt: new Date(now + 1),
+          updatedAt: new Date(now + 1),
+        })
+        .returning();
+      const title = locked.title === NEW_CHAT_TITLE && turn.content ? titleFrom(turn.content) : locked.title;
+      await tx
+        .update(chats)
+        .set({ title, updatedAt: new Date(now) })
+        .where(eq(chats.id, locked.id));
+      const history = (await listMessages(tx, locked.id)).filter((m) => m.id !== assistantId);
+      const run = new ChatRun({
+        orgId: access.org.id,
+        schemaName: access.org.schemaName,
+        projectId: project.id,
+        chatId: locked.id,
+        messageId: assistantId,
+        approveAll: locked.approveAll,
+      });
+      await this.#d.engine.register(tx, run);
+      return { userRow, assistantRow: assistantRow!, history, run };
+    });
+    const history = created.history.map((m) => ({
+      role: m.role as "user" | "assistant",
+      parts: m.parts as MessagePart[],
+    }));
+    // A resumed turn whose history ends with the agent's words needs a user turn for most providers.
+    if (history[history.length - 1]?.role !== "user") {
+      history.push({ role: "user", parts: [{ type: "text", text: "Continue where you stopped." }] });
+    }
+    this.#d.engine.start({
+      run: created.run,
+      model: resolved.model,
+      modelRef: resolved.modelRef,
+      contextWindow: resolved.contextWindow,
+      system: await this.#d.systemPromptFor(access, project, mode),
+      history,
+      tools: this.#d.toolsFor(mode),
+      workspace: this.#d.workspaceFor(access, project),
+      mode,
+      summary: turn.content ?? "Resumed turn",
+    });
+    return {
+      userMessage: created.userRow ? toMessage(created.userRow) : null,
+      assistantMessage: toMessage(created.assistantRow),
+    };
+  }
+
+  async cancel(access: OrgAccess, projectRef: string, chatId: string): Promise<Chat> {
+    requirePermission(access.role, "chats.write");
+    const project = await this.#d.projects.get(access, projectRef);
+    const chat = await this.#d.database.tenant(access.org.schemaName, (tx) =>
+      findChat(tx, project.id, chatId),
+    );
+    const run = this.#d.engine.runForChat(chat.id);
+    if (!run) {
+      throw new ConflictError("run_not_active", "nothing is running in this chat on this server");
+    }
+    run.controller.abort();
+    await run.whenFinished();
+    return toChat(chat, null);
+  }
+
+  async decide(access: OrgAccess, projectRef: string, chatId: string, body: ApprovalBody): Promise<Chat> {
+    requirePermission(access.role, "chats.write");
+    const project = await this.#d.projects.get(access, projectRef);
+    const chat = await this.#d.database.tenant(access.org.schemaName, (tx) =>
+      findChat(tx, project.id, chatId),
+    );
+    const run = this.#d.engine.runForChat(chat.id);
+    const pending = run?.approvals.get(body.toolCallId);
+    if (!run || !pending)
+      throw new NotFoundError("approval_not_found", "no tool call is waiting for this decision");
+    let row = chat;
+    if (body.decision === "approve-all") {
+      run.approveAll = true;
+      [row] = (await this.#d.database
+        .tenant(access.org.schemaName, (tx) =>
+          tx
+            .update(chats)
+            .set({ approveAll: true, updatedAt: new Date() })
+            .where(eq(chats.id, chat.id))
+            .returning(),
+        )
+        .then((rows) => rows as (typeof chat)[])) as [typeof chat];
+      // Other calls already waiting in this turn are covered too.
+      for (const other of [...run.approvals.values()]) if (other !== pending) other.resolve("approve-all");
+    }
+    pending.resolve(body.decision);
+    return toChat(row, run.messageId);
+  }
+
+  /**
+   * Replays a turn's events after `after` and, while it runs, follows it live — from memory when the run
+   * is on this server, else by polling the stored events (another replica runs it). Ends after
+   * `message-end` or when `signal` aborts.
+   */
+  async follow(
+    access: OrgAccess,
+    projectRef: string,
+    chatId: string,
+    messageId: string,
+    after: number,
+    emit: (event: RunEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    requirePermission(access.role, "chats.read");
+    const project = await this.#d.projects.get(access, projectRef);
+    const { schemaName } = access.org;
+    const message = await this.#d.database.tenant(schemaName, async (tx) => {
+      const chat = await findChat(tx, project.id, chatId);
+      return findMessage(tx, chat.id, messageId);
+    });
+    if (message.role !== "assistant") return;
+    let sent = after;
+    const send = (e: RunEvent) => {
+      if (e.seq <= sent) return false;
+      sent = e.seq;
+      emit(e);
+      return e.event.type === "message-end";
+    };
+    const run = this.#d.engine.runForMessage(message.id);
+    if (run && !run.finished) {
+      const buffered: RunEvent[] = [];
+      let live = false;
+      let ended = false;
+      let wake: () => void = () => {};
+      const off = run.subscribe((e) => {
+        if (!live) buffered.push(e);
+        else if (send(e)) {
+          ended = true;
+          wake();
+        }
+      });
+      try {
+        const stored = await this.#d.database.tenant(schemaName, (tx) => eventsAfter(tx, message.id, after));
+        for (const e of [...stored, ...run.since(after)].sort((a, b) => a.seq - b.seq))
+          if (send(e)) ended = true;
+        for (const e of buffered) if (send(e)) ended = true;
+        live = true;
+        if (!ended && !run.finished) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            if (signal.aborted) return resolve();
+            signal.addEventListener("abort", () => resolve(), { once: true });
+            void run.whenFinished().then(resolve);
+          });
+        }
+      } finally {
+        off();
+      }
+      // Anything that landed between the last live event and the end.
+      for (const e of run.since(sent)) send(e);
+      return;
+    }
+    // Stored run (finished, or running on another replica): replay, then poll until it ends.
+    for (;;) {
+      const events = await this.#d.database.tenant(schemaName, (tx) => eventsAfter(tx, message.id, sent));
+      for (const e of events) if (send(e)) return;
+      if (signal.aborted) return;
+      const [row] = await this.#d.database.tenant(schemaName, (tx) =>
+        tx
+          .select({ status: chatMessages.status })
+          .from(chatMessages)
+          .where(and(eq(chatMessages.id, message.id))),
+      );
+      if (!row || (row.status !== "running" && events.length === 0)) return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  /** The highest stored event number of a message (tests and diagnostics). */
+  async lastSeq(access: OrgAccess, messageId: string): Promise<number> {
+    return this.#d.database.tenant(access.org.schemaName, (tx) => lastEventSeq(tx, messageId));
+  }
+
+  /** A running message read from the DB may be behind its live run here: show the live parts. */
+  #live(row: MessageRow): ChatMessage {
+    const message = toMessage(row);
+    const run = this.#d.engine.runForMessage(row.id);
+    return run && !run.finished ? { ...message, parts: run.parts } : message;
+  }
+}
+
+function titleFrom(content: string): string {
+  const line = content.trim().split("\n")[0]!.replace(/\s+/g, " ");
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line;
+}

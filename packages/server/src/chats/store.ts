@@ -1,0 +1,131 @@
+import type {
+  AgentEvent,
+  Chat,
+  ChatMessage,
+  MessagePart,
+  MessageStatus,
+  RunEvent,
+  RunStopReason,
+  Usage,
+} from "@kiln/protocol";
+import { and, asc, desc, eq, gt, inArray } from "drizzle-orm";
+import type { Executor } from "../db/client.ts";
+import { chatEvents, chatMessages, chats } from "../db/schema-tenant.ts";
+import { NotFoundError } from "../errors/errors.ts";
+import { looksLikeId } from "../orgs/slug.ts";
+
+/** Row ↔ wire mapping and the queries chats need. Every function runs inside `database.tenant`. */
+
+export type ChatRow = typeof chats.$inferSelect;
+export type MessageRow = typeof chatMessages.$inferSelect;
+
+export function toChat(row: ChatRow, runningMessageId: string | null): Chat {
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    title: row.title,
+    mode: row.mode as Chat["mode"],
+    model: row.model,
+    approveAll: row.approveAll,
+    runningMessageId,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function toMessage(row: MessageRow): ChatMessage {
+  return {
+    id: row.id,
+    chatId: row.chatId,
+    role: row.role as ChatMessage["role"],
+    parts: row.parts as MessagePart[],
+    status: row.status as MessageStatus,
+    reason: (row.reason as RunStopReason | null) ?? null,
+    detail: row.detail,
+    model: row.model,
+    usage: (row.usage as Usage | null) ?? null,
+    checkpointSha: row.checkpointSha,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export async function findChat(tx: Executor, projectId: string, chatId: string): Promise<ChatRow> {
+  if (!looksLikeId(chatId)) throw new NotFoundError("chat_not_found", "chat not found");
+  const [row] = await tx
+    .select()
+    .from(chats)
+    .where(and(eq(chats.id, chatId.toLowerCase()), eq(chats.projectId, projectId)))
+    .limit(1);
+  if (!row) throw new NotFoundError("chat_not_found", "chat not found");
+  return row;
+}
+
+/** Locks the chat row: sends to one chat are serialised, so two tabs cannot start two runs at once. */
+export async function lockChat(tx: Executor, projectId: string, chatId: string): Promise<ChatRow> {
+  const row = await findChat(tx, projectId, chatId);
+  await tx.select({ id: chats.id }).from(chats).where(eq(chats.id, row.id)).for("update");
+  return row;
+}
+
+export async function findMessage(tx: Executor, chatId: string, messageId: string): Promise<MessageRow> {
+  if (!looksLikeId(messageId)) throw new NotFoundError("message_not_found", "message not found");
+  const [row] = await tx
+    .select()
+    .from(chatMessages)
+    .where(and(eq(chatMessages.id, messageId.toLowerCase()), eq(chatMessages.chatId, chatId)))
+    .limit(1);
+  if (!row) throw new NotFoundError("message_not_found", "message not found");
+  return row;
+}
+
+export async function runningMessageIds(tx: Executor, chatIds: string[]): Promise<Map<string, string>> {
+  if (chatIds.length === 0) return new Map();
+  const rows = await tx
+    .select({ id: chatMessages.id, chatId: chatMessages.chatId })
+    .from(chatMessages)
+    .where(and(inArray(chatMessages.chatId, chatIds), eq(chatMessages.status, "running")));
+  return new Map(rows.map((r) => [r.chatId, r.id]));
+}
+
+export async function listMessages(tx: Executor, chatId: string): Promise<MessageRow[]> {
+  return tx
+    .select()
+    .from(chatMessages)
+    .where(eq(chatMessages.chatId, chatId))
+    .orderBy(asc(chatMessages.createdAt), asc(chatMessages.role));
+}
+
+export async function listChats(tx: Executor, projectId: string): Promise<ChatRow[]> {
+  return tx.select().from(chats).where(eq(chats.projectId, projectId)).orderBy(desc(chats.updatedAt));
+}
+
+export async function appendEvents(tx: Executor, messageId: string, events: RunEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx
+    .insert(chatEvents)
+    .values(events.map((e) => ({ messageId, seq: e.seq, event: e.event })))
+    .onConflictDoNothing();
+}
+
+export async function eventsAfter(tx: Executor, messageId: string, after: number): Promise<RunEvent[]> {
+  const rows = await tx
+    .select({ seq: chatEvents.seq, event: chatEvents.event })
+    .from(chatEvents)
+    .where(and(eq(chatEvents.messageId, messageId), gt(chatEvents.seq, after)))
+    .orderBy(asc(chatEvents.seq))
+    .limit(5000);
+  return rows.map((r) => ({ seq: r.seq, event: r.event as AgentEvent }));
+}
+
+export async function lastEventSeq(tx: Executor, messageId: string): Promise<number> {
+  const [row] = await tx
+    .select({ seq: chatEvents.seq })
+    .from(chatEvents)
+    .where(eq(chatEvents.messageId, messageId))
+    .orderBy(desc(chatEvents.seq))
+    .limit(1);
+  return row?.seq ?? 0;
+}

@@ -1,0 +1,188 @@
+import type {
+  ExecOptions,
+  GrepOptions,
+  GrepResult,
+  ListResult,
+  PreviewStatus,
+  ProjectInfo,
+  Workspace,
+  WorkspaceErrorCode,
+  WorkspaceExecResult,
+} from "@kiln/agent";
+import { WorkspaceError } from "@kiln/agent";
+import type { Project } from "@kiln/protocol";
+import { KilnError } from "../errors/errors.ts";
+import type { FileService } from "../files/service.ts";
+import type { OrgAccess } from "../orgs/service.ts";
+import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
+
+const WORKSPACE_CODES = new Set<string>([
+  "file_not_found",
+  "is_a_directory",
+  "not_a_directory",
+  "file_too_large",
+  "file_binary",
+  "path_invalid",
+  "path_outside_project",
+  "path_reserved",
+]);
+
+export interface ProjectWorkspaceDeps {
+  access: OrgAccess;
+  project: Project;
+  files: FileService;
+  driver: RuntimeDriver;
+  sandbox: (network: boolean) => SandboxSpec;
+  info?: () => Promise<ProjectInfo>;
+  previewStatus?: () => Promise<PreviewStatus>;
+  /** Longest a single command may run, whatever the model asks for. */
+  maxExecMs?: number;
+}
+
+/**
+ * The agent's view of a project inside the server: files through the file API (so every write is path
+ * checked, handed to the sandbox uid and announced to live reload) and commands through the runtime
+ * driver's sandbox. The agent acts with the permissions of the member who started the turn.
+ */
+export class ProjectWorkspace implements Workspace {
+  readonly #d: ProjectWorkspaceDeps;
+
+  constructor(deps: ProjectWorkspaceDeps) {
+    this.#d = deps;
+    if (deps.info) this.info = deps.info;
+    if (deps.previewStatus) this.previewStatus = deps.previewStatus;
+  }
+
+  info?: () => Promise<ProjectInfo>;
+  previewStatus?: () => Promise<PreviewStatus>;
+
+  async readFile(path: string): Promise<string> {
+    return translate(async () => {
+      const file = await this.#d.files.read(this.#d.access, this.#d.project.id, { path, encoding: "utf8" });
+      return file.content;
+    });
+  }
+
+  async writeFile(path: string, content: string): Promise<{ created: boolean }> {
+    return translate(async () => {
+      const existed = await this.#exists(path);
+      await this.#d.files.write(this.#d.access, this.#d.project.id, {
+        path,
+        content,
+        encoding: "utf8",
+        createParents: true,
+        createOnly: false,
+      });
+      return { created: !existed };
+    });
+  }
+
+  async deleteFile(path: string): Promise<void> {
+    await translate(() => this.#d.files.delete(this.#d.access, this.#d.project.id, { path }));
+  }
+
+  async list(dir: string, options: { recursive?: boolean; limit?: number } = {}): Promise<ListResult> {
+    return translate(async () => {
+      const limit = options.limit ?? 2000;
+      const tree = await this.#d.files.tree(this.#d.access, this.#d.project.id, {
+        path: dir,
+        maxEntries: Math.min(20_000, options.recursive ? limit : 20_000),
+      });
+      const prefix = dir ? `${dir.replace(/\/+$/, "")}/` : "";
+      let entries = tree.entries;
+      if (!options.recursive) entries = entries.filter((e) => !e.path.slice(prefix.length).includes("/"));
+      const truncated = tree.truncated || entries.length > limit;
+      return {
+        entries: entries.slice(0, limit).map((e) => ({ path: e.path, type: e.type, size: e.size })),
+        truncated,
+      };
+    });
+  }
+
+  async grep(pattern: string, options: GrepOptions = {}): Promise<GrepResult> {
+    return translate(async () => {
+      const limit = options.limit ?? 200;
+      const glob = options.glob ? globToRegExp(options.glob) : undefined;
+      const result = await this.#d.files.search(this.#d.access, this.#d.project.id, {
+        query: pattern,
+        mode: "content",
+        regex: true,
+        caseSensitive: !options.ignoreCase,
+        ...(options.path ? { path: options.path } : {}),
+        // Filtering by glob happens after the search, so ask for more to still fill the page.
+        maxResults: Math.min(2000, glob ? limit * 5 : limit),
+      });
+      const matches = result.matches
+        .filter((m) => !glob || glob.test(m.path))
+        .map((m) => ({ path: m.path, line: m.line ?? 0, text: m.text ?? "" }));
+      return { matches: matches.slice(0, limit), truncated: result.truncated || matches.length > limit };
+    });
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<WorkspaceExecResult> {
+    const max = this.#d.maxExecMs ?? 10 * 60_000;
+    const wallClockMs = Math.min(max, Math.max(1000, options.timeoutMs ?? 120_000));
+    const result = await this.#d.driver.exec(this.#d.sandbox(options.network ?? false), {
+      argv: ["bash", "-lc", command],
+      cwd: options.cwd ? `/workspace/${options.cwd.replace(/^\/+/, "")}` : "/workspace",
+      limits: { wallClockMs, outputBytes: 64 * 1024 },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return {
+      exitCode: result.exitCode,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      timedOut: result.timedOut,
+      truncated: result.stdoutTruncated || result.stderrTruncated,
+      durationMs: result.durationMs,
+    };
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.#d.files.read(this.#d.access, this.#d.project.id, { path, startLine: 1, endLine: 1 });
+      return true;
+    } catch (err) {
+      if (err instanceof KilnError && err.code === "file_not_found") return false;
+      return true;
+    }
+  }
+}
+
+async function translate<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof KilnError && WORKSPACE_CODES.has(err.code)) {
+      throw new WorkspaceError(err.code as WorkspaceErrorCode, err.message);
+    }
+    throw err;
+  }
+}
+
+/** `**` crosses directories, `*` and `?` do not; a pattern without `/` matches the file name anywhere. */
+export function globToRegExp(glob: string): RegExp {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === "*") {
+      if (glob[i + 1] === "*") {
+        out += ".*";
+        i++;
+        if (glob[i + 1] === "/") i++;
+      } else out += "[^/]*";
+    } else if (c === "?") out += "[^/]";
+    else if (c === "{") {
+      const end = glob.indexOf("}", i);
+      if (end > i) {
+        out += `(?:${glob
+          .slice(i + 1, end)
+          .split(",")
+          .map((s) => s.replace(/[.+^$()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*"))
+          .join("|")})`;
+        i = end;
+      } else out += "\\{";
+    } else out += c.replace(/[.+^$()|[\]\\]/g, "\\$&");
+  }
+  return glob.includes("/") ? new RegExp(`^${out}$`) : new RegExp(`(?:^|/)${out}$`);
+}

@@ -1,0 +1,9 @@
+/**
+ * The LLM domain's public surface for the rest of the server and for bench/: the service, the gateway's
+ * call context, and the proxy's translations (to measure them without HTTP).
+ */
+
+export type { GatewayModel, LlmCallContext, LlmGateway } from "./gateway.ts";
+export { AnthropicEventer, anthropicMessage, anthropicToCallOptions } from "./proxy/anthropic.ts";
+export { OpenAiChunker, openAiCompletion, openAiToCallOptions } from "./proxy/openai.ts";
+export { LlmService } from "./service.ts";

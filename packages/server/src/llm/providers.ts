@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import {
+  type CreateLlmProviderBody,
+  type LlmConfiguredModel,
+  LlmConfiguredModel as LlmConfiguredModelSchema,
+  type LlmProvider,
+  type LlmProviderKind,
+  type UpdateLlmProviderBody,
+} from "@kiln/protocol";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import type { Database, Executor } from "../db/client.ts";
+import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
+import { llmProviders } from "../db/schema-tenant.ts";
+import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.ts";
+import { requirePermission } from "../orgs/roles.ts";
+import type { OrgAccess, OrgRow } from "../orgs/service.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
+import { assertPublicUrl, guardedFetch } from "./egress.ts";
+import { DEFAULT_BASE_URL, normalizeBaseUrl, type ProviderSpec } from "./provider-factory.ts";
+
+type ProviderRow = typeof llmProviders.$inferSelect;
+
+const StoredModels = z.array(LlmConfiguredModelSchema).catch([]);
+
+/** Shows enough of a key to recognise it (`sk-…abcd`), never enough to use it. */
+export function keyHint(key: string): string {
+  if (key.length >= 16) return `${key.slice(0, 3)}…${key.slice(-4)}`;
+  if (key.length >= 8) return `…${key.slice(-2)}`;
+  return "…";
+}
+
+function toProvider(row: ProviderRow): LlmProvider {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind as LlmProviderKind,
+    baseUrl: row.baseUrl,
+    apiKeyHint: row.apiKeyHint,
+    models: StoredModels.parse(row.models),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * An org's own providers. Keys are sealed with the SecretBox, bound to `org:<id>:llm-provider:<row id>`,
+ * so a sealed key copied into another row or org does not open; they leave this class only inside a
+ * ProviderSpec for a model call, never in an API response.
+ */
+export class ProviderService {
+  readonly #database: Database;
+  readonly #secrets: SecretBox;
+  readonly #allowPrivateUrls: boolean;
+
+  constructor(database: Database, secrets: SecretBox, options: { allowPrivateUrls: boolean }) {
+    this.#database = database;
+    this.#secrets = secrets;
+    this.#allowPrivateUrls = options.allowPrivateUrls;
+  }
+
+  async list(access: OrgAccess): Promise<LlmProvider[]> {
+    requirePermission(access.role, "llm.read");
+    const rows = await this.#database.tenant(access.org.schemaName, (tx) =>
+      tx.select().from(llmProviders).orderBy(llmProviders.name),
+    );
+    return rows.map(toProvider);
+  }
+
+  async create(access: OrgAccess, input: CreateLlmProviderBody): Promise<LlmProvider> {
+    requirePermission(access.role, "llm.manage");
+    const baseUrl = this.#baseUrl(input.kind, input.baseUrl);
+    const id = randomUUID();
+    const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
+      const [inserted] = await tx
+        .insert(llmProviders)
+        .values({
+          id,
+          name: input.name,
+          kind: input.kind,
+          baseUrl,
+          ...this.#sealKey(access.org, id, input.apiKey),
+          models: input.models ?? [],
+          createdBy: access.userId,
+        })
+        .onConflictDoNothing()
+        .returning();
+      return inserted;
+    });
+    if (!row) throw nameTaken(input.name);
+    return toProvider(row);
+  }
+
+  async update(access: OrgAccess, id: string, input: UpdateLlmProviderBody): Promise<LlmProvider> {
+    requirePermission(access.role, "llm.manage");
+    try {
+      const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
+        const current = await findProvider(tx, id);
+        const kind = current.kind as LlmProviderKind;
+        const baseUrl =
+          input.baseUrl === undefined ? current.baseUrl : this.#baseUrl(kind, input.baseUrl ?? undefined);
+        const key =
+          input.apiKey === undefined
+            ? {}
+            : input.apiKey === null
+              ? { apiKeySealed: null, apiKeyHint: null }
+              : this.#sealKey(access.org, current.id, input.apiKey);
+        const [updated] = await tx
+          .update(llmProviders)
+          .set({
+            name: input.name ?? current.name,
+            baseUrl,
+            ...key,
+            models: input.models ?? current.models,
+            updatedAt: new Date(),
+          })
+          .where(eq(llmProviders.id, current.id))
+          .returning();
+        return updated!;
+      });
+      return toProvider(row);
+    } catch (err) {
+      if (pgErrorCode(err) === UNIQUE_VIOLATION) throw nameTaken(input.name ?? "");
+      throw err;
+    }
+  }
+
+  async delete(access: OrgAccess, id: string): Promise<void> {
+    requirePermission(access.role, "llm.manage");
+    await this.#database.tenant(access.org.schemaName, async (tx) => {
+      const current = await findProvider(tx, id);
+      await tx.delete(llmProviders).where(eq(llmProviders.id, current.id));
+    });
+  }
+
+  /** The org's providers, keys opened, ready for calls. No permission check: callers have done theirs. */
+  async specs(org: OrgRow): Promise<ProviderSpec[]> {
+    const rows = await this.#database.tenant(org.schemaName, (tx) => tx.select().from(llmProviders));
+    return rows.map((row) => this.#spec(org, row));
+  }
+
+  #spec(org: OrgRow, row: ProviderRow): ProviderSpec {
+    const kind = row.kind as LlmProviderKind;
+    let apiKey: string | undefined;
+    let keyError: string | undefined;
+    try {
+      apiKey = row.apiKeySealed
+        ? this.#secrets.decrypt(row.apiKeySealed, keyContext(org, row.id))
+        : undefined;
+    } catch {
+      keyError = `the stored key of provider "${row.name}" cannot be decrypted (was KILN_SECRET_KEY changed?); set it again`;
+    }
+    return {
+      ...(keyError ? { keyError } : {}),
+      name: row.name,
+      kind,
+      source: "org",
+      // Kinds with no public endpoint always have one stored (create refuses them without).
+      baseUrl: row.baseUrl ?? DEFAULT_BASE_URL[kind] ?? "",
+      apiKey,
+      models: StoredModels.parse(row.models) as LlmConfiguredModel[],
+      fetch: this.#allowPrivateUrls ? undefined : guardedFetch,
+      cacheKey: `org:${org.id}:${row.id}:${row.updatedAt.getTime()}`,
+    };
+  }
+
+  #baseUrl(kind: LlmProviderKind, raw: string | undefined): string | null {
+    if (raw === undefined) {
+      if (DEFAULT_BASE_URL[kind]) return null;
+      throw new BadRequestError("validation_failed", `a ${kind} provider needs a baseUrl`);
+    }
+    let normalized: string;
+    try {
+      normalized = normalizeBaseUrl(kind, raw);
+    } catch (err) {
+      throw new BadRequestError("validation_failed", `baseUrl: ${(err as Error).message}`);
+    }
+    // Names are checked again at connect time (egress.ts); a literal private address is refused now.
+    if (!this.#allowPrivateUrls) assertPublicUrl(new URL(normalized));
+    return normalized;
+  }
+
+  #sealKey(org: OrgRow, id: string, key: string | undefined) {
+    if (key === undefined) return { apiKeySealed: null, apiKeyHint: null };
+    if (key.trim() !== key || [...key].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) {
+      throw new BadRequestError(
+        "validation_failed",
+        "apiKey must not contain spaces at its ends or control characters",
+      );
+    }
+    return { apiKeySealed: this.#secrets.encrypt(key, keyContext(org, id)), apiKeyHint: keyHint(key) };
+  }
+}
+
+function keyContext(org: OrgRow, providerId: string): string {
+  return `org:${org.id}:llm-provider:${providerId}`;
+}
+
+async function findProvider(tx: Executor, id: string): Promise<ProviderRow> {
+  const [row] = await tx.select().from(llmProviders).where(eq(llmProviders.id, id)).limit(1);
+  if (!row) throw new NotFoundError("provider_not_found", "provider not found");
+  return row;
+}
+
+function nameTaken(name: string): ConflictError {
+  return new ConflictError("provider_name_taken", `a provider named "${name}" already exists in this org`);
+}

@@ -1,0 +1,53 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { LlmConfig } from "../config.ts";
+import type { Database } from "../db/client.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
+import { CallLog } from "./call-log.ts";
+import { LlmGateway } from "./gateway.ts";
+import { ModelLists } from "./model-lists.ts";
+import { PriceService } from "./prices.ts";
+import { ProviderService } from "./providers.ts";
+import { LlmRateLimiter } from "./rate-limit.ts";
+import { SettingsService } from "./settings.ts";
+
+/** The LLM domain, assembled: what `Services.llm` holds. Chats and jobs use `gateway`. */
+export class LlmService {
+  readonly gateway: LlmGateway;
+  readonly providers: ProviderService;
+  readonly prices: PriceService;
+  readonly settings: SettingsService;
+  readonly calls: CallLog;
+  readonly limiter: LlmRateLimiter;
+  readonly #modelLists = new ModelLists();
+
+  constructor(deps: { database: Database; secrets: SecretBox; config: LlmConfig; log: FastifyBaseLogger }) {
+    const { database, config } = deps;
+    this.providers = new ProviderService(database, deps.secrets, {
+      allowPrivateUrls: config.allowPrivateUrls,
+    });
+    this.prices = new PriceService(database);
+    this.calls = new CallLog(database, this.prices, deps.log);
+    this.limiter = new LlmRateLimiter(database);
+    this.settings = new SettingsService(database, {
+      defaultModel: () => this.gateway.instanceDefaultModel,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+    });
+    this.gateway = new LlmGateway({
+      config,
+      providers: this.providers,
+      settings: this.settings,
+      calls: this.calls,
+      limiter: this.limiter,
+      modelLists: this.#modelLists,
+    });
+  }
+
+  forgetOrg(orgId: string): void {
+    this.#modelLists.forget(`org:${orgId}:`);
+  }
+
+  /** Waits for call-log writes still in flight. */
+  async close(): Promise<void> {
+    await this.calls.flush();
+  }
+}

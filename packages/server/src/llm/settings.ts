@@ -1,0 +1,71 @@
+import type { LlmSettings, UpdateLlmSettingsBody } from "@kiln/protocol";
+import type { Database } from "../db/client.ts";
+import { llmSettings } from "../db/schema-tenant.ts";
+import { requirePermission } from "../orgs/roles.ts";
+import type { OrgAccess, OrgRow } from "../orgs/service.ts";
+import { parseModelRef } from "./model-ref.ts";
+
+export interface OrgLlmSettings {
+  defaultModel: string | null;
+  rateLimitPerMinute: number | null;
+}
+
+/** An org's default model and its own (lower) rate limit; one row per tenant schema, absent until set. */
+export class SettingsService {
+  readonly #database: Database;
+  readonly #instance: { defaultModel: () => string | undefined; rateLimitPerMinute: number };
+
+  constructor(
+    database: Database,
+    instance: { defaultModel: () => string | undefined; rateLimitPerMinute: number },
+  ) {
+    this.#database = database;
+    this.#instance = instance;
+  }
+
+  async get(access: OrgAccess): Promise<LlmSettings> {
+    requirePermission(access.role, "llm.read");
+    return this.#view(await this.forOrg(access.org));
+  }
+
+  async update(access: OrgAccess, input: UpdateLlmSettingsBody): Promise<LlmSettings> {
+    requirePermission(access.role, "llm.manage");
+    // Checked here rather than in the schema, so that bodies sampled from the OpenAPI document reach the
+    // permission check above; an unknown provider is fine (it may be added next).
+    if (input.defaultModel) parseModelRef(input.defaultModel);
+    const set = {
+      ...(input.defaultModel === undefined ? {} : { defaultModel: input.defaultModel }),
+      ...(input.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: input.rateLimitPerMinute }),
+      updatedAt: new Date(),
+    };
+    const [row] = await this.#database.tenant(access.org.schemaName, (tx) =>
+      tx
+        .insert(llmSettings)
+        .values({ id: 1, ...set })
+        .onConflictDoUpdate({ target: llmSettings.id, set })
+        .returning(),
+    );
+    return this.#view({ defaultModel: row!.defaultModel, rateLimitPerMinute: row!.rateLimitPerMinute });
+  }
+
+  async forOrg(org: OrgRow): Promise<OrgLlmSettings> {
+    const [row] = await this.#database.tenant(org.schemaName, (tx) => tx.select().from(llmSettings).limit(1));
+    return { defaultModel: row?.defaultModel ?? null, rateLimitPerMinute: row?.rateLimitPerMinute ?? null };
+  }
+
+  /** The org's cap, never above the instance's. */
+  effectiveRateLimit(settings: OrgLlmSettings): number {
+    return Math.min(
+      settings.rateLimitPerMinute ?? Number.POSITIVE_INFINITY,
+      this.#instance.rateLimitPerMinute,
+    );
+  }
+
+  #view(settings: OrgLlmSettings): LlmSettings {
+    return {
+      ...settings,
+      effectiveDefaultModel: settings.defaultModel ?? this.#instance.defaultModel() ?? null,
+      effectiveRateLimitPerMinute: this.effectiveRateLimit(settings),
+    };
+  }
+}

@@ -1,0 +1,136 @@
+import type { ErrorEnvelope } from "@kiln/protocol";
+import { ApiError } from "./errors.ts";
+
+/** The readable cookie the server pairs with the session; echoed in `x-csrf-token` on unsafe requests. */
+const CSRF_COOKIE = "kiln_csrf";
+const CSRF_HEADER = "x-csrf-token";
+/** These answer 401 for reasons a refresh cannot fix (wrong password, no refresh cookie). */
+const NO_REFRESH = ["/api/auth/login", "/api/auth/signup", "/api/auth/refresh", "/api/auth/logout"];
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+export function readCookie(name: string): string | undefined {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return undefined;
+}
+
+function withQuery(path: string, query: Query | undefined): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    return new ApiError(res.status, res.status >= 500 ? "internal_error" : "bad_request", res.statusText);
+  }
+  const envelope = body as Partial<ErrorEnvelope>;
+  if (envelope?.error && typeof envelope.error.code === "string") {
+    return new ApiError(res.status, envelope.error.code, envelope.error.message, envelope.error.details);
+  }
+  return new ApiError(res.status, "internal_error", res.statusText);
+}
+
+let refreshing: Promise<boolean> | undefined;
+const unauthenticatedListeners = new Set<() => void>();
+
+/** Called when the session is gone for good (refresh failed): the app sends the user to log in. */
+export function onUnauthenticated(listener: () => void): () => void {
+  unauthenticatedListeners.add(listener);
+  return () => unauthenticatedListeners.delete(listener);
+}
+
+/**
+ * One refresh at a time: several requests failing together with an expired token share it, since the
+ * server treats a second use of a rotated refresh token as reuse.
+ */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= (async () => {
+    try {
+      const res = await send("POST", "/api/auth/refresh", {});
+      // A refused refresh means the session is over; forget its CSRF cookie so no one tries again.
+      // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is missing from Firefox and Safari
+      if (res.status === 401) document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/`;
+      return res.ok;
+    } catch {
+      return false;
+    } finally {
+      setTimeout(() => {
+        refreshing = undefined;
+      }, 0);
+    }
+  })();
+  return refreshing;
+}
+
+function send(method: string, url: string, opts: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  let body: BodyInit | undefined;
+  if (opts.body !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(opts.body);
+  }
+  if (method !== "GET" && method !== "HEAD") {
+    const csrf = readCookie(CSRF_COOKIE);
+    if (csrf) headers[CSRF_HEADER] = csrf;
+  }
+  return fetch(url, { method, headers, body, credentials: "same-origin", signal: opts.signal ?? null });
+}
+
+/**
+ * A JSON request to the Kiln API. A 401 from an expired (or already dropped) access token triggers one
+ * refresh and one retry; any other failure becomes an ApiError with the server's code.
+ */
+export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  const url = withQuery(path, opts.query);
+  let res: Response;
+  try {
+    res = await send(method, url, opts);
+    // Without the CSRF cookie there never was a session here (it lives as long as the refresh token).
+    if (res.status === 401 && !NO_REFRESH.includes(path) && readCookie(CSRF_COOKIE)) {
+      const code = (
+        await res
+          .clone()
+          .json()
+          .catch(() => undefined)
+      )?.error?.code;
+      if (code === "token_expired" || code === "unauthenticated") {
+        if (await refreshSession()) res = await send(method, url, opts);
+        else
+          setTimeout(() => {
+            for (const listener of unauthenticatedListeners) listener();
+          }, 0);
+      }
+    }
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") throw err;
+    throw new ApiError(0, "network_error", "network error");
+  }
+  if (!res.ok) throw await toError(res);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+export const http = {
+  get: <T>(path: string, opts?: RequestOptions) => request<T>("GET", path, opts),
+  post: <T>(path: string, body?: unknown, opts?: RequestOptions) =>
+    request<T>("POST", path, { ...opts, body: body ?? {} }),
+  put: <T>(path: string, body: unknown, opts?: RequestOptions) => request<T>("PUT", path, { ...opts, body }),
+  patch: <T>(path: string, body: unknown, opts?: RequestOptions) =>
+    request<T>("PATCH", path, { ...opts, body }),
+  delete: <T>(path: string, opts?: RequestOptions) => request<T>("DELETE", path, opts),
+};

@@ -1,0 +1,136 @@
+import type {
+  ApiToken,
+  FileContent,
+  FileInfo,
+  FileTree,
+  Invitation,
+  LogLine,
+  Me,
+  Member,
+  Org,
+  Project,
+  PublicConfig,
+  Role,
+  RuntimeStatus,
+  SearchResult,
+  Session,
+  Template,
+  Terminal,
+} from "@kiln/protocol";
+import { http } from "./client.ts";
+
+/** Every API call the studio makes, typed from the protocol package. Paths are built here and nowhere else. */
+
+const e = encodeURIComponent;
+const orgPath = (org: string) => `/api/orgs/${e(org)}`;
+const projectPath = (org: string, project: string) => `${orgPath(org)}/projects/${e(project)}`;
+
+export interface Ok {
+  ok: true;
+}
+
+export const api = {
+  config: () => http.get<PublicConfig>("/api/config"),
+
+  auth: {
+    me: () => http.get<Me>("/api/auth/me"),
+    signup: (body: { email: string; password: string; name?: string }) =>
+      http.post<Session>("/api/auth/signup", body),
+    login: (body: { email: string; password: string }) => http.post<Session>("/api/auth/login", body),
+    logout: () => http.post<Ok>("/api/auth/logout"),
+    tokens: () => http.get<ApiToken[]>("/api/auth/tokens"),
+    createToken: (body: { name: string; expiresInDays?: number }) =>
+      http.post<ApiToken & { token: string }>("/api/auth/tokens", body),
+    revokeToken: (id: string) => http.delete<Ok>(`/api/auth/tokens/${e(id)}`),
+  },
+
+  orgs: {
+    list: () => http.get<Org[]>("/api/orgs"),
+    get: (org: string) => http.get<Org>(orgPath(org)),
+    create: (body: { name: string; slug: string }) => http.post<Org>("/api/orgs", body),
+    update: (org: string, body: { name?: string; slug?: string }) => http.patch<Org>(orgPath(org), body),
+    remove: (org: string) => http.delete<Ok>(orgPath(org)),
+    members: (org: string) => http.get<Member[]>(`${orgPath(org)}/members`),
+    setRole: (org: string, userId: string, role: Role) =>
+      http.patch<Member>(`${orgPath(org)}/members/${e(userId)}`, { role }),
+    removeMember: (org: string, userId: string) => http.delete<Ok>(`${orgPath(org)}/members/${e(userId)}`),
+    invitations: (org: string) => http.get<Invitation[]>(`${orgPath(org)}/invitations`),
+    invite: (org: string, body: { email: string; role: Role }) =>
+      http.post<Invitation & { url: string; emailSent: boolean }>(`${orgPath(org)}/invitations`, body),
+    revokeInvitation: (org: string, id: string) => http.delete<Ok>(`${orgPath(org)}/invitations/${e(id)}`),
+  },
+
+  invitations: {
+    preview: (token: string) =>
+      http.get<{ orgName: string; orgSlug: string; email: string; role: Role; expiresAt: string }>(
+        `/api/invitations/${e(token)}`,
+      ),
+    accept: (token: string) =>
+      http.post<{ orgId: string; role: Role }>(`/api/invitations/${e(token)}/accept`),
+  },
+
+  templates: () => http.get<Template[]>("/api/templates"),
+
+  projects: {
+    list: (org: string) => http.get<Project[]>(`${orgPath(org)}/projects`),
+    get: (org: string, project: string) => http.get<Project>(projectPath(org, project)),
+    create: (org: string, body: { name: string; slug?: string; description?: string; template: string }) =>
+      http.post<Project>(`${orgPath(org)}/projects`, body),
+    update: (org: string, project: string, body: { name?: string; description?: string }) =>
+      http.patch<Project>(projectPath(org, project), body),
+    remove: (org: string, project: string) => http.delete<Ok>(projectPath(org, project)),
+  },
+
+  files: {
+    tree: (org: string, project: string) => http.get<FileTree>(`${projectPath(org, project)}/files/tree`),
+    read: (org: string, project: string, path: string, signal?: AbortSignal) =>
+      http.get<FileContent>(`${projectPath(org, project)}/files/content`, {
+        query: { path, encoding: "auto" },
+        ...(signal ? { signal } : {}),
+      }),
+    write: (
+      org: string,
+      project: string,
+      body: {
+        path: string;
+        content: string;
+        expectedVersion?: string;
+        createOnly?: boolean;
+        createParents?: boolean;
+      },
+    ) => http.put<FileInfo>(`${projectPath(org, project)}/files/content`, body),
+    move: (org: string, project: string, from: string, to: string) =>
+      http.post<FileInfo>(`${projectPath(org, project)}/files/move`, { from, to, createParents: true }),
+    mkdir: (org: string, project: string, path: string) =>
+      http.post<FileInfo>(`${projectPath(org, project)}/files/directories`, { path, parents: true }),
+    remove: (org: string, project: string, path: string) =>
+      http.delete<Ok>(`${projectPath(org, project)}/files`, { query: { path, recursive: true } }),
+    searchNames: (org: string, project: string, query: string) =>
+      http.get<SearchResult>(`${projectPath(org, project)}/files/search`, {
+        query: { query, mode: "name", maxResults: 50 },
+      }),
+  },
+
+  runtime: {
+    status: (org: string, project: string) => http.get<RuntimeStatus>(`${projectPath(org, project)}/runtime`),
+    act: (org: string, project: string, action: "start" | "stop" | "restart") =>
+      http.post<RuntimeStatus>(`${projectPath(org, project)}/runtime/${action}`),
+    logs: (org: string, project: string, since?: number) =>
+      http.get<LogLine[]>(`${projectPath(org, project)}/runtime/logs`, { query: { since } }),
+    logStreamUrl: (org: string, project: string) => `${projectPath(org, project)}/runtime/logs`,
+    previewSession: (org: string, project: string) =>
+      http.post<{ url: string; expiresAt: string }>(`${projectPath(org, project)}/preview-session`),
+  },
+
+  terminals: {
+    create: (org: string, project: string, size: { cols: number; rows: number }) =>
+      http.post<Terminal>(`${projectPath(org, project)}/terminals`, size),
+    list: (org: string, project: string) => http.get<Terminal[]>(`${projectPath(org, project)}/terminals`),
+    kill: (org: string, project: string, id: string) =>
+      http.delete<Ok>(`${projectPath(org, project)}/terminals/${e(id)}`),
+    socketUrl: (org: string, project: string, id: string) => {
+      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      return `${scheme}//${location.host}${projectPath(org, project)}/terminals/${e(id)}/socket`;
+    },
+  },
+};

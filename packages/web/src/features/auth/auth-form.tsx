@@ -1,0 +1,107 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useNavigate } from "@tanstack/react-router";
+import { type FormEvent, useState } from "react";
+import { api } from "../../api/endpoints.ts";
+import { describeError, isApiError } from "../../api/errors.ts";
+import { Button } from "../../ui/button.tsx";
+import { Field, Input } from "../../ui/input.tsx";
+import { homeOrg, meQuery, safeNext } from "./session.ts";
+
+/** Log-in and sign-up share one form; sign-up adds a name and asks for a longer password. */
+export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: string | undefined }) {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    setBusy(true);
+    try {
+      if (mode === "signup") {
+        await api.auth.signup({ email, password, ...(name.trim() ? { name: name.trim() } : {}) });
+      } else {
+        await api.auth.login({ email, password });
+      }
+      queryClient.clear();
+      const me = await queryClient.fetchQuery(meQuery);
+      const target = safeNext(next);
+      if (target) await navigate({ href: target, replace: true });
+      else {
+        const org = homeOrg(me);
+        await navigate(org ? { to: "/$org", params: { org }, replace: true } : { to: "/", replace: true });
+      }
+    } catch (err) {
+      setError(
+        isApiError(err, "invalid_credentials")
+          ? "Wrong email or password."
+          : isApiError(err, "email_taken")
+            ? "An account with this email already exists. Log in instead."
+            : isApiError(err, "rate_limited")
+              ? "Too many attempts. Wait a few minutes and try again."
+              : describeError(err),
+      );
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form onSubmit={submit} className="flex flex-col gap-4" noValidate>
+      {mode === "signup" && (
+        <Field label="Name">
+          {(id) => (
+            <Input
+              id={id}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              autoComplete="name"
+              placeholder="Ada Lovelace"
+            />
+          )}
+        </Field>
+      )}
+      <Field label="Email">
+        {(id) => (
+          <Input
+            id={id}
+            type="email"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            autoComplete="email"
+            autoFocus
+            placeholder="you@example.com"
+          />
+        )}
+      </Field>
+      <Field label="Password" hint={mode === "signup" ? "At least 8 characters." : undefined}>
+        {(id) => (
+          <Input
+            id={id}
+            type="password"
+            required
+            minLength={mode === "signup" ? 8 : 1}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete={mode === "signup" ? "new-password" : "current-password"}
+          />
+        )}
+      </Field>
+      {error && (
+        <p
+          role="alert"
+          className="rounded-md border border-red-500/30 bg-red-500/10 px-3 py-2 text-xs text-red-300"
+        >
+          {error}
+        </p>
+      )}
+      <Button type="submit" variant="primary" size="md" loading={busy} className="w-full">
+        {mode === "signup" ? "Create account" : "Log in"}
+      </Button>
+    </form>
+  );
+}

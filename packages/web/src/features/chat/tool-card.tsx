@@ -1,0 +1,121 @@
+import type { ApprovalDecision, MessagePart } from "@kiln/protocol";
+import { useState } from "react";
+import { cn } from "../../ui/cn.ts";
+import { ChevronDown, ChevronRight } from "../../ui/icons.tsx";
+import { Spinner } from "../../ui/spinner.tsx";
+import { ApprovalCard } from "./approval-card.tsx";
+
+type ToolPart = Extract<MessagePart, { type: "tool" }>;
+
+const STATE_LOOK: Record<ToolPart["state"], { label: string; className: string }> = {
+  running: { label: "running", className: "text-sky-300" },
+  "awaiting-approval": { label: "needs approval", className: "text-amber-300" },
+  done: { label: "done", className: "text-emerald-300" },
+  error: { label: "failed", className: "text-red-300" },
+  rejected: { label: "rejected", className: "text-neutral-400" },
+};
+
+/** The one line that says what a call does: the path it touches or the command it runs. */
+export function toolSummary(input: unknown): string {
+  if (!input || typeof input !== "object") return "";
+  const o = input as Record<string, unknown>;
+  for (const key of ["command", "path", "pattern", "query", "url", "from"]) {
+    const v = o[key];
+    if (typeof v === "string" && v) return v.length > 80 ? `${v.slice(0, 77)}…` : v;
+  }
+  return "";
+}
+
+/** A diff the tool reported for the UI (`metadata.diff`), if any. */
+function diffOf(metadata: unknown): string | undefined {
+  if (metadata && typeof metadata === "object" && typeof (metadata as { diff?: unknown }).diff === "string") {
+    return (metadata as { diff: string }).diff;
+  }
+  return undefined;
+}
+
+/** A tool call: collapsed to one line; open for its input, output and diff. Approval asks inline. */
+export function ToolCard({
+  part,
+  onDecide,
+}: {
+  part: ToolPart;
+  onDecide?: (toolCallId: string, decision: ApprovalDecision) => void;
+}) {
+  const [open, setOpen] = useState(part.state === "error" || part.state === "awaiting-approval");
+  const look = STATE_LOOK[part.state];
+  const diff = diffOf(part.metadata);
+  return (
+    <div
+      className="rounded-md border border-line bg-surface-0/70 text-xs"
+      data-tool={part.toolName}
+      data-state={part.state}
+    >
+      <button
+        type="button"
+        aria-expanded={open}
+        onClick={() => setOpen((o) => !o)}
+        className="flex w-full items-center gap-2 px-2.5 py-1.5 text-left"
+      >
+        {open ? (
+          <ChevronDown className="size-3 text-neutral-500" />
+        ) : (
+          <ChevronRight className="size-3 text-neutral-500" />
+        )}
+        <span className="font-mono font-medium text-neutral-200">{part.toolName}</span>
+        <span className="min-w-0 flex-1 truncate font-mono text-neutral-500">{toolSummary(part.input)}</span>
+        {part.state === "running" && <Spinner className="[&_svg]:size-3" label="Running" />}
+        <span className={cn("shrink-0", look.className)}>{look.label}</span>
+        {part.durationMs !== undefined && (
+          <span className="shrink-0 text-neutral-600">{(part.durationMs / 1000).toFixed(1)} s</span>
+        )}
+      </button>
+      {part.state === "awaiting-approval" && onDecide && (
+        <ApprovalCard expiresAt={part.expiresAt} onDecide={(d) => onDecide(part.toolCallId, d)} />
+      )}
+      {open && (
+        <div className="flex flex-col gap-2 border-t border-line px-2.5 py-2">
+          <Block label="Input">{JSON.stringify(part.input, null, 2)}</Block>
+          {diff && <Diff text={diff} />}
+          {part.output !== undefined && <Block label="Output">{part.output}</Block>}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Block({ label, children }: { label: string; children: string }) {
+  return (
+    <div>
+      <div className="mb-1 text-[10px] font-medium tracking-wide text-neutral-500 uppercase">{label}</div>
+      <pre className="max-h-60 overflow-auto rounded bg-black/40 p-2 font-mono text-[11px] leading-snug whitespace-pre-wrap text-neutral-300">
+        {children}
+      </pre>
+    </div>
+  );
+}
+
+function Diff({ text }: { text: string }) {
+  return (
+    <div>
+      <div className="mb-1 text-[10px] font-medium tracking-wide text-neutral-500 uppercase">Changes</div>
+      <pre className="max-h-72 overflow-auto rounded bg-black/40 py-1 font-mono text-[11px] leading-snug">
+        {text.split("\n").map((line, i) => (
+          <div
+            // biome-ignore lint/suspicious/noArrayIndexKey: diff lines have no identity but their position
+            key={i}
+            className={cn(
+              "px-2 whitespace-pre-wrap",
+              line.startsWith("+") && !line.startsWith("+++") && "bg-emerald-500/10 text-emerald-300",
+              line.startsWith("-") && !line.startsWith("---") && "bg-red-500/10 text-red-300",
+              line.startsWith("@@") && "text-sky-300/80",
+              !/^[-+@]/.test(line) && "text-neutral-400",
+            )}
+          >
+            {line || " "}
+          </div>
+        ))}
+      </pre>
+    </div>
+  );
+}

@@ -1,0 +1,256 @@
+import type { RuntimeStatus } from "@kiln/protocol";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api } from "../../api/endpoints.ts";
+import { describeError } from "../../api/errors.ts";
+import { Button, IconButton } from "../../ui/button.tsx";
+import { cn } from "../../ui/cn.ts";
+import { ExternalIcon, MonitorIcon, PhoneIcon, RefreshIcon, TabletIcon } from "../../ui/icons.tsx";
+import { Spinner } from "../../ui/spinner.tsx";
+import { toast } from "../../ui/toast.tsx";
+import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
+import { useProject } from "../workspace/project-context.tsx";
+import { type Device, useWorkspaceUi } from "../workspace/ui-store.ts";
+
+const WIDTHS: Record<Device, number | undefined> = { mobile: 390, tablet: 768, desktop: undefined };
+
+/**
+ * The running app, in an iframe on the project's own preview origin. The first load goes through a
+ * one-minute hand-off link that gives the iframe its preview cookie; later loads use the origin directly.
+ * Until the dev server runs, an overlay says what it is doing (or why it crashed) with its last log lines.
+ */
+export function PreviewPane() {
+  const { org, project } = useProject();
+  const runtime = useRuntime(org, project);
+  const act = useRuntimeAction(org, project);
+  const device = useWorkspaceUi((s) => s.device);
+  const setUi = useWorkspaceUi((s) => s.set);
+  const [src, setSrc] = useState<string>();
+  const [path, setPath] = useState("/");
+  const [address, setAddress] = useState("/");
+  const [loadCount, setLoadCount] = useState(0);
+  const [signInError, setSignInError] = useState<string>();
+  const signedIn = useRef(false);
+  const origin = runtime.data?.previewUrl;
+
+  // One hand-off per mount: it sets the preview cookie inside the iframe's (partitioned) storage.
+  useEffect(() => {
+    let cancelled = false;
+    signedIn.current = false;
+    api.runtime
+      .previewSession(org, project)
+      .then((s) => {
+        if (cancelled) return;
+        signedIn.current = true;
+        setSrc(s.url);
+      })
+      .catch((err) => !cancelled && setSignInError(describeError(err)));
+    return () => {
+      cancelled = true;
+    };
+  }, [org, project]);
+
+  // A new key remounts the iframe, which reloads it even when the address is the same.
+  const navigate = useCallback(
+    (to: string) => {
+      if (!origin || !signedIn.current) return;
+      const next = to.startsWith("/") ? to : `/${to}`;
+      setPath(next);
+      setAddress(next);
+      setSrc(`${origin}${next}`);
+      setLoadCount((n) => n + 1);
+    },
+    [origin],
+  );
+
+  const reload = useCallback(() => navigate(path), [navigate, path]);
+
+  // The gateway's "starting" page reloads itself until the app is up; its "crashed" page does not, so
+  // coming back from a crash reloads the frame here.
+  const state = runtime.data?.state;
+  const previous = useRef(state);
+  useEffect(() => {
+    if (previous.current === "crashed" && state === "running" && signedIn.current) reload();
+    previous.current = state;
+  }, [state, reload]);
+
+  const openInNewTab = async () => {
+    // Opened before the await so the browser counts it as the user's click, not a pop-up.
+    const tab = window.open("about:blank", "_blank");
+    try {
+      const s = await api.runtime.previewSession(org, project);
+      const url = new URL(s.url);
+      url.searchParams.set("next", path);
+      if (tab) tab.location.href = url.toString();
+      else window.open(url.toString(), "_blank");
+    } catch (err) {
+      tab?.close();
+      toast.error(`Could not open the preview: ${describeError(err)}`);
+    }
+  };
+
+  const width = WIDTHS[device];
+
+  return (
+    <section aria-label="Preview" className="flex h-full min-w-0 flex-col bg-surface-1">
+      <div className="flex h-9 shrink-0 items-center gap-1 border-b border-line px-1.5">
+        <IconButton label="Reload preview" onClick={reload} disabled={!origin}>
+          <RefreshIcon className="size-3.5" />
+        </IconButton>
+        <form
+          className="flex min-w-0 flex-1"
+          onSubmit={(e) => {
+            e.preventDefault();
+            navigate(address.trim() || "/");
+          }}
+        >
+          <label
+            title={origin ? `${origin}${path}` : undefined}
+            className="flex h-6 min-w-0 flex-1 items-center gap-1.5 rounded border border-line bg-surface-0 px-2 font-mono text-[11px] focus-within:border-accent-500"
+          >
+            <span className="size-1.5 shrink-0 rounded-full bg-emerald-400/70" aria-hidden="true" />
+            <input
+              aria-label="Preview address"
+              value={address}
+              onChange={(e) => setAddress(e.target.value)}
+              spellCheck={false}
+              className="min-w-0 flex-1 bg-transparent text-neutral-200 outline-none"
+            />
+          </label>
+        </form>
+        <div role="radiogroup" aria-label="Device width" className="flex items-center">
+          {(
+            [
+              ["mobile", PhoneIcon, "Mobile (390px)"],
+              ["tablet", TabletIcon, "Tablet (768px)"],
+              ["desktop", MonitorIcon, "Desktop (full width)"],
+            ] as const
+          ).map(([d, Icon, label]) => (
+            <IconButton
+              key={d}
+              label={label}
+              role="radio"
+              aria-checked={device === d}
+              active={device === d}
+              onClick={() => setUi({ device: d })}
+            >
+              <Icon className="size-3.5" />
+            </IconButton>
+          ))}
+        </div>
+        <IconButton label="Open preview in a new tab" onClick={openInNewTab}>
+          <ExternalIcon className="size-3.5" />
+        </IconButton>
+      </div>
+      <div className={cn("relative min-h-0 flex-1 overflow-auto", width ? "bg-surface-0 p-3" : "bg-white")}>
+        {src && (
+          <iframe
+            key={loadCount}
+            title="App preview"
+            src={src}
+            // The app runs on its own origin: scripts and forms yes, but it cannot reach the studio.
+            sandbox="allow-scripts allow-same-origin allow-forms allow-popups allow-modals allow-downloads"
+            className={cn(
+              "block h-full border-0 bg-white",
+              width ? "mx-auto rounded-md shadow-lg ring-1 ring-line" : "w-full",
+            )}
+            style={width ? { width } : undefined}
+          />
+        )}
+        <Overlay
+          status={runtime.data}
+          error={signInError ?? (runtime.isError ? describeError(runtime.error) : undefined)}
+          onRestart={() => void act("restart")}
+          onStart={() => void act("start")}
+        />
+      </div>
+    </section>
+  );
+}
+
+function Overlay({
+  status,
+  error,
+  onRestart,
+  onStart,
+}: {
+  status: RuntimeStatus | undefined;
+  error: string | undefined;
+  onRestart: () => void;
+  onStart: () => void;
+}) {
+  if (error) {
+    return (
+      <Cover>
+        <p className="text-sm font-medium text-red-300">The preview is unavailable</p>
+        <p className="text-xs text-neutral-400">{error}</p>
+      </Cover>
+    );
+  }
+  if (!status) {
+    return (
+      <Cover>
+        <Spinner label="Connecting to the preview" />
+      </Cover>
+    );
+  }
+  if (status.state === "running") return null;
+  if (status.state === "crashed") {
+    return (
+      <Cover>
+        <p className="text-sm font-medium text-red-300">
+          The dev server crashed{status.exitCode !== null ? ` (exit code ${status.exitCode})` : ""}
+        </p>
+        <p className="max-w-md text-xs text-neutral-400">{status.detail}</p>
+        <LogTail lines={status.logTail} />
+        <Button variant="primary" size="sm" onClick={onRestart}>
+          Restart dev server
+        </Button>
+        <p className="text-[11px] text-neutral-500">It also restarts by itself when a file changes.</p>
+      </Cover>
+    );
+  }
+  if (status.state === "starting") {
+    return (
+      <Cover>
+        <div className="flex items-center gap-2">
+          <Spinner label="Starting" />
+          <p className="text-sm font-medium text-neutral-200">Starting the dev server…</p>
+        </div>
+        <p className="text-xs text-neutral-400">{status.detail}</p>
+        <LogTail lines={status.logTail} />
+      </Cover>
+    );
+  }
+  // stopped or hibernated: loading the preview wakes it, but say so while it does.
+  return (
+    <Cover>
+      <p className="text-sm font-medium text-neutral-200">
+        {status.state === "hibernated" ? "The dev server is asleep" : "The dev server is stopped"}
+      </p>
+      <p className="text-xs text-neutral-400">{status.detail || "Opening the preview starts it."}</p>
+      <Button variant="primary" size="sm" onClick={onStart}>
+        Start dev server
+      </Button>
+    </Cover>
+  );
+}
+
+function Cover({ children }: { children: React.ReactNode }) {
+  return (
+    <div
+      data-testid="preview-overlay"
+      className="absolute inset-0 flex flex-col items-center justify-center gap-3 bg-surface-0/95 p-6 text-center"
+    >
+      {children}
+    </div>
+  );
+}
+
+function LogTail({ lines }: { lines: string[] }) {
+  if (lines.length === 0) return null;
+  return (
+    <pre className="max-h-48 w-full max-w-xl overflow-auto rounded border border-line bg-black/50 p-2 text-left font-mono text-[11px] leading-snug text-neutral-400">
+      {lines.slice(-12).join("\n")}
+    </pre>
+  );
+}

@@ -1,0 +1,94 @@
+import { Link } from "@tanstack/react-router";
+import { describeError } from "../../api/errors.ts";
+import { Button, IconButton } from "../../ui/button.tsx";
+import { ChatIcon, FolderIcon, KilnLogo, MonitorIcon, RefreshIcon, TerminalIcon } from "../../ui/icons.tsx";
+import { toast } from "../../ui/toast.tsx";
+import { useMe } from "../auth/use-me.ts";
+import { StatusPill } from "../runtime/status-pill.tsx";
+import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
+import { UserMenu } from "../shell/user-menu.tsx";
+import { useProject } from "./project-context.tsx";
+import { useWorkspaceUi } from "./ui-store.ts";
+
+export function WorkspaceHeader() {
+  const { org, project, details, canWrite } = useProject();
+  const me = useMe();
+  const orgName = me.orgs.find((o) => o.slug === org)?.name ?? org;
+  const runtime = useRuntime(org, project);
+  const act = useRuntimeAction(org, project);
+  const ui = useWorkspaceUi();
+
+  const restart = async () => {
+    try {
+      await act("restart");
+      toast.info("Restarting the dev server…");
+    } catch (err) {
+      toast.error(`Could not restart: ${describeError(err)}`);
+    }
+  };
+
+  return (
+    <header className="flex h-11 shrink-0 items-center gap-2 border-b border-line bg-surface-1 px-3">
+      <Link to="/$org" params={{ org }} aria-label="All projects" title="All projects">
+        <KilnLogo className="size-6" />
+      </Link>
+      <nav aria-label="Breadcrumb" className="flex min-w-0 items-center gap-1.5 text-[13px]">
+        <Link to="/$org" params={{ org }} className="truncate text-neutral-400 hover:text-neutral-100">
+          {orgName}
+        </Link>
+        <span className="text-neutral-700">/</span>
+        <h1 className="truncate font-medium text-neutral-100">{details.name}</h1>
+      </nav>
+      <div className="ml-3">
+        <StatusPill state={runtime.data?.state} detail={runtime.data?.detail} />
+      </div>
+      {canWrite && (
+        <Button
+          size="xs"
+          variant="ghost"
+          icon={<RefreshIcon className="size-3" />}
+          onClick={restart}
+          title="Restart the dev server"
+        >
+          Restart
+        </Button>
+      )}
+      <div className="ml-auto flex items-center gap-0.5">
+        <IconButton
+          label="Toggle chat"
+          active={ui.chatOpen}
+          aria-pressed={ui.chatOpen}
+          onClick={() => ui.set({ chatOpen: !ui.chatOpen })}
+        >
+          <ChatIcon className="size-3.5" />
+        </IconButton>
+        <IconButton
+          label="Toggle files"
+          active={ui.filesOpen}
+          aria-pressed={ui.filesOpen}
+          onClick={() => ui.set({ filesOpen: !ui.filesOpen })}
+        >
+          <FolderIcon className="size-3.5" />
+        </IconButton>
+        <IconButton
+          label="Toggle terminal (Ctrl+`)"
+          active={ui.bottomOpen}
+          aria-pressed={ui.bottomOpen}
+          onClick={() => ui.set({ bottomOpen: !ui.bottomOpen })}
+        >
+          <TerminalIcon className="size-3.5" />
+        </IconButton>
+        <IconButton
+          label="Toggle preview"
+          active={ui.previewOpen}
+          aria-pressed={ui.previewOpen}
+          onClick={() => ui.set({ previewOpen: !ui.previewOpen })}
+        >
+          <MonitorIcon className="size-3.5" />
+        </IconButton>
+        <span className="mx-2 h-5 w-px bg-line" />
+        <UserMenu />
+      </div>
+    </header>
+  );
+}

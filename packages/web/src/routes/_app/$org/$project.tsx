@@ -1,0 +1,34 @@
+import { createFileRoute, notFound } from "@tanstack/react-router";
+import { isApiError } from "../../../api/errors.ts";
+import { can } from "../../../features/orgs/permissions.ts";
+import { projectQuery } from "../../../features/projects/queries.ts";
+import { ProjectProvider } from "../../../features/workspace/project-context.tsx";
+import { Workspace } from "../../../features/workspace/workspace.tsx";
+import { useTitle } from "../../../ui/use-title.ts";
+import { NotFound } from "../../__root.tsx";
+
+export const Route = createFileRoute("/_app/$org/$project")({
+  loader: async ({ context, params }) => {
+    try {
+      return await context.queryClient.ensureQueryData(projectQuery(params.org, params.project));
+    } catch (err) {
+      // Someone else's project and a missing one look the same: not found, and nothing about it is shown.
+      if (isApiError(err) && (err.status === 404 || err.status === 403)) throw notFound();
+      throw err;
+    }
+  },
+  notFoundComponent: NotFound,
+  component: ProjectWorkspace,
+});
+
+function ProjectWorkspace() {
+  const details = Route.useLoaderData();
+  const { org, project } = Route.useParams();
+  const { membership } = Route.useRouteContext();
+  useTitle(details.name);
+  return (
+    <ProjectProvider value={{ org, project, details, canWrite: can(membership.role, "projects.write") }}>
+      <Workspace key={`${org}/${project}`} />
+    </ProjectProvider>
+  );
+}

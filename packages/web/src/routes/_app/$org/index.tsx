@@ -1,0 +1,32 @@
+import { createFileRoute } from "@tanstack/react-router";
+import { can } from "../../../features/orgs/permissions.ts";
+import { ProjectList } from "../../../features/projects/project-list.tsx";
+import { projectsQuery } from "../../../features/projects/queries.ts";
+import { AppHeader } from "../../../features/shell/app-header.tsx";
+import { useTitle } from "../../../ui/use-title.ts";
+
+export const Route = createFileRoute("/_app/$org/")({
+  loader: ({ context, params }) => {
+    // Start fetching before the page renders; the list shows its own loading state meanwhile.
+    void context.queryClient.prefetchQuery(projectsQuery(params.org));
+  },
+  component: Dashboard,
+});
+
+function Dashboard() {
+  const { org } = Route.useParams();
+  const { membership } = Route.useRouteContext();
+  useTitle(`${membership.name} · Projects`);
+  return (
+    <div className="flex min-h-full flex-col">
+      <AppHeader org={org} />
+      <main className="flex-1">
+        <ProjectList
+          org={org}
+          canWrite={can(membership.role, "projects.write")}
+          canDelete={can(membership.role, "projects.delete")}
+        />
+      </main>
+    </div>
+  );
+}

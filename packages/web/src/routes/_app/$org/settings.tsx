@@ -1,0 +1,68 @@
+import { createFileRoute } from "@tanstack/react-router";
+import { can } from "../../../features/orgs/permissions.ts";
+import { GeneralPanel } from "../../../features/settings/general-panel.tsx";
+import { InvitationsPanel } from "../../../features/settings/invitations-panel.tsx";
+import { MembersPanel } from "../../../features/settings/members-panel.tsx";
+import { TokensPanel } from "../../../features/settings/tokens-panel.tsx";
+import { AppHeader } from "../../../features/shell/app-header.tsx";
+import { Tabs } from "../../../ui/tabs.tsx";
+import { useTitle } from "../../../ui/use-title.ts";
+
+type Section = "general" | "members" | "invitations" | "tokens";
+const SECTIONS: Section[] = ["general", "members", "invitations", "tokens"];
+
+export const Route = createFileRoute("/_app/$org/settings")({
+  validateSearch: (search: Record<string, unknown>): { tab?: Section } =>
+    SECTIONS.includes(search.tab as Section) ? { tab: search.tab as Section } : {},
+  component: Settings,
+});
+
+function Settings() {
+  const { org } = Route.useParams();
+  const { tab = "general" } = Route.useSearch();
+  const { membership } = Route.useRouteContext();
+  const navigate = Route.useNavigate();
+  useTitle(`${membership.name} · Settings`);
+
+  const tabs = [
+    { id: "general" as const, label: "General" },
+    { id: "members" as const, label: "Members" },
+    ...(can(membership.role, "invitations.manage")
+      ? [{ id: "invitations" as const, label: "Invitations" }]
+      : []),
+    { id: "tokens" as const, label: "API tokens" },
+  ];
+
+  return (
+    <div className="flex min-h-full flex-col">
+      <AppHeader org={org} />
+      <main className="mx-auto w-full max-w-4xl px-4 py-6 sm:px-6 sm:py-8">
+        <h1 className="mb-1 text-lg font-semibold text-neutral-50">Settings</h1>
+        <p className="mb-5 text-xs text-neutral-500">
+          {membership.name} · you are{" "}
+          {membership.role === "admin" || membership.role === "owner" ? "an" : "a"} {membership.role}
+        </p>
+        <Tabs
+          label="Settings sections"
+          tabs={tabs}
+          active={tab}
+          onChange={(t) => void navigate({ search: { tab: t }, replace: true })}
+          className="mb-6 overflow-x-auto rounded-t-md border border-line"
+        />
+        {tab === "general" && (
+          <GeneralPanel
+            org={org}
+            name={membership.name}
+            role={membership.role}
+            personal={membership.personal}
+          />
+        )}
+        {tab === "members" && (
+          <MembersPanel org={org} role={membership.role} personal={membership.personal} />
+        )}
+        {tab === "invitations" && <InvitationsPanel org={org} />}
+        {tab === "tokens" && <TokensPanel />}
+      </main>
+    </div>
+  );
+}

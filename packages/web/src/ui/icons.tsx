@@ -1,0 +1,265 @@
+import type { ReactNode, SVGProps } from "react";
+
+/** Stroke icons drawn for 16px; inline so the studio loads no icon font or sprite from anywhere. */
+function Svg({ children, ...props }: SVGProps<SVGSVGElement> & { children: ReactNode }) {
+  return (
+    <svg
+      width="16"
+      height="16"
+      viewBox="0 0 16 16"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="1.4"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+      aria-hidden="true"
+      {...props}
+    >
+      {children}
+    </svg>
+  );
+}
+
+type IconProps = SVGProps<SVGSVGElement>;
+
+export function FileIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M4 1.8h5l3 3v9.4H4z" />
+      <path d="M9 1.8v3h3" />
+    </Svg>
+  );
+}
+export function FolderIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M1.8 3.5h4l1.5 1.5h6.9v8.3H1.8z" />
+    </Svg>
+  );
+}
+export function FolderOpenIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M1.8 13.3V3.5h4l1.5 1.5h5.4v2M1.8 13.3l1.7-6.3h11l-1.7 6.3z" />
+    </Svg>
+  );
+}
+export function ChevronRight(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="m6 3.5 4.5 4.5L6 12.5" />
+    </Svg>
+  );
+}
+export function ChevronDown(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="m3.5 6 4.5 4.5L12.5 6" />
+    </Svg>
+  );
+}
+export function PlusIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M8 3v10M3 8h10" />
+    </Svg>
+  );
+}
+export function TrashIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M2.5 4h11M6 4V2.5h4V4M4 4l.7 9.5h6.6L12 4" />
+    </Svg>
+  );
+}
+export function PencilIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="m10.5 2.5 3 3-8 8H2.5v-3z" />
+    </Svg>
+  );
+}
+export function RefreshIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M13 3v3.5H9.5M3 13V9.5h3.5M12.6 6.5A5 5 0 0 0 3.8 5M3.4 9.5a5 5 0 0 0 8.8 1.5" />
+    </Svg>
+  );
+}
+export function ExternalIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M9.5 2.5h4v4M13.5 2.5 7.5 8.5M12 9.5v4H2.5V4h4" />
+    </Svg>
+  );
+}
+export function PhoneIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <rect x="4.5" y="1.5" width="7" height="13" rx="1.5" />
+      <path d="M7.3 12.5h1.4" />
+    </Svg>
+  );
+}
+export function TabletIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <rect x="2.5" y="1.5" width="11" height="13" rx="1.5" />
+      <path d="M7.3 12.5h1.4" />
+    </Svg>
+  );
+}
+export function MonitorIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <rect x="1.5" y="2.5" width="13" height="8.5" rx="1" />
+      <path d="M5.5 14h5M8 11v3" />
+    </Svg>
+  );
+}
+export function TerminalIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="m3 4.5 3 3-3 3M7.5 11.5H13" />
+    </Svg>
+  );
+}
+export function LogsIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M2.5 3.5h11M2.5 6.5h11M2.5 9.5h7M2.5 12.5h9" />
+    </Svg>
+  );
+}
+export function SearchIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <circle cx="7" cy="7" r="4.5" />
+      <path d="m10.5 10.5 3 3" />
+    </Svg>
+  );
+}
+export function SettingsIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <circle cx="8" cy="8" r="2.2" />
+      <path d="M8 1.5v2M8 12.5v2M1.5 8h2M12.5 8h2M3.4 3.4l1.4 1.4M11.2 11.2l1.4 1.4M3.4 12.6l1.4-1.4M11.2 4.8l1.4-1.4" />
+    </Svg>
+  );
+}
+export function LogoutIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M6 2.5H2.5v11H6M10.5 5l3 3-3 3M13.5 8H6" />
+    </Svg>
+  );
+}
+export function CloseIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="m4 4 8 8M12 4l-8 8" />
+    </Svg>
+  );
+}
+export function PlayIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M4.5 2.5v11l9-5.5z" />
+    </Svg>
+  );
+}
+export function StopIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <rect x="3.5" y="3.5" width="9" height="9" rx="1" />
+    </Svg>
+  );
+}
+export function ChatIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M2 3h12v8H6l-3 2.5V11H2z" />
+    </Svg>
+  );
+}
+export function SparkIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M8 1.5 9.5 6.5 14.5 8 9.5 9.5 8 14.5 6.5 9.5 1.5 8 6.5 6.5z" />
+    </Svg>
+  );
+}
+export function NewFolderIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M1.8 3.5h4l1.5 1.5h6.9v8.3H1.8zM8 7.5v4M6 9.5h4" />
+    </Svg>
+  );
+}
+export function NewFileIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M9 1.8H4v12.4h8V4.8z" />
+      <path d="M8 7.5v4M6 9.5h4" />
+    </Svg>
+  );
+}
+export function CheckIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="m3 8.5 3.5 3.5L13 4.5" />
+    </Svg>
+  );
+}
+export function KeyIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <circle cx="5" cy="10.5" r="3" />
+      <path d="m7.2 8.3 6.3-6.3M11 4.5l1.8 1.8" />
+    </Svg>
+  );
+}
+export function UsersIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <circle cx="6" cy="5.5" r="2.5" />
+      <path d="M1.5 14c0-2.5 2-4.3 4.5-4.3s4.5 1.8 4.5 4.3M10.5 3.2a2.4 2.4 0 0 1 0 4.6M12 9.9c1.5.5 2.5 2 2.5 4" />
+    </Svg>
+  );
+}
+export function MailIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <rect x="1.5" y="3" width="13" height="10" rx="1" />
+      <path d="m2 4 6 5 6-5" />
+    </Svg>
+  );
+}
+export function GridIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <rect x="2" y="2" width="5" height="5" rx="1" />
+      <rect x="9" y="2" width="5" height="5" rx="1" />
+      <rect x="2" y="9" width="5" height="5" rx="1" />
+      <rect x="9" y="9" width="5" height="5" rx="1" />
+    </Svg>
+  );
+}
+export function MoreIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <circle cx="3.5" cy="8" r=".6" fill="currentColor" />
+      <circle cx="8" cy="8" r=".6" fill="currentColor" />
+      <circle cx="12.5" cy="8" r=".6" fill="currentColor" />
+    </Svg>
+  );
+}
+
+export function KilnLogo({ className }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 32 32" className={className} aria-hidden="true">
+      <rect width="32" height="32" rx="7" fill="var(--color-accent-600)" />
+      <path d="M9 23V9h3v6l6-6h4l-7 7 7 7h-4l-6-6v6z" fill="white" />
+    </svg>
+  );
+}
