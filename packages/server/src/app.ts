@@ -14,6 +14,8 @@ import {
 import type { ApiTokenService } from "./auth/api-tokens.ts";
 import { authRoutes } from "./auth/routes.ts";
 import type { AuthService } from "./auth/service.ts";
+import { chatRoutes } from "./chats/routes.ts";
+import type { ChatService } from "./chats/service.ts";
 import type { KilnConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import { runtimeRoutes } from "./devserver/routes.ts";
@@ -62,6 +64,7 @@ export interface Services {
   llm: LlmService;
   history: ProjectHistory;
   previewErrors: PreviewErrors;
+  chats: ChatService;
 }
 
 export interface AppOptions {
@@ -154,6 +157,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     projects: services.projects,
     previewErrors: services.previewErrors,
   });
+  chatRoutes(app, { orgs: services.orgs, chats: services.chats });
   historyRoutes(app, { orgs: services.orgs, projects: services.projects, history: services.history });
   terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
   llmRoutes(app, { orgs: services.orgs, llm: services.llm });

@@ -49,6 +49,8 @@ const Env = z.object({
   KILN_ALLOW_UNSANDBOXED: Bool.default(false),
   KILN_HIBERNATE_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(15),
   KILN_TERMINAL_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
+  KILN_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
+  KILN_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(500).default(40),
   // Instance-wide model providers (llm/); the usual variable names, so an existing shell setup just works.
   OPENAI_API_KEY: OptionalText,
   OPENAI_BASE_URL: OptionalUrl,
@@ -97,6 +99,12 @@ export interface KilnConfig {
   hibernateAfterMinutes: number;
   /** Terminals with no attached socket and no output for this long are killed. 0 = never. */
   terminalIdleMinutes: number;
+  agent: {
+    /** A tool call waiting for the user's decision longer than this is rejected. */
+    approvalTimeoutMs: number;
+    /** Model calls per chat turn before it stops with `step_limit`. */
+    maxSteps: number;
+  };
   llm: LlmConfig;
 }
 
@@ -158,6 +166,10 @@ export function loadConfig(
     allowUnsandboxed: e.KILN_ALLOW_UNSANDBOXED,
     hibernateAfterMinutes: e.KILN_HIBERNATE_AFTER_MINUTES,
     terminalIdleMinutes: e.KILN_TERMINAL_IDLE_MINUTES,
+    agent: {
+      approvalTimeoutMs: e.KILN_APPROVAL_TIMEOUT_SECONDS * 1000,
+      maxSteps: e.KILN_AGENT_MAX_STEPS,
+    },
     llm: {
       openaiApiKey: e.OPENAI_API_KEY,
       openaiBaseUrl: e.OPENAI_BASE_URL,

@@ -10,6 +10,7 @@ import { CsrfTokens } from "./auth/csrf.ts";
 import { RateLimiter } from "./auth/rate-limiter.ts";
 import { AuthService } from "./auth/service.ts";
 import { AccessTokens } from "./auth/tokens.ts";
+import { createChats } from "./chats/index.ts";
 import type { KilnConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
@@ -170,6 +171,35 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     });
     const llm = new LlmService({ database, secrets, config: config.llm, log: logger });
     orgs.onDelete(async (orgId) => llm.forgetOrg(orgId));
+    const files = new FileService(projects, storage, {
+      events: fileEvents,
+      ownerOf: (projectId) => driver.workspaceOwner(projectId),
+    });
+    const runtime = new RuntimeService({
+      projects,
+      manager: devServers,
+      tokens: previewTokens,
+      publicUrl: config.publicUrl,
+      appDomain: config.appDomain,
+    });
+    const { chats, engine: chatEngine } = createChats({
+      database,
+      config,
+      log: logger,
+      embedded,
+      projects,
+      files,
+      runtime,
+      driver,
+      storage,
+      models: llm.gateway,
+      history,
+      previewErrors,
+    });
+    projects.onDelete((_orgId, projectId) => chatEngine.stopProject(projectId));
+    orgs.onDelete((orgId) => chatEngine.stopOrg(orgId));
+    await chatEngine.recover();
+    chatEngine.startSweeping();
     const services: Services = {
       database,
       orgs,
@@ -193,23 +223,15 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         log: logger,
       }),
       projects,
-      files: new FileService(projects, storage, {
-        events: fileEvents,
-        ownerOf: (projectId) => driver.workspaceOwner(projectId),
-      }),
+      files,
       templates,
-      runtime: new RuntimeService({
-        projects,
-        manager: devServers,
-        tokens: previewTokens,
-        publicUrl: config.publicUrl,
-        appDomain: config.appDomain,
-      }),
+      runtime,
       preview,
       terminals,
       llm,
       history,
       previewErrors,
+      chats,
     };
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });
@@ -231,6 +253,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         templates.close();
         preview.close();
         history.close();
+        await chatEngine.close();
         await app.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);
         if ("close" in driver && typeof driver.close === "function") driver.close();

@@ -9,7 +9,7 @@ import {
   ZERO_USAGE,
 } from "@kiln/protocol";
 import type { LanguageModel } from "ai";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import type { Database } from "../db/client.ts";
 import { agentRuns, orgs } from "../db/schema-shared.ts";
@@ -119,6 +119,9 @@ export class ChatEngine {
         mode: setup.mode,
         messageId: run.messageId,
         maxSteps: this.#o.maxSteps,
+        approvalTimeoutMs: this.#o.approvalTimeoutMs,
+        // The gateway retries provider errors itself (and logs each attempt); retrying here would stack.
+        maxRetries: 0,
         contextWindow: setup.contextWindow,
         signal: run.controller.signal,
         approve: (request) => this.#approve(run, request),
@@ -297,6 +300,21 @@ export class ChatEngine {
     this.#sweeper.unref();
   }
 
+  /** A project (or org) is being deleted: its runs stop first, so nothing writes into removed files. */
+  async stopProject(projectId: string): Promise<void> {
+    await this.#stopWhere((run) => run.projectId === projectId);
+  }
+
+  async stopOrg(orgId: string): Promise<void> {
+    await this.#stopWhere((run) => run.orgId === orgId);
+  }
+
+  async #stopWhere(match: (run: ChatRun) => boolean): Promise<void> {
+    const runs = [...this.#runs.values()].filter(match);
+    for (const run of runs) run.controller.abort();
+    await Promise.all(runs.map((r) => r.whenFinished()));
+  }
+
   /** Stops every run on this server; they are stored as interrupted (resumable). */
   async close(timeoutMs = 10_000): Promise<void> {
     this.#closing = true;
@@ -342,5 +360,4 @@ async function interruptInTx(
       updatedAt: new Date(),
     })
     .where(eq(chatMessages.id, message.id));
-  void sql;
 }

@@ -1,5 +1,5 @@
 import type { PreviewStatus, ProjectInfo } from "@kiln/agent";
-import type { Project } from "@kiln/protocol";
+import type { PreviewError, Project } from "@kiln/protocol";
 import type { RuntimeService } from "../devserver/service.ts";
 import type { FileService } from "../files/service.ts";
 import type { OrgAccess } from "../orgs/service.ts";
@@ -8,10 +8,13 @@ const GUIDE = "KILN.md";
 const START_WAIT_MS = 20_000;
 const ERROR_LINE = /error|failed|cannot|unexpected|exception|not found|\bat .+:\d+:\d+/i;
 
-/** Browser-side errors the preview page reported (see preview/errors.ts); optional so chats work without. */
+/** Errors the dev server printed and the preview page reported (preview/errors.ts). */
 export interface BrowserErrorSource {
-  recent(orgId: string, projectId: string): Array<{ source: string; message: string }>;
+  recent(orgId: string, projectId: string): PreviewError[];
 }
+
+const REPORT_LIMIT = 20;
+const DETAIL_LIMIT = 1_500;
 
 /** What the agent's `project_info` and `preview_status` tools read, and the system prompt's guide. */
 export class ProjectContext {
@@ -59,16 +62,36 @@ export class ProjectContext {
       await new Promise((resolve) => setTimeout(resolve, 250));
       status = await this.#runtime.status(access, project.id);
     }
-    const errors = status.logTail.filter((line) => ERROR_LINE.test(line)).slice(-20);
-    const browser = this.#errors?.recent(access.org.id, project.id) ?? [];
+    const seen = this.#errors?.recent(access.org.id, project.id) ?? [];
+    const server = seen.filter((e) => e.source === "server").map(describe);
+    const fromLog = status.logTail.filter((line) => ERROR_LINE.test(line));
     return {
       state: status.state,
       detail: status.detail,
-      errors,
-      browserErrors: browser
+      errors: (server.length > 0 ? server : fromLog).slice(-20),
+      browserErrors: seen
         .filter((e) => e.source === "browser")
-        .map((e) => e.message)
+        .map(describe)
         .slice(-20),
     };
   }
+
+  /** The project's current errors as a request to the agent, or null when there are none. */
+  async errorReport(access: OrgAccess, project: Project): Promise<string | null> {
+    const seen = (this.#errors?.recent(access.org.id, project.id) ?? []).slice(-REPORT_LIMIT);
+    if (seen.length === 0) return null;
+    const lines = [
+      "The preview shows these errors. Find the cause and fix it, then check `preview_status` again.",
+      "",
+    ];
+    for (const e of seen) lines.push(`- ${e.source === "server" ? "Dev server" : "Browser"}: ${describe(e)}`);
+    return lines.join("\n");
+  }
+}
+
+function describe(e: PreviewError): string {
+  const where = e.url ? ` (${e.url}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ""}` : ""})` : "";
+  const repeats = e.count > 1 ? ` [×${e.count}]` : "";
+  const detail = e.detail ? `\n${e.detail.slice(0, DETAIL_LIMIT)}` : "";
+  return `${e.message}${where}${repeats}${detail}`;
 }

@@ -4,6 +4,8 @@ import {
   ChatWithMessages,
   CreateChatBody,
   ErrorEnvelope,
+  FixErrorsBody,
+  FixErrorsResponse,
   Id,
   IdOrSlug,
   RunEvent,
@@ -233,6 +235,23 @@ export function chatRoutes(app: FastifyInstance, deps: { orgs: OrgService; chats
       );
       if (!wantsStream(request)) return reply.code(202).send(sent);
       return stream(request, reply, who, { ...request.params, messageId: sent.assistantMessage.id }, 0);
+    },
+  );
+
+  r.post(
+    "/api/orgs/:org/projects/:project/fix-errors",
+    {
+      schema: {
+        tags,
+        summary: "Ask the agent to fix the errors the preview reports (in a given chat or a new one)",
+        params: ProjectParams,
+        body: FixErrorsBody,
+        response: { 202: FixErrorsResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const sent = await chats.fixErrors(await access(request), request.params.project, request.body);
+      return reply.code(202).send(sent);
     },
   );
 

@@ -7,6 +7,8 @@ import type {
   ChatMessage,
   ChatWithMessages,
   CreateChatBody,
+  FixErrorsBody,
+  FixErrorsResponse,
   MessagePart,
   Project,
   RunEvent,
@@ -64,6 +66,8 @@ export interface ChatServiceDeps {
   workspaceFor(access: OrgAccess, project: Project): Workspace;
   toolsFor(mode: ApprovalMode): ToolDefinition[];
   systemPromptFor(access: OrgAccess, project: Project, mode: ApprovalMode): Promise<string>;
+  /** The preview's current errors as a message to the agent; null when there are none. */
+  errorsFor(access: OrgAccess, project: Project): Promise<string | null>;
 }
 
 /** Chats with the agent: the conversation CRUD, starting/cancelling/resuming turns, approvals, replay. */
@@ -299,6 +303,35 @@ export class ChatService {
       userMessage: created.userRow ? toMessage(created.userRow) : null,
       assistantMessage: toMessage(created.assistantRow),
     };
+  }
+
+  /** Starts a turn that asks the agent to fix what the preview reports (in a chat given or a new one). */
+  async fixErrors(access: OrgAccess, projectRef: string, body: FixErrorsBody): Promise<FixErrorsResponse> {
+    requirePermission(access.role, "chats.write");
+    const project = await this.#d.projects.get(access, projectRef);
+    const report = await this.#d.errorsFor(access, project);
+    if (!report) throw new ConflictError("no_preview_errors", "the preview reports no errors to fix");
+    const chat = body.chatId
+      ? await this.#d.database.tenant(access.org.schemaName, (tx) => findChat(tx, project.id, body.chatId!))
+      : undefined;
+    const chatId =
+      chat?.id ??
+      (
+        await this.create(access, project.id, {
+          title: "Fix preview errors",
+          ...(body.mode ? { mode: body.mode } : {}),
+          ...(body.model ? { model: body.model } : {}),
+        })
+      ).id;
+    const sent = await this.#startTurn(access, project, chatId, {
+      content: report,
+      mode: body.mode,
+      model: body.model,
+    });
+    const current = await this.#d.database.tenant(access.org.schemaName, (tx) =>
+      findChat(tx, project.id, chatId),
+    );
+    return { ...sent, chat: toChat(current, sent.assistantMessage.id) };
   }
 
   async cancel(access: OrgAccess, projectRef: string, chatId: string): Promise<Chat> {

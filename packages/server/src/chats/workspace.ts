@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type {
   ExecOptions,
   GrepOptions,
@@ -9,7 +10,7 @@ import type {
   WorkspaceErrorCode,
   WorkspaceExecResult,
 } from "@kiln/agent";
-import { WorkspaceError } from "@kiln/agent";
+import { globToRegExp, type ShellSession, shellSessionOverProcess, WorkspaceError } from "@kiln/agent";
 import type { Project } from "@kiln/protocol";
 import { KilnError } from "../errors/errors.ts";
 import type { FileService } from "../files/service.ts";
@@ -138,6 +139,22 @@ export class ProjectWorkspace implements Workspace {
     };
   }
 
+  async openShell(): Promise<ShellSession> {
+    const proc = await this.#d.driver.spawn(this.#d.sandbox(false), {
+      argv: ["bash", "--noprofile", "--norc"],
+      cwd: "/workspace",
+      openStdin: true,
+    });
+    if (!proc.stdin) throw new WorkspaceError("unavailable", "the sandbox could not open a shell");
+    return shellSessionOverProcess(randomUUID(), {
+      stdin: proc.stdin,
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+      kill: () => proc.kill(),
+      exited: proc.exited,
+    });
+  }
+
   async #exists(path: string): Promise<boolean> {
     try {
       await this.#d.files.read(this.#d.access, this.#d.project.id, { path, startLine: 1, endLine: 1 });
@@ -158,31 +175,4 @@ async function translate<T>(fn: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
-}
-
-/** `**` crosses directories, `*` and `?` do not; a pattern without `/` matches the file name anywhere. */
-export function globToRegExp(glob: string): RegExp {
-  let out = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") {
-      if (glob[i + 1] === "*") {
-        out += ".*";
-        i++;
-        if (glob[i + 1] === "/") i++;
-      } else out += "[^/]*";
-    } else if (c === "?") out += "[^/]";
-    else if (c === "{") {
-      const end = glob.indexOf("}", i);
-      if (end > i) {
-        out += `(?:${glob
-          .slice(i + 1, end)
-          .split(",")
-          .map((s) => s.replace(/[.+^$()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*"))
-          .join("|")})`;
-        i = end;
-      } else out += "\\{";
-    } else out += c.replace(/[.+^$()|[\]\\]/g, "\\$&");
-  }
-  return glob.includes("/") ? new RegExp(`^${out}$`) : new RegExp(`(?:^|/)${out}$`);
 }

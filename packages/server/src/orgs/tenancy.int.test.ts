@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { query } from "../db/client.ts";
+import { chatMessages } from "../db/schema-tenant.ts";
 import type { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
 
@@ -66,6 +67,8 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   sha: "checkpoint_not_found",
   providerId: "provider_not_found",
   priceId: "price_not_found",
+  chatId: "chat_not_found",
+  messageId: "message_not_found",
 };
 
 interface JsonSchema {
@@ -123,6 +126,9 @@ interface Tenant {
   priceId: string;
   /** A checkpoint of the tenant's project that no other project has. */
   sha: string;
+  chatId: string;
+  /** An answered message in that chat. */
+  messageId: string;
 }
 
 let kiln: TestKiln;
@@ -441,6 +447,20 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     outputPerMTok: 2,
   });
   expect(price.statusCode).toBe(200);
+  const chat = await owner.client.post(`/api/orgs/${slug}/projects/${project.json().slug}/chats`, {});
+  expect(chat.statusCode).toBe(201);
+  // Stored as a finished turn would be: this Kiln has no model to answer one.
+  const messageId = randomUUID();
+  await kiln.database.tenant(row!.schema_name, (tx) =>
+    tx.insert(chatMessages).values({
+      id: messageId,
+      chatId: chat.json().id,
+      role: "assistant",
+      parts: [{ type: "text", text: `answer ${prefix}` }],
+      status: "completed",
+      reason: "done",
+    }),
+  );
   return {
     owner,
     org: { id, slug, schema: row!.schema_name },
@@ -454,6 +474,8 @@ async function makeTenant(prefix: string): Promise<Tenant> {
       { orgId: id, projectId: project.json().id },
       { message: `tenant ${prefix}` },
     ))!.sha,
+    chatId: chat.json().id,
+    messageId,
   };
 }
 
@@ -522,6 +544,8 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     providerId: tenant.providerId,
     priceId: tenant.priceId,
     sha: tenant.sha,
+    chatId: tenant.chatId,
+    messageId: tenant.messageId,
   };
 }
 

@@ -1,0 +1,74 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { createDefaultTools, type ToolDefinition } from "@kiln/agent";
+import type { ApprovalMode } from "@kiln/protocol";
+import type { FastifyBaseLogger } from "fastify";
+import type { KilnConfig } from "../config.ts";
+import type { Database } from "../db/client.ts";
+import type { RuntimeService } from "../devserver/service.ts";
+import type { FileService } from "../files/service.ts";
+import type { ProjectService } from "../projects/service.ts";
+import type { ProjectStorage } from "../projects/storage.ts";
+import type { RuntimeDriver } from "../runtime/driver.ts";
+import { ChatEngine, type CheckpointSink } from "./engine.ts";
+import { type BrowserErrorSource, ProjectContext } from "./project-context.ts";
+import { ChatService, type ModelSource } from "./service.ts";
+import { systemPrompt } from "./system-prompt.ts";
+import { ProjectWorkspace } from "./workspace.ts";
+
+export interface ChatsDeps {
+  database: Database;
+  config: KilnConfig;
+  log: FastifyBaseLogger;
+  embedded: boolean;
+  projects: ProjectService;
+  files: FileService;
+  runtime: RuntimeService;
+  driver: RuntimeDriver;
+  storage: ProjectStorage;
+  models: ModelSource;
+  history: CheckpointSink;
+  previewErrors: BrowserErrorSource;
+}
+
+/** Builds the chat engine and service from the server's parts (kept out of kiln.ts to keep it short). */
+export function createChats(d: ChatsDeps): { chats: ChatService; engine: ChatEngine } {
+  const engine = new ChatEngine({
+    database: d.database,
+    log: d.log,
+    owner: `${hostname()}:${process.pid}:${randomUUID()}`,
+    embedded: d.embedded,
+    approvalTimeoutMs: d.config.agent.approvalTimeoutMs,
+    maxSteps: d.config.agent.maxSteps,
+    checkpoints: d.history,
+  });
+  const context = new ProjectContext(d.files, d.runtime, d.previewErrors);
+  const tools = createDefaultTools();
+  // Plan mode: the loop refuses mutating tools anyway; not offering them keeps the model from trying.
+  const readOnly = tools.filter((t) => !t.mutates);
+  const chats = new ChatService({
+    database: d.database,
+    projects: d.projects,
+    engine,
+    models: d.models,
+    toolsFor: (mode: ApprovalMode): ToolDefinition[] => (mode === "plan" ? readOnly : tools),
+    workspaceFor: (access, project) =>
+      new ProjectWorkspace({
+        access,
+        project,
+        files: d.files,
+        driver: d.driver,
+        sandbox: (network) => ({
+          projectId: project.id,
+          workspaceDir: d.storage.projectDir(access.org.id, project.id),
+          network: network ? "egress" : "none",
+        }),
+        info: () => context.info(access, project),
+        previewStatus: () => context.previewStatus(access, project),
+      }),
+    systemPromptFor: async (access, project, mode) =>
+      systemPrompt({ project, guide: await context.guide(access, project), mode }),
+    errorsFor: (access, project) => context.errorReport(access, project),
+  });
+  return { chats, engine };
+}
