@@ -295,7 +295,11 @@ try {
       const start = performance.now();
       const wall = Date.now();
       const slug = (
-        await call("POST", `/orgs/${org}/projects`, { name: `Bench ${i}`, template: "react-vite" })
+        await call("POST", `/orgs/${org}/projects`, {
+          name: `Bench ${i}`,
+          template: "react-vite",
+          startDevServer: true,
+        })
       ).slug as string;
       split.created.push(performance.now() - start);
       const { host, cookie } = await signIn(slug);

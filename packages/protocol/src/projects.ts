@@ -9,6 +9,12 @@ export const CreateProjectBody = z.strictObject({
   slug: Slug.optional().describe("Derived from the name when absent"),
   description: Description.optional(),
   template: TemplateName.default(DEFAULT_TEMPLATE).describe("Template to start from (GET /api/templates)"),
+  startDevServer: z
+    .boolean()
+    .optional()
+    .describe(
+      "Start the dev server right away (the studio opens the preview next), instead of on first visit",
+    ),
 });
 export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
 

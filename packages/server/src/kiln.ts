@@ -16,9 +16,11 @@ import { type Database, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
 import { migrateAll } from "./db/migrate.ts";
 import { DevServerManager, GUEST_PORT } from "./devserver/manager.ts";
-import { RuntimeService } from "./devserver/service.ts";
+import { devProject, RuntimeService } from "./devserver/service.ts";
 import { FileEvents } from "./files/events.ts";
 import { FileService } from "./files/service.ts";
+import { GitAccess } from "./git/access.ts";
+import { GitBackend } from "./git/backend.ts";
 import { ProjectHistory } from "./history/service.ts";
 import { InvitationService } from "./invitations/service.ts";
 import { LlmService } from "./llm/service.ts";
@@ -116,6 +118,12 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       }),
       commandFor: async (p) => devCommand(templates.get(p.template).manifest, GUEST_PORT),
     });
+    // The studio opens the preview right after creating a project: starting now overlaps the dev server's
+    // cold start with the page load instead of waiting for the first preview request.
+    projects.onCreate((access, project, input) => {
+      if (!input.startDevServer) return;
+      void devServers.start(devProject(access, project));
+    });
     projects.onDelete(async (orgId, projectId) => {
       preview.invalidate();
       const found = devServers.find(orgId, projectId);
@@ -152,6 +160,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     projects.onDelete(async (orgId, projectId) => previewErrors.forget(orgId, projectId));
     orgs.onDelete(async (orgId) => previewErrors.forget(orgId));
     const history = new ProjectHistory({ storage, driver, events: fileEvents });
+    const git = {
+      access: new GitAccess({ database, orgs, projects }),
+      backend: new GitBackend({ storage, driver, history, events: fileEvents, limits: config.git }),
+    };
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const secureCookies = config.publicUrl.startsWith("https://");
     const preview = new PreviewGateway({
@@ -232,6 +244,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       history,
       previewErrors,
       chats,
+      git,
     };
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });
@@ -253,6 +266,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         templates.close();
         preview.close();
         history.close();
+        git.backend.close();
         await chatEngine.close();
         await app.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);

@@ -58,6 +58,8 @@ interface Entry {
   connections: number;
   /** Bumped on every start/stop, so a superseded start does not overwrite newer state. */
   generation: number;
+  /** Wakes the health check early: new output often means "listening now" (Vite prints "ready in"). */
+  poke?: () => void;
 }
 
 /**
@@ -150,7 +152,10 @@ export class DevServerManager {
         return this.status(project);
       }
       e.process = proc;
-      proc.stdout.setEncoding("utf8").on("data", (d: string) => e.log.write("stdout", d));
+      proc.stdout.setEncoding("utf8").on("data", (d: string) => {
+        e.log.write("stdout", d);
+        e.poke?.();
+      });
       proc.stderr.setEncoding("utf8").on("data", (d: string) => e.log.write("stderr", d));
       void proc.exited.then((exit) => {
         if (generation !== e.generation) return;
@@ -255,7 +260,7 @@ export class DevServerManager {
 
   async #waitForHttp(e: Entry, generation: number): Promise<void> {
     const deadline = Date.now() + (this.#o.startTimeoutMs ?? 120_000);
-    let delay = 25;
+    let delay = 100;
     while (generation === e.generation && e.state === "starting") {
       if (e.target && (await answers(e.target))) {
         this.#settle(e, generation, "running", "Running");
@@ -267,9 +272,17 @@ export class DevServerManager {
         this.#settle(e, generation, "crashed", `The dev server did not answer on port ${GUEST_PORT}`);
         return;
       }
-      // Poll tightly while a server normally comes up (a few seconds), then back off: first byte latency
-      // is what the user waits on, and a refused loopback connect costs next to nothing.
-      await new Promise((r) => setTimeout(r, delay));
+      // Check again when the server prints something (servers announce that they listen) or after a
+      // while, whichever comes first; polling alone either adds latency or keeps a busy CPU busier.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, delay);
+        function done() {
+          clearTimeout(timer);
+          e.poke = undefined;
+          resolve();
+        }
+        e.poke = done;
+      });
       if (Date.now() - (e.startedAt ?? 0) > 10_000) delay = Math.min(delay * 1.5, 500);
     }
   }

@@ -104,6 +104,19 @@ describe("runtime API", () => {
     expect(stopped.json()).toMatchObject({ state: "stopped", detail: "Stopped" });
   }, 120_000);
 
+  it("starts the dev server at creation when asked, and only then", async () => {
+    const create = (startDevServer?: boolean) =>
+      owner.client.post(`/api/orgs/${org}/projects`, { name: "Eager", template: "static", startDevServer });
+    const eager = (await create(true)).json().slug;
+    const lazy = (await create()).json().slug;
+    const state = async (slug: string) =>
+      (await owner.client.get(`/api/orgs/${org}/projects/${slug}/runtime`)).json().state;
+    expect(["starting", "running"]).toContain(await state(eager));
+    expect(await state(lazy)).toBe("stopped");
+    expect((await create("yes" as unknown as boolean)).statusCode).toBe(400);
+    await owner.client.post(`/api/orgs/${org}/projects/${eager}/runtime/stop`);
+  }, 60_000);
+
   it("refuses bad input on the runtime routes", async () => {
     const slug = (
       await owner.client.post(`/api/orgs/${org}/projects`, { name: "Bad", template: "static" })

@@ -15,7 +15,7 @@ export interface RuntimeServiceOptions {
   appDomain: string;
 }
 
-function devProject(access: OrgAccess, project: Project): DevServerProject {
+export function devProject(access: OrgAccess, project: Project): DevServerProject {
   return { orgId: access.org.id, projectId: project.id, name: project.name, template: project.template };
 }
 

@@ -34,6 +34,8 @@ export class ProjectService {
   readonly #storage: ProjectStorage;
   readonly #templates: TemplateService;
   readonly #deleteListeners: Array<(orgId: string, projectId: string) => Promise<void>> = [];
+  readonly #createListeners: Array<(access: OrgAccess, project: Project, input: CreateProjectBody) => void> =
+    [];
 
   constructor(database: Database, storage: ProjectStorage, templates: TemplateService) {
     this.#database = database;
@@ -44,6 +46,11 @@ export class ProjectService {
   /** Runs before a deleted project's files are removed (the runtime stops its processes first). */
   onDelete(listener: (orgId: string, projectId: string) => Promise<void>): void {
     this.#deleteListeners.push(listener);
+  }
+
+  /** Runs after a project's row and files exist (e.g. the runtime starts its dev server when asked). */
+  onCreate(listener: (access: OrgAccess, project: Project, input: CreateProjectBody) => void): void {
+    this.#createListeners.push(listener);
   }
 
   async list(access: OrgAccess): Promise<Project[]> {
@@ -100,7 +107,9 @@ export class ProjectService {
         slug = withSuffix(slugify(input.name));
       }
     });
-    return toProject(access.org.id, row);
+    const project = toProject(access.org.id, row);
+    for (const listener of this.#createListeners) listener(access, project, input);
+    return project;
   }
 
   async update(access: OrgAccess, ref: string, input: UpdateProjectBody): Promise<Project> {
