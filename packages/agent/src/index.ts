@@ -6,7 +6,7 @@ export { globToRegExp } from "./glob.ts";
 export * from "./history.ts";
 export * from "./loop.ts";
 export type { LoopDetectionOptions } from "./loop-breaker.ts";
-export { parseWorkspacePath } from "./paths.ts";
+export { canonicalToolPath, parseWorkspacePath } from "./paths.ts";
 export * from "./shell-session.ts";
 export { truncateMiddle } from "./text.ts";
 export * from "./tool.ts";

@@ -9,8 +9,22 @@ import { WorkspaceError } from "./workspace.ts";
 const MAX_PATH_CHARS = 1024;
 const MAX_SEGMENT_BYTES = 255;
 
+/**
+ * Models spell the project root and its files in a few harmless ways: `.`, `./src`, `/workspace/src`
+ * (the sandbox path the system prompt mentions). Those become the plain relative form; anything else
+ * is left for the checks to judge.
+ */
+export function canonicalToolPath(input: string): string {
+  let path = input.trim();
+  if (path === "/workspace" || path === "/workspace/") return "";
+  if (path.startsWith("/workspace/")) path = path.slice("/workspace/".length);
+  while (path.startsWith("./")) path = path.slice(2);
+  if (path === ".") return "";
+  return path;
+}
+
 export function parseWorkspacePath(input: string, options: { allowRoot?: boolean } = {}): string[] {
-  const path = input.startsWith("./") ? input.slice(2) : input;
+  const path = canonicalToolPath(input);
   if (path === "" || path === ".") {
     if (options.allowRoot) return [];
     throw new WorkspaceError("path_invalid", "a file path is required here, not the project root");

@@ -193,6 +193,34 @@ describe("a scripted model builds an app in the sandbox", () => {
   }, 120_000);
 });
 
+describe("tools through the project workspace", () => {
+  it("take the root and /workspace paths the way models write them, and refuse escapes", async () => {
+    const project = await newProject();
+    const chat = await newChat(project);
+    fake.enqueue(
+      {
+        toolCalls: [
+          { name: "list_files", arguments: { path: "." } },
+          { name: "read_file", arguments: { path: "/workspace/index.html" } },
+          { name: "read_file", arguments: { path: "../../etc/passwd" } },
+          { name: "read_file", arguments: { path: "/etc/shadow" } },
+        ],
+      },
+      { text: "ok" },
+    );
+    const { events } = await sendStreaming(project, chat, "look around");
+    // Read-only calls run in parallel and may end in any order: line them up with the calls.
+    const starts = events.flatMap((e) => (e.event.type === "tool-call-start" ? [e.event.toolCallId] : []));
+    const results = events
+      .flatMap((e) => (e.event.type === "tool-call-end" ? [e.event] : []))
+      .sort((a, b) => starts.indexOf(a.toolCallId) - starts.indexOf(b.toolCallId));
+    expect(results.map((r) => r.isError)).toEqual([false, false, true, true]);
+    expect(results[0]!.output).toContain("index.html");
+    expect(results[1]!.output).toContain("Hello, static web");
+    expect(results[2]!.output + results[3]!.output).not.toContain("root:");
+  }, 60_000);
+});
+
 describe("streams", () => {
   it("replays from Last-Event-ID and survives the browser going away", async () => {
     const project = await newProject();

@@ -10,7 +10,13 @@ import type {
   WorkspaceErrorCode,
   WorkspaceExecResult,
 } from "@kiln/agent";
-import { globToRegExp, type ShellSession, shellSessionOverProcess, WorkspaceError } from "@kiln/agent";
+import {
+  globToRegExp,
+  canonicalToolPath as rel,
+  type ShellSession,
+  shellSessionOverProcess,
+  WorkspaceError,
+} from "@kiln/agent";
 import type { Project } from "@kiln/protocol";
 import { KilnError } from "../errors/errors.ts";
 import type { FileService } from "../files/service.ts";
@@ -57,14 +63,16 @@ export class ProjectWorkspace implements Workspace {
   info?: () => Promise<ProjectInfo>;
   previewStatus?: () => Promise<PreviewStatus>;
 
-  async readFile(path: string): Promise<string> {
+  async readFile(raw: string): Promise<string> {
+    const path = rel(raw);
     return translate(async () => {
       const file = await this.#d.files.read(this.#d.access, this.#d.project.id, { path, encoding: "utf8" });
       return file.content;
     });
   }
 
-  async writeFile(path: string, content: string): Promise<{ created: boolean }> {
+  async writeFile(raw: string, content: string): Promise<{ created: boolean }> {
+    const path = rel(raw);
     return translate(async () => {
       const existed = await this.#exists(path);
       await this.#d.files.write(this.#d.access, this.#d.project.id, {
@@ -78,11 +86,13 @@ export class ProjectWorkspace implements Workspace {
     });
   }
 
-  async deleteFile(path: string): Promise<void> {
+  async deleteFile(raw: string): Promise<void> {
+    const path = rel(raw);
     await translate(() => this.#d.files.delete(this.#d.access, this.#d.project.id, { path }));
   }
 
-  async list(dir: string, options: { recursive?: boolean; limit?: number } = {}): Promise<ListResult> {
+  async list(raw: string, options: { recursive?: boolean; limit?: number } = {}): Promise<ListResult> {
+    const dir = rel(raw);
     return translate(async () => {
       const limit = options.limit ?? 2000;
       const tree = await this.#d.files.tree(this.#d.access, this.#d.project.id, {
@@ -109,7 +119,7 @@ export class ProjectWorkspace implements Workspace {
         mode: "content",
         regex: true,
         caseSensitive: !options.ignoreCase,
-        ...(options.path ? { path: options.path } : {}),
+        ...(options.path && rel(options.path) ? { path: rel(options.path) } : {}),
         // Filtering by glob happens after the search, so ask for more to still fill the page.
         maxResults: Math.min(2000, glob ? limit * 5 : limit),
       });
@@ -125,7 +135,7 @@ export class ProjectWorkspace implements Workspace {
     const wallClockMs = Math.min(max, Math.max(1000, options.timeoutMs ?? 120_000));
     const result = await this.#d.driver.exec(this.#d.sandbox(options.network ?? false), {
       argv: ["bash", "-lc", command],
-      cwd: options.cwd ? `/workspace/${options.cwd.replace(/^\/+/, "")}` : "/workspace",
+      cwd: options.cwd && rel(options.cwd) ? `/workspace/${rel(options.cwd)}` : "/workspace",
       limits: { wallClockMs, outputBytes: 64 * 1024 },
       ...(options.signal ? { signal: options.signal } : {}),
     });
