@@ -14,6 +14,8 @@ import {
 import type { ApiTokenService } from "./auth/api-tokens.ts";
 import { authRoutes } from "./auth/routes.ts";
 import type { AuthService } from "./auth/service.ts";
+import { automationRoutes } from "./automation/routes.ts";
+import type { AutomationService } from "./automation/service.ts";
 import { chatRoutes } from "./chats/routes.ts";
 import type { ChatService } from "./chats/service.ts";
 import type { KilnConfig } from "./config.ts";
@@ -22,6 +24,9 @@ import { runtimeRoutes } from "./devserver/routes.ts";
 import type { RuntimeService } from "./devserver/service.ts";
 import { fileRoutes } from "./files/routes.ts";
 import type { FileService } from "./files/service.ts";
+import type { GitAccess } from "./git/access.ts";
+import type { GitBackend } from "./git/backend.ts";
+import { gitRoutes } from "./git/routes.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { historyRoutes } from "./history/routes.ts";
 import type { ProjectHistory } from "./history/service.ts";
@@ -29,6 +34,9 @@ import { type AuthMode, authModeOf, installAuthHook } from "./http/auth-hook.ts"
 import { frameworkErrors, installErrorHandler } from "./http/error-handler.ts";
 import { invitationRoutes } from "./invitations/routes.ts";
 import type { InvitationService } from "./invitations/service.ts";
+import { jobRoutes } from "./jobs/routes.ts";
+import type { JobService } from "./jobs/service.ts";
+import { workerSocketRoute } from "./jobs/socket-route.ts";
 import { llmProxyRoutes } from "./llm/proxy/routes.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import type { LlmService } from "./llm/service.ts";
@@ -42,11 +50,15 @@ import type { PreviewGateway } from "./preview/gateway.ts";
 import { previewAwareServer } from "./preview/server.ts";
 import { projectRoutes } from "./projects/routes.ts";
 import type { ProjectService } from "./projects/service.ts";
+import { taskRoutes } from "./tasks/routes.ts";
+import type { TaskService } from "./tasks/service.ts";
 import { templateRoutes } from "./templates/routes.ts";
 import type { TemplateService } from "./templates/service.ts";
 import { terminalRoutes } from "./terminal/routes.ts";
 import type { TerminalService } from "./terminal/service.ts";
 import { VERSION } from "./version.ts";
+import { workflowRoutes } from "./workflows/routes.ts";
+import type { WorkflowService } from "./workflows/service.ts";
 
 export interface Services {
   database: Database;
@@ -65,6 +77,11 @@ export interface Services {
   history: ProjectHistory;
   previewErrors: PreviewErrors;
   chats: ChatService;
+  jobs: JobService;
+  tasks: TaskService;
+  workflows: WorkflowService;
+  automation: AutomationService;
+  git: { access: GitAccess; backend: GitBackend };
 }
 
 export interface AppOptions {
@@ -109,6 +126,17 @@ export async function buildApp(services: Services, options: AppOptions): Promise
             description: "Access JWT or personal API token (kiln_pat_…)",
           },
           cookie: { type: "apiKey", in: "cookie", name: "kiln_at" },
+          basic: {
+            type: "http",
+            scheme: "basic",
+            description: "git over HTTP: any username, a Kiln token (kiln_pat_… or a job token) as password",
+          },
+          workerToken: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "A worker token (kiln_wrk_…, or the instance's KILN_WORKER_TOKEN), for agent workers",
+          },
           apiKey: {
             type: "apiKey",
             in: "header",
@@ -124,7 +152,8 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       // Without this every operation inherits the global `security`, and the document would claim that
       // sign-up and log-in need a token.
       const mode = authModeOf(out.url, input.route.config as { auth?: AuthMode } | undefined);
-      if (mode === "required") return out;
+      // A route that names its own credentials (a worker's token) keeps them.
+      if (mode === "required" || (out.schema as { security?: unknown }).security) return out;
       const security: Array<Record<string, string[]>> =
         mode === "none" ? [] : [{ bearer: [] }, { cookie: [] }, {}];
       return { ...out, schema: { ...out.schema, security } };
@@ -158,14 +187,26 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     previewErrors: services.previewErrors,
   });
   chatRoutes(app, { orgs: services.orgs, chats: services.chats });
+  taskRoutes(app, { orgs: services.orgs, tasks: services.tasks });
+  workflowRoutes(app, { orgs: services.orgs, workflows: services.workflows });
+  automationRoutes(app, { orgs: services.orgs, automation: services.automation });
   historyRoutes(app, { orgs: services.orgs, projects: services.projects, history: services.history });
   terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
   llmRoutes(app, { orgs: services.orgs, llm: services.llm });
+  jobRoutes(app, { orgs: services.orgs, projects: services.projects, jobs: services.jobs });
+  workerSocketRoute(app, { jobs: services.jobs });
+  gitRoutes(app, {
+    auth: services.auth,
+    apiTokens: services.apiTokens,
+    access: services.git.access,
+    backend: services.git.backend,
+  });
   llmProxyRoutes(app, {
     orgs: services.orgs,
     projects: services.projects,
     llm: services.llm,
     bodyLimitBytes: config.bodyLimitBytes,
+    jobTokens: { verify: (token) => services.jobs.verifyJobToken(token) },
   });
 
   app.get("/api/openapi.json", { config: { auth: "none" }, schema: { hide: true } }, async () =>

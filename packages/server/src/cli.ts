@@ -3,12 +3,14 @@ import { loadConfig } from "./config.ts";
 import { createKiln } from "./kiln.ts";
 import type { RuntimeDriver } from "./runtime/driver.ts";
 import { VERSION } from "./version.ts";
+import { WORKER_USAGE, workerCommand } from "./worker/command.ts";
 
 const USAGE = `kiln ${VERSION}
 
 Usage:
   kiln start      run the studio (PORT, HOST, KILN_DATA_DIR, DATABASE_URL, LOG_LEVEL)
   kiln migrate    apply database migrations and exit
+${WORKER_USAGE}
   kiln --version
 `;
 
@@ -74,6 +76,8 @@ async function main(argv: string[]): Promise<void> {
       return start();
     case "migrate":
       return migrate();
+    case "worker":
+      return workerCommand(argv.slice(1));
     case "--version":
     case "-v":
       process.stdout.write(`${VERSION}\n`);

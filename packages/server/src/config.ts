@@ -51,6 +51,16 @@ const Env = z.object({
   KILN_TERMINAL_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
   KILN_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
   KILN_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(500).default(40),
+  KILN_GIT_MAX_PUSH_BYTES: z.coerce.number().int().min(1024).default(209_715_200),
+  KILN_GIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  // AI jobs (jobs/, ADR 0012).
+  KILN_WORKER_TOKEN: OptionalText.pipe(z.string().min(24, "at least 24 characters").optional()),
+  KILN_JOB_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  KILN_JOB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  KILN_JOB_RETRY_BASE_SECONDS: z.coerce.number().min(0).max(3600).default(10),
+  KILN_JOB_TIMEOUT_MINUTES: z.coerce.number().min(1).max(10_080).default(60),
+  KILN_JOB_CANCEL_GRACE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  KILN_JOB_SWEEP_SECONDS: z.coerce.number().min(0).max(3600).default(5),
   // Instance-wide model providers (llm/); the usual variable names, so an existing shell setup just works.
   OPENAI_API_KEY: OptionalText,
   OPENAI_BASE_URL: OptionalUrl,
@@ -106,6 +116,30 @@ export interface KilnConfig {
     maxSteps: number;
   };
   llm: LlmConfig;
+  /** AI jobs and their workers (jobs/, ADR 0012). */
+  jobs: {
+    /** The instance's own worker token (every org's jobs), for the embedded worker; unset: none. */
+    instanceWorkerToken: string | undefined;
+    /** A worker that does not renew a job's lease for this long has lost it; the job goes back. */
+    leaseMs: number;
+    /** Attempts per job, the first included; only transient failures use more than one. */
+    maxAttempts: number;
+    /** Wait before the second attempt, doubled for each one after it. */
+    retryBaseMs: number;
+    /** An attempt running longer than this ends with `timeout`. */
+    timeoutMs: number;
+    /** A running job whose worker has not acknowledged a cancel after this long is cancelled anyway. */
+    cancelGraceMs: number;
+    /** How often expired leases, time limits and unanswered cancels are looked for; 0 = never (tests). */
+    sweepMs: number;
+  };
+  /** Git over HTTP (git/, ADR 0013). */
+  git: {
+    /** Bytes one push may upload. */
+    maxPushBytes: number;
+    /** Wall-clock limit of one git request, upload included. */
+    timeoutMs: number;
+  };
 }
 
 /** The instance's model providers and the gateway's limits (llm/, ADR 0009). */
@@ -183,6 +217,16 @@ export function loadConfig(
       retryBaseMs: e.KILN_LLM_RETRY_BASE_MS,
       maxRetryWaitSeconds: e.KILN_LLM_MAX_RETRY_WAIT_SECONDS,
       allowPrivateUrls: e.KILN_LLM_ALLOW_PRIVATE_URLS,
+    },
+    git: { maxPushBytes: e.KILN_GIT_MAX_PUSH_BYTES, timeoutMs: e.KILN_GIT_TIMEOUT_SECONDS * 1000 },
+    jobs: {
+      instanceWorkerToken: e.KILN_WORKER_TOKEN,
+      leaseMs: e.KILN_JOB_LEASE_SECONDS * 1000,
+      maxAttempts: e.KILN_JOB_MAX_ATTEMPTS,
+      retryBaseMs: e.KILN_JOB_RETRY_BASE_SECONDS * 1000,
+      timeoutMs: e.KILN_JOB_TIMEOUT_MINUTES * 60_000,
+      cancelGraceMs: e.KILN_JOB_CANCEL_GRACE_SECONDS * 1000,
+      sweepMs: e.KILN_JOB_SWEEP_SECONDS * 1000,
     },
   };
   return { ...config, ...overrides };

@@ -23,6 +23,7 @@ import { GitAccess } from "./git/access.ts";
 import { GitBackend } from "./git/backend.ts";
 import { ProjectHistory } from "./history/service.ts";
 import { InvitationService } from "./invitations/service.ts";
+import { createJobs } from "./jobs/index.ts";
 import { LlmService } from "./llm/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
 import { SmtpMailer } from "./mail/smtp-mailer.ts";
@@ -41,6 +42,7 @@ import {
 } from "./runtime/index.ts";
 import { loadMasterKey } from "./secrets/master-key.ts";
 import { deriveKey, SecretBox } from "./secrets/secret-box.ts";
+import { createTaskBoard } from "./tasks/index.ts";
 import { devCommand, TemplateRegistry } from "./templates/registry.ts";
 import { TemplateService } from "./templates/service.ts";
 import { TerminalService } from "./terminal/service.ts";
@@ -212,6 +214,13 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     orgs.onDelete((orgId) => chatEngine.stopOrg(orgId));
     await chatEngine.recover();
     chatEngine.startSweeping();
+    const board = createTaskBoard({ database, projects, log: logger });
+    const jobs = createJobs({ database, config, log: logger });
+    board.automation.useJobStarter(jobs);
+    git.access.useJobTokens({ verify: (token) => jobs.verifyJobToken(token) });
+    projects.onDelete((orgId, projectId) => jobs.forgetProject(orgId, projectId));
+    orgs.onDelete(async (orgId) => jobs.forgetOrg(orgId));
+    await jobs.start();
     const services: Services = {
       database,
       orgs,
@@ -244,7 +253,11 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       history,
       previewErrors,
       chats,
+      tasks: board.tasks,
+      workflows: board.workflows,
+      automation: board.automation,
       git,
+      jobs,
     };
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });
@@ -268,6 +281,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         history.close();
         git.backend.close();
         await chatEngine.close();
+        await jobs.close();
         await app.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);
         if ("close" in driver && typeof driver.close === "function") driver.close();

@@ -1,4 +1,4 @@
-import { boolean, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /** Tables of the shared layer (schema `public`); the DDL lives in migrations/shared. */
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -95,3 +95,66 @@ export const agentRuns = pgTable("agent_runs", {
   startedAt: ts("started_at").notNull().defaultNow(),
   heartbeatAt: ts("heartbeat_at").notNull().defaultNow(),
 });
+
+export const workerTokens = pgTable("worker_tokens", {
+  id: uuid("id").primaryKey(),
+  orgId: uuid("org_id").notNull(),
+  name: text("name").notNull(),
+  prefix: text("prefix").notNull(),
+  tokenHash: text("token_hash").notNull(),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  lastUsedAt: ts("last_used_at"),
+  revokedAt: ts("revoked_at"),
+});
+
+export const workers = pgTable("workers", {
+  id: uuid("id").primaryKey(),
+  orgId: uuid("org_id"),
+  tokenId: uuid("token_id"),
+  name: text("name").notNull(),
+  version: text("version").notNull(),
+  concurrency: integer("concurrency").notNull(),
+  connectedAt: ts("connected_at").notNull().defaultNow(),
+  lastSeenAt: ts("last_seen_at").notNull().defaultNow(),
+  disconnectedAt: ts("disconnected_at"),
+});
+
+export const jobs = pgTable("jobs", {
+  id: uuid("id").primaryKey(),
+  orgId: uuid("org_id").notNull(),
+  projectId: uuid("project_id").notNull(),
+  taskId: uuid("task_id"),
+  kind: text("kind").notNull(),
+  instructions: text("instructions").notNull(),
+  state: text("state").notNull().default("queued"),
+  attempts: integer("attempts").notNull().default(0),
+  maxAttempts: integer("max_attempts").notNull(),
+  runAfter: ts("run_after").notNull().defaultNow(),
+  workerId: uuid("worker_id"),
+  leaseExpiresAt: ts("lease_expires_at"),
+  tokenHash: text("token_hash"),
+  cancelRequested: boolean("cancel_requested").notNull().default(false),
+  cancelRequestedAt: ts("cancel_requested_at"),
+  failureCode: text("failure_code"),
+  failureMessage: text("failure_message"),
+  result: jsonb("result"),
+  lastSeq: integer("last_seq").notNull().default(0),
+  requestedBy: uuid("requested_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+  startedAt: ts("started_at"),
+  finishedAt: ts("finished_at"),
+});
+
+export const jobEvents = pgTable(
+  "job_events",
+  {
+    jobId: uuid("job_id").notNull(),
+    seq: integer("seq").notNull(),
+    attempt: integer("attempt").notNull(),
+    event: jsonb("event").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);

@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import {
+  bigint,
   boolean,
   doublePrecision,
   integer,
@@ -123,4 +125,89 @@ export const llmCalls = pgTable("llm_calls", {
   errorMessage: text("error_message"),
   attempts: integer("attempts").notNull().default(1),
   createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+/** A project's board settings (tasks/, workflows/); the row is also the lock for structural task changes. */
+export const workflows = pgTable("workflows", {
+  projectId: uuid("project_id").primaryKey(),
+  template: text("template").notNull(),
+  nextTaskNumber: integer("next_task_number").notNull().default(1),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const workflowStatuses = pgTable("workflow_statuses", {
+  id: uuid("id").primaryKey(),
+  projectId: uuid("project_id").notNull(),
+  name: text("name").notNull(),
+  group: text("status_group").notNull(),
+  color: text("color").notNull(),
+  position: integer("position").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const workflowTransitions = pgTable(
+  "workflow_transitions",
+  {
+    fromStatusId: uuid("from_status_id").notNull(),
+    toStatusId: uuid("to_status_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.fromStatusId, t.toStatusId] })],
+);
+
+export const tasks = pgTable("tasks", {
+  id: uuid("id").primaryKey(),
+  projectId: uuid("project_id").notNull(),
+  number: integer("number").notNull(),
+  title: text("title").notNull(),
+  description: text("description").notNull().default(""),
+  statusId: uuid("status_id").notNull(),
+  priority: text("priority").notNull().default("none"),
+  assigneeType: text("assignee_type"),
+  assigneeUserId: uuid("assignee_user_id"),
+  labels: jsonb("labels").$type<string[]>().notNull().default([]),
+  parentId: uuid("parent_id"),
+  /** Fractional key, COLLATE "C" in the DDL (tasks/position.ts). */
+  position: text("position").notNull(),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const taskComments = pgTable("task_comments", {
+  id: uuid("id").primaryKey(),
+  taskId: uuid("task_id").notNull(),
+  authorType: text("author_type").notNull(),
+  authorUserId: uuid("author_user_id"),
+  authorRef: text("author_ref"),
+  body: text("body").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  editedAt: ts("edited_at"),
+});
+
+export const taskActivity = pgTable("task_activity", {
+  id: bigint("id", { mode: "number" }).primaryKey().default(sql`nextval('task_activity_seq')`),
+  taskId: uuid("task_id").notNull(),
+  actorType: text("actor_type").notNull(),
+  actorUserId: uuid("actor_user_id"),
+  actorRef: text("actor_ref"),
+  depth: integer("depth").notNull().default(0),
+  kind: text("kind").notNull(),
+  fromValue: jsonb("from_value"),
+  toValue: jsonb("to_value"),
+  message: text("message"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const automationRules = pgTable("automation_rules", {
+  id: uuid("id").primaryKey(),
+  projectId: uuid("project_id").notNull(),
+  name: text("name").notNull(),
+  enabled: boolean("enabled").notNull().default(true),
+  trigger: jsonb("trigger").notNull(),
+  conditions: jsonb("conditions").notNull().default({}),
+  actions: jsonb("actions").notNull(),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
 });

@@ -69,10 +69,12 @@ function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-const PRELUDE = `
-set -u
-export GIT_DIR=.git GIT_WORK_TREE=.
-# A gitfile or symlink named .git would send git to another repository.
+/**
+ * Shell: exits with EXIT.noRepository unless `.git` in the current directory is a real directory (a gitfile
+ * or symlink named .git would send git to another repository), then blanks every filter driver the
+ * repository's config names. Shared with git over HTTP (git/script.ts).
+ */
+export const CHECK_REPOSITORY_AND_BLANK_FILTERS = `
 if [ ! -d .git ] || [ -L .git ]; then echo "the project has no git repository" >&2; exit ${EXIT.noRepository}; fi
 n=0
 filters=$(git config --name-only --get-regexp '^filter[.]' 2>/dev/null) || true
@@ -88,6 +90,12 @@ done <<KILN_EOF
 $filters
 KILN_EOF
 export GIT_CONFIG_COUNT=$n
+`;
+
+const PRELUDE = `
+set -u
+export GIT_DIR=.git GIT_WORK_TREE=.
+${CHECK_REPOSITORY_AND_BLANK_FILTERS}
 g() {
   git --no-pager -c "safe.directory=$PWD" ${GIT_OVERRIDES.map((o) => `-c ${shellQuote(o)}`).join(" ")} "$@"
 }

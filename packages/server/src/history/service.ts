@@ -95,6 +95,14 @@ export class ProjectHistory {
     if (this.#home !== "/tmp") rmSync(this.#home, { recursive: true, force: true });
   }
 
+  /**
+   * Runs `work` while no other history operation of the project runs. A push over git HTTP (git/) moves
+   * the checked-out branch and rewrites the working tree, like a restore, so it takes the same turn.
+   */
+  exclusive<T>(target: HistoryTarget, work: () => Promise<T>): Promise<T> {
+    return this.#lock.run(keyOf(target), work);
+  }
+
   /** Commits every change in the working tree; null when nothing changed since the last commit. */
   async checkpoint(target: HistoryTarget, input: CheckpointInput): Promise<Checkpoint | null> {
     const message = composeMessage(input);

@@ -1,3 +1,4 @@
+import { JOB_TOKEN_PREFIX } from "@kiln/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiTokenService } from "../auth/api-tokens.ts";
 import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER } from "../auth/cookies.ts";
@@ -16,6 +17,12 @@ declare module "fastify" {
      * bearer token too, because that is where Anthropic's client puts it.
      */
     tokenOnly?: boolean;
+    /**
+     * The route reads its caller's credentials itself (git over HTTP, git/: Basic credentials, job tokens, a
+     * challenge git understands). The hook leaves it alone and never reads a cookie for it, so no CSRF
+     * check applies; `auth` still says what the OpenAPI document shows.
+     */
+    ownAuth?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | undefined;
@@ -46,9 +53,12 @@ export function installAuthHook(app: FastifyInstance, auth: AuthService, apiToke
   app.addHook("onRequest", async (request) => {
     const url = request.routeOptions.url;
     if (!url) return; // no route: the not-found handler answers
+    if (request.routeOptions.config?.ownAuth === true) return;
     const mode = authModeOf(url, request.routeOptions.config);
     if (mode === "none") return;
     const tokenOnly = request.routeOptions.config?.tokenOnly === true;
+    // A running job's token (kiln_job_…) is no user's: token-only routes that take it check it themselves.
+    if (tokenOnly && presentedToken(request)?.startsWith(JOB_TOKEN_PREFIX)) return;
     const principal = await resolve(request, auth, apiTokens, mode === "optional", tokenOnly);
     if (!principal) {
       if (mode === "required") throw new UnauthenticatedError();
@@ -99,6 +109,14 @@ async function resolve(
     if (optional) return undefined;
     throw err;
   }
+}
+
+/** The bearer token (or Anthropic-style x-api-key) a program sent, if any. */
+export function presentedToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === "string") return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  const apiKey = request.headers["x-api-key"];
+  return typeof apiKey === "string" ? apiKey : undefined;
 }
 
 export function principalOf(request: FastifyRequest): Principal {

@@ -99,7 +99,18 @@ beforeAll(async () => {
     token: new URL(invitation.url).pathname.split("/").pop()!,
   });
   params.sha = (await ok(c.get(`/api/orgs/${org.slug}/projects/${project.slug}/history`))).checkpoints[0].sha;
+  const board = `/api/orgs/${org.slug}/projects/${project.slug}`;
+  const task = await ok(c.post(`${board}/tasks`, { title: "Target task" }));
+  Object.assign(params, {
+    taskId: task.id,
+    commentId: (await ok(c.post(`${board}/tasks/${task.id}/comments`, { body: "Target comment" }))).id,
+    statusId: (await ok(c.get(`${board}/workflow`))).statuses.at(-1).id,
+    ruleId: (await ok(c.get(`${board}/automation/rules`)))[0].id,
+  });
   target = { orgId: org.id, orgSlug: org.slug, projectId: project.id };
+  const job = { kind: "fix", instructions: "x" };
+  params.jobId = (await ok(c.post(`/api/orgs/${org.slug}/projects/${project.slug}/jobs`, job))).id;
+  params.workerTokenId = (await ok(c.post(`/api/orgs/${org.slug}/workers/tokens`, { name: "probe" }))).id;
 
   // A second org the barrage never names: it must come out byte-for-byte the same.
   const other = await ok(c.post("/api/orgs", { name: "Sentinel", slug: uniqueSlug("sentinel") }));
@@ -162,6 +173,9 @@ function validValue(raw: Schema, where: string): unknown {
   if (type === "boolean") return true;
   if (type === "array") return [];
   if (type === "object") return validObject(s, "required", where);
+  // A nullable named union (a task's assignee): the first variant of the union.
+  const union = s.anyOf?.map(deref).find((v) => v.type !== "null");
+  if (union?.anyOf?.[0]) return validValue(union.anyOf[0], where);
   throw new Error(`teach validValue about ${where}: ${JSON.stringify(s)}`);
 }
 

@@ -25,6 +25,23 @@ export const PERMISSIONS = {
   "chats.read": "viewer",
   // Running the agent changes the project's files and runs code in its sandbox, like editing does.
   "chats.write": "developer",
+  // Task boards (tasks/, workflows/, automation/). Every member sees the board.
+  "tasks.read": "viewer",
+  // Reviewers review: they comment on tasks (questions, requested changes) but do not edit or move them.
+  // Only its author edits a comment.
+  "tasks.comment": "reviewer",
+  "tasks.write": "developer",
+  // Deleting someone else's comment is moderation.
+  "tasks.moderate": "admin",
+  // The workflow shapes how the whole team works, and automation rules start AI jobs (spending tokens, changing
+  // code) with nobody asking each time: both are the call of whoever runs the project.
+  "workflows.manage": "admin",
+  "automation.manage": "admin",
+  // AI jobs (jobs/): every member sees them and their logs; starting or cancelling one runs the agent.
+  "jobs.read": "viewer",
+  "jobs.write": "developer",
+  // A worker token lets a machine take (and read the instructions of) every job of the org.
+  "workers.manage": "admin",
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;
 

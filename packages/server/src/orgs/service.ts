@@ -107,6 +107,13 @@ export class OrgService {
     return result.map((r) => toOrg(r.org, r.role as Role));
   }
 
+  /** An org by id for server-side callers that already proved their right to it (a job's token). */
+  async row(id: string): Promise<OrgRow> {
+    const [row] = await this.#database.db.select().from(orgs).where(eq(orgs.id, id)).limit(1);
+    if (!row) throw new NotFoundError("org_not_found", "org not found");
+    return row;
+  }
+
   /**
    * The org named by id or slug, as the given user may see it. A non-member gets the same 404 as for an
    * org that does not exist, so ids and slugs of other tenants cannot be probed.

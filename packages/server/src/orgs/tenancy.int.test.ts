@@ -47,8 +47,14 @@ const KNOWN_ROUTES = [
  */
 const READ_LIKE_POSTS = new Set(["POST /api/orgs/{org}/projects/{project}/preview-session"]);
 
-/** Reads a member below admin may not make: pending invitations carry invitees' email addresses. */
-const ADMIN_ONLY_READS = new Set(["GET /api/orgs/{org}/invitations"]);
+/** Writes a reviewer may make: reviewing is commenting (orgs/roles.ts, tasks.comment). */
+const REVIEWER_WRITES = new Set(["POST /api/orgs/{org}/projects/{project}/tasks/{taskId}/comments"]);
+
+/**
+ * Reads a member below admin may not make: pending invitations carry invitees' email addresses; worker tokens
+ * are the org's machine credentials.
+ */
+const ADMIN_ONLY_READS = new Set(["GET /api/orgs/{org}/invitations", "GET /api/orgs/{org}/workers/tokens"]);
 
 /**
  * GETs that only upgrade to a WebSocket: a plain request (as here) is answered 426 once access is checked, and
@@ -69,6 +75,12 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   priceId: "price_not_found",
   chatId: "chat_not_found",
   messageId: "message_not_found",
+  jobId: "job_not_found",
+  workerTokenId: "worker_token_not_found",
+  taskId: "task_not_found",
+  commentId: "comment_not_found",
+  statusId: "status_not_found",
+  ruleId: "rule_not_found",
 };
 
 interface JsonSchema {
@@ -129,6 +141,15 @@ interface Tenant {
   chatId: string;
   /** An answered message in that chat. */
   messageId: string;
+  /** A queued AI job on the project. */
+  jobId: string;
+  workerTokenId: string;
+  taskId: string;
+  /** A comment on that task. */
+  commentId: string;
+  /** A workflow status of the project that holds no task. */
+  statusId: string;
+  ruleId: string;
 }
 
 let kiln: TestKiln;
@@ -321,7 +342,7 @@ describe("a project's id", () => {
 
 describe("roles", () => {
   it.each(["viewer", "reviewer"] as const)(
-    "a %s reads but changes nothing: 403 forbidden on every write",
+    "a %s reads but changes nothing (a reviewer may comment): 403 forbidden on every other write",
     async (role) => {
       const member = await join(a, role);
       const before = await stateOf(a);
@@ -332,7 +353,9 @@ describe("roles", () => {
           (route.method === "GET" && !ADMIN_ONLY_READS.has(key) && !RUNS_CODE_GETS.has(key)) ||
           READ_LIKE_POSTS.has(key)
             ? [200, undefined]
-            : [403, "forbidden"];
+            : role === "reviewer" && REVIEWER_WRITES.has(key)
+              ? [201, undefined]
+              : [403, "forbidden"];
         for (const org of [a.org.id, a.org.slug]) {
           // {userId} is the owner, not the member: leaving is the one write every member may make (below).
           const url = urlFor(route.path, { ...paramsOf(a), org });
@@ -345,7 +368,13 @@ describe("roles", () => {
         }
       }
       expect(failures).toEqual([]);
-      expect(await stateOf(a)).toEqual(before);
+      const after = await stateOf(a);
+      if (role === "reviewer") {
+        // The reviewer's own comments (and their log entries) are the one change allowed.
+        after.taskComments = after.taskComments.filter((c) => before.taskComments.some((b) => b.id === c.id));
+        after.taskActivity = after.taskActivity.filter((e) => before.taskActivity.some((b) => b.id === e.id));
+      }
+      expect(after).toEqual(before);
     },
   );
 
@@ -461,6 +490,24 @@ async function makeTenant(prefix: string): Promise<Tenant> {
       reason: "done",
     }),
   );
+  const board = `/api/orgs/${slug}/projects/${project.json().slug}`;
+  const task = await owner.client.post(`${board}/tasks`, { title: `Task ${prefix}`, labels: [prefix] });
+  expect(task.statusCode).toBe(201);
+  const comment = await owner.client.post(`${board}/tasks/${task.json().id}/comments`, {
+    body: `hi ${prefix}`,
+  });
+  expect(comment.statusCode).toBe(201);
+  const workflow = (await owner.client.get(`${board}/workflow`)).json();
+  const rules = (await owner.client.get(`${board}/automation/rules`)).json();
+  const job = await owner.client.post(`/api/orgs/${slug}/projects/${project.json().slug}/jobs`, {
+    kind: "implement",
+    instructions: `job ${prefix}`,
+  });
+  expect(job.statusCode).toBe(201);
+  const workerToken = await owner.client.post(`/api/orgs/${slug}/workers/tokens`, {
+    name: `worker ${prefix}`,
+  });
+  expect(workerToken.statusCode).toBe(201);
   return {
     owner,
     org: { id, slug, schema: row!.schema_name },
@@ -476,6 +523,12 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     ))!.sha,
     chatId: chat.json().id,
     messageId,
+    jobId: job.json().id,
+    workerTokenId: workerToken.json().id,
+    taskId: task.json().id,
+    commentId: comment.json().id,
+    statusId: workflow.statuses.at(-1).id,
+    ruleId: rules[0].id,
   };
 }
 
@@ -523,8 +576,32 @@ async function stateOf(tenant: Tenant) {
         `SELECT id, slug, name, description, updated_at FROM "${tenant.org.schema}".projects ORDER BY id`,
       ),
     ),
+    ...(await boardOf(tenant.org.schema)),
     projectDir: existsSync(kiln.storage.projectDir(orgId, tenant.project.id)),
     projectFiles: await projectFiles(kiln.storage.projectDir(orgId, tenant.project.id)),
+  };
+}
+
+/** The tenant's task boards: tasks, comments, activity, workflows and automation rules. */
+async function boardOf(schema: string) {
+  const rows = (sqlText: string) =>
+    query<Record<string, unknown>>(kiln.database.db, sql.raw(sqlText.replaceAll("$s", `"${schema}"`)));
+  return {
+    tasks: await rows(
+      "SELECT id, number, title, description, status_id, priority, assignee_type, assignee_user_id, labels, parent_id, position, updated_at FROM $s.tasks ORDER BY id",
+    ),
+    taskComments: await rows("SELECT id, task_id, body, edited_at FROM $s.task_comments ORDER BY id"),
+    taskActivity: await rows("SELECT id, task_id, kind FROM $s.task_activity ORDER BY id"),
+    workflows: await rows(
+      "SELECT project_id, template, next_task_number, updated_at FROM $s.workflows ORDER BY 1",
+    ),
+    statuses: await rows(
+      "SELECT id, name, status_group, color, position FROM $s.workflow_statuses ORDER BY id",
+    ),
+    transitions: await rows("SELECT from_status_id, to_status_id FROM $s.workflow_transitions ORDER BY 1, 2"),
+    rules: await rows(
+      "SELECT id, name, enabled, trigger, conditions, actions, updated_at FROM $s.automation_rules ORDER BY id",
+    ),
   };
 }
 
@@ -546,6 +623,12 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     sha: tenant.sha,
     chatId: tenant.chatId,
     messageId: tenant.messageId,
+    jobId: tenant.jobId,
+    workerTokenId: tenant.workerTokenId,
+    taskId: tenant.taskId,
+    commentId: tenant.commentId,
+    statusId: tenant.statusId,
+    ruleId: tenant.ruleId,
   };
 }
 

@@ -3,12 +3,12 @@ import type {
   LanguageModelV4CallOptions,
   LanguageModelV4StreamPart,
 } from "@ai-sdk/provider";
-import { ErrorEnvelope, IdOrSlug } from "@kiln/protocol";
+import { ErrorEnvelope, IdOrSlug, JOB_TOKEN_PREFIX } from "@kiln/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { NotFoundError } from "../../errors/errors.ts";
-import { principalOf } from "../../http/auth-hook.ts";
+import { NotFoundError, UnauthenticatedError } from "../../errors/errors.ts";
+import { presentedToken, principalOf } from "../../http/auth-hook.ts";
 import { requirePermission } from "../../orgs/roles.ts";
 import type { OrgService } from "../../orgs/service.ts";
 import type { ProjectService } from "../../projects/service.ts";
@@ -50,7 +50,13 @@ class StreamEndedEarly extends Error {
  */
 export function llmProxyRoutes(
   app: FastifyInstance,
-  deps: { orgs: OrgService; projects: ProjectService; llm: LlmService; bodyLimitBytes: number },
+  deps: {
+    orgs: OrgService;
+    projects: ProjectService;
+    llm: LlmService;
+    bodyLimitBytes: number;
+    jobTokens?: ProxyJobTokens | undefined;
+  },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const bodyLimit = Math.max(deps.bodyLimitBytes, PROXY_BODY_LIMIT);
@@ -231,10 +237,22 @@ const ModelListResponse = z
   });
 
 /** Org, project and permission for a proxied call, from the token's user and the x-kiln-* headers. */
+/** Verifies a running job's token (jobs/); the proxy serves workers with it. */
+export interface ProxyJobTokens {
+  verify(token: string): Promise<{ orgId: string; projectId: string; jobId: string } | null>;
+}
+
 async function callContext(
   request: FastifyRequest,
-  deps: { orgs: OrgService; projects: ProjectService },
+  deps: { orgs: OrgService; projects: ProjectService; jobTokens?: ProxyJobTokens | undefined },
 ): Promise<LlmCallContext> {
+  const token = presentedToken(request);
+  if (!request.principal && token?.startsWith(JOB_TOKEN_PREFIX)) {
+    // A worker's call for its job: billed to the job's org and project, whatever headers say.
+    const job = await deps.jobTokens?.verify(token);
+    if (!job) throw new UnauthenticatedError("token_invalid", "the job token is not valid (any more)");
+    return { org: await deps.orgs.row(job.orgId), projectId: job.projectId, jobId: job.jobId, source: "job" };
+  }
   const { userId } = principalOf(request);
   const access = await deps.orgs.access(userId, await orgRefOf(request, deps.orgs));
   requirePermission(access.role, "llm.use");

@@ -1,0 +1,258 @@
+import {
+  CreatedWorkerToken,
+  CreateWorkerTokenBody,
+  ErrorEnvelope,
+  Id,
+  IdOrSlug,
+  Job,
+  JobEvent,
+  JobEventsQuery,
+  JobListQuery,
+  Ok,
+  StartJobBody,
+  Worker,
+  WorkerToken,
+} from "@kiln/protocol";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { principalOf } from "../http/auth-hook.ts";
+import { requirePermission } from "../orgs/roles.ts";
+import type { OrgService } from "../orgs/service.ts";
+import type { ProjectService } from "../projects/service.ts";
+import type { JobService } from "./service.ts";
+
+const errors = { "4xx": ErrorEnvelope };
+const tags = ["jobs"];
+const OrgParams = z.strictObject({ org: IdOrSlug });
+const JobParams = OrgParams.extend({ jobId: Id });
+const ProjectParams = OrgParams.extend({ project: IdOrSlug });
+const TokenParams = OrgParams.extend({ workerTokenId: Id });
+
+const wantsStream = (request: FastifyRequest) =>
+  String(request.headers.accept ?? "").includes("text/event-stream");
+
+function lastEventId(request: FastifyRequest, fallback: number | undefined): number {
+  const header = Number(request.headers["last-event-id"]);
+  return Number.isInteger(header) && header >= 0 ? header : (fallback ?? 0);
+}
+
+export function jobRoutes(
+  app: FastifyInstance,
+  deps: { orgs: OrgService; projects: ProjectService; jobs: JobService },
+): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { orgs, projects, jobs } = deps;
+  const base = "/api/orgs/:org/jobs";
+  const streams = new Set<AbortController>();
+  app.addHook("preClose", async () => {
+    for (const s of streams) s.abort();
+  });
+  const access = (request: FastifyRequest<{ Params: { org: string } }>) =>
+    orgs.access(principalOf(request).userId, request.params.org);
+
+  /** Server-sent events of one job: replay after Last-Event-ID (or `after`), then live until it ends. */
+  async function stream(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    follow: (emit: (e: JobEvent) => void, signal: AbortSignal) => Promise<void>,
+  ): Promise<FastifyReply> {
+    const controller = new AbortController();
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    res.write(": stream\n\n");
+    const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
+    streams.add(controller);
+    request.raw.on("close", () => controller.abort());
+    try {
+      await follow(
+        (e) => res.write(`id: ${e.seq}\nevent: ${e.event.type}\ndata: ${JSON.stringify(e)}\n\n`),
+        controller.signal,
+      );
+    } catch (err) {
+      request.log.error({ err }, "job stream failed");
+      res.write(
+        `event: error\ndata: ${JSON.stringify({ code: "internal_error", message: "stream failed" })}\n\n`,
+      );
+    } finally {
+      clearInterval(ping);
+      streams.delete(controller);
+      res.end();
+    }
+    return reply;
+  }
+
+  r.get(
+    base,
+    {
+      schema: {
+        tags,
+        summary: "The org's jobs, newest first (filter by project, task or state)",
+        params: OrgParams,
+        querystring: JobListQuery,
+        response: { 200: z.array(Job), ...errors },
+      },
+    },
+    async (request) => {
+      const who = await access(request);
+      requirePermission(who.role, "jobs.read");
+      return jobs.list(who.org, request.query);
+    },
+  );
+
+  r.get(
+    `${base}/:jobId`,
+    {
+      schema: { tags, summary: "A job", params: JobParams, response: { 200: Job, ...errors } },
+    },
+    async (request) => {
+      const who = await access(request);
+      requirePermission(who.role, "jobs.read");
+      return jobs.get(who.org, request.params.jobId);
+    },
+  );
+
+  r.get(
+    `${base}/:jobId/events`,
+    {
+      schema: {
+        tags,
+        summary: "A job's events: JSON, or a live SSE stream that replays from Last-Event-ID",
+        params: JobParams,
+        querystring: JobEventsQuery,
+        response: { 200: z.array(JobEvent), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const who = await access(request);
+      requirePermission(who.role, "jobs.read");
+      const after = lastEventId(request, request.query.after);
+      if (!wantsStream(request)) return jobs.events(who.org, request.params.jobId, after);
+      // Checked before the stream starts, so a missing job is a plain 404.
+      await jobs.get(who.org, request.params.jobId);
+      return stream(request, reply, (emit, signal) =>
+        jobs.follow(who.org, request.params.jobId, after, emit, signal),
+      );
+    },
+  );
+
+  r.post(
+    `${base}/:jobId/cancel`,
+    {
+      schema: {
+        tags,
+        summary: "Cancel a job (a running one stops once its worker acknowledges)",
+        params: JobParams,
+        response: { 200: Job, ...errors },
+      },
+    },
+    async (request) => {
+      const who = await access(request);
+      requirePermission(who.role, "jobs.write");
+      return jobs.cancel(who.org, request.params.jobId, who.userId);
+    },
+  );
+
+  r.post(
+    "/api/orgs/:org/projects/:project/jobs",
+    {
+      schema: {
+        tags,
+        summary: "Start a job on the project by hand",
+        params: ProjectParams,
+        body: StartJobBody,
+        response: { 201: Job, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const who = await access(request);
+      requirePermission(who.role, "jobs.write");
+      const project = await projects.get(who, request.params.project);
+      const { jobId } = await jobs.startJob({
+        org: who.org,
+        projectId: project.id,
+        taskId: null,
+        kind: request.body.kind,
+        instructions: request.body.instructions,
+        requestedBy: who.userId,
+      });
+      return reply.code(201).send(await jobs.get(who.org, jobId));
+    },
+  );
+
+  r.get(
+    "/api/orgs/:org/workers",
+    {
+      schema: {
+        tags,
+        summary: "Workers connected now that take the org's jobs",
+        params: OrgParams,
+        response: { 200: z.array(Worker), ...errors },
+      },
+    },
+    async (request) => {
+      const who = await access(request);
+      requirePermission(who.role, "jobs.read");
+      return jobs.listWorkers(who.org);
+    },
+  );
+
+  r.get(
+    "/api/orgs/:org/workers/tokens",
+    {
+      schema: {
+        tags,
+        summary: "The org's worker tokens (never their secrets)",
+        params: OrgParams,
+        response: { 200: z.array(WorkerToken), ...errors },
+      },
+    },
+    async (request) => {
+      const who = await access(request);
+      requirePermission(who.role, "workers.manage");
+      return jobs.listWorkerTokens(who.org);
+    },
+  );
+
+  r.post(
+    "/api/orgs/:org/workers/tokens",
+    {
+      schema: {
+        tags,
+        summary: "Create a worker token (kiln_wrk_…, shown once) for `kiln worker`",
+        params: OrgParams,
+        body: CreateWorkerTokenBody,
+        response: { 201: CreatedWorkerToken, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const who = await access(request);
+      requirePermission(who.role, "workers.manage");
+      return reply.code(201).send(await jobs.createWorkerToken(who.org, who.userId, request.body.name));
+    },
+  );
+
+  r.delete(
+    "/api/orgs/:org/workers/tokens/:workerTokenId",
+    {
+      schema: {
+        tags,
+        summary: "Revoke a worker token; its workers are disconnected",
+        params: TokenParams,
+        response: { 200: Ok, ...errors },
+      },
+    },
+    async (request) => {
+      const who = await access(request);
+      requirePermission(who.role, "workers.manage");
+      await jobs.revokeWorkerToken(who.org, request.params.workerTokenId);
+      return { ok: true as const };
+    },
+  );
+}

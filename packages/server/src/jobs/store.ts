@@ -1,0 +1,100 @@
+import type {
+  Job,
+  JobEvent,
+  JobEventBody,
+  JobFailureCode,
+  JobKind,
+  JobResult,
+  JobState,
+} from "@kiln/protocol";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import type { Executor } from "../db/client.ts";
+import { jobEvents, jobs } from "../db/schema-shared.ts";
+import { KilnError } from "../errors/errors.ts";
+
+/** Row ↔ wire mapping and the event log. Jobs live in the shared layer: every query names its org. */
+
+export type JobRow = typeof jobs.$inferSelect;
+
+/** A worker that floods a job's log is cut off here rather than filling the table. */
+export const MAX_EVENTS_PER_JOB = 50_000;
+const PAGE = 1000;
+
+export function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    orgId: row.orgId,
+    projectId: row.projectId,
+    taskId: row.taskId,
+    kind: row.kind as JobKind,
+    instructions: row.instructions,
+    state: row.state as JobState,
+    attempt: row.attempts,
+    maxAttempts: row.maxAttempts,
+    workerId: row.workerId,
+    leaseExpiresAt: row.leaseExpiresAt?.toISOString() ?? null,
+    cancelRequested: row.cancelRequested,
+    failure: row.failureCode
+      ? { code: row.failureCode as JobFailureCode, message: row.failureMessage ?? "" }
+      : null,
+    result: (row.result as JobResult | null) ?? null,
+    requestedBy: row.requestedBy,
+    nextAttemptAt: row.runAfter.toISOString(),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Appends events to a job's log, numbered after its `last_seq` under the row lock the UPDATE takes, so
+ * two servers appending to one job wait for each other instead of colliding on a number.
+ */
+export async function appendEvents(
+  tx: Executor,
+  jobId: string,
+  attempt: number,
+  events: JobEventBody[],
+): Promise<JobEvent[]> {
+  if (events.length === 0) return [];
+  const [row] = await tx
+    .update(jobs)
+    .set({ lastSeq: sql`${jobs.lastSeq} + ${events.length}` })
+    .where(eq(jobs.id, jobId))
+    .returning({ lastSeq: jobs.lastSeq });
+  if (!row) return [];
+  if (row.lastSeq > MAX_EVENTS_PER_JOB) {
+    throw new KilnError("payload_too_large", 413, `a job keeps at most ${MAX_EVENTS_PER_JOB} events`);
+  }
+  const first = row.lastSeq - events.length + 1;
+  const stored = await tx
+    .insert(jobEvents)
+    .values(events.map((event, i) => ({ jobId, seq: first + i, attempt, event })))
+    .returning();
+  return stored.map(toEvent);
+}
+
+export async function eventsAfter(
+  tx: Executor,
+  jobId: string,
+  after: number,
+  limit = PAGE,
+): Promise<JobEvent[]> {
+  const rows = await tx
+    .select()
+    .from(jobEvents)
+    .where(and(eq(jobEvents.jobId, jobId), gt(jobEvents.seq, after)))
+    .orderBy(asc(jobEvents.seq))
+    .limit(limit);
+  return rows.map(toEvent);
+}
+
+function toEvent(row: typeof jobEvents.$inferSelect): JobEvent {
+  return {
+    seq: row.seq,
+    attempt: row.attempt,
+    at: row.createdAt.toISOString(),
+    event: row.event as JobEventBody,
+  };
+}

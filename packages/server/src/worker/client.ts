@@ -1,0 +1,212 @@
+import { hostname } from "node:os";
+import { WORKER_CLOSE, type WorkerClientMessage, WorkerServerMessage } from "@kiln/protocol";
+import type { FastifyBaseLogger } from "fastify";
+import { WebSocket } from "ws";
+import type { RuntimeDriver } from "../runtime/driver.ts";
+import { VERSION } from "../version.ts";
+import { type JobAssignment, type JobOutcome, runJob } from "./job-runner.ts";
+
+export interface WorkerOptions {
+  /** The Kiln server, e.g. http://kiln.internal:4000 */
+  server: string;
+  token: string;
+  concurrency: number;
+  name?: string;
+  driver: RuntimeDriver;
+  workDir: string;
+  log: FastifyBaseLogger;
+  maxSteps?: number;
+}
+
+interface Running {
+  assignment: JobAssignment;
+  controller: AbortController;
+  /** The attempt's final word, kept until the server acknowledges it (resent after a reconnect). */
+  outcome?: JobOutcome;
+  cancelled?: boolean;
+}
+
+const BACKOFF_MS = [250, 500, 1000, 2000, 5000];
+
+/**
+ * `kiln worker`: holds one WebSocket to the server, takes jobs as slots free up, runs each with
+ * `runJob`, heartbeats their leases and reports. A dropped connection is re-dialled with the same worker
+ * id and the jobs still running, so their leases survive; final reports are resent until acknowledged,
+ * and the server makes them idempotent per attempt.
+ */
+export class KilnWorker {
+  readonly #o: WorkerOptions;
+  readonly #jobs = new Map<string, Running>();
+  #socket: WebSocket | undefined;
+  #workerId: string | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #redial: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #failures = 0;
+  #connected: (() => void) | undefined;
+
+  constructor(options: WorkerOptions) {
+    this.#o = options;
+  }
+
+  get workerId(): string | undefined {
+    return this.#workerId;
+  }
+
+  get running(): number {
+    return this.#jobs.size;
+  }
+
+  /** Connects (and keeps reconnecting); resolves once registered the first time. */
+  start(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#connected = resolve;
+      this.#connect();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#redial);
+    // Running jobs are abandoned: their leases expire and the server hands them to another worker.
+    for (const job of this.#jobs.values()) job.controller.abort();
+    this.#socket?.close(1000);
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const url = `${this.#o.server.replace(/^http/, "ws").replace(/\/$/, "")}/api/workers/socket`;
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.#o.token}` } });
+    this.#socket = socket;
+    socket.on("open", () => {
+      this.#send({
+        type: "register",
+        name: this.#o.name ?? `${hostname()}-${process.pid}`,
+        concurrency: this.#o.concurrency,
+        version: VERSION,
+        ...(this.#workerId ? { workerId: this.#workerId } : {}),
+        jobs: [...this.#jobs.values()].map((j) => ({
+          jobId: j.assignment.job.id,
+          attempt: j.assignment.attempt,
+        })),
+      });
+    });
+    socket.on("message", (data) => this.#onMessage(String(data)));
+    socket.on("close", (code) => {
+      clearInterval(this.#heartbeat);
+      if (this.#socket === socket) this.#socket = undefined;
+      if (this.#stopped) return;
+      if (code === WORKER_CLOSE.revoked) {
+        this.#o.log.error("the worker token was revoked; stopping");
+        void this.stop();
+        return;
+      }
+      const delay = BACKOFF_MS[Math.min(this.#failures++, BACKOFF_MS.length - 1)]!;
+      this.#o.log.warn({ code, delay }, "connection to the server lost; reconnecting");
+      // Not unref'd: a worker waiting to reconnect must stay alive.
+      this.#redial = setTimeout(() => this.#connect(), delay);
+    });
+    socket.on("error", (err) => this.#o.log.warn({ err: err.message }, "worker socket error"));
+  }
+
+  #onMessage(raw: string): void {
+    let parsed: WorkerServerMessage;
+    try {
+      parsed = WorkerServerMessage.parse(JSON.parse(raw));
+    } catch {
+      this.#o.log.warn("unreadable message from the server");
+      return;
+    }
+    switch (parsed.type) {
+      case "registered": {
+        this.#workerId = parsed.workerId;
+        this.#failures = 0;
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = setInterval(() => this.#beat(), Math.max(250, parsed.heartbeatMs));
+        // Jobs the server no longer gives this worker are stopped; finished ones are reported again.
+        const held = new Set(parsed.jobs.map((j) => j.jobId));
+        for (const [id, job] of this.#jobs) {
+          if (!held.has(id) && !job.outcome) job.controller.abort();
+          if (job.outcome) this.#report(job);
+        }
+        this.#beat();
+        this.#send({ type: "claim" });
+        this.#connected?.();
+        this.#connected = undefined;
+        return;
+      }
+      case "job":
+        this.#take({
+          job: parsed.job,
+          attempt: parsed.attempt,
+          branch: parsed.branch,
+          repoUrl: parsed.repoUrl,
+          modelProxyUrl: parsed.modelProxyUrl,
+          jobToken: parsed.jobToken,
+        });
+        return;
+      case "cancel": {
+        const job = this.#jobs.get(parsed.jobId);
+        if (!job || job.assignment.attempt !== parsed.attempt) {
+          this.#send({ type: "cancel-ack", jobId: parsed.jobId, attempt: parsed.attempt });
+          return;
+        }
+        job.cancelled = true;
+        job.controller.abort();
+        return;
+      }
+      case "ack":
+        this.#jobs.delete(parsed.jobId);
+        if (this.#jobs.size < this.#o.concurrency) this.#send({ type: "claim" });
+        return;
+      case "error":
+        this.#o.log.warn({ code: parsed.code, ref: parsed.ref }, parsed.message);
+        return;
+    }
+  }
+
+  #take(assignment: JobAssignment): void {
+    const controller = new AbortController();
+    const running: Running = { assignment, controller };
+    this.#jobs.set(assignment.job.id, running);
+    // The first heartbeat naming a dispatched job marks it running.
+    this.#beat();
+    const { job, attempt } = assignment;
+    this.#o.log.info({ jobId: job.id, kind: job.kind, attempt }, "job started");
+    void runJob(assignment, {
+      driver: this.#o.driver,
+      workDir: this.#o.workDir,
+      signal: controller.signal,
+      ...(this.#o.maxSteps ? { maxSteps: this.#o.maxSteps } : {}),
+      emit: (event) => this.#send({ type: "job-event", jobId: job.id, attempt, event }),
+    }).then((outcome) => {
+      running.outcome = outcome;
+      this.#o.log.info({ jobId: job.id, ok: outcome.ok }, "job finished");
+      this.#report(running);
+    });
+  }
+
+  #report(job: Running): void {
+    const { id } = job.assignment.job;
+    const attempt = job.assignment.attempt;
+    const outcome = job.outcome!;
+    if (job.cancelled || (!outcome.ok && outcome.cancelled)) {
+      this.#send({ type: "cancel-ack", jobId: id, attempt });
+    } else if (outcome.ok) {
+      this.#send({ type: "complete", jobId: id, attempt, result: outcome.result });
+    } else {
+      this.#send({ type: "fail", jobId: id, attempt, code: outcome.code, message: outcome.message });
+    }
+  }
+
+  #beat(): void {
+    const jobIds = [...this.#jobs.entries()].filter(([, j]) => !j.outcome).map(([id]) => id);
+    this.#send({ type: "heartbeat", jobIds });
+  }
+
+  #send(message: WorkerClientMessage): void {
+    const socket = this.#socket;
+    if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+}

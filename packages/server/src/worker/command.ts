@@ -1,0 +1,62 @@
+import { mkdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type { FastifyBaseLogger } from "fastify";
+import pino from "pino";
+import { openRuntimeDriver } from "../runtime/index.ts";
+import { KilnWorker } from "./client.ts";
+
+export const WORKER_USAGE = `  kiln worker --server URL --token T [--concurrency N] [--work-dir DIR]
+                  run agent jobs for a Kiln server (token also from KILN_WORKER_TOKEN)`;
+
+/** `kiln worker`: a stateless process that takes jobs from a server until SIGTERM/SIGINT. */
+export async function workerCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      server: { type: "string" },
+      token: { type: "string" },
+      concurrency: { type: "string", default: "1" },
+      "work-dir": { type: "string" },
+      name: { type: "string" },
+    },
+    strict: true,
+  });
+  const server = values.server ?? process.env.KILN_SERVER_URL;
+  const token = values.token ?? process.env.KILN_WORKER_TOKEN;
+  const concurrency = Number(values.concurrency);
+  if (!server || !/^https?:\/\//.test(server)) throw new Error("--server http(s)://… is required");
+  if (!token) throw new Error("--token (or KILN_WORKER_TOKEN) is required");
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
+    throw new Error("--concurrency must be 1–32");
+  const log = pino({ level: process.env.LOG_LEVEL ?? "info" }) as FastifyBaseLogger;
+  const { driver } = await openRuntimeDriver({
+    allowUnsandboxed: process.env.KILN_ALLOW_UNSANDBOXED === "1",
+  });
+  const workDir = path.resolve(values["work-dir"] ?? path.join(os.tmpdir(), `kiln-worker-${process.pid}`));
+  await mkdir(workDir, { recursive: true });
+  const worker = new KilnWorker({
+    server,
+    token,
+    concurrency,
+    driver,
+    workDir,
+    log,
+    ...(values.name ? { name: values.name } : {}),
+  });
+  // Signals first: a worker still dialling a server that is down must stop cleanly too.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      void worker.stop().then(resolve);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  void worker.start().then(() => {
+    process.stdout.write(
+      `kiln worker ${worker.workerId} connected to ${server} (concurrency ${concurrency})\n`,
+    );
+  });
+  await stopped;
+}

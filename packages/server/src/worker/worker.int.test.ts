@@ -1,0 +1,221 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
+import type { Job } from "@kiln/protocol";
+import type { FastifyBaseLogger } from "fastify";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { KilnWorker } from "./client.ts";
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "cli.ts");
+const WORKER_TOKEN = randomBytes(24).toString("hex");
+
+let fake: FakeProvider;
+let kiln: TestKiln;
+let port: number;
+let owner: SignedUp;
+let org: string;
+let workDir: string;
+const stops: Array<() => Promise<unknown>> = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  port = await freePort();
+  kiln = await startTestKiln({
+    env: {
+      OPENAI_BASE_URL: `${fake.url}/v1`,
+      OPENAI_API_KEY: "fake-key",
+      KILN_MODEL: "openai/fake-model",
+      KILN_WORKER_TOKEN: WORKER_TOKEN,
+      // Workers clone and call the model proxy at the URLs the server hands out.
+      KILN_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    },
+  });
+  await kiln.app.listen({ port, host: "127.0.0.1" });
+  owner = await kiln.signup();
+  org = uniqueSlug("org");
+  await owner.client.post("/api/orgs", { name: "Workers", slug: org });
+  workDir = await mkdtemp(path.join(os.tmpdir(), "kiln-worker-test-"));
+}, 120_000);
+
+afterAll(async () => {
+  for (const stop of stops) await stop().catch(() => {});
+  await kiln?.stop();
+  await fake?.close();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+async function newProject(): Promise<{ slug: string; id: string }> {
+  const res = await owner.client.post(`/api/orgs/${org}/projects`, { name: "Board app", template: "static" });
+  expect(res.statusCode).toBe(201);
+  return res.json();
+}
+
+async function untilJob(jobId: string, done: (job: Job) => boolean, ms = 60_000): Promise<Job> {
+  const end = Date.now() + ms;
+  let job: Job | undefined;
+  while (Date.now() < end) {
+    job = (await owner.client.get(`/api/orgs/${org}/jobs/${jobId}`)).json() as Job;
+    if (done(job)) return job;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`job never got there: ${JSON.stringify(job)}`);
+}
+
+function gitIn(dir: string, ...args: string[]): string {
+  return execFileSync("git", ["-c", `safe.directory=${dir}`, "-C", dir, ...args], { encoding: "utf8" });
+}
+
+async function orgId(): Promise<string> {
+  return (await owner.client.get(`/api/orgs/${org}`)).json().id;
+}
+
+describe("kiln worker", () => {
+  it("takes a job, works on its branch in a sandbox, pushes it and completes once", async () => {
+    const project = await newProject();
+    fake.reset();
+    fake.enqueue(
+      {
+        toolCalls: [
+          { name: "write_file", arguments: { path: "hello.txt", content: "hello from a worker\n" } },
+        ],
+      },
+      { toolCalls: [{ name: "bash", arguments: { command: "cat hello.txt && id -u" } }] },
+      { text: "Added hello.txt with a greeting." },
+    );
+    const worker = new KilnWorker({
+      server: `http://127.0.0.1:${port}`,
+      token: WORKER_TOKEN,
+      concurrency: 1,
+      driver: kiln.driver,
+      workDir,
+      log: pino({ level: process.env.KILN_TEST_LOG ?? "silent" }) as FastifyBaseLogger,
+    });
+    stops.push(() => worker.stop());
+    await worker.start();
+
+    const started = await owner.client.post(`/api/orgs/${org}/projects/${project.slug}/jobs`, {
+      kind: "implement",
+      instructions: "Add a hello.txt file",
+    });
+    expect(started.statusCode).toBe(201);
+    const jobId = started.json().id;
+    const job = await untilJob(jobId, (j) => ["completed", "failed", "cancelled"].includes(j.state));
+    expect(job.failure).toBeNull();
+    expect(job.state).toBe("completed");
+    expect(job.result).toMatchObject({
+      summary: "Added hello.txt with a greeting.",
+      branch: `kiln/job-${jobId}`,
+    });
+
+    // The branch is in the project's repository, with the agent's file; main is untouched.
+    const dir = kiln.storage.projectDir(await orgId(), project.id);
+    expect(gitIn(dir, "rev-parse", `refs/heads/kiln/job-${jobId}`).trim()).toBe(job.result!.commit);
+    expect(gitIn(dir, "show", `kiln/job-${jobId}:hello.txt`)).toBe("hello from a worker\n");
+    expect(() => gitIn(dir, "show", "main:hello.txt")).toThrow();
+
+    // Every model call went through the server's proxy with the job's token, and is logged for the job.
+    expect(fake.requests.every((r) => r.headers.authorization === "Bearer fake-key")).toBe(true);
+    await kiln.services.llm.calls.flush();
+    const calls = (await owner.client.get(`/api/orgs/${org}/llm/calls?projectId=${project.id}`)).json().calls;
+    expect(calls.length).toBe(3);
+
+    // The job's log shows the steps and the agent's turn.
+    const events = (await owner.client.get(`/api/orgs/${org}/jobs/${jobId}/events`)).json();
+    const kinds = events.map((e: { event: { type: string } }) => e.event.type);
+    expect(kinds).toContain("step");
+    expect(kinds).toContain("agent");
+    const bash = events.find(
+      (e: { event: { type: string; event?: { type: string; toolName?: string } } }) =>
+        e.event.type === "agent" &&
+        e.event.event?.type === "tool-call-end" &&
+        e.event.event.toolName === "bash",
+    );
+    expect(bash.event.event.output).toContain("hello from a worker");
+    expect(bash.event.event.output).not.toMatch(/^0$/m);
+    await worker.stop();
+  }, 120_000);
+
+  it("runs as a separate `kiln worker` process", async () => {
+    const project = await newProject();
+    fake.reset();
+    fake.enqueue(
+      {
+        toolCalls: [{ name: "write_file", arguments: { path: "cli.txt", content: "from the cli worker\n" } }],
+      },
+      { text: "Wrote cli.txt." },
+    );
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [CLI, "worker", "--server", `http://127.0.0.1:${port}`, "--concurrency", "2", "--work-dir", workDir],
+      {
+        env: { ...process.env, KILN_WORKER_TOKEN: WORKER_TOKEN, LOG_LEVEL: "warn" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    stops.push(async () => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    const connectedUntil = Date.now() + 60_000;
+    while (!/connected to/.test(out) && Date.now() < connectedUntil)
+      await new Promise((r) => setTimeout(r, 50));
+    const workerId = /kiln worker (\S+) connected/.exec(out)?.[1];
+    expect(workerId, out).toBeDefined();
+    const started = await owner.client.post(`/api/orgs/${org}/projects/${project.slug}/jobs`, {
+      kind: "implement",
+      instructions: "Write cli.txt",
+    });
+    const jobId = started.json().id;
+    const job = await untilJob(jobId, (j) => ["completed", "failed", "cancelled"].includes(j.state)).catch(
+      (err) => {
+        throw new Error(`${(err as Error).message}\nworker output:\n${out}`);
+      },
+    );
+    expect(job.state, out).toBe("completed");
+    expect(job.workerId).toBe(workerId);
+    const dir = kiln.storage.projectDir(await orgId(), project.id);
+    expect(gitIn(dir, "show", `kiln/job-${jobId}:cli.txt`)).toBe("from the cli worker\n");
+    // SIGTERM stops it cleanly.
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  }, 120_000);
+
+  it("refuses bad arguments", () => {
+    const run = (...args: string[]) => {
+      try {
+        execFileSync(process.execPath, [CLI, "worker", ...args], {
+          env: { ...process.env, KILN_WORKER_TOKEN: "" },
+          stdio: "pipe",
+        });
+        return 0;
+      } catch (err) {
+        return (err as { status: number }).status;
+      }
+    };
+    expect(run()).not.toBe(0);
+    expect(run("--server", "ftp://x", "--token", "t")).not.toBe(0);
+    expect(run("--server", "http://127.0.0.1:1", "--token", "t", "--concurrency", "0")).not.toBe(0);
+    expect(run("--bogus")).not.toBe(0);
+  });
+});

@@ -1,0 +1,81 @@
+import type {
+  AutomationAction,
+  AutomationConditions,
+  StatusColor,
+  StatusGroup,
+  WorkflowTemplateName,
+} from "@kiln/protocol";
+
+/** The workflows a project can start from. Statuses refer to each other by key until they get ids. */
+
+export interface TemplateStatus {
+  key: string;
+  name: string;
+  group: StatusGroup;
+  color: StatusColor;
+  /** Keys of the statuses a task may move to from this one. */
+  to: string[];
+}
+
+export interface TemplateRule {
+  name: string;
+  /** A task_moved trigger into the status with this key. */
+  movedTo: string;
+  conditions: AutomationConditions;
+  actions: AutomationAction[];
+}
+
+export interface WorkflowTemplate {
+  name: WorkflowTemplateName;
+  statuses: TemplateStatus[];
+  rules: TemplateRule[];
+}
+
+const SOFTWARE: WorkflowTemplate = {
+  name: "software-development",
+  statuses: [
+    { key: "backlog", name: "Backlog", group: "backlog", color: "gray", to: ["todo", "doing", "cancelled"] },
+    { key: "todo", name: "To do", group: "unstarted", color: "blue", to: ["backlog", "doing", "cancelled"] },
+    // Work reaches Done through Review only: that is where a person looks at the agent's diff.
+    {
+      key: "doing",
+      name: "In progress",
+      group: "started",
+      color: "yellow",
+      to: ["backlog", "todo", "review", "cancelled"],
+    },
+    { key: "review", name: "Review", group: "review", color: "purple", to: ["doing", "done", "cancelled"] },
+    { key: "done", name: "Done", group: "completed", color: "green", to: ["todo", "doing"] },
+    { key: "cancelled", name: "Cancelled", group: "cancelled", color: "red", to: ["backlog", "todo"] },
+  ],
+  rules: [
+    {
+      name: "Implement when an agent's task starts",
+      movedTo: "doing",
+      conditions: { assigneeType: "agent" },
+      actions: [{ type: "start_job", kind: "implement" }],
+    },
+    {
+      name: "Review when a task reaches Review",
+      movedTo: "review",
+      conditions: {},
+      actions: [{ type: "start_job", kind: "review" }],
+    },
+  ],
+};
+
+const KANBAN_KEYS = ["todo", "doing", "done"];
+const KANBAN: WorkflowTemplate = {
+  name: "simple-kanban",
+  statuses: [
+    { key: "todo", name: "To do", group: "unstarted", color: "blue", to: [] },
+    { key: "doing", name: "Doing", group: "started", color: "yellow", to: [] },
+    { key: "done", name: "Done", group: "completed", color: "green", to: [] },
+  ].map((s) => ({ ...s, to: KANBAN_KEYS.filter((k) => k !== s.key) }) as TemplateStatus),
+  rules: [],
+};
+
+export const TEMPLATES: Record<WorkflowTemplateName, WorkflowTemplate> = {
+  "software-development": SOFTWARE,
+  "simple-kanban": KANBAN,
+};
