@@ -1,8 +1,12 @@
 #!/usr/bin/env node
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import { loadConfig } from "./config.ts";
 import { createKiln } from "./kiln.ts";
 import type { RuntimeDriver } from "./runtime/driver.ts";
 import { VERSION } from "./version.ts";
+import { KilnWorker } from "./worker/client.ts";
 import { WORKER_USAGE, workerCommand } from "./worker/command.ts";
 
 const USAGE = `kiln ${VERSION}
@@ -16,7 +20,10 @@ ${WORKER_USAGE}
 
 async function start(): Promise<void> {
   const config = loadConfig();
+  // The embedded worker authenticates like any other, with the instance's worker token.
+  if (config.agent.embeddedWorkers > 0) config.jobs.instanceWorkerToken ??= randomBytes(24).toString("hex");
   const kiln = await createKiln(config);
+  let worker: KilnWorker | undefined;
   const log = kiln.app.log;
   let stopping = false;
   const stop = async (signal: string) => {
@@ -27,6 +34,7 @@ async function start(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     try {
+      await worker?.stop();
       await kiln.close();
       process.stdout.write("Kiln stopped\n");
       process.exit(0);
@@ -49,6 +57,19 @@ async function start(): Promise<void> {
   process.stdout.write(`  ${await sandboxLine(kiln.driver)}\n\n`);
   // In the background: the first project from a template should not wait for npm.
   void kiln.warmTemplateCaches();
+  if (config.agent.embeddedWorkers > 0 && !kiln.driver.unsandboxed && (await kiln.driver.check()).ok) {
+    worker = new KilnWorker({
+      server: `http://127.0.0.1:${port}`,
+      token: config.jobs.instanceWorkerToken!,
+      concurrency: config.agent.embeddedWorkers,
+      name: "embedded",
+      driver: kiln.driver,
+      workDir: path.join(config.dataDir, "worker"),
+      log,
+    });
+    await mkdir(path.join(config.dataDir, "worker"), { recursive: true });
+    void worker.start();
+  }
 }
 
 /** One line on how project code runs here; the operator must see at once when it is not isolated. */

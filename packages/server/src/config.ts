@@ -50,6 +50,7 @@ const Env = z.object({
   KILN_HIBERNATE_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(15),
   KILN_TERMINAL_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
   KILN_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
+  KILN_EMBEDDED_WORKERS: z.coerce.number().int().min(0).max(32).default(1),
   KILN_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(500).default(40),
   KILN_GIT_MAX_PUSH_BYTES: z.coerce.number().int().min(1024).default(209_715_200),
   KILN_GIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
@@ -114,6 +115,8 @@ export interface KilnConfig {
     approvalTimeoutMs: number;
     /** Model calls per chat turn before it stops with `step_limit`. */
     maxSteps: number;
+    /** Jobs `kiln start` runs itself (an embedded worker), so the task board works with no other process. */
+    embeddedWorkers: number;
   };
   llm: LlmConfig;
   /** AI jobs and their workers (jobs/, ADR 0012). */
@@ -203,6 +206,7 @@ export function loadConfig(
     agent: {
       approvalTimeoutMs: e.KILN_APPROVAL_TIMEOUT_SECONDS * 1000,
       maxSteps: e.KILN_AGENT_MAX_STEPS,
+      embeddedWorkers: e.KILN_EMBEDDED_WORKERS,
     },
     llm: {
       openaiApiKey: e.OPENAI_API_KEY,

@@ -43,6 +43,7 @@ import {
 import { loadMasterKey } from "./secrets/master-key.ts";
 import { deriveKey, SecretBox } from "./secrets/secret-box.ts";
 import { createTaskBoard } from "./tasks/index.ts";
+import { onJobFinished } from "./tasks/job-results.ts";
 import { devCommand, TemplateRegistry } from "./templates/registry.ts";
 import { TemplateService } from "./templates/service.ts";
 import { TerminalService } from "./terminal/service.ts";
@@ -217,6 +218,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const board = createTaskBoard({ database, projects, log: logger });
     const jobs = createJobs({ database, config, log: logger });
     board.automation.useJobStarter(jobs);
+    jobs.onFinished(onJobFinished({ database, orgs, commands: board.tasks.commands, log: logger }));
     git.access.useJobTokens({ verify: (token) => jobs.verifyJobToken(token) });
     projects.onDelete((orgId, projectId) => jobs.forgetProject(orgId, projectId));
     orgs.onDelete(async (orgId) => jobs.forgetOrg(orgId));

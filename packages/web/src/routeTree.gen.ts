@@ -18,6 +18,7 @@ import { Route as InviteTokenRouteImport } from "./routes/invite.$token.tsx";
 import { Route as AppOrgIndexRouteImport } from "./routes/_app/$org/index.tsx";
 import { Route as AppOrgProjectRouteImport } from "./routes/_app/$org/$project.tsx";
 import { Route as AppOrgSettingsRouteImport } from "./routes/_app/$org/settings.tsx";
+import { Route as AppOrgUsageRouteImport } from "./routes/_app/$org/usage.tsx";
 
 const IndexRoute = IndexRouteImport.update({
   id: "/",
@@ -63,6 +64,11 @@ const AppOrgSettingsRoute = AppOrgSettingsRouteImport.update({
   path: "/settings",
   getParentRoute: () => AppOrgRoute,
 } as any);
+const AppOrgUsageRoute = AppOrgUsageRouteImport.update({
+  id: "/usage",
+  path: "/usage",
+  getParentRoute: () => AppOrgRoute,
+} as any);
 
 export interface FileRoutesByFullPath {
   "/": typeof IndexRoute;
@@ -72,6 +78,7 @@ export interface FileRoutesByFullPath {
   "/invite/$token": typeof InviteTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
   "/$org/settings": typeof AppOrgSettingsRoute;
+  "/$org/usage": typeof AppOrgUsageRoute;
   "/$org/": typeof AppOrgIndexRoute;
 }
 export interface FileRoutesByTo {
@@ -81,6 +88,7 @@ export interface FileRoutesByTo {
   "/invite/$token": typeof InviteTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
   "/$org/settings": typeof AppOrgSettingsRoute;
+  "/$org/usage": typeof AppOrgUsageRoute;
   "/$org": typeof AppOrgIndexRoute;
 }
 export interface FileRoutesById {
@@ -93,6 +101,7 @@ export interface FileRoutesById {
   "/invite/$token": typeof InviteTokenRoute;
   "/_app/$org/$project": typeof AppOrgProjectRoute;
   "/_app/$org/settings": typeof AppOrgSettingsRoute;
+  "/_app/$org/usage": typeof AppOrgUsageRoute;
   "/_app/$org/": typeof AppOrgIndexRoute;
 }
 export interface FileRouteTypes {
@@ -105,6 +114,7 @@ export interface FileRouteTypes {
     | "/invite/$token"
     | "/$org/$project"
     | "/$org/settings"
+    | "/$org/usage"
     | "/$org/";
   fileRoutesByTo: FileRoutesByTo;
   to:
@@ -114,6 +124,7 @@ export interface FileRouteTypes {
     | "/invite/$token"
     | "/$org/$project"
     | "/$org/settings"
+    | "/$org/usage"
     | "/$org";
   id:
     | "__root__"
@@ -125,6 +136,7 @@ export interface FileRouteTypes {
     | "/invite/$token"
     | "/_app/$org/$project"
     | "/_app/$org/settings"
+    | "/_app/$org/usage"
     | "/_app/$org/";
   fileRoutesById: FileRoutesById;
 }
@@ -201,18 +213,27 @@ declare module "@tanstack/react-router" {
       preLoaderRoute: typeof AppOrgSettingsRouteImport;
       parentRoute: typeof AppOrgRoute;
     };
+    "/_app/$org/usage": {
+      id: "/_app/$org/usage";
+      path: "/usage";
+      fullPath: "/$org/usage";
+      preLoaderRoute: typeof AppOrgUsageRouteImport;
+      parentRoute: typeof AppOrgRoute;
+    };
   }
 }
 
 interface AppOrgRouteChildren {
   AppOrgProjectRoute: typeof AppOrgProjectRoute;
   AppOrgSettingsRoute: typeof AppOrgSettingsRoute;
+  AppOrgUsageRoute: typeof AppOrgUsageRoute;
   AppOrgIndexRoute: typeof AppOrgIndexRoute;
 }
 
 const AppOrgRouteChildren: AppOrgRouteChildren = {
   AppOrgProjectRoute: AppOrgProjectRoute,
   AppOrgSettingsRoute: AppOrgSettingsRoute,
+  AppOrgUsageRoute: AppOrgUsageRoute,
   AppOrgIndexRoute: AppOrgIndexRoute,
 };
 

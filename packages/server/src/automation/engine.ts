@@ -118,7 +118,7 @@ export class AutomationEngine {
           taskId: task.id,
           kind: action.kind,
           requestedBy: ctx.requestedBy,
-          ...(action.instructions !== undefined ? { instructions: action.instructions } : {}),
+          instructions: jobInstructions(task, action.kind, action.instructions),
           ruleId: rule.id,
           depth: ctx.depth,
         });
@@ -146,4 +146,20 @@ export class AutomationEngine {
       this.#log.error({ err, taskId }, "could not write an automation note");
     });
   }
+}
+
+/** The job's brief: the task itself (the agent has nothing else), and what the rule adds. */
+function jobInstructions(
+  task: { number: number; title: string; description: string },
+  kind: string,
+  extra: string | undefined,
+): string {
+  const lines = [
+    kind === "review"
+      ? `Review the implementation of task #${task.number} on this branch.`
+      : `${kind === "fix" ? "Fix" : "Implement"} task #${task.number}: ${task.title}`,
+  ];
+  if (task.description.trim()) lines.push("", task.description.trim());
+  if (extra?.trim()) lines.push("", extra.trim());
+  return lines.join("\n").slice(0, 20_000);
 }

@@ -201,6 +201,71 @@ describe("kiln worker", () => {
     expect(await exited).toBe(0);
   }, 120_000);
 
+  it("runs the board's flow: In progress → implement job → Review with the summary → review job", async () => {
+    const project = await newProject();
+    fake.reset();
+    fake.enqueue(
+      { toolCalls: [{ name: "write_file", arguments: { path: "about.html", content: "<h1>About</h1>\n" } }] },
+      { text: "Added an About page." },
+      { text: "Reviewed: the About page is fine." },
+    );
+    const worker = new KilnWorker({
+      server: `http://127.0.0.1:${port}`,
+      token: WORKER_TOKEN,
+      concurrency: 1,
+      driver: kiln.driver,
+      workDir,
+      log: pino({ level: "silent" }) as FastifyBaseLogger,
+    });
+    stops.push(() => worker.stop());
+    await worker.start();
+    const base = `/api/orgs/${org}/projects/${project.slug}`;
+    const statuses = (await owner.client.get(`${base}/workflow`)).json().statuses as Array<{
+      id: string;
+      name: string;
+      group: string;
+    }>;
+    const named = (name: string) => statuses.find((s) => s.name === name)!.id;
+    const task = (
+      await owner.client.post(`${base}/tasks`, {
+        title: "About page",
+        description: "Add an about.html page",
+        assignee: { type: "agent" },
+      })
+    ).json();
+    expect(
+      (await owner.client.post(`${base}/tasks/${task.id}/move`, { statusId: named("To do") })).statusCode,
+    ).toBe(200);
+    expect(
+      (await owner.client.post(`${base}/tasks/${task.id}/move`, { statusId: named("In progress") }))
+        .statusCode,
+    ).toBe(200);
+    const end = Date.now() + 60_000;
+    let jobs: Job[] = [];
+    while (Date.now() < end) {
+      jobs = (await owner.client.get(`/api/orgs/${org}/jobs?taskId=${task.id}`)).json();
+      if (jobs.length === 2 && jobs.every((j) => j.state === "completed")) break;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(jobs.map((j) => [j.kind, j.state]).sort()).toEqual([
+      ["implement", "completed"],
+      ["review", "completed"],
+    ]);
+    const implement = jobs.find((j) => j.kind === "implement")!;
+    expect(implement.instructions).toContain("About page");
+    expect(implement.result!.branch).toBe(`kiln/task-${task.id}`);
+    // The first model request carried the task as the user's brief.
+    expect(JSON.stringify(fake.requests[0]!.body)).toContain("Add an about.html page");
+    const moved = (await owner.client.get(`${base}/tasks/${task.id}`)).json();
+    expect(moved.statusId).toBe(named("Review"));
+    const comments = (await owner.client.get(`${base}/tasks/${task.id}/comments`)).json() as Array<{
+      body: string;
+    }>;
+    expect(comments.map((c) => c.body).join("\n")).toContain("Added an About page.");
+    expect(comments.map((c) => c.body).join("\n")).toContain("Reviewed: the About page is fine.");
+    await worker.stop();
+  }, 120_000);
+
   it("refuses bad arguments", () => {
     const run = (...args: string[]) => {
       try {

@@ -1,21 +1,45 @@
 import type {
   ApiToken,
+  ApprovalDecision,
+  Chat,
+  ChatWithMessages,
+  CheckpointDiff,
+  CheckpointPage,
+  CreateChatBody,
+  CreateLlmProviderBody,
   FileContent,
   FileInfo,
   FileTree,
+  FixErrorsBody,
+  FixErrorsResponse,
   Invitation,
+  LlmCallPage,
+  LlmModelList,
+  LlmPrice,
+  LlmProvider,
+  LlmSettings,
+  LlmUsageGroupBy,
+  LlmUsageReport,
   LogLine,
   Me,
   Member,
   Org,
+  PreviewErrorList,
   Project,
   PublicConfig,
+  RestoreResult,
   Role,
   RuntimeStatus,
   SearchResult,
+  SendMessageBody,
+  SendMessageResponse,
   Session,
   Template,
   Terminal,
+  UpdateChatBody,
+  UpdateLlmProviderBody,
+  UpdateLlmSettingsBody,
+  UpsertLlmPriceBody,
 } from "@kiln/protocol";
 import { http } from "./client.ts";
 
@@ -24,6 +48,8 @@ import { http } from "./client.ts";
 const e = encodeURIComponent;
 const orgPath = (org: string) => `/api/orgs/${e(org)}`;
 const projectPath = (org: string, project: string) => `${orgPath(org)}/projects/${e(project)}`;
+const chatPath = (org: string, project: string, chatId: string) =>
+  `${projectPath(org, project)}/chats/${e(chatId)}`;
 
 export interface Ok {
   ok: true;
@@ -74,8 +100,9 @@ export const api = {
   projects: {
     list: (org: string) => http.get<Project[]>(`${orgPath(org)}/projects`),
     get: (org: string, project: string) => http.get<Project>(projectPath(org, project)),
+    // The workspace opens the preview next: start the dev server now rather than on its first request.
     create: (org: string, body: { name: string; slug?: string; description?: string; template: string }) =>
-      http.post<Project>(`${orgPath(org)}/projects`, body),
+      http.post<Project>(`${orgPath(org)}/projects`, { ...body, startDevServer: true }),
     update: (org: string, project: string, body: { name?: string; description?: string }) =>
       http.patch<Project>(projectPath(org, project), body),
     remove: (org: string, project: string) => http.delete<Ok>(projectPath(org, project)),
@@ -132,5 +159,68 @@ export const api = {
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
       return `${scheme}//${location.host}${projectPath(org, project)}/terminals/${e(id)}/socket`;
     },
+  },
+
+  previewErrors: {
+    list: (org: string, project: string) =>
+      http.get<PreviewErrorList>(`${projectPath(org, project)}/runtime/errors`),
+    clear: (org: string, project: string) => http.delete<Ok>(`${projectPath(org, project)}/runtime/errors`),
+    fix: (org: string, project: string, body: FixErrorsBody) =>
+      http.post<FixErrorsResponse>(`${projectPath(org, project)}/fix-errors`, body),
+  },
+
+  chats: {
+    list: (org: string, project: string) => http.get<Chat[]>(`${projectPath(org, project)}/chats`),
+    create: (org: string, project: string, body: CreateChatBody) =>
+      http.post<Chat>(`${projectPath(org, project)}/chats`, body),
+    get: (org: string, project: string, chatId: string) =>
+      http.get<ChatWithMessages>(chatPath(org, project, chatId)),
+    update: (org: string, project: string, chatId: string, body: UpdateChatBody) =>
+      http.patch<Chat>(chatPath(org, project, chatId), body),
+    remove: (org: string, project: string, chatId: string) =>
+      http.delete<undefined>(chatPath(org, project, chatId)),
+    send: (org: string, project: string, chatId: string, body: SendMessageBody) =>
+      http.post<SendMessageResponse>(`${chatPath(org, project, chatId)}/messages`, body),
+    cancel: (org: string, project: string, chatId: string) =>
+      http.post<Chat>(`${chatPath(org, project, chatId)}/cancel`),
+    decide: (org: string, project: string, chatId: string, toolCallId: string, decision: ApprovalDecision) =>
+      http.post<Chat>(`${chatPath(org, project, chatId)}/approvals`, { toolCallId, decision }),
+    resume: (org: string, project: string, chatId: string, messageId: string) =>
+      http.post<SendMessageResponse>(`${chatPath(org, project, chatId)}/messages/${e(messageId)}/resume`),
+    /** Server-sent events of one turn; `after` replays from that event number on. */
+    eventsUrl: (org: string, project: string, chatId: string, messageId: string, after: number) =>
+      `${chatPath(org, project, chatId)}/messages/${e(messageId)}/events${after > 0 ? `?after=${after}` : ""}`,
+  },
+
+  history: {
+    list: (org: string, project: string, before?: string) =>
+      http.get<CheckpointPage>(`${projectPath(org, project)}/history`, { query: { before, limit: 50 } }),
+    diff: (org: string, project: string, sha: string) =>
+      http.get<CheckpointDiff>(`${projectPath(org, project)}/history/${e(sha)}`),
+    restore: (org: string, project: string, sha: string, force?: boolean) =>
+      http.post<RestoreResult>(`${projectPath(org, project)}/history/${e(sha)}/restore`, { force }),
+    undo: (org: string, project: string, messageId: string, force?: boolean) =>
+      http.post<RestoreResult>(`${projectPath(org, project)}/undo`, { messageId, force }),
+  },
+
+  llm: {
+    models: (org: string) => http.get<LlmModelList>(`${orgPath(org)}/llm/models`),
+    providers: (org: string) => http.get<LlmProvider[]>(`${orgPath(org)}/llm/providers`),
+    createProvider: (org: string, body: CreateLlmProviderBody) =>
+      http.post<LlmProvider>(`${orgPath(org)}/llm/providers`, body),
+    updateProvider: (org: string, id: string, body: UpdateLlmProviderBody) =>
+      http.patch<LlmProvider>(`${orgPath(org)}/llm/providers/${e(id)}`, body),
+    removeProvider: (org: string, id: string) => http.delete<Ok>(`${orgPath(org)}/llm/providers/${e(id)}`),
+    prices: (org: string) => http.get<LlmPrice[]>(`${orgPath(org)}/llm/prices`),
+    setPrice: (org: string, body: UpsertLlmPriceBody) =>
+      http.put<LlmPrice>(`${orgPath(org)}/llm/prices`, body),
+    removePrice: (org: string, id: string) => http.delete<Ok>(`${orgPath(org)}/llm/prices/${e(id)}`),
+    settings: (org: string) => http.get<LlmSettings>(`${orgPath(org)}/llm/settings`),
+    updateSettings: (org: string, body: UpdateLlmSettingsBody) =>
+      http.patch<LlmSettings>(`${orgPath(org)}/llm/settings`, body),
+    calls: (org: string, query: { chatId?: string; projectId?: string; before?: string; limit?: number }) =>
+      http.get<LlmCallPage>(`${orgPath(org)}/llm/calls`, { query }),
+    usage: (org: string, query: { from?: string; to?: string; groupBy: LlmUsageGroupBy }) =>
+      http.get<LlmUsageReport>(`${orgPath(org)}/usage`, { query }),
   },
 };

@@ -1,5 +1,6 @@
 import type { QueryClient } from "@tanstack/react-query";
 import { createRootRouteWithContext, Link, Outlet } from "@tanstack/react-router";
+import { ConfirmHost } from "../ui/confirm.tsx";
 import { Toaster } from "../ui/toast.tsx";
 
 export interface RouterContext {
@@ -16,6 +17,7 @@ function Root() {
     <>
       <Outlet />
       <Toaster />
+      <ConfirmHost />
     </>
   );
 }

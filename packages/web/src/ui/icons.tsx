@@ -182,6 +182,39 @@ export function ChatIcon(props: IconProps) {
     </Svg>
   );
 }
+export function HistoryIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M2.5 8a5.5 5.5 0 1 0 1.6-3.9" />
+      <path d="M2.3 2.5v2.2h2.2" />
+      <path d="M8 5v3.2l2 1.3" />
+    </Svg>
+  );
+}
+export function UndoIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M5 3 2 6l3 3" />
+      <path d="M2 6h7.5a4 4 0 0 1 0 8H7" />
+    </Svg>
+  );
+}
+export function ChartIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M2 14h12" />
+      <path d="M4 11V7M7.3 11V3.5M10.6 11V6M13.5 11V9" />
+    </Svg>
+  );
+}
+export function WarningIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M8 2 14.5 13.5h-13z" />
+      <path d="M8 6.5v3M8 11.6v.2" />
+    </Svg>
+  );
+}
 export function SparkIcon(props: IconProps) {
   return (
     <Svg {...props}>

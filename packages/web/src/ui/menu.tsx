@@ -96,7 +96,8 @@ export function Menu({
               );
             return (
               <button
-                key={item.label}
+                // biome-ignore lint/suspicious/noArrayIndexKey: labels may repeat (chat titles); the list is static while open
+                key={`${i}-${item.label}`}
                 type="button"
                 role="menuitem"
                 disabled={item.disabled}

@@ -1,47 +1,79 @@
-import type { ApprovalDecision, AssistantOutcome, MessagePart, Usage } from "@kiln/protocol";
+import type { ApprovalDecision, ChatMessage, MessagePart, Usage } from "@kiln/protocol";
 import { useState } from "react";
 import Markdown from "react-markdown";
+import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
+import { Spinner } from "../../ui/spinner.tsx";
 import { ToolCard } from "./tool-card.tsx";
 
-export interface ChatMessageView {
-  id: string;
-  role: "user" | "assistant";
-  parts: MessagePart[];
-  /** Set once an assistant turn has ended. */
-  outcome?: AssistantOutcome;
-  /** Cost of the turn in US dollars, when the model has a price. */
-  costUsd?: number;
+export interface MessageActions {
+  onDecide?: (toolCallId: string, decision: ApprovalDecision) => void;
+  onUndo?: (messageId: string) => Promise<unknown>;
+  onResume?: (messageId: string) => Promise<unknown>;
 }
+
+const RESUMABLE = new Set(["interrupted", "failed", "cancelled"]);
 
 /** Messages as the chat shows them: markdown text, collapsible reasoning, tool cards, usage per turn. */
 export function MessageList({
   messages,
-  onDecide,
+  costs,
+  actions,
 }: {
-  messages: ChatMessageView[];
-  onDecide?: (toolCallId: string, decision: ApprovalDecision) => void;
+  messages: ChatMessage[];
+  costs: Map<string, number | null> | undefined;
+  actions: MessageActions;
 }) {
+  const last = messages[messages.length - 1];
   return (
     <ol className="flex flex-col gap-4 px-3 py-4">
       {messages.map((m) => (
-        <li key={m.id} className={cn("flex flex-col gap-2", m.role === "user" && "items-end")}>
+        <li
+          key={m.id}
+          data-message-id={m.id}
+          data-role={m.role}
+          data-status={m.status}
+          className={cn("flex min-w-0 flex-col gap-2", m.role === "user" && "items-end")}
+        >
           {m.role === "user" ? (
-            <div className="max-w-[85%] rounded-lg bg-accent-600/15 px-3 py-2 text-[13px] whitespace-pre-wrap text-neutral-100">
+            <div className="max-w-[85%] rounded-lg bg-accent-600/15 px-3 py-2 text-[13px] break-words whitespace-pre-wrap text-neutral-100">
               {m.parts.map((p) => (p.type === "text" ? p.text : "")).join("")}
             </div>
           ) : (
-            <>
-              {m.parts.map((p, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: parts only ever grow at the end
-                <PartView key={i} part={p} onDecide={onDecide} />
-              ))}
-              {m.outcome && <OutcomeLine outcome={m.outcome} costUsd={m.costUsd} />}
-            </>
+            <AssistantMessage message={m} cost={costs?.get(m.id)} isLast={m === last} actions={actions} />
           )}
         </li>
       ))}
     </ol>
+  );
+}
+
+function AssistantMessage({
+  message,
+  cost,
+  isLast,
+  actions,
+}: {
+  message: ChatMessage;
+  cost: number | null | undefined;
+  isLast: boolean;
+  actions: MessageActions;
+}) {
+  const running = message.status === "running";
+  const waiting = running && !message.parts.some((p) => p.type === "text" || p.type === "tool");
+  return (
+    <>
+      {message.parts.map((p, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: parts only ever grow at the end
+        <PartView key={i} part={p} onDecide={actions.onDecide} />
+      ))}
+      {waiting && (
+        <div className="flex items-center gap-2 text-xs text-neutral-500">
+          <Spinner className="[&_svg]:size-3" label="Working" /> Thinking…
+        </div>
+      )}
+      <Footer message={message} cost={cost} isLast={isLast} actions={actions} />
+    </>
   );
 }
 
@@ -55,7 +87,7 @@ function PartView({
   switch (part.type) {
     case "text":
       return (
-        <div className="prose-kiln text-[13px] leading-relaxed text-neutral-200">
+        <div className="prose-kiln min-w-0 text-[13px] leading-relaxed break-words text-neutral-200">
           <Markdown>{part.text}</Markdown>
         </div>
       );
@@ -99,19 +131,91 @@ function Reasoning({ text }: { text: string }) {
 }
 
 export function formatTokens(usage: Usage): string {
-  const k = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
-  return `${k(usage.inputTokens)} in · ${k(usage.outputTokens)} out`;
+  return `${compact(usage.inputTokens)} in · ${compact(usage.outputTokens)} out`;
 }
 
-function OutcomeLine({ outcome, costUsd }: { outcome: AssistantOutcome; costUsd: number | undefined }) {
-  const stopped = outcome.reason !== "done";
+export function compact(n: number): string {
+  if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(1)}M`;
+  return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
+}
+
+export function formatCost(usd: number): string {
+  if (usd === 0) return "$0";
+  return `$${usd.toFixed(usd < 0.01 ? 4 : 2)}`;
+}
+
+const STOPPED: Record<string, string> = {
+  cancelled: "Stopped",
+  interrupted: "Interrupted",
+  failed: "Failed",
+};
+
+/** Status, model, tokens and cost of a turn, with what can be done about it: undo or resume. */
+function Footer({
+  message,
+  cost,
+  isLast,
+  actions,
+}: {
+  message: ChatMessage;
+  cost: number | null | undefined;
+  isLast: boolean;
+  actions: MessageActions;
+}) {
+  const [busy, setBusy] = useState<"undo" | "resume">();
+  const run = async (kind: "undo" | "resume", action: (id: string) => Promise<unknown>) => {
+    setBusy(kind);
+    try {
+      await action(message.id);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  const stopped = STOPPED[message.status];
+  const canUndo = !!message.checkpointSha && message.status !== "running" && actions.onUndo;
+  const canResume = isLast && RESUMABLE.has(message.status) && actions.onResume;
   return (
-    <p className={cn("text-[11px]", stopped ? "text-amber-300/80" : "text-neutral-600")}>
+    <div className="flex min-h-6 flex-wrap items-center gap-x-2 gap-y-1 text-[11px] text-neutral-600">
       {stopped && (
-        <span className="mr-2">Stopped: {outcome.detail ?? outcome.reason.replaceAll("_", " ")}</span>
+        <span className="text-amber-300/80" title={message.detail ?? undefined}>
+          {stopped}
+          {message.detail
+            ? `: ${message.detail}`
+            : message.reason && message.reason !== "cancelled"
+              ? ` (${message.reason.replaceAll("_", " ")})`
+              : ""}
+        </span>
       )}
-      {formatTokens(outcome.usage)}
-      {costUsd !== undefined && ` · $${costUsd.toFixed(costUsd < 0.01 ? 4 : 2)}`}
-    </p>
+      {message.usage && (
+        <span data-testid="message-usage">
+          {formatTokens(message.usage)}
+          {cost !== undefined && cost !== null && ` · ${formatCost(cost)}`}
+        </span>
+      )}
+      {message.model && <span className="truncate font-mono text-neutral-700">{message.model}</span>}
+      <span className="ml-auto flex items-center gap-1">
+        {canResume && (
+          <Button
+            size="xs"
+            variant="secondary"
+            loading={busy === "resume"}
+            onClick={() => void run("resume", actions.onResume!)}
+          >
+            Resume
+          </Button>
+        )}
+        {canUndo && (
+          <Button
+            size="xs"
+            variant="ghost"
+            loading={busy === "undo"}
+            onClick={() => void run("undo", actions.onUndo!)}
+            title="Put the files back the way they were before this turn"
+          >
+            Undo this turn
+          </Button>
+        )}
+      </span>
+    </div>
   );
 }

@@ -42,7 +42,9 @@ export function ToolCard({
   part: ToolPart;
   onDecide?: (toolCallId: string, decision: ApprovalDecision) => void;
 }) {
-  const [open, setOpen] = useState(part.state === "error" || part.state === "awaiting-approval");
+  // Until the user chooses, a card is open while it needs attention.
+  const [chosen, setOpen] = useState<boolean>();
+  const open = chosen ?? (part.state === "error" || part.state === "awaiting-approval");
   const look = STATE_LOOK[part.state];
   const diff = diffOf(part.metadata);
   return (
@@ -54,7 +56,7 @@ export function ToolCard({
       <button
         type="button"
         aria-expanded={open}
-        onClick={() => setOpen((o) => !o)}
+        onClick={() => setOpen(!open)}
         className="flex w-full items-center gap-2 px-2.5 py-1.5 text-left"
       >
         {open ? (
@@ -75,8 +77,8 @@ export function ToolCard({
       )}
       {open && (
         <div className="flex flex-col gap-2 border-t border-line px-2.5 py-2">
-          <Block label="Input">{JSON.stringify(part.input, null, 2)}</Block>
-          {diff && <Diff text={diff} />}
+          {/* A file tool's input is its path and text, which the diff shows better. */}
+          {diff ? <Diff label="Changes" text={diff} /> : <InputView input={part.input} />}
           {part.output !== undefined && <Block label="Output">{part.output}</Block>}
         </div>
       )}
@@ -95,10 +97,40 @@ function Block({ label, children }: { label: string; children: string }) {
   );
 }
 
-function Diff({ text }: { text: string }) {
+/**
+ * What a call is asked to do, in the form a person reads fastest (it is what an approval is decided on):
+ * the command line, the new file text, the replacement as a diff; anything else as JSON.
+ */
+function InputView({ input }: { input: unknown }) {
+  const o = input && typeof input === "object" ? (input as Record<string, unknown>) : {};
+  const str = (k: string) => (typeof o[k] === "string" ? (o[k] as string) : undefined);
+  const command = str("command");
+  if (command !== undefined) return <Block label="Command">{`$ ${command}`}</Block>;
+  const content = str("content");
+  if (content !== undefined) return <Block label="Content">{content}</Block>;
+  const edits = Array.isArray(o.edits) ? (o.edits as Array<Record<string, unknown>>) : [o];
+  if (
+    edits.length > 0 &&
+    edits.every((e) => typeof e.old_string === "string" && typeof e.new_string === "string")
+  ) {
+    const lines = edits.flatMap((e, i) => [
+      ...(edits.length > 1 ? [`@@ edit ${i + 1}`] : []),
+      ...String(e.old_string)
+        .split("\n")
+        .map((l) => `-${l}`),
+      ...String(e.new_string)
+        .split("\n")
+        .map((l) => `+${l}`),
+    ]);
+    return <Diff label="Proposed change" text={lines.join("\n")} />;
+  }
+  return <Block label="Input">{JSON.stringify(input, null, 2)}</Block>;
+}
+
+function Diff({ label, text }: { label: string; text: string }) {
   return (
     <div>
-      <div className="mb-1 text-[10px] font-medium tracking-wide text-neutral-500 uppercase">Changes</div>
+      <div className="mb-1 text-[10px] font-medium tracking-wide text-neutral-500 uppercase">{label}</div>
       <pre className="max-h-72 overflow-auto rounded bg-black/40 py-1 font-mono text-[11px] leading-snug">
         {text.split("\n").map((line, i) => (
           <div

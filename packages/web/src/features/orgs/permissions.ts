@@ -13,6 +13,7 @@ const NEEDS = {
   "invitations.manage": "admin",
   "projects.write": "developer",
   "projects.delete": "admin",
+  "llm.manage": "admin",
 } as const satisfies Record<string, Role>;
 
 export type UiPermission = keyof typeof NEEDS;

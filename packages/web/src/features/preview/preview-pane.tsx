@@ -10,6 +10,8 @@ import { toast } from "../../ui/toast.tsx";
 import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
 import { useProject } from "../workspace/project-context.tsx";
 import { type Device, useWorkspaceUi } from "../workspace/ui-store.ts";
+import { PreviewErrors } from "./preview-errors.tsx";
+import { usePreviewReload } from "./reload.ts";
 
 const WIDTHS: Record<Device, number | undefined> = { mobile: 390, tablet: 768, desktop: undefined };
 
@@ -63,6 +65,14 @@ export function PreviewPane() {
   );
 
   const reload = useCallback(() => navigate(path), [navigate, path]);
+
+  // Asked for from elsewhere: after an agent turn or a restore that broke the page on its way.
+  const reloadTick = usePreviewReload((s) => s.tick);
+  const reloadRef = useRef(reload);
+  reloadRef.current = reload;
+  useEffect(() => {
+    if (reloadTick > 0) reloadRef.current();
+  }, [reloadTick]);
 
   // The gateway's "starting" page reloads itself until the app is up; its "crashed" page does not, so
   // coming back from a crash reloads the frame here.
@@ -162,6 +172,7 @@ export function PreviewPane() {
           onRestart={() => void act("restart")}
           onStart={() => void act("start")}
         />
+        <PreviewErrors />
       </div>
     </section>
   );

@@ -19,6 +19,9 @@ export function AppHeader({ org, children }: { org: string; children?: ReactNode
         <Link to="/$org" params={{ org }} activeOptions={{ exact: true }} className={tab}>
           Projects
         </Link>
+        <Link to="/$org/usage" params={{ org }} className={tab}>
+          Usage
+        </Link>
         <Link to="/$org/settings" params={{ org }} className={tab}>
           Settings
         </Link>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { Group, Panel, Separator, useDefaultLayout } from "react-resizable-panels";
 import { cn } from "../../ui/cn.ts";
-import { ChatPlaceholder } from "../chat/chat-placeholder.tsx";
+import { ChatPanel } from "../chat/chat-panel.tsx";
 import { EditorPane } from "../editor/editor-pane.tsx";
 import { saveFile, useLoadOpenFiles, useRemoteChanges } from "../editor/file-sync.ts";
 import { isDirty, useEditor } from "../editor/store.ts";
@@ -96,8 +96,8 @@ export function Workspace() {
       >
         {ui.chatOpen && (
           <>
-            <Panel id="chat" defaultSize="18%" minSize="200px" maxSize="40%">
-              <ChatPlaceholder />
+            <Panel id="chat" defaultSize="24%" minSize="260px" maxSize="45%">
+              <ChatPanel />
             </Panel>
             <Handle />
           </>

@@ -3,13 +3,14 @@ import { can } from "../../../features/orgs/permissions.ts";
 import { GeneralPanel } from "../../../features/settings/general-panel.tsx";
 import { InvitationsPanel } from "../../../features/settings/invitations-panel.tsx";
 import { MembersPanel } from "../../../features/settings/members-panel.tsx";
+import { ModelsPanel } from "../../../features/settings/models-panel.tsx";
 import { TokensPanel } from "../../../features/settings/tokens-panel.tsx";
 import { AppHeader } from "../../../features/shell/app-header.tsx";
 import { Tabs } from "../../../ui/tabs.tsx";
 import { useTitle } from "../../../ui/use-title.ts";
 
-type Section = "general" | "members" | "invitations" | "tokens";
-const SECTIONS: Section[] = ["general", "members", "invitations", "tokens"];
+type Section = "general" | "members" | "invitations" | "models" | "tokens";
+const SECTIONS: Section[] = ["general", "members", "invitations", "models", "tokens"];
 
 export const Route = createFileRoute("/_app/$org/settings")({
   validateSearch: (search: Record<string, unknown>): { tab?: Section } =>
@@ -30,6 +31,7 @@ function Settings() {
     ...(can(membership.role, "invitations.manage")
       ? [{ id: "invitations" as const, label: "Invitations" }]
       : []),
+    { id: "models" as const, label: "Models" },
     { id: "tokens" as const, label: "API tokens" },
   ];
 
@@ -61,6 +63,7 @@ function Settings() {
           <MembersPanel org={org} role={membership.role} personal={membership.personal} />
         )}
         {tab === "invitations" && <InvitationsPanel org={org} />}
+        {tab === "models" && <ModelsPanel org={org} role={membership.role} />}
         {tab === "tokens" && <TokensPanel />}
       </main>
     </div>

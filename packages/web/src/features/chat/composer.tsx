@@ -1,0 +1,173 @@
+import type { ApprovalMode, LlmModelList } from "@kiln/protocol";
+import { type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { Button } from "../../ui/button.tsx";
+import { cn } from "../../ui/cn.ts";
+import { StopIcon } from "../../ui/icons.tsx";
+
+const MODES: Array<{ id: ApprovalMode; label: string; title: string }> = [
+  { id: "allow", label: "Allow", title: "Tools run at once" },
+  { id: "ask", label: "Ask", title: "Changes and commands wait for your approval" },
+  { id: "plan", label: "Plan", title: "Reads and plans; changes nothing" },
+];
+
+const MAX_ROWS_PX = 200;
+
+const selectClass =
+  "h-6 min-w-0 rounded border border-line bg-surface-0 px-1.5 text-[11px] text-neutral-300 hover:border-neutral-600 focus:border-accent-500 focus:outline-none disabled:opacity-50";
+
+/**
+ * Where a message is written. Enter sends, Shift-Enter starts a new line, Escape stops a running turn.
+ * Mode and model apply to the chat (and so to every turn after).
+ */
+export function Composer({
+  running,
+  disabled,
+  disabledReason,
+  mode,
+  model,
+  models,
+  focusRequest,
+  draft,
+  onDraft,
+  onSend,
+  onCancel,
+  onMode,
+  onModel,
+}: {
+  running: boolean;
+  disabled: boolean;
+  disabledReason?: string | undefined;
+  mode: ApprovalMode;
+  model: string | null;
+  models: LlmModelList | undefined;
+  focusRequest: number;
+  draft: string;
+  onDraft: (text: string) => void;
+  onSend: (text: string) => Promise<boolean>;
+  onCancel: () => void;
+  onMode: (mode: ApprovalMode) => void;
+  onModel: (model: string | null) => void;
+}) {
+  const area = useRef<HTMLTextAreaElement>(null);
+  const [sending, setSending] = useState(false);
+
+  useEffect(() => {
+    if (focusRequest > 0) area.current?.focus();
+  }, [focusRequest]);
+
+  // Grows with its text up to a limit, then scrolls.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the height depends on the text
+  useLayoutEffect(() => {
+    const el = area.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${Math.min(el.scrollHeight, MAX_ROWS_PX)}px`;
+  }, [draft]);
+
+  const send = async () => {
+    const text = draft.trim();
+    if (!text || running || sending || disabled) return;
+    setSending(true);
+    try {
+      if (await onSend(text)) onDraft("");
+    } finally {
+      setSending(false);
+    }
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      void send();
+    } else if (e.key === "Escape" && running) {
+      e.preventDefault();
+      onCancel();
+    }
+  };
+
+  const defaultModel = models?.defaultModel;
+  const known = new Set(models?.models.map((m) => m.ref));
+
+  return (
+    <form
+      className="border-t border-line p-2.5"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void send();
+      }}
+    >
+      <div
+        className={cn(
+          "rounded-md border border-line bg-surface-0 focus-within:border-accent-500",
+          disabled && "opacity-60",
+        )}
+      >
+        <textarea
+          ref={area}
+          aria-label="Message the agent"
+          rows={2}
+          value={draft}
+          disabled={disabled}
+          onChange={(e) => onDraft(e.target.value)}
+          onKeyDown={onKeyDown}
+          placeholder={disabledReason ?? "Ask Kiln to build something…"}
+          className="block max-h-[200px] w-full resize-none bg-transparent px-3 py-2 text-[13px] leading-relaxed text-neutral-100 placeholder:text-neutral-600 focus:outline-none focus-visible:outline-none"
+        />
+        <div className="flex items-center gap-1.5 px-2 pb-2">
+          <select
+            aria-label="Approval mode"
+            value={mode}
+            disabled={disabled}
+            onChange={(e) => onMode(e.target.value as ApprovalMode)}
+            title={MODES.find((m) => m.id === mode)?.title}
+            className={selectClass}
+          >
+            {MODES.map((m) => (
+              <option key={m.id} value={m.id} title={m.title}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+          <select
+            aria-label="Model"
+            value={model ?? ""}
+            disabled={disabled || !models}
+            onChange={(e) => onModel(e.target.value || null)}
+            className={cn(selectClass, "max-w-44 flex-1 truncate font-mono")}
+          >
+            <option value="">{defaultModel ? `Default (${defaultModel})` : "Default model"}</option>
+            {model && !known.has(model) && <option value={model}>{model}</option>}
+            {models?.models.map((m) => (
+              <option key={m.ref} value={m.ref}>
+                {m.ref}
+              </option>
+            ))}
+          </select>
+          <span className="ml-auto" />
+          {running ? (
+            <Button
+              size="xs"
+              variant="secondary"
+              icon={<StopIcon className="size-3" />}
+              onClick={onCancel}
+              title="Stop the agent (Esc)"
+            >
+              Stop
+            </Button>
+          ) : (
+            <Button
+              type="submit"
+              size="xs"
+              variant="primary"
+              loading={sending}
+              disabled={disabled || !draft.trim()}
+              title="Send (Enter)"
+            >
+              Send
+            </Button>
+          )}
+        </div>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,88 @@
+import type { ChatWithMessages, RunEvent } from "@kiln/protocol";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { api } from "../../api/endpoints.ts";
+import { treeKey } from "../files/use-file-tree.ts";
+import { reloadIfBroken } from "../preview/reload.ts";
+import { applyRunEvent, blankRun, withMessage } from "./fold.ts";
+import { chatCostsKey, chatKey, chatsKey, historyKey } from "./queries.ts";
+import { followRun, type RunStreamState } from "./run-stream.ts";
+
+/** Events are applied in small batches: a fast model sends hundreds of text deltas a second. */
+const BATCH_MS = 40;
+
+/**
+ * Streams the running turn of a chat into the chat's query data, folding events the way the server does.
+ * A turn is always replayed from its first event (after a refresh the page has no event number to go
+ * on); until the replay has caught up with what the page already shows, the shown parts stay, so a
+ * reload does not flash an emptier message. Files, history and costs are refreshed as the turn changes
+ * them.
+ */
+export function useRunFollower(
+  org: string,
+  project: string,
+  chatId: string | null,
+  runningId: string | undefined,
+): RunStreamState | "idle" {
+  const queryClient = useQueryClient();
+  const [state, setState] = useState<RunStreamState | "idle">("idle");
+
+  useEffect(() => {
+    if (!chatId || !runningId) {
+      setState("idle");
+      return;
+    }
+    const key = chatKey(org, project, chatId);
+    const initial = queryClient.getQueryData<ChatWithMessages>(key)?.messages.find((m) => m.id === runningId);
+    if (!initial) return;
+    let folded = blankRun(initial);
+    const shownParts = initial.parts.length;
+    let caughtUp = shownParts === 0;
+    let ended = false;
+    let queue: RunEvent[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const flush = () => {
+      timer = undefined;
+      const batch = queue;
+      queue = [];
+      for (const e of batch) folded = applyRunEvent(folded, e.event);
+      caughtUp ||= ended || folded.parts.length >= shownParts;
+      if (caughtUp) queryClient.setQueryData<ChatWithMessages>(key, (old) => old && withMessage(old, folded));
+      if (batch.some((e) => e.event.type === "tool-call-end")) {
+        void queryClient.invalidateQueries({ queryKey: treeKey(org, project) });
+      }
+      if (batch.some((e) => e.event.type === "checkpoint")) {
+        void queryClient.invalidateQueries({ queryKey: historyKey(org, project) });
+      }
+      if (ended) {
+        // The stored row is the last word: checkpoint, final usage, and the status after an interruption.
+        void queryClient.invalidateQueries({ queryKey: key });
+        void queryClient.invalidateQueries({ queryKey: chatsKey(org, project) });
+        void queryClient.invalidateQueries({ queryKey: chatCostsKey(org, chatId) });
+        void queryClient.invalidateQueries({ queryKey: historyKey(org, project) });
+        if (folded.checkpointSha) void reloadIfBroken(org, project, Date.parse(initial.createdAt));
+      }
+    };
+
+    const stop = followRun((after) => api.chats.eventsUrl(org, project, chatId, runningId, after), 0, {
+      onEvent(e) {
+        queue.push(e);
+        timer ??= setTimeout(flush, BATCH_MS);
+      },
+      onState: setState,
+      onEnd() {
+        ended = true;
+        clearTimeout(timer);
+        flush();
+        setState("idle");
+      },
+    });
+    return () => {
+      stop();
+      clearTimeout(timer);
+    };
+  }, [org, project, chatId, runningId, queryClient]);
+
+  return state;
+}

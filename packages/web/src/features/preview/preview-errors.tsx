@@ -1,0 +1,159 @@
+import type { ChatWithMessages, FileTree, PreviewError } from "@kiln/protocol";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
+import { api } from "../../api/endpoints.ts";
+import { describeError, isApiError } from "../../api/errors.ts";
+import { Button, IconButton } from "../../ui/button.tsx";
+import { ChevronDown, ChevronRight, CloseIcon, SparkIcon, WarningIcon } from "../../ui/icons.tsx";
+import { toast } from "../../ui/toast.tsx";
+import { ChatActions } from "../chat/chat-actions.ts";
+import { NEW_CHAT, useChatUi } from "../chat/chat-store.ts";
+import { chatKey } from "../chat/queries.ts";
+import { useFileTree } from "../files/use-file-tree.ts";
+import { useProject } from "../workspace/project-context.tsx";
+import { useWorkspaceUi } from "../workspace/ui-store.ts";
+
+const errorsKey = (org: string, project: string) => ["orgs", org, "projects", project, "preview-errors"];
+
+/** An error is news again when it happens again after being handed to the agent. */
+const seenKey = (e: PreviewError) => `${e.id}@${e.lastAt}`;
+
+/**
+ * When the project's files last changed. An error last seen before that may be one the change fixed (the
+ * agent's edits pass through broken states on the way), so only errors seen since count; one that is
+ * still there shows up again with the next reload or rebuild.
+ */
+function lastChange(tree: FileTree | undefined): number {
+  let latest = 0;
+  for (const e of tree?.entries ?? []) {
+    // The dev server's own caches (.kiln/) change without anyone fixing anything.
+    if (e.type !== "file" || e.path === ".kiln" || e.path.startsWith(".kiln/")) continue;
+    latest = Math.max(latest, Date.parse(e.mtime));
+  }
+  return latest;
+}
+
+/**
+ * Build and runtime errors the preview reported, over the bottom of the preview: the newest one, a list
+ * of all, "Fix with agent" (a turn in the open chat, or a new chat while that one is busy) and dismiss.
+ */
+export function PreviewErrors() {
+  const { org, project, canWrite } = useProject();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [fixing, setFixing] = useState(false);
+  const [handed, setHanded] = useState<Set<string>>(() => new Set());
+  const errors = useQuery({
+    queryKey: errorsKey(org, project),
+    queryFn: () => api.previewErrors.list(org, project),
+    refetchInterval: 3000,
+  });
+  const tree = useFileTree(org, project);
+  const changedAt = lastChange(tree.data);
+  const fresh = useMemo(
+    () =>
+      (errors.data?.errors ?? []).filter((e) => !handed.has(seenKey(e)) && Date.parse(e.lastAt) >= changedAt),
+    [errors.data, handed, changedAt],
+  );
+  if (fresh.length === 0) return null;
+  const newest = fresh[fresh.length - 1]!;
+
+  const fix = async () => {
+    setFixing(true);
+    try {
+      const key = `${org}/${project}`;
+      const selected = useChatUi.getState().selected[key];
+      const current =
+        selected && selected !== NEW_CHAT
+          ? queryClient.getQueryData<ChatWithMessages>(chatKey(org, project, selected))
+          : undefined;
+      const reuse = current && !current.runningMessageId ? current.id : undefined;
+      const res = await api.previewErrors.fix(org, project, reuse ? { chatId: reuse } : {});
+      await new ChatActions(queryClient, org, project).addTurn(res.chat, res);
+      setHanded(new Set([...handed, ...fresh.map(seenKey)]));
+      useChatUi.getState().select(key, res.chat.id);
+      useChatUi.getState().requestFocus();
+      useWorkspaceUi.getState().set({ chatOpen: true });
+    } catch (err) {
+      if (isApiError(err, "no_preview_errors")) {
+        toast.info("The preview has no errors any more.");
+        void errors.refetch();
+      } else toast.error(`Could not start the fix: ${describeError(err)}`);
+    } finally {
+      setFixing(false);
+    }
+  };
+
+  const dismiss = async () => {
+    setHanded(new Set([...handed, ...fresh.map(seenKey)]));
+    if (!canWrite) return;
+    try {
+      await api.previewErrors.clear(org, project);
+      void errors.refetch();
+    } catch (err) {
+      toast.error(describeError(err));
+    }
+  };
+
+  return (
+    <div
+      role="alert"
+      aria-label="Preview errors"
+      className="absolute inset-x-2 bottom-2 z-10 max-h-[60%] overflow-hidden rounded-md border border-red-500/40 bg-surface-1/97 text-xs shadow-2xl backdrop-blur"
+    >
+      <div className="flex items-center gap-2 px-2.5 py-2">
+        <button
+          type="button"
+          aria-expanded={open}
+          onClick={() => setOpen((o) => !o)}
+          className="flex min-w-0 flex-1 items-center gap-2 text-left"
+        >
+          <WarningIcon className="size-3.5 shrink-0 text-red-400" />
+          <span className="shrink-0 font-medium text-red-300">
+            {fresh.length === 1 ? "1 error" : `${fresh.length} errors`}
+          </span>
+          <span className="min-w-0 flex-1 truncate font-mono text-neutral-300">{newest.message}</span>
+          {open ? (
+            <ChevronDown className="size-3 shrink-0 text-neutral-500" />
+          ) : (
+            <ChevronRight className="size-3 shrink-0 text-neutral-500" />
+          )}
+        </button>
+        {canWrite && (
+          <Button
+            size="xs"
+            variant="primary"
+            icon={<SparkIcon className="size-3" />}
+            loading={fixing}
+            onClick={() => void fix()}
+          >
+            Fix with agent
+          </Button>
+        )}
+        <IconButton label="Dismiss errors" className="size-6" onClick={() => void dismiss()}>
+          <CloseIcon className="size-3" />
+        </IconButton>
+      </div>
+      {open && (
+        <ul className="max-h-64 overflow-y-auto border-t border-line">
+          {[...fresh].reverse().map((e) => (
+            <li key={e.id} className="border-b border-line/60 px-2.5 py-2 last:border-b-0">
+              <p className="flex items-start gap-2">
+                <span className="shrink-0 rounded bg-white/6 px-1 text-[10px] text-neutral-400 uppercase">
+                  {e.source === "server" ? "dev server" : e.kind}
+                </span>
+                <span className="min-w-0 flex-1 font-mono break-words text-neutral-200">{e.message}</span>
+                {e.count > 1 && <span className="shrink-0 text-neutral-500">×{e.count}</span>}
+              </p>
+              {(e.detail || e.url) && (
+                <pre className="mt-1 max-h-32 overflow-auto rounded bg-black/40 p-1.5 font-mono text-[10.5px] leading-snug whitespace-pre-wrap text-neutral-400">
+                  {e.detail ?? `${e.url}${e.line !== null ? `:${e.line}:${e.column ?? 0}` : ""}`}
+                </pre>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
