@@ -14,6 +14,7 @@ export * from "./message-parts.ts";
 export * from "./orgs.ts";
 export * from "./preview-errors.ts";
 export * from "./projects.ts";
+export * from "./reviews.ts";
 export * from "./runtime.ts";
 export * from "./tasks.ts";
 export * from "./templates.ts";

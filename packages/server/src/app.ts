@@ -50,6 +50,8 @@ import type { PreviewGateway } from "./preview/gateway.ts";
 import { previewAwareServer } from "./preview/server.ts";
 import { projectRoutes } from "./projects/routes.ts";
 import type { ProjectService } from "./projects/service.ts";
+import type { TaskReviews } from "./tasks/review.ts";
+import { taskReviewRoutes } from "./tasks/review-routes.ts";
 import { taskRoutes } from "./tasks/routes.ts";
 import type { TaskService } from "./tasks/service.ts";
 import { templateRoutes } from "./templates/routes.ts";
@@ -78,6 +80,7 @@ export interface Services {
   previewErrors: PreviewErrors;
   chats: ChatService;
   jobs: JobService;
+  reviews: TaskReviews;
   tasks: TaskService;
   workflows: WorkflowService;
   automation: AutomationService;
@@ -194,6 +197,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
   llmRoutes(app, { orgs: services.orgs, llm: services.llm });
   jobRoutes(app, { orgs: services.orgs, projects: services.projects, jobs: services.jobs });
+  taskReviewRoutes(app, { orgs: services.orgs, reviews: services.reviews });
   workerSocketRoute(app, { jobs: services.jobs });
   gitRoutes(app, {
     auth: services.auth,

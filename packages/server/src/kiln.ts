@@ -44,6 +44,7 @@ import { loadMasterKey } from "./secrets/master-key.ts";
 import { deriveKey, SecretBox } from "./secrets/secret-box.ts";
 import { createTaskBoard } from "./tasks/index.ts";
 import { onJobFinished } from "./tasks/job-results.ts";
+import { TaskReviews } from "./tasks/review.ts";
 import { devCommand, TemplateRegistry } from "./templates/registry.ts";
 import { TemplateService } from "./templates/service.ts";
 import { TerminalService } from "./terminal/service.ts";
@@ -219,6 +220,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const jobs = createJobs({ database, config, log: logger });
     board.automation.useJobStarter(jobs);
     jobs.onFinished(onJobFinished({ database, orgs, commands: board.tasks.commands, log: logger }));
+    const reviews = new TaskReviews({ database, projects, commands: board.tasks.commands, history, jobs });
     git.access.useJobTokens({ verify: (token) => jobs.verifyJobToken(token) });
     projects.onDelete((orgId, projectId) => jobs.forgetProject(orgId, projectId));
     orgs.onDelete(async (orgId) => jobs.forgetOrg(orgId));
@@ -256,6 +258,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       previewErrors,
       chats,
       tasks: board.tasks,
+      reviews,
       workflows: board.workflows,
       automation: board.automation,
       git,

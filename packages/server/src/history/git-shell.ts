@@ -63,7 +63,7 @@ export const EXCLUDED_PATHSPECS: readonly string[] = [
 ];
 
 /** Exit codes the scripts use to say what went wrong; anything else is a git failure. */
-export const EXIT = { notFound: 44, dirty: 45, noRepository: 46 } as const;
+export const EXIT = { notFound: 44, dirty: 45, noRepository: 46, conflict: 47 } as const;
 
 function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
@@ -196,4 +196,39 @@ fi
 export const FIND_MESSAGE_SCRIPT = `${PRELUDE}
 g rev-parse -q --verify 'HEAD^{commit}' >/dev/null || exit 0
 g log --first-parent --no-notes --fixed-strings --grep="Kiln-Message: $1" --format="$KILN_FORMAT" HEAD --
+`;
+
+/** $1: a branch name (checked by the caller). Env: KILN_NONCE, KILN_MAX_BYTES. The branch against its merge base. */
+export const BRANCH_DIFF_SCRIPT = `${PRELUDE}
+head=$(g rev-parse -q --verify "refs/heads/$1^{commit}") || exit ${EXIT.notFound}
+base=$(g merge-base HEAD "$head") || exit 1
+section "commit $head $base"
+g diff-tree -r -z -M --raw --numstat -p --no-ext-diff --no-textconv --no-color -U3 "$base" "$head" -- \\
+  | head -c "$KILN_MAX_BYTES"
+`;
+
+/**
+ * $1: a branch name (checked by the caller). Env: KILN_MESSAGE, KILN_SAVE_MESSAGE, KILN_FORMAT, KILN_NONCE.
+ * Merges the branch into the checked-out one with a merge commit, computed in the object store first
+ * (merge-tree), so a conflict leaves nothing half-merged on disk (exit EXIT.conflict). Uncommitted changes
+ * are saved as a checkpoint first. Sections: `saved`, `changes` (name-status -z), `merged`.
+ */
+export const MERGE_SCRIPT = `${PRELUDE}
+theirs=$(g rev-parse -q --verify "refs/heads/$1^{commit}") || exit ${EXIT.notFound}
+if dirty; then
+  saved=$(save "$KILN_SAVE_MESSAGE" "checkpoint before merge") || exit 1
+  section saved
+  [ -z "$saved" ] || record "$saved"
+fi
+head=$(g rev-parse --verify 'HEAD^{commit}') || exit 1
+g merge-base --is-ancestor "$theirs" "$head" && exit 0
+out=$(g merge-tree --write-tree --no-messages "$head" "$theirs") || exit ${EXIT.conflict}
+tree=$(printf '%s\\n' "$out" | head -n 1)
+commit=$(g commit-tree "$tree" -p "$head" -p "$theirs" -m "$KILN_MESSAGE") || exit 1
+section changes
+g diff-tree -r -z --no-renames --name-status "$head" "$commit" -- || exit 1
+g read-tree -m -u "$head" "$commit" || exit 1
+g update-ref -m "kiln: merge" HEAD "$commit" "$head" || exit 1
+section merged
+record "$commit"
 `;

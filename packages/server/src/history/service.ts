@@ -9,11 +9,13 @@ import type { ProjectStorage } from "../projects/storage.ts";
 import { DisabledDriver, type RuntimeDriver, UnsafeHostDriver } from "../runtime/index.ts";
 import { KILN_AUTHOR } from "../templates/git.ts";
 import {
+  BRANCH_DIFF_SCRIPT,
   CHECKPOINT_SCRIPT,
   DIFF_SCRIPT,
   EXIT,
   FIND_MESSAGE_SCRIPT,
   LIST_SCRIPT,
+  MERGE_SCRIPT,
   RESTORE_SCRIPT,
 } from "./git-shell.ts";
 import { KeyedLock } from "./lock.ts";
@@ -152,6 +154,84 @@ export class ProjectHistory {
     return { sha: commit, parentSha: parent && parent !== "-" ? parent : null, files, truncated };
   }
 
+  /** A work branch (an agent's `kiln/…`) against where it left the checked-out branch. */
+  async branchDiff(target: HistoryTarget, branch: string): Promise<CheckpointDiff> {
+    const nonce = newNonce();
+    const out = await this.#git(target, BRANCH_DIFF_SCRIPT, [checkBranch(branch)], {
+      env: { KILN_NONCE: nonce, KILN_MAX_BYTES: String(this.limits.diffBytes) },
+      outputBytes: this.limits.diffBytes + 64 * 1024,
+    });
+    return this.#parseDiffOutput(out, nonce);
+  }
+
+  /**
+   * Merges a work branch into the checked-out branch as a merge commit and updates the files (announced
+   * like a restore). Uncommitted changes are checkpointed first; a conflict changes nothing (409).
+   */
+  async mergeBranch(
+    target: HistoryTarget,
+    branch: string,
+    message: string,
+  ): Promise<{ merged: Checkpoint | null; changedPaths: string[] }> {
+    const checked = checkBranch(branch);
+    return this.#lock.run(keyOf(target), async () => {
+      const nonce = newNonce();
+      let out: string;
+      try {
+        out = await this.#git(target, MERGE_SCRIPT, [checked], {
+          env: {
+            KILN_MESSAGE: message.slice(0, 2000),
+            KILN_SAVE_MESSAGE: SAVE_MESSAGE,
+            KILN_FORMAT: logFormat(nonce),
+            KILN_NONCE: nonce,
+          },
+        });
+      } catch (err) {
+        if (err instanceof KilnError && err.code === "checkpoint_not_found")
+          throw new NotFoundError("branch_not_found", `no branch ${checked} in this project`);
+        throw err;
+      }
+      let merged: Checkpoint | null = null;
+      const written: string[] = [];
+      const deleted: string[] = [];
+      let section = "";
+      for (const chunk of splitOnNonce(out, nonce)) {
+        const record = parseRecord(chunk);
+        if (record) {
+          if (section === "merged") merged = record;
+          continue;
+        }
+        const newline = chunk.indexOf("\n");
+        section = newline === -1 ? chunk : chunk.slice(0, newline);
+        if (section === "changes") {
+          for (const change of parseNameStatus(chunk.slice(newline + 1))) {
+            (change.status === "D" ? deleted : written).push(change.path);
+          }
+        }
+      }
+      const orgId = orgIdOf(target);
+      if (written.length)
+        this.#o.events?.emit({ orgId, projectId: target.projectId, kind: "written", paths: written });
+      if (deleted.length)
+        this.#o.events?.emit({ orgId, projectId: target.projectId, kind: "deleted", paths: deleted });
+      return { merged, changedPaths: [...written, ...deleted] };
+    });
+  }
+
+  #parseDiffOutput(out: string, nonce: string): CheckpointDiff {
+    const chunk = splitOnNonce(out, nonce)[0] ?? "";
+    const newline = chunk.indexOf("\n");
+    const [, commit, parent] = chunk.slice(0, newline).split(" ");
+    if (newline === -1 || !commit) throw new Error(`unexpected git output: ${chunk.slice(0, 200)}`);
+    const body = chunk.slice(newline + 1);
+    const { files, truncated } = parseDiff(body, {
+      maxFiles: this.limits.diffFiles,
+      maxLinesPerFile: this.limits.diffLinesPerFile,
+      capped: Buffer.byteLength(body) >= this.limits.diffBytes - 4,
+    });
+    return { sha: commit, parentSha: parent && parent !== "-" ? parent : null, files, truncated };
+  }
+
   /**
    * Makes the working tree equal to `sha`'s and records that as a new commit. Refuses (409
    * `uncommitted_changes`) when files changed since the last checkpoint, unless `force`, which first saves
@@ -276,6 +356,9 @@ export class ProjectHistory {
         "files changed since the last checkpoint; pass force: true to save them as a checkpoint first",
       );
     }
+    if (result.exitCode === EXIT.conflict) {
+      throw new KilnError("merge_conflict", 409, "the branch conflicts with the project's current files");
+    }
     if (result.exitCode === EXIT.noRepository) {
       throw new KilnError("history_unavailable", 409, "this project has no git repository");
     }
@@ -359,4 +442,14 @@ function authorName(author: string | undefined): string {
     .trim()
     .slice(0, 100);
   return /[\p{L}\p{N}]/u.test(clean) ? clean : KILN_AUTHOR.name;
+}
+
+const BRANCH = /^kiln\/[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/;
+
+/** Only Kiln's own work branches, spelled so that no git option or revision syntax can hide in them. */
+function checkBranch(branch: string): string {
+  if (!BRANCH.test(branch) || branch.includes("..") || branch.endsWith(".lock")) {
+    throw new ValidationError("not a Kiln work branch (kiln/…)");
+  }
+  return branch;
 }

@@ -263,8 +263,60 @@ describe("kiln worker", () => {
     }>;
     expect(comments.map((c) => c.body).join("\n")).toContain("Added an About page.");
     expect(comments.map((c) => c.body).join("\n")).toContain("Reviewed: the About page is fine.");
+
+    // The reviewer sees the branch's diff, asks for a change, the agent fixes it on the same branch…
+    const review = (await owner.client.get(`${base}/tasks/${task.id}/review`)).json();
+    expect(review.branch).toBe(`kiln/task-${task.id}`);
+    expect(review.diff.files.map((f: { path: string }) => f.path)).toEqual(["about.html"]);
+    const vague = await owner.client.post(`${base}/tasks/${task.id}/review`, { decision: "request_changes" });
+    expect(vague.statusCode).toBe(400);
+    fake.enqueue(
+      {
+        toolCalls: [
+          { name: "write_file", arguments: { path: "about.html", content: "<h1>About us</h1>\n" } },
+        ],
+      },
+      { text: "Renamed the heading." },
+    );
+    const changes = await owner.client.post(`${base}/tasks/${task.id}/review`, {
+      decision: "request_changes",
+      comment: "Call it About us",
+    });
+    expect(changes.statusCode).toBe(200);
+    const fix = await untilJob(changes.json().jobId, (j) => ["completed", "failed"].includes(j.state));
+    expect(fix).toMatchObject({ kind: "fix", state: "completed" });
+    expect(fix.instructions).toContain("Call it About us");
+    // …and approving merges the branch into main: the project's files change.
+    const approved = await owner.client.post(`${base}/tasks/${task.id}/review`, { decision: "approve" });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json().merged.message).toContain("About page");
+    expect(approved.json().task.statusId).toBe(named("Done"));
+    const file = await owner.client.get(`${base}/files/content?path=about.html`);
+    expect(file.json().content).toBe("<h1>About us</h1>\n");
     await worker.stop();
   }, 120_000);
+
+  it("has nothing to review on a task without agent work, and refuses other branches", async () => {
+    const project = await newProject();
+    const base = `/api/orgs/${org}/projects/${project.slug}`;
+    const task = (await owner.client.post(`${base}/tasks`, { title: "Manual" })).json();
+    expect((await owner.client.get(`${base}/tasks/${task.id}/review`)).json()).toMatchObject({
+      branch: null,
+    });
+    const approve = await owner.client.post(`${base}/tasks/${task.id}/review`, { decision: "approve" });
+    expect(approve.statusCode).toBe(409);
+    expect(approve.json().error.code).toBe("review_not_ready");
+    await expect(
+      kiln.services.history.mergeBranch({ orgId: await orgId(), projectId: project.id }, "main", "x"),
+    ).rejects.toThrow(/work branch/);
+    await expect(
+      kiln.services.history.mergeBranch(
+        { orgId: await orgId(), projectId: project.id },
+        "kiln/--upload-pack=x",
+        "x",
+      ),
+    ).rejects.toThrow(/branch/);
+  });
 
   it("refuses bad arguments", () => {
     const run = (...args: string[]) => {
