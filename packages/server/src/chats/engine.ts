@@ -1,5 +1,5 @@
 import type { RunAgentResult, ToolDefinition, Workspace } from "@kiln/agent";
-import { runAgent, toModelMessages } from "@kiln/agent";
+import { INTERRUPTED_RESULT, runAgent, toModelMessages } from "@kiln/agent";
 import {
   type AgentEvent,
   type ApprovalDecision,
@@ -179,7 +179,10 @@ export class ChatEngine {
         });
       }
     }
-    run.push(end);
+    // Followers get the end only once it is stored with the message's final status (they read it from
+    // `since()` when the run finishes): a client that saw message-end and at once reads the chat or sends
+    // the next message must not find this turn still running.
+    run.record(end);
     await flush({
       status: end.status,
       reason: end.reason,
@@ -340,7 +343,26 @@ async function interruptInTx(
   tx: Parameters<Parameters<Database["transaction"]>[0]>[0],
   message: MessageRow,
 ): Promise<void> {
-  const end: AgentEvent = {
+  const parts = message.parts as MessagePart[];
+  // A call that was running when its server died may have done part of its work. Left open, the
+  // message-end fold would record it as "not run", and a resumed turn would tell the model so; its
+  // result is unknown instead, which the model is told to check (the same words as toModelMessages).
+  const events: AgentEvent[] = parts.flatMap((p): AgentEvent[] =>
+    p.type === "tool" && p.state === "running"
+      ? [
+          {
+            type: "tool-call-end",
+            messageId: message.id,
+            toolCallId: p.toolCallId,
+            toolName: p.toolName,
+            output: INTERRUPTED_RESULT,
+            isError: true,
+            durationMs: 0,
+          },
+        ]
+      : [],
+  );
+  const end: Extract<AgentEvent, { type: "message-end" }> = {
     type: "message-end",
     messageId: message.id,
     usage: ZERO_USAGE,
@@ -348,15 +370,20 @@ async function interruptInTx(
     reason: "interrupted",
     detail: "the server stopped during this turn; resume it to continue",
   };
-  const seq = (await lastEventSeq(tx, message.id)) + 1;
-  await appendEvents(tx, message.id, [{ seq, event: end }]);
+  events.push(end);
+  let seq = await lastEventSeq(tx, message.id);
+  await appendEvents(
+    tx,
+    message.id,
+    events.map((event) => ({ seq: ++seq, event })),
+  );
   await tx
     .update(chatMessages)
     .set({
       status: "interrupted",
       reason: "interrupted",
       detail: end.detail,
-      parts: applyEventToParts(message.parts as MessagePart[], end),
+      parts: events.reduce(applyEventToParts, parts),
       updatedAt: new Date(),
     })
     .where(eq(chatMessages.id, message.id));

@@ -31,6 +31,8 @@ export class ChatRun {
   finished = false;
   #events: RunEvent[] = [];
   #savedThrough = 0;
+  /** Events after this one were recorded but not yet shown: `since()` holds them back until the finish. */
+  #shownThrough = 0;
   #listeners = new Set<(event: RunEvent) => void>();
   #finishedWaiters: Array<() => void> = [];
 
@@ -54,6 +56,7 @@ export class ChatRun {
     this.parts = init.parts ?? [];
     this.#savedThrough = init.startSeq ?? 0;
     this.#seq = init.startSeq ?? 0;
+    this.#shownThrough = this.#seq;
   }
 
   #seq: number;
@@ -63,16 +66,23 @@ export class ChatRun {
   }
 
   push(event: AgentEvent): RunEvent {
-    const stored: RunEvent = { seq: ++this.#seq, event };
-    this.#events.push(stored);
-    this.parts = applyEventToParts(this.parts, event);
+    const stored = this.record(event);
+    this.#shownThrough = stored.seq;
     for (const listener of this.#listeners) listener(stored);
     return stored;
   }
 
-  /** Events after `seq` that this process still holds (all of this run's). */
+  /** Numbers and keeps an event without telling listeners; followers read it from `since()` at the finish. */
+  record(event: AgentEvent): RunEvent {
+    const stored: RunEvent = { seq: ++this.#seq, event };
+    this.#events.push(stored);
+    this.parts = applyEventToParts(this.parts, event);
+    return stored;
+  }
+
+  /** Events after `seq` that this process holds and may show (all of them once the run has finished). */
   since(seq: number): RunEvent[] {
-    return this.#events.filter((e) => e.seq > seq);
+    return this.#events.filter((e) => e.seq > seq && (this.finished || e.seq <= this.#shownThrough));
   }
 
   /** Events not yet written to the database; marks them written (the caller retries on failure). */
