@@ -108,6 +108,8 @@ export class ChatEngine {
     const timer = setInterval(() => void flush(), FLUSH_MS);
     let held: Extract<AgentEvent, { type: "message-end" }> | undefined;
     let result: RunAgentResult | undefined;
+    const mutating = new Set(setup.tools.filter((t) => t.mutates).map((t) => t.name));
+    let changedSomething = false;
     try {
       result = await runAgent({
         model: setup.model,
@@ -126,6 +128,7 @@ export class ChatEngine {
         signal: run.controller.signal,
         approve: (request) => this.#approve(run, request),
         onEvent: (event) => {
+          if (event.type === "tool-call-start" && mutating.has(event.toolName)) changedSomething = true;
           // The turn ends after its checkpoint is saved; hold the loop's last word until then.
           if (event.type === "message-end") held = event;
           else run.push(event);
@@ -154,7 +157,8 @@ export class ChatEngine {
           detail: "the agent stopped unexpectedly",
         });
     let checkpointSha: string | null = null;
-    if (this.#o.checkpoints) {
+    // A turn that only read and talked cannot have changed files: skip the commit (a sandboxed git run).
+    if (this.#o.checkpoints && changedSomething) {
       try {
         const saved = await this.#o.checkpoints.checkpoint(
           { orgId: run.orgId, schemaName: run.schemaName, projectId: run.projectId },
