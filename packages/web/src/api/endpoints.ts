@@ -1,18 +1,21 @@
 import type {
   ApiToken,
   ApprovalDecision,
+  AutomationRule,
   Chat,
   ChatWithMessages,
   CheckpointDiff,
   CheckpointPage,
   CreateChatBody,
   CreateLlmProviderBody,
+  CreateTaskBody,
   FileContent,
   FileInfo,
   FileTree,
   FixErrorsBody,
   FixErrorsResponse,
   Invitation,
+  Job,
   LlmCallPage,
   LlmModelList,
   LlmPrice,
@@ -23,6 +26,7 @@ import type {
   LogLine,
   Me,
   Member,
+  MoveTaskBody,
   Org,
   PreviewErrorList,
   Project,
@@ -34,12 +38,17 @@ import type {
   SendMessageBody,
   SendMessageResponse,
   Session,
+  Task,
+  TaskActivity,
+  TaskComment,
   Template,
   Terminal,
   UpdateChatBody,
   UpdateLlmProviderBody,
   UpdateLlmSettingsBody,
+  UpdateTaskBody,
   UpsertLlmPriceBody,
+  Workflow,
 } from "@kiln/protocol";
 import { http } from "./client.ts";
 
@@ -48,6 +57,8 @@ import { http } from "./client.ts";
 const e = encodeURIComponent;
 const orgPath = (org: string) => `/api/orgs/${e(org)}`;
 const projectPath = (org: string, project: string) => `${orgPath(org)}/projects/${e(project)}`;
+const taskPath = (org: string, project: string, taskId: string) =>
+  `${projectPath(org, project)}/tasks/${e(taskId)}`;
 const chatPath = (org: string, project: string, chatId: string) =>
   `${projectPath(org, project)}/chats/${e(chatId)}`;
 
@@ -222,5 +233,35 @@ export const api = {
       http.get<LlmCallPage>(`${orgPath(org)}/llm/calls`, { query }),
     usage: (org: string, query: { from?: string; to?: string; groupBy: LlmUsageGroupBy }) =>
       http.get<LlmUsageReport>(`${orgPath(org)}/usage`, { query }),
+  },
+
+  tasks: {
+    list: (org: string, project: string) => http.get<Task[]>(`${projectPath(org, project)}/tasks`),
+    create: (org: string, project: string, body: CreateTaskBody) =>
+      http.post<Task>(`${projectPath(org, project)}/tasks`, body),
+    get: (org: string, project: string, taskId: string) => http.get<Task>(taskPath(org, project, taskId)),
+    update: (org: string, project: string, taskId: string, body: UpdateTaskBody) =>
+      http.patch<Task>(taskPath(org, project, taskId), body),
+    move: (org: string, project: string, taskId: string, body: MoveTaskBody) =>
+      http.post<Task>(`${taskPath(org, project, taskId)}/move`, body),
+    comments: (org: string, project: string, taskId: string) =>
+      http.get<TaskComment[]>(`${taskPath(org, project, taskId)}/comments`),
+    comment: (org: string, project: string, taskId: string, body: string) =>
+      http.post<TaskComment>(`${taskPath(org, project, taskId)}/comments`, { body }),
+    activity: (org: string, project: string, taskId: string) =>
+      http.get<TaskActivity[]>(`${taskPath(org, project, taskId)}/activity`),
+    workflow: (org: string, project: string) => http.get<Workflow>(`${projectPath(org, project)}/workflow`),
+    rules: (org: string, project: string) =>
+      http.get<AutomationRule[]>(`${projectPath(org, project)}/automation/rules`),
+  },
+
+  jobs: {
+    forProject: (org: string, projectId: string) =>
+      http.get<Job[]>(`${orgPath(org)}/jobs`, { query: { projectId, limit: 200 } }),
+    forTask: (org: string, taskId: string) => http.get<Job[]>(`${orgPath(org)}/jobs`, { query: { taskId } }),
+    cancel: (org: string, jobId: string) => http.post<Job>(`${orgPath(org)}/jobs/${e(jobId)}/cancel`),
+    /** Server-sent events of one job; `after` replays from that event number on. */
+    eventsUrl: (org: string, jobId: string, after: number) =>
+      `${orgPath(org)}/jobs/${e(jobId)}/events${after > 0 ? `?after=${after}` : ""}`,
   },
 };

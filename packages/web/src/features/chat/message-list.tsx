@@ -77,7 +77,7 @@ function AssistantMessage({
   );
 }
 
-function PartView({
+export function PartView({
   part,
   onDecide,
 }: {

@@ -1,7 +1,16 @@
 import { Link } from "@tanstack/react-router";
 import { describeError } from "../../api/errors.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
-import { ChatIcon, FolderIcon, KilnLogo, MonitorIcon, RefreshIcon, TerminalIcon } from "../../ui/icons.tsx";
+import { cn } from "../../ui/cn.ts";
+import {
+  ChatIcon,
+  FolderIcon,
+  GridIcon,
+  KilnLogo,
+  MonitorIcon,
+  RefreshIcon,
+  TerminalIcon,
+} from "../../ui/icons.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { useMe } from "../auth/use-me.ts";
 import { StatusPill } from "../runtime/status-pill.tsx";
@@ -10,7 +19,7 @@ import { UserMenu } from "../shell/user-menu.tsx";
 import { useProject } from "./project-context.tsx";
 import { useWorkspaceUi } from "./ui-store.ts";
 
-export function WorkspaceHeader() {
+export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
   const { org, project, details, canWrite } = useProject();
   const me = useMe();
   const orgName = me.orgs.find((o) => o.slug === org)?.name ?? org;
@@ -54,38 +63,55 @@ export function WorkspaceHeader() {
         </Button>
       )}
       <div className="ml-auto flex items-center gap-0.5">
-        <IconButton
-          label="Toggle chat"
-          active={ui.chatOpen}
-          aria-pressed={ui.chatOpen}
-          onClick={() => ui.set({ chatOpen: !ui.chatOpen })}
+        <Link
+          to="/$org/$project"
+          params={{ org, project }}
+          search={view === "board" ? {} : { view: "board" }}
+          aria-pressed={view === "board"}
+          className={cn(
+            "mr-2 flex h-7 items-center gap-1.5 rounded-md px-2 text-xs",
+            view === "board" ? "bg-accent-600/20 text-accent-200" : "text-neutral-300 hover:bg-white/6",
+          )}
         >
-          <ChatIcon className="size-3.5" />
-        </IconButton>
-        <IconButton
-          label="Toggle files"
-          active={ui.filesOpen}
-          aria-pressed={ui.filesOpen}
-          onClick={() => ui.set({ filesOpen: !ui.filesOpen })}
-        >
-          <FolderIcon className="size-3.5" />
-        </IconButton>
-        <IconButton
-          label="Toggle terminal (Ctrl+`)"
-          active={ui.bottomOpen}
-          aria-pressed={ui.bottomOpen}
-          onClick={() => ui.set({ bottomOpen: !ui.bottomOpen })}
-        >
-          <TerminalIcon className="size-3.5" />
-        </IconButton>
-        <IconButton
-          label="Toggle preview"
-          active={ui.previewOpen}
-          aria-pressed={ui.previewOpen}
-          onClick={() => ui.set({ previewOpen: !ui.previewOpen })}
-        >
-          <MonitorIcon className="size-3.5" />
-        </IconButton>
+          <GridIcon className="size-3.5" />
+          {view === "board" ? "Back to code" : "Board"}
+        </Link>
+        {view === "code" && (
+          <>
+            <IconButton
+              label="Toggle chat"
+              active={ui.chatOpen}
+              aria-pressed={ui.chatOpen}
+              onClick={() => ui.set({ chatOpen: !ui.chatOpen })}
+            >
+              <ChatIcon className="size-3.5" />
+            </IconButton>
+            <IconButton
+              label="Toggle files"
+              active={ui.filesOpen}
+              aria-pressed={ui.filesOpen}
+              onClick={() => ui.set({ filesOpen: !ui.filesOpen })}
+            >
+              <FolderIcon className="size-3.5" />
+            </IconButton>
+            <IconButton
+              label="Toggle terminal (Ctrl+`)"
+              active={ui.bottomOpen}
+              aria-pressed={ui.bottomOpen}
+              onClick={() => ui.set({ bottomOpen: !ui.bottomOpen })}
+            >
+              <TerminalIcon className="size-3.5" />
+            </IconButton>
+            <IconButton
+              label="Toggle preview"
+              active={ui.previewOpen}
+              aria-pressed={ui.previewOpen}
+              onClick={() => ui.set({ previewOpen: !ui.previewOpen })}
+            >
+              <MonitorIcon className="size-3.5" />
+            </IconButton>
+          </>
+        )}
         <span className="mx-2 h-5 w-px bg-line" />
         <UserMenu />
       </div>

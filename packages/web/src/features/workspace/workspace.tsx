@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { Group, Panel, Separator, useDefaultLayout } from "react-resizable-panels";
 import { cn } from "../../ui/cn.ts";
+import { BoardView } from "../board/board-view.tsx";
 import { ChatPanel } from "../chat/chat-panel.tsx";
 import { EditorPane } from "../editor/editor-pane.tsx";
 import { saveFile, useLoadOpenFiles, useRemoteChanges } from "../editor/file-sync.ts";
@@ -29,7 +30,7 @@ function Handle({ vertical }: { vertical?: boolean }) {
  * The project workspace: chat | files | editor over terminal | preview, every split resizable and
  * remembered. Keyboard: Ctrl/Cmd-S saves, Ctrl/Cmd-P opens a file by name, Ctrl-` toggles the terminal.
  */
-export function Workspace() {
+export function Workspace({ view }: { view: "code" | "board" }) {
   const { org, project } = useProject();
   const ui = useWorkspaceUi();
   const [quickOpen, setQuickOpen] = useState(false);
@@ -87,57 +88,61 @@ export function Workspace() {
 
   return (
     <div className="flex h-full min-h-0 flex-col overflow-hidden">
-      <WorkspaceHeader />
-      <Group
-        orientation="horizontal"
-        className="min-h-0 flex-1"
-        defaultLayout={outer.defaultLayout}
-        onLayoutChanged={outer.onLayoutChanged}
-      >
-        {ui.chatOpen && (
-          <>
-            <Panel id="chat" defaultSize="24%" minSize="260px" maxSize="45%">
-              <ChatPanel />
-            </Panel>
-            <Handle />
-          </>
-        )}
-        {ui.filesOpen && (
-          <>
-            <Panel id="files" defaultSize="14%" minSize="150px" maxSize="30%">
-              <FileTree />
-            </Panel>
-            <Handle />
-          </>
-        )}
-        <Panel id="center" defaultSize="36%" minSize="240px">
-          <Group
-            orientation="vertical"
-            defaultLayout={center.defaultLayout}
-            onLayoutChanged={center.onLayoutChanged}
-          >
-            <Panel id="editor" defaultSize="65%" minSize="120px">
-              <EditorPane />
-            </Panel>
-            {ui.bottomOpen && (
-              <>
-                <Handle vertical />
-                <Panel id="bottom" defaultSize="35%" minSize="100px">
-                  <BottomPanel />
-                </Panel>
-              </>
-            )}
-          </Group>
-        </Panel>
-        {ui.previewOpen && (
-          <>
-            <Handle />
-            <Panel id="preview" defaultSize="32%" minSize="240px">
-              <PreviewPane />
-            </Panel>
-          </>
-        )}
-      </Group>
+      <WorkspaceHeader view={view} />
+      {view === "board" ? (
+        <BoardView />
+      ) : (
+        <Group
+          orientation="horizontal"
+          className="min-h-0 flex-1"
+          defaultLayout={outer.defaultLayout}
+          onLayoutChanged={outer.onLayoutChanged}
+        >
+          {ui.chatOpen && (
+            <>
+              <Panel id="chat" defaultSize="24%" minSize="260px" maxSize="45%">
+                <ChatPanel />
+              </Panel>
+              <Handle />
+            </>
+          )}
+          {ui.filesOpen && (
+            <>
+              <Panel id="files" defaultSize="14%" minSize="150px" maxSize="30%">
+                <FileTree />
+              </Panel>
+              <Handle />
+            </>
+          )}
+          <Panel id="center" defaultSize="36%" minSize="240px">
+            <Group
+              orientation="vertical"
+              defaultLayout={center.defaultLayout}
+              onLayoutChanged={center.onLayoutChanged}
+            >
+              <Panel id="editor" defaultSize="65%" minSize="120px">
+                <EditorPane />
+              </Panel>
+              {ui.bottomOpen && (
+                <>
+                  <Handle vertical />
+                  <Panel id="bottom" defaultSize="35%" minSize="100px">
+                    <BottomPanel />
+                  </Panel>
+                </>
+              )}
+            </Group>
+          </Panel>
+          {ui.previewOpen && (
+            <>
+              <Handle />
+              <Panel id="preview" defaultSize="32%" minSize="240px">
+                <PreviewPane />
+              </Panel>
+            </>
+          )}
+        </Group>
+      )}
       <QuickOpen open={quickOpen} onClose={() => setQuickOpen(false)} />
     </div>
   );

@@ -7,7 +7,14 @@ import { Workspace } from "../../../features/workspace/workspace.tsx";
 import { useTitle } from "../../../ui/use-title.ts";
 import { NotFound } from "../../__root.tsx";
 
+export interface WorkspaceSearch {
+  /** The task board instead of the code workspace. */
+  view?: "board";
+}
+
 export const Route = createFileRoute("/_app/$org/$project")({
+  validateSearch: (search: Record<string, unknown>): WorkspaceSearch =>
+    search.view === "board" ? { view: "board" } : {},
   loader: async ({ context, params }) => {
     try {
       return await context.queryClient.ensureQueryData(projectQuery(params.org, params.project));
@@ -25,10 +32,11 @@ function ProjectWorkspace() {
   const details = Route.useLoaderData();
   const { org, project } = Route.useParams();
   const { membership } = Route.useRouteContext();
+  const { view } = Route.useSearch();
   useTitle(details.name);
   return (
     <ProjectProvider value={{ org, project, details, canWrite: can(membership.role, "projects.write") }}>
-      <Workspace key={`${org}/${project}`} />
+      <Workspace key={`${org}/${project}`} view={view === "board" ? "board" : "code"} />
     </ProjectProvider>
   );
 }

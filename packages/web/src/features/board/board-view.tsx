@@ -1,0 +1,203 @@
+import type { Task, WorkflowStatus } from "@kiln/protocol";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { type DragEvent, useEffect, useState } from "react";
+import { api } from "../../api/endpoints.ts";
+import { describeError, isApiError } from "../../api/errors.ts";
+import { Button } from "../../ui/button.tsx";
+import { cn } from "../../ui/cn.ts";
+import { PlusIcon } from "../../ui/icons.tsx";
+import { LoadingBlock } from "../../ui/spinner.tsx";
+import { ErrorState } from "../../ui/states.tsx";
+import { toast } from "../../ui/toast.tsx";
+import { useProject } from "../workspace/project-context.tsx";
+import { CreateTaskDialog } from "./create-task-dialog.tsx";
+import { canMove, columns, moveLocally, placement, STATUS_SWATCH } from "./order.ts";
+import { latestJobsQuery, membersQuery, tasksKey, tasksQuery, workflowQuery } from "./queries.ts";
+import { RulesList } from "./rules-list.tsx";
+import { TaskCard } from "./task-card.tsx";
+import { TaskDrawer } from "./task-drawer.tsx";
+
+/** The project's task board: a column per workflow status, cards dragged between and within them. */
+export function BoardView() {
+  const { org, project, details, canWrite } = useProject();
+  const qc = useQueryClient();
+  const workflow = useQuery(workflowQuery(org, project));
+  const tasks = useQuery(tasksQuery(org, project));
+  const members = useQuery(membersQuery(org));
+  const jobs = useQuery(latestJobsQuery(org, details.id));
+  const [dragging, setDragging] = useState<Task | null>(null);
+  const [over, setOver] = useState<{ statusId: string; index: number } | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [openId, setOpenId] = useState<string | null>(null);
+  const [showRules, setShowRules] = useState(false);
+
+  // A task that changed (moved by a finished job, say) most likely has a job that changed: the badges follow.
+  const projectId = details.id;
+  const changed = tasks.data?.map((t) => t.updatedAt).join();
+  useEffect(() => {
+    if (changed !== undefined)
+      void qc.invalidateQueries({ queryKey: latestJobsQuery(org, projectId).queryKey });
+  }, [changed, qc, org, projectId]);
+
+  if (workflow.isPending || tasks.isPending) return <LoadingBlock label="Loading the board" />;
+  if (workflow.isError || tasks.isError)
+    return (
+      <ErrorState title="Could not load the board" message={describeError(workflow.error ?? tasks.error)} />
+    );
+
+  const statuses = workflow.data.statuses;
+  const byStatus = columns(statuses, tasks.data);
+  const from = dragging ? statuses.find((s) => s.id === dragging.statusId) : undefined;
+
+  const drop = async (status: WorkflowStatus, index: number) => {
+    const task = dragging;
+    setDragging(null);
+    setOver(null);
+    if (!task || !canWrite) return;
+    if (!canMove(from, status.id)) return notAllowed(status, statuses, from);
+    const column = byStatus.get(status.id) ?? [];
+    const { afterId } = placement(column, task.id, index);
+    const key = tasksKey(org, project);
+    const before = qc.getQueryData<Task[]>(key);
+    if (before) qc.setQueryData(key, moveLocally(before, task.id, status.id, afterId, column));
+    try {
+      await api.tasks.move(org, project, task.id, { statusId: status.id, afterId });
+    } catch (err) {
+      if (before) qc.setQueryData(key, before);
+      if (isApiError(err, "transition_not_allowed")) notAllowed(status, statuses, from, err.details);
+      else toast.error(`Could not move #${task.number}: ${describeError(err)}`);
+    } finally {
+      await qc.invalidateQueries({ queryKey: key });
+    }
+  };
+
+  return (
+    <div className="flex min-h-0 flex-1 flex-col">
+      <div className="flex h-10 shrink-0 items-center gap-2 border-b border-line px-3">
+        <h2 className="text-[13px] font-medium text-neutral-200">Board</h2>
+        <span className="text-xs text-neutral-500">{tasks.data.length} tasks</span>
+        <div className="ml-auto flex items-center gap-1">
+          <Button size="xs" variant="ghost" aria-pressed={showRules} onClick={() => setShowRules((s) => !s)}>
+            Automation rules
+          </Button>
+          {canWrite && (
+            <Button
+              size="sm"
+              variant="primary"
+              icon={<PlusIcon className="size-3" />}
+              onClick={() => setCreating(true)}
+            >
+              New task
+            </Button>
+          )}
+        </div>
+      </div>
+      {showRules && <RulesList statuses={statuses} />}
+      <div className="flex min-h-0 flex-1 gap-3 overflow-x-auto p-3">
+        {statuses.map((status) => {
+          const list = byStatus.get(status.id) ?? [];
+          const allowed = canMove(from, status.id);
+          return (
+            <section
+              key={status.id}
+              aria-label={status.name}
+              data-status-id={status.id}
+              data-allowed={dragging ? String(allowed) : undefined}
+              onDragOver={(e) => {
+                if (!dragging || !allowed) return;
+                e.preventDefault();
+                const index = dropIndex(e, list.length);
+                if (over?.statusId !== status.id || over.index !== index)
+                  setOver({ statusId: status.id, index });
+              }}
+              onDrop={(e) => {
+                e.preventDefault();
+                void drop(status, dropIndex(e, list.length));
+              }}
+              className={cn(
+                "flex w-72 shrink-0 flex-col rounded-lg border border-line bg-surface-1 transition-opacity",
+                dragging && !allowed && "opacity-35",
+                dragging && allowed && over?.statusId === status.id && "border-accent-500/60",
+              )}
+            >
+              <header className="flex items-center gap-2 px-3 py-2">
+                <span className={cn("size-2 rounded-full", STATUS_SWATCH[status.color])} />
+                <h3 className="text-xs font-medium text-neutral-200">{status.name}</h3>
+                <span className="text-xs text-neutral-600">{list.length}</span>
+              </header>
+              <ol className="flex min-h-16 flex-1 flex-col gap-2 overflow-y-auto px-2 pb-2">
+                {list.map((task, i) => (
+                  <li key={task.id} data-index={i}>
+                    {over?.statusId === status.id && over.index === i && <DropMarker />}
+                    <TaskCard
+                      task={task}
+                      job={jobs.data?.get(task.id)}
+                      members={members.data}
+                      dragging={dragging?.id === task.id}
+                      onOpen={() => setOpenId(task.id)}
+                      onDragStart={(e) => {
+                        e.dataTransfer.effectAllowed = "move";
+                        e.dataTransfer.setData("text/plain", task.id);
+                        setDragging(task);
+                      }}
+                      onDragEnd={() => {
+                        setDragging(null);
+                        setOver(null);
+                      }}
+                    />
+                  </li>
+                ))}
+                {over?.statusId === status.id && over.index >= list.length && <DropMarker />}
+              </ol>
+            </section>
+          );
+        })}
+      </div>
+      <CreateTaskDialog
+        open={creating}
+        onClose={() => setCreating(false)}
+        statuses={statuses}
+        members={members.data}
+        onCreated={setOpenId}
+      />
+      {openId && (
+        <TaskDrawer
+          taskId={openId}
+          statuses={statuses}
+          members={members.data}
+          onClose={() => setOpenId(null)}
+        />
+      )}
+    </div>
+  );
+}
+
+function DropMarker() {
+  return <div className="mb-2 h-0.5 rounded bg-accent-500" />;
+}
+
+/** The slot under the pointer: before the first card whose middle is below it. */
+function dropIndex(e: DragEvent, count: number): number {
+  const items = (e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>("li[data-index]");
+  for (const item of items) {
+    const box = item.getBoundingClientRect();
+    if (e.clientY < box.top + box.height / 2) return Number(item.dataset.index);
+  }
+  return count;
+}
+
+function notAllowed(
+  to: WorkflowStatus,
+  statuses: readonly WorkflowStatus[],
+  from: WorkflowStatus | undefined,
+  details?: unknown,
+) {
+  // The server names the allowed targets; without its answer the workflow held by the board does.
+  const given = (details as { allowed?: Array<{ name?: string | null }> } | undefined)?.allowed;
+  const names = Array.isArray(given)
+    ? given.map((s) => s.name).filter((n): n is string => !!n)
+    : statuses.filter((s) => from?.transitions.includes(s.id)).map((s) => s.name);
+  toast.error(
+    `Cannot move from ${from?.name ?? "here"} to ${to.name}.${names.length ? ` Allowed: ${names.join(", ")}.` : ""}`,
+  );
+}
