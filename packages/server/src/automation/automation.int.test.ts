@@ -187,7 +187,12 @@ describe("custom rules", () => {
         .statusCode,
     ).toBe(201);
     expect(jobs.calls).toMatchObject([
-      { kind: "fix", instructions: expect.stringContaining("Read the last comment"), taskId: task.id, depth: 1 },
+      {
+        kind: "fix",
+        instructions: expect.stringContaining("Read the last comment"),
+        taskId: task.id,
+        depth: 1,
+      },
     ]);
   });
 

@@ -18,7 +18,7 @@ import {
   type SpawnRequest,
 } from "./driver.ts";
 import { ExecCapture, type ExitStatus } from "./exec-capture.ts";
-import { installFilter, run, Slirp, type Tools } from "./network.ts";
+import { installFilter, Slirp, type Tools } from "./network.ts";
 import { OutputCapture } from "./output.ts";
 import { baseEnv, findNpmDir, rootArgs, SANDBOX_GID, SANDBOX_UID, writeEtc } from "./sandbox-root.ts";
 import { chownWorkspace } from "./workspace-owner.ts";
