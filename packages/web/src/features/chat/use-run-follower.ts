@@ -3,7 +3,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { treeKey } from "../files/use-file-tree.ts";
-import { reloadIfBroken } from "../preview/reload.ts";
+import { reloadPreview } from "../preview/reload.ts";
 import { applyRunEvent, blankRun, withMessage } from "./fold.ts";
 import { chatCostsKey, chatKey, chatsKey, historyKey } from "./queries.ts";
 import { followRun, type RunStreamState } from "./run-stream.ts";
@@ -61,7 +61,7 @@ export function useRunFollower(
         void queryClient.invalidateQueries({ queryKey: chatsKey(org, project) });
         void queryClient.invalidateQueries({ queryKey: chatCostsKey(org, chatId) });
         void queryClient.invalidateQueries({ queryKey: historyKey(org, project) });
-        if (folded.checkpointSha) void reloadIfBroken(org, project, Date.parse(initial.createdAt));
+        if (folded.checkpointSha) reloadPreview();
       }
     };
 
