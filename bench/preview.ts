@@ -19,7 +19,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import net, { type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
@@ -29,6 +29,7 @@ import { openDatabase } from "../packages/server/src/db/client.ts";
 import { createKiln } from "../packages/server/src/kiln.ts";
 import { TemplateRegistry } from "../packages/server/src/templates/registry.ts";
 import { TemplateService } from "../packages/server/src/templates/service.ts";
+import { freePort } from "../packages/server/src/testing/free-port.ts";
 
 const RUNS = Math.max(5, Number(process.env.KILN_BENCH_RUNS) || 5);
 const PAGE_MARK = '<div id="root"></div>';
@@ -93,17 +94,6 @@ async function untilPage(port: number, host: string, cookie?: string, ms = 120_0
     await sleep(POLL_MS);
   }
   throw new Error(`never served the page on ${host}: ${last}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
 }
 
 const children = new Set<ChildProcess>();

@@ -5,7 +5,6 @@
  * land in Review with the agent's summary as a comment. Screenshots go to e2e/screenshots/.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +13,7 @@ import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
+import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { KilnWorker } from "../packages/server/src/worker/client.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
@@ -29,17 +29,6 @@ let browser: Browser;
 let worker: KilnWorker;
 let workDir: string;
 let base: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   fake = await startFakeProvider({

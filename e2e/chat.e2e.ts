@@ -6,7 +6,6 @@
  * stream up where it was; the usage page counts it all. Screenshots go to e2e/screenshots/.
  */
 import { mkdir } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +18,7 @@ import {
 } from "@kiln/fake-provider";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
+import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
 
@@ -32,17 +32,6 @@ let kiln: TestKiln;
 let fake: FakeProvider;
 let browser: Browser;
 let base: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const counter = scenarios["build-counter-app"]!();

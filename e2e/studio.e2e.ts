@@ -6,11 +6,11 @@
  * another host: everything it loads comes from the Kiln server or the project's preview origin.
  */
 import { mkdir } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
 
@@ -22,16 +22,6 @@ let browser: Browser;
 let base: string;
 
 /** A free port, so the studio's public URL (its origin: cookies, the terminal's Origin check) is exact. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();

@@ -18,6 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/auth-hook.ts";
+import { eventStreams, lastEventId } from "../http/event-stream.ts";
 import type { OrgAccess, OrgService } from "../orgs/service.ts";
 import type { ChatService } from "./service.ts";
 
@@ -34,61 +35,20 @@ export function chatRoutes(app: FastifyInstance, deps: { orgs: OrgService; chats
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { orgs, chats } = deps;
   const base = "/api/orgs/:org/projects/:project/chats";
-  const streams = new Set<AbortController>();
-  app.addHook("preClose", async () => {
-    for (const s of streams) s.abort();
-  });
+  const events = eventStreams(app);
   const access = (request: FastifyRequest<{ Params: { org: string } }>) =>
     orgs.access(principalOf(request).userId, request.params.org);
-
-  /** Server-sent events of one turn: replay after Last-Event-ID (or `after`), then live until it ends. */
-  async function stream(
+  /** One turn's events: replay after `after`, then live until the turn ends. */
+  const stream = (
     request: FastifyRequest,
     reply: FastifyReply,
     who: OrgAccess,
     params: { project: string; chatId: string; messageId: string },
     after: number,
-  ): Promise<FastifyReply> {
-    const controller = new AbortController();
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    res.write(": stream\n\n");
-    const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
-    streams.add(controller);
-    request.raw.on("close", () => controller.abort());
-    try {
-      await chats.follow(
-        who,
-        params.project,
-        params.chatId,
-        params.messageId,
-        after,
-        (e) => res.write(`id: ${e.seq}\nevent: ${e.event.type}\ndata: ${JSON.stringify(e)}\n\n`),
-        controller.signal,
-      );
-    } catch (err) {
-      request.log.error({ err }, "chat stream failed");
-      res.write(
-        `event: error\ndata: ${JSON.stringify({ code: "internal_error", message: "stream failed" })}\n\n`,
-      );
-    } finally {
-      clearInterval(ping);
-      streams.delete(controller);
-      res.end();
-    }
-    return reply;
-  }
-
-  function lastEventId(request: FastifyRequest, fallback: number | undefined): number {
-    const header = Number(request.headers["last-event-id"]);
-    return Number.isInteger(header) && header >= 0 ? header : (fallback ?? 0);
-  }
+  ) =>
+    events<RunEvent>(request, reply, (emit, signal) =>
+      chats.follow(who, params.project, params.chatId, params.messageId, after, emit, signal),
+    );
 
   r.get(
     base,

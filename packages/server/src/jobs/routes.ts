@@ -13,10 +13,11 @@ import {
   Worker,
   WorkerToken,
 } from "@kiln/protocol";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/auth-hook.ts";
+import { eventStreams, lastEventId } from "../http/event-stream.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
@@ -32,11 +33,6 @@ const TokenParams = OrgParams.extend({ workerTokenId: Id });
 const wantsStream = (request: FastifyRequest) =>
   String(request.headers.accept ?? "").includes("text/event-stream");
 
-function lastEventId(request: FastifyRequest, fallback: number | undefined): number {
-  const header = Number(request.headers["last-event-id"]);
-  return Number.isInteger(header) && header >= 0 ? header : (fallback ?? 0);
-}
-
 export function jobRoutes(
   app: FastifyInstance,
   deps: { orgs: OrgService; projects: ProjectService; jobs: JobService },
@@ -44,49 +40,9 @@ export function jobRoutes(
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { orgs, projects, jobs } = deps;
   const base = "/api/orgs/:org/jobs";
-  const streams = new Set<AbortController>();
-  app.addHook("preClose", async () => {
-    for (const s of streams) s.abort();
-  });
+  const stream = eventStreams(app);
   const access = (request: FastifyRequest<{ Params: { org: string } }>) =>
     orgs.access(principalOf(request).userId, request.params.org);
-
-  /** Server-sent events of one job: replay after Last-Event-ID (or `after`), then live until it ends. */
-  async function stream(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    follow: (emit: (e: JobEvent) => void, signal: AbortSignal) => Promise<void>,
-  ): Promise<FastifyReply> {
-    const controller = new AbortController();
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    res.write(": stream\n\n");
-    const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
-    streams.add(controller);
-    request.raw.on("close", () => controller.abort());
-    try {
-      await follow(
-        (e) => res.write(`id: ${e.seq}\nevent: ${e.event.type}\ndata: ${JSON.stringify(e)}\n\n`),
-        controller.signal,
-      );
-    } catch (err) {
-      request.log.error({ err }, "job stream failed");
-      res.write(
-        `event: error\ndata: ${JSON.stringify({ code: "internal_error", message: "stream failed" })}\n\n`,
-      );
-    } finally {
-      clearInterval(ping);
-      streams.delete(controller);
-      res.end();
-    }
-    return reply;
-  }
 
   r.get(
     base,

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../testing/free-port.ts";
 import { startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
 import { gitEnv } from "./git.ts";
 import { devCommand } from "./registry.ts";
@@ -24,14 +24,6 @@ afterAll(() => {
 
 function gitOut(dir: string, args: string[]): string {
   return execFileSync("git", args, { cwd: dir, env: gitEnv(), encoding: "utf8" }).trim();
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function killTree(child: ChildProcess): void {

@@ -1,7 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +9,7 @@ import type { Job } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../testing/free-port.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
 import { KilnWorker } from "./client.ts";
 
@@ -23,17 +23,6 @@ let owner: SignedUp;
 let org: string;
 let workDir: string;
 const stops: Array<() => Promise<unknown>> = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 beforeAll(async () => {
   fake = await startFakeProvider();
