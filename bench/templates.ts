@@ -63,7 +63,7 @@ try {
     symlink(cached, path.join(dir, "node_modules")),
   );
   await time("node_modules: hard-link tree (Node, chosen)", RUNS, (dir) =>
-    linkTree(cached, path.join(dir, "node_modules"), (rel) => rel.startsWith(".")),
+    linkTree(cached, path.join(dir, "node_modules"), { copy: (rel) => rel.startsWith(".") }),
   );
   await time("node_modules: cp -al", RUNS, async (dir) =>
     execFileSync("cp", ["-al", cached, path.join(dir, "node_modules")]),

@@ -106,9 +106,11 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       options.mailer ??
       (config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : new LogMailer(logger));
     const orgs = new OrgService(database, storage);
-    const projects = new ProjectService(database, storage, templates);
-    const fileEvents = new FileEvents();
     const driver = await openDriver(config, logger);
+    const projects = new ProjectService(database, storage, templates, {
+      ownerOf: (projectId) => driver.workspaceOwner(projectId),
+    });
+    const fileEvents = new FileEvents();
     const devServers = new DevServerManager({
       driver,
       idleMs: config.hibernateAfterMinutes * 60_000,
@@ -177,8 +179,8 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       secureCookies,
       hold: (p) => devServers.hold(p),
       errors: previewErrors,
-      resolveTarget: async (p) => {
-        const s = devServers.ensure(p);
+      resolveTarget: async (p, waitMs) => {
+        const s = await devServers.ensureSettled(p, waitMs);
         const log = devServers.logs(p).tail(30);
         if (s.state === "running" && s.target) return { state: "ready", target: s.target };
         if (s.state === "crashed") return { state: "crashed", reason: s.detail, log };

@@ -94,6 +94,29 @@ describe("DevServerManager on the real sandbox", () => {
     await expect(get(status.target!)).rejects.toThrow();
   }, 40_000);
 
+  it("holds a request while the server starts and answers as soon as it is ready, or after the wait", async () => {
+    const p = await project("eeeeeeee", { "server.js": SERVER, "body.txt": "held" });
+    const settled = await manager.ensureSettled(p, 15_000);
+    expect(settled.state).toBe("running");
+    expect(await get(settled.target!)).toBe("held");
+    // Running already: no wait at all.
+    const t0 = performance.now();
+    expect((await manager.ensureSettled(p, 15_000)).state).toBe("running");
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    await manager.stop(p);
+
+    // A server that never listens: the wait ends at its limit with "starting", and a stop ends it at once.
+    const slow = await project("ffffffff", {
+      "server.js": "console.log('thinking'); setInterval(() => {}, 1000);",
+    });
+    const waited = performance.now();
+    expect((await manager.ensureSettled(slow, 300)).state).toBe("starting");
+    expect(performance.now() - waited).toBeGreaterThanOrEqual(290);
+    const held = manager.ensureSettled(slow, 30_000);
+    await manager.stop(slow);
+    expect((await held).state).toBe("stopped");
+  }, 40_000);
+
   it("reports a crash with the exit code and keeps the output", async () => {
     const p = await project("bbbbbbbb", {
       "server.js": 'console.error("SyntaxError: boom"); process.exit(3);',

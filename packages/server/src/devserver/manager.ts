@@ -60,6 +60,10 @@ interface Entry {
   generation: number;
   /** Wakes the health check early: new output often means "listening now" (Vite prints "ready in"). */
   poke?: () => void;
+  /** Output arrived while a health check was in flight: check again at once rather than after a delay. */
+  poked?: boolean;
+  /** Called once whenever the state changes (requests held while the server starts). */
+  waiters: Set<() => void>;
 }
 
 /**
@@ -112,6 +116,27 @@ export class DevServerManager {
     return this.status(project);
   }
 
+  /**
+   * Like `ensure`, but a server that is starting is given up to `waitMs` to finish first. A page request
+   * held this way is answered the moment the server answers — no "starting…" page that reloads every
+   * second, and no clients polling a busy machine during the cold start.
+   */
+  async ensureSettled(project: DevServerProject, waitMs: number): Promise<DevServerStatus> {
+    const status = this.ensure(project);
+    if (status.state !== "starting" || waitMs <= 0) return status;
+    const e = this.#entry(project);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        e.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      e.waiters.add(done);
+    });
+    return this.status(project);
+  }
+
   /** Marks a long-lived proxied connection open; call the returned function when it closes. */
   hold(project: DevServerProject): () => void {
     const e = this.#entry(project);
@@ -154,7 +179,8 @@ export class DevServerManager {
       e.process = proc;
       proc.stdout.setEncoding("utf8").on("data", (d: string) => {
         e.log.write("stdout", d);
-        e.poke?.();
+        if (e.poke) e.poke();
+        else e.poked = true;
       });
       proc.stderr.setEncoding("utf8").on("data", (d: string) => e.log.write("stderr", d));
       void proc.exited.then((exit) => {
@@ -189,6 +215,7 @@ export class DevServerManager {
     e.target = undefined;
     e.detail = reason === "hibernated" ? "Hibernated after being idle; the next visit wakes it" : "Stopped";
     e.log.push("system", e.detail);
+    wake(e);
   }
 
   async restart(project: DevServerProject): Promise<DevServerStatus> {
@@ -239,6 +266,7 @@ export class DevServerManager {
         lastActivity: Date.now(),
         connections: 0,
         generation: 0,
+        waiters: new Set(),
       };
       this.#entries.set(key(project), e);
     }
@@ -250,6 +278,7 @@ export class DevServerManager {
     if (generation !== e.generation) return;
     e.state = state;
     e.detail = detail;
+    wake(e);
   }
 
   async #killProcess(e: Entry): Promise<void> {
@@ -262,6 +291,7 @@ export class DevServerManager {
     const deadline = Date.now() + (this.#o.startTimeoutMs ?? 120_000);
     let delay = 100;
     while (generation === e.generation && e.state === "starting") {
+      e.poked = false;
       if (e.target && (await answers(e.target))) {
         this.#settle(e, generation, "running", "Running");
         e.log.push("system", `dev server is answering (${Date.now() - (e.startedAt ?? 0)} ms)`);
@@ -274,6 +304,7 @@ export class DevServerManager {
       }
       // Check again when the server prints something (servers announce that they listen) or after a
       // while, whichever comes first; polling alone either adds latency or keeps a busy CPU busier.
+      if (e.poked) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, delay);
         function done() {
@@ -288,14 +319,29 @@ export class DevServerManager {
   }
 }
 
+function wake(e: Entry): void {
+  for (const waiter of [...e.waiters]) waiter();
+}
+
 function key(project: DevServerProject): string {
   return `${project.orgId}/${project.projectId}`;
 }
 
-/** Any HTTP answer counts: a 404 or 500 from the app still means the server is up. */
+/**
+ * Any HTTP answer counts: a 404 or 500 from the app still means the server is up. The path is one no app
+ * serves, asked for as data: a dev server answers it at once (Vite, for `/`, would first transform the
+ * page — work the first real visitor then pays again).
+ */
 function answers(target: { host: string; port: number }): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: target.host, port: target.port, path: "/", timeout: 1_000 }, (res) => {
+    const options = {
+      host: target.host,
+      port: target.port,
+      path: "/__kiln/health",
+      headers: { accept: "application/octet-stream" },
+      timeout: 1_000,
+    };
+    const req = http.get(options, (res) => {
       res.resume();
       resolve(true);
     });

@@ -34,8 +34,13 @@ export interface PreviewGatewayOptions {
   tokens: PreviewTokens;
   appDomain: string;
   secureCookies: boolean;
-  /** Starts the dev server when needed (wake from hibernation) and says where it listens. */
-  resolveTarget(project: PreviewProject): Promise<PreviewTarget>;
+  /**
+   * Starts the dev server when needed (wake from hibernation) and says where it listens. A server that is
+   * starting may be given up to `waitMs` to become ready before the answer is "starting".
+   */
+  resolveTarget(project: PreviewProject, waitMs: number): Promise<PreviewTarget>;
+  /** How long a page request waits for a starting dev server before it gets the "starting…" page. */
+  startWaitMs?: number;
   /** Marks a long-lived connection (HMR socket) open; the returned function marks it closed. */
   hold(project: PreviewProject): () => void;
   /** Collects errors the preview pages report; without it no reporter script is injected. */
@@ -47,6 +52,8 @@ const AUTH_PATH = "/__kiln/auth";
 const MEMBERSHIP_TTL_MS = 5_000;
 // Every module a dev page loads is a preview request; without this each one costs a transaction.
 const LOOKUP_TTL_MS = 2_000;
+// A cold Vite start is ~0.5–1 s: most first visits get the app itself, the rest a page that reloads.
+const START_WAIT_MS = 5_000;
 
 /**
  * The preview origin: every request whose Host is `<project>--<org>.<appDomain>` lands here instead of
@@ -85,7 +92,7 @@ export class PreviewGateway {
       const member = !project.previewPublic || (await this.#memberSession(req, project));
       return receiveErrorReport(req, res, project, this.#o.errors, member);
     }
-    const target = await this.#o.resolveTarget(project);
+    const target = await this.#o.resolveTarget(project, this.#o.startWaitMs ?? START_WAIT_MS);
     if (target.state === "starting") {
       res.setHeader("retry-after", "1");
       return send(res, 503, startingPage(project.name, target.phase, target.log));
@@ -119,7 +126,8 @@ export class PreviewGateway {
     const project = await this.#lookup(address);
     if (!project) return refuse("404 Not Found");
     if (!(await this.#allowed(req, project))) return refuse("401 Unauthorized");
-    const target = await this.#o.resolveTarget(project);
+    // An HMR socket of a page from before a restart: no waiting, its client retries by itself.
+    const target = await this.#o.resolveTarget(project, 0);
     if (target.state !== "ready") return refuse("503 Service Unavailable");
     const release = this.#o.hold(project);
     this.#sockets.add(socket);

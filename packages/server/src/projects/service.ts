@@ -37,10 +37,19 @@ export class ProjectService {
   readonly #createListeners: Array<(access: OrgAccess, project: Project, input: CreateProjectBody) => void> =
     [];
 
-  constructor(database: Database, storage: ProjectStorage, templates: TemplateService) {
+  readonly #ownerOf: (projectId: string) => { uid: number; gid: number } | undefined;
+
+  /** `ownerOf` names the sandbox user a new project's files are given to (the runtime driver knows it). */
+  constructor(
+    database: Database,
+    storage: ProjectStorage,
+    templates: TemplateService,
+    options: { ownerOf?: (projectId: string) => { uid: number; gid: number } | undefined } = {},
+  ) {
     this.#database = database;
     this.#storage = storage;
     this.#templates = templates;
+    this.#ownerOf = options.ownerOf ?? (() => undefined);
   }
 
   /** Runs before a deleted project's files are removed (the runtime stops its processes first). */
@@ -48,7 +57,10 @@ export class ProjectService {
     this.#deleteListeners.push(listener);
   }
 
-  /** Runs after a project's row and files exist (e.g. the runtime starts its dev server when asked). */
+  /**
+   * Runs once a new project's files are written, before its first commit and before its row is committed
+   * (the runtime starts the dev server when asked). If creation fails after that, `onDelete` runs.
+   */
   onCreate(listener: (access: OrgAccess, project: Project, input: CreateProjectBody) => void): void {
     this.#createListeners.push(listener);
   }
@@ -92,8 +104,13 @@ export class ProjectService {
         if (inserted) {
           // Files are made inside the transaction: if they fail, the row is rolled back with them.
           const dir = await this.#storage.createProject(access.org.id, id);
+          const owner = this.#ownerOf(id);
           try {
-            await this.#templates.materialize(template, dir);
+            // A dev server can start on the files while git makes the first commit.
+            const project = toProject(access.org.id, inserted);
+            await this.#templates.materialize(template, dir, owner, () => {
+              for (const listener of this.#createListeners) listener(access, project, input);
+            });
           } catch (err) {
             for (const listener of this.#deleteListeners) await listener(access.org.id, id);
             await this.#storage.removeProject(access.org.id, id);
@@ -107,9 +124,7 @@ export class ProjectService {
         slug = withSuffix(slugify(input.name));
       }
     });
-    const project = toProject(access.org.id, row);
-    for (const listener of this.#createListeners) listener(access, project, input);
-    return project;
+    return toProject(access.org.id, row);
   }
 
   async update(access: OrgAccess, ref: string, input: UpdateProjectBody): Promise<Project> {

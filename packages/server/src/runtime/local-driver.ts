@@ -395,8 +395,15 @@ export class LocalDriver implements RuntimeDriver {
         const ready = firstData(gate);
         const pid = await readChildPid(child.stdio[3] as Readable);
         await ready;
-        slirp = await Slirp.start(pid, this.#runDir, tools as Tools);
-        await installFilter(pid, network, tools as Tools);
+        // Independent of each other (the rules name no interface but lo), and the gate holds the user's
+        // command until both are done: in parallel they cost one process start, not two.
+        const [attached, filtered] = await Promise.allSettled([
+          Slirp.start(pid, this.#runDir, tools as Tools),
+          installFilter(pid, network, tools as Tools),
+        ]);
+        if (attached.status === "fulfilled") slirp = attached.value;
+        if (attached.status === "rejected") throw attached.reason;
+        if (filtered.status === "rejected") throw filtered.reason;
         if (killed) throw new Error("sandbox was killed while starting");
         gate.write("go\n");
       }

@@ -7,9 +7,16 @@ import path from "node:path";
  * (ADR 0007): giving one project their inode would let it rewrite them all. They stay root-owned and
  * read-only; the project can still read them, and replace them (its directories are its own).
  */
-export async function chownWorkspace(dir: string, uid: number, gid: number): Promise<{ skipped: number }> {
+export async function chownWorkspace(
+  dir: string,
+  uid: number,
+  gid: number,
+  options: { prune?: (relPath: string) => boolean } = {},
+): Promise<{ skipped: number }> {
   let skipped = 0;
   const visit = async (p: string): Promise<void> => {
+    // A pruned subtree was given to the uid as it was made (linked dependencies); its top still is.
+    if (p !== dir && options.prune?.(path.relative(dir, p).split(path.sep).join("/"))) return;
     const st = await lstat(p);
     if (st.isFile() && st.nlink > 1) {
       skipped++;

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -111,6 +111,36 @@ describe("dependency cache", () => {
     expect(statSync(path.join(project, "node_modules", hidden)).mode & 0o200).toBe(0o200);
     expect(await readFile(path.join(project, "node_modules/.bin/pkg"), "utf8")).toBe("module.exports = 42;");
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "makes a project owned by its sandbox user as it is made, except the inodes shared with the cache",
+    async () => {
+      const { template, root } = await fakeTemplate();
+      await writeFile(path.join(template.dir, "index.html"), "<h1>hi</h1>");
+      const service = new TemplateService(new TemplateRegistry([template]), path.join(root, "cache"));
+      const project = path.join(root, "owned");
+      await mkdir(project);
+      const owner = { uid: 201_777, gid: 201_777 };
+      await service.materialize(template, project, owner);
+      const uidOf = (rel: string) => lstatSync(path.join(project, rel)).uid;
+      for (const rel of [
+        "",
+        "index.html",
+        ".gitignore",
+        ".git",
+        ".git/HEAD",
+        "node_modules",
+        "node_modules/pkg/lib",
+        "node_modules/.bin",
+        "node_modules/.bin/pkg",
+        "node_modules/.package-lock.json",
+      ]) {
+        expect(uidOf(rel), rel).toBe(owner.uid);
+      }
+      expect(uidOf("node_modules/pkg/lib/index.js")).toBe(0);
+      expect(uidOf("node_modules/pkg/package.json")).toBe(0);
+    },
+  );
 
   it("reports a failed install as 503 unavailable when a project needs it", async () => {
     const { template, root } = await fakeTemplate();

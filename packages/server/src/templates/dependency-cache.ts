@@ -59,12 +59,17 @@ export class DependencyCache {
   }
 
   /** Gives `projectDir` its own `node_modules`: hard links into the cache, ~1k files in tens of ms. */
-  async linkInto(template: LoadedTemplate, projectDir: string): Promise<void> {
+  async linkInto(
+    template: LoadedTemplate,
+    projectDir: string,
+    owner?: { uid: number; gid: number },
+  ): Promise<void> {
     const dir = await this.ensure(template);
-    // npm rewrites its hidden lockfile in place; a hard link would change the cache and every project.
-    await linkTree(path.join(dir, "node_modules"), path.join(projectDir, "node_modules"), (rel) =>
-      rel.startsWith("."),
-    );
+    await linkTree(path.join(dir, "node_modules"), path.join(projectDir, "node_modules"), {
+      // npm rewrites its hidden lockfile in place; a hard link would change the cache and every project.
+      copy: (rel) => rel.startsWith("."),
+      owner,
+    });
   }
 
   /** Stops installs in progress (shutdown); their temp dirs are cleared by the next build. */

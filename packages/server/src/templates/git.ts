@@ -33,7 +33,18 @@ export async function git(cwd: string, args: string[]): Promise<string> {
 
 /** Makes `dir` a repository on branch `main` whose one commit holds every file not ignored. */
 export async function initRepository(dir: string, message: string): Promise<void> {
-  await git(dir, ["init", "--quiet", "--initial-branch=main"]);
-  await git(dir, ["add", "--all"]);
-  await git(dir, ["-c", "commit.gpgSign=false", "commit", "--quiet", "--no-verify", "--message", message]);
+  // Run as root in a directory that may already belong to the project's sandbox user.
+  const safe = ["-c", `safe.directory=${dir}`];
+  await git(dir, [...safe, "init", "--quiet", "--initial-branch=main"]);
+  await git(dir, [...safe, "add", "--all"]);
+  await git(dir, [
+    ...safe,
+    "-c",
+    "commit.gpgSign=false",
+    "commit",
+    "--quiet",
+    "--no-verify",
+    "--message",
+    message,
+  ]);
 }

@@ -1,4 +1,4 @@
-import { chmod, copyFile, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
+import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
 import path from "node:path";
 
 /**
@@ -6,24 +6,40 @@ import path from "node:path";
  * (the project may add, remove or replace packages) that costs no file data. Files that cannot be linked
  * (another filesystem, EPERM) are copied. `copy(rel)` names files that must get their own copy because
  * tools rewrite them in place (npm's `node_modules/.package-lock.json`).
+ *
+ * With `owner`, everything the walk creates except the shared hard links belongs to that uid/gid — the
+ * project's sandbox user — each directory after its contents, like `chownWorkspace`, so a sandbox's first
+ * start does not walk thousands of dependency directories again.
  */
 export async function linkTree(
   src: string,
   dest: string,
-  copy: (rel: string) => boolean = () => false,
+  options: { copy?: (rel: string) => boolean; owner?: Owner } = {},
 ): Promise<{ files: number; copied: number }> {
   const stats = { files: 0, copied: 0 };
-  await walk(src, dest, "", copy, stats);
+  await walk(src, dest, "", { copy: options.copy ?? (() => false), owner: options.owner }, stats);
   return stats;
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+interface WalkOptions {
+  copy: (rel: string) => boolean;
+  owner: Owner | undefined;
 }
 
 async function walk(
   src: string,
   dest: string,
   rel: string,
-  copy: (rel: string) => boolean,
+  options: WalkOptions,
   stats: { files: number; copied: number },
 ): Promise<void> {
+  const { copy, owner } = options;
+  const own = (p: string) => (owner ? lchown(p, owner.uid, owner.gid) : undefined);
   await mkdir(dest, { mode: 0o755 });
   const entries = await readdir(src, { withFileTypes: true });
   await Promise.all(
@@ -31,8 +47,11 @@ async function walk(
       const from = path.join(src, entry.name);
       const to = path.join(dest, entry.name);
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) return walk(from, to, relPath, copy, stats);
-      if (entry.isSymbolicLink()) return symlink(await readlink(from), to);
+      if (entry.isDirectory()) return walk(from, to, relPath, options, stats);
+      if (entry.isSymbolicLink()) {
+        await symlink(await readlink(from), to);
+        return own(to);
+      }
       if (!entry.isFile()) return;
       stats.files++;
       if (!copy(relPath)) {
@@ -48,6 +67,8 @@ async function walk(
       await copyFile(from, to);
       // The cache's files are read-only; a private copy is the project's to change.
       await chmod(to, ((await lstat(from)).mode & 0o777) | 0o200);
+      await own(to);
     }),
   );
+  await own(dest);
 }

@@ -1,5 +1,7 @@
+import path from "node:path";
 import type { Template } from "@kiln/protocol";
 import { KilnError } from "../errors/errors.ts";
+import { chownWorkspace } from "../runtime/workspace-owner.ts";
 import { copyTemplate, writeGitignore } from "./copy.ts";
 import { type CacheLog, DependencyCache } from "./dependency-cache.ts";
 import { initRepository } from "./git.ts";
@@ -46,16 +48,43 @@ export class TemplateService {
   }
 
   /**
-   * Fills an empty project directory: the template's files, Kiln's `.gitignore`, a git repository with one
-   * commit on `main`, and `node_modules` linked from the cache (ignored by git, so both run together).
+   * Fills an empty project directory: the template's files, Kiln's `.gitignore`, `node_modules` linked
+   * from the cache (ignored by git), and a git repository with one commit on `main`. `onFiles` runs as
+   * soon as a dev server could start on the files, which is usually before the commit is made.
+   *
+   * With `owner` (the project's sandbox user) everything but the shared dependency files is handed over
+   * as it is made, the project root before `onFiles` and `.git` at the end, so the sandbox's first start
+   * finds the workspace owned and skips its walk.
    */
-  async materialize(template: LoadedTemplate, projectDir: string): Promise<void> {
-    await copyTemplate(template.dir, projectDir);
-    await writeGitignore(projectDir, template.manifest);
-    await Promise.all([
+  async materialize(
+    template: LoadedTemplate,
+    projectDir: string,
+    owner?: { uid: number; gid: number },
+    onFiles?: () => void,
+  ): Promise<void> {
+    const copied = copyTemplate(template.dir, projectDir).then(() =>
+      writeGitignore(projectDir, template.manifest),
+    );
+    const committed = copied.then(() =>
       initRepository(projectDir, `Create project from the ${template.manifest.name} template`),
-      template.manifest.install ? this.cache.linkInto(template, projectDir) : undefined,
-    ]);
+    );
+    const files = Promise.all([
+      copied,
+      template.manifest.install ? this.cache.linkInto(template, projectDir, owner) : undefined,
+    ]).then(async () => {
+      if (owner) {
+        await chownWorkspace(projectDir, owner.uid, owner.gid, {
+          // Linked dependencies were handed over as they were linked; git is still writing `.git`.
+          prune: (rel) => rel === "node_modules" || rel === ".git",
+        });
+      }
+      onFiles?.();
+    });
+    // Both settle before anything is reported: the caller removes the directory on failure.
+    const [a, b] = await Promise.allSettled([files, committed]);
+    if (a.status === "rejected") throw a.reason;
+    if (b.status === "rejected") throw b.reason;
+    if (owner) await chownWorkspace(path.join(projectDir, ".git"), owner.uid, owner.gid);
   }
 
   /**

@@ -23,7 +23,12 @@ afterAll(() => {
 });
 
 function gitOut(dir: string, args: string[]): string {
-  return execFileSync("git", args, { cwd: dir, env: gitEnv(), encoding: "utf8" }).trim();
+  // The project belongs to its sandbox user; this test reads it as root.
+  return execFileSync("git", ["-c", "safe.directory=*", ...args], {
+    cwd: dir,
+    env: gitEnv(),
+    encoding: "utf8",
+  }).trim();
 }
 
 function killTree(child: ChildProcess): void {
