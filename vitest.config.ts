@@ -1,10 +1,13 @@
 import { defineConfig } from "vitest/config";
 
 const integration = ["packages/*/src/**/*.int.test.ts", "bench/**/*.int.test.ts"];
+/** Multi-process system tests (real `kiln start` / `kiln worker` processes, faults): once, on PostgreSQL. */
+const system = ["packages/*/src/**/*.sys.test.ts"];
 
 /**
  * Plain unit tests once, every integration test (`*.int.test.ts`) twice — on embedded PGlite and on the
- * real PostgreSQL at 127.0.0.1:5432 (a fresh database per run) — and the browser tests in e2e/ once.
+ * real PostgreSQL at 127.0.0.1:5432 (a fresh database per run) —, the multi-process system tests
+ * (`*.sys.test.ts`) once on PostgreSQL, and the browser tests in e2e/ once.
  */
 export default defineConfig({
   test: {
@@ -17,7 +20,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["packages/*/src/**/*.test.ts"],
-          exclude: integration,
+          exclude: [...integration, ...system],
         },
       },
       {
@@ -35,6 +38,16 @@ export default defineConfig({
           include: integration,
           env: { KILN_TEST_DB: "postgres" },
           globalSetup: ["./packages/server/src/testing/postgres-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "system",
+          include: system,
+          env: { KILN_TEST_DB: "postgres" },
+          globalSetup: ["./packages/server/src/testing/postgres-setup.ts"],
+          testTimeout: 120_000,
         },
       },
       {
