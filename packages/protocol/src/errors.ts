@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   "merge_conflict",
   "branch_not_found",
   "review_not_ready",
+  "task_busy",
   "approval_not_found",
   "run_not_active",
   "no_preview_errors",

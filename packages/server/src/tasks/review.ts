@@ -9,6 +9,8 @@ import type { ProjectService } from "../projects/service.ts";
 import { listStatuses } from "../workflows/store.ts";
 import type { BoardContext, TaskCommands } from "./commands.ts";
 
+const ACTIVE = new Set(["queued", "dispatched", "running"]);
+
 export interface TaskReviewsDeps {
   database: Database;
   projects: ProjectService;
@@ -51,7 +53,14 @@ export class TaskReviews {
     requirePermission(access.role, "tasks.write");
     const ctx = await this.#context(access, projectRef);
     const task = await this.#d.commands.get(ctx, taskId);
-    const job = await this.#lastWork(access, ctx.projectId, taskId);
+    const jobs = await this.#d.jobs.list(access.org, { projectId: ctx.projectId, taskId, limit: 50 });
+    // A decision on work that is still changing would merge half of it, or start a second job on one branch.
+    const active = jobs.find((j) => ACTIVE.has(j.state) && j.kind !== "review");
+    if (active)
+      throw new ConflictError("task_busy", `an agent ${active.kind} job is still working on this task`, {
+        jobId: active.id,
+      });
+    const job = jobs.find((j) => j.kind !== "review" && j.state === "completed");
     const branch = job?.result?.branch;
     if (!job || !branch)
       throw new ConflictError("review_not_ready", "no finished agent work to review on this task");

@@ -295,6 +295,27 @@ describe("kiln worker", () => {
     const approve = await owner.client.post(`${base}/tasks/${task.id}/review`, { decision: "approve" });
     expect(approve.statusCode).toBe(409);
     expect(approve.json().error.code).toBe("review_not_ready");
+    // While an agent job is queued or running on the task, neither decision is taken (no worker runs here).
+    const statuses = (await owner.client.get(`${base}/workflow`)).json().statuses as Array<{
+      id: string;
+      name: string;
+    }>;
+    const busy = (
+      await owner.client.post(`${base}/tasks`, { title: "Busy", assignee: { type: "agent" } })
+    ).json();
+    for (const name of ["To do", "In progress"]) {
+      const statusId = statuses.find((s) => s.name === name)!.id;
+      expect((await owner.client.post(`${base}/tasks/${busy.id}/move`, { statusId })).statusCode).toBe(200);
+    }
+    const queued = (await owner.client.get(`/api/orgs/${org}/jobs?taskId=${busy.id}`)).json() as Job[];
+    expect(queued.map((j) => [j.kind, j.state])).toEqual([["implement", "queued"]]);
+    for (const body of [{ decision: "approve" }, { decision: "request_changes", comment: "More" }]) {
+      const res = await owner.client.post(`${base}/tasks/${busy.id}/review`, body);
+      expect(res.statusCode).toBe(409);
+      expect(res.json().error).toMatchObject({ code: "task_busy", details: { jobId: queued[0]!.id } });
+    }
+    expect((await owner.client.get(`/api/orgs/${org}/jobs?taskId=${busy.id}`)).json()).toHaveLength(1);
+    await owner.client.post(`/api/orgs/${org}/jobs/${queued[0]!.id}/cancel`);
     await expect(
       kiln.services.history.mergeBranch({ orgId: await orgId(), projectId: project.id }, "main", "x"),
     ).rejects.toThrow(/work branch/);
