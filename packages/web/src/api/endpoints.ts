@@ -7,8 +7,12 @@ import type {
   CheckpointDiff,
   CheckpointPage,
   CreateChatBody,
+  CreatedWorkerToken,
   CreateLlmProviderBody,
+  CreateRuleBody,
+  CreateStatusBody,
   CreateTaskBody,
+  CreateWorkerTokenBody,
   FileContent,
   FileInfo,
   FileTree,
@@ -32,6 +36,8 @@ import type {
   Project,
   PublicConfig,
   RestoreResult,
+  ReviewDecisionBody,
+  ReviewDecisionResult,
   Role,
   RuntimeStatus,
   SearchResult,
@@ -41,13 +47,18 @@ import type {
   Task,
   TaskActivity,
   TaskComment,
+  TaskReview,
   Template,
   Terminal,
   UpdateChatBody,
   UpdateLlmProviderBody,
   UpdateLlmSettingsBody,
+  UpdateRuleBody,
+  UpdateStatusBody,
   UpdateTaskBody,
   UpsertLlmPriceBody,
+  Worker,
+  WorkerToken,
   Workflow,
 } from "@kiln/protocol";
 import { http } from "./client.ts";
@@ -242,6 +253,8 @@ export const api = {
     get: (org: string, project: string, taskId: string) => http.get<Task>(taskPath(org, project, taskId)),
     update: (org: string, project: string, taskId: string, body: UpdateTaskBody) =>
       http.patch<Task>(taskPath(org, project, taskId), body),
+    remove: (org: string, project: string, taskId: string) =>
+      http.delete<undefined>(taskPath(org, project, taskId)),
     move: (org: string, project: string, taskId: string, body: MoveTaskBody) =>
       http.post<Task>(`${taskPath(org, project, taskId)}/move`, body),
     comments: (org: string, project: string, taskId: string) =>
@@ -250,9 +263,25 @@ export const api = {
       http.post<TaskComment>(`${taskPath(org, project, taskId)}/comments`, { body }),
     activity: (org: string, project: string, taskId: string) =>
       http.get<TaskActivity[]>(`${taskPath(org, project, taskId)}/activity`),
+    review: (org: string, project: string, taskId: string) =>
+      http.get<TaskReview>(`${taskPath(org, project, taskId)}/review`),
+    decide: (org: string, project: string, taskId: string, body: ReviewDecisionBody) =>
+      http.post<ReviewDecisionResult>(`${taskPath(org, project, taskId)}/review`, body),
     workflow: (org: string, project: string) => http.get<Workflow>(`${projectPath(org, project)}/workflow`),
+    addStatus: (org: string, project: string, body: CreateStatusBody) =>
+      http.post<Workflow>(`${projectPath(org, project)}/workflow/statuses`, body),
+    updateStatus: (org: string, project: string, statusId: string, body: UpdateStatusBody) =>
+      http.patch<Workflow>(`${projectPath(org, project)}/workflow/statuses/${e(statusId)}`, body),
+    removeStatus: (org: string, project: string, statusId: string) =>
+      http.delete<Workflow>(`${projectPath(org, project)}/workflow/statuses/${e(statusId)}`),
     rules: (org: string, project: string) =>
       http.get<AutomationRule[]>(`${projectPath(org, project)}/automation/rules`),
+    createRule: (org: string, project: string, body: CreateRuleBody) =>
+      http.post<AutomationRule>(`${projectPath(org, project)}/automation/rules`, body),
+    updateRule: (org: string, project: string, ruleId: string, body: UpdateRuleBody) =>
+      http.patch<AutomationRule>(`${projectPath(org, project)}/automation/rules/${e(ruleId)}`, body),
+    removeRule: (org: string, project: string, ruleId: string) =>
+      http.delete<undefined>(`${projectPath(org, project)}/automation/rules/${e(ruleId)}`),
   },
 
   jobs: {
@@ -263,5 +292,14 @@ export const api = {
     /** Server-sent events of one job; `after` replays from that event number on. */
     eventsUrl: (org: string, jobId: string, after: number) =>
       `${orgPath(org)}/jobs/${e(jobId)}/events${after > 0 ? `?after=${after}` : ""}`,
+  },
+
+  workers: {
+    list: (org: string) => http.get<Worker[]>(`${orgPath(org)}/workers`),
+    tokens: (org: string) => http.get<WorkerToken[]>(`${orgPath(org)}/workers/tokens`),
+    createToken: (org: string, body: CreateWorkerTokenBody) =>
+      http.post<CreatedWorkerToken>(`${orgPath(org)}/workers/tokens`, body),
+    revokeToken: (org: string, tokenId: string) =>
+      http.delete<Ok>(`${orgPath(org)}/workers/tokens/${e(tokenId)}`),
   },
 };

@@ -14,6 +14,9 @@ const NEEDS = {
   "projects.write": "developer",
   "projects.delete": "admin",
   "llm.manage": "admin",
+  "workflows.manage": "admin",
+  "automation.manage": "admin",
+  "workers.manage": "admin",
 } as const satisfies Record<string, Role>;
 
 export type UiPermission = keyof typeof NEEDS;
