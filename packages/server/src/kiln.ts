@@ -218,6 +218,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     orgs.onDelete((orgId) => chatEngine.stopOrg(orgId));
     await chatEngine.recover();
     chatEngine.startSweeping();
+    await chatEngine.listen();
     const board = createTaskBoard({ database, projects, log: logger });
     const jobs = createJobs({ database, config, log: logger });
     board.automation.useJobStarter(jobs);

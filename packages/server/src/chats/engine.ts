@@ -2,7 +2,7 @@ import type { RunAgentResult, ToolDefinition, Workspace } from "@kiln/agent";
 import { INTERRUPTED_RESULT, runAgent, toModelMessages } from "@kiln/agent";
 import {
   type AgentEvent,
-  type ApprovalDecision,
+  ApprovalDecision,
   type ApprovalMode,
   applyEventToParts,
   type MessagePart,
@@ -11,7 +11,9 @@ import {
 import type { LanguageModel } from "ai";
 import { eq } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
+import { z } from "zod";
 import type { Database } from "../db/client.ts";
+import { NotifyChannel } from "../db/notify-channel.ts";
 import { agentRuns, orgs } from "../db/schema-shared.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
 import type { ChatRun } from "./run.ts";
@@ -19,6 +21,18 @@ import { appendEvents, lastEventSeq, type MessageRow } from "./store.ts";
 
 const FLUSH_MS = 150;
 const HEARTBEAT_STALE_MS = 30_000;
+
+/** What a replica asks of the one running a turn (the user's request may land on any of them). */
+const ChatSignal = z.discriminatedUnion("t", [
+  z.object({ t: z.literal("cancel"), messageId: z.string() }),
+  z.object({
+    t: z.literal("decide"),
+    messageId: z.string(),
+    toolCallId: z.string(),
+    decision: ApprovalDecision,
+  }),
+]);
+type ChatSignal = z.infer<typeof ChatSignal>;
 
 /** Saves a turn's file changes as a commit; null when nothing changed. */
 export interface CheckpointSink {
@@ -63,11 +77,71 @@ export interface EngineOptions {
 export class ChatEngine {
   readonly #o: EngineOptions;
   readonly #runs = new Map<string, ChatRun>();
+  readonly #signals: NotifyChannel<ChatSignal>;
   #sweeper: NodeJS.Timeout | undefined;
   #closing = false;
 
   constructor(options: EngineOptions) {
     this.#o = options;
+    this.#signals = new NotifyChannel(options.database, options.log, {
+      channel: "kiln_chats",
+      schema: ChatSignal,
+    });
+    this.#signals.on((signal) => {
+      const run = this.#runs.get(signal.messageId);
+      if (!run) return;
+      if (signal.t === "cancel") run.controller.abort();
+      else this.#decideHere(run, signal.toolCallId, signal.decision);
+    });
+  }
+
+  /** Hears cancels and approval decisions sent from other replicas. */
+  listen(): Promise<void> {
+    return this.#signals.start();
+  }
+
+  /**
+   * Stops a turn wherever it runs: here at once (resolves when it has stopped), on another replica through
+   * the database (resolves at once; the stored message says when it has stopped).
+   */
+  async cancel(messageId: string): Promise<"here" | "sent"> {
+    const run = this.#runs.get(messageId);
+    if (!run) {
+      this.#signals.publish({ t: "cancel", messageId });
+      return "sent";
+    }
+    run.controller.abort();
+    await run.whenFinished();
+    return "here";
+  }
+
+  /**
+   * Answers a waiting approval wherever the turn runs. Here: "decided", or "not-pending" when no such call
+   * waits. Elsewhere: "sent" (the stored events show the outcome).
+   */
+  decide(
+    messageId: string,
+    toolCallId: string,
+    decision: ApprovalDecision,
+  ): "decided" | "not-pending" | "sent" {
+    const run = this.#runs.get(messageId);
+    if (!run) {
+      this.#signals.publish({ t: "decide", messageId, toolCallId, decision });
+      return "sent";
+    }
+    return this.#decideHere(run, toolCallId, decision) ? "decided" : "not-pending";
+  }
+
+  #decideHere(run: ChatRun, toolCallId: string, decision: ApprovalDecision): boolean {
+    const pending = run.approvals.get(toolCallId);
+    if (!pending) return false;
+    if (decision === "approve-all") {
+      run.approveAll = true;
+      // Other calls already waiting in this turn are covered too.
+      for (const other of [...run.approvals.values()]) if (other !== pending) other.resolve("approve-all");
+    }
+    pending.resolve(decision);
+    return true;
   }
 
   runForChat(chatId: string): ChatRun | undefined {
@@ -325,6 +399,7 @@ export class ChatEngine {
   /** Stops every run on this server; they are stored as interrupted (resumable). */
   async close(timeoutMs = 10_000): Promise<void> {
     this.#closing = true;
+    await this.#signals.close();
     if (this.#sweeper) clearInterval(this.#sweeper);
     const runs = [...this.#runs.values()];
     for (const run of runs) run.controller.abort();

@@ -27,6 +27,7 @@ import type { ProjectService } from "../projects/service.ts";
 import type { ChatEngine } from "./engine.ts";
 import { ChatRun } from "./run.ts";
 import {
+  type ChatRow,
   eventsAfter,
   findChat,
   findMessage,
@@ -42,6 +43,9 @@ import {
 
 const NEW_CHAT_TITLE = "New chat";
 const POLL_MS = 300;
+/** How long a cancel or decision sent to another replica is given to show in the stored turn. */
+const REMOTE_WAIT_MS = 10_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Where a turn's model comes from: the LLM gateway (every call logged and rate-limited there). */
 export interface ModelSource {
@@ -334,34 +338,39 @@ export class ChatService {
     return { ...sent, chat: toChat(current, sent.assistantMessage.id) };
   }
 
+  /** Stops the chat's running turn, on whichever replica runs it; its answer is stored as cancelled. */
   async cancel(access: OrgAccess, projectRef: string, chatId: string): Promise<Chat> {
     requirePermission(access.role, "chats.write");
     const project = await this.#d.projects.get(access, projectRef);
-    const chat = await this.#d.database.tenant(access.org.schemaName, (tx) =>
-      findChat(tx, project.id, chatId),
-    );
-    const run = this.#d.engine.runForChat(chat.id);
-    if (!run) {
-      throw new ConflictError("run_not_active", "nothing is running in this chat on this server");
+    const { chat, messageId } = await this.#running(access, project.id, chatId);
+    if (!messageId) throw new ConflictError("run_not_active", "nothing is running in this chat");
+    if ((await this.#d.engine.cancel(messageId)) === "here") return toChat(chat, null);
+    // Another replica runs it: done when its stored message stops running. A replica that died with it
+    // leaves it to the sweeper, which marks it interrupted; the answer then still says "running".
+    const end = Date.now() + REMOTE_WAIT_MS;
+    let current = await this.#running(access, project.id, chatId);
+    while (current.messageId === messageId && Date.now() < end) {
+      await sleep(POLL_MS);
+      current = await this.#running(access, project.id, chatId);
     }
-    run.controller.abort();
-    await run.whenFinished();
-    return toChat(chat, null);
+    return toChat(current.chat, current.messageId ?? null);
   }
 
+  /** Answers a tool call waiting for approval, on whichever replica runs the turn. */
   async decide(access: OrgAccess, projectRef: string, chatId: string, body: ApprovalBody): Promise<Chat> {
     requirePermission(access.role, "chats.write");
     const project = await this.#d.projects.get(access, projectRef);
-    const chat = await this.#d.database.tenant(access.org.schemaName, (tx) =>
-      findChat(tx, project.id, chatId),
-    );
-    const run = this.#d.engine.runForChat(chat.id);
-    const pending = run?.approvals.get(body.toolCallId);
-    if (!run || !pending)
-      throw new NotFoundError("approval_not_found", "no tool call is waiting for this decision");
+    const { chat, messageId } = await this.#running(access, project.id, chatId);
+    const notWaiting = () =>
+      new NotFoundError("approval_not_found", "no tool call is waiting for this decision");
+    if (!messageId) throw notWaiting();
+    const local = this.#d.engine.runForMessage(messageId);
+    // Elsewhere, the stored events say whether this call waits (the studio shows it from the same events).
+    if (!local && (await this.#approvalState(access, messageId, body.toolCallId)) !== "waiting")
+      throw notWaiting();
+    if (local && !local.approvals.has(body.toolCallId)) throw notWaiting();
     let row = chat;
     if (body.decision === "approve-all") {
-      run.approveAll = true;
       [row] = (await this.#d.database
         .tenant(access.org.schemaName, (tx) =>
           tx
@@ -371,11 +380,47 @@ export class ChatService {
             .returning(),
         )
         .then((rows) => rows as (typeof chat)[])) as [typeof chat];
-      // Other calls already waiting in this turn are covered too.
-      for (const other of [...run.approvals.values()]) if (other !== pending) other.resolve("approve-all");
     }
-    pending.resolve(body.decision);
-    return toChat(row, run.messageId);
+    const outcome = this.#d.engine.decide(messageId, body.toolCallId, body.decision);
+    if (outcome === "not-pending") throw notWaiting();
+    if (outcome === "sent") {
+      const end = Date.now() + REMOTE_WAIT_MS;
+      let state = await this.#approvalState(access, messageId, body.toolCallId);
+      while (state === "waiting" && Date.now() < end) {
+        await sleep(POLL_MS);
+        state = await this.#approvalState(access, messageId, body.toolCallId);
+      }
+      if (state !== "resolved") throw notWaiting();
+    }
+    return toChat(row, messageId);
+  }
+
+  async #running(
+    access: OrgAccess,
+    projectId: string,
+    chatId: string,
+  ): Promise<{ chat: ChatRow; messageId: string | undefined }> {
+    return this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      const chat = await findChat(tx, projectId, chatId);
+      return { chat, messageId: (await runningMessageIds(tx, [chat.id])).get(chat.id) };
+    });
+  }
+
+  /** Whether the stored events of a turn show the call waiting for a decision, decided, or never asked. */
+  async #approvalState(
+    access: OrgAccess,
+    messageId: string,
+    toolCallId: string,
+  ): Promise<"waiting" | "resolved" | "unknown"> {
+    const events = await this.#d.database.tenant(access.org.schemaName, (tx) =>
+      eventsAfter(tx, messageId, 0),
+    );
+    let state: "waiting" | "resolved" | "unknown" = "unknown";
+    for (const { event } of events) {
+      if (event.type === "approval-request" && event.toolCallId === toolCallId) state = "waiting";
+      if (event.type === "approval-resolved" && event.toolCallId === toolCallId) state = "resolved";
+    }
+    return state;
   }
 
   /**
