@@ -162,8 +162,9 @@ it("creates a task for the agent, drags it into In progress and sees it land in 
     .poll(() => drawer.getByTestId("comment").allTextContents(), { timeout: 30_000 })
     .toEqual(expect.arrayContaining([expect.stringContaining(SUMMARY)]));
   await expect.poll(() => drawer.getByTestId("task-status").textContent()).toBe("Review");
+  // In Review, the branch and summary head the review of the agent's changes.
   await drawer
-    .getByTestId("job-result")
+    .getByRole("region", { name: "Agent's changes" })
     .getByText(/kiln\/task-/)
     .waitFor();
   // The implement job's log shows the agent's turn as the chat would: its tool call and its answer.

@@ -9,6 +9,7 @@ import { PlusIcon } from "../../ui/icons.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
+import { can } from "../orgs/permissions.ts";
 import { useProject } from "../workspace/project-context.tsx";
 import { CreateTaskDialog } from "./create-task-dialog.tsx";
 import { canMove, columns, moveLocally, placement, STATUS_SWATCH } from "./order.ts";
@@ -16,10 +17,11 @@ import { latestJobsQuery, membersQuery, tasksKey, tasksQuery, workflowQuery } fr
 import { RulesList } from "./rules-list.tsx";
 import { TaskCard } from "./task-card.tsx";
 import { TaskDrawer } from "./task-drawer.tsx";
+import { WorkflowDialog } from "./workflow-dialog.tsx";
 
 /** The project's task board: a column per workflow status, cards dragged between and within them. */
 export function BoardView() {
-  const { org, project, details, canWrite } = useProject();
+  const { org, project, details, canWrite, role } = useProject();
   const qc = useQueryClient();
   const workflow = useQuery(workflowQuery(org, project));
   const tasks = useQuery(tasksQuery(org, project));
@@ -30,6 +32,7 @@ export function BoardView() {
   const [creating, setCreating] = useState(false);
   const [openId, setOpenId] = useState<string | null>(null);
   const [showRules, setShowRules] = useState(false);
+  const [showWorkflow, setShowWorkflow] = useState(false);
 
   // A task that changed (moved by a finished job, say) most likely has a job that changed: the badges follow.
   const projectId = details.id;
@@ -75,10 +78,23 @@ export function BoardView() {
     <div className="flex min-h-0 flex-1 flex-col">
       <div className="flex h-10 shrink-0 items-center gap-2 border-b border-line px-3">
         <h2 className="text-[13px] font-medium text-neutral-200">Board</h2>
-        <span className="text-xs text-neutral-500">{tasks.data.length} tasks</span>
+        <span className="text-xs whitespace-nowrap text-neutral-500">
+          {tasks.data.length} {tasks.data.length === 1 ? "task" : "tasks"}
+        </span>
         <div className="ml-auto flex items-center gap-1">
-          <Button size="xs" variant="ghost" aria-pressed={showRules} onClick={() => setShowRules((s) => !s)}>
-            Automation rules
+          <Button size="xs" variant="ghost" onClick={() => setShowWorkflow(true)}>
+            Workflow
+          </Button>
+          <Button
+            size="xs"
+            variant="ghost"
+            aria-label="Automation rules"
+            aria-pressed={showRules}
+            className={cn(showRules && "bg-white/8 text-neutral-100")}
+            onClick={() => setShowRules((s) => !s)}
+          >
+            <span className="sm:hidden">Rules</span>
+            <span className="hidden sm:inline">Automation rules</span>
           </Button>
           {canWrite && (
             <Button
@@ -92,7 +108,9 @@ export function BoardView() {
           )}
         </div>
       </div>
-      {showRules && <RulesList statuses={statuses} />}
+      {showRules && (
+        <RulesList statuses={statuses} members={members.data} canManage={can(role, "automation.manage")} />
+      )}
       <div className="flex min-h-0 flex-1 gap-3 overflow-x-auto p-3">
         {statuses.map((status) => {
           const list = byStatus.get(status.id) ?? [];
@@ -166,8 +184,15 @@ export function BoardView() {
           statuses={statuses}
           members={members.data}
           onClose={() => setOpenId(null)}
+          onOpen={setOpenId}
         />
       )}
+      <WorkflowDialog
+        open={showWorkflow}
+        onClose={() => setShowWorkflow(false)}
+        statuses={statuses}
+        canManage={can(role, "workflows.manage")}
+      />
     </div>
   );
 }

@@ -7,6 +7,8 @@ const projectKey = (org: string, project: string) => ["orgs", org, "projects", p
 export const tasksKey = (org: string, project: string) => [...projectKey(org, project), "tasks"];
 export const taskKey = (org: string, project: string, taskId: string) => [...tasksKey(org, project), taskId];
 export const taskJobsKey = (org: string, taskId: string) => ["orgs", org, "jobs", "task", taskId];
+export const workflowKey = (org: string, project: string) => [...projectKey(org, project), "workflow"];
+export const rulesKey = (org: string, project: string) => [...projectKey(org, project), "automation-rules"];
 
 export const tasksQuery = (org: string, project: string) =>
   queryOptions({
@@ -18,14 +20,14 @@ export const tasksQuery = (org: string, project: string) =>
 
 export const workflowQuery = (org: string, project: string) =>
   queryOptions({
-    queryKey: [...projectKey(org, project), "workflow"],
+    queryKey: workflowKey(org, project),
     queryFn: () => api.tasks.workflow(org, project),
     staleTime: 60_000,
   });
 
 export const rulesQuery = (org: string, project: string) =>
   queryOptions({
-    queryKey: [...projectKey(org, project), "automation-rules"],
+    queryKey: rulesKey(org, project),
     queryFn: () => api.tasks.rules(org, project),
     staleTime: 60_000,
   });
@@ -42,6 +44,13 @@ export const activityQuery = (org: string, project: string, taskId: string) =>
     queryKey: [...taskKey(org, project, taskId), "activity"],
     queryFn: () => api.tasks.activity(org, project, taskId),
     refetchInterval: 5_000,
+  });
+
+/** The agent's branch of a task against main; refetched when the task's jobs change (see ReviewPanel). */
+export const reviewQuery = (org: string, project: string, taskId: string) =>
+  queryOptions({
+    queryKey: [...taskKey(org, project, taskId), "review"],
+    queryFn: () => api.tasks.review(org, project, taskId),
   });
 
 export const taskJobsQuery = (org: string, taskId: string) =>

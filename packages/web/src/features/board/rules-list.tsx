@@ -1,39 +1,143 @@
-import type { AutomationAction, AutomationRule, WorkflowStatus } from "@kiln/protocol";
-import { useQuery } from "@tanstack/react-query";
+import type { AutomationAction, AutomationRule, Member, WorkflowStatus } from "@kiln/protocol";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
+import { confirmDialog } from "../../ui/confirm.tsx";
+import { PencilIcon, PlusIcon, TrashIcon } from "../../ui/icons.tsx";
+import { toast } from "../../ui/toast.tsx";
 import { useProject } from "../workspace/project-context.tsx";
-import { rulesQuery } from "./queries.ts";
+import { rulesKey, rulesQuery } from "./queries.ts";
+import { RuleDialog } from "./rule-dialog.tsx";
 
-/** The project's automation rules, read-only: when what happens. */
-export function RulesList({ statuses }: { statuses: readonly WorkflowStatus[] }) {
+/**
+ * The project's automation rules — when what happens — in the order they run. Whoever may manage them
+ * (admins) adds, edits, switches off and deletes them here; everyone else reads them.
+ */
+export function RulesList({
+  statuses,
+  members,
+  canManage,
+}: {
+  statuses: readonly WorkflowStatus[];
+  members: readonly Member[] | undefined;
+  canManage: boolean;
+}) {
   const { org, project } = useProject();
+  const qc = useQueryClient();
   const rules = useQuery(rulesQuery(org, project));
+  // null: a new rule; undefined: the dialog is closed.
+  const [editing, setEditing] = useState<AutomationRule | null | undefined>(undefined);
   const name = (id: string | undefined) => statuses.find((s) => s.id === id)?.name ?? "a status";
+  const who = (userId: string) => {
+    const m = members?.find((x) => x.userId === userId);
+    return m?.name || m?.email || "a member";
+  };
+
+  const change = async (what: string, action: () => Promise<unknown>) => {
+    try {
+      await action();
+    } catch (err) {
+      toast.error(`Could not ${what}: ${describeError(err)}`);
+    } finally {
+      await qc.invalidateQueries({ queryKey: rulesKey(org, project) });
+    }
+  };
+
+  // The switch answers at once; a refusal puts it back when the rules are read again.
+  const setEnabled = (rule: AutomationRule, enabled: boolean) => {
+    qc.setQueryData<AutomationRule[]>(rulesKey(org, project), (list) =>
+      list?.map((r) => (r.id === rule.id ? { ...r, enabled } : r)),
+    );
+    return change(enabled ? "enable the rule" : "disable the rule", () =>
+      api.tasks.updateRule(org, project, rule.id, { enabled }),
+    );
+  };
+
+  const remove = async (rule: AutomationRule) => {
+    const ok = await confirmDialog({
+      title: `Delete the rule "${rule.name}"?`,
+      description: "Tasks it already changed stay as they are.",
+      confirmLabel: "Delete rule",
+      danger: true,
+    });
+    if (ok) await change("delete the rule", () => api.tasks.removeRule(org, project, rule.id));
+  };
+
   return (
     <section
       aria-label="Automation rules"
-      className="max-h-60 shrink-0 overflow-y-auto border-b border-line bg-surface-1 px-3 py-2"
+      className="max-h-[45vh] shrink-0 overflow-y-auto border-b border-line bg-surface-1 px-3 py-2"
     >
+      <header className="mb-1.5 flex items-center gap-2">
+        <h3 className="text-xs font-medium tracking-wide text-neutral-400 uppercase">Automation rules</h3>
+        <span className="hidden text-[11px] text-neutral-600 sm:inline">
+          run in this order, top to bottom
+        </span>
+        {canManage && (
+          <Button
+            size="xs"
+            className="ml-auto"
+            icon={<PlusIcon className="size-3" />}
+            onClick={() => setEditing(null)}
+          >
+            New rule
+          </Button>
+        )}
+      </header>
       {rules.isPending && <p className="text-xs text-neutral-500">Loading rules…</p>}
       {rules.isError && <p className="text-xs text-red-300">{describeError(rules.error)}</p>}
       {rules.data?.length === 0 && <p className="text-xs text-neutral-500">No automation rules.</p>}
-      <ul className="flex flex-col gap-1">
+      <ul className="flex flex-col divide-y divide-line">
         {rules.data?.map((rule) => (
-          <li
-            key={rule.id}
-            className={cn("text-xs", rule.enabled ? "text-neutral-300" : "text-neutral-600 line-through")}
-          >
-            <span className="font-medium text-neutral-100">{rule.name}</span>
-            <span className="text-neutral-500"> — {describeRule(rule, name)}</span>
+          <li key={rule.id} data-testid="rule" className="flex items-center gap-2 py-1.5">
+            {canManage && (
+              <input
+                type="checkbox"
+                aria-label={`Enable ${rule.name}`}
+                checked={rule.enabled}
+                onChange={(e) => void setEnabled(rule, e.target.checked)}
+                className="size-4 shrink-0 accent-accent-500"
+              />
+            )}
+            <p
+              className={cn("min-w-0 flex-1 text-xs", rule.enabled ? "text-neutral-300" : "text-neutral-600")}
+            >
+              <span className={cn("font-medium", rule.enabled ? "text-neutral-100" : "line-through")}>
+                {rule.name}
+              </span>
+              {!rule.enabled && <span className="text-neutral-500"> (off)</span>}
+              <span className="text-neutral-500"> — {describeRule(rule, name, who)}</span>
+            </p>
+            {canManage && (
+              <>
+                <IconButton label={`Edit ${rule.name}`} onClick={() => setEditing(rule)}>
+                  <PencilIcon className="size-3.5" />
+                </IconButton>
+                <IconButton label={`Delete ${rule.name}`} onClick={() => void remove(rule)}>
+                  <TrashIcon className="size-3.5" />
+                </IconButton>
+              </>
+            )}
           </li>
         ))}
       </ul>
+      <RuleDialog
+        open={editing !== undefined}
+        rule={editing ?? null}
+        statuses={statuses}
+        members={members}
+        onClose={() => setEditing(undefined)}
+      />
     </section>
   );
 }
 
-function describeRule(rule: AutomationRule, name: (id: string | undefined) => string): string {
+type Namer = (id: string | undefined) => string;
+
+export function describeRule(rule: AutomationRule, name: Namer, who: (userId: string) => string): string {
   const t = rule.trigger;
   const when =
     t.type === "task_moved"
@@ -47,23 +151,30 @@ function describeRule(rule: AutomationRule, name: (id: string | undefined) => st
           : "when a task gets a comment";
   const c = rule.conditions;
   const ifs = [
-    c.assigneeType && `assigned to ${c.assigneeType === "agent" ? "the agent" : c.assigneeType}`,
+    c.assigneeType &&
+      (c.assigneeType === "agent"
+        ? "assigned to the agent"
+        : c.assigneeType === "none"
+          ? "unassigned"
+          : "assigned to a member"),
     c.labelsInclude?.length && `labelled ${c.labelsInclude.join(", ")}`,
     c.priorityIn?.length && `priority ${c.priorityIn.join("/")}`,
   ].filter(Boolean);
-  const then = rule.actions.map((a) => describeAction(a, name)).join(", ");
+  const then = rule.actions.map((a) => describeAction(a, name, who)).join(", then ");
   return `${when}${ifs.length ? ` and ${ifs.join(" and ")}` : ""}: ${then}`;
 }
 
-function describeAction(a: AutomationAction, name: (id: string | undefined) => string): string {
+function describeAction(a: AutomationAction, name: Namer, who: (userId: string) => string): string {
   switch (a.type) {
     case "start_job":
       return `start ${a.kind === "implement" ? "an" : "a"} ${a.kind} job`;
     case "move":
       return `move it to ${name(a.statusId)}`;
     case "assign":
-      return a.assignee ? `assign ${a.assignee.type === "agent" ? "the agent" : "a member"}` : "unassign";
+      return a.assignee
+        ? `assign ${a.assignee.type === "agent" ? "the agent" : who(a.assignee.userId)}`
+        : "unassign";
     case "comment":
-      return "comment";
+      return `comment "${a.text.length > 40 ? `${a.text.slice(0, 40)}…` : a.text}"`;
   }
 }

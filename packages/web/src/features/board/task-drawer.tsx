@@ -1,4 +1,4 @@
-import type { Job, Member, TaskActivity, TaskActor, WorkflowStatus } from "@kiln/protocol";
+import type { Job, Member, Task, TaskActivity, TaskActor, WorkflowStatus } from "@kiln/protocol";
 import { FINAL_JOB_STATES } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
@@ -7,38 +7,76 @@ import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
-import { CloseIcon } from "../../ui/icons.tsx";
+import { confirmDialog } from "../../ui/confirm.tsx";
+import { CloseIcon, PencilIcon, TrashIcon } from "../../ui/icons.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { useProject } from "../workspace/project-context.tsx";
 import { JobLog } from "./job-log.tsx";
 import { STATUS_SWATCH } from "./order.ts";
-import { activityQuery, commentsQuery, taskJobsQuery, taskKey, tasksQuery } from "./queries.ts";
+import { activityQuery, commentsQuery, taskJobsQuery, taskKey, tasksKey, tasksQuery } from "./queries.ts";
+import { ReviewPanel } from "./review-panel.tsx";
 import { assigneeName } from "./task-card.tsx";
+import { TaskEditor } from "./task-editor.tsx";
 import { TaskFields } from "./task-fields.tsx";
 
-/** One task beside the board: description, the agent's jobs with their live log, comments and activity. */
+/**
+ * One task beside the board: description (edited in place), the agent's work up for review, its jobs with
+ * their live log, comments and activity.
+ */
 export function TaskDrawer({
   taskId,
   statuses,
   members,
   onClose,
+  onOpen,
 }: {
   taskId: string;
   statuses: readonly WorkflowStatus[];
   members: readonly Member[] | undefined;
   onClose: () => void;
+  onOpen: (taskId: string) => void;
 }) {
-  const { org, project } = useProject();
+  const { org, project, canWrite } = useProject();
+  const qc = useQueryClient();
   const tasks = useQuery(tasksQuery(org, project));
   const task = tasks.data?.find((t) => t.id === taskId);
   const status = statuses.find((s) => s.id === task?.statusId);
+  const parent = tasks.data?.find((t) => t.id === task?.parentId);
+  const subtasks = tasks.data?.filter((t) => t.parentId === taskId) ?? [];
+  const [editing, setEditing] = useState(false);
+
+  // Another task opened in the same drawer starts out read.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reset on a change of task only
+  useEffect(() => setEditing(false), [taskId]);
 
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
+    // Escape in a dialog over the drawer (a confirmation) closes that dialog only.
+    const onKey = (e: KeyboardEvent) =>
+      e.key === "Escape" && !document.querySelector("dialog[open]") && onClose();
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
+
+  const remove = async () => {
+    if (!task) return;
+    const ok = await confirmDialog({
+      title: `Delete #${task.number}?`,
+      description: `"${task.title}" goes away with its comments and activity. Its subtasks stay, without a parent.`,
+      confirmLabel: "Delete task",
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await api.tasks.remove(org, project, task.id);
+      toast.success(`Deleted #${task.number}`);
+      onClose();
+    } catch (err) {
+      toast.error(`Could not delete #${task.number}: ${describeError(err)}`);
+    } finally {
+      await qc.invalidateQueries({ queryKey: tasksKey(org, project) });
+    }
+  };
 
   return (
     <aside
@@ -69,6 +107,16 @@ export function TaskDrawer({
             </>
           )}
         </div>
+        {task && canWrite && (
+          <>
+            <IconButton label="Edit task" active={editing} onClick={() => setEditing((e) => !e)}>
+              <PencilIcon className="size-3.5" />
+            </IconButton>
+            <IconButton label="Delete task" onClick={() => void remove()}>
+              <TrashIcon className="size-3.5" />
+            </IconButton>
+          </>
+        )}
         <IconButton label="Close" onClick={onClose}>
           <CloseIcon className="size-3.5" />
         </IconButton>
@@ -77,15 +125,41 @@ export function TaskDrawer({
         <LoadingBlock label="Loading the task" />
       ) : (
         <div className="flex min-h-0 flex-1 flex-col gap-5 overflow-y-auto px-4 py-3">
-          <TaskFields task={task} statuses={statuses} members={members} />
-          {task.description ? (
-            <div className="prose-kiln text-[13px] leading-relaxed text-neutral-200">
-              <Markdown>{task.description}</Markdown>
-            </div>
+          {editing ? (
+            <TaskEditor
+              task={task}
+              tasks={tasks.data ?? []}
+              members={members}
+              onDone={() => setEditing(false)}
+            />
           ) : (
-            <p className="text-xs text-neutral-600">No description.</p>
+            <>
+              <TaskFields task={task} statuses={statuses} members={members} />
+              {task.description ? (
+                <div
+                  data-testid="task-description"
+                  className="prose-kiln text-[13px] leading-relaxed text-neutral-200"
+                >
+                  <Markdown>{task.description}</Markdown>
+                </div>
+              ) : canWrite ? (
+                <button
+                  type="button"
+                  onClick={() => setEditing(true)}
+                  className="self-start text-xs text-neutral-500 hover:text-neutral-300"
+                >
+                  No description. Add one…
+                </button>
+              ) : (
+                <p className="text-xs text-neutral-600">No description.</p>
+              )}
+            </>
           )}
-          <Jobs taskId={task.id} />
+          {(parent || subtasks.length > 0) && (
+            <Related parent={parent} subtasks={subtasks} statuses={statuses} onOpen={onOpen} />
+          )}
+          {status?.group === "review" && <ReviewPanel task={task} />}
+          <Jobs taskId={task.id} showResult={status?.group !== "review"} />
           <Comments taskId={task.id} members={members} />
           <Activity taskId={task.id} members={members} />
         </div>
@@ -103,7 +177,51 @@ function Section({ title, children }: { title: string; children: React.ReactNode
   );
 }
 
-function Jobs({ taskId }: { taskId: string }) {
+/** The task's parent and subtasks, each a way to open it in the drawer. */
+function Related({
+  parent,
+  subtasks,
+  statuses,
+  onOpen,
+}: {
+  parent: Task | undefined;
+  subtasks: readonly Task[];
+  statuses: readonly WorkflowStatus[];
+  onOpen: (taskId: string) => void;
+}) {
+  const link = (t: Task) => {
+    const s = statuses.find((x) => x.id === t.statusId);
+    return (
+      <button
+        type="button"
+        onClick={() => onOpen(t.id)}
+        className="flex min-w-0 items-center gap-1.5 text-left text-xs text-neutral-300 hover:text-neutral-100"
+      >
+        {s && <span className={cn("size-1.5 shrink-0 rounded-full", STATUS_SWATCH[s.color])} />}
+        <span className="shrink-0 font-mono text-neutral-500">#{t.number}</span>
+        <span className="truncate">{t.title}</span>
+      </button>
+    );
+  };
+  return (
+    <div className="flex flex-col gap-1">
+      {parent && (
+        <p className="flex items-center gap-2 text-xs text-neutral-500">Subtask of {link(parent)}</p>
+      )}
+      {subtasks.length > 0 && (
+        <Section title="Subtasks">
+          <ul className="flex flex-col gap-1">
+            {subtasks.map((t) => (
+              <li key={t.id}>{link(t)}</li>
+            ))}
+          </ul>
+        </Section>
+      )}
+    </div>
+  );
+}
+
+function Jobs({ taskId, showResult }: { taskId: string; showResult: boolean }) {
   const { org } = useProject();
   const qc = useQueryClient();
   const jobs = useQuery(taskJobsQuery(org, taskId));
@@ -126,7 +244,7 @@ function Jobs({ taskId }: { taskId: string }) {
 
   return (
     <Section title="Agent jobs">
-      {lastDone?.result && (
+      {showResult && lastDone?.result && (
         <div
           data-testid="job-result"
           className="rounded-md border border-emerald-500/25 bg-emerald-500/5 p-2 text-[13px]"
@@ -267,13 +385,29 @@ function Comments({ taskId, members }: { taskId: string; members: readonly Membe
   );
 }
 
-function describeActivity(a: TaskActivity): string {
+function describeActivity(a: TaskActivity, members: readonly Member[] | undefined): string {
   const name = (v: unknown) => (v && typeof v === "object" && "name" in v ? String(v.name) : null);
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
   switch (a.kind) {
     case "moved":
       return `moved it from ${name(a.from) ?? "?"} to ${name(a.to) ?? "?"}`;
     case "created":
       return "created it";
+    case "title_changed":
+      return text(a.to) ? `renamed it to “${text(a.to)}”` : "renamed it";
+    case "description_changed":
+      return "edited the description";
+    case "priority_changed":
+      return a.to === "none" ? "cleared the priority" : `set the priority to ${text(a.to) ?? "?"}`;
+    case "labels_changed":
+      return Array.isArray(a.to) && a.to.length > 0
+        ? `set the labels to ${a.to.join(", ")}`
+        : "removed the labels";
+    case "assignee_changed": {
+      const to = a.to as TaskActor | { type: "member"; userId: string } | null;
+      if (!to) return "unassigned it";
+      return `assigned it to ${to.type === "agent" ? "the agent" : actorName(to as TaskActor, members)}`;
+    }
     default:
       return a.message ?? a.kind.replaceAll("_", " ");
   }
@@ -287,7 +421,8 @@ function Activity({ taskId, members }: { taskId: string; members: readonly Membe
       <ol className="flex flex-col gap-1 text-xs text-neutral-400">
         {activity.data?.map((a) => (
           <li key={a.id}>
-            <span className="text-neutral-300">{actorName(a.actor, members)}</span> {describeActivity(a)}
+            <span className="text-neutral-300">{actorName(a.actor, members)}</span>{" "}
+            {describeActivity(a, members)}
             <span className="text-neutral-600"> · {new Date(a.createdAt).toLocaleTimeString()}</span>
           </li>
         ))}

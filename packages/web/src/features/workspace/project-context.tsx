@@ -1,4 +1,4 @@
-import type { Project } from "@kiln/protocol";
+import type { Project, Role } from "@kiln/protocol";
 import { createContext, type ReactNode, useContext } from "react";
 
 export interface ProjectRef {
@@ -6,6 +6,8 @@ export interface ProjectRef {
   project: string;
   details: Project;
   canWrite: boolean;
+  /** The viewer's role in the org, for what only some may do (the board's rules and workflow: admins). */
+  role: Role;
 }
 
 const Ctx = createContext<ProjectRef | null>(null);

@@ -35,7 +35,15 @@ function ProjectWorkspace() {
   const { view } = Route.useSearch();
   useTitle(details.name);
   return (
-    <ProjectProvider value={{ org, project, details, canWrite: can(membership.role, "projects.write") }}>
+    <ProjectProvider
+      value={{
+        org,
+        project,
+        details,
+        canWrite: can(membership.role, "projects.write"),
+        role: membership.role,
+      }}
+    >
       <Workspace key={`${org}/${project}`} view={view === "board" ? "board" : "code"} />
     </ProjectProvider>
   );
