@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the host packages the project sandbox (packages/server/src/runtime, ADR 0006) needs:
 # bubblewrap (namespaces), slirp4netns (user-mode networking for egress) and iptables (the egress filter
-# installed into each sandbox's network namespace), plus util-linux tools Debian normally has; and Chromium,
-# which the browser tests in e2e/ drive through playwright-core (it downloads no browser of its own).
+# installed into each sandbox's network namespace), plus util-linux tools Debian normally has; and for the
+# tests, Chromium, which the browser tests in e2e/ drive through playwright-core (it downloads no browser of
+# its own), and iproute2, whose `ip netns` gives a system test's worker a network of its own.
 # Idempotent: does nothing when all are present.
-# Run by `npm start` (prestart: sandbox packages only) and by `npm test` / `.ci/run` with --e2e (adds Chromium).
+# Run by `npm start` (prestart: sandbox packages only) and by `npm test` / `.ci/run` with --e2e (adds the
+# test packages).
 set -euo pipefail
 
 with_browser=false
@@ -20,7 +22,10 @@ declare -A needed=(
   [setpriv]=util-linux
   [unshare]=util-linux
 )
-if $with_browser; then needed[chromium]=chromium; fi
+if $with_browser; then
+  needed[chromium]=chromium
+  needed[ip]=iproute2
+fi
 
 missing=()
 for cmd in "${!needed[@]}"; do

@@ -4,10 +4,10 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { loadConfig } from "./config.ts";
 import { createKiln } from "./kiln.ts";
-import type { RuntimeDriver } from "./runtime/driver.ts";
+import { sandboxLine } from "./runtime/sandbox-line.ts";
 import { VERSION } from "./version.ts";
 import { KilnWorker } from "./worker/client.ts";
-import { WORKER_USAGE, workerCommand } from "./worker/command.ts";
+import { localServerUrl, WORKER_USAGE, workerCommand } from "./worker/command.ts";
 
 const USAGE = `kiln ${VERSION}
 
@@ -59,7 +59,7 @@ async function start(): Promise<void> {
   void kiln.warmTemplateCaches();
   if (config.agent.embeddedWorkers > 0 && !kiln.driver.unsandboxed && (await kiln.driver.check()).ok) {
     worker = new KilnWorker({
-      server: `http://127.0.0.1:${port}`,
+      server: localServerUrl(typeof address === "object" && address ? address.address : config.host, port),
       token: config.jobs.instanceWorkerToken!,
       concurrency: config.agent.embeddedWorkers,
       name: "embedded",
@@ -70,17 +70,6 @@ async function start(): Promise<void> {
     await mkdir(path.join(config.dataDir, "worker"), { recursive: true });
     void worker.start();
   }
-}
-
-/** One line on how project code runs here; the operator must see at once when it is not isolated. */
-async function sandboxLine(driver: RuntimeDriver): Promise<string> {
-  if (driver.unsandboxed)
-    return "WARNING: project code runs UNSANDBOXED on this host (KILN_ALLOW_UNSANDBOXED=1)";
-  const check = await driver.check();
-  if (!check.ok) {
-    return `Project code is DISABLED: this host cannot sandbox it:\n    - ${check.problems.join("\n    - ")}`;
-  }
-  return `Sandbox: ${driver.name}${check.warnings.length ? ` (${check.warnings.join("; ")})` : ""}`;
 }
 
 async function migrate(): Promise<void> {

@@ -30,10 +30,28 @@ describe("config", () => {
     expect(loadConfig({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
   });
 
+  it("defaults the public URL to the one address the server listens on", () => {
+    // On every address or on loopback, localhost reaches it; on one other address only that address does
+    // (workers clone and call the model proxy at this URL).
+    for (const HOST of ["0.0.0.0", "::", "127.0.0.1", "::1", "localhost"])
+      expect(loadConfig({ HOST, PORT: "4100" }).publicUrl).toBe("http://localhost:4100");
+    expect(loadConfig({ HOST: "10.213.7.1", PORT: "4100" }).publicUrl).toBe("http://10.213.7.1:4100");
+    expect(loadConfig({ HOST: "127.0.0.2", PORT: "4100" }).publicUrl).toBe("http://127.0.0.2:4100");
+    expect(loadConfig({ HOST: "fd00::5", PORT: "4100" }).publicUrl).toBe("http://[fd00::5]:4100");
+    expect(loadConfig({ HOST: "kiln.lan", PORT: "4100" }).publicUrl).toBe("http://kiln.lan:4100");
+    expect(loadConfig({ HOST: "10.213.7.1", KILN_PUBLIC_URL: "https://kiln.example.com/" }).publicUrl).toBe(
+      "https://kiln.example.com",
+    );
+  });
+
   it("rejects nonsense with a clear error", () => {
     expect(() => loadConfig({ PORT: "abc" })).toThrow(ValidationError);
     expect(() => loadConfig({ PORT: "70000" })).toThrow(ValidationError);
     expect(() => loadConfig({ LOG_LEVEL: "loud" })).toThrow(ValidationError);
     expect(() => loadConfig({ DATABASE_URL: "not a url" })).toThrow(ValidationError);
+    // The message names the variable: `kiln start` prints only the message.
+    expect(() => loadConfig({ KILN_PUBLIC_URL: "kiln.example.com" })).toThrow(/KILN_PUBLIC_URL/);
+    // Empty means unset, as for DATABASE_URL.
+    expect(loadConfig({ KILN_PUBLIC_URL: "" }).publicUrl).toBe("http://localhost:4000");
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LLM_MODEL_REF_PATTERN } from "@kiln/protocol";
@@ -31,7 +32,7 @@ const Env = z.object({
     .or(z.literal("").transform(() => undefined)),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   KILN_SECRET_KEY: z.string().optional(),
-  KILN_PUBLIC_URL: z.string().url().optional(),
+  KILN_PUBLIC_URL: OptionalUrl,
   KILN_APP_DOMAIN: z.string().default("localhost"),
   KILN_SIGNUP_OPEN: Bool.default(true),
   KILN_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
@@ -166,13 +167,27 @@ export interface LlmConfig {
   allowPrivateUrls: boolean;
 }
 
+/**
+ * Where the server is reached when KILN_PUBLIC_URL is not set: `localhost` when it listens on every address
+ * or on loopback; otherwise only the address it listens on works, for browsers and for the URLs handed to
+ * workers (git clone, model proxy) alike.
+ */
+function defaultPublicUrl(host: string, port: number): string {
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  if (["", "0.0.0.0", "::", "localhost", "127.0.0.1", "::1"].includes(bare))
+    return `http://localhost:${port}`;
+  return `http://${isIP(bare) === 6 ? `[${bare}]` : bare}:${port}`;
+}
+
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<KilnConfig> = {},
 ): KilnConfig {
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
-    throw new ValidationError("invalid configuration", parsed.error.issues);
+    // Said on the terminal at start-up: name each variable, or the operator has to guess which one.
+    const which = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ValidationError(`invalid configuration: ${which}`, parsed.error.issues);
   }
   const e = parsed.data;
   const port = overrides.port ?? e.PORT;
@@ -183,7 +198,7 @@ export function loadConfig(
     databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL,
     secretKey: e.KILN_SECRET_KEY,
-    publicUrl: (e.KILN_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, ""),
+    publicUrl: (e.KILN_PUBLIC_URL ?? defaultPublicUrl(e.HOST, port)).replace(/\/$/, ""),
     appDomain: e.KILN_APP_DOMAIN,
     signupOpen: e.KILN_SIGNUP_OPEN,
     accessTokenTtlSeconds: e.KILN_ACCESS_TOKEN_TTL_SECONDS,

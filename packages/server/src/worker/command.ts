@@ -1,13 +1,15 @@
 import { mkdir } from "node:fs/promises";
+import { isIP } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import { openRuntimeDriver } from "../runtime/index.ts";
+import { sandboxLine } from "../runtime/sandbox-line.ts";
 import { KilnWorker } from "./client.ts";
 
-export const WORKER_USAGE = `  kiln worker --server URL --token T [--concurrency N] [--work-dir DIR]
+export const WORKER_USAGE = `  kiln worker --server URL --token T [--concurrency N] [--work-dir DIR] [--name NAME]
                   run agent jobs for a Kiln server (token also from KILN_WORKER_TOKEN)`;
 
 /** `kiln worker`: a stateless process that takes jobs from a server until SIGTERM/SIGINT. */
@@ -34,6 +36,8 @@ export async function workerCommand(argv: string[]): Promise<void> {
   const { driver } = await openRuntimeDriver({
     allowUnsandboxed: process.env.KILN_ALLOW_UNSANDBOXED === "1",
   });
+  // Like `kiln start`: whoever runs a worker must see whether (and how well) it isolates project code.
+  process.stdout.write(`kiln worker: ${await sandboxLine(driver)}\n`);
   const workDir = path.resolve(values["work-dir"] ?? path.join(os.tmpdir(), `kiln-worker-${process.pid}`));
   await mkdir(workDir, { recursive: true });
   const worker = new KilnWorker({
@@ -59,4 +63,13 @@ export async function workerCommand(argv: string[]): Promise<void> {
     );
   });
   await stopped;
+}
+
+/**
+ * How a worker on the server's own host (the embedded one) dials it: through loopback when the server
+ * listens on every address, else at the one address it listens on (127.0.0.1 would be refused there).
+ */
+export function localServerUrl(address: string, port: number): string {
+  if (address === "0.0.0.0" || address === "::" || address === "") return `http://127.0.0.1:${port}`;
+  return `http://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
 }
