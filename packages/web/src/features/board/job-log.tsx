@@ -1,5 +1,6 @@
 import type { Job, JobEvent, MessagePart } from "@kiln/protocol";
 import { applyEventToParts, FINAL_JOB_STATES } from "@kiln/protocol";
+import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { PartView } from "../chat/message-list.tsx";
 import { followJob } from "./job-stream.ts";
@@ -51,10 +52,15 @@ const TONE = { muted: "text-neutral-500", error: "text-red-300", ok: "text-emera
 export function JobLog({ org, job }: { org: string; job: Job }) {
   const [folded, setFolded] = useState<Folded>({ lines: [], parts: [] });
   const final = FINAL_JOB_STATES.includes(job.state);
+  const qc = useQueryClient();
   useEffect(() => {
     setFolded({ lines: [], parts: [] });
-    return followJob(org, job.id, (event) => setFolded((f) => foldJobEvent(f, event)));
-  }, [org, job.id]);
+    return followJob(org, job.id, (event) => {
+      setFolded((f) => foldJobEvent(f, event));
+      // The job lists (badges, the review panel's "still working") follow the stream, not their next poll.
+      if (event.event.type === "state") void qc.invalidateQueries({ queryKey: ["orgs", org, "jobs"] });
+    });
+  }, [org, job.id, qc]);
   return (
     <div data-testid="job-log" className="flex flex-col gap-2 rounded-md border border-line bg-surface-0 p-2">
       <ol className="flex flex-col gap-0.5 font-mono text-[11px]">

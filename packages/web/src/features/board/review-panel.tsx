@@ -135,7 +135,8 @@ export function ReviewPanel({ task }: { task: Task }) {
       )}
       {working && (
         <p role="status" className="flex items-center gap-2 text-xs text-blue-300">
-          <Spinner /> The agent is working on a {working.kind} job; review its result when it is done.
+          <Spinner /> The agent is still working on this task ({working.kind} job); review its result when it
+          is done.
         </p>
       )}
       {error && (
