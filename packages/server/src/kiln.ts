@@ -292,7 +292,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         await jobs.close();
         await app.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);
-        if ("close" in driver && typeof driver.close === "function") driver.close();
+        driver.close?.();
         if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();
         await unlock();

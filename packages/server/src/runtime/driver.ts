@@ -22,6 +22,8 @@ export interface RuntimeDriver {
    * writes into a workspace (file API, templates) must be owned by it, or the sandbox cannot change them.
    */
   workspaceOwner(projectId: string): { uid: number; gid: number } | undefined;
+  /** Frees what the driver keeps on the host (the local driver's run directory); after the last process. */
+  close?(): void;
 }
 
 export interface DriverCheck {

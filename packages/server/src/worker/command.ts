@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { isIP } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -63,6 +63,10 @@ export async function workerCommand(argv: string[]): Promise<void> {
     );
   });
   await stopped;
+  // The driver's run directory (generated /etc, API sockets) goes with the process, and so does a work
+  // directory it made for itself (one given with --work-dir is the operator's).
+  driver.close?.();
+  if (!values["work-dir"]) await rm(workDir, { recursive: true, force: true });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +16,7 @@ export interface GitResult {
   stderr: string;
 }
 
+/** HOME for git: private and empty (curl would read a ~/.netrc), removed when the process exits. */
 let emptyHome: Promise<string> | undefined;
 
 export async function git(
@@ -22,7 +24,10 @@ export async function git(
   args: string[],
   options: { token?: string; allowTransport?: boolean; timeoutMs?: number } = {},
 ): Promise<GitResult> {
-  emptyHome ??= mkdtemp(path.join(os.tmpdir(), "kiln-worker-home-"));
+  emptyHome ??= mkdtemp(path.join(os.tmpdir(), "kiln-worker-home-")).then((home) => {
+    process.once("exit", () => rmSync(home, { recursive: true, force: true }));
+    return home;
+  });
   const overrides = GIT_OVERRIDES.filter((o) => !(options.allowTransport && o.startsWith("protocol.allow=")));
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",

@@ -61,11 +61,10 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
     });
     if (clone.code !== 0)
       return { ok: false, code: "git_unavailable", message: clone.stderr.trim().slice(-500) };
-    const remote = await git(dir, ["ls-remote", "--heads", "origin", a.branch], {
-      token: a.jobToken,
-      allowTransport: true,
-    });
-    if (remote.stdout.trim()) await gitOk(dir, ["checkout", "-q", "-B", a.branch, `origin/${a.branch}`]);
+    // The clone has every branch of the server as origin/*: an earlier attempt's (or a fix job's) work
+    // continues where it was pushed, without another round trip to the server.
+    const remote = await git(dir, ["rev-parse", "--verify", "-q", `refs/remotes/origin/${a.branch}`]);
+    if (remote.code === 0) await gitOk(dir, ["checkout", "-q", "-B", a.branch, `origin/${a.branch}`]);
     else await gitOk(dir, ["checkout", "-q", "-b", a.branch]);
     const owner = deps.driver.workspaceOwner(a.job.projectId);
     if (owner) await chownWorkspace(dir, owner.uid, owner.gid);
