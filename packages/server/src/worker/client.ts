@@ -24,15 +24,21 @@ interface Running {
   /** The attempt's final word, kept until the server acknowledges it (resent after a reconnect). */
   outcome?: JobOutcome;
   cancelled?: boolean;
+  /** The server ended this attempt itself (lease lost, timed out, job deleted): stopped, never reported on. */
+  dropped?: boolean;
 }
+
+/** Answers to a final report that no resend will change: the server has moved on from that attempt. */
+const REFUSED_FOR_GOOD = new Set(["stale_attempt", "job_not_active", "job_not_found"]);
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 5000];
 
 /**
  * `kiln worker`: holds one WebSocket to the server, takes jobs as slots free up, runs each with
  * `runJob`, heartbeats their leases and reports. A dropped connection is re-dialled with the same worker
- * id and the jobs still running, so their leases survive; final reports are resent until acknowledged,
- * and the server makes them idempotent per attempt.
+ * id and the jobs still running, so their leases survive; final reports are resent until acknowledged
+ * (the server makes them idempotent per attempt) or refused for good. An attempt the server ended on its
+ * own — lease lost while away, time limit, job deleted — is stopped without a word: nobody waits for one.
  */
 export class KilnWorker {
   readonly #o: WorkerOptions;
@@ -124,11 +130,12 @@ export class KilnWorker {
         this.#failures = 0;
         clearInterval(this.#heartbeat);
         this.#heartbeat = setInterval(() => this.#beat(), Math.max(250, parsed.heartbeatMs));
-        // Jobs the server no longer gives this worker are stopped; finished ones are reported again.
-        const held = new Set(parsed.jobs.map((j) => j.jobId));
-        for (const [id, job] of this.#jobs) {
-          if (!held.has(id) && !job.outcome) job.controller.abort();
+        // Attempts the server no longer gives this worker (it ended them while the worker was away) are
+        // stopped without a word; finished ones are reported again — the server may have missed it.
+        const held = new Set(parsed.jobs.map((j) => `${j.jobId}:${j.attempt}`));
+        for (const job of [...this.#jobs.values()]) {
           if (job.outcome) this.#report(job);
+          else if (!held.has(`${job.assignment.job.id}:${job.assignment.attempt}`)) this.#drop(job);
         }
         this.#beat();
         this.#send({ type: "claim" });
@@ -148,6 +155,17 @@ export class KilnWorker {
         return;
       case "cancel": {
         const job = this.#jobs.get(parsed.jobId);
+        if (parsed.reason !== "requested") {
+          // The server has ended that attempt itself and waits for no answer; `attempt` is the job's
+          // latest, so an older attempt running here is over too.
+          if (
+            job &&
+            !job.outcome &&
+            (parsed.reason === "deleted" || job.assignment.attempt <= parsed.attempt)
+          )
+            this.#drop(job);
+          return;
+        }
         if (!job || job.assignment.attempt !== parsed.attempt) {
           this.#send({ type: "cancel-ack", jobId: parsed.jobId, attempt: parsed.attempt });
           return;
@@ -156,13 +174,20 @@ export class KilnWorker {
         job.controller.abort();
         return;
       }
-      case "ack":
-        this.#jobs.delete(parsed.jobId);
-        if (this.#jobs.size < this.#o.concurrency) this.#send({ type: "claim" });
+      case "ack": {
+        const job = this.#jobs.get(parsed.jobId);
+        if (job) this.#forget(job);
         return;
-      case "error":
+      }
+      case "error": {
         this.#o.log.warn({ code: parsed.code, ref: parsed.ref }, parsed.message);
+        // A final report refused for good (that attempt lost the job while this worker was away) is not
+        // kept for resending: the job went back to the queue, or is done.
+        const job = parsed.ref?.jobId ? this.#jobs.get(parsed.ref.jobId) : undefined;
+        const report = ["complete", "fail", "cancel-ack"].includes(parsed.ref?.type ?? "");
+        if (job?.outcome && report && REFUSED_FOR_GOOD.has(parsed.code)) this.#forget(job);
         return;
+      }
     }
   }
 
@@ -179,12 +204,33 @@ export class KilnWorker {
       workDir: this.#o.workDir,
       signal: controller.signal,
       ...(this.#o.maxSteps ? { maxSteps: this.#o.maxSteps } : {}),
-      emit: (event) => this.#send({ type: "job-event", jobId: job.id, attempt, event }),
+      emit: (event) => {
+        if (!running.dropped) this.#send({ type: "job-event", jobId: job.id, attempt, event });
+      },
     }).then((outcome) => {
+      if (running.dropped) return;
       running.outcome = outcome;
       this.#o.log.info({ jobId: job.id, ok: outcome.ok }, "job finished");
       this.#report(running);
     });
+  }
+
+  /** Stops an attempt the server has ended; its slot is free at once. */
+  #drop(job: Running): void {
+    job.dropped = true;
+    job.controller.abort();
+    this.#o.log.warn(
+      { jobId: job.assignment.job.id, attempt: job.assignment.attempt },
+      "job given up by the server",
+    );
+    this.#forget(job);
+  }
+
+  #forget(job: Running): void {
+    const id = job.assignment.job.id;
+    if (this.#jobs.get(id) !== job) return;
+    this.#jobs.delete(id);
+    if (this.#jobs.size < this.#o.concurrency) this.#send({ type: "claim" });
   }
 
   #report(job: Running): void {
