@@ -132,6 +132,11 @@ export class NotifyChannel<T> {
     if (parsed.o !== this.#origin) this.#emit(parsed.s);
   }
 
+  /** Delivers to this process's listeners only. */
+  protected publishLocally(message: T): void {
+    this.#emit(message);
+  }
+
   #emit(message: T): void {
     for (const listener of this.#listeners) {
       try {

@@ -145,6 +145,7 @@ export const jobs = pgTable("jobs", {
   updatedAt: ts("updated_at").notNull().defaultNow(),
   startedAt: ts("started_at"),
   finishedAt: ts("finished_at"),
+  outcomeAppliedAt: ts("outcome_applied_at"),
 });
 
 export const jobEvents = pgTable(

@@ -11,7 +11,7 @@ import {
   type Worker,
   type WorkerToken,
 } from "@kiln/protocol";
-import { and, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import type { WebSocket } from "ws";
 import { hashToken } from "../auth/tokens.ts";
@@ -289,6 +289,7 @@ export class JobService {
 
   /** Ends attempts whose lease ran out, that ran too long, or whose cancel went unanswered. */
   async sweep(): Promise<number> {
+    await this.#recoverOutcomes();
     const swept = await this.queue.sweep();
     for (const t of swept) {
       this.#published(t);
@@ -352,12 +353,67 @@ export class JobService {
     }
   }
 
+  /**
+   * Applies a finished job's outcome (the listeners: the task's comment and move, …), then records that it
+   * did. A server that dies in between leaves the record unset, and `sweep` applies it later.
+   */
   #finished(job: Job): void {
+    void this.#applyOutcome(job);
+  }
+
+  async #applyOutcome(job: Job): Promise<void> {
     for (const listener of this.#finishedListeners) {
-      Promise.resolve()
-        .then(() => listener(job))
-        .catch((err) => this.#o.log.error({ err, jobId: job.id }, "a job-finished listener failed"));
+      try {
+        await listener(job);
+      } catch (err) {
+        this.#o.log.error({ err, jobId: job.id }, "a job-finished listener failed");
+      }
     }
+    await this.#o.database.db
+      .update(jobs)
+      .set({ outcomeAppliedAt: sql`now()` })
+      .where(and(eq(jobs.id, job.id), isNull(jobs.outcomeAppliedAt)))
+      .catch((err) => this.#o.log.error({ err, jobId: job.id }, "recording a job's outcome failed"));
+  }
+
+  /**
+   * Finished jobs whose outcome was never recorded as applied — the server that finished them died first.
+   * Each is claimed (one replica wins) and applied here; a job is only taken once the server that finished
+   * it has had ample time to apply it itself.
+   */
+  async #recoverOutcomes(): Promise<number> {
+    const claimed = await this.#o.database.db
+      .update(jobs)
+      .set({ outcomeAppliedAt: sql`now()` })
+      .where(
+        inArray(
+          jobs.id,
+          this.#o.database.db
+            .select({ id: jobs.id })
+            .from(jobs)
+            .where(
+              and(
+                isNull(jobs.outcomeAppliedAt),
+                // As long as a lease: what this system already takes as "that server is gone".
+                lt(jobs.finishedAt, sql`now() - make_interval(secs => ${this.#o.leaseMs / 1000})`),
+              ),
+            )
+            .limit(20),
+        ),
+      )
+      .returning();
+    for (const row of claimed) {
+      const job = toJob(row);
+      this.#o.log.warn({ jobId: job.id }, "applying the outcome of a job whose server stopped first");
+      for (const listener of this.#finishedListeners) {
+        try {
+          await listener(job);
+        } catch (err) {
+          this.#o.log.error({ err, jobId: job.id }, "a job-finished listener failed");
+        }
+      }
+    }
+    return claimed.length;
   }
 
   #wake(jobId: string): void {
