@@ -13,6 +13,9 @@ export default defineConfig({
   test: {
     reporters: ["default", "./packages/server/src/testing/summary-reporter.ts"],
     testTimeout: 30_000,
+    // Vitest's default (cores - 1) runs one file at a time on a two-core CI machine; most integration files
+    // wait on processes, sandboxes and the database, so two at once roughly halve the wall time.
+    maxWorkers: 2,
     hookTimeout: 60_000,
     projects: [
       {
