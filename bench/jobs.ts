@@ -39,6 +39,7 @@ import { openDatabase } from "../packages/server/src/db/client.ts";
 import { jobs, workers } from "../packages/server/src/db/schema-shared.ts";
 import { JobQueue } from "../packages/server/src/jobs/queue.ts";
 import { ProjectStorage } from "../packages/server/src/projects/storage.ts";
+import { SANDBOX_UID } from "../packages/server/src/runtime/sandbox-root.ts";
 import { TemplateRegistry } from "../packages/server/src/templates/registry.ts";
 import { TemplateService } from "../packages/server/src/templates/service.ts";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
@@ -519,6 +520,9 @@ async function main(): Promise<void> {
     await new TemplateService(
       await TemplateRegistry.load(config.templatesDir),
       CACHE_DIR,
+      undefined,
+      // The entry the server's sandbox driver uses (its compile cache is named for the sandbox's uid).
+      { guestUid: SANDBOX_UID },
     ).warmTemplateCaches();
     process.stdout.write(`template dependency caches ready in ${secondsSince(c0)}\n`);
 

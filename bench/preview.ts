@@ -27,6 +27,7 @@ import { launchChromium } from "../e2e/chromium.ts";
 import { loadConfig } from "../packages/server/src/config.ts";
 import { openDatabase } from "../packages/server/src/db/client.ts";
 import { createKiln } from "../packages/server/src/kiln.ts";
+import { SANDBOX_UID } from "../packages/server/src/runtime/sandbox-root.ts";
 import { TemplateRegistry } from "../packages/server/src/templates/registry.ts";
 import { TemplateService } from "../packages/server/src/templates/service.ts";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
@@ -187,7 +188,15 @@ try {
     KILN_SECRET_KEY: randomBytes(32).toString("base64"),
     KILN_TEMPLATE_CACHE_DIR: CACHE_DIR,
   });
-  const templates = new TemplateService(await TemplateRegistry.load(config.templatesDir), CACHE_DIR);
+  // The entry Kiln's sandbox driver uses (its compile cache is named for the sandbox's uid).
+  const templates = new TemplateService(
+    await TemplateRegistry.load(config.templatesDir),
+    CACHE_DIR,
+    undefined,
+    {
+      guestUid: SANDBOX_UID,
+    },
+  );
   const reactVite = templates.get("react-vite");
   const t0 = performance.now();
   await templates.cache.ensure(reactVite);

@@ -48,7 +48,20 @@ export const TemplateManifest = z.strictObject({
     }),
   }),
   /** Dependencies installed once per lockfile into the shared cache; absent for zero-dependency templates. */
-  install: z.strictObject({ argv: Argv, lockfile: RelativePath }).optional(),
+  install: z
+    .strictObject({
+      argv: Argv,
+      lockfile: RelativePath,
+      /**
+       * Where the dev command keeps Node's compile cache, inside `node_modules`. Kiln primes it when it
+       * installs the dependencies (one start of the dev server), so every project's first start is warm.
+       */
+      compileCache: RelativePath.refine(
+        (p) => p.startsWith("node_modules/"),
+        "a directory inside node_modules/",
+      ).optional(),
+    })
+    .optional(),
   /** What the agent should read before editing, most important first. */
   readFirst: z.array(RelativePath).min(1).max(20),
   /** Extra `.gitignore` lines on top of Kiln's defaults. */

@@ -97,16 +97,17 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const masterKey = await loadMasterKey(config.dataDir, config.secretKey);
     const secrets = new SecretBox(masterKey);
     const storage = new ProjectStorage(config.dataDir);
+    const driver = await openDriver(config, logger);
     const templates = new TemplateService(
       await TemplateRegistry.load(config.templatesDir),
       config.templateCacheDir,
       logger,
+      { guestUid: driver.guestUid },
     );
     const mailer =
       options.mailer ??
       (config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : new LogMailer(logger));
     const orgs = new OrgService(database, storage);
-    const driver = await openDriver(config, logger);
     const projects = new ProjectService(database, storage, templates, {
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
     });

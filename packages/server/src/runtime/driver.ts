@@ -11,6 +11,8 @@ export interface RuntimeDriver {
   readonly name: string;
   /** True only for drivers that run code without isolation; callers must surface it to the operator. */
   readonly unsandboxed: boolean;
+  /** The uid a project's processes see as their own (Node names its compile cache directory by it). */
+  readonly guestUid: number;
   /** Whether this host can run sandboxes, and if not, why (shown by `kiln start`). */
   check(): Promise<DriverCheck>;
   /** Runs a command to completion with limits; output is captured (head + tail when too long). */

@@ -47,6 +47,7 @@ export async function openRuntimeDriver(options: {
 export class DisabledDriver implements RuntimeDriver {
   readonly name = "disabled";
   readonly unsandboxed = false;
+  readonly guestUid = process.getuid?.() ?? 0;
   readonly #error: SandboxUnavailableError;
 
   constructor(error: SandboxUnavailableError) {

@@ -68,6 +68,7 @@ interface Launched {
 export class LocalDriver implements RuntimeDriver {
   readonly name = "local";
   readonly unsandboxed = false;
+  readonly guestUid = SANDBOX_UID;
   readonly #options: Required<LocalDriverOptions>;
   readonly #runDir: string;
   readonly #etcDir: string;

@@ -22,6 +22,7 @@ import { ExecCapture, type ExitStatus } from "./exec-capture.ts";
 export class UnsafeHostDriver implements RuntimeDriver {
   readonly name = "unsafe-host";
   readonly unsandboxed = true;
+  readonly guestUid = process.getuid?.() ?? 0;
 
   workspaceOwner(): undefined {
     return undefined;

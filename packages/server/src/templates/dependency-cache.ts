@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { primeCompileCache } from "./compile-cache.ts";
 import { linkTree } from "./link-tree.ts";
 import type { LoadedTemplate } from "./registry.ts";
 
@@ -27,10 +28,13 @@ export class DependencyCache {
   readonly #log: CacheLog | undefined;
   readonly #building = new Map<string, Promise<string>>();
   readonly #abort = new AbortController();
+  readonly #guestUid: number | undefined;
 
-  constructor(root: string, log?: CacheLog) {
+  /** `guestUid`: the uid dev servers run as (the runtime driver's), for the primed compile cache. */
+  constructor(root: string, log?: CacheLog, options: { guestUid?: number } = {}) {
     this.root = root;
     this.#log = log;
+    this.#guestUid = options.guestUid;
   }
 
   /** `<template>-<hash>`: a changed lockfile (or platform) is a new cache entry, never a stale one. */
@@ -42,6 +46,9 @@ export class DependencyCache {
     hash.update(await readFile(path.join(template.dir, "package.json")));
     hash.update("\0");
     hash.update(await readFile(path.join(template.dir, install.lockfile)));
+    // A primed compile cache is only valid for the Node that wrote it.
+    if (install.compileCache)
+      hash.update(`\0compile-cache ${install.compileCache} ${process.version} ${this.#guestUid ?? ""}`);
     return `${template.manifest.name}-${hash.digest("hex").slice(0, 16)}`;
   }
 
@@ -67,7 +74,7 @@ export class DependencyCache {
     const dir = await this.ensure(template);
     await linkTree(path.join(dir, "node_modules"), path.join(projectDir, "node_modules"), {
       // npm rewrites its hidden lockfile in place; a hard link would change the cache and every project.
-      copy: (rel) => rel.startsWith("."),
+      copy: (rel) => rel === ".package-lock.json",
       owner,
     });
   }
@@ -114,6 +121,7 @@ export class DependencyCache {
       await copyFile(path.join(template.dir, "package.json"), path.join(tmp, "package.json"));
       await copyFile(path.join(template.dir, install.lockfile), path.join(tmp, install.lockfile));
       await run(install.argv, tmp, this.#abort.signal);
+      if (install.compileCache) await this.#prime(template, tmp);
       // Read-only files: a hard-linked project cannot rewrite the shared copy by accident (root still can).
       await makeFilesReadOnly(path.join(tmp, "node_modules"));
       const installMs = Math.round(performance.now() - started);
@@ -131,6 +139,23 @@ export class DependencyCache {
       this.#log?.info({ template: template.manifest.name, key, installMs }, "template dependencies ready");
     } finally {
       await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** A dev server start that fails here is only a slower first start for projects: logged, not fatal. */
+  async #prime(template: LoadedTemplate, dir: string): Promise<void> {
+    try {
+      const primed = await primeCompileCache(template, dir, {
+        signal: this.#abort.signal,
+        ...(this.#guestUid === undefined ? {} : { guestUid: this.#guestUid }),
+      });
+      this.#log?.info({ template: template.manifest.name, ...primed }, "template compile cache primed");
+    } catch (err) {
+      if (this.#abort.signal.aborted) throw err;
+      this.#log?.warn(
+        { template: template.manifest.name, err: (err as Error).message },
+        "could not prime the template's compile cache; its projects start a little slower",
+      );
     }
   }
 

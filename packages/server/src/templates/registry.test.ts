@@ -71,5 +71,18 @@ describe("template registry", () => {
     await expect(
       loadTemplate(await write("extra", { ...good, name: "extra", surprise: true }, ["KILN.md"])),
     ).rejects.toThrow(/surprise/);
+    // The compile cache is shared through the dependency cache: it must live in node_modules, no climbing.
+    for (const [name, compileCache] of [
+      ["outside", "src/.cache"],
+      ["climbing", "node_modules/../../etc"],
+      ["absolute", "/tmp/cache"],
+    ] as const) {
+      const install = { argv: ["npm", "ci"], lockfile: "package-lock.json", compileCache };
+      await expect(
+        loadTemplate(
+          await write(name, { ...good, name, install }, ["KILN.md", "package.json", "package-lock.json"]),
+        ),
+      ).rejects.toThrow(/install.compileCache/);
+    }
   });
 });

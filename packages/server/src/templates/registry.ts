@@ -84,6 +84,20 @@ export function devCommand(
   const { argv, env, port: how } = manifest.dev;
   return {
     argv: how.flag ? [...argv, how.flag, String(port)] : [...argv],
-    env: how.env ? { ...env, [how.env]: String(port) } : { ...env },
+    env: {
+      ...compileCacheEnv(manifest),
+      ...env,
+      ...(how.env ? { [how.env]: String(port) } : {}),
+    },
   };
+}
+
+/**
+ * Node's compile cache for the dev command (`install.compileCache`), relative to the project directory
+ * the command runs in. Portable: entries are keyed by paths relative to the cache, so the ones Kiln primed
+ * in the dependency cache are valid in every project that links them, wherever it lives.
+ */
+export function compileCacheEnv(manifest: TemplateManifest): Record<string, string> {
+  const dir = manifest.install?.compileCache;
+  return dir ? { NODE_COMPILE_CACHE: dir, NODE_COMPILE_CACHE_PORTABLE: "1" } : {};
 }

@@ -13,9 +13,14 @@ export class TemplateService {
   readonly cache: DependencyCache;
   readonly #log: CacheLog | undefined;
 
-  constructor(registry: TemplateRegistry, cacheDir: string, log?: CacheLog) {
+  constructor(
+    registry: TemplateRegistry,
+    cacheDir: string,
+    log?: CacheLog,
+    options: { guestUid?: number } = {},
+  ) {
     this.registry = registry;
-    this.cache = new DependencyCache(cacheDir, log);
+    this.cache = new DependencyCache(cacheDir, log, options);
     this.#log = log;
   }
 
