@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -141,6 +141,37 @@ describe("dependency cache", () => {
       expect(uidOf("node_modules/pkg/package.json")).toBe(0);
     },
   );
+
+  it("removes entries no template uses once they have not been linked from for a day", async () => {
+    const { template, root } = await fakeTemplate();
+    const cacheDir = path.join(root, "cache");
+    const cache = new DependencyCache(cacheDir);
+    const old = await cache.ensure(template);
+    const project = path.join(root, "project");
+    await mkdir(project);
+    await cache.linkInto(template, project);
+    // A new lockfile: a new entry; the old one is now unused by any template.
+    await writeFile(path.join(template.dir, "package-lock.json"), '{"lockfileVersion":3,"y":2}');
+    const current = await cache.ensure(template);
+    const keep = new Set([path.basename(current)]);
+    // Linked from a minute ago (a replica still on the old lockfile, say): kept.
+    expect(await cache.prune(keep)).toEqual([]);
+    expect(existsSync(old)).toBe(true);
+    // Not linked from for two days: removed; what is not an entry is left alone.
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60_000);
+    await utimes(path.join(old, "kiln-cache.json"), twoDaysAgo, twoDaysAgo);
+    await utimes(path.join(current, "kiln-cache.json"), twoDaysAgo, twoDaysAgo);
+    await mkdir(path.join(cacheDir, "not-an-entry"));
+    expect(await cache.prune(keep)).toEqual([path.basename(old)]);
+    expect((await readdir(cacheDir)).sort()).toEqual([path.basename(current), "not-an-entry"].sort());
+    // The project made from the removed entry keeps its dependencies (hard links).
+    expect(await readFile(path.join(project, "node_modules/pkg/lib/index.js"), "utf8")).toBe(
+      "module.exports = 42;",
+    );
+    // Linking marks an entry as used.
+    await cache.linkInto(template, await mkdtemp(path.join(root, "p2-")));
+    expect(Date.now() - statSync(path.join(current, "kiln-cache.json")).mtimeMs).toBeLessThan(60_000);
+  });
 
   it("reports a failed install as 503 unavailable when a project needs it", async () => {
     const { template, root } = await fakeTemplate();

@@ -1,12 +1,28 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { primeCompileCache } from "./compile-cache.ts";
 import { linkTree } from "./link-tree.ts";
 import type { LoadedTemplate } from "./registry.ts";
+
+/** Written when an entry is built; its mtime is when a project last linked from it. */
+const MARKER = "kiln-cache.json";
+/** `<template>-<hash16>`, the names `keyFor` makes. */
+const ENTRY_NAME = /^[a-z][a-z0-9-]{0,39}-[0-9a-f]{16}$/;
 
 export interface CacheLog {
   info(obj: object, msg: string): void;
@@ -72,11 +88,40 @@ export class DependencyCache {
     owner?: { uid: number; gid: number },
   ): Promise<void> {
     const dir = await this.ensure(template);
+    // "Last used", for `prune`: an entry a running Kiln still links from is never removed under it.
+    const now = new Date();
+    await utimes(path.join(dir, MARKER), now, now).catch(() => {});
     await linkTree(path.join(dir, "node_modules"), path.join(projectDir, "node_modules"), {
       // npm rewrites its hidden lockfile in place; a hard link would change the cache and every project.
       copy: (rel) => rel === ".package-lock.json",
       owner,
     });
+  }
+
+  /**
+   * Removes entries no template uses any more (a changed lockfile, another Node version) once they have
+   * not been linked from for `unusedForMs`: each is a whole `node_modules` (~90 MB for react-vite). Projects
+   * keep their hard links; a replica still on an old key touches it on every use, so it is kept. An entry
+   * is first renamed to a temp name, so a concurrent `ensure` never sees half of one.
+   */
+  async prune(keep: ReadonlySet<string>, unusedForMs = 24 * 60 * 60_000): Promise<string[]> {
+    const removed: string[] = [];
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    for (const name of names) {
+      if (keep.has(name) || !ENTRY_NAME.test(name) || existsSync(path.join(this.root, `${name}.lock`)))
+        continue;
+      const lastUsed = await stat(path.join(this.root, name, MARKER)).catch(() => undefined);
+      if (lastUsed && Date.now() - lastUsed.mtimeMs < unusedForMs) continue;
+      const trash = path.join(this.root, `.tmp-${name}-${process.pid}-${randomBytes(4).toString("hex")}`);
+      try {
+        await rename(path.join(this.root, name), trash);
+      } catch {
+        continue; // removed or rebuilt by another process meanwhile
+      }
+      await rm(trash, { recursive: true, force: true });
+      removed.push(name);
+    }
+    return removed;
   }
 
   /** Stops installs in progress (shutdown); their temp dirs are cleared by the next build. */
@@ -126,7 +171,7 @@ export class DependencyCache {
       await makeFilesReadOnly(path.join(tmp, "node_modules"));
       const installMs = Math.round(performance.now() - started);
       await writeFile(
-        path.join(tmp, "kiln-cache.json"),
+        path.join(tmp, MARKER),
         `${JSON.stringify({ template: template.manifest.name, key, installMs, createdAt: new Date() })}\n`,
       );
       try {

@@ -94,23 +94,29 @@ export class TemplateService {
 
   /**
    * Installs every template's dependency cache in the background, so the first project does not wait for
-   * npm. Failures are logged, not thrown: creating a project retries the install.
+   * npm, then removes entries no template uses any more. Failures are logged, not thrown: creating a
+   * project retries the install.
    */
-  warmTemplateCaches(): Promise<void> {
+  async warmTemplateCaches(): Promise<void> {
     const started = performance.now();
-    const work = this.registry
-      .all()
-      .filter((t) => t.manifest.install)
-      .map(async (t) => {
+    const templates = this.registry.all().filter((t) => t.manifest.install);
+    await Promise.all(
+      templates.map(async (t) => {
         try {
           await this.cache.ensure(t);
         } catch (err) {
           this.#log?.warn({ err, template: t.manifest.name }, "could not install template dependencies");
         }
-      });
-    return Promise.all(work).then(() => {
-      this.#log?.info({ ms: Math.round(performance.now() - started) }, "template caches warm");
-    });
+      }),
+    );
+    this.#log?.info({ ms: Math.round(performance.now() - started) }, "template caches warm");
+    try {
+      const current = new Set(await Promise.all(templates.map((t) => this.cache.keyFor(t))));
+      const removed = await this.cache.prune(current);
+      if (removed.length > 0) this.#log?.info({ removed }, "removed unused template caches");
+    } catch (err) {
+      this.#log?.warn({ err }, "could not remove unused template caches");
+    }
   }
 
   close(): void {
