@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "not_found",
   "route_not_found",
   "method_not_allowed",
+  "not_acceptable",
   "org_not_found",
   "project_not_found",
   "template_not_found",

@@ -176,3 +176,20 @@ export const FileChange = z.object({
   paths: z.array(z.string()),
 });
 export type FileChange = z.infer<typeof FileChange>;
+
+/**
+ * `GET …/files/events` (server-sent events): `ready` once changes are being watched, then `changed` with
+ * the project-relative paths that changed — by anyone: the file API, the agent's commands, the terminal.
+ * `overflow` means too much changed to list (an `npm install`): reload everything.
+ */
+export const FileEventsMessage = z
+  .object({
+    seq: z.number().int(),
+    event: z.object({
+      type: z.enum(["ready", "changed"]),
+      paths: z.array(z.string()),
+      overflow: z.boolean(),
+    }),
+  })
+  .meta({ id: "FileEventsMessage" });
+export type FileEventsMessage = z.infer<typeof FileEventsMessage>;

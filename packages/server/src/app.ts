@@ -24,6 +24,7 @@ import { runtimeRoutes } from "./devserver/routes.ts";
 import type { RuntimeService } from "./devserver/service.ts";
 import { fileRoutes } from "./files/routes.ts";
 import type { FileService } from "./files/service.ts";
+import type { FileWatches } from "./files/watches.ts";
 import type { GitAccess } from "./git/access.ts";
 import type { GitBackend } from "./git/backend.ts";
 import { gitRoutes } from "./git/routes.ts";
@@ -71,6 +72,7 @@ export interface Services {
   invitations: InvitationService;
   projects: ProjectService;
   files: FileService;
+  fileWatches: FileWatches;
   templates: TemplateService;
   runtime: RuntimeService;
   preview: PreviewGateway;
@@ -181,7 +183,12 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   memberRoutes(app, { orgs: services.orgs, members: services.members });
   invitationRoutes(app, { orgs: services.orgs, invitations: services.invitations });
   projectRoutes(app, { orgs: services.orgs, projects: services.projects });
-  fileRoutes(app, { orgs: services.orgs, files: services.files, bodyLimitBytes: config.bodyLimitBytes });
+  fileRoutes(app, {
+    orgs: services.orgs,
+    files: services.files,
+    watches: services.fileWatches,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
   templateRoutes(app, { templates: services.templates });
   runtimeRoutes(app, { orgs: services.orgs, runtime: services.runtime });
   previewErrorRoutes(app, {

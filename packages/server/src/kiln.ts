@@ -19,6 +19,7 @@ import { DevServerManager, GUEST_PORT } from "./devserver/manager.ts";
 import { devProject, RuntimeService } from "./devserver/service.ts";
 import { FileEvents } from "./files/events.ts";
 import { FileService } from "./files/service.ts";
+import { FileWatches } from "./files/watches.ts";
 import { GitAccess } from "./git/access.ts";
 import { GitBackend } from "./git/backend.ts";
 import { ProjectHistory } from "./history/service.ts";
@@ -220,6 +221,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     await chatEngine.recover();
     chatEngine.startSweeping();
     await chatEngine.listen();
+    const fileWatches = new FileWatches();
     const board = createTaskBoard({ database, projects, log: logger });
     const jobs = createJobs({ database, config, log: logger });
     board.automation.useJobStarter(jobs);
@@ -253,6 +255,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       }),
       projects,
       files,
+      fileWatches,
       templates,
       runtime,
       preview,
@@ -292,6 +295,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         await chatEngine.close();
         await jobs.close();
         await app.close();
+        fileWatches.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);
         driver.close?.();
         if (mailer instanceof SmtpMailer) mailer.close();

@@ -2,6 +2,7 @@ import {
   DeleteFileQuery,
   ErrorEnvelope,
   FileContent,
+  FileEventsMessage,
   FileInfo,
   FileTree,
   FileTreeQuery,
@@ -17,9 +18,12 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { KilnError } from "../errors/errors.ts";
 import { principalOf } from "../http/auth-hook.ts";
+import { eventStreams } from "../http/event-stream.ts";
 import type { OrgService } from "../orgs/service.ts";
 import { type FileService, writeBodyLimit } from "./service.ts";
+import type { FileWatches } from "./watches.ts";
 
 const errors = { "4xx": ErrorEnvelope };
 const tags = ["files"];
@@ -28,10 +32,11 @@ const BASE = "/api/orgs/:org/projects/:project/files";
 
 export function fileRoutes(
   app: FastifyInstance,
-  deps: { orgs: OrgService; files: FileService; bodyLimitBytes: number },
+  deps: { orgs: OrgService; files: FileService; watches: FileWatches; bodyLimitBytes: number },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { orgs, files } = deps;
+  const { orgs, files, watches } = deps;
+  const stream = eventStreams(app);
   const access = (request: { params: { org: string } }, userId: string) =>
     orgs.access(userId, request.params.org);
 
@@ -48,6 +53,38 @@ export function fileRoutes(
     },
     async (request) =>
       files.tree(await access(request, principalOf(request).userId), request.params.project, request.query),
+  );
+
+  r.get(
+    `${BASE}/events`,
+    {
+      schema: {
+        tags,
+        summary: "Changes to the project's files as they happen, by anyone (server-sent events)",
+        params: FileParams,
+        response: { 200: FileEventsMessage, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const target = await files.watchTarget(
+        await access(request, principalOf(request).userId),
+        request.params.project,
+      );
+      if (!String(request.headers.accept ?? "").includes("text/event-stream"))
+        throw new KilnError("not_acceptable", 406, "this is a stream: ask with Accept: text/event-stream");
+      return stream<FileEventsMessage>(request, reply, async (emit, signal) => {
+        let seq = 0;
+        const off = await watches.subscribe(target.dir, (batch) =>
+          emit({ seq: ++seq, event: { type: "changed", ...batch } }),
+        );
+        try {
+          emit({ seq: ++seq, event: { type: "ready", paths: [], overflow: false } });
+          if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve));
+        } finally {
+          off();
+        }
+      });
+    },
   );
 
   r.get(

@@ -379,6 +379,13 @@ export class FileService {
     }
   }
 
+  /** The directory to watch for a project's file events; the same check as listing its tree. */
+  async watchTarget(access: OrgAccess, projectRef: string): Promise<{ projectId: string; dir: string }> {
+    requirePermission(access.role, "projects.read");
+    const project = await this.#projects.get(access, projectRef);
+    return { projectId: project.id, dir: this.#storage.projectDir(access.org.id, project.id) };
+  }
+
   async #open(access: OrgAccess, projectRef: string, permission: Permission) {
     requirePermission(access.role, permission);
     const project = await this.#projects.get(access, projectRef);

@@ -63,6 +63,11 @@ const ADMIN_ONLY_READS = new Set(["GET /api/orgs/{org}/invitations", "GET /api/o
 const TERMINAL_SOCKET = "GET /api/orgs/{org}/projects/{project}/terminals/{terminalId}/socket";
 const UPGRADE_ONLY_GETS = new Set([TERMINAL_SOCKET]);
 const RUNS_CODE_GETS = new Set([TERMINAL_SOCKET]);
+/** GETs that only stream server-sent events: asked for JSON (as here), 406 once access is checked. */
+const STREAM_ONLY_GETS = new Set(["GET /api/orgs/{org}/projects/{project}/files/events"]);
+/** What a GET the caller may make answers here. */
+const readStatus = (key: string) =>
+  UPGRADE_ONLY_GETS.has(key) ? 426 : STREAM_ONLY_GETS.has(key) ? 406 : 200;
 
 /** What a lookup of another tenant's sub-resource inside one's own org must answer. */
 const NOT_FOUND_CODE: Record<string, ErrorCode> = {
@@ -203,7 +208,7 @@ describe("another tenant's org", () => {
     for (const route of routes.filter((r) => r.method === "GET")) {
       for (const org of [b.org.id, b.org.slug]) {
         const res = await send(b.owner.client, route, urlFor(route.path, { ...paramsOf(b), org }));
-        const wanted = UPGRADE_ONLY_GETS.has(`${route.method} ${route.path}`) ? 426 : 200;
+        const wanted = readStatus(`${route.method} ${route.path}`);
         expect(res.statusCode, `${route.method} ${route.path}`).toBe(wanted);
       }
     }
@@ -352,7 +357,9 @@ describe("roles", () => {
         const [status, code] =
           (route.method === "GET" && !ADMIN_ONLY_READS.has(key) && !RUNS_CODE_GETS.has(key)) ||
           READ_LIKE_POSTS.has(key)
-            ? [200, undefined]
+            ? STREAM_ONLY_GETS.has(key)
+              ? [406, "not_acceptable"]
+              : [200, undefined]
             : role === "reviewer" && REVIEWER_WRITES.has(key)
               ? [201, undefined]
               : [403, "forbidden"];
