@@ -155,6 +155,12 @@ it("takes a new user from sign-up to an edited, previewed, terminal-tested proje
   await page.keyboard.type("echo hello-$((40+2))");
   await page.keyboard.press("Enter");
   await terminal.locator(".xterm-rows").getByText("hello-42", { exact: true }).waitFor({ timeout: 15_000 });
+  // A file a command makes in the sandbox appears in the tree by itself (the file-change stream; the
+  // tree's fallback poll is 30 s while the stream is open, longer than this wait).
+  await page.keyboard.type("mkdir -p src/made && echo made > src/made/by-shell.ts");
+  await page.keyboard.press("Enter");
+  await page.getByRole("treeitem", { name: "made" }).waitFor({ timeout: 5_000 });
+  expect(requested.some((u) => u.endsWith("/projects/habit-tracker/files/events"))).toBe(true);
   await shot(page, "workspace-terminal");
 
   await page.getByRole("tab", { name: /Dev server logs/ }).click();

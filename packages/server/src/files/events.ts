@@ -3,9 +3,9 @@ import type { FileChange } from "@kiln/protocol";
 export type FileChangeListener = (change: FileChange) => void;
 
 /**
- * In-process bus for file changes made through the file API: the runtime (dev-server restarts) and the
- * editor's live reload subscribe here. Changes made by processes inside the sandbox are not seen; a
- * filesystem watcher would publish those on the same bus.
+ * In-process bus for file changes made through the file API: the runtime (dev-server restarts) and git
+ * subscribe here. Changes by anyone, including processes inside the sandbox, reach the studio through the
+ * watcher behind `GET …/files/events` (`watches.ts`, ADR 0015).
  */
 export class FileEvents {
   readonly #listeners = new Set<FileChangeListener>();

@@ -132,6 +132,8 @@ export const api = {
 
   files: {
     tree: (org: string, project: string) => http.get<FileTree>(`${projectPath(org, project)}/files/tree`),
+    /** Server-sent events: the paths that change, by anyone (for EventSource). */
+    eventsUrl: (org: string, project: string) => `${projectPath(org, project)}/files/events`,
     read: (org: string, project: string, path: string, signal?: AbortSignal) =>
       http.get<FileContent>(`${projectPath(org, project)}/files/content`, {
         query: { path, encoding: "auto" },

@@ -1,18 +1,20 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
+import { useFileEventsState } from "./file-events-state.ts";
 
 export const treeKey = (org: string, project: string) => ["orgs", org, "projects", project, "tree"];
 
 /**
- * The project's files. There is no file-event stream yet, so the tree is asked for every two seconds
- * while the page is visible (React Query pauses the interval in background tabs); that is also how the
- * editor learns of files changed by the agent, the terminal or another person.
+ * The project's files. While the change stream is open (`useFileEvents`) the tree is refetched when
+ * files change and polled only every 30 s as a safety net; without it, every two seconds while the page
+ * is visible (React Query pauses the interval in background tabs).
  */
 export function useFileTree(org: string, project: string) {
+  const live = useFileEventsState((s) => s.live === `${org}/${project}`);
   return useQuery({
     queryKey: treeKey(org, project),
     queryFn: () => api.files.tree(org, project),
-    refetchInterval: 2000,
+    refetchInterval: live ? 30_000 : 2000,
     staleTime: 1000,
   });
 }

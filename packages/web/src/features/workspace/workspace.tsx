@@ -6,6 +6,7 @@ import { ChatPanel } from "../chat/chat-panel.tsx";
 import { EditorPane } from "../editor/editor-pane.tsx";
 import { saveFile, useLoadOpenFiles, useRemoteChanges } from "../editor/file-sync.ts";
 import { isDirty, useEditor } from "../editor/store.ts";
+import { useFileEvents } from "../files/file-events.ts";
 import { FileTree } from "../files/file-tree.tsx";
 import { QuickOpen } from "../files/quick-open.tsx";
 import { useFileTree } from "../files/use-file-tree.ts";
@@ -38,6 +39,7 @@ export function Workspace({ view }: { view: "code" | "board" }) {
   useState(() => useEditor.getState().reset(`${org}/${project}`));
 
   useLoadOpenFiles(org, project);
+  useFileEvents(org, project);
   const tree = useFileTree(org, project);
   useRemoteChanges(org, project, tree.data);
 
