@@ -53,7 +53,12 @@ export function WorkflowDialog({
     }
   };
 
+  // The box shows the click at once, in the same render as the click (the query cache tells its readers a
+  // tick later, and a controlled checkbox would flick back in between); cleared when the save settles.
+  const [pending, setPending] = useState<Record<string, boolean>>({});
   const toggle = (status: WorkflowStatus, target: string, allowed: boolean) => {
+    const key = `${status.id}>${target}`;
+    setPending((p) => ({ ...p, [key]: allowed }));
     const transitions = allowed
       ? [...status.transitions, target]
       : status.transitions.filter((id) => id !== target);
@@ -68,6 +73,11 @@ export function WorkflowDialog({
     );
     void change("change the allowed moves", () =>
       api.tasks.updateStatus(org, project, status.id, { transitions }),
+    ).then(() =>
+      setPending((p) => {
+        const { [key]: _, ...rest } = p;
+        return rest;
+      }),
     );
   };
 
@@ -149,7 +159,9 @@ export function WorkflowDialog({
                           type="checkbox"
                           className="size-3.5 accent-accent-500"
                           aria-label={`${status.name} to ${target.name}`}
-                          checked={status.transitions.includes(target.id)}
+                          checked={
+                            pending[`${status.id}>${target.id}`] ?? status.transitions.includes(target.id)
+                          }
                           onChange={(e) => toggle(status, target.id, e.target.checked)}
                         />
                         {target.name}
