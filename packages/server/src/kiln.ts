@@ -48,6 +48,7 @@ import { onJobFinished } from "./tasks/job-results.ts";
 import { TaskReviews } from "./tasks/review.ts";
 import { devCommand, TemplateRegistry } from "./templates/registry.ts";
 import { TemplateService } from "./templates/service.ts";
+import { SpareWorkspaces } from "./templates/spares.ts";
 import { TerminalService } from "./terminal/service.ts";
 
 export interface Kiln {
@@ -62,7 +63,12 @@ export interface Kiln {
   driver: RuntimeDriver;
   devServers: DevServerManager;
   timings: { dbOpenMs: number; migrateMs: number; appMs: number };
-  /** Installs template dependency caches in the background (`kiln start`); logs, never throws. */
+  /** Project workspaces made ahead of time (filled by `warmTemplateCaches`). */
+  spares: SpareWorkspaces;
+  /**
+   * Installs template dependency caches, then makes spare workspaces, in the background (`kiln start`);
+   * logs, never throws.
+   */
   warmTemplateCaches(): Promise<void>;
   close(): Promise<void>;
 }
@@ -109,8 +115,15 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       options.mailer ??
       (config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : new LogMailer(logger));
     const orgs = new OrgService(database, storage);
+    const spares = new SpareWorkspaces({
+      root: path.join(storage.root, ".spares"),
+      templates,
+      ownerOf: (projectId) => driver.workspaceOwner(projectId),
+      log: logger,
+    });
     const projects = new ProjectService(database, storage, templates, {
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
+      spares,
     });
     const fileEvents = new FileEvents();
     const devServers = new DevServerManager({
@@ -286,9 +299,12 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       driver,
       devServers,
       timings: { dbOpenMs: t1 - t0, migrateMs: t2 - t1, appMs: t3 - t2 },
-      warmTemplateCaches: () => templates.warmTemplateCaches(),
+      spares,
+      // Then spare workspaces, so the first project is one rename away.
+      warmTemplateCaches: () => templates.warmTemplateCaches().then(() => spares.fill()),
       async close() {
         templates.close();
+        spares.close();
         preview.close();
         history.close();
         git.backend.close();

@@ -171,6 +171,8 @@ export class DevServerManager {
       const proc = await this.#o.driver.spawn(spec, {
         argv: command.argv,
         env: { PORT: String(GUEST_PORT), HOST: "0.0.0.0", ...command.env },
+        // It spends its first few hundred ms starting up; the network is attached meanwhile.
+        startBeforeNetwork: true,
       });
       if (generation !== e.generation) {
         await proc.kill();

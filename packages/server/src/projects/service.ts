@@ -8,7 +8,9 @@ import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import { looksLikeId, slugify, withSuffix } from "../orgs/slug.ts";
+import type { LoadedTemplate } from "../templates/registry.ts";
 import type { TemplateService } from "../templates/service.ts";
+import type { SpareWorkspaces } from "../templates/spares.ts";
 import type { ProjectStorage } from "./storage.ts";
 
 type ProjectRow = typeof projects.$inferSelect;
@@ -38,18 +40,26 @@ export class ProjectService {
     [];
 
   readonly #ownerOf: (projectId: string) => { uid: number; gid: number } | undefined;
+  readonly #spares: SpareWorkspaces | undefined;
 
-  /** `ownerOf` names the sandbox user a new project's files are given to (the runtime driver knows it). */
+  /**
+   * `ownerOf` names the sandbox user a new project's files are given to (the runtime driver knows it);
+   * `spares`, when given, hands out workspaces made ahead of time.
+   */
   constructor(
     database: Database,
     storage: ProjectStorage,
     templates: TemplateService,
-    options: { ownerOf?: (projectId: string) => { uid: number; gid: number } | undefined } = {},
+    options: {
+      ownerOf?: (projectId: string) => { uid: number; gid: number } | undefined;
+      spares?: SpareWorkspaces;
+    } = {},
   ) {
     this.#database = database;
     this.#storage = storage;
     this.#templates = templates;
     this.#ownerOf = options.ownerOf ?? (() => undefined);
+    this.#spares = options.spares;
   }
 
   /** Runs before a deleted project's files are removed (the runtime stops its processes first). */
@@ -85,7 +95,35 @@ export class ProjectService {
     const template = this.#templates.get(input.template);
     // The first project from a lockfile waits for npm here, outside the transaction.
     await this.#templates.prepare(template);
-    const id = randomUUID();
+    // A workspace made ahead of time comes with its id (its files already belong to that id's sandbox user).
+    const spare = this.#spares?.claim(template.manifest.name);
+    let adopted = false;
+    const id = spare?.id ?? randomUUID();
+    try {
+      return await this.#createWithId(access, input, template, id, async (dir, onFiles) => {
+        const owner = this.#ownerOf(id);
+        if (spare && (await this.#spares!.adopt(spare, dir))) {
+          adopted = true;
+          onFiles();
+          await this.#templates.commitFirst(template, dir, owner);
+          return;
+        }
+        await this.#storage.createProject(access.org.id, id);
+        // A dev server can start on the files while git makes the first commit.
+        await this.#templates.materialize(template, dir, owner, onFiles);
+      });
+    } finally {
+      if (spare && !adopted) void this.#spares!.discard(spare);
+    }
+  }
+
+  async #createWithId(
+    access: OrgAccess,
+    input: CreateProjectBody,
+    template: LoadedTemplate,
+    id: string,
+    makeFiles: (dir: string, onFiles: () => void) => Promise<void>,
+  ): Promise<Project> {
     const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
       let slug = input.slug ?? slugify(input.name);
       for (let attempt = 0; ; attempt++) {
@@ -103,12 +141,10 @@ export class ProjectService {
           .returning();
         if (inserted) {
           // Files are made inside the transaction: if they fail, the row is rolled back with them.
-          const dir = await this.#storage.createProject(access.org.id, id);
-          const owner = this.#ownerOf(id);
+          const dir = this.#storage.projectDir(access.org.id, id);
           try {
-            // A dev server can start on the files while git makes the first commit.
             const project = toProject(access.org.id, inserted);
-            await this.#templates.materialize(template, dir, owner, () => {
+            await makeFiles(dir, () => {
               for (const listener of this.#createListeners) listener(access, project, input);
             });
           } catch (err) {

@@ -108,6 +108,13 @@ export interface ExecResult {
 export type SpawnRequest = Omit<ExecRequest, "stdin" | "signal"> & {
   /** Keep stdin open as `SandboxProcess.stdin` (terminals); by default it is closed at once. */
   openStdin?: boolean;
+  /**
+   * Start the command while the sandbox's network is still being attached (a dev server spends its first
+   * few hundred ms starting up, not on the network). Until it is attached the sandbox has no interface but
+   * its loopback — nothing to reach — and its egress filter is in place before the interface appears.
+   * `exposePort` waits for it.
+   */
+  startBeforeNetwork?: boolean;
 };
 
 export interface SandboxProcess {

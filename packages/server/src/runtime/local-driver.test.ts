@@ -241,6 +241,58 @@ describe("local sandbox: network", () => {
     }
   });
 
+  it("started before its network: loopback only at first, then egress through the filter, port exposed", async () => {
+    // From its first moment, tries 10.0.0.1:80 (private: our filter REJECTs it) until the network is
+    // attached; every answer must be "no interface" or the filter's refusal — never a way out. Then the
+    // host's test server through slirp's gateway, then it serves on 3000.
+    const program = `
+      const net = require("net");
+      const attempt = (host, port) => new Promise((done) => {
+        const s = net.connect(port, host);
+        s.setTimeout(2000, () => { s.destroy(); done("TIMEOUT"); });
+        s.on("connect", () => { s.destroy(); done("CONNECTED"); });
+        s.on("error", (e) => done(e.code));
+      });
+      (async () => {
+        const seen = [await attempt("10.0.0.1", 80)];
+        for (let i = 0; i < 150 && seen.at(-1) === "ENETUNREACH"; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          seen.push(await attempt("10.0.0.1", 80));
+        }
+        const host = await attempt("10.0.2.2", ${hostPort});
+        console.log("OUTCOMES " + JSON.stringify({ seen: [...new Set(seen)], host }));
+        require("http").createServer((q, r) => r.end("early " + q.url)).listen(3000);
+      })();`;
+    const p = await driver.spawn(egress, { argv: ["node", "-e", program], startBeforeNetwork: true });
+    try {
+      const out = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        p.stdout.setEncoding("utf8").on("data", (d: string) => {
+          text += d;
+          const m = /OUTCOMES (.*)/.exec(text);
+          if (m) resolve(m[1]!);
+        });
+        setTimeout(() => reject(new Error(`no outcome: ${text}`)), 10_000);
+      });
+      const { seen, host: hostOutcome } = JSON.parse(out) as { seen: string[]; host: string };
+      expect(["ENETUNREACH,ECONNREFUSED", "ECONNREFUSED"]).toContain(seen.join(","));
+      expect(hostOutcome).toBe("ECONNREFUSED");
+      const { host, port } = await p.exposePort(3000);
+      const end = Date.now() + 5_000;
+      let body = "";
+      while (!body && Date.now() < end) {
+        body = await fetch(`http://${host}:${port}/x`)
+          .then((r) => r.text())
+          .catch(() => "");
+        if (!body) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(body).toBe("early /x");
+    } finally {
+      await p.kill();
+    }
+    expect(hostConnections).toBe(0);
+  });
+
   it("cannot reach host loopback services (Postgres, a test server) without or with egress", async () => {
     const targets: [string, number][] = [
       ["127.0.0.1", 5432],

@@ -54,7 +54,8 @@ export function projectHostId(projectId: string, base: number): number {
 interface Launched {
   child: ChildProcess;
   cgroup: CgroupV1 | undefined;
-  slirp: Slirp | undefined;
+  /** The network stack, once attached (at once unless started before the network). */
+  slirp: Promise<Slirp | undefined>;
   /** Kills the whole tree: every process of the cgroup, then the outer bwrap if it is still there. */
   kill(): Promise<void>;
   /** Resolves after exit and cleanup. */
@@ -233,8 +234,9 @@ export class LocalDriver implements RuntimeDriver {
       stdout,
       stderr,
       exposePort: async (guestPort) => {
-        if (!p.slirp) throw new Error("this sandbox has no network stack to forward ports through");
-        return { host: "127.0.0.1", port: await p.slirp.addHostForward(guestPort) };
+        const slirp = await p.slirp;
+        if (!slirp) throw new Error("this sandbox has no network stack to forward ports through");
+        return { host: "127.0.0.1", port: await slirp.addHostForward(guestPort) };
       },
       kill: async () => {
         await p.kill();
@@ -307,7 +309,9 @@ export class LocalDriver implements RuntimeDriver {
       cwd,
       "--clearenv",
       ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]),
-      ...(needsNet ? ["--info-fd", "3", "--", "/bin/sh", "-c", GATE, "kiln-gate"] : ["--"]),
+      ...(needsNet
+        ? ["--info-fd", "3", "--", "/bin/sh", "-c", request.startBeforeNetwork ? NO_GATE : GATE, "kiln-gate"]
+        : ["--"]),
       ...request.argv,
     ];
     const prefix: string[] = [];
@@ -389,6 +393,7 @@ export class LocalDriver implements RuntimeDriver {
       child.once("spawn", resolve);
       child.once("error", reject);
     });
+    let attached: Promise<Slirp | undefined> = Promise.resolve(undefined);
     try {
       await spawned;
       if (needsNet) {
@@ -396,24 +401,38 @@ export class LocalDriver implements RuntimeDriver {
         const ready = firstData(gate);
         const pid = await readChildPid(child.stdio[3] as Readable);
         await ready;
-        // Independent of each other (the rules name no interface but lo), and the gate holds the user's
-        // command until both are done: in parallel they cost one process start, not two.
-        const [attached, filtered] = await Promise.allSettled([
-          Slirp.start(pid, this.#runDir, tools as Tools),
-          installFilter(pid, network, tools as Tools),
-        ]);
-        if (attached.status === "fulfilled") slirp = attached.value;
-        if (attached.status === "rejected") throw attached.reason;
-        if (filtered.status === "rejected") throw filtered.reason;
-        if (killed) throw new Error("sandbox was killed while starting");
-        gate.write("go\n");
+        if (request.startBeforeNetwork) {
+          // The command runs already, with nothing but loopback: the filter goes in before the interface.
+          attached = (async () => {
+            await installFilter(pid, network, tools as Tools);
+            if (killed) return undefined;
+            slirp = await Slirp.start(pid, this.#runDir, tools as Tools);
+            if (killed || closed) slirp.stop();
+            return slirp;
+          })();
+          // A sandbox whose network cannot be attached must not run on without it being noticed.
+          attached.catch(() => void kill());
+        } else {
+          // Independent of each other (the rules name no interface but lo), and the gate holds the user's
+          // command until both are done: in parallel they cost one process start, not two.
+          const [started, filtered] = await Promise.allSettled([
+            Slirp.start(pid, this.#runDir, tools as Tools),
+            installFilter(pid, network, tools as Tools),
+          ]);
+          if (started.status === "fulfilled") slirp = started.value;
+          if (started.status === "rejected") throw started.reason;
+          if (filtered.status === "rejected") throw filtered.reason;
+          if (killed) throw new Error("sandbox was killed while starting");
+          gate.write("go\n");
+          attached = Promise.resolve(slirp);
+        }
       }
     } catch (error) {
       await kill();
       await exited;
       throw error;
     }
-    return { child, cgroup, slirp, kill, exited };
+    return { child, cgroup, slirp: attached, kill, exited };
   }
 }
 
@@ -424,6 +443,8 @@ export class LocalDriver implements RuntimeDriver {
  * its channel and only then execs the user's command.
  */
 const GATE = 'echo ready >&4 && read -r _ <&4 && exec 4>&- && exec "$@"';
+/** The same first process for `startBeforeNetwork`: says "ready" (bwrap is done) and runs the command. */
+const NO_GATE = 'echo ready >&4 && exec 4>&- && exec "$@"';
 
 /** bwrap exits with 128 + n when the sandboxed command died of signal n. */
 function signalFromStatus(code: number | null): NodeJS.Signals | null {

@@ -70,9 +70,7 @@ export class TemplateService {
     const copied = copyTemplate(template.dir, projectDir).then(() =>
       writeGitignore(projectDir, template.manifest),
     );
-    const committed = copied.then(() =>
-      initRepository(projectDir, `Create project from the ${template.manifest.name} template`),
-    );
+    const committed = copied.then(() => initRepository(projectDir, firstCommitMessage(template)));
     const files = Promise.all([
       copied,
       template.manifest.install ? this.cache.linkInto(template, projectDir, owner) : undefined,
@@ -90,6 +88,32 @@ export class TemplateService {
     if (a.status === "rejected") throw a.reason;
     if (b.status === "rejected") throw b.reason;
     if (owner) await chownWorkspace(path.join(projectDir, ".git"), owner.uid, owner.gid);
+  }
+
+  /**
+   * A project's files without git, owned by `owner` — what `materialize` makes before `onFiles`. Spare
+   * workspaces (`SpareWorkspaces`) are made this way ahead of time.
+   */
+  async prepareFiles(
+    template: LoadedTemplate,
+    dir: string,
+    owner?: { uid: number; gid: number },
+  ): Promise<void> {
+    await Promise.all([
+      copyTemplate(template.dir, dir).then(() => writeGitignore(dir, template.manifest)),
+      template.manifest.install ? this.cache.linkInto(template, dir, owner) : undefined,
+    ]);
+    if (owner) await chownWorkspace(dir, owner.uid, owner.gid, { prune: (rel) => rel === "node_modules" });
+  }
+
+  /** Finishes files made by `prepareFiles`: the repository and its first commit, owned like the rest. */
+  async commitFirst(
+    template: LoadedTemplate,
+    dir: string,
+    owner?: { uid: number; gid: number },
+  ): Promise<void> {
+    await initRepository(dir, firstCommitMessage(template));
+    if (owner) await chownWorkspace(path.join(dir, ".git"), owner.uid, owner.gid);
   }
 
   /**
@@ -122,4 +146,8 @@ export class TemplateService {
   close(): void {
     this.cache.close();
   }
+}
+
+function firstCommitMessage(template: LoadedTemplate): string {
+  return `Create project from the ${template.manifest.name} template`;
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,11 +91,26 @@ describe("templates", () => {
 
   for (const name of ["react-vite", "static", "node-api"]) {
     it(`creates a ${name} project: files, one commit on main, dependencies, a dev server that answers`, async () => {
+      // `kiln start` made a spare workspace of each template; the project takes it (and its id).
+      expect(kiln.spares.count(name)).toBe(1);
       const { project, dir } = await createProject(
         uniqueSlug("org"),
         name === "react-vite" ? undefined : name,
       );
       expect(project.template).toBe(name);
+      expect(kiln.spares.count(name)).toBe(0);
+      const owner = kiln.driver.workspaceOwner(project.id);
+      if (owner) {
+        // The spare's files were made for this id's sandbox user, the repository too.
+        for (const rel of [
+          "",
+          "kiln.json",
+          ".git",
+          ".git/HEAD",
+          ...(name === "react-vite" ? ["node_modules"] : []),
+        ])
+          expect(statSync(path.join(dir, rel)).uid, rel).toBe(owner.uid);
+      }
       const template = kiln.services.templates.get(name);
       const { manifest } = template;
 
@@ -169,6 +184,23 @@ describe("templates", () => {
       }
     }, 60_000);
   }
+
+  it("removes a spare taken for a project that could not be created (slug taken)", async () => {
+    const { client } = await kiln.signup();
+    const org = uniqueSlug("org");
+    await client.post("/api/orgs", { name: "Team", slug: org });
+    expect((await client.post(`/api/orgs/${org}/projects`, { name: "A", slug: "taken" })).statusCode).toBe(
+      201,
+    );
+    await kiln.spares.fill();
+    const sparesDir = path.join(kiln.storage.root, ".spares");
+    const before = readdirSync(sparesDir).length;
+    expect(kiln.spares.count("react-vite")).toBe(1);
+    const again = await client.post(`/api/orgs/${org}/projects`, { name: "B", slug: "taken" });
+    expect([again.statusCode, again.json().error.code]).toEqual([409, "slug_taken"]);
+    expect(kiln.spares.count("react-vite")).toBe(0);
+    await expect.poll(() => readdirSync(sparesDir).length).toBe(before - 1);
+  });
 
   it("creates two projects at once from one template", async () => {
     const { client } = await kiln.signup();

@@ -1,0 +1,95 @@
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { type LoadedTemplate, TemplateRegistry } from "./registry.ts";
+import { TemplateService } from "./service.ts";
+import { SpareWorkspaces } from "./spares.ts";
+
+async function setup(options: { refillDelayMs?: number } = {}) {
+  const root = await mkdtemp(path.join(os.tmpdir(), "kiln-spares-"));
+  const dir = path.join(root, "tpl");
+  await mkdir(dir);
+  await writeFile(path.join(dir, "index.html"), "<h1>hi</h1>");
+  await writeFile(path.join(dir, "KILN.md"), "# t");
+  const template: LoadedTemplate = {
+    dir,
+    manifest: {
+      name: "plain",
+      title: "Plain",
+      description: "plain",
+      dev: { argv: ["x"], env: {}, port: { env: "PORT", default: 3000 }, ready: { path: "/" } },
+      readFirst: ["KILN.md"],
+      gitignore: [],
+    },
+  };
+  const templates = new TemplateService(new TemplateRegistry([template]), path.join(root, "cache"));
+  const sparesDir = path.join(root, "orgs", ".spares");
+  // What an earlier run left behind: made from templates that may have changed since.
+  await mkdir(path.join(sparesDir, "stale"), { recursive: true });
+  const spares = new SpareWorkspaces({
+    root: sparesDir,
+    templates,
+    ownerOf: () => undefined,
+    refillDelayMs: options.refillDelayMs ?? 60_000,
+  });
+  return { root, sparesDir, spares, templates, template };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("spare workspaces", () => {
+  it("are made ahead of time, replace what an earlier run left, and are taken with their id", async () => {
+    const { root, sparesDir, spares, templates, template } = await setup();
+    await spares.fill();
+    expect(spares.count("plain")).toBe(1);
+    const [name] = await readdir(sparesDir);
+    expect(name).not.toBe("stale");
+    // The files and .gitignore are there; git is not (the project's own commit comes when it is taken).
+    expect((await readdir(path.join(sparesDir, name!))).sort()).toEqual([
+      ".gitignore",
+      "KILN.md",
+      "index.html",
+    ]);
+
+    const spare = spares.claim("plain")!;
+    expect(spare.id).toBe(name);
+    expect(spares.count("plain")).toBe(0);
+    expect(spares.claim("plain")).toBeUndefined();
+    expect(spares.claim("unknown")).toBeUndefined();
+    const project = path.join(root, "orgs", "org-1", "projects", spare.id);
+    expect(await spares.adopt(spare, project)).toBe(true);
+    await templates.commitFirst(template, project);
+    expect(existsSync(path.join(project, ".git"))).toBe(true);
+    expect(await readdir(sparesDir)).toEqual([]);
+    spares.close();
+  });
+
+  it("are made again a while after one is taken, and not after close", async () => {
+    const { spares } = await setup({ refillDelayMs: 50 });
+    await spares.fill();
+    spares.claim("plain");
+    const end = Date.now() + 5_000;
+    while (spares.count("plain") === 0 && Date.now() < end) await sleep(20);
+    expect(spares.count("plain")).toBe(1);
+    spares.claim("plain");
+    spares.close();
+    await sleep(200);
+    expect(spares.count("plain")).toBe(0);
+  });
+
+  it("say so when a spare is gone by the time it is taken, and a spare not used is removed", async () => {
+    const { root, spares } = await setup();
+    await spares.fill();
+    const gone = spares.claim("plain")!;
+    await rm(gone.dir, { recursive: true }); // another replica's start cleared it, say
+    expect(await spares.adopt(gone, path.join(root, "orgs", "o", "projects", gone.id))).toBe(false);
+
+    await spares.fill();
+    const unused = spares.claim("plain")!;
+    await spares.discard(unused);
+    expect(existsSync(unused.dir)).toBe(false);
+    spares.close();
+  });
+});

@@ -1,0 +1,132 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import type { CacheLog } from "./dependency-cache.ts";
+import type { TemplateService } from "./service.ts";
+
+type Owner = { uid: number; gid: number };
+
+/** A project's files made ahead of time for an id no project has yet. */
+export interface Spare {
+  id: string;
+  template: string;
+  dir: string;
+}
+
+export interface SpareWorkspacesOptions {
+  /** Where spares wait; on the filesystem of the projects (they are renamed into place). */
+  root: string;
+  templates: TemplateService;
+  /** The sandbox owner of a project with this id (the runtime driver's `workspaceOwner`). */
+  ownerOf: (projectId: string) => Owner | undefined;
+  /** Spares kept ready per template. */
+  perTemplate?: number;
+  /** How long after a spare is taken the next is made: not while the new project's dev server starts. */
+  refillDelayMs?: number;
+  log?: CacheLog;
+}
+
+/**
+ * Spare workspaces (ADR 0014): for each template, a project directory made in advance — files, `.gitignore`,
+ * `node_modules` linked, everything owned by the sandbox user of a project id chosen now. Creating a
+ * project from the template takes the spare and its id: one rename instead of linking a thousand files,
+ * so the dev server starts at once; git's first commit is made as usual while it does.
+ *
+ * Spares are made by `fill` (after `kiln start` has warmed the dependency caches) and again a while after
+ * one is taken. They never outlive a start (templates may have changed): the first `fill` clears the
+ * directory. Taking one is best effort — a spare another replica removed meanwhile just means the project
+ * is made the ordinary way.
+ */
+export class SpareWorkspaces {
+  readonly #o: Required<Omit<SpareWorkspacesOptions, "log">> & { log: CacheLog | undefined };
+  readonly #ready = new Map<string, Spare[]>();
+  readonly #making = new Set<string>();
+  #cleared = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: SpareWorkspacesOptions) {
+    this.#o = { perTemplate: 1, refillDelayMs: 10_000, ...options, log: options.log };
+  }
+
+  /** Spares ready per template (for tests and logs). */
+  count(template: string): number {
+    return this.#ready.get(template)?.length ?? 0;
+  }
+
+  /** Makes spares up to `perTemplate` for every template. Never throws: a failure is logged. */
+  async fill(): Promise<void> {
+    if (!this.#cleared) {
+      this.#cleared = true;
+      await rm(this.#o.root, { recursive: true, force: true }).catch(() => {});
+    }
+    for (const template of this.#o.templates.registry.all()) await this.#fillOne(template.manifest.name);
+  }
+
+  /** Takes a spare of the template when one is ready; its id is to become the project's id. */
+  claim(template: string): Spare | undefined {
+    const spare = this.#ready.get(template)?.shift();
+    if (spare) this.#refillLater();
+    return spare;
+  }
+
+  /** Moves a claimed spare to the project's directory; false when it is gone (the caller makes the files). */
+  async adopt(spare: Spare, projectDir: string): Promise<boolean> {
+    await mkdir(path.dirname(projectDir), { recursive: true });
+    try {
+      await rename(spare.dir, projectDir);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
+    }
+  }
+
+  /** A claimed spare that was not used (the project could not be created). */
+  async discard(spare: Spare): Promise<void> {
+    await rm(spare.dir, { recursive: true, force: true });
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #fillOne(name: string): Promise<void> {
+    if (this.#making.has(name) || this.#closed) return;
+    this.#making.add(name);
+    try {
+      const template = this.#o.templates.get(name);
+      const ready = this.#ready.get(name) ?? [];
+      this.#ready.set(name, ready);
+      while (ready.length < this.#o.perTemplate && !this.#closed) {
+        const id = randomUUID();
+        const dir = path.join(this.#o.root, id);
+        try {
+          await mkdir(dir, { recursive: true, mode: 0o750 });
+          await this.#o.templates.prepareFiles(template, dir, this.#o.ownerOf(id));
+        } catch (err) {
+          await rm(dir, { recursive: true, force: true }).catch(() => {});
+          this.#o.log?.warn({ err, template: name }, "could not make a spare workspace");
+          return;
+        }
+        if (this.#closed) {
+          await rm(dir, { recursive: true, force: true }).catch(() => {});
+          return;
+        }
+        ready.push({ id, template: name, dir });
+      }
+    } finally {
+      this.#making.delete(name);
+    }
+  }
+
+  #refillLater(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.fill();
+    }, this.#o.refillDelayMs);
+    this.#timer.unref();
+  }
+}
