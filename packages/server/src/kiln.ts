@@ -11,6 +11,7 @@ import { RateLimiter } from "./auth/rate-limiter.ts";
 import { AuthService } from "./auth/service.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import { createChats } from "./chats/index.ts";
+import { scheduleChatEventPruning } from "./chats/retention.ts";
 import type { KilnConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
@@ -233,6 +234,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     orgs.onDelete((orgId) => chatEngine.stopOrg(orgId));
     await chatEngine.recover();
     chatEngine.startSweeping();
+    const stopPruning =
+      config.chatEventsDays > 0
+        ? scheduleChatEventPruning(database, config.chatEventsDays * 86_400_000, logger)
+        : () => {};
     await chatEngine.listen();
     const fileWatches = new FileWatches();
     const board = createTaskBoard({ database, projects, log: logger });
@@ -308,6 +313,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         preview.close();
         history.close();
         git.backend.close();
+        stopPruning();
         await chatEngine.close();
         await jobs.close();
         await app.close();
