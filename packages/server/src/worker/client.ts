@@ -1,5 +1,10 @@
 import { hostname } from "node:os";
-import { WORKER_CLOSE, type WorkerClientMessage, WorkerServerMessage } from "@kiln/protocol";
+import {
+  WORKER_CLOSE,
+  type WorkerClientMessage,
+  type WorkerJobEvent,
+  WorkerServerMessage,
+} from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import { WebSocket } from "ws";
 import type { RuntimeDriver } from "../runtime/driver.ts";
@@ -26,7 +31,14 @@ interface Running {
   cancelled?: boolean;
   /** The server ended this attempt itself (lease lost, timed out, job deleted): stopped, never reported on. */
   dropped?: boolean;
+  /** Events made while the connection was down, sent in order once it is back. */
+  pending: WorkerJobEvent[];
+  /** Events dropped from `pending` because it was full (a long outage); said in the log once sent. */
+  lost: number;
 }
+
+/** Events kept per job while the connection is down; older ones give way past it. */
+const PENDING_EVENTS = 2_000;
 
 /** Answers to a final report that no resend will change: the server has moved on from that attempt. */
 const REFUSED_FOR_GOOD = new Set(["stale_attempt", "job_not_active", "job_not_found"]);
@@ -50,6 +62,8 @@ export class KilnWorker {
   #stopped = false;
   #failures = 0;
   #connected: (() => void) | undefined;
+  /** Registered on the current connection: messages about jobs may go out. */
+  #registered = false;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
@@ -101,6 +115,7 @@ export class KilnWorker {
     socket.on("message", (data) => this.#onMessage(String(data)));
     socket.on("close", (code) => {
       clearInterval(this.#heartbeat);
+      if (this.#socket === socket) this.#registered = false;
       if (this.#socket === socket) this.#socket = undefined;
       if (this.#stopped) return;
       if (code === WORKER_CLOSE.revoked) {
@@ -132,10 +147,14 @@ export class KilnWorker {
         this.#heartbeat = setInterval(() => this.#beat(), Math.max(250, parsed.heartbeatMs));
         // Attempts the server no longer gives this worker (it ended them while the worker was away) are
         // stopped without a word; finished ones are reported again — the server may have missed it.
+        // What the job logged meanwhile goes first, in order: the board shows the whole run.
+        this.#registered = true;
         const held = new Set(parsed.jobs.map((j) => `${j.jobId}:${j.attempt}`));
         for (const job of [...this.#jobs.values()]) {
+          const current = held.has(`${job.assignment.job.id}:${job.assignment.attempt}`);
+          if (current || job.outcome) this.#flush(job);
           if (job.outcome) this.#report(job);
-          else if (!held.has(`${job.assignment.job.id}:${job.assignment.attempt}`)) this.#drop(job);
+          else if (!current) this.#drop(job);
         }
         this.#beat();
         this.#send({ type: "claim" });
@@ -193,7 +212,7 @@ export class KilnWorker {
 
   #take(assignment: JobAssignment): void {
     const controller = new AbortController();
-    const running: Running = { assignment, controller };
+    const running: Running = { assignment, controller, pending: [], lost: 0 };
     this.#jobs.set(assignment.job.id, running);
     // The first heartbeat naming a dispatched job marks it running.
     this.#beat();
@@ -205,7 +224,15 @@ export class KilnWorker {
       signal: controller.signal,
       ...(this.#o.maxSteps ? { maxSteps: this.#o.maxSteps } : {}),
       emit: (event) => {
-        if (!running.dropped) this.#send({ type: "job-event", jobId: job.id, attempt, event });
+        if (running.dropped) return;
+        if (this.#online()) this.#send({ type: "job-event", jobId: job.id, attempt, event });
+        else {
+          running.pending.push(event);
+          if (running.pending.length > PENDING_EVENTS) {
+            running.pending.shift();
+            running.lost++;
+          }
+        }
       },
     }).then((outcome) => {
       if (running.dropped) return;
@@ -231,6 +258,22 @@ export class KilnWorker {
     if (this.#jobs.get(id) !== job) return;
     this.#jobs.delete(id);
     if (this.#jobs.size < this.#o.concurrency) this.#send({ type: "claim" });
+  }
+
+  /** Sends what a job logged while the connection was down. */
+  #flush(job: Running): void {
+    const { id } = job.assignment.job;
+    const attempt = job.assignment.attempt;
+    if (job.lost > 0) {
+      const message = `${job.lost} earlier events were lost while the worker was disconnected`;
+      this.#send({ type: "job-event", jobId: id, attempt, event: { type: "log", level: "warn", message } });
+      job.lost = 0;
+    }
+    for (const event of job.pending.splice(0)) this.#send({ type: "job-event", jobId: id, attempt, event });
+  }
+
+  #online(): boolean {
+    return this.#registered && this.#socket?.readyState === WebSocket.OPEN;
   }
 
   #report(job: Running): void {

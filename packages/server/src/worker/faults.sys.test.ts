@@ -465,6 +465,51 @@ describe("fault tolerance of jobs (real processes, PostgreSQL)", () => {
     },
   );
 
+  it("connection lost mid-job: what the job logs meanwhile reaches the board after the reconnect, in order", async () => {
+    const marker = "LOG-DURING-CUT-4e1";
+    scripts.set(marker, writesFile("logged.txt", "logged through a cut"));
+    const worker = await linkedWorker();
+    const project = await newProject("Logged cut");
+    const from = wire.length;
+    // The link goes as the agent's first tool call is reported; the rest of the job runs while it is down.
+    const cut = proxy.cutAtClientMessage({
+      match: (text) => {
+        const m = JSON.parse(text);
+        return m.type === "job-event" && m.event.type === "agent" && m.event.event.type === "tool-call-start";
+      },
+      deliver: true,
+      refuse: true,
+    });
+    const taskId = await startTask(project, marker, "Write logged.txt");
+    const jobId = JSON.parse(await cut).jobId as string;
+    // The push goes straight to the server: once the branch is there, the job has nothing left but its report.
+    await until("the pushed branch", async () => {
+      try {
+        return branchCommits(project, taskId).length > 0 ? true : undefined;
+      } catch {
+        return undefined; // no branch yet
+      }
+    });
+    await sleep(300);
+    await proxy.restore();
+
+    const done = await implementJob(taskId, (j) => FINAL.includes(j.state));
+    expect(done).toMatchObject({ id: jobId, state: "completed", attempt: 1, workerId: worker.workerId });
+    const steps = (await eventsOf(jobId)).flatMap((e) =>
+      e.event.type === "step" ? [`${e.event.name}:${e.event.status}`] : [],
+    );
+    // The commit and the push were made while the link was down (the job had finished before it came back).
+    expect(steps).toEqual(["clone:started", "agent:started", "commit:started", "push:started"]);
+    const sent = messages("client", "job-event", jobId);
+    const stored = (await eventsOf(jobId)).filter(
+      (e) => !["state", "cancel-requested"].includes(e.event.type),
+    );
+    expect(stored.map((e) => e.event)).toEqual(sent.map((m) => (m as unknown as { event: unknown }).event));
+    expect(stored.some((e) => e.event.type === "log" && /were lost/.test(e.event.message))).toBe(false);
+    expect(serverErrors(from)).toEqual([]);
+    await expectDoneOnce(project, taskId, done, "logged.txt", "logged through a cut");
+  });
+
   it("a final word lost for longer than the lease: another worker redoes the job; the late one is refused once and forgotten", async () => {
     const marker = "LATE-COMPLETE-6d0";
     scripts.set(marker, writesFile("late.txt", "written twice, completed once"));
