@@ -11,10 +11,11 @@ import { RateLimiter } from "./auth/rate-limiter.ts";
 import { AuthService } from "./auth/service.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import { createChats } from "./chats/index.ts";
-import { scheduleChatEventPruning } from "./chats/retention.ts";
+import { pruneChatEvents } from "./chats/retention.ts";
 import type { KilnConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
+import { scheduleHousekeeping } from "./db/housekeeping.ts";
 import { migrateAll } from "./db/migrate.ts";
 import { DevServerManager, GUEST_PORT } from "./devserver/manager.ts";
 import { devProject, RuntimeService } from "./devserver/service.ts";
@@ -25,6 +26,7 @@ import { GitAccess } from "./git/access.ts";
 import { GitBackend } from "./git/backend.ts";
 import { ProjectHistory } from "./history/service.ts";
 import { InvitationService } from "./invitations/service.ts";
+import { compactJobEvents } from "./jobs/compaction.ts";
 import { createJobs } from "./jobs/index.ts";
 import { LlmService } from "./llm/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
@@ -234,10 +236,27 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     orgs.onDelete((orgId) => chatEngine.stopOrg(orgId));
     await chatEngine.recover();
     chatEngine.startSweeping();
-    const stopPruning =
-      config.chatEventsDays > 0
-        ? scheduleChatEventPruning(database, config.chatEventsDays * 86_400_000, logger)
-        : () => {};
+    const stopHousekeeping = scheduleHousekeeping(
+      [
+        {
+          name: "prune chat events",
+          run: async () => {
+            if (config.chatEventsDays <= 0) return undefined;
+            const done = await pruneChatEvents(database, config.chatEventsDays * 86_400_000);
+            return done.turns || done.failedOrgs ? done : undefined;
+          },
+        },
+        {
+          name: "compact job events",
+          run: async () => {
+            // An hour after a job ends nobody follows its log live; its text chunks become one event each.
+            const done = await compactJobEvents(database, 3_600_000);
+            return done.jobs ? done : undefined;
+          },
+        },
+      ],
+      logger,
+    );
     await chatEngine.listen();
     const fileWatches = new FileWatches();
     const board = createTaskBoard({ database, projects, log: logger });
@@ -313,7 +332,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         preview.close();
         history.close();
         git.backend.close();
-        stopPruning();
+        stopHousekeeping();
         await chatEngine.close();
         await jobs.close();
         await app.close();

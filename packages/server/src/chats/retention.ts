@@ -67,37 +67,3 @@ async function pruneOrg(database: Database, name: string, cutoff: Date): Promise
   }
   return pruned;
 }
-
-/** Prunes a minute after start, then hourly, in the background; returns the function that stops it. */
-export function scheduleChatEventPruning(
-  database: Database,
-  olderThanMs: number,
-  log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void },
-  timing: { firstAfterMs?: number; everyMs?: number } = {},
-): () => void {
-  let running = false;
-  const run = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const { turns, failedOrgs } = await pruneChatEvents(database, olderThanMs);
-      if (turns > 0) log.info({ turns }, "removed the replay events of old chat turns");
-      if (failedOrgs > 0) log.error({ failedOrgs }, "could not prune old chat events in some orgs");
-    } catch (err) {
-      log.error({ err }, "pruning old chat events failed");
-    } finally {
-      running = false;
-    }
-  };
-  let every: NodeJS.Timeout | undefined;
-  const first = setTimeout(() => {
-    void run();
-    every = setInterval(() => void run(), timing.everyMs ?? 3_600_000);
-    every.unref();
-  }, timing.firstAfterMs ?? 60_000);
-  first.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(every);
-  };
-}

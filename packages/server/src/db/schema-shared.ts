@@ -146,6 +146,7 @@ export const jobs = pgTable("jobs", {
   startedAt: ts("started_at"),
   finishedAt: ts("finished_at"),
   outcomeAppliedAt: ts("outcome_applied_at"),
+  eventsCompactedAt: ts("events_compacted_at"),
 });
 
 export const jobEvents = pgTable(
