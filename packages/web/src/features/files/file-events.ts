@@ -8,7 +8,9 @@ import { treeKey } from "./use-file-tree.ts";
  * Follows the project's file changes — made by the agent, the terminal, another person — over
  * server-sent events and refreshes the tree (and through it the open, unmodified editors) when they
  * happen. While the stream is open the tree is polled only as a safety net; a dropped stream is reopened
- * with backoff and, once back, everything is refreshed for what was missed.
+ * with backoff and, once back, everything is refreshed for what was missed. A tab in the background closes
+ * its stream (browsers allow six connections per host over HTTP/1.1, shared by every tab of the studio) and
+ * opens it again when it is shown.
  */
 export function useFileEvents(org: string, project: string): void {
   const queryClient = useQueryClient();
@@ -20,27 +22,47 @@ export function useFileEvents(org: string, project: string): void {
     let failures = 0;
     const refresh = () => void queryClient.invalidateQueries({ queryKey: treeKey(org, project) });
     const open = () => {
-      source = new EventSource(api.files.eventsUrl(org, project), { withCredentials: true });
-      source.addEventListener("ready", () => {
+      clearTimeout(timer);
+      const own = new EventSource(api.files.eventsUrl(org, project), { withCredentials: true });
+      source = own;
+      own.addEventListener("ready", () => {
         failures = 0;
         useFileEventsState.setState({ live: key });
         refresh();
       });
-      source.addEventListener("changed", refresh);
-      source.addEventListener("error", () => {
-        if (stopped) return;
-        source?.close();
+      own.addEventListener("changed", refresh);
+      own.addEventListener("error", () => {
+        // Only the current stream decides; one closed meanwhile (tab hidden, reopened) has no say.
+        if (stopped || source !== own) return;
+        own.close();
+        source = undefined;
         useFileEventsState.setState({ live: undefined });
         failures++;
-        timer = setTimeout(() => !stopped && open(), Math.min(30_000, 500 * 2 ** failures));
+        timer = setTimeout(
+          () => !stopped && !source && document.visibilityState !== "hidden" && open(),
+          Math.min(30_000, 500 * 2 ** failures),
+        );
       });
     };
-    open();
-    return () => {
-      stopped = true;
+    const close = () => {
       clearTimeout(timer);
       source?.close();
+      source = undefined;
       if (useFileEventsState.getState().live === key) useFileEventsState.setState({ live: undefined });
+    };
+    const onVisibility = () => {
+      if (document.visibilityState === "hidden") close();
+      else if (!source) {
+        failures = 0;
+        open();
+      }
+    };
+    document.addEventListener("visibilitychange", onVisibility);
+    if (document.visibilityState !== "hidden") open();
+    return () => {
+      stopped = true;
+      document.removeEventListener("visibilitychange", onVisibility);
+      close();
     };
   }, [org, project, queryClient]);
 }
