@@ -46,6 +46,17 @@ export const TemplateManifest = z.strictObject({
       path: z.string().startsWith("/").max(200),
       contains: z.string().max(200).optional(),
     }),
+    /**
+     * Warms a spare workspace before anyone takes it: the dev server is started once in its sandbox, asked
+     * for `paths`, and stopped once `until` (a file its first requests make, e.g. Vite's optimised
+     * dependencies) exists — so the project's first page load finds that work done.
+     */
+    prewarm: z
+      .strictObject({
+        paths: z.array(z.string().startsWith("/").max(200)).min(1).max(10),
+        until: RelativePath,
+      })
+      .optional(),
   }),
   /** Dependencies installed once per lockfile into the shared cache; absent for zero-dependency templates. */
   install: z

@@ -18,6 +18,7 @@ import { lockDataDir } from "./db/data-dir-lock.ts";
 import { scheduleHousekeeping } from "./db/housekeeping.ts";
 import { migrateAll } from "./db/migrate.ts";
 import { DevServerManager, GUEST_PORT } from "./devserver/manager.ts";
+import { prewarmWorkspace } from "./devserver/prewarm.ts";
 import { devProject, RuntimeService } from "./devserver/service.ts";
 import { FileEvents } from "./files/events.ts";
 import { FileService } from "./files/service.ts";
@@ -122,6 +123,18 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       root: path.join(storage.root, ".spares"),
       templates,
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
+      // Its first page load's work done ahead (Vite's dependencies), in its own sandbox, as its own user.
+      warm: (spare, template, signal) =>
+        prewarmWorkspace(
+          driver,
+          {
+            projectId: spare.id,
+            workspaceDir: spare.dir,
+            limits: { cpu: Math.max(1, availableParallelism()) },
+          },
+          template.manifest,
+          { signal },
+        ),
       log: logger,
     });
     const projects = new ProjectService(database, storage, templates, {

@@ -79,6 +79,49 @@ describe("spare workspaces", () => {
     expect(spares.count("plain")).toBe(0);
   });
 
+  it("are warmed when the template asks for it; a failed warm-up leaves a good spare; close aborts it", async () => {
+    const { root, templates, template } = await setup();
+    template.manifest.dev.prewarm = { paths: ["/"], until: ".kiln/done" };
+    const warmed: string[] = [];
+    let fail = true;
+    const spares = new SpareWorkspaces({
+      root: path.join(root, "orgs", ".spares"),
+      templates,
+      ownerOf: () => undefined,
+      warm: async (spare, t, signal) => {
+        expect(t.manifest.name).toBe("plain");
+        expect(signal.aborted).toBe(false);
+        warmed.push(spare.id);
+        if (fail) throw new Error("the dev server would not start");
+        return 1;
+      },
+    });
+    await spares.fill();
+    expect(warmed).toHaveLength(1);
+    expect(spares.claim("plain")?.id).toBe(warmed[0]);
+    fail = false;
+    await spares.fill();
+    expect(warmed).toHaveLength(2);
+    expect(spares.count("plain")).toBe(1);
+
+    // Closing while a warm-up runs aborts it, and its spare is not kept.
+    let seen: AbortSignal | undefined;
+    const closing = new SpareWorkspaces({
+      root: path.join(root, "orgs", ".spares2"),
+      templates,
+      ownerOf: () => undefined,
+      warm: async (_spare, _t, signal) => {
+        seen = signal;
+        closing.close();
+        return 1;
+      },
+    });
+    await closing.fill();
+    expect(seen?.aborted).toBe(true);
+    expect(closing.count("plain")).toBe(0);
+    spares.close();
+  });
+
   it("say so when a spare is gone by the time it is taken, and a spare not used is removed", async () => {
     const { root, spares } = await setup();
     await spares.fill();

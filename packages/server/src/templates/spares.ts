@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { CacheLog } from "./dependency-cache.ts";
+import type { LoadedTemplate } from "./registry.ts";
 import type { TemplateService } from "./service.ts";
 
 type Owner = { uid: number; gid: number };
@@ -23,6 +24,11 @@ export interface SpareWorkspacesOptions {
   perTemplate?: number;
   /** How long after a spare is taken the next is made: not while the new project's dev server starts. */
   refillDelayMs?: number;
+  /**
+   * Warms a spare of a template with `dev.prewarm` (its dev server run once in its sandbox); a failure
+   * leaves the spare as it is, still good.
+   */
+  warm?: (spare: Spare, template: LoadedTemplate, signal: AbortSignal) => Promise<number>;
   log?: CacheLog;
 }
 
@@ -38,7 +44,9 @@ export interface SpareWorkspacesOptions {
  * is made the ordinary way.
  */
 export class SpareWorkspaces {
-  readonly #o: Required<Omit<SpareWorkspacesOptions, "log">> & { log: CacheLog | undefined };
+  readonly #o: Required<Omit<SpareWorkspacesOptions, "log" | "warm">> &
+    Pick<SpareWorkspacesOptions, "log" | "warm">;
+  readonly #abort = new AbortController();
   readonly #ready = new Map<string, Spare[]>();
   readonly #making = new Set<string>();
   #cleared = false;
@@ -46,7 +54,7 @@ export class SpareWorkspaces {
   #closed = false;
 
   constructor(options: SpareWorkspacesOptions) {
-    this.#o = { perTemplate: 1, refillDelayMs: 10_000, ...options, log: options.log };
+    this.#o = { perTemplate: 1, refillDelayMs: 10_000, ...options };
   }
 
   /** Spares ready per template (for tests and logs). */
@@ -89,6 +97,7 @@ export class SpareWorkspaces {
 
   close(): void {
     this.#closed = true;
+    this.#abort.abort();
     clearTimeout(this.#timer);
   }
 
@@ -110,11 +119,20 @@ export class SpareWorkspaces {
           this.#o.log?.warn({ err, template: name }, "could not make a spare workspace");
           return;
         }
+        const spare = { id, template: name, dir };
+        if (template.manifest.dev.prewarm && this.#o.warm && !this.#closed) {
+          try {
+            const ms = await this.#o.warm(spare, template, this.#abort.signal);
+            this.#o.log?.info({ template: name, ms }, "spare workspace warmed");
+          } catch (err) {
+            if (!this.#closed) this.#o.log?.warn({ err, template: name }, "could not warm a spare workspace");
+          }
+        }
         if (this.#closed) {
           await rm(dir, { recursive: true, force: true }).catch(() => {});
           return;
         }
-        ready.push({ id, template: name, dir });
+        ready.push(spare);
       }
     } finally {
       this.#making.delete(name);

@@ -57,6 +57,16 @@ async function waitForPage(url: string, contains: string, output: () => string):
   throw new Error(`${url} never answered with ${JSON.stringify(contains)}: ${last}\n${output()}`);
 }
 
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
 async function createProject(org: string, template?: string) {
   const { client } = await kiln.signup();
   expect((await client.post("/api/orgs", { name: "Team", slug: org })).statusCode).toBe(201);
@@ -184,6 +194,39 @@ describe("templates", () => {
       }
     }, 60_000);
   }
+
+  it("warms a react-vite spare in its sandbox: the project's dev server reuses its optimised dependencies", async () => {
+    await kiln.spares.fill();
+    expect(kiln.spares.count("react-vite")).toBe(1);
+    const { client } = await kiln.signup();
+    const org = uniqueSlug("org");
+    await client.post("/api/orgs", { name: "Team", slug: org });
+    const project = (
+      await client.post(`/api/orgs/${org}/projects`, {
+        name: "Warm",
+        template: "react-vite",
+        startDevServer: true,
+      })
+    ).json();
+    const dir = kiln.storage.projectDir(project.orgId, project.id);
+    const metadataFile = path.join(dir, ".kiln/vite/deps/_metadata.json");
+    const before = JSON.parse(readFileSync(metadataFile, "utf8")) as { hash: string; browserHash: string };
+    const owner = kiln.driver.workspaceOwner(project.id);
+    if (owner) expect(statSync(metadataFile).uid).toBe(owner.uid);
+
+    const ref = { orgId: project.orgId, projectId: project.id, name: project.name, template: "react-vite" };
+    await until("the dev server", async () =>
+      kiln.devServers.status(ref).state === "running" ? true : undefined,
+    );
+    const { host, port } = kiln.devServers.status(ref).target!;
+    const main = await waitForPage(`http://${host}:${port}/src/main.tsx`, "react-dom", () => "");
+    // The page imports the dependencies optimised while warming (same browser hash), not new ones.
+    expect(main).toContain(`/.kiln/vite/deps/react-dom_client.js?v=${before.browserHash}`);
+    await waitForPage(`http://${host}:${port}/src/App.tsx`, "Your app starts here", () => "");
+    await sleep(500);
+    const after = JSON.parse(readFileSync(metadataFile, "utf8")) as { hash: string; browserHash: string };
+    expect(after).toMatchObject({ hash: before.hash, browserHash: before.browserHash });
+  });
 
   it("removes a spare taken for a project that could not be created (slug taken)", async () => {
     const { client } = await kiln.signup();
