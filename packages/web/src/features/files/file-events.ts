@@ -1,5 +1,6 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
+import { refreshSession } from "../../api/client.ts";
 import { api } from "../../api/endpoints.ts";
 import { useFileEventsState } from "./file-events-state.ts";
 import { treeKey } from "./use-file-tree.ts";
@@ -8,9 +9,9 @@ import { treeKey } from "./use-file-tree.ts";
  * Follows the project's file changes — made by the agent, the terminal, another person — over
  * server-sent events and refreshes the tree (and through it the open, unmodified editors) when they
  * happen. While the stream is open the tree is polled only as a safety net; a dropped stream is reopened
- * with backoff and, once back, everything is refreshed for what was missed. A tab in the background closes
- * its stream (browsers allow six connections per host over HTTP/1.1, shared by every tab of the studio) and
- * opens it again when it is shown.
+ * (by the browser, or after a session refresh when it was refused) and, once back, everything is
+ * refreshed for what was missed. A tab in the background closes its stream (browsers allow six connections
+ * per host over HTTP/1.1, shared by every tab of the studio) and opens it again when it is shown.
  */
 export function useFileEvents(org: string, project: string): void {
   const queryClient = useQueryClient();
@@ -20,6 +21,7 @@ export function useFileEvents(org: string, project: string): void {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let failures = 0;
+    const visible = () => document.visibilityState !== "hidden";
     const refresh = () => void queryClient.invalidateQueries({ queryKey: treeKey(org, project) });
     const open = () => {
       clearTimeout(timer);
@@ -34,12 +36,18 @@ export function useFileEvents(org: string, project: string): void {
       own.addEventListener("error", () => {
         // Only the current stream decides; one closed meanwhile (tab hidden, reopened) has no say.
         if (stopped || source !== own) return;
-        own.close();
-        source = undefined;
         useFileEventsState.setState({ live: undefined });
+        // A dropped connection is retried by the browser itself ("ready" comes again). A refused one (an
+        // expired session, say) is closed for good: refresh the session, then open a new stream.
+        if (own.readyState !== EventSource.CLOSED) return;
+        source = undefined;
         failures++;
         timer = setTimeout(
-          () => !stopped && !source && document.visibilityState !== "hidden" && open(),
+          async () => {
+            if (stopped || source || !visible()) return;
+            await refreshSession();
+            if (!stopped && !source && visible()) open();
+          },
           Math.min(30_000, 500 * 2 ** failures),
         );
       });
