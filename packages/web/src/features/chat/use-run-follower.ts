@@ -3,7 +3,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { treeKey } from "../files/use-file-tree.ts";
-import { reloadPreview } from "../preview/reload.ts";
+import { reloadIfBroken, reloadPreview } from "../preview/reload.ts";
 import { applyRunEvent, blankRun, withMessage } from "./fold.ts";
 import { chatCostsKey, chatKey, chatsKey, historyKey } from "./queries.ts";
 import { followRun, type RunStreamState } from "./run-stream.ts";
@@ -61,7 +61,13 @@ export function useRunFollower(
         void queryClient.invalidateQueries({ queryKey: chatsKey(org, project) });
         void queryClient.invalidateQueries({ queryKey: chatCostsKey(org, chatId) });
         void queryClient.invalidateQueries({ queryKey: historyKey(org, project) });
-        if (folded.checkpointSha) reloadPreview();
+        if (folded.checkpointSha) {
+          reloadPreview();
+          // The dev server may still have been taking in the turn's last writes when that reload asked for
+          // the page: if the fresh page threw, load it once more when they have surely landed.
+          const since = Date.now();
+          setTimeout(() => void reloadIfBroken(org, project, since), 1500);
+        }
       }
     };
 
