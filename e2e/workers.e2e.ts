@@ -67,7 +67,7 @@ it("creates a worker token, shows the worker that uses it, and revoking it disco
   await page.getByLabel("Worker token name").fill("build-box-1");
   await page.getByRole("button", { name: "Create worker token" }).click();
   const command = (await page.getByTestId("worker-command").textContent()) ?? "";
-  const token = /--token (kiln_wrk_\w+)/.exec(command)?.[1];
+  const token = /--token (kiln_wrk_[A-Za-z0-9_-]+)/.exec(command)?.[1];
   expect(command).toContain(`--server ${base}`);
   expect(token).toBeDefined();
   const tokens = page.getByRole("list", { name: "Worker tokens" });
