@@ -167,7 +167,8 @@ export class Slirp {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port free right now (another process may still take it before it is bound). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, "127.0.0.1");
   await once(server, "listening");

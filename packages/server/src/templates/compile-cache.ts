@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmod, cp, readdir, rename, rm, symlink } from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { freePort } from "../runtime/network.ts";
+import { hostEnv } from "./host-env.ts";
 import type { LoadedTemplate } from "./registry.ts";
 import { devCommand } from "./registry.ts";
 
@@ -140,25 +141,6 @@ function killGroup(child: ChildProcess): void {
   } catch {
     // already gone
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The host's environment without npm's `npm_*` variables from a parent `npm run`. */
-function hostEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith("npm_")) env[k] = v;
-  delete env.NODE_OPTIONS;
-  return env;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { primeCompileCache } from "./compile-cache.ts";
+import { hostEnv } from "./host-env.ts";
 import { linkTree } from "./link-tree.ts";
 import type { LoadedTemplate } from "./registry.ts";
 
@@ -235,10 +236,9 @@ async function makeFilesReadOnly(dir: string): Promise<void> {
   );
 }
 
-/** Runs the install command; npm's own `npm_*` variables from a parent `npm run` must not steer it. */
+/** Runs the install command in the host's environment (`hostEnv`). */
 function run(argv: string[], cwd: string, signal: AbortSignal): Promise<void> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith("npm_")) env[k] = v;
+  const env = hostEnv();
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd, env, signal, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
