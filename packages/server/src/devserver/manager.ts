@@ -201,6 +201,13 @@ export class DevServerManager {
       e.detail = "Waiting for the dev server to answer";
       await this.#waitForHttp(e, generation);
     } catch (err) {
+      // It exited while starting (its network was still being attached): the exit said why already.
+      if (
+        generation === e.generation &&
+        (e.state as DevServerState) === "crashed" &&
+        e.exitCode !== undefined
+      )
+        return this.status(project);
       e.log.push("system", `failed to start: ${(err as Error).message}`);
       await this.#killProcess(e);
       this.#settle(e, generation, "crashed", `Could not start: ${(err as Error).message}`);
