@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AddressPolicy, type ResolvedAddress } from "../net/address-policy.ts";
 import { toolHarness } from "../testing/harness.ts";
@@ -87,6 +88,31 @@ describe("web_fetch refuses internal addresses (SSRF)", () => {
     expect(result.isError).toBe(true);
     expect(result.output).toMatch(/^Refused: /);
     expect(hits).toEqual([]);
+  });
+
+  it("refuses every address of this host's interfaces, with a server listening on each", async () => {
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i && !(i.family === "IPv6" && i.address.startsWith("fe80:")))
+      .map((i) => i!.address);
+    const servers = await Promise.all(
+      own.map(async (address) => {
+        const hit: string[] = [];
+        const s = createServer((req, res) => {
+          hit.push(req.url ?? "");
+          res.end("internal");
+        });
+        await new Promise<void>((resolve) => s.listen(0, address, resolve));
+        const host = address.includes(":") ? `[${address}]` : address;
+        return { s, hit, url: `http://${host}:${(s.address() as AddressInfo).port}/` };
+      }),
+    );
+    try {
+      for (const { url } of servers) expect((await fetchWith(url)).output, url).toMatch(/^Refused: /);
+      expect(servers.flatMap((x) => x.hit)).toEqual([]);
+    } finally {
+      for (const { s } of servers) s.close();
+    }
   });
 
   it.each([
