@@ -120,10 +120,9 @@ describe("AddressPolicy", () => {
     await expect(refusedPin(policy, "https://mixed.test/v1")).rejects.toThrow(
       "mixed.test resolves to 10.0.0.5, a private, loopback, link-local or otherwise internal address",
     );
-    await expect(policy.pin(new URL("https://ok.test/v1"))).resolves.toEqual({
-      address: "8.8.8.8",
-      family: 4,
-    });
+    await expect(policy.pin(new URL("https://ok.test/v1"))).resolves.toEqual([
+      { address: "8.8.8.8", family: 4 },
+    ]);
     await expect(refusedPin(policy, "https://nowhere.test/")).rejects.toThrow(EgressUnresolvedError);
     await expect(refusedPin(policy, "ftp://ok.test/")).rejects.toThrow(/only http and https/);
   });

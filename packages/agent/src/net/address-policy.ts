@@ -91,11 +91,11 @@ export class AddressPolicy {
   }
 
   /**
-   * The address to connect to for `url`: its host resolved once, every answer checked (one bad answer
-   * refuses the name: which one the socket would pick is not ours to choose). Throws EgressRefusedError or
-   * EgressUnresolvedError.
+   * The addresses `url` may be connected to: its host resolved once and every answer checked (one bad
+   * answer refuses the name: which one the socket would pick is not ours to choose). The caller connects
+   * to these and nothing else. Throws EgressRefusedError or EgressUnresolvedError.
    */
-  async pin(url: URL): Promise<ResolvedAddress> {
+  async pin(url: URL): Promise<ResolvedAddress[]> {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new EgressRefusedError(
         url.hostname,
@@ -111,7 +111,7 @@ export class AddressPolicy {
           throw new EgressUnresolvedError(host, err);
         });
     if (addresses.length === 0) throw new EgressUnresolvedError(host);
-    if (!literal && this.#allowsName(host, port)) return addresses[0]!;
+    if (!literal && this.#allowsName(host, port)) return addresses;
     const own = new Set(this.#hostAddresses());
     for (const { address } of addresses) {
       const reason = this.refusal(address, port, own);
@@ -120,7 +120,7 @@ export class AddressPolicy {
         throw new EgressRefusedError(host, `${subject} ${reason}; only public addresses can be fetched`);
       }
     }
-    return addresses[0]!;
+    return addresses;
   }
 
   /** Why a connection to `address:port` is refused, or undefined when it is allowed. */

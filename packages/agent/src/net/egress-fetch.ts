@@ -20,6 +20,8 @@ const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie", "x
  */
 export function createEgressFetch(policy: AddressPolicy, options: EgressFetchOptions = {}): typeof fetch {
   const maxRedirects = options.maxRedirects ?? 5;
+  // Pools of this fetch alone: a kept-alive socket was connected to an address this policy allowed.
+  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   return async (input, init = {}) => {
     let url = new URL(input instanceof Request ? input.url : String(input));
     let method = (init.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
@@ -32,7 +34,7 @@ export function createEgressFetch(policy: AddressPolicy, options: EgressFetchOpt
     for (let hop = 0; ; hop++) {
       signal?.throwIfAborted();
       const pinned = await policy.pin(url);
-      const res = await send(url, pinned, { method, headers, body, signal });
+      const res = await send(url, pinned, agents, { method, headers, body, signal });
       const location = res.headers.get("location");
       if (init.redirect === "manual" || res.status < 300 || res.status >= 400 || !location) return res;
       await res.body?.cancel();
@@ -54,22 +56,23 @@ export function createEgressFetch(policy: AddressPolicy, options: EgressFetchOpt
 
 function send(
   url: URL,
-  pinned: ResolvedAddress,
+  pinned: ResolvedAddress[],
+  agents: { http: http.Agent; https: https.Agent },
   o: { method: string; headers: Headers; body: string | Uint8Array | null | undefined; signal?: AbortSignal },
 ): Promise<Response> {
-  const client = url.protocol === "https:" ? https : http;
+  const secure = url.protocol === "https:";
+  // Only the checked addresses, all of them when asked (Node tries each in turn: happy eyeballs).
   const lookup: LookupFunction = (_host, opts, callback) => {
-    if (opts.all) (callback as unknown as (e: null, a: ResolvedAddress[]) => void)(null, [pinned]);
-    else callback(null, pinned.address, pinned.family);
+    if (opts.all) (callback as unknown as (e: null, a: ResolvedAddress[]) => void)(null, pinned);
+    else callback(null, pinned[0]!.address, pinned[0]!.family);
   };
   return new Promise<Response>((resolve, reject) => {
-    const req = client.request(
+    const req = (secure ? https : http).request(
       url,
       {
         method: o.method,
         headers: Object.fromEntries(o.headers.entries()),
-        // A fresh connection per request: a pooled socket would skip the lookup above.
-        agent: false,
+        agent: secure ? agents.https : agents.http,
         lookup,
         ...(o.signal ? { signal: o.signal } : {}),
       },
