@@ -42,13 +42,10 @@ const V6_BLOCKED: Array<[string, number]> = [
 ];
 
 export function isPublicAddress(address: string): boolean {
-  const ip = bare(address);
+  const ip = canonicalAddress(address);
+  if (ip === undefined) return false;
   if (isIPv4(ip)) return isPublicV4(v4ToInt(ip));
-  if (!isIPv6(ip)) return false;
-  const words = expandV6(ip);
-  if (!words) return false;
-  const embedded = embeddedV4(words);
-  if (embedded !== undefined) return isPublicV4(embedded);
+  const words = expandV6(ip)!;
   return !V6_BLOCKED.some(([net, bits]) => inV6(words, expandV6(net)!, bits));
 }
 

@@ -106,6 +106,20 @@ const code = (res: { json(): unknown }) => (res.json() as { error?: { code?: str
 const nothingReached = () => {
   for (const s of internals) expect(s.hits, `${s.host}:${s.port}`).toEqual([]);
 };
+/** What a chat turn does with the provider: its listing seen through the API, then one model call. */
+async function listAndCall(o: { client: TestClient; base: string; access: OrgAccess }, name: string) {
+  const res = await o.client.get(`${o.base}/llm/models`);
+  expect(res.statusCode).toBe(200);
+  const list = res.json();
+  expect(JSON.stringify(list)).not.toContain(SECRET_MODEL);
+  const { model } = await kiln.services.llm.gateway.languageModel(
+    { org: o.access.org, userId: o.access.userId, source: "chat" },
+    `${name}/any`,
+  );
+  await expect(model.doGenerate({ prompt })).rejects.toMatchObject({ code: "egress_refused", status: 502 });
+  return list.providers.find((p: { name: string }) => p.name === name).listError as string;
+}
+
 const prompt: LanguageModelV4CallOptions["prompt"] = [
   { role: "user", content: [{ type: "text", text: "hi" }] },
 ];
@@ -176,23 +190,14 @@ describe("SSRF through an org's model provider", () => {
   });
 
   it("an allowed host redirecting to this host's address: the redirect is refused, the target never reached", async () => {
-    const { client, base, access } = await admin();
-    const created = await client.post(`${base}/llm/providers`, {
+    const org = await admin();
+    const created = await org.client.post(`${org.base}/llm/providers`, {
       name: "relay",
       kind: "openai-compatible",
       baseUrl: `http://127.0.0.1:${relay.port}/v1`,
     });
     expect(created.statusCode).toBe(201);
-    const list = (await client.get(`${base}/llm/models`)).json();
-    expect(JSON.stringify(list)).not.toContain(SECRET_MODEL);
-    expect(list.providers.find((p: { name: string }) => p.name === "relay").listError).toMatch(
-      /an address of this server itself|private, loopback/,
-    );
-    const { model } = await kiln.services.llm.gateway.languageModel(
-      { org: access.org, userId: access.userId, source: "chat" },
-      "relay/any",
-    );
-    await expect(model.doGenerate({ prompt })).rejects.toMatchObject({ code: "egress_refused", status: 502 });
+    expect(await listAndCall(org, "relay")).toMatch(/an address of this server itself|private, loopback/);
     expect(relay.hits).toEqual(["/v1/models", "/v1/chat/completions"]);
     // The only sockets opened went to the exempted relay: the hop it named was refused before connecting.
     expect(new Set(attempts.map((a) => `${a.host}:${a.port}`))).toEqual(new Set([`127.0.0.1:${relay.port}`]));
@@ -215,17 +220,7 @@ describe("SSRF through an org's model provider", () => {
         .set({ baseUrl: `http://${target.host}:${target.port}/v1`, updatedAt: new Date() })
         .where(eq(llmProviders.id, created.json().id)),
     );
-    const list = await client.get(`${base}/llm/models`);
-    expect(list.statusCode).toBe(200);
-    expect(JSON.stringify(list.json())).not.toContain(SECRET_MODEL);
-    expect(list.json().providers.find((p: { name: string }) => p.name === "moved").listError).toMatch(
-      /only public addresses/,
-    );
-    const { model } = await kiln.services.llm.gateway.languageModel(
-      { org: access.org, userId: access.userId, source: "chat" },
-      "moved/any",
-    );
-    await expect(model.doGenerate({ prompt })).rejects.toMatchObject({ code: "egress_refused", status: 502 });
+    expect(await listAndCall({ client, base, access }, "moved")).toMatch(/only public addresses/);
     nothingReached();
   });
 });
