@@ -75,7 +75,9 @@ describe("AddressPolicy", () => {
   it("refuses every address of this host's interfaces, asked again on each check", async () => {
     let own = ["1.2.3.4"];
     const policy = new AddressPolicy({ hostAddresses: () => own });
-    await expect(refusedPin(policy, "http://1.2.3.4/")).rejects.toThrow(/an address of this server itself/);
+    await expect(refusedPin(policy, "http://1.2.3.4/")).rejects.toThrow(
+      "1.2.3.4 is an address of this server itself; only public addresses can be fetched",
+    );
     await expect(refusedPin(policy, "http://[::ffff:1.2.3.4]:8080/")).rejects.toThrow(EgressRefusedError);
     await expect(refusedPin(policy, "http://1.2.3.5/")).resolves.toBe("allowed");
     own = ["1.2.3.5"];

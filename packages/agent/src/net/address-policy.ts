@@ -116,7 +116,7 @@ export class AddressPolicy {
     for (const { address } of addresses) {
       const reason = this.refusal(address, port, own);
       if (reason) {
-        const subject = literal ? address : `${host} resolves to ${address},`;
+        const subject = literal ? `${address} is` : `${host} resolves to ${address},`;
         throw new EgressRefusedError(host, `${subject} ${reason}; only public addresses can be fetched`);
       }
     }
