@@ -33,7 +33,7 @@ export function createEgressFetch(policy: AddressPolicy, options: EgressFetchOpt
     const signal = init.signal ?? undefined;
     for (let hop = 0; ; hop++) {
       signal?.throwIfAborted();
-      const pinned = await policy.pin(url);
+      const pinned = await abortable(policy.pin(url), signal);
       const res = await send(url, pinned, agents, { method, headers, body, signal });
       const location = res.headers.get("location");
       if (init.redirect === "manual" || res.status < 300 || res.status >= 400 || !location) return res;
@@ -102,5 +102,15 @@ function send(
     );
     req.on("error", reject);
     req.end(o.body ?? undefined);
+  });
+}
+
+/** DNS (getaddrinfo) cannot be cancelled; the caller stops waiting for it when its signal fires. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }

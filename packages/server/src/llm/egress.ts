@@ -8,11 +8,13 @@ import { KilnError } from "../errors/errors.ts";
  * fails that call cleanly). The operator's own providers (env) are exempt for their own host and port only.
  */
 
+const SAVE_DNS_WAIT_MS = 3_000;
+
 export class EgressForbiddenError extends KilnError {
-  constructor(err: EgressRefusedError, status = 400) {
+  constructor(err: EgressRefusedError) {
     super(
       "egress_refused",
-      status,
+      400,
       `${err.message}; an instance admin can exempt an address with KILN_EGRESS_ALLOW`,
       { cause: err, details: { host: err.host } },
     );
@@ -21,14 +23,20 @@ export class EgressForbiddenError extends KilnError {
 
 /**
  * Refuses a URL whose host is, or now resolves to, an address the policy refuses. A name that does not
- * resolve yet passes: the check at connect time still holds.
+ * resolve (yet, or within a few seconds) passes: the check at connect time still holds.
  */
 export async function assertEgressAllowed(policy: AddressPolicy, url: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const slowDns = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, SAVE_DNS_WAIT_MS);
+  });
   try {
-    await policy.pin(new URL(url));
+    await Promise.race([policy.pin(new URL(url)), slowDns]);
   } catch (err) {
     if (err instanceof EgressRefusedError) throw new EgressForbiddenError(err);
     if (!(err instanceof EgressUnresolvedError)) throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
