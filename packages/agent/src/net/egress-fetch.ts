@@ -26,6 +26,9 @@ export function createEgressFetch(policy: AddressPolicy, options: EgressFetchOpt
     let url = new URL(input instanceof Request ? input.url : String(input));
     let method = (init.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
+    if (input instanceof Request && input.body && init.body === undefined) {
+      throw new TypeError("egress fetch takes a request body in init.body, not in a Request");
+    }
     let body = init.body ?? undefined;
     if (body !== undefined && body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) {
       throw new TypeError("egress fetch sends only string or byte bodies");
