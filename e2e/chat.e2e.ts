@@ -52,8 +52,8 @@ beforeAll(async () => {
         OPENAI_BASE_URL: `${fake.url}/v1`,
         OPENAI_API_KEY: "x",
         KILN_MODEL: "openai/fake-model",
-        // The org provider added below points at the fake provider on loopback.
-        KILN_LLM_ALLOW_PRIVATE_URLS: "1",
+        // The org provider added below points at the fake provider on loopback: the operator exempts it.
+        KILN_EGRESS_ALLOW: fake.url,
       },
     }),
     launchChromium(),

@@ -88,7 +88,7 @@ export const ERROR_CODES = [
   "model_not_found",
   "provider_not_found",
   "provider_name_taken",
-  "provider_url_forbidden",
+  "egress_refused",
   "provider_error",
   "provider_rejected",
   "provider_auth_failed",

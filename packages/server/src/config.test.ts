@@ -54,4 +54,19 @@ describe("config", () => {
     // Empty means unset, as for DATABASE_URL.
     expect(loadConfig({ KILN_PUBLIC_URL: "" }).publicUrl).toBe("http://localhost:4000");
   });
+
+  it("reads the egress exemptions, names a bad entry, and refuses the variable they replaced", () => {
+    expect(loadConfig({}).egressAllow).toEqual([]);
+    expect(loadConfig({ KILN_EGRESS_ALLOW: "127.0.0.1:4010, http://ollama.lan:11434" }).egressAllow).toEqual([
+      { kind: "host", host: "127.0.0.1", port: 4010 },
+      { kind: "host", host: "ollama.lan", port: 11434 },
+    ]);
+    expect(() => loadConfig({ KILN_EGRESS_ALLOW: "10.0.0.0/99" })).toThrow(
+      /KILN_EGRESS_ALLOW: "10.0.0.0\/99"/,
+    );
+    expect(() => loadConfig({ KILN_LLM_ALLOW_PRIVATE_URLS: "1" })).toThrow(
+      /KILN_LLM_ALLOW_PRIVATE_URLS: was removed: .*KILN_EGRESS_ALLOW/,
+    );
+    expect(loadConfig({ KILN_LLM_ALLOW_PRIVATE_URLS: "0" }).egressAllow).toEqual([]);
+  });
 });

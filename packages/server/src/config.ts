@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { type EgressAllowEntry, parseEgressAllow } from "@kiln/agent";
 import { LLM_MODEL_REF_PATTERN } from "@kiln/protocol";
 import { z } from "zod";
 import { ValidationError } from "./errors/errors.ts";
@@ -78,7 +79,26 @@ const Env = z.object({
   KILN_LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   KILN_LLM_RETRY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
   KILN_LLM_MAX_RETRY_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
-  KILN_LLM_ALLOW_PRIVATE_URLS: Bool.default(false),
+  // Destinations exempt from the egress address policy (@kiln/agent net/address-policy.ts) for every
+  // server-side fetch, tenants' included: an intranet model server orgs may use, a local fake provider.
+  KILN_EGRESS_ALLOW: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      try {
+        return parseEgressAllow(text);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  // Replaced by KILN_EGRESS_ALLOW; refused rather than ignored, so an upgrade does not silently cut off
+  // the providers it let through.
+  KILN_LLM_ALLOW_PRIVATE_URLS: z
+    .enum(["", "0", "false", "no"], {
+      error: "was removed: list the hosts org providers may use in KILN_EGRESS_ALLOW (e.g. 10.0.0.5:11434)",
+    })
+    .optional(),
 });
 
 export interface KilnConfig {
@@ -98,6 +118,8 @@ export interface KilnConfig {
   loginMaxAttempts: number;
   loginWindowSeconds: number;
   bodyLimitBytes: number;
+  /** Exemptions from the egress address policy (KILN_EGRESS_ALLOW); apply to every server-side fetch. */
+  egressAllow: EgressAllowEntry[];
   trustProxy: boolean;
   invitationTtlDays: number;
   smtpUrl: string | undefined;
@@ -166,8 +188,6 @@ export interface LlmConfig {
   retryBaseMs: number;
   /** A provider asking to wait longer than this (retry-after) fails at once with that hint instead. */
   maxRetryWaitSeconds: number;
-  /** Org providers may point at loopback/private/link-local addresses (off: SSRF into the host's network). */
-  allowPrivateUrls: boolean;
 }
 
 /**
@@ -210,6 +230,7 @@ export function loadConfig(
     loginMaxAttempts: e.KILN_LOGIN_MAX_ATTEMPTS,
     loginWindowSeconds: e.KILN_LOGIN_WINDOW_SECONDS,
     bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES,
+    egressAllow: e.KILN_EGRESS_ALLOW,
     trustProxy: e.KILN_TRUST_PROXY,
     invitationTtlDays: e.KILN_INVITATION_TTL_DAYS,
     smtpUrl: e.SMTP_URL,
@@ -239,7 +260,6 @@ export function loadConfig(
       maxRetries: e.KILN_LLM_MAX_RETRIES,
       retryBaseMs: e.KILN_LLM_RETRY_BASE_MS,
       maxRetryWaitSeconds: e.KILN_LLM_MAX_RETRY_WAIT_SECONDS,
-      allowPrivateUrls: e.KILN_LLM_ALLOW_PRIVATE_URLS,
     },
     git: { maxPushBytes: e.KILN_GIT_MAX_PUSH_BYTES, timeoutMs: e.KILN_GIT_TIMEOUT_SECONDS * 1000 },
     jobs: {

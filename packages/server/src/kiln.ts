@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { AddressPolicy } from "@kiln/agent";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildApp, type Services } from "./app.ts";
@@ -218,7 +219,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         return { state: "starting", phase: s.detail, log };
       },
     });
-    const llm = new LlmService({ database, secrets, config: config.llm, log: logger });
+    // One address policy for every server-side fetch to a destination a tenant chose (model providers,
+    // web_fetch); the operator's KILN_EGRESS_ALLOW is its only exemption.
+    const egress = new AddressPolicy({ allow: config.egressAllow });
+    const llm = new LlmService({ database, secrets, config: config.llm, egress, log: logger });
     orgs.onDelete(async (orgId) => llm.forgetOrg(orgId));
     const files = new FileService(projects, storage, {
       events: fileEvents,
@@ -244,6 +248,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       models: llm.gateway,
       history,
       previewErrors,
+      egress,
     });
     projects.onDelete((_orgId, projectId) => chatEngine.stopProject(projectId));
     orgs.onDelete((orgId) => chatEngine.stopOrg(orgId));

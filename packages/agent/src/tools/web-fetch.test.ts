@@ -1,10 +1,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AddressPolicy, type ResolvedAddress } from "../net/address-policy.ts";
 import { toolHarness } from "../testing/harness.ts";
 import { htmlToText } from "./html-to-text.ts";
-import { isPublicAddress } from "./web-address.ts";
-import { createWebFetchTool, type ResolvedAddress } from "./web-fetch.ts";
+import { createWebFetchTool } from "./web-fetch.ts";
 
 let server: Server;
 let port: number;
@@ -54,8 +55,9 @@ const lookup = async (host: string): Promise<ResolvedAddress[]> => {
   if (!address) throw new Error("ENOTFOUND");
   return [{ address, family: 4 }];
 };
-/** Only the test server's loopback is treated as "public"; everything else uses the real rule. */
-const allowTestServer = (address: string) => address === "127.0.0.1" || isPublicAddress(address);
+/** The real rule, with the test server's loopback address and port exempted as an operator would. */
+const allowTestServer = (resolve: (host: string) => Promise<ResolvedAddress[]> = lookup) =>
+  new AddressPolicy({ resolve, allow: [{ kind: "host", host: "127.0.0.1", port }] });
 
 async function fetchWith(url: string, options: Parameters<typeof createWebFetchTool>[0] = {}) {
   return toolHarness({} as never).call(createWebFetchTool(options), { url });
@@ -88,6 +90,31 @@ describe("web_fetch refuses internal addresses (SSRF)", () => {
     expect(hits).toEqual([]);
   });
 
+  it("refuses every address of this host's interfaces, with a server listening on each", async () => {
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i && !(i.family === "IPv6" && i.address.startsWith("fe80:")))
+      .map((i) => i!.address);
+    const servers = await Promise.all(
+      own.map(async (address) => {
+        const hit: string[] = [];
+        const s = createServer((req, res) => {
+          hit.push(req.url ?? "");
+          res.end("internal");
+        });
+        await new Promise<void>((resolve) => s.listen(0, address, resolve));
+        const host = address.includes(":") ? `[${address}]` : address;
+        return { s, hit, url: `http://${host}:${(s.address() as AddressInfo).port}/` };
+      }),
+    );
+    try {
+      for (const { url } of servers) expect((await fetchWith(url)).output, url).toMatch(/^Refused: /);
+      expect(servers.flatMap((x) => x.hit)).toEqual([]);
+    } finally {
+      for (const { s } of servers) s.close();
+    }
+  });
+
   it.each([
     "file:///etc/passwd",
     "ftp://example.com/",
@@ -100,7 +127,9 @@ describe("web_fetch refuses internal addresses (SSRF)", () => {
   });
 
   it("refuses a name that resolves to a private address", async () => {
-    const result = await fetchWith("http://intranet.test/", { lookup });
+    const result = await fetchWith("http://intranet.test/", {
+      policy: new AddressPolicy({ resolve: lookup }),
+    });
     expect(result.output).toBe(
       "Refused: intranet.test resolves to 10.1.2.3, a private, loopback, link-local or otherwise internal address; only public addresses can be fetched.",
     );
@@ -110,14 +139,12 @@ describe("web_fetch refuses internal addresses (SSRF)", () => {
     for (const target of [
       "http://169.254.169.254/latest/meta-data/",
       "http://meta.test/",
-      `http://localhost:${port}/page`,
+      `http://[::1]:${port}/page`,
+      `http://[::ffff:127.0.0.1]:${port + 1}/page`,
     ]) {
       hits = [];
       const url = `http://docs.test:${port}/redirect?to=${encodeURIComponent(target)}`;
-      const result = await fetchWith(url, {
-        lookup,
-        isAllowedAddress: (a) => a === "127.0.0.1" && hits.length === 0,
-      });
+      const result = await fetchWith(url, { policy: allowTestServer() });
       expect(result.output).toMatch(/^Refused: /);
       expect(hits).toHaveLength(1);
     }
@@ -129,10 +156,7 @@ describe("web_fetch refuses internal addresses (SSRF)", () => {
     const rebinding = async (): Promise<ResolvedAddress[]> => [
       { address: answers[Math.min(calls++, 1)]!, family: 4 },
     ];
-    const result = await fetchWith(`http://docs.test:${port}/json`, {
-      lookup: rebinding,
-      isAllowedAddress: allowTestServer,
-    });
+    const result = await fetchWith(`http://docs.test:${port}/json`, { policy: allowTestServer(rebinding) });
     expect(result.isError).toBe(false);
     expect(calls).toBe(1);
     expect(hits).toEqual([`docs.test:${port}/json`]);
@@ -140,63 +164,36 @@ describe("web_fetch refuses internal addresses (SSRF)", () => {
 });
 
 describe("web_fetch reading pages", () => {
-  const options = { lookup, isAllowedAddress: allowTestServer };
+  const options = () => ({ policy: allowTestServer() });
 
   it("turns HTML into text", async () => {
-    const result = await fetchWith(`http://docs.test:${port}/page`, options);
+    const result = await fetchWith(`http://docs.test:${port}/page`, options());
     expect(result.output).toBe(
       `URL: http://docs.test:${port}/page\nStatus: 200\nContent-Type: text/html; charset=utf-8\n\nDocs\n\n# Install\n\nRun npm i & go.\n\n- one\n- two`,
     );
   });
 
   it("follows redirects, pretty-prints JSON, reports HTTP errors", async () => {
-    const redirected = await fetchWith(`http://docs.test:${port}/redirect?to=%2Fjson`, options);
+    const redirected = await fetchWith(`http://docs.test:${port}/redirect?to=%2Fjson`, options());
     expect(redirected.output).toContain(`URL: http://docs.test:${port}/json`);
     expect(redirected.output).toContain('{\n  "a": 1\n}');
-    const missing = await fetchWith(`http://docs.test:${port}/missing`, options);
+    const missing = await fetchWith(`http://docs.test:${port}/missing`, options());
     expect(missing).toMatchObject({ isError: true });
     expect(missing.output).toContain("Status: 404");
   });
 
   it("stops reading at the size limit and gives up after the time limit", async () => {
-    const big = await fetchWith(`http://docs.test:${port}/big`, { ...options, maxBytes: 1000 });
+    const big = await fetchWith(`http://docs.test:${port}/big`, { ...options(), maxBytes: 1000 });
     expect(big.output).toContain("(only the first 1000 bytes were read)");
-    const slow = await fetchWith(`http://docs.test:${port}/hang`, { ...options, timeoutMs: 100 });
+    const slow = await fetchWith(`http://docs.test:${port}/hang`, { ...options(), timeoutMs: 100 });
     expect(slow).toMatchObject({ isError: true, output: "The fetch took longer than 0.1 s." });
   });
 
   it("rejects garbage URLs and credentials", async () => {
     expect((await fetchWith("not a url")).output).toBe("Not a valid absolute URL: not a url");
-    expect((await fetchWith(`http://user:pw@docs.test:${port}/page`, options)).output).toMatch(/credentials/);
-  });
-});
-
-describe("isPublicAddress", () => {
-  it.each([
-    ["8.8.8.8", true],
-    ["1.1.1.1", true],
-    ["2606:4700:4700::1111", true],
-    ["::ffff:8.8.8.8", true],
-    ["127.0.0.1", false],
-    ["10.255.255.255", false],
-    ["100.127.0.1", false],
-    ["100.128.0.1", true],
-    ["172.31.255.255", false],
-    ["172.32.0.1", true],
-    ["169.254.169.254", false],
-    ["224.0.0.1", false],
-    ["255.255.255.255", false],
-    ["::", false],
-    ["::1", false],
-    ["fc00::1", false],
-    ["fe80::1", false],
-    ["ff02::1", false],
-    ["2001:db8::1", false],
-    ["::ffff:10.0.0.1", false],
-    ["64:ff9b::a00:1", false],
-    ["not-an-ip", false],
-  ])("%s → %s", (address, expected) => {
-    expect(isPublicAddress(address)).toBe(expected);
+    expect((await fetchWith(`http://user:pw@docs.test:${port}/page`, options())).output).toMatch(
+      /credentials/,
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { createDefaultTools, type ToolDefinition } from "@kiln/agent";
+import { type AddressPolicy, createDefaultTools, type ToolDefinition } from "@kiln/agent";
 import type { ApprovalMode } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { KilnConfig } from "../config.ts";
@@ -29,6 +29,8 @@ export interface ChatsDeps {
   models: ModelSource;
   history: CheckpointSink;
   previewErrors: BrowserErrorSource;
+  /** The server's egress address policy, for web_fetch. */
+  egress: AddressPolicy;
 }
 
 /** Builds the chat engine and service from the server's parts (kept out of kiln.ts to keep it short). */
@@ -43,7 +45,7 @@ export function createChats(d: ChatsDeps): { chats: ChatService; engine: ChatEng
     checkpoints: d.history,
   });
   const context = new ProjectContext(d.files, d.runtime, d.previewErrors);
-  const tools = createDefaultTools();
+  const tools = createDefaultTools({ webFetch: { policy: d.egress } });
   // Plan mode: the loop refuses mutating tools anyway; not offering them keeps the model from trying.
   const readOnly = tools.filter((t) => !t.mutates);
   const chats = new ChatService({

@@ -118,16 +118,12 @@ describe("providers", () => {
       [{ name: "x6", kind: "openai", baseUrl: "not a url" }, 400, "validation_failed"],
       [{ name: "x7", kind: "openai", apiKey: " padded " }, 400, "validation_failed"],
       [{ name: "x8", kind: "openai", apiKey: "x".repeat(5000) }, 400, "validation_failed"],
-      // Without KILN_LLM_ALLOW_PRIVATE_URLS an org cannot aim the server at its own network.
-      [{ name: "x9", kind: "ollama", baseUrl: "http://127.0.0.1:11434" }, 400, "provider_url_forbidden"],
-      [
-        { name: "y1", kind: "openai", baseUrl: "http://169.254.169.254/latest" },
-        400,
-        "provider_url_forbidden",
-      ],
-      [{ name: "y2", kind: "openai", baseUrl: "http://[::1]:8080" }, 400, "provider_url_forbidden"],
-      [{ name: "y3", kind: "openai", baseUrl: "http://localhost:4000" }, 400, "provider_url_forbidden"],
-      [{ name: "y4", kind: "openai", baseUrl: "http://10.1.2.3" }, 400, "provider_url_forbidden"],
+      // Unless the operator exempts an address (KILN_EGRESS_ALLOW) an org cannot aim the server at its network.
+      [{ name: "x9", kind: "ollama", baseUrl: "http://127.0.0.1:11434" }, 400, "egress_refused"],
+      [{ name: "y1", kind: "openai", baseUrl: "http://169.254.169.254/latest" }, 400, "egress_refused"],
+      [{ name: "y2", kind: "openai", baseUrl: "http://[::1]:8080" }, 400, "egress_refused"],
+      [{ name: "y3", kind: "openai", baseUrl: "http://localhost:4000" }, 400, "egress_refused"],
+      [{ name: "y4", kind: "openai", baseUrl: "http://10.1.2.3" }, 400, "egress_refused"],
     ];
     for (const [body, status, expected] of cases) {
       const res = await post(body);

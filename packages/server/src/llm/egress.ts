@@ -1,134 +1,54 @@
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
-import http from "node:http";
-import https from "node:https";
-import { BlockList, isIP, type LookupFunction } from "node:net";
-import { Readable } from "node:stream";
+import { type AddressPolicy, allowEntryForUrl, EgressRefusedError, EgressUnresolvedError } from "@kiln/agent";
 import { KilnError } from "../errors/errors.ts";
 
 /**
- * Org admins choose their providers' URLs and the server calls them, so without a guard an org could make
- * Kiln reach the host's loopback, the private network or a cloud metadata endpoint (SSRF). The guard is
- * applied to the address actually connected to (resolved once, checked, then used), so DNS rebinding
- * between check and connect does not get around it. Redirects are not followed.
+ * The server's side of the egress address policy (@kiln/agent net/): org admins choose their providers'
+ * URLs and the server calls them, so every such URL is held to the policy when it is saved (a clear 4xx
+ * now) and again at each connection (egress-fetch.ts: a name that later resolves elsewhere, DNS rebinding,
+ * fails that call cleanly). The operator's own providers (env) are exempt for their own host and port only.
  */
 
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10], // carrier-grade NAT
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16], // link-local, cloud metadata
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 3], // multicast and reserved, up to 255.255.255.255
-] as const) {
-  blocked.addSubnet(net, prefix, "ipv4");
-}
-for (const [net, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7], // unique local
-  ["fe80::", 10], // link-local
-  ["ff00::", 8], // multicast
-] as const) {
-  blocked.addSubnet(net, prefix, "ipv6");
-}
+const SAVE_DNS_WAIT_MS = 3_000;
 
-export class ForbiddenAddressError extends KilnError {
-  constructor(host: string) {
+export class EgressForbiddenError extends KilnError {
+  constructor(err: EgressRefusedError) {
     super(
-      "provider_url_forbidden",
+      "egress_refused",
       400,
-      `provider address ${host} is loopback, private or link-local; an instance admin can allow it with KILN_LLM_ALLOW_PRIVATE_URLS=1`,
+      `${err.message}; an instance admin can exempt an address with KILN_EGRESS_ALLOW`,
+      { cause: err, details: { host: err.host } },
     );
   }
 }
 
-/** Whether an IP address is one an org's provider may not point at. */
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return blocked.check(address, "ipv4");
-  if (family !== 6) return true;
-  const lower = address.toLowerCase();
-  // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) addresses reach IPv4 hosts.
-  const embedded = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1];
-  if (embedded) return blocked.check(embedded, "ipv4");
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (hex) {
-    const n = (Number.parseInt(hex[1]!, 16) << 16) | Number.parseInt(hex[2]!, 16);
-    return blocked.check([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join("."), "ipv4");
-  }
-  return blocked.check(address, "ipv6");
-}
-
-/** A lookup that refuses names resolving to a blocked address (any of them). */
-export function guardedLookup(blocks: (address: string) => boolean = isPrivateAddress): LookupFunction {
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, "", 4);
-      const bad = addresses.find((a) => blocks(a.address));
-      if (bad || addresses.length === 0) return callback(new ForbiddenAddressError(hostname), "", 4);
-      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-      callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  };
-}
-
-/** Refuses a URL whose host is a blocked literal address or localhost (other names: at connect time). */
-export function assertPublicUrl(url: URL, blocks: (address: string) => boolean = isPrivateAddress): void {
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (isIP(host) && blocks(host)) throw new ForbiddenAddressError(host);
-  if (!isIP(host) && (host === "localhost" || host.endsWith(".localhost")))
-    throw new ForbiddenAddressError(host);
-}
-
 /**
- * A `fetch` for org providers: plain node:http(s) with the guarded lookup. Supports what the AI SDK's
- * providers use — string or byte bodies, headers, abort signals, streamed responses.
+ * Refuses a URL whose host is, or now resolves to, an address the policy refuses. A name that does not
+ * resolve (yet, or within a few seconds) passes: the check at connect time still holds.
  */
-export function createGuardedFetch(blocks: (address: string) => boolean = isPrivateAddress): typeof fetch {
-  const lookup = guardedLookup(blocks);
-  return async (input, init = {}) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError(`unsupported URL ${url}`);
-    assertPublicUrl(url, blocks);
-    const body = init.body;
-    if (body !== undefined && body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) {
-      throw new TypeError("guardedFetch sends only string or byte bodies");
-    }
-    const headers = Object.fromEntries(new Headers(init.headers).entries());
-    const signal = init.signal ?? undefined;
-    signal?.throwIfAborted();
-    const client = url.protocol === "https:" ? https : http;
-    return new Promise<Response>((resolve, reject) => {
-      const req = client.request(
-        url,
-        { method: init.method ?? "GET", headers, lookup, ...(signal ? { signal } : {}) },
-        (res) => {
-          const status = res.statusCode ?? 502;
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) {
-            if (value === undefined) continue;
-            for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, v);
-          }
-          const empty = status === 204 || status === 304 || init.method === "HEAD";
-          if (empty) res.resume();
-          resolve(
-            new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {
-              status,
-              statusText: res.statusMessage ?? "",
-              headers: responseHeaders,
-            }),
-          );
-        },
-      );
-      req.on("error", reject);
-      req.end(body ?? undefined);
-    });
-  };
+export async function assertEgressAllowed(policy: AddressPolicy, url: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const slowDns = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, SAVE_DNS_WAIT_MS);
+  });
+  try {
+    await Promise.race([policy.pin(new URL(url)), slowDns]);
+  } catch (err) {
+    if (err instanceof EgressRefusedError) throw new EgressForbiddenError(err);
+    if (!(err instanceof EgressUnresolvedError)) throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-export const guardedFetch = createGuardedFetch();
+/** The policy for the instance's own providers: their configured hosts and ports are the operator's word. */
+export function instancePolicy(policy: AddressPolicy, baseUrls: readonly string[]): AddressPolicy {
+  return policy.with(baseUrls.map((u) => allowEntryForUrl(new URL(u))));
+}
+
+/** The EgressRefusedError somewhere in an error's cause chain (the AI SDK wraps what fetch throws). */
+export function egressRefusal(err: unknown): EgressRefusedError | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof EgressRefusedError) return e;
+  }
+  return undefined;
+}

@@ -1,6 +1,7 @@
 import { APICallError } from "@ai-sdk/provider";
 import type { ErrorCode } from "@kiln/protocol";
 import { KilnError } from "../errors/errors.ts";
+import { egressRefusal } from "./egress.ts";
 
 export class ModelNotConfiguredError extends KilnError {
   constructor() {
@@ -60,6 +61,16 @@ const MAX_MESSAGE = 500;
 export function describeFailure(err: unknown): ProviderFailure {
   if (err instanceof ProviderCallError) return err.failure;
   if (err instanceof KilnError) return { code: err.code, status: err.status, message: err.message };
+  // The provider's address was fine when saved and is not now (its name resolves elsewhere): the call is
+  // refused before connecting, a failure of the provider's configuration rather than of the server.
+  const refused = egressRefusal(err);
+  if (refused) {
+    return {
+      code: "egress_refused",
+      status: 502,
+      message: clip(`provider address refused: ${refused.message}`),
+    };
+  }
   if (APICallError.isInstance(err)) {
     const status = err.statusCode;
     const message = clip(upstreamMessage(err));
@@ -118,7 +129,7 @@ export function toProviderCallError(err: unknown): KilnError {
 
 /** Whether a retry may help: throttling, overload, server errors and connection failures. */
 export function isRetryable(err: unknown): boolean {
-  if (!APICallError.isInstance(err)) return false;
+  if (!APICallError.isInstance(err) || egressRefusal(err)) return false;
   const status = err.statusCode;
   if (status === undefined) return err.isRetryable;
   return status === 408 || status === 409 || status === 429 || status >= 500;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { LanguageModelV4CallOptions } from "@ai-sdk/provider";
+import { AddressPolicy } from "@kiln/agent";
 import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
 import { generateText, streamText } from "ai";
 import { desc, eq } from "drizzle-orm";
@@ -28,7 +29,8 @@ beforeAll(async () => {
       KILN_MODEL: "openai/fake-model",
       KILN_LLM_RETRY_BASE_MS: "1",
       KILN_LLM_MAX_RETRY_WAIT_SECONDS: "5",
-      KILN_LLM_ALLOW_PRIVATE_URLS: "1",
+      // The org providers below point at the fake provider on loopback: the operator exempts it.
+      KILN_EGRESS_ALLOW: fake.url,
     },
   });
   llm = kiln.services.llm;
@@ -145,6 +147,7 @@ describe("languageModel", () => {
       database: kiln.database,
       secrets: new SecretBox(randomBytes(32)),
       config: loadConfig({}).llm,
+      egress: new AddressPolicy(),
       log: pino({ level: "silent" }),
     });
     await expect(bare.gateway.languageModel(ctxOf(access))).rejects.toMatchObject({

@@ -1,4 +1,5 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
+import { AddressPolicy, createEgressFetch } from "@kiln/agent";
 import type { LlmCallSource, LlmModel, LlmModelList } from "@kiln/protocol";
 import { wrapLanguageModel } from "ai";
 import type { LlmConfig } from "../config.ts";
@@ -6,6 +7,7 @@ import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
 import type { CallLog } from "./call-log.ts";
 import { defaultContextWindow, FALLBACK_MODEL, knownModel } from "./catalog.ts";
+import { instancePolicy } from "./egress.ts";
 import { ModelNotConfiguredError, ProviderCallError, ProviderNotFoundError } from "./errors.ts";
 import { gatewayMiddleware } from "./middleware.ts";
 import type { ModelLists } from "./model-lists.ts";
@@ -36,6 +38,8 @@ export interface GatewayModel {
 
 export interface GatewayDeps {
   config: LlmConfig;
+  /** The server's egress address policy (KILN_EGRESS_ALLOW included). */
+  egress: AddressPolicy;
   providers: ProviderService;
   settings: SettingsService;
   calls: CallLog;
@@ -54,7 +58,7 @@ export class LlmGateway {
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
-    this.#instance = instanceSpecs(deps.config);
+    this.#instance = instanceSpecs(deps.config, deps.egress);
     const fallback = this.#instance
       .map((s) => (FALLBACK_MODEL[s.kind] ? formatModelRef(s.name, FALLBACK_MODEL[s.kind]!) : undefined))
       .find((ref) => ref !== undefined);
@@ -164,18 +168,26 @@ export class LlmGateway {
   }
 }
 
-/** Providers configured from the environment; their names are their kinds. */
-export function instanceSpecs(config: LlmConfig): ProviderSpec[] {
+/**
+ * Providers configured from the environment; their names are their kinds. Their requests go through the
+ * egress policy too, with each one's own configured host and port exempt (the operator chose it) — a
+ * redirect it answers with is still checked.
+ */
+export function instanceSpecs(
+  config: LlmConfig,
+  egress: AddressPolicy = new AddressPolicy(),
+): ProviderSpec[] {
   const specs: ProviderSpec[] = [];
-  const add = (kind: ProviderSpec["kind"], baseUrl: string | undefined, apiKey: string | undefined) => {
+  const add = (kind: ProviderSpec["kind"], configured: string | undefined, apiKey: string | undefined) => {
+    const baseUrl = normalizeBaseUrl(kind, configured ?? DEFAULT_BASE_URL[kind]!);
     specs.push({
       name: kind,
       kind,
       source: "instance",
-      baseUrl: normalizeBaseUrl(kind, baseUrl ?? DEFAULT_BASE_URL[kind]!),
+      baseUrl,
       apiKey,
       models: [],
-      fetch: undefined,
+      fetch: createEgressFetch(instancePolicy(egress, [baseUrl])),
       cacheKey: `instance:${kind}`,
     });
   };

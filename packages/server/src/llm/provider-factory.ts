@@ -15,8 +15,8 @@ export interface ProviderSpec {
   baseUrl: string;
   apiKey: string | undefined;
   models: LlmConfiguredModel[];
-  /** The guarded fetch for org providers (egress.ts); undefined: the global one. */
-  fetch: typeof fetch | undefined;
+  /** Every request to the provider goes through this: the egress address policy's fetch (egress.ts). */
+  fetch: typeof fetch;
   /** Changes whenever the settings above do; keys caches of the provider's model list. */
   cacheKey: string;
   /** Set when the stored key cannot be opened (the instance's secret key changed, or tampering). */
@@ -57,7 +57,7 @@ export function normalizeBaseUrl(kind: LlmProviderKind, raw: string): string {
 
 /** The AI SDK model for one model id of a provider. No retries or logging here: the gateway adds them. */
 export function createModel(spec: ProviderSpec, modelId: string): LanguageModelV4 {
-  const common = { baseURL: spec.baseUrl, ...(spec.fetch ? { fetch: spec.fetch } : {}) };
+  const common = { baseURL: spec.baseUrl, fetch: spec.fetch };
   // The SDKs fall back to OPENAI_API_KEY & co. from process.env when no key is given; an org provider
   // must never borrow the instance's key that way, so a placeholder is passed instead.
   const apiKey = spec.apiKey ?? "no-key";
@@ -105,7 +105,6 @@ const OllamaTags = z.object({ models: z.array(z.looseObject({ name: z.string().m
 
 /** Asks the provider which models it serves. Throws on any failure; the caller caches either outcome. */
 export async function fetchModelList(spec: ProviderSpec, signal?: AbortSignal): Promise<ListedModel[]> {
-  const doFetch = spec.fetch ?? fetch;
   const headers: Record<string, string> = { accept: "application/json" };
   let url: string;
   if (spec.kind === "anthropic") {
@@ -120,7 +119,10 @@ export async function fetchModelList(spec: ProviderSpec, signal?: AbortSignal): 
     if (spec.apiKey) headers.authorization = `Bearer ${spec.apiKey}`;
   }
   const timeout = AbortSignal.timeout(LIST_TIMEOUT_MS);
-  const res = await doFetch(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  const res = await spec.fetch(url, {
+    headers,
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
   if (!res.ok) {
     await res.body?.cancel();
     throw new Error(`GET ${new URL(url).pathname} answered ${res.status}`);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { type AddressPolicy, createEgressFetch } from "@kiln/agent";
 import {
   type CreateLlmProviderBody,
   type LlmConfiguredModel,
@@ -16,7 +17,7 @@ import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
-import { assertPublicUrl, guardedFetch } from "./egress.ts";
+import { assertEgressAllowed } from "./egress.ts";
 import { DEFAULT_BASE_URL, normalizeBaseUrl, type ProviderSpec } from "./provider-factory.ts";
 
 type ProviderRow = typeof llmProviders.$inferSelect;
@@ -51,12 +52,15 @@ function toProvider(row: ProviderRow): LlmProvider {
 export class ProviderService {
   readonly #database: Database;
   readonly #secrets: SecretBox;
-  readonly #allowPrivateUrls: boolean;
+  readonly #egress: AddressPolicy;
+  readonly #fetch: typeof fetch;
 
-  constructor(database: Database, secrets: SecretBox, options: { allowPrivateUrls: boolean }) {
+  /** `egress`: the server's address policy; org providers get no exemption beyond the operator's. */
+  constructor(database: Database, secrets: SecretBox, options: { egress: AddressPolicy }) {
     this.#database = database;
     this.#secrets = secrets;
-    this.#allowPrivateUrls = options.allowPrivateUrls;
+    this.#egress = options.egress;
+    this.#fetch = createEgressFetch(options.egress);
   }
 
   async list(access: OrgAccess): Promise<LlmProvider[]> {
@@ -69,7 +73,7 @@ export class ProviderService {
 
   async create(access: OrgAccess, input: CreateLlmProviderBody): Promise<LlmProvider> {
     requirePermission(access.role, "llm.manage");
-    const baseUrl = this.#baseUrl(input.kind, input.baseUrl);
+    const baseUrl = await this.#baseUrl(input.kind, input.baseUrl);
     const id = randomUUID();
     const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
       const [inserted] = await tx
@@ -93,12 +97,16 @@ export class ProviderService {
 
   async update(access: OrgAccess, id: string, input: UpdateLlmProviderBody): Promise<LlmProvider> {
     requirePermission(access.role, "llm.manage");
+    // Checked before the transaction, which should not wait on DNS; a provider's kind never changes.
+    let newBaseUrl: string | null | undefined;
+    if (input.baseUrl !== undefined) {
+      const { kind } = await this.#database.tenant(access.org.schemaName, (tx) => findProvider(tx, id));
+      newBaseUrl = await this.#baseUrl(kind as LlmProviderKind, input.baseUrl ?? undefined);
+    }
     try {
       const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
         const current = await findProvider(tx, id);
-        const kind = current.kind as LlmProviderKind;
-        const baseUrl =
-          input.baseUrl === undefined ? current.baseUrl : this.#baseUrl(kind, input.baseUrl ?? undefined);
+        const baseUrl = newBaseUrl === undefined ? current.baseUrl : newBaseUrl;
         const key =
           input.apiKey === undefined
             ? {}
@@ -159,12 +167,12 @@ export class ProviderService {
       baseUrl: row.baseUrl ?? DEFAULT_BASE_URL[kind] ?? "",
       apiKey,
       models: StoredModels.parse(row.models) as LlmConfiguredModel[],
-      fetch: this.#allowPrivateUrls ? undefined : guardedFetch,
+      fetch: this.#fetch,
       cacheKey: `org:${org.id}:${row.id}:${row.updatedAt.getTime()}`,
     };
   }
 
-  #baseUrl(kind: LlmProviderKind, raw: string | undefined): string | null {
+  async #baseUrl(kind: LlmProviderKind, raw: string | undefined): Promise<string | null> {
     if (raw === undefined) {
       if (DEFAULT_BASE_URL[kind]) return null;
       throw new BadRequestError("validation_failed", `a ${kind} provider needs a baseUrl`);
@@ -175,8 +183,8 @@ export class ProviderService {
     } catch (err) {
       throw new BadRequestError("validation_failed", `baseUrl: ${(err as Error).message}`);
     }
-    // Names are checked again at connect time (egress.ts); a literal private address is refused now.
-    if (!this.#allowPrivateUrls) assertPublicUrl(new URL(normalized));
+    // Refused now when it already resolves somewhere refused; checked again at every connection.
+    await assertEgressAllowed(this.#egress, normalized);
     return normalized;
   }
 

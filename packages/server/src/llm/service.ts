@@ -1,3 +1,4 @@
+import type { AddressPolicy } from "@kiln/agent";
 import type { FastifyBaseLogger } from "fastify";
 import type { LlmConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
@@ -20,11 +21,15 @@ export class LlmService {
   readonly limiter: LlmRateLimiter;
   readonly #modelLists = new ModelLists();
 
-  constructor(deps: { database: Database; secrets: SecretBox; config: LlmConfig; log: FastifyBaseLogger }) {
+  constructor(deps: {
+    database: Database;
+    secrets: SecretBox;
+    config: LlmConfig;
+    egress: AddressPolicy;
+    log: FastifyBaseLogger;
+  }) {
     const { database, config } = deps;
-    this.providers = new ProviderService(database, deps.secrets, {
-      allowPrivateUrls: config.allowPrivateUrls,
-    });
+    this.providers = new ProviderService(database, deps.secrets, { egress: deps.egress });
     this.prices = new PriceService(database);
     this.calls = new CallLog(database, this.prices, deps.log);
     this.limiter = new LlmRateLimiter(database);
@@ -34,6 +39,7 @@ export class LlmService {
     });
     this.gateway = new LlmGateway({
       config,
+      egress: deps.egress,
       providers: this.providers,
       settings: this.settings,
       calls: this.calls,

@@ -1,10 +1,12 @@
 import { isIPv4, isIPv6 } from "node:net";
 
 /**
- * Which addresses `web_fetch` may connect to: public unicast only. Everything a server inside a company
- * network or a cloud can reach but the internet cannot — private and shared (CGNAT) ranges, loopback,
- * link-local (where cloud metadata lives: 169.254.169.254, fd00:ec2::254), multicast, documentation and
- * reserved blocks — is refused, including IPv4 addresses embedded in IPv6 (mapped, NAT64, 6to4).
+ * Which addresses a server-side fetch may connect to: public unicast only. Everything a server inside a
+ * company network or a cloud can reach but the internet cannot — private and shared (CGNAT) ranges,
+ * loopback, link-local (where cloud metadata lives: 169.254.169.254, fd00:ec2::254), multicast,
+ * benchmarking, documentation and reserved blocks — is refused, including IPv4 addresses embedded in IPv6
+ * (mapped, SIIT-translated, NAT64, 6to4). The host's own interface addresses are refused on top of these by
+ * the policy (address-policy.ts): a host can hold a "public" address.
  */
 
 const V4_BLOCKED: Array<[string, number]> = [
@@ -28,6 +30,7 @@ const V4_BLOCKED: Array<[string, number]> = [
 const V6_BLOCKED: Array<[string, number]> = [
   ["::", 96], // unspecified, loopback and the deprecated IPv4-compatible form
   ["100::", 64], // discard
+  ["64:ff9b:1::", 48], // local-use NAT64 (RFC 8215): translates into the operator's own network
   ["2001::", 23], // IETF protocol assignments, incl. Teredo
   ["2001:db8::", 32], // documentation
   ["3fff::", 20], // documentation
@@ -39,13 +42,10 @@ const V6_BLOCKED: Array<[string, number]> = [
 ];
 
 export function isPublicAddress(address: string): boolean {
-  const ip = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  const ip = canonicalAddress(address);
+  if (ip === undefined) return false;
   if (isIPv4(ip)) return isPublicV4(v4ToInt(ip));
-  if (!isIPv6(ip)) return false;
-  const words = expandV6(ip);
-  if (!words) return false;
-  const embedded = embeddedV4(words);
-  if (embedded !== undefined) return isPublicV4(embedded);
+  const words = expandV6(ip)!;
   return !V6_BLOCKED.some(([net, bits]) => inV6(words, expandV6(net)!, bits));
 }
 
@@ -60,14 +60,54 @@ function v4ToInt(ip: string): number {
   return ip.split(".").reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
 }
 
-/** IPv4 inside IPv6: mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::/96 and 64:ff9b:1::/48) and 6to4 (2002::/16). */
+/**
+ * One spelling per address, to compare with the host's own and the operator's allowlist: IPv4 dotted,
+ * an IPv4 reached through IPv6 (mapped, SIIT, NAT64, 6to4) as that IPv4, other IPv6 fully expanded.
+ * Undefined for something that is not an IP address.
+ */
+export function canonicalAddress(address: string): string | undefined {
+  const ip = bare(address);
+  if (isIPv4(ip)) return intToV4(v4ToInt(ip));
+  if (!isIPv6(ip)) return undefined;
+  const words = expandV6(ip);
+  if (!words) return undefined;
+  const embedded = embeddedV4(words);
+  if (embedded !== undefined) return intToV4(embedded);
+  return words.map((w) => w.toString(16)).join(":");
+}
+
+function bare(address: string): string {
+  return address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+}
+
+function intToV4(value: number): string {
+  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
+}
+
+/**
+ * IPv4 inside IPv6: mapped (::ffff:a.b.c.d), SIIT-translated (::ffff:0:a.b.c.d), NAT64 well-known prefix
+ * (64:ff9b::/96) and 6to4 (2002::/16).
+ */
 function embeddedV4(w: number[]): number | undefined {
   const tail = ((w[6]! << 16) | w[7]!) >>> 0;
   if (w.slice(0, 5).every((x) => x === 0) && w[5] === 0xffff) return tail;
+  if (w.slice(0, 4).every((x) => x === 0) && w[4] === 0xffff && w[5] === 0) return tail;
   if (w[0] === 0x64 && w[1] === 0xff9b && w.slice(2, 6).every((x) => x === 0)) return tail;
-  if (w[0] === 0x64 && w[1] === 0xff9b && w[2] === 1) return tail;
   if (w[0] === 0x2002) return ((w[1]! << 16) | w[2]!) >>> 0;
   return undefined;
+}
+
+/** Whether an address lies in `net/bits` (both of one family; an embedded IPv4 counts as IPv4). */
+export function inRange(address: string, net: string, bits: number): boolean {
+  const a = canonicalAddress(address);
+  const n = canonicalAddress(net);
+  if (!a || !n) return false;
+  if (isIPv4(a) !== isIPv4(n)) return false;
+  if (isIPv4(a)) {
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    return (v4ToInt(a) & mask) >>> 0 === (v4ToInt(n) & mask) >>> 0;
+  }
+  return inV6(expandV6(a)!, expandV6(n)!, bits);
 }
 
 function inV6(words: number[], net: number[], bits: number): boolean {
