@@ -12,8 +12,8 @@ export function VerifyBanner() {
       className="flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-amber-500/25 bg-amber-500/10 px-3 py-2 text-xs text-amber-200 sm:px-4"
     >
       <span>
-        Verify <strong className="font-medium text-amber-100">{me.user.email}</strong> to join teams you are
-        invited to and to invite others.
+        Verify <strong className="font-medium text-amber-100">{me.user.email}</strong> to join teams and
+        invite people.
       </span>
       <Link
         to="/verify-email"
