@@ -286,8 +286,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       database,
       mailer,
       codeKey: deriveKey(masterKey, "email-verification-code"),
-      // A code mailed at most 5 times an hour, and at most 10 codes typed per quarter hour, per account.
+      // A code mailed at most 5 times an hour per account and 10 times an hour per address (every
+      // sign-up naming it mails one), and at most 10 codes typed per quarter hour per account.
       sendLimiter: new RateLimiter(database, 5, 3600),
+      addressLimiter: new RateLimiter(database, 10, 3600),
       attemptLimiter: new RateLimiter(database, 10, 900),
       options: { publicUrl: config.publicUrl, log: logger },
     });

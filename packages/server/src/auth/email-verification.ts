@@ -47,6 +47,7 @@ export class EmailVerificationService {
   readonly #mailer: Mailer;
   readonly #codeKey: Uint8Array;
   readonly #sendLimiter: RateLimiter;
+  readonly #addressLimiter: RateLimiter;
   readonly #attemptLimiter: RateLimiter;
   readonly #options: EmailVerificationOptions;
 
@@ -54,7 +55,10 @@ export class EmailVerificationService {
     database: Database;
     mailer: Mailer;
     codeKey: Uint8Array;
+    /** Per account. */
     sendLimiter: RateLimiter;
+    /** Per address, across accounts: sign-ups naming one address must not flood its inbox. */
+    addressLimiter: RateLimiter;
     attemptLimiter: RateLimiter;
     options: EmailVerificationOptions;
   }) {
@@ -62,6 +66,7 @@ export class EmailVerificationService {
     this.#mailer = deps.mailer;
     this.#codeKey = deps.codeKey;
     this.#sendLimiter = deps.sendLimiter;
+    this.#addressLimiter = deps.addressLimiter;
     this.#attemptLimiter = deps.attemptLimiter;
     this.#options = deps.options;
   }
@@ -73,6 +78,7 @@ export class EmailVerificationService {
     if (user.emailVerifiedAt)
       throw new ConflictError("email_already_verified", "this email address is already verified");
     await this.#sendLimiter.hit(`verify-send:${userId}`);
+    await this.#addressLimiter.hit(`verify-mail:${user.email.toLowerCase()}`);
     const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
     const link = opaqueToken("kev_");
     const id = randomUUID();

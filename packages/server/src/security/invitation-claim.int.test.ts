@@ -238,6 +238,16 @@ describe("verification codes and links", () => {
     expect((await user.client.get("/api/auth/me")).json().user.emailVerified).toBe(false);
   });
 
+  it("does not flood an address's inbox however many sign-ups name it", async () => {
+    const victim = uniqueEmail("victim");
+    const mailsTo = () => kiln.mails.sent.filter((m) => m.to === victim).length;
+    for (let i = 0; i < 11; i++) {
+      const res = await kiln.client().post("/api/auth/signup", { email: victim, password: PASSWORD });
+      expect(res.statusCode).toBe(201);
+    }
+    expect(mailsTo()).toBe(10);
+  });
+
   it("does not mail a code to an address that is already verified", async () => {
     const user = await kiln.signup();
     expectError(await user.client.post("/api/auth/verify-email/send"), 409, "email_already_verified");
