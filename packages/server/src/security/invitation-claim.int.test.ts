@@ -121,6 +121,15 @@ describe("an account that has not proven its address", () => {
     expect(rows.map((r) => r.userId)).not.toContain(squatter.user.id);
   });
 
+  it("lets each unverified account naming one address log in with its own password, and only its own", async () => {
+    const shared = uniqueEmail("shared");
+    const owner = await kiln.signup({ email: shared, password: PASSWORD, verify: false });
+    const squatter = await kiln.signup({ email: shared, password: "squatter password", verify: false });
+    expect((await login(shared)).json().user.id).toBe(owner.user.id);
+    expect((await login(shared, "squatter password")).json().user.id).toBe(squatter.user.id);
+    expectError(await login(shared, "neither of them"), 401, "invalid_credentials");
+  });
+
   it("log-in says the same for an address nobody holds and for one only unverified accounts name", async () => {
     const named = uniqueEmail("named");
     await kiln.signup({ email: named, verify: false });
