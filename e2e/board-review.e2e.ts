@@ -19,6 +19,7 @@ import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { KilnWorker } from "../packages/server/src/worker/client.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
+import { enterMailedCode } from "./verify-email.ts";
 
 const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
 const PASSWORD = "correct horse battery";
@@ -120,9 +121,11 @@ it("edits a task's title, description, labels and priority; the changes outlive 
   onFailure();
   await page.goto(`${base}/signup`);
   await page.getByLabel("Name").fill("Rhea Review");
-  await page.getByLabel("Email").fill(`rhea-${Date.now().toString(36)}@example.com`);
+  const email = `rhea-${Date.now().toString(36)}@example.com`;
+  await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
+  await enterMailedCode(page, kiln, email);
   await page.getByRole("heading", { name: "Projects" }).waitFor();
   org = new URL(page.url()).pathname.split("/")[1]!;
   await page.evaluate(() =>

@@ -17,6 +17,7 @@ import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { KilnWorker } from "../packages/server/src/worker/client.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
+import { enterMailedCode } from "./verify-email.ts";
 
 const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
 const PASSWORD = "correct horse battery";
@@ -97,9 +98,11 @@ it("creates a task for the agent, drags it into In progress and sees it land in 
 
   await page.goto(`${base}/signup`);
   await page.getByLabel("Name").fill("Bea Board");
-  await page.getByLabel("Email").fill(`bea-${Date.now().toString(36)}@example.com`);
+  const email = `bea-${Date.now().toString(36)}@example.com`;
+  await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
+  await enterMailedCode(page, kiln, email);
   await page.getByRole("heading", { name: "Projects" }).waitFor();
   const org = new URL(page.url()).pathname.split("/")[1]!;
 

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
+import { enterMailedCode } from "./verify-email.ts";
 
 const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
 const PASSWORD = "correct horse battery";
@@ -87,9 +88,11 @@ it("builds, undoes, approves, reconnects, stops and fixes with the agent", async
   // Sign up.
   await page.goto(`${base}/signup`);
   await page.getByLabel("Name").fill("Ada Agent");
-  await page.getByLabel("Email").fill(`ada-${Date.now().toString(36)}@example.com`);
+  const email = `ada-${Date.now().toString(36)}@example.com`;
+  await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
+  await enterMailedCode(page, kiln, email);
   await page.getByRole("heading", { name: "Projects" }).waitFor();
   const org = new URL(page.url()).pathname.split("/")[1]!;
 

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
+import { enterMailedCode } from "./verify-email.ts";
 
 const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
 const PASSWORD = "correct horse battery";
@@ -48,6 +49,7 @@ async function signUp(page: Page, name: string, email: string): Promise<string> 
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
+  await enterMailedCode(page, kiln, email);
   await page.getByRole("heading", { name: "Projects" }).waitFor();
   return new URL(page.url()).pathname.split("/")[1]!;
 }

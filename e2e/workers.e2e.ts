@@ -13,6 +13,7 @@ import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { startWorkerProcess, type WorkerProcess } from "../packages/server/src/testing/processes.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
+import { enterMailedCode } from "./verify-email.ts";
 
 const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
 
@@ -54,9 +55,11 @@ it("creates a worker token, shows the worker that uses it, and revoking it disco
 
   await page.goto(`${base}/signup`);
   await page.getByLabel("Name").fill("Wes Worker");
-  await page.getByLabel("Email").fill(`wes-${Date.now().toString(36)}@example.com`);
+  const email = `wes-${Date.now().toString(36)}@example.com`;
+  await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account" }).click();
+  await enterMailedCode(page, kiln, email);
   await page.getByRole("heading", { name: "Projects" }).waitFor();
   const org = new URL(page.url()).pathname.split("/")[1]!;
 

@@ -28,10 +28,44 @@ export const User = z
     id: Id,
     email: z.string(),
     name: z.string(),
+    emailVerified: z
+      .boolean()
+      .describe(
+        "The address was proven by a code or link sent to it; only then can invitations to it be accepted",
+      ),
     createdAt: Timestamp,
   })
   .meta({ id: "User" });
 export type User = z.infer<typeof User>;
+
+/** The six-digit code from the verification email, for the signed-in user. */
+export const VerifyEmailCodeBody = z.strictObject({
+  code: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/, "six digits"),
+});
+export type VerifyEmailCodeBody = z.infer<typeof VerifyEmailCodeBody>;
+
+/** The secret from the verification link; works without a session (another browser, another device). */
+export const VerifyEmailLinkBody = z.strictObject({
+  token: z.string().min(10).max(100),
+});
+export type VerifyEmailLinkBody = z.infer<typeof VerifyEmailLinkBody>;
+
+export const EmailVerified = z
+  .object({ email: z.string(), emailVerified: z.literal(true) })
+  .meta({ id: "EmailVerified" });
+export type EmailVerified = z.infer<typeof EmailVerified>;
+
+export const VerificationSent = z
+  .object({
+    email: z.string(),
+    emailSent: z.boolean().describe("false when the mail server could not be reached; try again later"),
+    codeExpiresAt: Timestamp,
+  })
+  .meta({ id: "VerificationSent" });
+export type VerificationSent = z.infer<typeof VerificationSent>;
 
 export const MembershipSummary = z.object({
   orgId: Id,

@@ -12,6 +12,7 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import type { ApiTokenService } from "./auth/api-tokens.ts";
+import type { EmailVerificationService } from "./auth/email-verification.ts";
 import { authRoutes } from "./auth/routes.ts";
 import type { AuthService } from "./auth/service.ts";
 import { automationRoutes } from "./automation/routes.ts";
@@ -66,6 +67,7 @@ import type { WorkflowService } from "./workflows/service.ts";
 export interface Services {
   database: Database;
   auth: AuthService;
+  verification: EmailVerificationService;
   apiTokens: ApiTokenService;
   orgs: OrgService;
   members: MemberService;
@@ -178,7 +180,12 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       signupOpen: config.signupOpen,
     },
   });
-  authRoutes(app, { auth: services.auth, apiTokens: services.apiTokens, secureCookies });
+  authRoutes(app, {
+    auth: services.auth,
+    apiTokens: services.apiTokens,
+    verification: services.verification,
+    secureCookies,
+  });
   orgRoutes(app, { orgs: services.orgs });
   memberRoutes(app, { orgs: services.orgs, members: services.members });
   invitationRoutes(app, { orgs: services.orgs, invitations: services.invitations });

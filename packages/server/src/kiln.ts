@@ -8,6 +8,7 @@ import pino from "pino";
 import { buildApp, type Services } from "./app.ts";
 import { ApiTokenService } from "./auth/api-tokens.ts";
 import { CsrfTokens } from "./auth/csrf.ts";
+import { EmailVerificationService } from "./auth/email-verification.ts";
 import { RateLimiter } from "./auth/rate-limiter.ts";
 import { AuthService } from "./auth/service.ts";
 import { AccessTokens } from "./auth/tokens.ts";
@@ -286,15 +287,29 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     projects.onDelete((orgId, projectId) => jobs.forgetProject(orgId, projectId));
     orgs.onDelete(async (orgId) => jobs.forgetOrg(orgId));
     await jobs.start();
+    const verification = new EmailVerificationService({
+      database,
+      mailer,
+      codeKey: deriveKey(masterKey, "email-verification-code"),
+      // A code mailed at most 5 times an hour per account and 10 times an hour per address (every
+      // sign-up naming it mails one), and at most 10 codes typed per quarter hour per account.
+      sendLimiter: new RateLimiter(database, 5, 3600),
+      addressLimiter: new RateLimiter(database, 10, 3600),
+      attemptLimiter: new RateLimiter(database, 10, 900),
+      options: { publicUrl: config.publicUrl, log: logger },
+    });
     const services: Services = {
       database,
       orgs,
+      verification,
       auth: new AuthService({
         database,
         orgs,
         access: new AccessTokens(deriveKey(masterKey, "jwt"), config.accessTokenTtlSeconds),
         csrf: new CsrfTokens(deriveKey(masterKey, "csrf")),
         loginLimiter: new RateLimiter(database, config.loginMaxAttempts, config.loginWindowSeconds),
+        verification,
+        log: logger,
         options: {
           signupOpen: config.signupOpen,
           refreshTokenTtlDays: config.refreshTokenTtlDays,

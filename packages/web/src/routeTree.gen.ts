@@ -13,8 +13,10 @@ import { Route as IndexRouteImport } from "./routes/index.tsx";
 import { Route as AppRouteImport } from "./routes/_app.tsx";
 import { Route as LoginRouteImport } from "./routes/login.tsx";
 import { Route as SignupRouteImport } from "./routes/signup.tsx";
+import { Route as VerifyEmailRouteImport } from "./routes/verify-email.tsx";
 import { Route as AppOrgRouteImport } from "./routes/_app/$org.tsx";
 import { Route as InviteTokenRouteImport } from "./routes/invite.$token.tsx";
+import { Route as VerifyEmailTokenRouteImport } from "./routes/verify-email_.$token.tsx";
 import { Route as AppOrgIndexRouteImport } from "./routes/_app/$org/index.tsx";
 import { Route as AppOrgProjectRouteImport } from "./routes/_app/$org/$project.tsx";
 import { Route as AppOrgSettingsRouteImport } from "./routes/_app/$org/settings.tsx";
@@ -39,6 +41,11 @@ const SignupRoute = SignupRouteImport.update({
   path: "/signup",
   getParentRoute: () => rootRouteImport,
 } as any);
+const VerifyEmailRoute = VerifyEmailRouteImport.update({
+  id: "/verify-email",
+  path: "/verify-email",
+  getParentRoute: () => rootRouteImport,
+} as any);
 const AppOrgRoute = AppOrgRouteImport.update({
   id: "/$org",
   path: "/$org",
@@ -47,6 +54,11 @@ const AppOrgRoute = AppOrgRouteImport.update({
 const InviteTokenRoute = InviteTokenRouteImport.update({
   id: "/invite/$token",
   path: "/invite/$token",
+  getParentRoute: () => rootRouteImport,
+} as any);
+const VerifyEmailTokenRoute = VerifyEmailTokenRouteImport.update({
+  id: "/verify-email_/$token",
+  path: "/verify-email/$token",
   getParentRoute: () => rootRouteImport,
 } as any);
 const AppOrgIndexRoute = AppOrgIndexRouteImport.update({
@@ -74,8 +86,10 @@ export interface FileRoutesByFullPath {
   "/": typeof IndexRoute;
   "/login": typeof LoginRoute;
   "/signup": typeof SignupRoute;
+  "/verify-email": typeof VerifyEmailRoute;
   "/$org": typeof AppOrgRouteWithChildren;
   "/invite/$token": typeof InviteTokenRoute;
+  "/verify-email/$token": typeof VerifyEmailTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
   "/$org/settings": typeof AppOrgSettingsRoute;
   "/$org/usage": typeof AppOrgUsageRoute;
@@ -85,7 +99,9 @@ export interface FileRoutesByTo {
   "/": typeof IndexRoute;
   "/login": typeof LoginRoute;
   "/signup": typeof SignupRoute;
+  "/verify-email": typeof VerifyEmailRoute;
   "/invite/$token": typeof InviteTokenRoute;
+  "/verify-email/$token": typeof VerifyEmailTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
   "/$org/settings": typeof AppOrgSettingsRoute;
   "/$org/usage": typeof AppOrgUsageRoute;
@@ -97,8 +113,10 @@ export interface FileRoutesById {
   "/_app": typeof AppRouteWithChildren;
   "/login": typeof LoginRoute;
   "/signup": typeof SignupRoute;
+  "/verify-email": typeof VerifyEmailRoute;
   "/_app/$org": typeof AppOrgRouteWithChildren;
   "/invite/$token": typeof InviteTokenRoute;
+  "/verify-email_/$token": typeof VerifyEmailTokenRoute;
   "/_app/$org/$project": typeof AppOrgProjectRoute;
   "/_app/$org/settings": typeof AppOrgSettingsRoute;
   "/_app/$org/usage": typeof AppOrgUsageRoute;
@@ -110,8 +128,10 @@ export interface FileRouteTypes {
     | "/"
     | "/login"
     | "/signup"
+    | "/verify-email"
     | "/$org"
     | "/invite/$token"
+    | "/verify-email/$token"
     | "/$org/$project"
     | "/$org/settings"
     | "/$org/usage"
@@ -121,7 +141,9 @@ export interface FileRouteTypes {
     | "/"
     | "/login"
     | "/signup"
+    | "/verify-email"
     | "/invite/$token"
+    | "/verify-email/$token"
     | "/$org/$project"
     | "/$org/settings"
     | "/$org/usage"
@@ -132,8 +154,10 @@ export interface FileRouteTypes {
     | "/_app"
     | "/login"
     | "/signup"
+    | "/verify-email"
     | "/_app/$org"
     | "/invite/$token"
+    | "/verify-email_/$token"
     | "/_app/$org/$project"
     | "/_app/$org/settings"
     | "/_app/$org/usage"
@@ -145,7 +169,9 @@ export interface RootRouteChildren {
   AppRoute: typeof AppRouteWithChildren;
   LoginRoute: typeof LoginRoute;
   SignupRoute: typeof SignupRoute;
+  VerifyEmailRoute: typeof VerifyEmailRoute;
   InviteTokenRoute: typeof InviteTokenRoute;
+  VerifyEmailTokenRoute: typeof VerifyEmailTokenRoute;
 }
 
 declare module "@tanstack/react-router" {
@@ -178,6 +204,13 @@ declare module "@tanstack/react-router" {
       preLoaderRoute: typeof SignupRouteImport;
       parentRoute: typeof rootRouteImport;
     };
+    "/verify-email": {
+      id: "/verify-email";
+      path: "/verify-email";
+      fullPath: "/verify-email";
+      preLoaderRoute: typeof VerifyEmailRouteImport;
+      parentRoute: typeof rootRouteImport;
+    };
     "/_app/$org": {
       id: "/_app/$org";
       path: "/$org";
@@ -190,6 +223,13 @@ declare module "@tanstack/react-router" {
       path: "/invite/$token";
       fullPath: "/invite/$token";
       preLoaderRoute: typeof InviteTokenRouteImport;
+      parentRoute: typeof rootRouteImport;
+    };
+    "/verify-email_/$token": {
+      id: "/verify-email_/$token";
+      path: "/verify-email/$token";
+      fullPath: "/verify-email/$token";
+      preLoaderRoute: typeof VerifyEmailTokenRouteImport;
       parentRoute: typeof rootRouteImport;
     };
     "/_app/$org/": {
@@ -255,7 +295,9 @@ const rootRouteChildren: RootRouteChildren = {
   AppRoute: AppRouteWithChildren,
   LoginRoute: LoginRoute,
   SignupRoute: SignupRoute,
+  VerifyEmailRoute: VerifyEmailRoute,
   InviteTokenRoute: InviteTokenRoute,
+  VerifyEmailTokenRoute: VerifyEmailTokenRoute,
 };
 export const routeTree = rootRouteImport
   ._addFileChildren(rootRouteChildren)

@@ -2,6 +2,7 @@ import {
   ApiToken,
   CreateApiTokenBody,
   CreatedApiToken,
+  EmailVerified,
   ErrorEnvelope,
   Id,
   LoginBody,
@@ -9,6 +10,9 @@ import {
   Ok,
   Session,
   SignupBody,
+  VerificationSent,
+  VerifyEmailCodeBody,
+  VerifyEmailLinkBody,
 } from "@kiln/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
@@ -22,6 +26,7 @@ import {
   REFRESH_COOKIE,
   setSessionCookies,
 } from "./cookies.ts";
+import type { EmailVerificationService } from "./email-verification.ts";
 import type { ClientMeta } from "./principal.ts";
 import type { AuthService, IssuedSession } from "./service.ts";
 
@@ -39,10 +44,15 @@ function csrfOf(request: FastifyRequest) {
 
 export function authRoutes(
   app: FastifyInstance,
-  deps: { auth: AuthService; apiTokens: ApiTokenService; secureCookies: boolean },
+  deps: {
+    auth: AuthService;
+    apiTokens: ApiTokenService;
+    verification: EmailVerificationService;
+    secureCookies: boolean;
+  },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { auth, apiTokens, secureCookies } = deps;
+  const { auth, apiTokens, verification, secureCookies } = deps;
 
   const sendSession = (reply: FastifyReply, session: IssuedSession, status = 200) => {
     setSessionCookies(reply, session, secureCookies);
@@ -116,6 +126,45 @@ export function authRoutes(
     "/api/auth/me",
     { schema: { tags, summary: "The current user and their orgs", response: { 200: Me, ...errors } } },
     async (request) => auth.me(principalOf(request)),
+  );
+
+  r.post(
+    "/api/auth/verify-email/send",
+    {
+      schema: {
+        tags,
+        summary: "Mail a new verification code and link to the signed-in user's address (rate-limited)",
+        response: { 200: VerificationSent, ...errors },
+      },
+    },
+    async (request) => verification.send(principalOf(request).userId),
+  );
+
+  r.post(
+    "/api/auth/verify-email/code",
+    {
+      schema: {
+        tags,
+        summary: "Verify the signed-in user's email address with the mailed code",
+        body: VerifyEmailCodeBody,
+        response: { 200: EmailVerified, ...errors },
+      },
+    },
+    async (request) => verification.verifyCode(principalOf(request).userId, request.body.code),
+  );
+
+  r.post(
+    "/api/auth/verify-email",
+    {
+      config: { auth: "none" },
+      schema: {
+        tags,
+        summary: "Verify an email address with the secret from the mailed link (no session needed)",
+        body: VerifyEmailLinkBody,
+        response: { 200: EmailVerified, ...errors },
+      },
+    },
+    async (request) => verification.verifyLink(request.body.token),
   );
 
   r.get(

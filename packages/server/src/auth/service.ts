@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Me, User } from "@kiln/protocol";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
-import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { refreshTokens, sessions, users } from "../db/schema-shared.ts";
 import { ConflictError, ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { CsrfTokens } from "./csrf.ts";
+import type { EmailVerificationService } from "./email-verification.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { ClientMeta, Principal } from "./principal.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -30,8 +30,17 @@ export interface AuthOptions {
   refreshReuseGraceSeconds: number;
 }
 
-export function toUser(row: Pick<UserRow, "id" | "email" | "name" | "createdAt">): User {
-  return { id: row.id, email: row.email, name: row.name, createdAt: row.createdAt.toISOString() };
+/** Log-in tries the password on at most this many unverified accounts naming one address (oldest first). */
+const LOGIN_CANDIDATES = 5;
+
+export function toUser(row: Pick<UserRow, "id" | "email" | "name" | "createdAt" | "emailVerifiedAt">): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    emailVerified: row.emailVerifiedAt !== null,
+    createdAt: row.createdAt.toISOString(),
+  };
 }
 
 export class AuthService {
@@ -40,7 +49,9 @@ export class AuthService {
   readonly #access: AccessTokens;
   readonly #csrf: CsrfTokens;
   readonly #loginLimiter: RateLimiter;
+  readonly #verification: EmailVerificationService;
   readonly #options: AuthOptions;
+  readonly #log: { warn(obj: object, msg: string): void };
 
   constructor(deps: {
     database: Database;
@@ -48,47 +59,72 @@ export class AuthService {
     access: AccessTokens;
     csrf: CsrfTokens;
     loginLimiter: RateLimiter;
+    verification: EmailVerificationService;
     options: AuthOptions;
+    log: { warn(obj: object, msg: string): void };
   }) {
     this.#database = deps.database;
     this.#orgs = deps.orgs;
     this.#access = deps.access;
     this.#csrf = deps.csrf;
     this.#loginLimiter = deps.loginLimiter;
+    this.#verification = deps.verification;
     this.#options = deps.options;
+    this.#log = deps.log;
   }
 
+  /**
+   * Creates an unverified account and mails it a verification code. Only a verified account holds its
+   * address, so an address someone merely typed in does not stop its owner signing up.
+   */
   async signup(input: { email: string; password: string; name?: string | undefined }, meta: ClientMeta) {
     if (!this.#options.signupOpen)
       throw new ForbiddenError("forbidden", "sign-up is closed on this instance");
     const passwordHash = await hashPassword(input.password);
     const name = input.name ?? input.email.split("@")[0] ?? input.email;
+    const session = await this.#database.transaction(async (tx) => {
+      const [holder] = await tx
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(sql`lower(${users.email})`, input.email), isNotNull(users.emailVerifiedAt)));
+      if (holder) throw new ConflictError("email_taken", "an account with this email already exists");
+      const [user] = await tx
+        .insert(users)
+        .values({ id: randomUUID(), email: input.email, name, passwordHash })
+        .returning();
+      await this.#orgs.createPersonalInTx(tx, user!.id, input.email, name);
+      return this.#startSession(tx, user!, meta);
+    });
     try {
-      return await this.#database.transaction(async (tx) => {
-        const [user] = await tx
-          .insert(users)
-          .values({ id: randomUUID(), email: input.email, name, passwordHash })
-          .returning();
-        await this.#orgs.createPersonalInTx(tx, user!.id, input.email, name);
-        return this.#startSession(tx, user!, meta);
-      });
+      await this.#verification.send(session.user.id);
     } catch (err) {
-      if (pgErrorCode(err) === UNIQUE_VIOLATION) {
-        throw new ConflictError("email_taken", "an account with this email already exists");
-      }
-      throw err;
+      // The account stands; the studio offers "send the code again".
+      this.#log.warn({ err, userId: session.user.id }, "verification email not sent at sign-up");
     }
+    return session;
   }
 
   async login(input: { email: string; password: string }, meta: ClientMeta): Promise<IssuedSession> {
     const key = `login:${meta.ip}:${input.email}`;
     await this.#loginLimiter.hit(key);
-    const [user] = await this.#database.db
+    // A verified account owns the address outright; until one exists, several unverified accounts may
+    // name it (someone may have typed another's address) and the password says which one is meant.
+    const candidates = await this.#database.db
       .select()
       .from(users)
-      .where(eq(sql`lower(${users.email})`, input.email));
-    const ok = await verifyPassword(user?.passwordHash, input.password);
-    if (!user || !ok) throw new UnauthenticatedError("invalid_credentials", "wrong email or password");
+      .where(eq(sql`lower(${users.email})`, input.email))
+      .orderBy(sql`${users.emailVerifiedAt} IS NULL`, asc(users.createdAt))
+      .limit(LOGIN_CANDIDATES);
+    const tried = candidates[0]?.emailVerifiedAt ? candidates.slice(0, 1) : candidates;
+    let user: UserRow | undefined;
+    for (const candidate of tried) {
+      if (await verifyPassword(candidate.passwordHash, input.password)) {
+        user = candidate;
+        break;
+      }
+    }
+    if (tried.length === 0) await verifyPassword(undefined, input.password);
+    if (!user) throw new UnauthenticatedError("invalid_credentials", "wrong email or password");
     await this.#loginLimiter.reset(key);
     return this.#database.transaction((tx) => this.#startSession(tx, user, meta));
   }

@@ -8,8 +8,21 @@ export const users = pgTable("users", {
   email: text("email").notNull(),
   name: text("name").notNull(),
   passwordHash: text("password_hash").notNull(),
+  emailVerifiedAt: ts("email_verified_at"),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const emailVerifications = pgTable("email_verifications", {
+  id: uuid("id").primaryKey(),
+  userId: uuid("user_id").notNull(),
+  email: text("email").notNull(),
+  linkHash: text("link_hash").notNull(),
+  codeHash: text("code_hash").notNull(),
+  codeAttempts: integer("code_attempts").notNull().default(0),
+  codeExpiresAt: ts("code_expires_at").notNull(),
+  expiresAt: ts("expires_at").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
 });
 
 export const orgs = pgTable("orgs", {

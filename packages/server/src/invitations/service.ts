@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Invitation, Role } from "@kiln/protocol";
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { hashToken, opaqueToken } from "../auth/tokens.ts";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { invitations, memberships, orgs, users } from "../db/schema-shared.ts";
 import { ConflictError, ForbiddenError, KilnError, NotFoundError } from "../errors/errors.ts";
 import type { Mailer } from "../mail/mailer.ts";
@@ -50,6 +50,13 @@ export class InvitationService {
     if (input.role === "owner" && access.role !== "owner") {
       throw new ForbiddenError("forbidden", "only an owner can invite an owner");
     }
+    // An invitation mails the instance's users' words to any address: only someone with a proven
+    // address of their own may send one.
+    await requireVerified(
+      this.#database.db,
+      access.userId,
+      "verify your email address before inviting anyone",
+    );
     const token = opaqueToken("inv_");
     const row = await this.#database.transaction(async (tx) => {
       const [member] = await tx
@@ -138,11 +145,11 @@ export class InvitationService {
     };
   }
 
-  /** Joins the org. The signed-in user's email must be the invited one: a forwarded link is not enough. */
-  async accept(
-    token: string,
-    user: { userId: string; email: string },
-  ): Promise<{ orgId: string; role: Role }> {
+  /**
+   * Joins the org. The signed-in user's email must be the invited one and proven (a code or link mailed
+   * to it): a forwarded link is not enough, nor is an account that merely typed the address in.
+   */
+  async accept(token: string, user: { userId: string }): Promise<{ orgId: string; role: Role }> {
     return this.#database.transaction(async (tx) => {
       const [row] = await tx
         .select()
@@ -150,7 +157,12 @@ export class InvitationService {
         .where(eq(invitations.tokenHash, hashToken(token)))
         .for("update");
       assertUsable(row);
-      if (row.email.toLowerCase() !== user.email.toLowerCase()) {
+      const account = await requireVerified(
+        tx,
+        user.userId,
+        "verify your email address before accepting an invitation",
+      );
+      if (row.email.toLowerCase() !== account.email.toLowerCase()) {
         throw new ForbiddenError(
           "invitation_email_mismatch",
           "this invitation was sent to another email address",
@@ -175,6 +187,16 @@ export class InvitationService {
     assertUsable(found?.invitation);
     return found!;
   }
+}
+
+/** A verified account is never displaced from its address, so reading it once is enough. */
+async function requireVerified(db: Executor, userId: string, message: string): Promise<{ email: string }> {
+  const [account] = await db
+    .select({ email: users.email, verifiedAt: users.emailVerifiedAt })
+    .from(users)
+    .where(eq(users.id, userId));
+  if (!account?.verifiedAt) throw new ForbiddenError("email_not_verified", message);
+  return account;
 }
 
 function assertUsable(row: InvitationRow | undefined): asserts row is InvitationRow {

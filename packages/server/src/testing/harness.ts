@@ -29,8 +29,13 @@ export interface TestKiln extends Kiln {
   mails: LogMailer;
   /** A client with its own cookie jar, not signed in. */
   client(): TestClient;
-  /** Signs up a new user with a unique email and returns a client holding their session. */
-  signup(opts?: { email?: string; password?: string; name?: string }): Promise<SignedUp>;
+  /**
+   * Signs up a new user with a unique email and returns a client holding their session; the address is
+   * verified with the mailed code unless `verify: false` (needs the captured mailer: no SMTP_URL).
+   */
+  signup(opts?: { email?: string; password?: string; name?: string; verify?: boolean }): Promise<SignedUp>;
+  /** The code and link secret of the newest verification mail sent to `email` (captured mailer only). */
+  verificationMail(email: string): { code: string; token: string };
   stop(): Promise<void>;
 }
 
@@ -50,6 +55,14 @@ export const TEST_TEMPLATE_CACHE_DIR = path.join(os.tmpdir(), "kiln-test-templat
 let counter = 0;
 export function uniqueEmail(prefix = "user"): string {
   return `${prefix}-${Date.now().toString(36)}-${counter++}-${randomBytes(3).toString("hex")}@example.com`;
+}
+
+/** Reads the code and the link's secret out of a verification mail's text (as sent, or unfolded). */
+export function parseVerificationMail(text: string): { code: string; token: string } {
+  const code = /verification code is (\d{6})/.exec(text)?.[1];
+  const token = /\/verify-email\/(kev_[A-Za-z0-9_-]+)/.exec(text)?.[1];
+  if (!code || !token) throw new Error(`not a verification mail: ${text.slice(0, 200)}`);
+  return { code, token };
 }
 
 export function uniqueSlug(prefix = "t"): string {
@@ -84,17 +97,28 @@ export async function startTestKiln(
     dataDir,
     mails,
     client: () => new TestClient(kiln.app),
+    verificationMail(email) {
+      const mail = mails.sent.findLast((m) => m.to === email && m.subject.includes("verification code"));
+      if (!mail) throw new Error(`no verification mail to ${email}`);
+      return parseVerificationMail(mail.text);
+    },
     async signup(opts = {}) {
       const client = new TestClient(kiln.app);
       const email = opts.email ?? uniqueEmail();
       const password = opts.password ?? "correct horse battery";
       const res = await client.post("/api/auth/signup", { email, password, name: opts.name ?? "Test User" });
       if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
+      if (opts.verify !== false) {
+        const { code } = test.verificationMail(res.json().user.email);
+        const verified = await client.post("/api/auth/verify-email/code", { code });
+        if (verified.statusCode !== 200)
+          throw new Error(`verify failed: ${verified.statusCode} ${verified.body}`);
+      }
       const me = (await client.get("/api/auth/me")).json();
       const personal = me.orgs.find((o: { personal: boolean }) => o.personal);
       return {
         client,
-        user: res.json().user,
+        user: { ...res.json().user, emailVerified: opts.verify !== false },
         personalOrg: { orgId: personal.orgId, slug: personal.slug },
         password,
       };

@@ -13,6 +13,7 @@ import type {
   CreateStatusBody,
   CreateTaskBody,
   CreateWorkerTokenBody,
+  EmailVerified,
   FileContent,
   FileInfo,
   FileTree,
@@ -57,6 +58,7 @@ import type {
   UpdateStatusBody,
   UpdateTaskBody,
   UpsertLlmPriceBody,
+  VerificationSent,
   Worker,
   WorkerToken,
   Workflow,
@@ -90,6 +92,9 @@ export const api = {
     createToken: (body: { name: string; expiresInDays?: number }) =>
       http.post<ApiToken & { token: string }>("/api/auth/tokens", body),
     revokeToken: (id: string) => http.delete<Ok>(`/api/auth/tokens/${e(id)}`),
+    sendVerification: () => http.post<VerificationSent>("/api/auth/verify-email/send"),
+    verifyCode: (code: string) => http.post<EmailVerified>("/api/auth/verify-email/code", { code }),
+    verifyLink: (token: string) => http.post<EmailVerified>("/api/auth/verify-email", { token }),
   },
 
   orgs: {

@@ -42,7 +42,9 @@ function InvitePage() {
       setError(
         isApiError(err, "invitation_email_mismatch")
           ? `This invitation is for ${preview.data?.email}; you are signed in as ${me?.user.email}.`
-          : describeError(err),
+          : isApiError(err, "email_not_verified")
+            ? "Verify your email address first: only the owner of the invited address can join."
+            : describeError(err),
       );
       setBusy(false);
     }
@@ -78,7 +80,24 @@ function InvitePage() {
           {error}
         </p>
       )}
-      {me ? (
+      {me && !me.user.emailVerified ? (
+        <div className="flex flex-col gap-3">
+          <p
+            role="alert"
+            className="rounded-md border border-amber-500/30 bg-amber-500/10 px-3 py-2 text-xs text-amber-200"
+          >
+            Verify your email address first. An invitation can only be accepted from the address it was sent
+            to, once you have entered the code mailed to {me.user.email}.
+          </p>
+          <Link
+            to="/verify-email"
+            search={{ next: here }}
+            className="flex h-9 items-center justify-center rounded-md bg-accent-600 text-sm font-medium text-white hover:bg-accent-500"
+          >
+            Verify my email
+          </Link>
+        </div>
+      ) : me ? (
         <Button variant="primary" size="md" className="w-full" loading={busy} onClick={() => void accept()}>
           Accept and join
         </Button>

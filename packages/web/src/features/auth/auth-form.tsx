@@ -30,7 +30,10 @@ export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: stri
       queryClient.clear();
       const me = await queryClient.fetchQuery(meQuery);
       const target = safeNext(next);
-      if (target) await navigate({ href: target, replace: true });
+      // A new account's address is unproven: the code just mailed comes first (it can be skipped).
+      if (mode === "signup" && !me.user.emailVerified)
+        await navigate({ to: "/verify-email", search: target ? { next: target } : {}, replace: true });
+      else if (target) await navigate({ href: target, replace: true });
       else {
         const org = homeOrg(me);
         await navigate(org ? { to: "/$org", params: { org }, replace: true } : { to: "/", replace: true });

@@ -1,35 +1,39 @@
 import { Link } from "@tanstack/react-router";
 import type { ReactNode } from "react";
 import { KilnLogo } from "../../ui/icons.tsx";
+import { VerifyBanner } from "../auth/verify-banner.tsx";
 import { OrgSwitcher } from "../orgs/org-switcher.tsx";
 import { UserMenu } from "./user-menu.tsx";
 
-/** The bar above the dashboard and settings pages. */
+/** The bar above the dashboard and settings pages (and, until the user's email is verified, a banner). */
 export function AppHeader({ org, children }: { org: string; children?: ReactNode }) {
   const tab =
     "rounded-md px-2.5 py-1 text-[13px] text-neutral-400 hover:text-neutral-100 data-[status=active]:bg-white/6 data-[status=active]:text-neutral-100";
   return (
-    <header className="sticky top-0 z-20 flex h-12 shrink-0 items-center gap-2 border-b border-line bg-surface-1/95 px-3 backdrop-blur sm:px-4">
-      <Link to="/$org" params={{ org }} aria-label="Kiln home" className="mr-1">
-        <KilnLogo className="size-6" />
-      </Link>
-      <span className="text-neutral-700">/</span>
-      <OrgSwitcher current={org} />
-      <nav className="ml-2 hidden items-center gap-1 sm:flex">
-        <Link to="/$org" params={{ org }} activeOptions={{ exact: true }} className={tab}>
-          Projects
+    <>
+      <header className="sticky top-0 z-20 flex h-12 shrink-0 items-center gap-2 border-b border-line bg-surface-1/95 px-3 backdrop-blur sm:px-4">
+        <Link to="/$org" params={{ org }} aria-label="Kiln home" className="mr-1">
+          <KilnLogo className="size-6" />
         </Link>
-        <Link to="/$org/usage" params={{ org }} className={tab}>
-          Usage
-        </Link>
-        <Link to="/$org/settings" params={{ org }} className={tab}>
-          Settings
-        </Link>
-      </nav>
-      <div className="ml-auto flex items-center gap-2">
-        {children}
-        <UserMenu />
-      </div>
-    </header>
+        <span className="text-neutral-700">/</span>
+        <OrgSwitcher current={org} />
+        <nav className="ml-2 hidden items-center gap-1 sm:flex">
+          <Link to="/$org" params={{ org }} activeOptions={{ exact: true }} className={tab}>
+            Projects
+          </Link>
+          <Link to="/$org/usage" params={{ org }} className={tab}>
+            Usage
+          </Link>
+          <Link to="/$org/settings" params={{ org }} className={tab}>
+            Settings
+          </Link>
+        </nav>
+        <div className="ml-auto flex items-center gap-2">
+          {children}
+          <UserMenu />
+        </div>
+      </header>
+      <VerifyBanner />
+    </>
   );
 }
