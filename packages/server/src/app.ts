@@ -33,6 +33,7 @@ import { historyRoutes } from "./history/routes.ts";
 import type { ProjectHistory } from "./history/service.ts";
 import { type AuthMode, authModeOf, installAuthHook } from "./http/auth-hook.ts";
 import { frameworkErrors, installErrorHandler } from "./http/error-handler.ts";
+import { installSecurityHeaders } from "./http/security-headers.ts";
 import { invitationRoutes } from "./invitations/routes.ts";
 import type { InvitationService } from "./invitations/service.ts";
 import { jobRoutes } from "./jobs/routes.ts";
@@ -114,6 +115,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installSecurityHeaders(app);
 
   await app.register(fastifyCookie);
   // Upgrades for preview hosts never get here (preview/server.ts); the rest are routed like requests, so
@@ -165,9 +167,8 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     },
     transformObject: jsonSchemaTransformObject,
   });
-  installAuthHook(app, services.auth, services.apiTokens);
-
   const secureCookies = config.publicUrl.startsWith("https://");
+  installAuthHook(app, services.auth, services.apiTokens, { secureCookies });
   healthRoutes(app, {
     database: services.database,
     config: {

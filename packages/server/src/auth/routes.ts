@@ -15,13 +15,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/auth-hook.ts";
 import type { ApiTokenService } from "./api-tokens.ts";
-import {
-  CSRF_COOKIE,
-  CSRF_HEADER,
-  clearSessionCookies,
-  REFRESH_COOKIE,
-  setSessionCookies,
-} from "./cookies.ts";
+import { CSRF_HEADER, clearSessionCookies, sessionCookieNames, setSessionCookies } from "./cookies.ts";
 import type { ClientMeta } from "./principal.ts";
 import type { AuthService, IssuedSession } from "./service.ts";
 
@@ -32,9 +26,9 @@ function meta(request: FastifyRequest): ClientMeta {
   return { ip: request.ip, userAgent: request.headers["user-agent"] };
 }
 
-function csrfOf(request: FastifyRequest) {
+function csrfOf(request: FastifyRequest, cookieName: string) {
   const header = request.headers[CSRF_HEADER];
-  return { cookie: request.cookies[CSRF_COOKIE], header: typeof header === "string" ? header : undefined };
+  return { cookie: request.cookies[cookieName], header: typeof header === "string" ? header : undefined };
 }
 
 export function authRoutes(
@@ -43,6 +37,7 @@ export function authRoutes(
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { auth, apiTokens, secureCookies } = deps;
+  const names = sessionCookieNames(secureCookies);
 
   const sendSession = (reply: FastifyReply, session: IssuedSession, status = 200) => {
     setSessionCookies(reply, session, secureCookies);
@@ -93,7 +88,7 @@ export function authRoutes(
       },
     },
     async (request, reply) =>
-      sendSession(reply, await auth.refresh(request.cookies[REFRESH_COOKIE], csrfOf(request))),
+      sendSession(reply, await auth.refresh(request.cookies[names.refresh], csrfOf(request, names.csrf))),
   );
 
   r.post(
@@ -104,8 +99,9 @@ export function authRoutes(
     },
     async (request, reply) => {
       let sessionId = request.principal?.sessionId;
-      const refresh = request.cookies[REFRESH_COOKIE];
-      if (!sessionId && refresh) sessionId = await auth.sessionOfRefreshToken(refresh, csrfOf(request));
+      const refresh = request.cookies[names.refresh];
+      if (!sessionId && refresh)
+        sessionId = await auth.sessionOfRefreshToken(refresh, csrfOf(request, names.csrf));
       if (sessionId) await auth.logout(sessionId);
       clearSessionCookies(reply, secureCookies);
       return { ok: true as const };
