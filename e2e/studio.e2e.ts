@@ -139,6 +139,17 @@ it("takes a new user from sign-up to an edited, previewed, terminal-tested proje
   await preview.getByRole("heading", { name: "Written elsewhere" }).waitFor({ timeout: 20_000 });
   expect(await tab.getAttribute("data-dirty")).toBeNull();
 
+  // "Open preview in a new tab": the app on its own origin, signed in through a hand-off link, with no
+  // handle on the studio's window (reverse tabnabbing).
+  const [popup] = await Promise.all([
+    browser.context.waitForEvent("page"),
+    page.getByRole("button", { name: "Open preview in a new tab" }).click(),
+  ]);
+  await popup.getByRole("heading", { name: "Written elsewhere" }).waitFor({ timeout: 30_000 });
+  expect(new URL(popup.url()).host).toBe(`habit-tracker--${org}.${new URL(base).host}`);
+  expect(await popup.evaluate(() => window.opener)).toBeNull();
+  await popup.close();
+
   // New file from the tree: it is created and opens in a tab.
   await page.getByRole("button", { name: "New file" }).click();
   await page.getByLabel("File name").fill("notes.md");

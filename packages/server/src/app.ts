@@ -12,6 +12,7 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import type { ApiTokenService } from "./auth/api-tokens.ts";
+import { sessionCookieNames } from "./auth/cookies.ts";
 import { authRoutes } from "./auth/routes.ts";
 import type { AuthService } from "./auth/service.ts";
 import { automationRoutes } from "./automation/routes.ts";
@@ -100,6 +101,7 @@ export interface AppOptions {
 /** The composition root: wires services into routes. Holds no logic of its own. */
 export async function buildApp(services: Services, options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  const secureCookies = config.publicUrl.startsWith("https://");
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: config.bodyLimitBytes,
@@ -132,7 +134,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
             scheme: "bearer",
             description: "Access JWT or personal API token (kiln_pat_…)",
           },
-          cookie: { type: "apiKey", in: "cookie", name: "kiln_at" },
+          cookie: { type: "apiKey", in: "cookie", name: sessionCookieNames(secureCookies).access },
           basic: {
             type: "http",
             scheme: "basic",
@@ -167,7 +169,6 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     },
     transformObject: jsonSchemaTransformObject,
   });
-  const secureCookies = config.publicUrl.startsWith("https://");
   installAuthHook(app, services.auth, services.apiTokens, { secureCookies });
   healthRoutes(app, {
     database: services.database,
