@@ -147,7 +147,7 @@ it("takes a new user from sign-up to an edited, previewed, terminal-tested proje
   ]);
   await popup.getByRole("heading", { name: "Written elsewhere" }).waitFor({ timeout: 30_000 });
   expect(new URL(popup.url()).host).toBe(`habit-tracker--${org}.${new URL(base).host}`);
-  expect(await popup.evaluate(() => window.opener)).toBeNull();
+  expect(await popup.evaluate("window.opener === null")).toBe(true);
   await popup.close();
 
   // New file from the tree: it is created and opens in a tab.
