@@ -19,13 +19,12 @@ export function duplicatedCookies(header: string | undefined, names: readonly st
 
 /** A cookie of each of these paths is sent with a request for `pathname` (RFC 6265 §5.1.4). */
 export function cookiePathsFor(pathname: string, max = 24): string[] {
-  const paths = ["/"];
-  for (let i = 1; i < pathname.length && paths.length < max; i++) {
-    if (pathname[i] !== "/") continue;
-    paths.push(pathname.slice(0, i), pathname.slice(0, i + 1));
+  const paths = new Set(["/"]);
+  for (let i = 1; i < pathname.length; i++) {
+    if (pathname[i] === "/") paths.add(pathname.slice(0, i)).add(pathname.slice(0, i + 1));
   }
-  if (pathname.length > 1 && !paths.includes(pathname) && paths.length < max) paths.push(pathname);
-  return paths;
+  paths.add(pathname);
+  return [...paths].slice(0, max);
 }
 
 /**
