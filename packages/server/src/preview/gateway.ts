@@ -269,17 +269,20 @@ export function readCookies(header: string | undefined, name: string): string[] 
 /**
  * Where a hand-off may send the browser: `next` resolved against the preview's own origin, and only if it
  * stays there; else the origin's root. Resolving with the URL parser is what the browser will do with the
- * Location (tabs and newlines dropped, `\` read as `/`, percent-decoding left alone), so no spelling of
- * another origin (`/%09/evil`, `/\\evil`, `//evil`) gets through, and the absolute URL it gives back has no
- * character that is invalid in a header.
+ * Location (tabs and newlines dropped, `\` read as `/`), so no spelling of another origin (`/%09/evil`,
+ * `/\\evil`, `//evil`) gets through. What goes back is the parsed path, query and fragment — serialised,
+ * so no character that is invalid in a header — as a path that starts with exactly one `/`: relative, so
+ * the browser stays on the origin (and port) it used, and never a `//host` reference.
  */
 export function sameOriginTarget(next: string | null, origin: string): string {
   const home = new URL("/", origin);
-  if (!next || next.length > 2000 || !next.startsWith("/")) return home.href;
+  if (!next || next.length > 2000 || !next.startsWith("/")) return "/";
+  let target: URL;
   try {
-    const target = new URL(next, home);
-    return target.origin === home.origin ? target.href : home.href;
+    target = new URL(next, home);
   } catch {
-    return home.href;
+    return "/";
   }
+  if (target.origin !== home.origin) return "/";
+  return `/${target.pathname.replace(/^\/+/, "")}${target.search}${target.hash}`;
 }
