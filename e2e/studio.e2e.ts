@@ -184,6 +184,19 @@ it("takes a new user from sign-up to an edited, previewed, terminal-tested proje
   await page.getByRole("treeitem", { name: "App.tsx" }).waitFor();
   expect(new URL(page.url()).pathname).toBe(`/${org}/habit-tracker`);
 
+  // Another host of the site tossed a second kiln_at with a longer path, which the browser sends first: the
+  // server refuses to guess which is the user's and clears every copy; the studio refreshes and carries on.
+  await browser.context.addCookies([{ name: "kiln_at", value: "tossed", url: `${base}/api/orgs` }]);
+  const accessCookies = async () =>
+    (await browser.context.cookies(`${base}/api/orgs`))
+      .filter((c) => c.name === "kiln_at")
+      .map((c) => c.path);
+  expect((await accessCookies()).sort()).toEqual(["/", "/api/"]);
+  await page.reload();
+  await page.getByRole("treeitem", { name: "App.tsx" }).waitFor();
+  expect(new URL(page.url()).pathname).toBe(`/${org}/habit-tracker`);
+  expect(await accessCookies()).toEqual(["/"]);
+
   // Settings and, at phone width, the dashboard.
   await page.goto(`${base}/${org}/settings?tab=members`);
   await page.getByRole("cell", { name: /Maya Tester/ }).waitFor();

@@ -132,6 +132,13 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   let res: Response;
   try {
     res = await send(method, url, opts);
+    // Another host of the site planted cookies with the session's names (cookie tossing): the server refused
+    // the request before acting on it and cleared every copy. With the CSRF cookie left, ask again (a
+    // refresh follows if the access cookie went); without it this session can change nothing: sign in.
+    if (res.status === 400 && (await errorCode(res)) === "duplicate_cookies") {
+      if (csrfCookie()) res = await send(method, url, opts);
+      else signedOut();
+    }
     // Without the CSRF cookie there never was a session here (it lives as long as the refresh token).
     if (res.status === 401 && !NO_REFRESH.includes(path) && csrfCookie()) {
       const code = await errorCode(res);
@@ -140,9 +147,6 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
         else signedOut();
       }
     }
-    // Another host of the site planted cookies of the session's names (cookie tossing): the server refused
-    // to guess which are ours and cleared them all, so this session is over; sign in afresh.
-    if (res.status === 400 && (await errorCode(res)) === "duplicate_cookies") signedOut();
   } catch (err) {
     if (err instanceof DOMException && err.name === "AbortError") throw err;
     throw new ApiError(0, "network_error", "network error");
