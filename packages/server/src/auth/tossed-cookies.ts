@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { FastifyReply } from "fastify";
 import { siteOf } from "../preview/site.ts";
 
@@ -43,11 +44,13 @@ export function expireTossedCookies(
     .replace(/^\[(.*)\]$/, "$1")
     .toLowerCase();
   const domains: Array<string | undefined> = [undefined];
-  const site = siteOf(hostname);
-  if (site) {
+  // A Host that is not a plain name (an IP address takes no Domain; junk would fail to serialise) gets
+  // the host-only clear alone.
+  if (/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(hostname) && isIP(hostname) === 0) {
     const labels = hostname.split(".");
-    const siteLabels = site.split(".").length;
-    for (let i = 0; i <= labels.length - siteLabels; i++) domains.push(labels.slice(i).join("."));
+    const site = siteOf(hostname);
+    const keep = site ? site.split(".").length : labels.length;
+    for (let i = 0; i <= labels.length - keep; i++) domains.push(labels.slice(i).join("."));
   }
   for (const name of names) {
     // The prefix only allows the one host-only cookie at Path=/, so that is the only one there can be.

@@ -110,6 +110,25 @@ describe("over http, on one site", () => {
     ).not.toContain("Planted");
   }, 150_000);
 
+  it("refuses doubled cookies with a 400 whatever the Host header says", async () => {
+    for (const host of [
+      "studio.example.test",
+      "localhost:4000",
+      "127.0.0.1:4000",
+      "[::1]:4000",
+      "a;b=c",
+      "x y",
+    ]) {
+      const res = await kiln.app.inject({
+        method: "GET",
+        url: "/api/auth/me",
+        headers: { host, cookie: "kiln_at=a; kiln_at=b" },
+      });
+      expect(res.statusCode, host).toBe(400);
+      expect(res.json().error.code).toBe("duplicate_cookies");
+    }
+  });
+
   it("still serves a request with one cookie of each name", async () => {
     const me = await victim.client.get("/api/auth/me");
     expect(me.statusCode).toBe(200);
