@@ -141,6 +141,17 @@ it("takes a new user from sign-up to an edited, previewed, terminal-tested proje
   await preview.getByRole("heading", { name: "Written elsewhere" }).waitFor({ timeout: 20_000 });
   expect(await tab.getAttribute("data-dirty")).toBeNull();
 
+  // "Open preview in a new tab": the app on its own origin, signed in through a hand-off link, with no
+  // handle on the studio's window (reverse tabnabbing).
+  const [popup] = await Promise.all([
+    browser.context.waitForEvent("page"),
+    page.getByRole("button", { name: "Open preview in a new tab" }).click(),
+  ]);
+  await popup.getByRole("heading", { name: "Written elsewhere" }).waitFor({ timeout: 30_000 });
+  expect(new URL(popup.url()).host).toBe(`habit-tracker--${org}.${new URL(base).host}`);
+  expect(await popup.evaluate("window.opener === null")).toBe(true);
+  await popup.close();
+
   // New file from the tree: it is created and opens in a tab.
   await page.getByRole("button", { name: "New file" }).click();
   await page.getByLabel("File name").fill("notes.md");
@@ -174,6 +185,19 @@ it("takes a new user from sign-up to an edited, previewed, terminal-tested proje
   await page.reload();
   await page.getByRole("treeitem", { name: "App.tsx" }).waitFor();
   expect(new URL(page.url()).pathname).toBe(`/${org}/habit-tracker`);
+
+  // Another host of the site tossed a second kiln_at with a longer path, which the browser sends first: the
+  // server refuses to guess which is the user's and clears every copy; the studio refreshes and carries on.
+  await browser.context.addCookies([{ name: "kiln_at", value: "tossed", url: `${base}/api/orgs` }]);
+  const accessCookies = async () =>
+    (await browser.context.cookies(`${base}/api/orgs`))
+      .filter((c) => c.name === "kiln_at")
+      .map((c) => c.path);
+  expect((await accessCookies()).sort()).toEqual(["/", "/api/"]);
+  await page.reload();
+  await page.getByRole("treeitem", { name: "App.tsx" }).waitFor();
+  expect(new URL(page.url()).pathname).toBe(`/${org}/habit-tracker`);
+  expect(await accessCookies()).toEqual(["/"]);
 
   // Settings and, at phone width, the dashboard.
   await page.goto(`${base}/${org}/settings?tab=members`);

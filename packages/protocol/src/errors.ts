@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   "refresh_token_reused",
   "refresh_token_superseded",
   "csrf_failed",
+  "duplicate_cookies",
   "origin_forbidden",
   "forbidden",
   "not_found",

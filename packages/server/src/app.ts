@@ -12,6 +12,7 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import type { ApiTokenService } from "./auth/api-tokens.ts";
+import { sessionCookieNames } from "./auth/cookies.ts";
 import type { EmailVerificationService } from "./auth/email-verification.ts";
 import { authRoutes } from "./auth/routes.ts";
 import type { AuthService } from "./auth/service.ts";
@@ -34,6 +35,7 @@ import { historyRoutes } from "./history/routes.ts";
 import type { ProjectHistory } from "./history/service.ts";
 import { type AuthMode, authModeOf, installAuthHook } from "./http/auth-hook.ts";
 import { frameworkErrors, installErrorHandler } from "./http/error-handler.ts";
+import { installSecurityHeaders } from "./http/security-headers.ts";
 import { invitationRoutes } from "./invitations/routes.ts";
 import type { InvitationService } from "./invitations/service.ts";
 import { jobRoutes } from "./jobs/routes.ts";
@@ -101,6 +103,7 @@ export interface AppOptions {
 /** The composition root: wires services into routes. Holds no logic of its own. */
 export async function buildApp(services: Services, options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  const secureCookies = config.publicUrl.startsWith("https://");
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: config.bodyLimitBytes,
@@ -116,6 +119,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installSecurityHeaders(app);
 
   await app.register(fastifyCookie);
   // Upgrades for preview hosts never get here (preview/server.ts); the rest are routed like requests, so
@@ -132,7 +136,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
             scheme: "bearer",
             description: "Access JWT or personal API token (kiln_pat_…)",
           },
-          cookie: { type: "apiKey", in: "cookie", name: "kiln_at" },
+          cookie: { type: "apiKey", in: "cookie", name: sessionCookieNames(secureCookies).access },
           basic: {
             type: "http",
             scheme: "basic",
@@ -167,9 +171,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     },
     transformObject: jsonSchemaTransformObject,
   });
-  installAuthHook(app, services.auth, services.apiTokens);
-
-  const secureCookies = config.publicUrl.startsWith("https://");
+  installAuthHook(app, services.auth, services.apiTokens, { secureCookies });
   healthRoutes(app, {
     database: services.database,
     config: {

@@ -5,6 +5,7 @@ import { type EgressAllowEntry, parseEgressAllow } from "@kiln/agent";
 import { LLM_MODEL_REF_PATTERN } from "@kiln/protocol";
 import { z } from "zod";
 import { ValidationError } from "./errors/errors.ts";
+import { sharedPreviewSite } from "./preview/site.ts";
 
 const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL("../../../templates", import.meta.url));
 
@@ -35,6 +36,7 @@ const Env = z.object({
   KILN_SECRET_KEY: z.string().optional(),
   KILN_PUBLIC_URL: OptionalUrl,
   KILN_APP_DOMAIN: z.string().default("localhost"),
+  KILN_ALLOW_SAME_SITE_PREVIEWS: Bool.default(false),
   KILN_SIGNUP_OPEN: Bool.default(true),
   KILN_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
   KILN_REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
@@ -111,6 +113,11 @@ export interface KilnConfig {
   /** Origin users reach the studio at; used in links (invitations) and to decide cookie `Secure`. */
   publicUrl: string;
   appDomain: string;
+  /**
+   * Previews may share the studio's registrable domain (UNSAFE: a preview can then toss cookies at the
+   * studio and counts as same-site); without it such a configuration refuses to start.
+   */
+  allowSameSitePreviews: boolean;
   signupOpen: boolean;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
@@ -223,6 +230,7 @@ export function loadConfig(
     secretKey: e.KILN_SECRET_KEY,
     publicUrl: (e.KILN_PUBLIC_URL ?? defaultPublicUrl(e.HOST, port)).replace(/\/$/, ""),
     appDomain: e.KILN_APP_DOMAIN,
+    allowSameSitePreviews: e.KILN_ALLOW_SAME_SITE_PREVIEWS,
     signupOpen: e.KILN_SIGNUP_OPEN,
     accessTokenTtlSeconds: e.KILN_ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: e.KILN_REFRESH_TOKEN_TTL_DAYS,
@@ -272,5 +280,21 @@ export function loadConfig(
       sweepMs: e.KILN_JOB_SWEEP_SECONDS * 1000,
     },
   };
-  return { ...config, ...overrides };
+  const result = { ...config, ...overrides };
+  refuseSameSitePreviews(result);
+  return result;
+}
+
+/** Said at start-up rather than found out later: the studio would be open to cookie tossing by previews. */
+function refuseSameSitePreviews(config: KilnConfig): void {
+  if (config.allowSameSitePreviews) return;
+  const site = sharedPreviewSite(config.publicUrl, config.appDomain);
+  if (!site) return;
+  throw new ValidationError(
+    `invalid configuration: KILN_APP_DOMAIN: previews at *.${config.appDomain} share the site ${site} with ` +
+      `the studio at ${config.publicUrl} (KILN_PUBLIC_URL), so any project's preview could set cookies the ` +
+      `studio reads. Serve previews from a domain of their own (not under ${site}), or set ` +
+      "KILN_ALLOW_SAME_SITE_PREVIEWS=1 to accept that risk.",
+    { appDomain: config.appDomain, publicUrl: config.publicUrl, site },
+  );
 }

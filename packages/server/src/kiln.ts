@@ -39,6 +39,7 @@ import { OrgService } from "./orgs/service.ts";
 import { PreviewTokens } from "./preview/access.ts";
 import { PreviewErrors } from "./preview/errors.ts";
 import { PreviewGateway } from "./preview/gateway.ts";
+import { UsedHandoffs } from "./preview/handoffs.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
 import {
@@ -205,9 +206,12 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     };
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const secureCookies = config.publicUrl.startsWith("https://");
+    const previewHandoffs = new UsedHandoffs(database);
     const preview = new PreviewGateway({
       database,
       tokens: previewTokens,
+      handoffs: previewHandoffs,
+      publicUrl: config.publicUrl,
       appDomain: config.appDomain,
       secureCookies,
       hold: (p) => devServers.hold(p),
@@ -263,6 +267,13 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
             if (config.chatEventsDays <= 0) return undefined;
             const done = await pruneChatEvents(database, config.chatEventsDays * 86_400_000);
             return done.turns || done.failedOrgs ? done : undefined;
+          },
+        },
+        {
+          name: "prune used preview hand-offs",
+          run: async () => {
+            const tokens = await previewHandoffs.prune();
+            return tokens ? { tokens } : undefined;
           },
         },
         {

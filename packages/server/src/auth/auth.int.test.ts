@@ -10,7 +10,7 @@ import { decodeKey } from "../secrets/master-key.ts";
 import { deriveKey } from "../secrets/secret-box.ts";
 import type { TestClient } from "../testing/client.ts";
 import { startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
-import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE } from "./cookies.ts";
+import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE, sessionCookieNames } from "./cookies.ts";
 import { AccessTokens } from "./tokens.ts";
 
 const MAX_ATTEMPTS = 3;
@@ -277,12 +277,14 @@ describe("signup", () => {
       const client = https.client();
       const res = await client.post("/api/auth/signup", { email: uniqueEmail("tls"), password: PASSWORD });
       expect(res.statusCode).toBe(201);
-      for (const name of [ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE]) {
+      // Over https they are __Host- cookies (security/cookie-tossing.int.test.ts).
+      const names = sessionCookieNames(true);
+      for (const name of [names.access, names.refresh, names.csrf]) {
         expect(cookie(res, name)?.secure, name).toBe(true);
       }
       const out = await client.post("/api/auth/logout");
       expect(out.statusCode).toBe(200);
-      for (const name of [ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE]) {
+      for (const name of [names.access, names.refresh, names.csrf]) {
         expect(cookie(out, name)?.secure, name).toBe(true);
       }
     } finally {

@@ -1,29 +1,62 @@
 import type { FastifyReply } from "fastify";
 import type { IssuedSession } from "./service.ts";
 
+/** The session cookies' names on plain http (the one-machine `localhost` set-up). */
 export const ACCESS_COOKIE = "kiln_at";
 export const REFRESH_COOKIE = "kiln_rt";
 export const CSRF_COOKIE = "kiln_csrf";
 export const CSRF_HEADER = "x-csrf-token";
-/** The refresh cookie only travels to the endpoints that use it. */
+/** On http the refresh cookie only travels to the endpoints that use it. */
 const REFRESH_PATH = "/api/auth";
 
+export interface SessionCookieNames {
+  access: string;
+  refresh: string;
+  csrf: string;
+  refreshPath: string;
+}
+
+const PLAIN: SessionCookieNames = {
+  access: ACCESS_COOKIE,
+  refresh: REFRESH_COOKIE,
+  csrf: CSRF_COOKIE,
+  refreshPath: REFRESH_PATH,
+};
+
+/**
+ * Over https the cookies are `__Host-` cookies: a browser keeps one only when it was set by this very host
+ * with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain (a preview on the same site) cannot plant
+ * or shadow one (cookie tossing). The prefix requires `Path=/`, which the refresh cookie then has too:
+ * being untossable matters more than keeping it off the other studio endpoints.
+ */
+const HOST_ONLY: SessionCookieNames = {
+  access: `__Host-${ACCESS_COOKIE}`,
+  refresh: `__Host-${REFRESH_COOKIE}`,
+  csrf: `__Host-${CSRF_COOKIE}`,
+  refreshPath: "/",
+};
+
+export function sessionCookieNames(secure: boolean): SessionCookieNames {
+  return secure ? HOST_ONLY : PLAIN;
+}
+
 export function setSessionCookies(reply: FastifyReply, session: IssuedSession, secure: boolean): void {
+  const names = sessionCookieNames(secure);
   const base = { sameSite: "lax", secure } as const;
-  reply.setCookie(ACCESS_COOKIE, session.accessToken, {
+  reply.setCookie(names.access, session.accessToken, {
     ...base,
     httpOnly: true,
     path: "/",
     expires: session.accessTokenExpiresAt,
   });
-  reply.setCookie(REFRESH_COOKIE, session.refreshToken, {
+  reply.setCookie(names.refresh, session.refreshToken, {
     ...base,
     httpOnly: true,
-    path: REFRESH_PATH,
+    path: names.refreshPath,
     expires: session.refreshTokenExpiresAt,
   });
   // Readable by the studio's own script, which echoes it in the x-csrf-token header.
-  reply.setCookie(CSRF_COOKIE, session.csrfToken, {
+  reply.setCookie(names.csrf, session.csrfToken, {
     ...base,
     httpOnly: false,
     path: "/",
@@ -32,8 +65,9 @@ export function setSessionCookies(reply: FastifyReply, session: IssuedSession, s
 }
 
 export function clearSessionCookies(reply: FastifyReply, secure: boolean): void {
+  const names = sessionCookieNames(secure);
   const base = { sameSite: "lax", secure } as const;
-  reply.clearCookie(ACCESS_COOKIE, { ...base, httpOnly: true, path: "/" });
-  reply.clearCookie(REFRESH_COOKIE, { ...base, httpOnly: true, path: REFRESH_PATH });
-  reply.clearCookie(CSRF_COOKIE, { ...base, path: "/" });
+  reply.clearCookie(names.access, { ...base, httpOnly: true, path: "/" });
+  reply.clearCookie(names.refresh, { ...base, httpOnly: true, path: names.refreshPath });
+  reply.clearCookie(names.csrf, { ...base, path: "/" });
 }

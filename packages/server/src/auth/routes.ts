@@ -19,13 +19,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/auth-hook.ts";
 import type { ApiTokenService } from "./api-tokens.ts";
-import {
-  CSRF_COOKIE,
-  CSRF_HEADER,
-  clearSessionCookies,
-  REFRESH_COOKIE,
-  setSessionCookies,
-} from "./cookies.ts";
+import { CSRF_HEADER, clearSessionCookies, sessionCookieNames, setSessionCookies } from "./cookies.ts";
 import type { EmailVerificationService } from "./email-verification.ts";
 import type { ClientMeta } from "./principal.ts";
 import type { AuthService, IssuedSession } from "./service.ts";
@@ -37,9 +31,9 @@ function meta(request: FastifyRequest): ClientMeta {
   return { ip: request.ip, userAgent: request.headers["user-agent"] };
 }
 
-function csrfOf(request: FastifyRequest) {
+function csrfOf(request: FastifyRequest, cookieName: string) {
   const header = request.headers[CSRF_HEADER];
-  return { cookie: request.cookies[CSRF_COOKIE], header: typeof header === "string" ? header : undefined };
+  return { cookie: request.cookies[cookieName], header: typeof header === "string" ? header : undefined };
 }
 
 export function authRoutes(
@@ -53,6 +47,7 @@ export function authRoutes(
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { auth, apiTokens, verification, secureCookies } = deps;
+  const names = sessionCookieNames(secureCookies);
 
   const sendSession = (reply: FastifyReply, session: IssuedSession, status = 200) => {
     setSessionCookies(reply, session, secureCookies);
@@ -103,7 +98,7 @@ export function authRoutes(
       },
     },
     async (request, reply) =>
-      sendSession(reply, await auth.refresh(request.cookies[REFRESH_COOKIE], csrfOf(request))),
+      sendSession(reply, await auth.refresh(request.cookies[names.refresh], csrfOf(request, names.csrf))),
   );
 
   r.post(
@@ -114,8 +109,9 @@ export function authRoutes(
     },
     async (request, reply) => {
       let sessionId = request.principal?.sessionId;
-      const refresh = request.cookies[REFRESH_COOKIE];
-      if (!sessionId && refresh) sessionId = await auth.sessionOfRefreshToken(refresh, csrfOf(request));
+      const refresh = request.cookies[names.refresh];
+      if (!sessionId && refresh)
+        sessionId = await auth.sessionOfRefreshToken(refresh, csrfOf(request, names.csrf));
       if (sessionId) await auth.logout(sessionId);
       clearSessionCookies(reply, secureCookies);
       return { ok: true as const };

@@ -173,3 +173,8 @@ export const jobEvents = pgTable(
   },
   (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
 );
+
+export const previewHandoffs = pgTable("preview_handoffs", {
+  tokenId: uuid("token_id").primaryKey(),
+  expiresAt: ts("expires_at").notNull(),
+});

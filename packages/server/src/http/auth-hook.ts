@@ -1,11 +1,12 @@
 import { JOB_TOKEN_PREFIX } from "@kiln/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiTokenService } from "../auth/api-tokens.ts";
-import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER } from "../auth/cookies.ts";
+import { CSRF_HEADER, type SessionCookieNames, sessionCookieNames } from "../auth/cookies.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { AuthService } from "../auth/service.ts";
 import { API_TOKEN_PREFIX } from "../auth/tokens.ts";
-import { ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
+import { duplicatedCookies, expireTossedCookies } from "../auth/tossed-cookies.ts";
+import { BadRequestError, ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -48,18 +49,37 @@ export function isUnsafe(method: string): boolean {
  * CSRF for cookie-authenticated unsafe requests. Bearer credentials are not sent by browsers on their own,
  * so they need no CSRF token.
  */
-export function installAuthHook(app: FastifyInstance, auth: AuthService, apiTokens: ApiTokenService): void {
+export function installAuthHook(
+  app: FastifyInstance,
+  auth: AuthService,
+  apiTokens: ApiTokenService,
+  options: { secureCookies: boolean },
+): void {
+  const names = sessionCookieNames(options.secureCookies);
+  const sessionNames = [names.access, names.refresh, names.csrf];
   app.decorateRequest("principal", undefined);
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", async (request, reply) => {
     const url = request.routeOptions.url;
     if (!url) return; // no route: the not-found handler answers
+    if (url.startsWith("/api/")) {
+      const tossed = duplicatedCookies(request.headers.cookie, sessionNames);
+      if (tossed.length > 0) {
+        const pathname = request.url.split("?")[0]!;
+        expireTossedCookies(reply, tossed, { host: request.headers.host, pathname }, options.secureCookies);
+        throw new BadRequestError(
+          "duplicate_cookies",
+          `the request carries more than one ${tossed.join(", ")} cookie (set by another host of this site?); they were cleared, sign in again`,
+          { cookies: tossed },
+        );
+      }
+    }
     if (request.routeOptions.config?.ownAuth === true) return;
     const mode = authModeOf(url, request.routeOptions.config);
     if (mode === "none") return;
     const tokenOnly = request.routeOptions.config?.tokenOnly === true;
     // A running job's token (kiln_job_…) is no user's: token-only routes that take it check it themselves.
     if (tokenOnly && presentedToken(request)?.startsWith(JOB_TOKEN_PREFIX)) return;
-    const principal = await resolve(request, auth, apiTokens, mode === "optional", tokenOnly);
+    const principal = await resolve(request, auth, apiTokens, names, mode === "optional", tokenOnly);
     if (!principal) {
       if (mode === "required") throw new UnauthenticatedError();
       return;
@@ -68,7 +88,7 @@ export function installAuthHook(app: FastifyInstance, auth: AuthService, apiToke
       const header = request.headers[CSRF_HEADER];
       const ok = auth.verifyCsrf(
         principal.sessionId!,
-        request.cookies[CSRF_COOKIE],
+        request.cookies[names.csrf],
         typeof header === "string" ? header : undefined,
       );
       if (!ok) throw new ForbiddenError("csrf_failed", `missing or wrong ${CSRF_HEADER} header`);
@@ -81,6 +101,7 @@ async function resolve(
   request: FastifyRequest,
   auth: AuthService,
   apiTokens: ApiTokenService,
+  names: SessionCookieNames,
   optional: boolean,
   tokenOnly = false,
 ): Promise<Principal | undefined> {
@@ -100,7 +121,7 @@ async function resolve(
       : auth.authenticateAccessToken(token, "bearer");
   }
   if (tokenOnly) return undefined;
-  const cookie = request.cookies[ACCESS_COOKIE];
+  const cookie = request.cookies[names.access];
   if (!cookie) return undefined;
   try {
     return await auth.authenticateAccessToken(cookie, "cookie");

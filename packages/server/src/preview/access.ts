@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 
 export const PREVIEW_COOKIE = "kiln_preview";
@@ -15,11 +16,17 @@ export interface PreviewGrant {
   projectId: string;
 }
 
+/** A verified grant and the token's own id and expiry, by which a hand-off is used only once. */
+export interface VerifiedGrant extends PreviewGrant {
+  tokenId: string | undefined;
+  expiresAt: Date;
+}
+
 /**
  * Preview sessions. The studio cannot set a cookie on the preview origin, so it asks the API for a
  * one-minute hand-off token, sends the browser to `<preview>/__kiln/auth?token=…`, and the preview origin
- * exchanges it for its own HTTP-only cookie, scoped to that one project. Membership is still re-checked on
- * every request, so removing a member ends their preview access too.
+ * exchanges it — once (preview/handoffs.ts) — for its own HTTP-only cookie, scoped to that one project.
+ * Membership is still re-checked on every request, so removing a member ends their preview access too.
  */
 export class PreviewTokens {
   readonly #key: Uint8Array;
@@ -43,7 +50,7 @@ export class PreviewTokens {
     token: string | undefined,
     kind: "preview-handoff" | "preview-session",
     project: { orgId: string; projectId: string },
-  ): Promise<PreviewGrant | undefined> {
+  ): Promise<VerifiedGrant | undefined> {
     if (!token || token.length > 2000) return undefined;
     try {
       const { payload } = await jwtVerify(token, this.#key, {
@@ -51,8 +58,14 @@ export class PreviewTokens {
         issuer: "kiln",
         audience: `${kind}:${project.orgId}:${project.projectId}`,
       });
-      if (typeof payload.sub !== "string") return undefined;
-      return { userId: payload.sub, orgId: project.orgId, projectId: project.projectId };
+      if (typeof payload.sub !== "string" || typeof payload.exp !== "number") return undefined;
+      return {
+        userId: payload.sub,
+        orgId: project.orgId,
+        projectId: project.projectId,
+        tokenId: typeof payload.jti === "string" ? payload.jti : undefined,
+        expiresAt: new Date(payload.exp * 1000),
+      };
     } catch {
       return undefined;
     }
@@ -64,6 +77,7 @@ export class PreviewTokens {
       .setSubject(grant.userId)
       .setIssuer("kiln")
       .setAudience(`${kind}:${grant.orgId}:${grant.projectId}`)
+      .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime(`${ttlSeconds}s`)
       .sign(this.#key);

@@ -8,7 +8,8 @@ import { PREVIEW_COOKIE, PREVIEW_EMBED_COOKIE, type PreviewTokens } from "./acce
 import type { PreviewErrors } from "./errors.ts";
 import { receiveErrorReport } from "./errors-endpoint.ts";
 import { ERROR_REPORTER_TAG, ERRORS_PATH } from "./errors-script.ts";
-import { type PreviewAddress, parsePreviewHost } from "./host.ts";
+import type { UsedHandoffs } from "./handoffs.ts";
+import { type PreviewAddress, parsePreviewHost, previewOrigin } from "./host.ts";
 import { crashedPage, messagePage, startingPage } from "./pages.ts";
 import { type ProxyTarget, proxyHttp, proxyUpgrade } from "./proxy.ts";
 
@@ -32,6 +33,10 @@ export type PreviewTarget =
 export interface PreviewGatewayOptions {
   database: Database;
   tokens: PreviewTokens;
+  /** Hand-off tokens already exchanged, shared by all replicas: each works once. */
+  handoffs: UsedHandoffs;
+  /** The studio's URL; a preview's origin has its scheme and port (host.ts). */
+  publicUrl: string;
   appDomain: string;
   secureCookies: boolean;
   /**
@@ -79,7 +84,7 @@ export class PreviewGateway {
     if (!project)
       return send(res, 404, messagePage("Preview not found", "There is no project at this address."));
     const url = new URL(req.url ?? "/", "http://preview");
-    if (url.pathname === AUTH_PATH) return this.#exchange(res, project, url);
+    if (url.pathname === AUTH_PATH) return this.#exchange(res, project, address, url);
     if (!(await this.#allowed(req, project))) {
       return send(
         res,
@@ -143,19 +148,28 @@ export class PreviewGateway {
     for (const socket of this.#sockets) socket.destroy();
   }
 
-  async #exchange(res: ServerResponse, project: PreviewProject, url: URL): Promise<void> {
+  async #exchange(
+    res: ServerResponse,
+    project: PreviewProject,
+    address: PreviewAddress,
+    url: URL,
+  ): Promise<void> {
     const grant = await this.#o.tokens.verify(
       url.searchParams.get("token") ?? undefined,
       "preview-handoff",
       project,
     );
-    if (!grant || !(await this.#isMember(grant.userId, project.orgId))) {
+    // Claimed last, so a token shown to the wrong project's origin is not used up by it.
+    if (
+      !grant?.tokenId ||
+      !(await this.#isMember(grant.userId, project.orgId)) ||
+      !(await this.#o.handoffs.claim(grant.tokenId, grant.expiresAt))
+    ) {
       return send(res, 401, messagePage("Link expired", "Open the preview again from the Kiln studio."));
     }
     const session = await this.#o.tokens.session(grant);
-    const next = url.searchParams.get("next") ?? "/";
-    // Only same-origin paths: `//evil.com` or `https://…` would make this an open redirect.
-    const location = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+    const origin = previewOrigin(this.#o.publicUrl, this.#o.appDomain, address);
+    const location = sameOriginTarget(url.searchParams.get("next"), origin);
     const maxAge = `Max-Age=${this.#o.tokens.cookieTtlSeconds}`;
     const cookie = [
       `${PREVIEW_COOKIE}=${session}`,
@@ -175,10 +189,13 @@ export class PreviewGateway {
   }
 
   async #memberSession(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
+    // Every value, not the first: another preview of the same site can toss a cookie of the same name
+    // (Domain=<appDomain>), which must not hide this origin's own.
     for (const name of [PREVIEW_COOKIE, PREVIEW_EMBED_COOKIE]) {
-      const token = readCookie(req.headers.cookie, name);
-      const grant = await this.#o.tokens.verify(token, "preview-session", project);
-      if (grant) return this.#isMember(grant.userId, project.orgId);
+      for (const token of readCookies(req.headers.cookie, name).slice(0, 4)) {
+        const grant = await this.#o.tokens.verify(token, "preview-session", project);
+        if (grant) return this.#isMember(grant.userId, project.orgId);
+      }
     }
     return false;
   }
@@ -238,11 +255,34 @@ function send(res: ServerResponse, status: number, html: string): void {
   res.end(html);
 }
 
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
+/** Every value the Cookie header carries for `name`, in the order the browser sent them. */
+export function readCookies(header: string | undefined, name: string): string[] {
+  if (!header) return [];
+  const values: string[] = [];
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    if (eq > 0 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
   }
-  return undefined;
+  return values;
+}
+
+/**
+ * Where a hand-off may send the browser: `next` resolved against the preview's own origin, and only if it
+ * stays there; else the origin's root. Resolving with the URL parser is what the browser will do with the
+ * Location (tabs and newlines dropped, `\` read as `/`), so no spelling of another origin (`/%09/evil`,
+ * `/\\evil`, `//evil`) gets through. What goes back is the parsed path, query and fragment — serialised,
+ * so no character that is invalid in a header — as a path that starts with exactly one `/`: relative, so
+ * the browser stays on the origin (and port) it used, and never a `//host` reference.
+ */
+export function sameOriginTarget(next: string | null, origin: string): string {
+  const home = new URL("/", origin);
+  if (!next || next.length > 2000 || !next.startsWith("/")) return "/";
+  let target: URL;
+  try {
+    target = new URL(next, home);
+  } catch {
+    return "/";
+  }
+  if (target.origin !== home.origin) return "/";
+  return `/${target.pathname.replace(/^\/+/, "")}${target.search}${target.hash}`;
 }

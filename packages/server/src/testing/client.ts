@@ -24,7 +24,8 @@ export class TestClient {
   }
 
   get csrf(): string | undefined {
-    return this.cookies.get("kiln_csrf")?.value;
+    // `__Host-` when the instance is served over https (auth/cookies.ts).
+    return (this.cookies.get("kiln_csrf") ?? this.cookies.get("__Host-kiln_csrf"))?.value;
   }
 
   async request(

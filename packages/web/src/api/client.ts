@@ -1,8 +1,11 @@
 import type { ErrorEnvelope } from "@kiln/protocol";
 import { ApiError } from "./errors.ts";
 
-/** The readable cookie the server pairs with the session; echoed in `x-csrf-token` on unsafe requests. */
-const CSRF_COOKIE = "kiln_csrf";
+/**
+ * The readable cookie the server pairs with the session; echoed in `x-csrf-token` on unsafe requests. Over
+ * https it is a `__Host-` cookie (no other host of the site can set one); the plain name is http's.
+ */
+const CSRF_COOKIES = ["__Host-kiln_csrf", "kiln_csrf"] as const;
 const CSRF_HEADER = "x-csrf-token";
 /** These answer 401 for reasons a refresh cannot fix (wrong password, no refresh cookie). */
 const NO_REFRESH = ["/api/auth/login", "/api/auth/signup", "/api/auth/refresh", "/api/auth/logout"];
@@ -21,6 +24,28 @@ export function readCookie(name: string): string | undefined {
     if (k === name) return decodeURIComponent(v.join("="));
   }
   return undefined;
+}
+
+function csrfCookie(): string | undefined {
+  for (const name of CSRF_COOKIES) {
+    const value = readCookie(name);
+    if (value) return value;
+  }
+  return undefined;
+}
+
+/** Forgets the CSRF cookie, so no one tries to refresh a session that is over. */
+function forgetCsrfCookie(): void {
+  // biome-ignore-start lint/suspicious/noDocumentCookie: the Cookie Store API is missing from Firefox and Safari
+  document.cookie = "__Host-kiln_csrf=; Max-Age=0; Path=/; Secure";
+  document.cookie = "kiln_csrf=; Max-Age=0; Path=/";
+  // biome-ignore-end lint/suspicious/noDocumentCookie: see above
+}
+
+function signedOut(): void {
+  setTimeout(() => {
+    for (const listener of unauthenticatedListeners) listener();
+  }, 0);
 }
 
 function withQuery(path: string, query: Query | undefined): string {
@@ -45,6 +70,14 @@ async function toError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, "internal_error", res.statusText);
 }
 
+async function errorCode(res: Response): Promise<string | undefined> {
+  const body = await res
+    .clone()
+    .json()
+    .catch(() => undefined);
+  return body?.error?.code;
+}
+
 let refreshing: Promise<boolean> | undefined;
 const unauthenticatedListeners = new Set<() => void>();
 
@@ -63,8 +96,7 @@ export function refreshSession(): Promise<boolean> {
     try {
       const res = await send("POST", "/api/auth/refresh", {});
       // A refused refresh means the session is over; forget its CSRF cookie so no one tries again.
-      // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is missing from Firefox and Safari
-      if (res.status === 401) document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/`;
+      if (res.status === 401) forgetCsrfCookie();
       return res.ok;
     } catch {
       return false;
@@ -85,7 +117,7 @@ function send(method: string, url: string, opts: RequestOptions): Promise<Respon
     body = JSON.stringify(opts.body);
   }
   if (method !== "GET" && method !== "HEAD") {
-    const csrf = readCookie(CSRF_COOKIE);
+    const csrf = csrfCookie();
     if (csrf) headers[CSRF_HEADER] = csrf;
   }
   return fetch(url, { method, headers, body, credentials: "same-origin", signal: opts.signal ?? null });
@@ -100,20 +132,19 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   let res: Response;
   try {
     res = await send(method, url, opts);
+    // Another host of the site planted cookies with the session's names (cookie tossing): the server refused
+    // the request before acting on it and cleared every copy. With the CSRF cookie left, ask again (a
+    // refresh follows if the access cookie went); without it this session can change nothing: sign in.
+    if (res.status === 400 && (await errorCode(res)) === "duplicate_cookies") {
+      if (csrfCookie()) res = await send(method, url, opts);
+      else signedOut();
+    }
     // Without the CSRF cookie there never was a session here (it lives as long as the refresh token).
-    if (res.status === 401 && !NO_REFRESH.includes(path) && readCookie(CSRF_COOKIE)) {
-      const code = (
-        await res
-          .clone()
-          .json()
-          .catch(() => undefined)
-      )?.error?.code;
+    if (res.status === 401 && !NO_REFRESH.includes(path) && csrfCookie()) {
+      const code = await errorCode(res);
       if (code === "token_expired" || code === "unauthenticated") {
         if (await refreshSession()) res = await send(method, url, opts);
-        else
-          setTimeout(() => {
-            for (const listener of unauthenticatedListeners) listener();
-          }, 0);
+        else signedOut();
       }
     }
   } catch (err) {

@@ -10,6 +10,7 @@ import { toast } from "../../ui/toast.tsx";
 import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
 import { useProject } from "../workspace/project-context.tsx";
 import { type Device, useWorkspaceUi } from "../workspace/ui-store.ts";
+import { openPendingTab } from "./new-tab.ts";
 import { PreviewErrors } from "./preview-errors.tsx";
 import { usePreviewReload } from "./reload.ts";
 
@@ -85,15 +86,14 @@ export function PreviewPane() {
 
   const openInNewTab = async () => {
     // Opened before the await so the browser counts it as the user's click, not a pop-up.
-    const tab = window.open("about:blank", "_blank");
+    const tab = openPendingTab();
     try {
       const s = await api.runtime.previewSession(org, project);
       const url = new URL(s.url);
       url.searchParams.set("next", path);
-      if (tab) tab.location.href = url.toString();
-      else window.open(url.toString(), "_blank");
+      tab.go(url.toString());
     } catch (err) {
-      tab?.close();
+      tab.close();
       toast.error(`Could not open the preview: ${describeError(err)}`);
     }
   };
