@@ -1,4 +1,3 @@
-import path from "node:path";
 import { type DiskUsage, measureDiskUsage } from "./disk-usage.ts";
 import { formatBytes, LimitExceededError } from "./errors.ts";
 import type { LiveSandboxes } from "./live-sandboxes.ts";
@@ -19,7 +18,10 @@ interface Measured {
   usage: DiskUsage;
 }
 
-/** A measurement younger than this answers the next check (an agent runs many commands in a row). */
+/**
+ * A measurement younger than this answers the next check while no sandbox has run in the project since
+ * (then only Kiln wrote, and counted what it wrote); otherwise every check measures.
+ */
 const FRESH_MS = 5_000;
 
 /**
@@ -54,7 +56,10 @@ export class DiskQuota {
   async usage(orgId: string, projectId: string, maxAgeMs = FRESH_MS): Promise<DiskUsage> {
     const key = `${orgId}/${projectId}`;
     const known = this.#measured.get(key);
-    if (known && Date.now() - known.at <= maxAgeMs) return known.usage;
+    // A sandbox writes without telling: only a measurement taken after its last one ended still holds.
+    const fresh =
+      known && Date.now() - known.at <= maxAgeMs && known.at > this.#o.sandboxes.lastActive(orgId, projectId);
+    if (known && fresh) return known.usage;
     let pending = this.#inFlight.get(key);
     if (!pending) {
       const at = Date.now();
@@ -79,11 +84,10 @@ export class DiskQuota {
     if (usage.unreadable !== undefined || usage.bytes + addBytes > max)
       usage = await this.usage(orgId, projectId, 0);
     if (usage.unreadable !== undefined) {
-      const where = path.relative(this.#o.dirOf(orgId, projectId), usage.unreadable) || ".";
       throw new LimitExceededError(
         "project_disk",
         max,
-        `this project's disk use cannot be measured: its directory "${where}" is not readable by the project's own user; make it readable (chmod u+rx) or remove it`,
+        `this project's disk use cannot be measured: "${usage.unreadable}" cannot be read by the project's own user; make it readable (chmod u+rx) or remove it`,
         { unit: "bytes" },
       );
     }

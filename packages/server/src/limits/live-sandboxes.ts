@@ -39,6 +39,8 @@ type Limits = Pick<
 export class LiveSandboxes {
   readonly #limits: Limits;
   readonly #live = new Set<Entry>();
+  /** When each project's last sandbox ended ("org/project" → ms). */
+  readonly #ended = new Map<string, number>();
 
   constructor(limits: Limits) {
     this.#limits = limits;
@@ -101,7 +103,7 @@ export class LiveSandboxes {
         entry.kill = kill;
       },
       release: () => {
-        this.#live.delete(entry);
+        if (this.#live.delete(entry)) this.#ended.set(`${entry.orgId}/${entry.projectId}`, Date.now());
       },
     };
   }
@@ -112,6 +114,15 @@ export class LiveSandboxes {
     for (const e of this.#live)
       seen.set(`${e.orgId}/${e.projectId}`, { orgId: e.orgId, projectId: e.projectId });
     return [...seen.values()];
+  }
+
+  /**
+   * Since when a project's files may have changed behind Kiln's back: now while a sandbox runs in it,
+   * else when its last one ended (0: none on this replica since it started).
+   */
+  lastActive(orgId: string, projectId: string): number {
+    for (const e of this.#live) if (e.orgId === orgId && e.projectId === projectId) return Date.now();
+    return this.#ended.get(`${orgId}/${projectId}`) ?? 0;
   }
 
   /** Stops every live sandbox of a project; resolves when each has been asked to and has stopped. */
