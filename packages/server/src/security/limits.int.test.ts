@@ -38,7 +38,12 @@ async function newOrg(client: TestClient): Promise<string> {
 }
 
 /** Brings a new user into `owner`'s org with `role`. */
-async function join(kiln: TestKiln, owner: SignedUp, org: string, role: Role = "developer"): Promise<SignedUp> {
+async function join(
+  kiln: TestKiln,
+  owner: SignedUp,
+  org: string,
+  role: Role = "developer",
+): Promise<SignedUp> {
   const member = await kiln.signup();
   const invited = await owner.client.post(`/api/orgs/${org}/invitations`, { email: member.user.email, role });
   expect(invited.statusCode, invited.body).toBe(201);
