@@ -253,18 +253,29 @@ describe("live sandboxes: terminals, dev servers and the org's memory budget (pe
 
 describe("the per-project disk quota, against a sandboxed shell", { timeout: 120_000 }, () => {
   let kiln: TestKiln;
+  let fake: FakeProvider;
   let port: number;
   let owner: SignedUp;
 
   beforeAll(async () => {
+    fake = await startFakeProvider();
     kiln = await startTestKiln({
-      env: { KILN_PROJECT_DISK_MB: "8", KILN_DISK_CHECK_SECONDS: "1" },
+      env: {
+        KILN_PROJECT_DISK_MB: "8",
+        KILN_DISK_CHECK_SECONDS: "1",
+        OPENAI_BASE_URL: `${fake.url}/v1`,
+        OPENAI_API_KEY: "fake-key",
+        KILN_MODEL: "openai/fake-model",
+      },
     });
     await kiln.app.listen({ port: 0, host: "127.0.0.1" });
     port = (kiln.app.server.address() as AddressInfo).port;
     owner = await kiln.signup();
   }, 120_000);
-  afterAll(() => kiln?.stop());
+  afterAll(async () => {
+    await kiln?.stop();
+    await fake?.close();
+  });
 
   const org = () => owner.personalOrg.slug;
   const write = (p: string, path: string, content = "hello\n") =>
@@ -321,5 +332,35 @@ describe("the per-project disk quota, against a sandboxed shell", { timeout: 120
     ]);
     expect(ended).toBe("exited");
     expectLimit(await write(p, "x.txt"), 409, "project_disk", 8 * 1024 * 1024);
+  });
+
+  it("stops the agent's `dd` at the quota, and its next command is refused with the limit named", async () => {
+    const p = await newProject(owner.client, org(), "Agent");
+    const base = `/api/orgs/${org()}/projects/${p}/chats`;
+    const chat = (await owner.client.post(base, {})).json().id;
+    fake.enqueue(
+      {
+        toolCalls: [
+          { name: "bash", arguments: { command: "dd if=/dev/zero of=big.bin bs=1M count=32; echo dd-$?" } },
+        ],
+      },
+      { toolCalls: [{ name: "bash", arguments: { command: "echo ran" } }] },
+      { text: "done" },
+    );
+    expect(
+      (await owner.client.post(`${base}/${chat}/messages`, { content: "fill the disk" })).statusCode,
+    ).toBe(202);
+    let parts: Array<{ type: string; toolName?: string; output?: string }> = [];
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
+      const last = (await owner.client.get(`${base}/${chat}`)).json().messages.at(-1);
+      parts = last.parts;
+      if (last.status !== "running") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const outputs = parts.filter((x) => x.type === "tool").map((x) => x.output ?? "");
+    expect(outputs).toHaveLength(2);
+    expect(outputs[0]).toMatch(/dd-153/);
+    expect(outputs[1]).toMatch(/quota of 8 MiB/);
+    expect(outputs[1]).not.toMatch(/^ran/m);
   });
 });
