@@ -218,7 +218,14 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const history = new ProjectHistory({ storage, driver, events: fileEvents });
     const git = {
       access: new GitAccess({ database, orgs, projects }),
-      backend: new GitBackend({ storage, driver, history, events: fileEvents, limits: config.git }),
+      backend: new GitBackend({
+        storage,
+        driver,
+        history,
+        events: fileEvents,
+        limits: config.git,
+        disk: limits.disk,
+      }),
     };
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const secureCookies = config.publicUrl.startsWith("https://");

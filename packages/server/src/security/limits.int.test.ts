@@ -1,8 +1,12 @@
+import { randomBytes } from "node:crypto";
+import { rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
 import type { Role } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { type GitTestbed, git, remoteUrl, runGit, startGitTestbed, tempDir } from "../git/test-support.ts";
 import type { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
 
@@ -362,5 +366,42 @@ describe("the per-project disk quota, against a sandboxed shell", { timeout: 120
     expect(outputs[0]).toMatch(/dd-153/);
     expect(outputs[1]).toMatch(/quota of 8 MiB/);
     expect(outputs[1]).not.toMatch(/^ran/m);
+  });
+});
+
+describe("the per-project disk quota, against git pushes", { timeout: 120_000 }, () => {
+  let bed: GitTestbed;
+  beforeAll(async () => {
+    bed = await startGitTestbed({ KILN_PROJECT_DISK_MB: "8" });
+  }, 120_000);
+  afterAll(() => bed?.kiln.stop());
+
+  async function push(slug: string, file: string, content: Buffer | string) {
+    const work = await tempDir("push");
+    await git(["clone", "-q", remoteUrl(bed.base, bed.org.slug, slug, bed.token), work]);
+    await writeFile(path.join(work, file), content);
+    await git(["add", "-A"], { cwd: work });
+    await git(["commit", "-q", "-m", `add ${file}`], { cwd: work });
+    const run = await runGit(["push", "origin", "HEAD:refs/heads/main"], { cwd: work });
+    await rm(work, { recursive: true, force: true });
+    return run;
+  }
+
+  it("refuses a push into a project over its quota; fetching it and pushing elsewhere still work", async () => {
+    const full = await bed.newProject();
+    // Incompressible: the pack, its object and the working tree copy together take the project over 8 MiB.
+    const first = await push(full.slug, "blob.bin", randomBytes(5 * 1024 * 1024));
+    expect(first.code, first.stderr).toBe(0);
+    const refused = await push(full.slug, "more.txt", "more\n");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/409/);
+    const clone = await tempDir("clone");
+    expect(
+      (await runGit(["clone", "-q", remoteUrl(bed.base, bed.org.slug, full.slug, bed.token), clone])).code,
+    ).toBe(0);
+    await rm(clone, { recursive: true, force: true });
+    const fine = await bed.newProject();
+    const ok = await push(fine.slug, "ok.txt", "ok\n");
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });
