@@ -101,6 +101,7 @@ export const ERROR_CODES = [
   "provider_unreachable",
   "price_not_found",
   "rate_limited",
+  "limit_exceeded",
   "upgrade_required",
   "unavailable",
   "internal_error",

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "./config.ts";
@@ -68,5 +69,39 @@ describe("config", () => {
       /KILN_LLM_ALLOW_PRIVATE_URLS: was removed: .*KILN_EGRESS_ALLOW/,
     );
     expect(loadConfig({ KILN_LLM_ALLOW_PRIVATE_URLS: "0" }).egressAllow).toEqual([]);
+  });
+
+  it("reads the aggregate limits: defaults for a shared instance, 0 turns one off, nonsense is refused", () => {
+    const c = loadConfig({});
+    expect(c.limits).toEqual({
+      projectsPerOrg: 100,
+      orgsPerUser: 10,
+      sandboxesPerOrg: 24,
+      terminalsPerOrg: 20,
+      terminalsPerUser: 10,
+      chatRunsPerOrg: 10,
+      chatRunsPerUser: 4,
+      orgMemoryBytes: 24 * 1024 ** 3,
+      orgCpus: 6 * availableParallelism(),
+      projectDiskBytes: 2 * 1024 ** 3,
+      diskCheckMs: 30_000,
+    });
+    const set = loadConfig({
+      KILN_MAX_PROJECTS_PER_ORG: "0",
+      KILN_ORG_MEMORY_MB: "512",
+      KILN_ORG_CPUS: "2.5",
+      KILN_PROJECT_DISK_MB: "100",
+      KILN_DISK_CHECK_SECONDS: "0",
+    });
+    expect(set.limits).toMatchObject({
+      projectsPerOrg: 0,
+      orgMemoryBytes: 512 * 1024 ** 2,
+      orgCpus: 2.5,
+      projectDiskBytes: 100 * 1024 ** 2,
+      diskCheckMs: 0,
+    });
+    expect(() => loadConfig({ KILN_MAX_ORGS_PER_USER: "-1" })).toThrow(/KILN_MAX_ORGS_PER_USER/);
+    expect(() => loadConfig({ KILN_MAX_CHAT_RUNS_PER_USER: "1.5" })).toThrow(/KILN_MAX_CHAT_RUNS_PER_USER/);
+    expect(() => loadConfig({ KILN_PROJECT_DISK_MB: "lots" })).toThrow(/KILN_PROJECT_DISK_MB/);
   });
 });

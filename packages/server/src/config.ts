@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type EgressAllowEntry, parseEgressAllow } from "@kiln/agent";
@@ -22,6 +23,9 @@ const OptionalUrl = z
   .url()
   .optional()
   .or(z.literal("").transform(() => undefined));
+
+/** A count or size limit; 0 turns it off. */
+const Cap = z.coerce.number().int().min(0).max(1_000_000_000);
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -59,6 +63,18 @@ const Env = z.object({
   KILN_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(500).default(40),
   KILN_GIT_MAX_PUSH_BYTES: z.coerce.number().int().min(1024).default(209_715_200),
   KILN_GIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  // Aggregate limits per org and per user (limits/); 0 = no limit.
+  KILN_MAX_PROJECTS_PER_ORG: Cap.default(100),
+  KILN_MAX_ORGS_PER_USER: Cap.default(10),
+  KILN_MAX_SANDBOXES_PER_ORG: Cap.default(24),
+  KILN_MAX_TERMINALS_PER_ORG: Cap.default(20),
+  KILN_MAX_TERMINALS_PER_USER: Cap.default(10),
+  KILN_MAX_CHAT_RUNS_PER_ORG: Cap.default(10),
+  KILN_MAX_CHAT_RUNS_PER_USER: Cap.default(4),
+  KILN_ORG_MEMORY_MB: Cap.default(24_576),
+  KILN_ORG_CPUS: z.coerce.number().min(0).max(100_000).optional(),
+  KILN_PROJECT_DISK_MB: Cap.default(2048),
+  KILN_DISK_CHECK_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   // AI jobs (jobs/, ADR 0012).
   KILN_WORKER_TOKEN: OptionalText.pipe(z.string().min(24, "at least 24 characters").optional()),
   KILN_JOB_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
@@ -169,6 +185,8 @@ export interface KilnConfig {
     /** How often expired leases, time limits and unanswered cancels are looked for; 0 = never (tests). */
     sweepMs: number;
   };
+  /** Aggregate limits per org, user and project (limits/); 0 = no limit. */
+  limits: LimitsConfig;
   /** Git over HTTP (git/, ADR 0013). */
   git: {
     /** Bytes one push may upload. */
@@ -176,6 +194,32 @@ export interface KilnConfig {
     /** Wall-clock limit of one git request, upload included. */
     timeoutMs: number;
   };
+}
+
+/** Caps a tenant cannot exceed however it spreads its work; each refusal names its limit (limits/). */
+export interface LimitsConfig {
+  /** Projects in one org. */
+  projectsPerOrg: number;
+  /** Orgs one user has created (the personal org included). */
+  orgsPerUser: number;
+  /** Live sandboxes of one org: dev servers, terminals and running agent commands (per replica). */
+  sandboxesPerOrg: number;
+  /** Open terminals across an org's projects (per replica). */
+  terminalsPerOrg: number;
+  /** Open terminals one user has opened across all projects and orgs (per replica). */
+  terminalsPerUser: number;
+  /** Chat turns running at once in one org (all replicas). */
+  chatRunsPerOrg: number;
+  /** Chat turns one user has running at once (all replicas). */
+  chatRunsPerUser: number;
+  /** Sum of the memory limits of an org's live sandboxes, bytes (per replica). */
+  orgMemoryBytes: number;
+  /** Sum of the CPU quotas (cores) of an org's live sandboxes (per replica). */
+  orgCpus: number;
+  /** Disk one project may use, bytes: files its sandbox user owns (shared dependency links excluded). */
+  projectDiskBytes: number;
+  /** How often projects with live sandboxes are measured; one over its quota has them stopped. 0 = never. */
+  diskCheckMs: number;
 }
 
 /** The instance's model providers and the gateway's limits (llm/, ADR 0009). */
@@ -268,6 +312,20 @@ export function loadConfig(
       maxRetries: e.KILN_LLM_MAX_RETRIES,
       retryBaseMs: e.KILN_LLM_RETRY_BASE_MS,
       maxRetryWaitSeconds: e.KILN_LLM_MAX_RETRY_WAIT_SECONDS,
+    },
+    limits: {
+      projectsPerOrg: e.KILN_MAX_PROJECTS_PER_ORG,
+      orgsPerUser: e.KILN_MAX_ORGS_PER_USER,
+      sandboxesPerOrg: e.KILN_MAX_SANDBOXES_PER_ORG,
+      terminalsPerOrg: e.KILN_MAX_TERMINALS_PER_ORG,
+      terminalsPerUser: e.KILN_MAX_TERMINALS_PER_USER,
+      chatRunsPerOrg: e.KILN_MAX_CHAT_RUNS_PER_ORG,
+      chatRunsPerUser: e.KILN_MAX_CHAT_RUNS_PER_USER,
+      orgMemoryBytes: e.KILN_ORG_MEMORY_MB * 1024 * 1024,
+      // Dev servers get every core of the host as their quota (a fast cold start): room for a few of them.
+      orgCpus: e.KILN_ORG_CPUS ?? 6 * availableParallelism(),
+      projectDiskBytes: e.KILN_PROJECT_DISK_MB * 1024 * 1024,
+      diskCheckMs: e.KILN_DISK_CHECK_SECONDS * 1000,
     },
     git: { maxPushBytes: e.KILN_GIT_MAX_PUSH_BYTES, timeoutMs: e.KILN_GIT_TIMEOUT_SECONDS * 1000 },
     jobs: {

@@ -19,7 +19,7 @@ import { type Database, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
 import { scheduleHousekeeping } from "./db/housekeeping.ts";
 import { migrateAll } from "./db/migrate.ts";
-import { DevServerManager, GUEST_PORT } from "./devserver/manager.ts";
+import { DevServerManager, type DevServerProject, GUEST_PORT } from "./devserver/manager.ts";
 import { prewarmWorkspace } from "./devserver/prewarm.ts";
 import { devProject, RuntimeService } from "./devserver/service.ts";
 import { FileEvents } from "./files/events.ts";
@@ -31,6 +31,7 @@ import { ProjectHistory } from "./history/service.ts";
 import { InvitationService } from "./invitations/service.ts";
 import { compactJobEvents } from "./jobs/compaction.ts";
 import { createJobs } from "./jobs/index.ts";
+import { Limits } from "./limits/index.ts";
 import { LlmService } from "./llm/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
 import { SmtpMailer } from "./mail/smtp-mailer.ts";
@@ -46,6 +47,7 @@ import {
   DisabledDriver,
   openRuntimeDriver,
   type RuntimeDriver,
+  type SandboxSpec,
   SandboxUnavailableError,
 } from "./runtime/index.ts";
 import { loadMasterKey } from "./secrets/master-key.ts";
@@ -69,6 +71,8 @@ export interface Kiln {
   fileEvents: FileEvents;
   driver: RuntimeDriver;
   devServers: DevServerManager;
+  /** Aggregate limits per org, user and project (limits/). */
+  limits: Limits;
   timings: { dbOpenMs: number; migrateMs: number; appMs: number };
   /** Project workspaces made ahead of time (filled by `warmTemplateCaches`). */
   spares: SpareWorkspaces;
@@ -121,7 +125,13 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const mailer =
       options.mailer ??
       (config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : new LogMailer(logger));
-    const orgs = new OrgService(database, storage);
+    const limits = new Limits({
+      config: config.limits,
+      dirOf: (orgId, projectId) => storage.projectDir(orgId, projectId),
+      ownerOf: (projectId) => driver.workspaceOwner(projectId),
+      log: logger,
+    });
+    const orgs = new OrgService(database, storage, config.limits);
     const spares = new SpareWorkspaces({
       root: path.join(storage.root, ".spares"),
       templates,
@@ -143,19 +153,27 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const projects = new ProjectService(database, storage, templates, {
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
       spares,
+      limits: config.limits,
     });
     const fileEvents = new FileEvents();
+    const devServerSandbox = (p: DevServerProject): SandboxSpec => ({
+      projectId: p.projectId,
+      workspaceDir: storage.projectDir(p.orgId, p.projectId),
+      network: "egress",
+      // Dev servers start multi-threaded (Vite's bundler); a one-core quota doubles their cold start.
+      limits: { cpu: Math.max(1, availableParallelism()) },
+    });
+    const devServerOwner = (p: DevServerProject) => ({
+      kind: "devserver" as const,
+      orgId: p.orgId,
+      projectId: p.projectId,
+    });
     const devServers = new DevServerManager({
       driver,
+      driverFor: (p) => limits.guard(devServerOwner(p), driver),
       idleMs: config.hibernateAfterMinutes * 60_000,
       log: logger,
-      sandboxFor: async (p) => ({
-        projectId: p.projectId,
-        workspaceDir: storage.projectDir(p.orgId, p.projectId),
-        network: "egress",
-        // Dev servers start multi-threaded (Vite's bundler); a one-core quota doubles their cold start.
-        limits: { cpu: Math.max(1, availableParallelism()) },
-      }),
+      sandboxFor: async (p) => devServerSandbox(p),
       commandFor: async (p) => devCommand(templates.get(p.template).manifest, GUEST_PORT),
     });
     // The studio opens the preview right after creating a project: starting now overlaps the dev server's
@@ -176,6 +194,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const terminals = new TerminalService({
       projects,
       driver,
+      limits,
       idleMs: config.terminalIdleMinutes * 60_000,
       log: logger,
       sandboxFor: (orgId, projectId) => ({
@@ -202,7 +221,14 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const history = new ProjectHistory({ storage, driver, events: fileEvents });
     const git = {
       access: new GitAccess({ database, orgs, projects }),
-      backend: new GitBackend({ storage, driver, history, events: fileEvents, limits: config.git }),
+      backend: new GitBackend({
+        storage,
+        driver,
+        history,
+        events: fileEvents,
+        limits: config.git,
+        disk: limits.disk,
+      }),
     };
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const secureCookies = config.publicUrl.startsWith("https://");
@@ -232,6 +258,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const files = new FileService(projects, storage, {
       events: fileEvents,
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
+      disk: limits.disk,
     });
     const runtime = new RuntimeService({
       projects,
@@ -239,6 +266,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       tokens: previewTokens,
       publicUrl: config.publicUrl,
       appDomain: config.appDomain,
+      admit: (p) => limits.check(devServerOwner(p), devServerSandbox(p)),
     });
     const { chats, engine: chatEngine } = createChats({
       database,
@@ -254,6 +282,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       history,
       previewErrors,
       egress,
+      limits,
     });
     projects.onDelete((_orgId, projectId) => chatEngine.stopProject(projectId));
     orgs.onDelete((orgId) => chatEngine.stopOrg(orgId));
@@ -366,6 +395,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       fileEvents,
       driver,
       devServers,
+      limits,
       timings: { dbOpenMs: t1 - t0, migrateMs: t2 - t1, appMs: t3 - t2 },
       spares,
       // Then spare workspaces, so the first project is one rename away.
@@ -373,6 +403,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       async close() {
         templates.close();
         spares.close();
+        limits.close();
         preview.close();
         history.close();
         git.backend.close();

@@ -12,10 +12,12 @@ import type { LanguageModel } from "ai";
 import { eq } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { z } from "zod";
+import type { LimitsConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import { NotifyChannel } from "../db/notify-channel.ts";
 import { agentRuns, orgs } from "../db/schema-shared.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
+import { assertRunRoom } from "../limits/counts.ts";
 import type { ChatRun } from "./run.ts";
 import { appendEvents, lastEventSeq, type MessageRow } from "./store.ts";
 
@@ -67,6 +69,8 @@ export interface EngineOptions {
   approvalTimeoutMs: number;
   maxSteps: number;
   checkpoints?: CheckpointSink | undefined;
+  /** Turns running at once per org and per user, counted in `agent_runs` (every replica's). */
+  limits?: LimitsConfig | undefined;
 }
 
 /**
@@ -153,12 +157,21 @@ export class ChatEngine {
     return this.#runs.get(messageId);
   }
 
-  /** Registers the run (call inside the transaction that created its message). */
-  async register(tx: Parameters<Parameters<Database["transaction"]>[0]>[0], run: ChatRun): Promise<void> {
+  /**
+   * Registers the run (call inside the transaction that created its message), or refuses it when its org
+   * or user already has as many turns running as allowed.
+   */
+  async register(
+    tx: Parameters<Parameters<Database["transaction"]>[0]>[0],
+    run: ChatRun,
+    userId: string,
+  ): Promise<void> {
+    if (this.#o.limits) await assertRunRoom(tx, { orgId: run.orgId, userId }, this.#o.limits);
     await tx.insert(agentRuns).values({
       messageId: run.messageId,
       orgId: run.orgId,
       chatId: run.chatId,
+      userId,
       owner: this.#o.owner,
     });
   }

@@ -7,6 +7,7 @@ import type { KilnConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { RuntimeService } from "../devserver/service.ts";
 import type { FileService } from "../files/service.ts";
+import type { Limits } from "../limits/index.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import type { RuntimeDriver } from "../runtime/driver.ts";
@@ -31,6 +32,8 @@ export interface ChatsDeps {
   previewErrors: BrowserErrorSource;
   /** The server's egress address policy, for web_fetch. */
   egress: AddressPolicy;
+  /** Turns per org and user; the agent's commands count as the org's sandboxes. */
+  limits?: Limits;
 }
 
 /** Builds the chat engine and service from the server's parts (kept out of kiln.ts to keep it short). */
@@ -43,6 +46,7 @@ export function createChats(d: ChatsDeps): { chats: ChatService; engine: ChatEng
     approvalTimeoutMs: d.config.agent.approvalTimeoutMs,
     maxSteps: d.config.agent.maxSteps,
     checkpoints: d.history,
+    limits: d.limits?.config,
   });
   const context = new ProjectContext(d.files, d.runtime, d.previewErrors);
   const tools = createDefaultTools({ webFetch: { policy: d.egress } });
@@ -59,7 +63,12 @@ export function createChats(d: ChatsDeps): { chats: ChatService; engine: ChatEng
         access,
         project,
         files: d.files,
-        driver: d.driver,
+        driver: d.limits
+          ? d.limits.guard(
+              { kind: "command", orgId: access.org.id, projectId: project.id, userId: access.userId },
+              d.driver,
+            )
+          : d.driver,
         sandbox: (network) => ({
           projectId: project.id,
           workspaceDir: d.storage.projectDir(access.org.id, project.id),

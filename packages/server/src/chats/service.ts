@@ -280,7 +280,7 @@ export class ChatService {
         messageId: assistantId,
         approveAll: locked.approveAll,
       });
-      await this.#d.engine.register(tx, run);
+      await this.#d.engine.register(tx, run, access.userId);
       return { userRow, assistantRow: assistantRow!, history, run };
     });
     const history = created.history.map((m) => ({

@@ -104,6 +104,8 @@ export const agentRuns = pgTable("agent_runs", {
   messageId: uuid("message_id").primaryKey(),
   orgId: uuid("org_id").notNull(),
   chatId: uuid("chat_id").notNull(),
+  /** Who started the turn (null for turns from before the column). */
+  userId: uuid("user_id"),
   owner: text("owner").notNull(),
   startedAt: ts("started_at").notNull().defaultNow(),
   heartbeatAt: ts("heartbeat_at").notNull().defaultNow(),

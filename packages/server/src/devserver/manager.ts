@@ -30,6 +30,8 @@ export interface DevServerStatus {
 
 export interface DevServerManagerOptions {
   driver: RuntimeDriver;
+  /** The driver as one project's dev server sees it (limits/: counted against its org); `driver` if unset. */
+  driverFor?(project: DevServerProject): RuntimeDriver;
   /** The project's sandbox (workspace, mounts, limits). */
   sandboxFor(project: DevServerProject): Promise<SandboxSpec>;
   /** The dev command, or undefined when the project has none. */
@@ -168,7 +170,8 @@ export class DevServerManager {
       }
       const spec = await this.#o.sandboxFor(project);
       e.log.push("system", `$ ${command.argv.join(" ")}`);
-      const proc = await this.#o.driver.spawn(spec, {
+      const driver = this.#o.driverFor?.(project) ?? this.#o.driver;
+      const proc = await driver.spawn(spec, {
         argv: command.argv,
         env: { PORT: String(GUEST_PORT), HOST: "0.0.0.0", ...command.env },
         // It spends its first few hundred ms starting up; the network is attached meanwhile.

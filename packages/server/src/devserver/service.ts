@@ -13,6 +13,8 @@ export interface RuntimeServiceOptions {
   tokens: PreviewTokens;
   publicUrl: string;
   appDomain: string;
+  /** Refuses a start that its limits would refuse (limits/), so the caller gets a 4xx, not a crashed server. */
+  admit?(project: DevServerProject): Promise<void>;
 }
 
 export function devProject(access: OrgAccess, project: Project): DevServerProject {
@@ -43,6 +45,9 @@ export class RuntimeService {
     requirePermission(access.role, "projects.write");
     const project = await this.#o.projects.get(access, ref);
     const dev = devProject(access, project);
+    const state = this.#o.manager.status(dev).state;
+    // A restart of a running server gives back what it takes: only a server not running is new to the budget.
+    if (action !== "stop" && state !== "running" && state !== "starting") await this.#o.admit?.(dev);
     if (action === "stop") await this.#o.manager.stop(dev);
     // Start and restart return at once with "starting"; clients follow the status or the log stream.
     else if (action === "start") void this.#o.manager.start(dev);

@@ -16,6 +16,7 @@ import type {
   WriteFileBody,
 } from "@kiln/protocol";
 import { KilnError, ValidationError } from "../errors/errors.ts";
+import type { DiskQuota } from "../limits/disk-quota.ts";
 import { type Permission, requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
@@ -75,6 +76,7 @@ export class FileService {
   readonly #storage: ProjectStorage;
   readonly #events: FileEvents | undefined;
   readonly #locks = new Map<string, Promise<void>>();
+  readonly #disk: DiskQuota | undefined;
   readonly #ownerOf: ((projectId: string) => { uid: number; gid: number } | undefined) | undefined;
 
   constructor(
@@ -85,8 +87,11 @@ export class FileService {
       events?: FileEvents;
       /** The uid sandboxed code of a project runs as; what Kiln writes is handed to it. */
       ownerOf?: (projectId: string) => { uid: number; gid: number } | undefined;
+      /** The per-project disk quota: a write that would cross it is refused. */
+      disk?: DiskQuota;
     } = {},
   ) {
+    this.#disk = options.disk;
     this.#ownerOf = options.ownerOf;
     this.#projects = projects;
     this.#storage = storage;
@@ -197,6 +202,7 @@ export class FileService {
     const bytes = body.encoding === "base64" ? decodeBase64(body.content) : Buffer.from(body.content, "utf8");
     if (!bytes) throw new ValidationError("content is not valid base64");
     if (bytes.length > this.limits.maxFileBytes) throw fileTooLarge(body.path, this.limits.maxFileBytes);
+    await this.#disk?.assertRoom(access.org.id, projectId, bytes.length);
     const target = await root.canonical(segments, { followFinal: true });
     assertNotReserved(target.segments);
     const name = target.segments.at(-1)!;
@@ -239,6 +245,7 @@ export class FileService {
       unlock();
       await dir.close();
     }
+    this.#disk?.noteWrite(access.org.id, projectId, bytes.length);
     await this.#own(access, projectId, [joinSegments(target.segments)]);
     this.#emit(access, projectId, "written", [joinSegments(target.segments)]);
     return {

@@ -10,6 +10,7 @@ import type { FileEvents } from "../files/events.ts";
 import { EXIT } from "../history/git-shell.ts";
 import { parseNameStatus } from "../history/parse.ts";
 import { gitEnvironment, type ProjectHistory } from "../history/service.ts";
+import type { DiskQuota } from "../limits/disk-quota.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import {
   DisabledDriver,
@@ -77,6 +78,8 @@ export interface GitBackendOptions {
   /** Told which files a push to the checked-out branch wrote or deleted. */
   events?: FileEvents | undefined;
   limits?: Partial<GitLimits> | undefined;
+  /** The per-project disk quota: a push into a project over it (or that would take it over) is refused. */
+  disk?: DiskQuota | undefined;
 }
 
 const MAX_STDERR_BYTES = 8 * 1024 * 1024;
@@ -110,6 +113,7 @@ export class GitBackend {
     const push = request.service === "git-receive-pack" && !request.advertise;
     const limit = push ? this.limits.maxPushBytes : this.limits.maxFetchRequestBytes;
     if (request.contentLength !== undefined && request.contentLength > limit) throw tooLarge(limit, push);
+    if (push) await this.#o.disk?.assertRoom(repo.orgId, repo.projectId, request.contentLength ?? 0);
     if (!push) return this.#run(repo, request, limit, () => {});
     // The lock is held until git has exited, not only until its answer starts.
     return new Promise<GitResponse>((resolve, reject) => {
@@ -117,7 +121,12 @@ export class GitBackend {
         .exclusive(
           repo,
           () =>
-            new Promise<void>((release) => {
+            new Promise<void>((done) => {
+              // What the push wrote is not counted anywhere else: the next check measures again.
+              const release = () => {
+                this.#o.disk?.forget(repo.orgId, repo.projectId);
+                done();
+              };
               this.#run(repo, request, limit, release).then(resolve, (error: unknown) => {
                 release();
                 reject(error);

@@ -10,7 +10,8 @@ import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../test
 let kiln: TestKiln;
 let owner: SignedUp;
 beforeAll(async () => {
-  kiln = await startTestKiln();
+  // One owner makes an org per case here; the cap on orgs per user is tested in security/limits.
+  kiln = await startTestKiln({ env: { KILN_MAX_ORGS_PER_USER: "0" } });
   owner = await kiln.signup();
 });
 afterAll(() => kiln?.stop());

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { Org, Role } from "@kiln/protocol";
 import { and, desc, eq, sql } from "drizzle-orm";
+import type { LimitsConfig } from "../config.ts";
 import { assertSchemaName, type Database, type Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { createTenantSchema } from "../db/migrate.ts";
 import { memberships, orgs } from "../db/schema-shared.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors/errors.ts";
+import { assertOrgRoom } from "../limits/counts.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import { requirePermission } from "./roles.ts";
 import { isReservedSlug, looksLikeId, schemaNameFor, slugify, withSuffix } from "./slug.ts";
@@ -34,10 +36,13 @@ export class OrgService {
   readonly #database: Database;
   readonly #storage: ProjectStorage;
   readonly #deleteListeners: Array<(orgId: string) => Promise<void>> = [];
+  readonly #limits: LimitsConfig | undefined;
 
-  constructor(database: Database, storage: ProjectStorage) {
+  /** `limits`: orgs per user (`orgsPerUser`); none when not given. */
+  constructor(database: Database, storage: ProjectStorage, limits?: LimitsConfig) {
     this.#database = database;
     this.#storage = storage;
+    this.#limits = limits;
   }
 
   /** Runs after an org's schema is dropped and before its files are removed. */
@@ -72,7 +77,10 @@ export class OrgService {
   }
 
   async create(userId: string, input: { name: string; slug: string }): Promise<Org> {
-    const row = await this.#database.transaction((tx) => this.createInTx(tx, { ...input, ownerId: userId }));
+    const row = await this.#database.transaction(async (tx) => {
+      if (this.#limits) await assertOrgRoom(tx, userId, this.#limits);
+      return this.createInTx(tx, { ...input, ownerId: userId });
+    });
     return toOrg(row, "owner");
   }
 

@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { CreateProjectBody, Project, UpdateProjectBody } from "@kiln/protocol";
 import { eq } from "drizzle-orm";
+import type { LimitsConfig } from "../config.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { projects } from "../db/schema-tenant.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.ts";
+import { assertProjectRoom } from "../limits/counts.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import { looksLikeId, slugify, withSuffix } from "../orgs/slug.ts";
@@ -41,6 +43,7 @@ export class ProjectService {
 
   readonly #ownerOf: (projectId: string) => { uid: number; gid: number } | undefined;
   readonly #spares: SpareWorkspaces | undefined;
+  readonly #limits: LimitsConfig | undefined;
 
   /**
    * `ownerOf` names the sandbox user a new project's files are given to (the runtime driver knows it);
@@ -53,6 +56,8 @@ export class ProjectService {
     options: {
       ownerOf?: (projectId: string) => { uid: number; gid: number } | undefined;
       spares?: SpareWorkspaces;
+      /** Projects per org (`projectsPerOrg`); none when not given. */
+      limits?: LimitsConfig;
     } = {},
   ) {
     this.#database = database;
@@ -60,6 +65,7 @@ export class ProjectService {
     this.#templates = templates;
     this.#ownerOf = options.ownerOf ?? (() => undefined);
     this.#spares = options.spares;
+    this.#limits = options.limits;
   }
 
   /** Runs before a deleted project's files are removed (the runtime stops its processes first). */
@@ -93,6 +99,8 @@ export class ProjectService {
     requirePermission(access.role, "projects.write");
     assertNotIdShaped(input.slug);
     const template = this.#templates.get(input.template);
+    // Refused before a spare workspace is claimed (and spent) for it; checked again, locked, when inserting.
+    await this.#assertRoom(access);
     // The first project from a lockfile waits for npm here, outside the transaction.
     await this.#templates.prepare(template);
     // A workspace made ahead of time comes with its id (its files already belong to that id's sandbox user).
@@ -125,6 +133,7 @@ export class ProjectService {
     makeFiles: (dir: string, onFiles: () => void) => Promise<void>,
   ): Promise<Project> {
     const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
+      if (this.#limits) await assertProjectRoom(tx, access.org.id, this.#limits);
       let slug = input.slug ?? slugify(input.name);
       for (let attempt = 0; ; attempt++) {
         const [inserted] = await tx
@@ -161,6 +170,15 @@ export class ProjectService {
       }
     });
     return toProject(access.org.id, row);
+  }
+
+  async #assertRoom(access: OrgAccess): Promise<void> {
+    const limits = this.#limits;
+    if (limits) {
+      await this.#database.tenant(access.org.schemaName, (tx) =>
+        assertProjectRoom(tx, access.org.id, limits),
+      );
+    }
   }
 
   async update(access: OrgAccess, ref: string, input: UpdateProjectBody): Promise<Project> {

@@ -65,6 +65,8 @@ export interface ResourceLimits {
   maxProcesses: number;
   /** CPU cores worth of time (1 = one core). */
   cpu: number;
+  /** Largest file any process may write, bytes (RLIMIT_FSIZE; a larger write fails with EFBIG). 0 = none. */
+  fileBytes: number;
   /** `exec` only: the whole tree is killed after this long. */
   wallClockMs: number;
   /** `exec` only: bytes kept per stream (half head, half tail). */
@@ -75,6 +77,7 @@ export const DEFAULT_LIMITS: ResourceLimits = {
   memoryBytes: 1024 * 1024 * 1024,
   maxProcesses: 256,
   cpu: 1,
+  fileBytes: 0,
   wallClockMs: 5 * 60_000,
   outputBytes: 256 * 1024,
 };

@@ -315,11 +315,15 @@ export class LocalDriver implements RuntimeDriver {
       ...request.argv,
     ];
     const prefix: string[] = [];
-    if (!cgroup && tools.prlimit) {
+    const rlimits: string[] = [];
+    if (!cgroup) {
       // Fallback limits. RLIMIT_NPROC counts per host uid, which is per project here; RLIMIT_DATA (not
       // RLIMIT_AS) because V8 reserves far more address space than it ever touches.
-      prefix.push(tools.prlimit, `--nproc=${limits.maxProcesses}`, `--data=${limits.memoryBytes}`, "--");
+      rlimits.push(`--nproc=${limits.maxProcesses}`, `--data=${limits.memoryBytes}`);
     }
+    // No single file beyond the project's disk quota (limits/disk-quota.ts): there is no kernel quota here.
+    if (limits.fileBytes > 0) rlimits.push(`--fsize=${limits.fileBytes}`);
+    if (rlimits.length > 0 && tools.prlimit) prefix.push(tools.prlimit, ...rlimits, "--");
     if (hostId !== undefined && tools.setpriv) {
       prefix.push(tools.setpriv, `--reuid=${hostId}`, `--regid=${hostId}`, "--clear-groups", "--");
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CreateTerminalBody, Terminal } from "@kiln/protocol";
 import { ConflictError, KilnError, NotFoundError } from "../errors/errors.ts";
+import type { Limits } from "../limits/index.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
@@ -19,6 +20,8 @@ export interface TerminalServiceOptions {
   scrollbackChars?: number;
   /** Open sessions per project; one more is refused. */
   maxPerProject?: number;
+  /** Terminals per org and per user, the org's sandbox budget and the project's disk quota. */
+  limits?: Limits;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -55,14 +58,22 @@ export class TerminalService {
     }
     const cols = body.cols ?? 80;
     const rows = body.rows ?? 24;
+    const owner = {
+      kind: "terminal" as const,
+      orgId: access.org.id,
+      projectId: project.id,
+      userId: access.userId,
+    };
+    const driver = this.#o.limits ? this.#o.limits.guard(owner, this.#o.driver) : this.#o.driver;
     let process: SandboxProcess;
     try {
-      process = await this.#o.driver.spawn(this.#o.sandboxFor(access.org.id, project.id), {
+      process = await driver.spawn(this.#o.sandboxFor(access.org.id, project.id), {
         argv: ptyArgv(cols, rows, SHELL),
         env: { TERM: "xterm-256color", PS1: "\\w \\$ " },
         openStdin: true,
       });
     } catch (err) {
+      if (err instanceof KilnError) throw err;
       // No sandbox on this host (DisabledDriver) or it could not be set up: the reason, not a 500.
       throw new KilnError("unavailable", 503, `could not start a shell: ${(err as Error).message}`, {
         cause: err,

@@ -169,8 +169,10 @@ export function PreviewPane() {
         <Overlay
           status={runtime.data}
           error={signInError ?? (runtime.isError ? describeError(runtime.error) : undefined)}
-          onRestart={() => void act("restart")}
-          onStart={() => void act("start")}
+          onRestart={() =>
+            act("restart").catch((err) => toast.error(`Could not restart: ${describeError(err)}`))
+          }
+          onStart={() => act("start").catch((err) => toast.error(`Could not start: ${describeError(err)}`))}
         />
         <PreviewErrors />
       </div>

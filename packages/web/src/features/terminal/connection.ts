@@ -5,6 +5,8 @@ import {
   type TerminalServerMessage,
 } from "@kiln/protocol";
 import { api } from "../../api/endpoints.ts";
+import { describeError, isApiError } from "../../api/errors.ts";
+import { toast } from "../../ui/toast.tsx";
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "exited" | "failed";
 
@@ -55,6 +57,8 @@ export class TerminalConnection {
         sessionStorage.setItem(storageKey(this.#org, this.#project), created.id);
       }
     } catch (err) {
+      // A limit (terminals per user or org, the org's memory, the project's disk) does not lift by retrying.
+      if (isApiError(err, "limit_exceeded")) return this.#refused(describeError(err));
       return this.#retry(err instanceof Error ? err.message : String(err));
     }
     if (this.#closed) return;
@@ -109,6 +113,12 @@ export class TerminalConnection {
       `\r\n\x1b[2m[shell exited${code !== null ? ` with code ${code}` : ""} — press Enter for a new one]\x1b[0m\r\n`,
     );
     this.#onState("exited");
+  }
+
+  #refused(message: string): void {
+    this.#sink.write(`\r\n\x1b[31m${message}\x1b[0m\r\n`);
+    toast.error(`Could not open a terminal: ${message}`);
+    this.#onState("failed", message);
   }
 
   #retry(detail: string): void {
