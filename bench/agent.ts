@@ -346,6 +346,9 @@ async function setUp(work: string, children: ChildProcess[]): Promise<Bench> {
     OPENAI_API_KEY: "fake-key",
     KILN_MODEL: "openai/fake-model",
     KILN_LLM_RATE_LIMIT_PER_MINUTE: "100000",
+    // Part (c) runs up to 200 turns of one user at once: lift the per-user and per-org turn caps.
+    KILN_MAX_CHAT_RUNS_PER_USER: "0",
+    KILN_MAX_CHAT_RUNS_PER_ORG: "0",
     KILN_AGENT_MAX_STEPS: String(2 * TOOL_CALLS + 5),
   };
   delete env.DATABASE_URL;

@@ -189,6 +189,10 @@ try {
     LOG_LEVEL: "silent",
     KILN_SECRET_KEY: randomBytes(32).toString("base64"),
     KILN_TEMPLATE_CACHE_DIR: CACHE_DIR,
+    // One org makes KILN_BENCH_RUNS projects with a dev server each: the org budgets would stop it.
+    KILN_MAX_SANDBOXES_PER_ORG: "0",
+    KILN_ORG_MEMORY_MB: "0",
+    KILN_ORG_CPUS: "0",
   });
   // The entry Kiln's sandbox driver uses (its compile cache is named for the sandbox's uid).
   const templates = new TemplateService(

@@ -56,6 +56,8 @@ async function start(target: Target): Promise<{ kiln: Kiln; ms: number }> {
   const config = loadConfig({
     ...target.env,
     LOG_LEVEL: "silent",
+    // One user grows the instance to TENANTS orgs: the per-user cap would stop it at ten.
+    KILN_MAX_ORGS_PER_USER: "0",
     // Fixed, so restarts never depend on a key file being written.
     KILN_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
   });
