@@ -42,6 +42,8 @@ export interface GitRepo {
   projectId: string;
   /** Hide the checked-out branch from pushes (job tokens: their work reaches it by review and merge). */
   protectHead: boolean;
+  /** When set, the one ref a push may create or update (job tokens: their job's branch); all else is hidden. */
+  pushRef: string | null;
   /** Who pushes, for the reflog. */
   ident: { name: string; email: string };
 }
@@ -236,6 +238,7 @@ export class GitBackend {
       ...(request.gzip ? { HTTP_CONTENT_ENCODING: "gzip" } : {}),
       ...(request.protocol ? { GIT_PROTOCOL: request.protocol } : {}),
       KILN_PROTECT_HEAD: repo.protectHead ? "1" : "0",
+      KILN_PUSH_REF: repo.pushRef ?? "",
       KILN_NONCE: nonce,
     };
   }
