@@ -14,7 +14,7 @@ import { systemPrompt } from "../chats/system-prompt.ts";
 import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
 import { ownPath } from "../runtime/workspace-owner.ts";
 import { PrivateClone } from "./private-clone.ts";
-import { checkoutInSandbox, type JobWorkspace, packInSandbox } from "./workspace-git.ts";
+import { checkoutInSandbox, JobGitError, type JobWorkspace, packInSandbox } from "./workspace-git.ts";
 
 export interface JobAssignment {
   job: Job;
@@ -143,6 +143,7 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
     };
   } catch (err) {
     if (deps.signal.aborted) return { ok: false, code: "cancelled", message: "cancelled", cancelled: true };
+    if (err instanceof JobGitError) return { ok: false, code: err.code, message: err.message };
     return { ok: false, code: "worker_error", message: (err as Error).message.slice(0, 4000) };
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => {});

@@ -1,7 +1,7 @@
 import { chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { git, gitOk } from "./git.ts";
-import { BASE_BUNDLE } from "./workspace-git.ts";
+import { BASE_BUNDLE, JobGitError } from "./workspace-git.ts";
 
 /** Branch names the worker passes to git and its scripts: what the server hands out (`main`, `kiln/task-…`). */
 const BRANCH = /^(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$/;
@@ -70,9 +70,13 @@ export class PrivateClone {
       { protocols: ["file"] },
     );
     if (res.code !== 0)
-      throw new Error(`the job's commits could not be read: ${res.stderr.trim().slice(-500)}`);
+      throw new JobGitError(
+        "agent_failed",
+        `the job's commits could not be read: ${res.stderr.trim().slice(-500)}`,
+      );
     const tip = (await this.#git(["rev-parse", "--verify", "refs/kiln/job^{commit}"])).trim();
-    if (tip !== commit) throw new Error(`the job's bundle holds ${tip}, not the commit made (${commit})`);
+    if (tip !== commit)
+      throw new JobGitError("agent_failed", `the job's bundle holds ${tip}, not the commit made (${commit})`);
   }
 
   /** Pushes `commit` (already in this clone) to the job's branch on the server. */

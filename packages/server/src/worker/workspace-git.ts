@@ -1,8 +1,9 @@
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import path from "node:path";
+import type { JobFailureCode } from "@kiln/protocol";
 import { DEFAULT_GIT_LIMITS } from "../git/backend.ts";
-import { PRELUDE } from "../history/git-shell.ts";
+import { EXIT, PRELUDE } from "../history/git-shell.ts";
 import { gitEnvironment } from "../history/service.ts";
 import type { ExecResult, RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
 import { KILN_AUTHOR } from "../templates/git.ts";
@@ -99,9 +100,25 @@ async function run(
   });
 }
 
-function failure(step: string, r: ExecResult): Error {
+/** A job's git step failed; `code` says whether another attempt could do better. */
+export class JobGitError extends Error {
+  readonly code: JobFailureCode;
+
+  constructor(code: JobFailureCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function failure(step: string, r: ExecResult): JobGitError {
+  // The agent replaced or removed `.git`: its work cannot be committed, on any attempt.
+  if (r.exitCode === EXIT.noRepository)
+    return new JobGitError("agent_failed", `the workspace has no git repository any more (${step})`);
   const why = r.timedOut ? "timed out" : `exit ${r.exitCode ?? r.signal}`;
-  return new Error(`git ${step} in the sandbox failed (${why}): ${r.stderr.trim().slice(-500)}`);
+  return new JobGitError(
+    "worker_error",
+    `git ${step} in the sandbox failed (${why}): ${r.stderr.trim().slice(-500)}`,
+  );
 }
 
 /** Checks the job's branch out into the empty workspace; returns the project's KILN.md, if any. */
@@ -151,11 +168,20 @@ export async function copyOutBundle(workDir: string, dest: string): Promise<void
   let file: FileHandle | undefined;
   let out: FileHandle | undefined;
   try {
-    dir = await open(path.join(workDir, OUT_DIR), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    file = await open(`/proc/self/fd/${dir.fd}/${OUT_BUNDLE}`, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    try {
+      dir = await open(path.join(workDir, OUT_DIR), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      file = await open(
+        `/proc/self/fd/${dir.fd}/${OUT_BUNDLE}`,
+        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+      );
+    } catch (error) {
+      // A link (ELOOP, ENOTDIR) or nothing where the script left the bundle: something in the sandbox moved it.
+      throw new JobGitError("agent_failed", `the job's bundle cannot be opened: ${(error as Error).message}`);
+    }
     const st = await file.stat();
-    if (!st.isFile() || st.nlink !== 1) throw new Error("the job's bundle is not a regular file");
-    if (st.size > MAX_BUNDLE_BYTES) throw new Error(`the job's changes exceed ${MAX_BUNDLE_BYTES} bytes`);
+    if (!st.isFile() || st.nlink !== 1)
+      throw new JobGitError("agent_failed", "the job's bundle is not a regular file");
+    if (st.size > MAX_BUNDLE_BYTES) throw tooLarge();
     out = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     const buffer = Buffer.alloc(1024 * 1024);
     let total = 0;
@@ -164,7 +190,7 @@ export async function copyOutBundle(workDir: string, dest: string): Promise<void
       if (bytesRead === 0) break;
       total += bytesRead;
       // The file can still grow while it is read (nothing should be writing it by now, but it is not ours).
-      if (total > MAX_BUNDLE_BYTES) throw new Error(`the job's changes exceed ${MAX_BUNDLE_BYTES} bytes`);
+      if (total > MAX_BUNDLE_BYTES) throw tooLarge();
       await out.write(buffer, 0, bytesRead);
     }
   } finally {
@@ -172,4 +198,8 @@ export async function copyOutBundle(workDir: string, dest: string): Promise<void
     await file?.close();
     await dir?.close();
   }
+}
+
+function tooLarge(): JobGitError {
+  return new JobGitError("push_rejected", `the job's changes exceed ${MAX_BUNDLE_BYTES} bytes`);
 }
