@@ -30,8 +30,9 @@ let owner: SignedUp;
 let org: string;
 let orgId: string;
 let workDir: string;
-/** Markers land here; mode 0777 so a payload running as any host uid could write them. */
+/** Markers land here (one directory per case); mode 0777 so a payload running as any uid could write. */
 let markers: string;
+let markerRoot: string;
 
 beforeAll(async () => {
   fake = await startFakeProvider();
@@ -43,6 +44,8 @@ beforeAll(async () => {
       KILN_MODEL: "openai/fake-model",
       KILN_WORKER_TOKEN: WORKER_TOKEN,
       KILN_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      // A failed attempt is not tried again: each case's script of model replies is used up once.
+      KILN_JOB_MAX_ATTEMPTS: "1",
     },
   });
   await kiln.app.listen({ port, host: "127.0.0.1" });
@@ -50,14 +53,14 @@ beforeAll(async () => {
   org = uniqueSlug("org");
   orgId = (await owner.client.post("/api/orgs", { name: "Hostile jobs", slug: org })).json().id;
   workDir = await mkdtemp(path.join(os.tmpdir(), "kiln-worker-git-"));
-  markers = await mkdtemp(path.join(os.tmpdir(), "kiln-worker-git-markers-"));
-  await chmod(markers, 0o777);
+  markerRoot = await mkdtemp(path.join(os.tmpdir(), "kiln-worker-git-markers-"));
+  await chmod(markerRoot, 0o755);
 }, 120_000);
 
 afterAll(async () => {
   await kiln?.stop();
   await fake?.close();
-  for (const dir of [workDir, markers]) if (dir) await rm(dir, { recursive: true, force: true });
+  for (const dir of [workDir, markerRoot]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** A shell command that records which uid ran it as `<markers>/<name>`. */
@@ -87,10 +90,17 @@ const ATTACKS: Attack[] = [
       [
         `git config filter.x.clean "${markFilter("filter-clean")}"`,
         `git config filter.x.smudge "${markFilter("filter-smudge")}"`,
-        "git config filter.x.process \"sh -c 'exit 1'\"",
         "git config filter.x.required true",
         "echo '* filter=x' >> .gitattributes",
       ].join(" && "),
+    expect: "pushed",
+  },
+  {
+    name: "a long-running filter process",
+    plant: () =>
+      [`git config filter.p.process "${mark("filter-process")}"`, "echo '* filter=p' >> .gitattributes"].join(
+        " && ",
+      ),
     expect: "pushed",
   },
   {
@@ -241,11 +251,13 @@ describe("a job's hostile git configuration", () => {
   it.each(ATTACKS)(
     "runs nothing on the worker's host: $name",
     async (attack) => {
+      markers = await mkdtemp(path.join(markerRoot, "case-"));
+      await chmod(markers, 0o777);
       const { job, plantOutput, dir } = await hostileJob(kiln.driver, attack.plant());
       expect(plantOutput, "the payload was planted").toContain("PLANTED");
       expect(await readdir(markers), "a payload ran on the host").toEqual([]);
       if (attack.expect === "pushed") {
-        expect(job.failure).toBeNull();
+        expect(job.failure, JSON.stringify(job.failure)).toBeNull();
         expect(job.state).toBe("completed");
         const branch = job.result!.branch!;
         const tip = (await git(["-c", `safe.directory=${dir}`, "-C", dir, "rev-parse", branch])).trim();
