@@ -67,8 +67,11 @@ afterAll(async () => {
 const mark = (name: string) => `sh -c 'id -u > ${markers}/${name}'`;
 /** The same, as a filter: passes the file through. */
 const markFilter = (name: string) => `sh -c 'id -u > ${markers}/${name}; cat'`;
-/** A script in the workspace, for the places git splits a command on spaces (ext::). */
-const SCRIPT = `mkdir -p .kiln && printf '#!/bin/sh\\nid -u > %s/"$1"\\nexit 0\\n' MARKERS > .kiln/p.sh && chmod +x .kiln/p.sh`;
+/**
+ * A script in the workspace, for the places git splits a command on spaces (ext::). Helpers live in
+ * `.hostile/`, not `.kiln/`: the template ignores `.kiln`, which made the old worker's `git add` fail first.
+ */
+const SCRIPT = `mkdir -p .hostile && printf '#!/bin/sh\\nid -u > %s/"$1"\\nexit 0\\n' MARKERS > .hostile/p.sh && chmod +x .hostile/p.sh`;
 const script = () => SCRIPT.replace("MARKERS", markers);
 const hook = (dir: string, name: string, marker: string) =>
   `mkdir -p ${dir} && printf '#!/bin/sh\\n%s\\n' "${mark(marker).replaceAll('"', '\\"')}" > ${dir}/${name} && chmod +x ${dir}/${name}`;
@@ -105,7 +108,8 @@ const ATTACKS: Attack[] = [
   },
   {
     name: "an ext:: push URL",
-    plant: () => `${script()} && ${ORIGIN} && git remote set-url --push origin 'ext::sh .kiln/p.sh ext-push'`,
+    plant: () =>
+      `${script()} && ${ORIGIN} && git remote set-url --push origin 'ext::sh .hostile/p.sh ext-push'`,
     expect: "pushed",
   },
   {
@@ -113,8 +117,8 @@ const ATTACKS: Attack[] = [
     plant: () =>
       [
         script(),
-        "git config 'url.ext::sh .kiln/p.sh push-instead-of .pushInsteadOf' http",
-        "git config 'url.ext::sh .kiln/p.sh instead-of .insteadOf' http",
+        "git config 'url.ext::sh .hostile/p.sh push-instead-of .pushInsteadOf' http",
+        "git config 'url.ext::sh .hostile/p.sh instead-of .insteadOf' http",
       ].join(" && "),
     expect: "pushed",
   },
@@ -123,16 +127,16 @@ const ATTACKS: Attack[] = [
     plant: () =>
       [
         ...["pre-commit", "post-commit", "reference-transaction", "post-index-change", "pre-push"].flatMap(
-          (h) => [hook(".git/hooks", h, `hook-${h}`), hook(".kiln/hooks", h, `hooks-path-${h}`)],
+          (h) => [hook(".git/hooks", h, `hook-${h}`), hook(".hostile/hooks", h, `hooks-path-${h}`)],
         ),
-        "git config core.hooksPath .kiln/hooks",
+        "git config core.hooksPath .hostile/hooks",
       ].join(" && "),
     expect: "pushed",
   },
   {
     name: "core.fsmonitor",
     plant: () =>
-      `${hook(".kiln", "fsmonitor.sh", "fsmonitor")} && git config core.fsmonitor .kiln/fsmonitor.sh`,
+      `${hook(".hostile", "fsmonitor.sh", "fsmonitor")} && git config core.fsmonitor .hostile/fsmonitor.sh`,
     expect: "pushed",
   },
   {
@@ -147,16 +151,18 @@ const ATTACKS: Attack[] = [
   },
   {
     name: "diff.external",
-    plant: () => `${hook(".kiln", "diff.sh", "diff-external")} && git config diff.external .kiln/diff.sh`,
+    plant: () =>
+      `${hook(".hostile", "diff.sh", "diff-external")} && git config diff.external .hostile/diff.sh`,
     expect: "pushed",
   },
   {
     name: "include.path to a file with a filter",
     plant: () =>
       [
-        "mkdir -p .kiln",
-        `printf '[filter "y"]\\n\\tclean = %s\\n' "${markFilter("include").replaceAll('"', '\\"')}" > .kiln/inc`,
-        "git config include.path ../.kiln/inc",
+        "mkdir -p .hostile",
+        // Quoted: an unquoted ';' starts a comment in git's config syntax.
+        `printf '[filter "y"]\\n\\tclean = "%s"\\n' "${markFilter("include").replaceAll('"', '\\"')}" > .hostile/inc`,
+        "git config include.path ../.hostile/inc",
         "echo '* filter=y' >> .gitattributes",
       ].join(" && "),
     expect: "pushed",
@@ -185,8 +191,8 @@ const ATTACKS: Attack[] = [
     name: "a submodule with a filter in its own config",
     plant: () =>
       [
-        "git init -q .kiln/sub && git -C .kiln/sub -c user.name=a -c user.email=a@b commit -q --allow-empty -m s",
-        'git -c protocol.file.allow=always submodule add -q "$PWD/.kiln/sub" sub',
+        "git init -q .hostile/sub && git -C .hostile/sub -c user.name=a -c user.email=a@b commit -q --allow-empty -m s",
+        'git -c protocol.file.allow=always submodule add -q "$PWD/.hostile/sub" sub',
         `git -C sub config filter.s.clean "${markFilter("submodule")}"`,
         "echo '* filter=s' > sub/.gitattributes && echo changed > sub/f",
       ].join(" && "),
