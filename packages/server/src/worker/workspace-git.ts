@@ -180,7 +180,7 @@ export async function copyOutBundle(workDir: string, dest: string): Promise<void
     }
     const st = await file.stat();
     if (!st.isFile() || st.nlink !== 1)
-      throw new JobGitError("agent_failed", "the job's bundle is not a regular file");
+      throw new JobGitError("agent_failed", "the job's bundle is not a regular file with one link");
     if (st.size > MAX_BUNDLE_BYTES) throw tooLarge();
     out = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     const buffer = Buffer.alloc(1024 * 1024);
