@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
@@ -7,7 +7,7 @@ import type { Job } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { git } from "../git/test-support.ts";
+import { apiToken, git, remoteUrl, tempDir } from "../git/test-support.ts";
 import type { RuntimeDriver } from "../runtime/driver.ts";
 import { UnsafeHostDriver } from "../runtime/unsafe-host-driver.ts";
 import { freePort } from "../testing/free-port.ts";
@@ -211,10 +211,15 @@ async function untilDone(jobId: string): Promise<Job> {
 }
 
 /** Runs one job whose agent runs `plant` in bash, then writes note.txt and finishes. */
-async function hostileJob(driver: RuntimeDriver, plant: string) {
+async function hostileJob(
+  driver: RuntimeDriver,
+  plant: string,
+  prepare?: (project: { id: string; slug: string }) => Promise<void>,
+) {
   const project = (
     await owner.client.post(`/api/orgs/${org}/projects`, { name: "Target", template: "static" })
   ).json() as { id: string; slug: string };
+  await prepare?.(project);
   fake.reset();
   fake.enqueue(
     { toolCalls: [{ name: "bash", arguments: { command: `${plant} && echo PLANTED` } }] },
@@ -283,6 +288,29 @@ describe("a job's hostile git configuration", () => {
     },
     120_000,
   );
+
+  it("a committed KILN.md linking to a host file does not bring that file into the model's prompt", async () => {
+    const secret = path.join(markerRoot, "host-secret");
+    const words = `host-secret-${randomBytes(8).toString("hex")}`;
+    await writeFile(secret, `${words}\n`, { mode: 0o600 });
+    const { job } = await hostileJob(kiln.driver, "true", async (project) => {
+      const url = remoteUrl(`http://127.0.0.1:${port}`, org, project.slug, await apiToken(owner));
+      const clone = await tempDir("kiln-md");
+      try {
+        await git(["clone", "-q", url, clone]);
+        await rm(path.join(clone, "KILN.md"), { force: true });
+        await symlink(secret, path.join(clone, "KILN.md"));
+        await git(["add", "-A"], { cwd: clone });
+        await git(["commit", "-q", "-m", "guide"], { cwd: clone });
+        await git(["push", "-q", "origin", "HEAD:main"], { cwd: clone });
+      } finally {
+        await rm(clone, { recursive: true, force: true });
+      }
+    });
+    expect(job.state, JSON.stringify(job.failure)).toBe("completed");
+    expect(fake.requests.length).toBeGreaterThan(0);
+    expect(JSON.stringify(fake.requests.map((r) => r.body))).not.toContain(words);
+  }, 120_000);
 
   it("without a sandbox (KILN_ALLOW_UNSANDBOXED) the same scripts run on the host and the work is pushed", async () => {
     const { job, dir } = await hostileJob(new UnsafeHostDriver(), "true");
