@@ -18,6 +18,7 @@ import {
   UnsafeHostDriver,
 } from "../runtime/index.ts";
 import { readCgiHead } from "./cgi.ts";
+import { onlyPushing } from "./push-refs.ts";
 import { backendArgv } from "./script.ts";
 import { ClientGone, collect, endInput, feed, PushTooLarge } from "./streams.ts";
 
@@ -113,6 +114,8 @@ export class GitBackend {
     const limit = push ? this.limits.maxPushBytes : this.limits.maxFetchRequestBytes;
     if (request.contentLength !== undefined && request.contentLength > limit) throw tooLarge(limit, push);
     if (!push) return this.#run(repo, request, limit, () => {});
+    if (repo.pushRef && request.body)
+      request = { ...request, body: await pushingOnly(request.body, repo.pushRef) };
     // The lock is held until git has exited, not only until its answer starts.
     return new Promise<GitResponse>((resolve, reject) => {
       this.#o.history
@@ -271,6 +274,16 @@ function tooLarge(limit: number, push: boolean): KilnError {
 
 function timeout(): KilnError {
   return new KilnError("unavailable", 503, "git took too long; the request was stopped");
+}
+
+/** The body, once its commands update `ref` alone; a client gone meanwhile is a 400 like elsewhere. */
+async function pushingOnly(body: Readable, ref: string): Promise<Readable> {
+  try {
+    return await onlyPushing(body, ref);
+  } catch (error) {
+    if (error instanceof KilnError) throw error;
+    throw clientGone();
+  }
 }
 
 function clientGone(): KilnError {

@@ -291,7 +291,7 @@ describe("job tokens", () => {
     const before = await checkpoints(p.api);
     const main = await commitAndPush(url, { file: "b.txt", content: "b\n" });
     expect(main.code).not.toBe(0);
-    expect(main.stderr).toContain("deny updating a hidden ref");
+    expect(main.stderr).toContain("HTTP 403");
     expect(await checkpoints(p.api)).toEqual(before);
 
     const elsewhere = await runGit(["ls-remote", remoteUrl(base, org.slug, other.slug, token)]);

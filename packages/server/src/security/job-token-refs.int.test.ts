@@ -78,12 +78,25 @@ describe("a job token", () => {
         "refs/tags/v1",
         "refs/heads/feature",
         `refs/heads/kiln/task-${job.taskId}x`,
+        `refs/heads/kiln/task-${job.taskId}/sub`,
         "refs/notes/commits",
       ]) {
+        const before = await serverRef(ownerUrl, ref);
         const pushed = await runGit(["push", jobUrl, `+HEAD:${ref}`], { cwd: work });
         expect(pushed.code, `${ref}: ${pushed.stderr}`).not.toBe(0);
-        expect(pushed.stderr).toContain("deny updating a hidden ref");
+        expect(pushed.stderr).toMatch(/deny updating a hidden ref|403/);
+        expect(await serverRef(ownerUrl, ref), ref).toBe(before);
       }
+      // Its own branch together with another ref in one push: all of it is refused.
+      const both = await runGit(
+        ["push", jobUrl, `HEAD:refs/heads/kiln/task-${job.taskId}`, "HEAD:refs/tags/v2"],
+        {
+          cwd: work,
+        },
+      );
+      expect(both.code).not.toBe(0);
+      expect(await serverRef(ownerUrl, `refs/heads/kiln/task-${job.taskId}`)).toBe("");
+      expect((await runGit(["ls-remote", "--exit-code", ownerUrl, "refs/tags/v2"])).code).not.toBe(0);
       expect(await serverRef(ownerUrl, otherBranch)).toBe(reviewed);
       expect(await serverRef(ownerUrl, "refs/heads/main")).toBe(main);
       expect((await runGit(["ls-remote", "--exit-code", ownerUrl, "refs/tags/v1"])).code).not.toBe(0);
