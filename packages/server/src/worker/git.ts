@@ -51,8 +51,7 @@ export async function git(
     GIT_COMMITTER_EMAIL: "agent@kiln.local",
     LC_ALL: "C",
   };
-  // The clone is root's own, but its objects came from the server and the job's bundle: check them.
-  const extra: Array<[string, string]> = [["transfer.fsckObjects", "true"]];
+  const extra: Array<[string, string]> = [];
   for (const name of options.protocols ?? []) extra.push([`protocol.${name}.allow`, "always"]);
   if (options.token) extra.push(["http.extraHeader", `Authorization: Bearer ${options.token}`]);
   env.GIT_CONFIG_COUNT = String(extra.length);

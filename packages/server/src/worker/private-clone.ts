@@ -66,7 +66,19 @@ export class PrivateClone {
   async take(bundle: string, commit: string): Promise<void> {
     const res = await git(
       this.#dir,
-      ["--git-dir", this.gitDir, "fetch", "-q", "--no-tags", "--", bundle, "+refs/kiln/job:refs/kiln/job"],
+      // The objects were made in the sandbox, by whatever ran there: checked as they come in.
+      [
+        "--git-dir",
+        this.gitDir,
+        "-c",
+        "fetch.fsckObjects=true",
+        "fetch",
+        "-q",
+        "--no-tags",
+        "--",
+        bundle,
+        "+refs/kiln/job:refs/kiln/job",
+      ],
       { protocols: ["file"] },
     );
     if (res.code !== 0)
