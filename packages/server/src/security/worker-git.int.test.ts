@@ -289,6 +289,17 @@ describe("a job's hostile git configuration", () => {
     120_000,
   );
 
+  it("the checkout is the project uid's own: nothing in the workspace belongs to anyone else", async () => {
+    // Inside the sandbox a file of the host's root shows as the overflow uid, not as the sandbox's own.
+    const { job, plantOutput } = await hostileJob(
+      kiln.driver,
+      'stranger=$(find . ! -user "$(id -u)" -print -quit) && echo "stranger=[$stranger]" && test -z "$stranger"',
+    );
+    expect(plantOutput).toContain("stranger=[]");
+    expect(plantOutput).toContain("PLANTED");
+    expect(job.state, JSON.stringify(job.failure)).toBe("completed");
+  }, 120_000);
+
   it("a committed KILN.md linking to a host file does not bring that file into the model's prompt", async () => {
     const secret = path.join(markerRoot, "host-secret");
     const words = `host-secret-${randomBytes(8).toString("hex")}`;
