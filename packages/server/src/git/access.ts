@@ -15,14 +15,17 @@ import type { GitRepo } from "./backend.ts";
  * service implements this (`verifyJobToken`); until one is given, only users' tokens are accepted.
  */
 export interface GitTokenVerifier {
-  /** The one project the token opens, or null when it is not a valid job token. Never throws for garbage. */
-  verify(token: string): Promise<{ orgId: string; projectId: string } | null>;
+  /**
+   * The one project the token opens and the one branch it may push (its job's), or null when it is not a
+   * valid job token. Never throws for garbage.
+   */
+  verify(token: string): Promise<{ orgId: string; projectId: string; branch: string } | null>;
 }
 
 /** Who is calling over git: a user (their org role decides) or a job token (one project). */
 export type GitCaller =
   | { kind: "user"; principal: Principal }
-  | { kind: "job"; orgId: string; projectId: string };
+  | { kind: "job"; orgId: string; projectId: string; branch: string };
 
 export type GitPermission = "projects.read" | "projects.write";
 
@@ -70,20 +73,23 @@ export class GitAccess {
         orgId: access.org.id,
         projectId: project.id,
         protectHead: false,
+        pushRef: null,
         ident: { name: caller.principal.name, email: caller.principal.email },
       };
     }
     const [org] = await this.#o.database.db.select().from(orgs).where(eq(orgs.id, caller.orgId)).limit(1);
     const named = org && (looksLikeId(ref.org) ? ref.org.toLowerCase() === org.id : ref.org === org.slug);
     if (!org || !named) throw new NotFoundError("org_not_found", "org not found");
-    // A job works on one project with a developer's rights there; its work reaches the checked-out branch
-    // through review and merge, never by a push (GitRepo.protectHead).
+    // A job works on one project with a developer's rights there, and pushes its own branch only: not
+    // another task's under review, not a tag; its work reaches the checked-out branch through review and
+    // merge, never by a push (GitRepo.protectHead).
     const project = await this.#o.projects.get({ org, role: "developer", userId: "" }, projectRef);
     if (project.id !== caller.projectId) throw new NotFoundError("project_not_found", "project not found");
     return {
       orgId: org.id,
       projectId: project.id,
       protectHead: true,
+      pushRef: `refs/heads/${caller.branch}`,
       ident: { name: "Kiln job", email: KILN_AUTHOR.email },
     };
   }

@@ -19,6 +19,7 @@ import {
   UnsafeHostDriver,
 } from "../runtime/index.ts";
 import { readCgiHead } from "./cgi.ts";
+import { onlyPushing } from "./push-refs.ts";
 import { backendArgv } from "./script.ts";
 import { ClientGone, collect, endInput, feed, PushTooLarge } from "./streams.ts";
 
@@ -43,6 +44,8 @@ export interface GitRepo {
   projectId: string;
   /** Hide the checked-out branch from pushes (job tokens: their work reaches it by review and merge). */
   protectHead: boolean;
+  /** When set, the one ref a push may create or update (job tokens: their job's branch); all else is hidden. */
+  pushRef: string | null;
   /** Who pushes, for the reflog. */
   ident: { name: string; email: string };
 }
@@ -115,6 +118,8 @@ export class GitBackend {
     if (request.contentLength !== undefined && request.contentLength > limit) throw tooLarge(limit, push);
     if (push) await this.#o.disk?.assertRoom(repo.orgId, repo.projectId, request.contentLength ?? 0);
     if (!push) return this.#run(repo, request, limit, () => {});
+    if (repo.pushRef && request.body)
+      request = { ...request, body: await pushingOnly(request.body, repo.pushRef) };
     // The lock is held until git has exited, not only until its answer starts.
     return new Promise<GitResponse>((resolve, reject) => {
       this.#o.history
@@ -245,6 +250,7 @@ export class GitBackend {
       ...(request.gzip ? { HTTP_CONTENT_ENCODING: "gzip" } : {}),
       ...(request.protocol ? { GIT_PROTOCOL: request.protocol } : {}),
       KILN_PROTECT_HEAD: repo.protectHead ? "1" : "0",
+      KILN_PUSH_REF: repo.pushRef ?? "",
       KILN_NONCE: nonce,
     };
   }
@@ -277,6 +283,16 @@ function tooLarge(limit: number, push: boolean): KilnError {
 
 function timeout(): KilnError {
   return new KilnError("unavailable", 503, "git took too long; the request was stopped");
+}
+
+/** The body, once its commands update `ref` alone; a client gone meanwhile is a 400 like elsewhere. */
+async function pushingOnly(body: Readable, ref: string): Promise<Readable> {
+  try {
+    return await onlyPushing(body, ref);
+  } catch (error) {
+    if (error instanceof KilnError) throw error;
+    throw clientGone();
+  }
 }
 
 function clientGone(): KilnError {

@@ -58,7 +58,7 @@ export async function authenticateGit(
       return { kind: "user", principal: await deps.apiTokens.authenticate(token) };
     }
     const job = await deps.jobTokens?.verify(token);
-    if (job) return { kind: "job", orgId: job.orgId, projectId: job.projectId };
+    if (job) return { kind: "job", orgId: job.orgId, projectId: job.projectId, branch: job.branch };
     return { kind: "user", principal: await deps.auth.authenticateAccessToken(token, "bearer") };
   } catch (error) {
     if (error instanceof KilnError && error.status === 401) throw challenge(error.code, error.message);

@@ -33,7 +33,8 @@ export type ScriptMode = "serve" | "push";
 /**
  * Env: the CGI variables (REQUEST_METHOD, PATH_INFO, QUERY_STRING, CONTENT_TYPE, HTTP_CONTENT_ENCODING,
  * GIT_PROTOCOL, REMOTE_USER), KILN_PROTECT_HEAD (1: the checked-out branch is hidden from receive-pack, so
- * a push to it is refused) and, for `push`, KILN_NONCE.
+ * a push to it is refused), KILN_PUSH_REF (when not empty, the one ref receive-pack shows and accepts) and,
+ * for `push`, KILN_NONCE.
  *
  * stdout is http-backend's CGI answer and nothing else. After a push that moved the checked-out branch, a
  * `push` prints KILN_NONCE and then `git diff-tree --name-status -z` of the move on stderr (the nonce is
@@ -48,6 +49,10 @@ unset GIT_DIR
 # The repository found from PATH_INFO "/…" is $PWD/.git; GIT_WORK_TREE overrides a hostile core.worktree.
 export GIT_PROJECT_ROOT="$PWD" GIT_WORK_TREE="$PWD" GIT_HTTP_EXPORT_ALL=1
 set -- -c "safe.directory=$PWD" "$@"
+# Later hideRefs entries win: everything hidden, then the one ref a job may push shown again.
+if [ -n "$KILN_PUSH_REF" ]; then
+  set -- "$@" -c receive.hideRefs=refs -c "receive.hideRefs=!$KILN_PUSH_REF"
+fi
 if [ "$KILN_PROTECT_HEAD" = 1 ] && head=$(git "$@" symbolic-ref -q HEAD); then
   set -- "$@" -c "receive.hideRefs=$head"
 fi

@@ -92,7 +92,11 @@ KILN_EOF
 export GIT_CONFIG_COUNT=$n
 `;
 
-const PRELUDE = `
+/**
+ * Shell every script starts with: a real `.git` here, filters blanked, and `g` (git with the overrides), `save`
+ * (stage all but the excluded paths and commit on HEAD) and friends. Also the worker's (worker/workspace-git.ts).
+ */
+export const PRELUDE = `
 set -u
 export GIT_DIR=.git GIT_WORK_TREE=.
 ${CHECK_REPOSITORY_AND_BLANK_FILTERS}

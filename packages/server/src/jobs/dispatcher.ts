@@ -21,7 +21,7 @@ export interface JobUrls {
   modelProxy: string;
 }
 
-export function branchFor(job: Job): string {
+export function branchFor(job: Pick<Job, "id" | "taskId">): string {
   return job.taskId ? `kiln/task-${job.taskId}` : `kiln/job-${job.id}`;
 }
 

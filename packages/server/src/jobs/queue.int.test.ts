@@ -322,7 +322,12 @@ describe("job tokens", () => {
     const scope = await worker();
     const { jobToken, attempt } = await claimJob(scope, jobId);
     expect(jobToken.startsWith("kiln_job_")).toBe(true);
-    expect(await jobs.verifyJobToken(jobToken)).toEqual({ orgId: org.id, projectId, jobId });
+    expect(await jobs.verifyJobToken(jobToken)).toEqual({
+      orgId: org.id,
+      projectId,
+      jobId,
+      branch: `kiln/job-${jobId}`,
+    });
     for (const garbage of [
       "",
       "kiln_job_",

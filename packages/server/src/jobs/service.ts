@@ -22,7 +22,7 @@ import { NotFoundError, ValidationError } from "../errors/errors.ts";
 import type { OrgRow } from "../orgs/service.ts";
 import { looksLikeId } from "../orgs/slug.ts";
 import { WorkerConnection } from "./connection.ts";
-import { Dispatcher, type JobUrls } from "./dispatcher.ts";
+import { branchFor, Dispatcher, type JobUrls } from "./dispatcher.ts";
 import { WorkerHub } from "./hub.ts";
 import { JobQueue, jobNotFound, type QueueOptions } from "./queue.ts";
 import { JobSignals } from "./signals.ts";
@@ -267,10 +267,12 @@ export class JobService {
    * For git and the model proxy: the job a `kiln_job_…` token belongs to, while its attempt holds the
    * lease; null otherwise. Scope every request to the returned org and project.
    */
-  async verifyJobToken(token: string): Promise<{ orgId: string; projectId: string; jobId: string } | null> {
+  async verifyJobToken(
+    token: string,
+  ): Promise<{ orgId: string; projectId: string; jobId: string; branch: string } | null> {
     if (typeof token !== "string" || token.length > 200 || !token.startsWith(JOB_TOKEN_PREFIX)) return null;
     const [row] = await this.#o.database.db
-      .select({ orgId: jobs.orgId, projectId: jobs.projectId, jobId: jobs.id })
+      .select({ orgId: jobs.orgId, projectId: jobs.projectId, jobId: jobs.id, taskId: jobs.taskId })
       .from(jobs)
       .where(
         and(
@@ -279,7 +281,9 @@ export class JobService {
           gt(jobs.leaseExpiresAt, sql`now()`),
         ),
       );
-    return row ?? null;
+    if (!row) return null;
+    const { taskId, ...scope } = row;
+    return { ...scope, branch: branchFor({ id: row.jobId, taskId }) };
   }
 
   /** Called once per job that ends (completed, failed or cancelled), on the server that ended it. */

@@ -191,6 +191,7 @@ describe("a job's life over the socket", () => {
       orgId: a.org.id,
       projectId: a.project.id,
       jobId: job.id,
+      branch: `kiln/job-${job.id}`,
     });
 
     w.send({ type: "heartbeat", jobIds: [job.id] });

@@ -6,9 +6,11 @@ import path from "node:path";
 import { GIT_OVERRIDES } from "../history/git-shell.ts";
 
 /**
- * Git on the worker's host, over a clone whose files sandboxed agent code could change. Like the history
- * service, nothing the repository configures may run a program here: every override is passed on the
- * command line, and the job token travels in the environment (never in argv, which other users can read).
+ * Git on the worker's host, over the job's private clone only: a bare repository in the job's root-only
+ * directory whose config git and Kiln wrote, never mounted into a sandbox (the workspace's git runs in the
+ * sandbox: workspace-git.ts). Belt and braces, the history's overrides still apply, transports are limited
+ * to the ones a command needs, and the job token travels in the environment (never in argv, which other
+ * users can read).
  */
 export interface GitResult {
   code: number | null;
@@ -19,19 +21,27 @@ export interface GitResult {
 /** HOME for git: private and empty (curl would read a ~/.netrc), removed when the process exits. */
 let emptyHome: Promise<string> | undefined;
 
-export async function git(
-  cwd: string,
-  args: string[],
-  options: { token?: string; allowTransport?: boolean; timeoutMs?: number } = {},
-): Promise<GitResult> {
+export function privateHome(): Promise<string> {
   emptyHome ??= mkdtemp(path.join(os.tmpdir(), "kiln-worker-home-")).then((home) => {
     process.once("exit", () => rmSync(home, { recursive: true, force: true }));
     return home;
   });
-  const overrides = GIT_OVERRIDES.filter((o) => !(options.allowTransport && o.startsWith("protocol.allow=")));
+  return emptyHome;
+}
+
+export async function git(
+  cwd: string,
+  args: string[],
+  options: {
+    token?: string;
+    /** Transports allowed (`protocol.<name>.allow`); every other stays off (GIT_OVERRIDES). */
+    protocols?: Array<"http" | "https" | "file">;
+    timeoutMs?: number;
+  } = {},
+): Promise<GitResult> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: await emptyHome,
+    HOME: await privateHome(),
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: "/dev/null",
     GIT_TERMINAL_PROMPT: "0",
@@ -41,15 +51,15 @@ export async function git(
     GIT_COMMITTER_EMAIL: "agent@kiln.local",
     LC_ALL: "C",
   };
-  const extra: Array<[string, string]> = [["safe.directory", "*"]];
-  if (options.allowTransport) extra.push(["protocol.allow", "always"]);
+  const extra: Array<[string, string]> = [];
+  for (const name of options.protocols ?? []) extra.push([`protocol.${name}.allow`, "always"]);
   if (options.token) extra.push(["http.extraHeader", `Authorization: Bearer ${options.token}`]);
   env.GIT_CONFIG_COUNT = String(extra.length);
   extra.forEach(([key, value], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = key;
     env[`GIT_CONFIG_VALUE_${i}`] = value;
   });
-  const argv = [...overrides.flatMap((o) => ["-c", o]), ...args];
+  const argv = [...GIT_OVERRIDES.flatMap((o) => ["-c", o]), ...args];
   return new Promise((resolve, reject) => {
     const child = spawn("git", argv, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import {
@@ -12,8 +12,9 @@ import {
 import type { AgentEvent, Job, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
 import { systemPrompt } from "../chats/system-prompt.ts";
 import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
-import { chownWorkspace, ownPath } from "../runtime/workspace-owner.ts";
-import { git, gitOk } from "./git.ts";
+import { ownPath } from "../runtime/workspace-owner.ts";
+import { PrivateClone } from "./private-clone.ts";
+import { checkoutInSandbox, JobGitError, type JobWorkspace, packInSandbox } from "./workspace-git.ts";
 
 export interface JobAssignment {
   job: Job;
@@ -37,14 +38,14 @@ export interface JobRunnerDeps {
   maxSteps?: number;
 }
 
-const EXCLUDED = [":(exclude)node_modules", ":(exclude).kiln"];
-
 /**
- * One job attempt on a worker: clone the project over git smart HTTP with the job's token, work on the
- * job's branch with the agent loop (model calls through the server's proxy, commands in this host's
- * sandbox), commit and push the branch, and report the summary. Never throws: failures are outcomes.
+ * One job attempt on a worker: clone the project over git smart HTTP with the job's token into a private
+ * repository, check the job's branch out in the sandbox, work on it with the agent loop (model calls
+ * through the server's proxy, commands in this host's sandbox), commit in the sandbox, bring the commits
+ * back as a bundle, push the branch, and report the summary. Never throws: failures are outcomes.
  */
 export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<JobOutcome> {
+  // Root-only (0700): the private clone, the bundles and the workspace itself cannot be swapped from inside.
   const dir = await mkdtemp(path.join(deps.workDir, "job-"));
   const step = (name: string, detail?: string) =>
     deps.emit({
@@ -55,21 +56,24 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
     });
   try {
     step("clone", a.repoUrl);
-    const clone = await git(deps.workDir, ["clone", "--quiet", a.repoUrl, dir], {
-      token: a.jobToken,
-      allowTransport: true,
-    });
-    if (clone.code !== 0)
-      return { ok: false, code: "git_unavailable", message: clone.stderr.trim().slice(-500) };
-    // The clone has every branch of the server as origin/*: an earlier attempt's (or a fix job's) work
-    // continues where it was pushed, without another round trip to the server.
-    const remote = await git(dir, ["rev-parse", "--verify", "-q", `refs/remotes/origin/${a.branch}`]);
-    if (remote.code === 0) await gitOk(dir, ["checkout", "-q", "-B", a.branch, `origin/${a.branch}`]);
-    else await gitOk(dir, ["checkout", "-q", "-b", a.branch]);
+    const repo = await PrivateClone.create(dir, a.repoUrl, a.jobToken);
+    if ("error" in repo) return { ok: false, code: "git_unavailable", message: repo.error };
+    const work = path.join(dir, "work");
+    await mkdir(work);
+    const sandboxGit: JobWorkspace = {
+      driver: deps.driver,
+      projectId: a.job.projectId,
+      workDir: work,
+      inDir: await repo.bundleBranches(),
+    };
+    // The sandbox makes the repository as the project's uid; the driver hands it the still-empty directory.
+    const guide = await checkoutInSandbox(
+      sandboxGit,
+      { defaultBranch: repo.defaultBranch, branch: a.branch },
+      deps.signal,
+    );
     const owner = deps.driver.workspaceOwner(a.job.projectId);
-    if (owner) await chownWorkspace(dir, owner.uid, owner.gid);
-
-    const workspace = sandboxedWorkspace(dir, a.job.projectId, deps.driver, owner);
+    const workspace = sandboxedWorkspace(work, a.job.projectId, deps.driver, owner);
     const provider = createOpenAICompatible({
       name: "kiln",
       baseURL: a.modelProxyUrl,
@@ -77,7 +81,6 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
       includeUsage: true,
     });
     const review = a.job.kind === "review";
-    const guide = await readFile(path.join(dir, "KILN.md"), "utf8").catch(() => undefined);
     let lastText = "";
     step("agent", `${a.job.kind} on ${a.branch}`);
     const run = await runAgent({
@@ -123,22 +126,24 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
     if (review) return { ok: true, result: { summary, branch: null, commit: null } };
 
     step("commit");
-    await gitOk(dir, ["add", "-A", "--", ".", ...EXCLUDED]);
-    const staged = await git(dir, ["diff", "--cached", "--quiet"]);
-    if (staged.code !== 0) {
-      const title = summary.split("\n")[0]!.slice(0, 72);
-      await gitOk(dir, ["commit", "-q", "-m", `${title}\n\n${summary}\n\nKiln-Job: ${a.job.id}`]);
-    }
-    const commit = (await gitOk(dir, ["rev-parse", "HEAD"])).trim();
+    const title = summary.split("\n")[0]!.slice(0, 72);
+    const bundlePath = path.join(dir, "job.bundle");
+    const packed = await packInSandbox(
+      sandboxGit,
+      { message: `${title}\n\n${summary}\n\nKiln-Job: ${a.job.id}`, bases: repo.tips, bundlePath },
+      deps.signal,
+    );
+    if (packed.bundled) await repo.take(bundlePath, packed.commit);
     step("push", a.branch);
-    const push = await git(dir, ["push", "--quiet", "origin", `HEAD:refs/heads/${a.branch}`], {
-      token: a.jobToken,
-      allowTransport: true,
-    });
+    const push = await repo.push(packed.commit, a.branch);
     if (push.code !== 0) return { ok: false, code: "push_rejected", message: push.stderr.trim().slice(-500) };
-    return { ok: true, result: { summary: summary.slice(0, 20_000), branch: a.branch, commit } };
+    return {
+      ok: true,
+      result: { summary: summary.slice(0, 20_000), branch: a.branch, commit: packed.commit },
+    };
   } catch (err) {
     if (deps.signal.aborted) return { ok: false, code: "cancelled", message: "cancelled", cancelled: true };
+    if (err instanceof JobGitError) return { ok: false, code: err.code, message: err.message };
     return { ok: false, code: "worker_error", message: (err as Error).message.slice(0, 4000) };
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
