@@ -1,5 +1,5 @@
 import type { Stats } from "node:fs";
-import { lstat, mkdir, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { lstat, rename, rm, rmdir, unlink } from "node:fs/promises";
 import type {
   DeleteFileQuery,
   FileContent,
@@ -20,7 +20,7 @@ import { type Permission, requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
-import { ownPath } from "../runtime/workspace-owner.ts";
+import { removeAsOwner } from "../runtime/as-owner.ts";
 import { asText, decodeBase64, versionOf } from "./content.ts";
 import type { FileEvents } from "./events.ts";
 import { assertNotReserved, joinSegments, PathError, parsePath } from "./paths.ts";
@@ -233,13 +233,20 @@ export class FileService {
           });
         }
       }
-      await atomicWrite(dir, name, bytes, existing ? existing.mode & 0o777 : 0o644);
-      mtime = (await lstat(dir.child(name))).mtime;
+      // A new inode owned by the project's user from the start; an existing file — maybe a hard link
+      // shared with the dependency cache — is replaced, never written into or chowned.
+      const written = await atomicWrite(
+        dir,
+        name,
+        bytes,
+        existing ? existing.mode & 0o777 : 0o644,
+        root.owner,
+      );
+      mtime = written.mtime;
     } finally {
       unlock();
       await dir.close();
     }
-    await this.#own(access, projectId, [joinSegments(target.segments)]);
     this.#emit(access, projectId, "written", [joinSegments(target.segments)]);
     return {
       path: body.path,
@@ -287,7 +294,7 @@ export class FileService {
     } finally {
       await fromDir.close();
     }
-    await this.#own(access, projectId, [fromPath, toPath]);
+    // A rename keeps owners: nothing to hand over (a directory it created on the way was, as it was made).
     this.#emit(access, projectId, "moved", [fromPath, toPath]);
     return this.#info(root, to.segments, body.to);
   }
@@ -306,7 +313,7 @@ export class FileService {
       const stat = await lstatOrUndefined(victim);
       if (!stat) throw fileNotFound(query.path);
       if (!stat.isDirectory()) await unlink(victim);
-      else if (query.recursive) await rm(victim, { recursive: true });
+      else if (query.recursive) await this.#removeTree(parent, target.segments.at(-1)!, root);
       else {
         await rmdir(victim).catch((err) => {
           if (fsCode(err) === "ENOTEMPTY" || fsCode(err) === "EEXIST") {
@@ -339,16 +346,16 @@ export class FileService {
     } else {
       const parent = await root.openDir(target.segments.slice(0, -1));
       try {
-        await mkdir(parent.child(target.segments.at(-1)!), { mode: 0o755 }).catch((err) => {
+        const made = await root.makeDir(parent, target.segments.at(-1)!).catch((err) => {
           if (fsCode(err) === "EEXIST")
             throw new KilnError("file_exists", 409, `${body.path} already exists`);
           throw err;
         });
+        await made.close();
       } finally {
         await parent.close();
       }
     }
-    await this.#own(access, projectId, [joinSegments(target.segments)]);
     this.#emit(access, projectId, "directory-created", [joinSegments(target.segments)]);
     return this.#info(root, target.segments, body.path);
   }
@@ -389,7 +396,10 @@ export class FileService {
   async #open(access: OrgAccess, projectRef: string, permission: Permission) {
     requirePermission(access.role, permission);
     const project = await this.#projects.get(access, projectRef);
-    const root = await ProjectRoot.open(this.#storage.projectDir(access.org.id, project.id));
+    const root = await ProjectRoot.open(
+      this.#storage.projectDir(access.org.id, project.id),
+      this.#ownerOf?.(project.id),
+    );
     return { root, projectId: project.id };
   }
 
@@ -442,11 +452,17 @@ export class FileService {
     }
   }
 
-  async #own(access: OrgAccess, projectId: string, paths: string[]): Promise<void> {
-    const owner = this.#ownerOf?.(projectId);
-    if (!owner) return;
-    const dir = this.#storage.projectDir(access.org.id, projectId);
-    for (const p of paths) await ownPath(dir, p, owner.uid, owner.gid);
+  /**
+   * `rm -r` of a directory in the project. Root never walks it: a subdirectory swapped for a symlink mid-walk
+   * would lead root's unlinks outside. The project's own user removes it, from the verified parent.
+   */
+  async #removeTree(parent: Dir, name: string, root: ProjectRoot): Promise<void> {
+    if (root.owner && parent.handle) {
+      await removeAsOwner(parent.path, [name], root.owner);
+      return;
+    }
+    // No sandbox user (the unsafe-host driver runs project code as Kiln itself): nothing to guard against.
+    await rm(parent.child(name), { recursive: true });
   }
 
   #emit(

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import {
-  canonicalToolPath,
   createDefaultTools,
   DirWorkspace,
   runAgent,
@@ -12,7 +11,7 @@ import {
 import type { AgentEvent, Job, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
 import { systemPrompt } from "../chats/system-prompt.ts";
 import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
-import { chownWorkspace, ownPath } from "../runtime/workspace-owner.ts";
+import { chownWorkspace } from "../runtime/workspace-owner.ts";
 import { git, gitOk } from "./git.ts";
 
 export interface JobAssignment {
@@ -145,7 +144,10 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
   }
 }
 
-/** The clone as the agent sees it: files through path-checked host I/O, commands in the sandbox. */
+/**
+ * The clone as the agent sees it: files through path-checked host I/O, commands in the sandbox. What the
+ * tools create is given to the sandbox user through its own descriptor as it is made (`owner`).
+ */
 function sandboxedWorkspace(
   dir: string,
   projectId: string,
@@ -157,8 +159,9 @@ function sandboxedWorkspace(
     workspaceDir: dir,
     network: network ? "egress" : "none",
   });
-  const inner = new DirWorkspace({
+  return new DirWorkspace({
     root: dir,
+    ...(owner ? { owner } : {}),
     exec: async (command, o): Promise<WorkspaceExecResult> => {
       const r = await driver.exec(spec(o.network), {
         argv: ["bash", "-lc", command],
@@ -176,18 +179,4 @@ function sandboxedWorkspace(
       };
     },
   });
-  if (!owner) return inner;
-  // Files the agent writes through the tools must stay writable by its sandboxed commands.
-  return {
-    readFile: (p) => inner.readFile(p),
-    async writeFile(p, content) {
-      const out = await inner.writeFile(p, content);
-      await ownPath(dir, canonicalToolPath(p), owner.uid, owner.gid);
-      return out;
-    },
-    deleteFile: (p) => inner.deleteFile(p),
-    list: (p, o) => inner.list(p, o),
-    grep: (p, o) => inner.grep(p, o),
-    exec: (c, o) => inner.exec(c, o),
-  };
 }
