@@ -31,6 +31,7 @@ import {
   fsCode,
   isADirectory,
   lstatOrUndefined,
+  mapFsError,
   openFileForRead,
   outsideProject,
   ProjectRoot,
@@ -241,7 +242,10 @@ export class FileService {
         bytes,
         existing ? existing.mode & 0o777 : 0o644,
         root.owner,
-      );
+      ).catch((err) => {
+        // Code in the sandbox may have put a directory there since the check: a 4xx, not a 500.
+        throw mapFsError(err, body.path);
+      });
       mtime = written.mtime;
     } finally {
       unlock();
@@ -440,7 +444,10 @@ export class FileService {
   async #info(root: ProjectRoot, segments: string[], shown: string): Promise<FileInfo> {
     const parent = await root.openDir(segments.slice(0, -1));
     try {
-      const stat = await lstat(parent.child(segments.at(-1)!));
+      // Changed by code in the sandbox since the operation: answered like any path that is not there.
+      const stat = await lstat(parent.child(segments.at(-1)!)).catch((err) => {
+        throw mapFsError(err, shown);
+      });
       return {
         path: shown,
         type: typeOf(stat),
