@@ -317,7 +317,7 @@ export class FileService {
       const stat = await lstatOrUndefined(victim);
       if (!stat) throw fileNotFound(query.path);
       if (!stat.isDirectory()) await unlink(victim);
-      else if (query.recursive) await this.#removeTree(parent, target.segments.at(-1)!, root);
+      else if (query.recursive) await this.#removeTree(parent, target.segments.at(-1)!, root, query.path);
       else {
         await rmdir(victim).catch((err) => {
           if (fsCode(err) === "ENOTEMPTY" || fsCode(err) === "EEXIST") {
@@ -463,9 +463,18 @@ export class FileService {
    * `rm -r` of a directory in the project. Root never walks it: a subdirectory swapped for a symlink mid-walk
    * would lead root's unlinks outside. The project's own user removes it, from the verified parent.
    */
-  async #removeTree(parent: Dir, name: string, root: ProjectRoot): Promise<void> {
+  async #removeTree(parent: Dir, name: string, root: ProjectRoot, shown: string): Promise<void> {
     if (root.owner && parent.handle) {
-      await removeAsOwner(parent.path, [name], root.owner);
+      await removeAsOwner(parent.path, [name], root.owner).catch((err) => {
+        // Code in the sandbox wrote into it while it was being removed.
+        if (fsCode(err) === "ENOTEMPTY") {
+          throw new KilnError("directory_not_empty", 409, `${shown} changed while it was being deleted`);
+        }
+        if (fsCode(err) === "EACCES") {
+          throw new KilnError("forbidden", 403, `${shown} holds files the project cannot remove`);
+        }
+        throw err;
+      });
       return;
     }
     // No sandbox user (the unsafe-host driver runs project code as Kiln itself): nothing to guard against.

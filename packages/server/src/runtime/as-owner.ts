@@ -28,11 +28,15 @@ export async function removeAsOwner(parentDir: string, names: string[], owner: O
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      if (code === 0) resolve();
-      else
-        reject(
-          new Error(`rm as uid ${owner.uid} failed (${code ?? signal}): ${stderr.trim().slice(0, 500)}`),
-        );
+      if (code === 0) return resolve();
+      const err: NodeJS.ErrnoException = new Error(
+        `rm as uid ${owner.uid} failed (${code ?? signal}): ${stderr.trim().slice(0, 500)}`,
+      );
+      // rm's messages (LANG=C) as an errno: EACCES for what the owner may not remove, ENOTEMPTY for a tree
+      // that changed while it was removed (entries added, a file turned into a directory…).
+      if (/Permission denied|Operation not permitted/.test(stderr)) err.code = "EACCES";
+      else if (/cannot remove/.test(stderr)) err.code = "ENOTEMPTY";
+      reject(err);
     });
   });
 }
