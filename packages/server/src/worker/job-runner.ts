@@ -1,18 +1,13 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import {
-  createDefaultTools,
-  DirWorkspace,
-  runAgent,
-  type Workspace,
-  type WorkspaceExecResult,
-} from "@kiln/agent";
+import { createDefaultTools, runAgent } from "@kiln/agent";
 import type { AgentEvent, Job, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
 import { systemPrompt } from "../chats/system-prompt.ts";
-import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
+import type { RuntimeDriver } from "../runtime/driver.ts";
 import { chownWorkspace } from "../runtime/workspace-owner.ts";
 import { git, gitOk } from "./git.ts";
+import { sandboxedWorkspace } from "./workspace.ts";
 
 export interface JobAssignment {
   job: Job;
@@ -142,41 +137,4 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
-}
-
-/**
- * The clone as the agent sees it: files through path-checked host I/O, commands in the sandbox. What the
- * tools create is given to the sandbox user through its own descriptor as it is made (`owner`).
- */
-function sandboxedWorkspace(
-  dir: string,
-  projectId: string,
-  driver: RuntimeDriver,
-  owner: { uid: number; gid: number } | undefined,
-): Workspace {
-  const spec = (network: boolean): SandboxSpec => ({
-    projectId,
-    workspaceDir: dir,
-    network: network ? "egress" : "none",
-  });
-  return new DirWorkspace({
-    root: dir,
-    ...(owner ? { owner } : {}),
-    exec: async (command, o): Promise<WorkspaceExecResult> => {
-      const r = await driver.exec(spec(o.network), {
-        argv: ["bash", "-lc", command],
-        cwd: o.cwd ? `/workspace/${o.cwd}` : "/workspace",
-        limits: { wallClockMs: o.timeoutMs, outputBytes: 64 * 1024 },
-        ...(o.signal ? { signal: o.signal } : {}),
-      });
-      return {
-        exitCode: r.exitCode,
-        stdout: r.stdout,
-        stderr: r.stderr,
-        timedOut: r.timedOut,
-        truncated: r.stdoutTruncated || r.stderrTruncated,
-        durationMs: r.durationMs,
-      };
-    },
-  });
 }
