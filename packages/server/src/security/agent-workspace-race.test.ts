@@ -15,7 +15,7 @@ import { sandboxedWorkspace } from "../worker/workspace.ts";
  * be handed to the sandbox user without ever reaching the shared, root-owned cache file.
  */
 
-const RACE_MS = 12_000;
+const RACE_MS = 15_000;
 const driver = new LocalDriver();
 const projectId = `race-${randomBytes(3).toString("hex")}`;
 let root: string;
@@ -32,18 +32,23 @@ const end = Date.now() + ${ms};
 fs.mkdirSync("d", { recursive: true });
 fs.symlinkSync("${target}", "d.link");
 let swaps = 0;
+const hold = (ms) => { const until = performance.now() + ms; while (performance.now() < until); };
 while (Date.now() < end) {
   try {
     fs.renameSync("d", "d.real");
     const made = fs.lstatSync("d.real/index.js", { throwIfNoEntry: false });
     if (made && Date.now() - made.ctimeMs > 20) fs.rmSync("d.real/index.js", { force: true });
     fs.renameSync("d.link", "d");
+    hold(0.2);
     fs.renameSync("d", "d.link");
     fs.renameSync("d.real", "d");
+    hold(0.2);
     swaps++;
   } catch {
+    // The tool made a new "d" while it was away (it creates parents): start over from that one.
     try { if (fs.lstatSync("d").isSymbolicLink()) fs.renameSync("d", "d.link"); } catch {}
-    try { fs.renameSync("d.real", "d"); } catch {}
+    try { fs.renameSync("d.real", "d"); } catch { fs.rmSync("d.real", { recursive: true, force: true }); }
+    try { fs.symlinkSync("${target}", "d.link"); } catch {}
   }
 }
 console.log("swaps " + swaps);
@@ -83,10 +88,13 @@ describe.skipIf(process.getuid?.() !== 0)("the worker's write_file tool against 
     await new Promise((r) => setTimeout(r, 1_000));
     let written = 0;
     const end = Date.now() + RACE_MS - 1_500;
-    while (Date.now() < end && statSync(shared).uid === 0) {
-      const out = await executeTool(writeFileTool, { path: "d/index.js", content: "pwned();\n" }, ctx);
-      if (!out.isError) written++;
-    }
+    const writer = async () => {
+      while (Date.now() < end && statSync(shared).uid === 0) {
+        const out = await executeTool(writeFileTool, { path: "d/index.js", content: "pwned();\n" }, ctx);
+        if (!out.isError) written++;
+      }
+    };
+    await Promise.all([writer(), writer(), writer()]);
     const swapped = await swapping;
     expect(swapped.stdout, swapped.stderr).toMatch(/swaps \d+/);
 
