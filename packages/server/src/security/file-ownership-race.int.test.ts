@@ -29,6 +29,8 @@ fs.mkdirSync("d", { recursive: true });
 fs.rmSync("d.link", { force: true });
 fs.symlinkSync("node_modules/react-dom", "d.link");
 let swaps = 0;
+// Each state held a moment, so a check and the use after it can land on either side of a swap.
+const hold = (ms) => { const until = performance.now() + ms; while (performance.now() < until); };
 while (Date.now() < end) {
   try {
     fs.renameSync("d", "d.real");
@@ -37,8 +39,10 @@ while (Date.now() < end) {
     const made = fs.lstatSync("d.real/index.js", { throwIfNoEntry: false });
     if (made && Date.now() - made.ctimeMs > 20) fs.rmSync("d.real/index.js", { recursive: true, force: true });
     fs.renameSync("d.link", "d");
+    hold(0.2);
     fs.renameSync("d", "d.link");
     fs.renameSync("d.real", "d");
+    hold(0.2);
     swaps++;
   } catch {
     try { if (fs.lstatSync("d").isSymbolicLink()) fs.renameSync("d", "d.link"); } catch {}
