@@ -3,7 +3,7 @@ import { KilnError } from "../errors/errors.ts";
 import { chownWorkspace } from "../runtime/workspace-owner.ts";
 import { copyTemplate, writeGitignore } from "./copy.ts";
 import { type CacheLog, DependencyCache } from "./dependency-cache.ts";
-import { initRepository } from "./git.ts";
+import { FirstCommits } from "./first-commit.ts";
 import type { LoadedTemplate, TemplateRegistry } from "./registry.ts";
 
 /** Templates as a domain: list them, prepare their dependencies, and turn one into a project's files. */
@@ -11,6 +11,7 @@ export class TemplateService {
   readonly registry: TemplateRegistry;
   readonly cache: DependencyCache;
   readonly #log: CacheLog | undefined;
+  readonly #firstCommits = new FirstCommits();
 
   constructor(
     registry: TemplateRegistry,
@@ -56,8 +57,8 @@ export class TemplateService {
    * from the cache (ignored by git), and a git repository with one commit on `main`. `onFiles` runs once all
    * of it is there and owned: a dev server may start on the files from then on.
    *
-   * Git (host git, as root) runs only here, on a tree no sandboxed code has ever seen and whose `.git` Kiln
-   * just made — never after a sandbox had it, when its config and hooks are the tenant's. With `owner` (the
+   * The repository is written by Kiln itself (`FirstCommits`), on a tree no sandboxed code has ever seen —
+   * never by git after a sandbox had it, when its config and hooks are the tenant's. With `owner` (the
    * project's sandbox user) the tree is handed over by a descriptor walk before `onFiles`, root directory
    * last, so the sandbox's first start finds the workspace owned and skips its walk; linked dependencies
    * were handed over as they were linked.
@@ -91,7 +92,7 @@ export class TemplateService {
   ): Promise<void> {
     const committed = copyTemplate(template.dir, dir)
       .then(() => writeGitignore(dir, template.manifest))
-      .then(() => initRepository(dir, firstCommitMessage(template)));
+      .then(() => this.#firstCommits.write(template, dir, firstCommitMessage(template)));
     const linked = template.manifest.install ? this.cache.linkInto(template, dir, owner) : undefined;
     // Both settle before anything is reported: the caller removes the directory on failure.
     const [a, b] = await Promise.allSettled([committed, linked]);
