@@ -3,6 +3,7 @@ import { constants, existsSync, type Stats } from "node:fs";
 import { type FileHandle, lstat, mkdir, open, readlink, realpath, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { KilnError } from "../errors/errors.ts";
+import type { Owner } from "../runtime/workspace-owner.ts";
 import { isInside, joinSegments, PathError, segmentsBelow } from "./paths.ts";
 
 /**
@@ -57,14 +58,9 @@ export class Dir {
   }
 }
 
-/** The project's sandbox user, who owns what Kiln creates in its tree. */
-export interface Owner {
-  uid: number;
-  gid: number;
-}
-
 export class ProjectRoot {
   readonly real: string;
+  /** The project's sandbox user, who owns what Kiln creates in its tree. */
   readonly owner: Owner | undefined;
 
   constructor(real: string, owner?: Owner) {

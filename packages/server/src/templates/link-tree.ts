@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { copyFile, link, lstat, mkdir, open, readdir, readlink, symlink } from "node:fs/promises";
 import path from "node:path";
+import type { Owner } from "../runtime/workspace-owner.ts";
 
 /**
  * Recreates `src` at `dest` with new directories and symlinks but hard links for files: a writable tree
@@ -22,11 +23,6 @@ export async function linkTree(
   const stats = { files: 0, copied: 0 };
   await walk(src, dest, "", { copy: options.copy ?? (() => false), owner: options.owner }, stats);
   return stats;
-}
-
-interface Owner {
-  uid: number;
-  gid: number;
 }
 
 interface WalkOptions {
