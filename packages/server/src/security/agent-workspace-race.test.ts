@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LocalDriver } from "../runtime/local-driver.ts";
 import { chownWorkspace } from "../runtime/workspace-owner.ts";
 import { sandboxedWorkspace } from "../worker/workspace.ts";
+import { directorySwapper } from "./swapper.ts";
 
 /**
  * The worker's agent races its own write_file tool from its bash: a directory of the clone is swapped for a
@@ -24,35 +25,6 @@ afterAll(async () => {
   driver.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
-
-// Runs in the sandbox: `d` is a real directory, then a symlink to the cache directory, as fast as it goes.
-const swapper = (ms: number, target: string) => `node -e '
-const fs = require("fs");
-const end = Date.now() + ${ms};
-fs.mkdirSync("d", { recursive: true });
-fs.symlinkSync("${target}", "d.link");
-let swaps = 0;
-const hold = (ms) => { const until = performance.now() + ms; while (performance.now() < until); };
-while (Date.now() < end) {
-  try {
-    fs.renameSync("d", "d.real");
-    const made = fs.lstatSync("d.real/index.js", { throwIfNoEntry: false });
-    if (made && Date.now() - made.ctimeMs > 20) fs.rmSync("d.real/index.js", { force: true });
-    fs.renameSync("d.link", "d");
-    hold(0.2);
-    fs.renameSync("d", "d.link");
-    fs.renameSync("d.real", "d");
-    hold(0.2);
-    swaps++;
-  } catch {
-    // The tool made a new "d" while it was away (it creates parents): start over from that one.
-    try { if (fs.lstatSync("d").isSymbolicLink()) fs.renameSync("d", "d.link"); } catch {}
-    try { fs.renameSync("d.real", "d"); } catch { fs.rmSync("d.real", { recursive: true, force: true }); }
-    try { fs.symlinkSync("${target}", "d.link"); } catch {}
-  }
-}
-console.log("swaps " + swaps);
-'`;
 
 const digest = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
@@ -84,7 +56,9 @@ describe.skipIf(process.getuid?.() !== 0)("the worker's write_file tool against 
       emit() {},
       onRunEnd() {},
     };
-    const swapping = workspace.exec(swapper(RACE_MS, cacheDir), { timeoutMs: RACE_MS + 20_000 });
+    const swapping = workspace.exec(`node -e '${directorySwapper(cacheDir, RACE_MS)}'`, {
+      timeoutMs: RACE_MS + 20_000,
+    });
     await new Promise((r) => setTimeout(r, 1_000));
     let written = 0;
     const end = Date.now() + RACE_MS - 1_500;

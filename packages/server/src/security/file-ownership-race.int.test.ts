@@ -9,6 +9,7 @@ import {
   type Tenant,
   type TenantProject,
 } from "./hostile-tenant.ts";
+import { directorySwapper } from "./swapper.ts";
 
 /**
  * A tenant races the file API from its own sandbox: a directory it owns is swapped for a symlink into
@@ -20,37 +21,6 @@ import {
 
 const RACE_MS = 15_000;
 const SHARED = "node_modules/react-dom/index.js";
-
-// Runs in the sandbox (node swap.cjs <ms>): `d` is a real directory, then a symlink, as fast as it goes.
-const SWAPPER = `
-const fs = require("fs");
-const end = Date.now() + Number(process.argv[2]);
-fs.mkdirSync("d", { recursive: true });
-fs.rmSync("d.link", { force: true });
-fs.symlinkSync("node_modules/react-dom", "d.link");
-let swaps = 0;
-// Each state held a moment, so a check and the use after it can land on either side of a swap.
-const hold = (ms) => { const until = performance.now() + ms; while (performance.now() < until); };
-while (Date.now() < end) {
-  try {
-    fs.renameSync("d", "d.real");
-    // What the API made goes after a while (not at once: Kiln must get to handing it over), so its
-    // create-only calls can create again.
-    const made = fs.lstatSync("d.real/index.js", { throwIfNoEntry: false });
-    if (made && Date.now() - made.ctimeMs > 20) fs.rmSync("d.real/index.js", { recursive: true, force: true });
-    fs.renameSync("d.link", "d");
-    hold(0.2);
-    fs.renameSync("d", "d.link");
-    fs.renameSync("d.real", "d");
-    hold(0.2);
-    swaps++;
-  } catch {
-    try { if (fs.lstatSync("d").isSymbolicLink()) fs.renameSync("d", "d.link"); } catch {}
-    try { fs.renameSync("d.real", "d"); } catch {}
-  }
-}
-console.log("swapper-done " + swaps);
-`;
 
 let bed: HostileBed;
 let attacker: Tenant;
@@ -84,10 +54,16 @@ describe.skipIf(process.getuid?.() !== 0)(
 
       const c = project.client;
       expect(
-        (await c.put(`${project.files}/content`, { path: "swap.cjs", content: SWAPPER })).statusCode,
+        (
+          await c.put(`${project.files}/content`, {
+            path: "swap.cjs",
+            // `d` swapped for a symlink into node_modules/react-dom and back, from the sandbox.
+            content: directorySwapper("node_modules/react-dom", RACE_MS),
+          })
+        ).statusCode,
       ).toBe(200);
       const shell = await openShell(bed, attacker.org.slug, project);
-      shell.type(`node swap.cjs ${RACE_MS}\n`);
+      shell.type("node swap.cjs\n");
       await new Promise((r) => setTimeout(r, 500));
 
       const statuses = new Map<number, number>();
@@ -111,7 +87,7 @@ describe.skipIf(process.getuid?.() !== 0)(
           return c.post(`${project.files}/move`, { from: `m/${i}.js`, to: "d/index.js" });
         }),
       ]);
-      await shell.waitFor(/swapper-done \d+/, 30_000);
+      await shell.waitFor(/swaps \d+/, 30_000);
       shell.close();
 
       const after = statSync(shared);
