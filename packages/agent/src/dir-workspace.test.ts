@@ -1,5 +1,6 @@
 import {
   chmod,
+  link,
   lstat,
   mkdir,
   mkdtemp,
@@ -186,5 +187,29 @@ describe("DirWorkspace exec", () => {
     expect(result.stdout.trim()).toBe(
       nodePath.join(await import("node:fs/promises").then((fs) => fs.realpath(t.root)), "src"),
     );
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)("DirWorkspace with an owner", () => {
+  it("gives what it creates to the owner through descriptors and replaces a hard-linked file, never writing it", async () => {
+    const root = await mkdtemp(nodePath.join(tmpdir(), "kiln-owned-"));
+    const shared = nodePath.join(root, "shared.js");
+    await writeFile(shared, "shared\n", { mode: 0o444 });
+    const project = nodePath.join(root, "project");
+    await mkdir(nodePath.join(project, "node_modules", "pkg"), { recursive: true });
+    await link(shared, nodePath.join(project, "node_modules", "pkg", "index.js"));
+    const owner = { uid: 201_555, gid: 201_555 };
+    const ws = new DirWorkspace({ root: project, owner });
+
+    expect(await ws.writeFile("a/b/c.txt", "c")).toEqual({ created: true });
+    for (const rel of ["a", "a/b", "a/b/c.txt"]) {
+      expect((await lstat(nodePath.join(project, rel))).uid, rel).toBe(owner.uid);
+    }
+    await ws.writeFile("node_modules/pkg/index.js", "mine\n");
+    const mine = await lstat(nodePath.join(project, "node_modules", "pkg", "index.js"));
+    expect([mine.uid, mine.nlink]).toEqual([owner.uid, 1]);
+    const after = await lstat(shared);
+    expect([after.uid, after.nlink, await readFile(shared, "utf8")]).toEqual([0, 1, "shared\n"]);
+    await rm(root, { recursive: true, force: true });
   });
 });

@@ -42,6 +42,11 @@ export interface DirWorkspaceOptions {
   maxReadBytes?: number;
   /** A content search is stopped after this long (default 20 s). */
   grepTimeoutMs?: number;
+  /**
+   * The sandbox user that runs the workspace's commands: files and directories the tools create are given
+   * to it through their own descriptors as they are made (fchown), so the commands can change them.
+   */
+  owner?: { uid: number; gid: number };
 }
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -111,7 +116,7 @@ export class DirWorkspace implements Workspace {
   async writeFile(path: string, content: string): Promise<{ created: boolean }> {
     // Writing through an in-project symlink writes its target, checked like a read.
     const target = await this.#resolve(path, { followFinal: true });
-    const { dir, name } = await this.#parentOf(target.rel, { create: true });
+    const { dir, name } = await this.#parentOf(target.rel, { create: true, owner: this.#options.owner });
     try {
       const existing = await lstat(dir.child(name)).catch((err) => {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
@@ -122,9 +127,13 @@ export class DirWorkspace implements Workspace {
         throw new WorkspaceError("path_invalid", `${path} is not a regular file`);
       const mode = existing ? existing.mode & 0o777 : 0o644;
       const temp = `.${name.slice(0, 200)}.kiln-${randomBytes(6).toString("hex")}.tmp`;
+      // O_EXCL: a new inode of our own, so the fchown can reach nothing else. An existing file (maybe a hard
+      // link shared with the dependency cache) is replaced by the rename below, never written into.
       const handle = await open(dir.child(temp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
       try {
         await handle.writeFile(content, "utf8");
+        const owner = this.#options.owner;
+        if (owner) await handle.chown(owner.uid, owner.gid);
         await handle.chmod(mode);
         await handle.sync();
       } catch (err) {
@@ -317,7 +326,7 @@ export class DirWorkspace implements Workspace {
   /** The verified parent directory of a canonical path, and the final name. */
   async #parentOf(
     rel: string,
-    options: { create?: boolean } = {},
+    options: { create?: boolean; owner?: { uid: number; gid: number } } = {},
   ): Promise<{ dir: VerifiedDir; name: string }> {
     const segments = rel.split("/");
     const name = segments.pop()!;

@@ -21,11 +21,14 @@ export class VerifiedDir {
     this.#path = path;
   }
 
-  /** Opens `segments` (canonical, below `root`); `create` makes missing ones. */
+  /**
+   * Opens `segments` (canonical, below `root`); `create` makes missing ones, given to `owner` (the sandbox
+   * user) through the new directory's own descriptor — never chowned by path.
+   */
   static async open(
     root: string,
     segments: readonly string[],
-    options: { create?: boolean } = {},
+    options: { create?: boolean; owner?: { uid: number; gid: number } } = {},
   ): Promise<VerifiedDir> {
     if (!PROC_FD) {
       const path = nodePath.join(root, ...segments);
@@ -42,10 +45,23 @@ export class VerifiedDir {
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === "ENOENT" && options.create) {
-            await mkdir(next, { mode: 0o755 }).catch((e) => {
-              if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+            const created = await mkdir(next, { mode: 0o755 }).then(
+              () => true,
+              (e) => {
+                if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+                return false;
+              },
+            );
+            child = await open(next, O_RDONLY | O_DIRECTORY | O_NOFOLLOW).catch((e) => {
+              throw raced(e, segments);
             });
-            child = await open(next, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            // Whatever is there now is verified inside the root below before anything is done in it.
+            if (created && options.owner) {
+              await child.chown(options.owner.uid, options.owner.gid).catch(async (e) => {
+                await child.close();
+                throw e;
+              });
+            }
           } else {
             // O_NOFOLLOW|O_DIRECTORY on a symlink fails with ELOOP or ENOTDIR; tell the two cases apart.
             const link = await lstat(next).then(

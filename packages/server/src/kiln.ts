@@ -114,8 +114,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const t2 = performance.now();
     const masterKey = await loadMasterKey(config.dataDir, config.secretKey);
     const secrets = new SecretBox(masterKey);
-    const storage = new ProjectStorage(config.dataDir);
     const driver = await openDriver(config, logger);
+    const storage = new ProjectStorage(config.dataDir, {
+      ownerOf: (projectId) => driver.workspaceOwner(projectId),
+    });
     const templates = new TemplateService(
       await TemplateRegistry.load(config.templatesDir),
       config.templateCacheDir,

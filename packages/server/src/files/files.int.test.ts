@@ -304,7 +304,7 @@ describe("atomic writes", () => {
     const parent = await root.openDir([]);
     try {
       // Renaming a file over a non-empty directory fails after the temp file is complete.
-      await expect(atomicWrite(parent, "occupied", Buffer.from("x"), 0o644)).rejects.toThrow();
+      await expect(atomicWrite(parent, "occupied", Buffer.from("x"), 0o644, undefined)).rejects.toThrow();
     } finally {
       await parent.close();
     }

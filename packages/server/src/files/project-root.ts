@@ -3,6 +3,7 @@ import { constants, existsSync, type Stats } from "node:fs";
 import { type FileHandle, lstat, mkdir, open, readlink, realpath, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { KilnError } from "../errors/errors.ts";
+import type { Owner } from "../runtime/workspace-owner.ts";
 import { isInside, joinSegments, PathError, segmentsBelow } from "./paths.ts";
 
 /**
@@ -15,6 +16,10 @@ import { isInside, joinSegments, PathError, segmentsBelow } from "./paths.ts";
  *    step (open, mkdir, rename, unlink) goes through that verified descriptor's magic link, like `openat`:
  *    a directory swapped for a symlink by code running in the project between check and use makes the
  *    operation fail, never escape (TOCTOU). Without /proc (not Linux) the walk falls back to checked paths.
+ * 3. What Kiln creates gets the project's sandbox owner through its own descriptor as it is made: a new
+ *    directory is opened O_NOFOLLOW, verified and fchown-ed; a file is written to an O_EXCL temp file that is
+ *    fchown-ed before it is renamed into place. Nothing is ever chowned by path afterwards, and an existing
+ *    file (maybe a hard link shared with the dependency cache, ADR 0007) is replaced, never written into.
  */
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -55,14 +60,17 @@ export class Dir {
 
 export class ProjectRoot {
   readonly real: string;
+  /** The project's sandbox user, who owns what Kiln creates in its tree. */
+  readonly owner: Owner | undefined;
 
-  constructor(real: string) {
+  constructor(real: string, owner?: Owner) {
     this.real = real;
+    this.owner = owner;
   }
 
-  static async open(dir: string): Promise<ProjectRoot> {
+  static async open(dir: string, owner?: Owner): Promise<ProjectRoot> {
     try {
-      return new ProjectRoot(await realpath(dir));
+      return new ProjectRoot(await realpath(dir), owner);
     } catch (err) {
       if (fsCode(err) === "ENOENT") throw fileNotFound("");
       throw err;
@@ -120,17 +128,13 @@ export class ProjectRoot {
       for (let i = 0; i < segments.length; i++) {
         const here = segments.slice(0, i + 1);
         const next = dir.child(segments[i]!);
-        let handle: FileHandle;
+        let child: Dir;
         try {
-          handle = await openDirNoFollow(next, joinSegments(here));
+          child = await this.#verify(await openDirNoFollow(next, joinSegments(here)), here);
         } catch (err) {
           if (!(err instanceof KilnError) || err.code !== "file_not_found" || !options.create) throw err;
-          await mkdir(next, { mode: 0o755 }).catch((e) => {
-            if (fsCode(e) !== "EEXIST") throw e;
-          });
-          handle = await openDirNoFollow(next, joinSegments(here));
+          child = await this.makeDir(dir, segments[i]!, { existing: true });
         }
-        const child = await this.#verify(handle, here);
         await dir.close();
         dir = child;
       }
@@ -139,6 +143,30 @@ export class ProjectRoot {
       await dir.close();
       throw err;
     }
+  }
+
+  /**
+   * Creates directory `name` in `parent` and opens it as a verified directory, given to the project's owner
+   * through that descriptor. `existing: true` accepts one made meanwhile by someone else (mkdir -p); it is
+   * then only opened — whatever it is, it is verified to lie inside the project.
+   */
+  async makeDir(parent: Dir, name: string, options: { existing?: boolean } = {}): Promise<Dir> {
+    const here = [...parent.segments, name];
+    let created = true;
+    await mkdir(parent.child(name), { mode: 0o755 }).catch((err) => {
+      if (fsCode(err) === "EEXIST" && options.existing) created = false;
+      else throw mapFsError(err, joinSegments(here));
+    });
+    const dir = await this.#verify(await openDirNoFollow(parent.child(name), joinSegments(here)), here);
+    if (created && this.owner && dir.handle) {
+      try {
+        await dir.handle.chown(this.owner.uid, this.owner.gid);
+      } catch (err) {
+        await dir.close();
+        throw err;
+      }
+    }
+    return dir;
   }
 
   /** Opens a verified directory's child directory (tree and search walks), never following a symlink. */
@@ -218,18 +246,29 @@ export async function openFileForRead(dir: Dir, name: string, where: string): Pr
  * Writes `name` in `dir` atomically: a uniquely named temp file in the same directory, synced, then renamed
  * over the target. Readers see the old content or the new, never a part; a failure leaves no temp file.
  */
-export async function atomicWrite(dir: Dir, name: string, bytes: Buffer, mode: number): Promise<void> {
+export async function atomicWrite(
+  dir: Dir,
+  name: string,
+  bytes: Buffer,
+  mode: number,
+  owner: Owner | undefined,
+): Promise<Stats> {
   const temp = `.${name.slice(0, 180)}.kiln-${randomBytes(6).toString("hex")}.tmp`;
   const tempPath = dir.child(temp);
   let handle: FileHandle | undefined;
   try {
+    // O_EXCL: always a new inode of our own, so the fchown below can only ever reach this file.
     handle = await open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
     await handle.writeFile(bytes);
+    if (owner) await handle.chown(owner.uid, owner.gid);
     await handle.chmod(mode);
     await handle.sync();
+    const stat = await handle.stat();
     await handle.close();
     handle = undefined;
+    // The rename replaces the directory entry: a target that is a hard link keeps its inode untouched.
     await rename(tempPath, dir.child(name));
+    return stat;
   } catch (err) {
     await handle?.close().catch(() => {});
     await unlink(tempPath).catch(() => {});

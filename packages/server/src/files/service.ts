@@ -1,5 +1,5 @@
 import type { Stats } from "node:fs";
-import { lstat, mkdir, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { lstat, rename, rm, rmdir, unlink } from "node:fs/promises";
 import type {
   DeleteFileQuery,
   FileContent,
@@ -21,7 +21,7 @@ import { type Permission, requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
-import { ownPath } from "../runtime/workspace-owner.ts";
+import { removeAsOwner } from "../runtime/as-owner.ts";
 import { asText, decodeBase64, versionOf } from "./content.ts";
 import type { FileEvents } from "./events.ts";
 import { assertNotReserved, joinSegments, PathError, parsePath } from "./paths.ts";
@@ -32,6 +32,7 @@ import {
   fsCode,
   isADirectory,
   lstatOrUndefined,
+  mapFsError,
   openFileForRead,
   outsideProject,
   ProjectRoot,
@@ -239,14 +240,24 @@ export class FileService {
           });
         }
       }
-      await atomicWrite(dir, name, bytes, existing ? existing.mode & 0o777 : 0o644);
-      mtime = (await lstat(dir.child(name))).mtime;
+      // A new inode owned by the project's user from the start; an existing file — maybe a hard link
+      // shared with the dependency cache — is replaced, never written into or chowned.
+      const written = await atomicWrite(
+        dir,
+        name,
+        bytes,
+        existing ? existing.mode & 0o777 : 0o644,
+        root.owner,
+      ).catch((err) => {
+        // Code in the sandbox may have put a directory there since the check: a 4xx, not a 500.
+        throw mapFsError(err, body.path);
+      });
+      mtime = written.mtime;
     } finally {
       unlock();
       await dir.close();
     }
     this.#disk?.noteWrite(access.org.id, projectId, bytes.length);
-    await this.#own(access, projectId, [joinSegments(target.segments)]);
     this.#emit(access, projectId, "written", [joinSegments(target.segments)]);
     return {
       path: body.path,
@@ -294,7 +305,7 @@ export class FileService {
     } finally {
       await fromDir.close();
     }
-    await this.#own(access, projectId, [fromPath, toPath]);
+    // A rename keeps owners: nothing to hand over (a directory it created on the way was, as it was made).
     this.#emit(access, projectId, "moved", [fromPath, toPath]);
     return this.#info(root, to.segments, body.to);
   }
@@ -313,7 +324,7 @@ export class FileService {
       const stat = await lstatOrUndefined(victim);
       if (!stat) throw fileNotFound(query.path);
       if (!stat.isDirectory()) await unlink(victim);
-      else if (query.recursive) await rm(victim, { recursive: true });
+      else if (query.recursive) await this.#removeTree(parent, target.segments.at(-1)!, root, query.path);
       else {
         await rmdir(victim).catch((err) => {
           if (fsCode(err) === "ENOTEMPTY" || fsCode(err) === "EEXIST") {
@@ -346,16 +357,16 @@ export class FileService {
     } else {
       const parent = await root.openDir(target.segments.slice(0, -1));
       try {
-        await mkdir(parent.child(target.segments.at(-1)!), { mode: 0o755 }).catch((err) => {
+        const made = await root.makeDir(parent, target.segments.at(-1)!).catch((err) => {
           if (fsCode(err) === "EEXIST")
             throw new KilnError("file_exists", 409, `${body.path} already exists`);
           throw err;
         });
+        await made.close();
       } finally {
         await parent.close();
       }
     }
-    await this.#own(access, projectId, [joinSegments(target.segments)]);
     this.#emit(access, projectId, "directory-created", [joinSegments(target.segments)]);
     return this.#info(root, target.segments, body.path);
   }
@@ -396,7 +407,10 @@ export class FileService {
   async #open(access: OrgAccess, projectRef: string, permission: Permission) {
     requirePermission(access.role, permission);
     const project = await this.#projects.get(access, projectRef);
-    const root = await ProjectRoot.open(this.#storage.projectDir(access.org.id, project.id));
+    const root = await ProjectRoot.open(
+      this.#storage.projectDir(access.org.id, project.id),
+      this.#ownerOf?.(project.id),
+    );
     return { root, projectId: project.id };
   }
 
@@ -437,7 +451,10 @@ export class FileService {
   async #info(root: ProjectRoot, segments: string[], shown: string): Promise<FileInfo> {
     const parent = await root.openDir(segments.slice(0, -1));
     try {
-      const stat = await lstat(parent.child(segments.at(-1)!));
+      // Changed by code in the sandbox since the operation: answered like any path that is not there.
+      const stat = await lstat(parent.child(segments.at(-1)!)).catch((err) => {
+        throw mapFsError(err, shown);
+      });
       return {
         path: shown,
         type: typeOf(stat),
@@ -449,11 +466,26 @@ export class FileService {
     }
   }
 
-  async #own(access: OrgAccess, projectId: string, paths: string[]): Promise<void> {
-    const owner = this.#ownerOf?.(projectId);
-    if (!owner) return;
-    const dir = this.#storage.projectDir(access.org.id, projectId);
-    for (const p of paths) await ownPath(dir, p, owner.uid, owner.gid);
+  /**
+   * `rm -r` of a directory in the project. Root never walks it: a subdirectory swapped for a symlink mid-walk
+   * would lead root's unlinks outside. The project's own user removes it, from the verified parent.
+   */
+  async #removeTree(parent: Dir, name: string, root: ProjectRoot, shown: string): Promise<void> {
+    if (root.owner && parent.handle) {
+      await removeAsOwner(parent.path, [name], root.owner).catch((err) => {
+        // Code in the sandbox wrote into it while it was being removed.
+        if (fsCode(err) === "ENOTEMPTY") {
+          throw new KilnError("directory_not_empty", 409, `${shown} changed while it was being deleted`);
+        }
+        if (fsCode(err) === "EACCES") {
+          throw new KilnError("forbidden", 403, `${shown} holds files the project cannot remove`);
+        }
+        throw err;
+      });
+      return;
+    }
+    // No sandbox user (the unsafe-host driver runs project code as Kiln itself): nothing to guard against.
+    await rm(parent.child(name), { recursive: true });
   }
 
   #emit(

@@ -74,7 +74,7 @@ export class ProjectService {
   }
 
   /**
-   * Runs once a new project's files are written, before its first commit and before its row is committed
+   * Runs once a new project's files are written, committed and owned, before its row is committed
    * (the runtime starts the dev server when asked). If creation fails after that, `onDelete` runs.
    */
   onCreate(listener: (access: OrgAccess, project: Project, input: CreateProjectBody) => void): void {
@@ -109,16 +109,15 @@ export class ProjectService {
     const id = spare?.id ?? randomUUID();
     try {
       return await this.#createWithId(access, input, template, id, async (dir, onFiles) => {
-        const owner = this.#ownerOf(id);
+        // A spare comes committed and owned (its warm-up ran the template's own code in its sandbox; no
+        // host git ever runs on it again).
         if (spare && (await this.#spares!.adopt(spare, dir))) {
           adopted = true;
           onFiles();
-          await this.#templates.commitFirst(template, dir, owner);
           return;
         }
         await this.#storage.createProject(access.org.id, id);
-        // A dev server can start on the files while git makes the first commit.
-        await this.#templates.materialize(template, dir, owner, onFiles);
+        await this.#templates.materialize(template, dir, this.#ownerOf(id), onFiles);
       });
     } finally {
       if (spare && !adopted) void this.#spares!.discard(spare);

@@ -1,6 +1,8 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { looksLikeId } from "../orgs/slug.ts";
+import { removeProjectTree, removeProjectTrees } from "../runtime/as-owner.ts";
+import type { Owner } from "../runtime/workspace-owner.ts";
 
 /**
  * Where project files live: `<dataDir>/orgs/<orgId>/projects/<projectId>/`. Paths use ids, never slugs,
@@ -8,9 +10,17 @@ import { looksLikeId } from "../orgs/slug.ts";
  */
 export class ProjectStorage {
   readonly root: string;
+  readonly #ownerOf: (projectId: string) => Owner | undefined;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    options: {
+      /** The sandbox user of a project (the driver's `workspaceOwner`): its tree is removed as that user. */
+      ownerOf?: (projectId: string) => Owner | undefined;
+    } = {},
+  ) {
     this.root = path.join(dataDir, "orgs");
+    this.#ownerOf = options.ownerOf ?? (() => undefined);
   }
 
   orgDir(orgId: string): string {
@@ -27,11 +37,16 @@ export class ProjectStorage {
     return dir;
   }
 
+  /** Never walked by root: a project's tree is the tenant's, and a symlink may appear in it at any time. */
   async removeProject(orgId: string, projectId: string): Promise<void> {
-    await rm(this.projectDir(orgId, projectId), { recursive: true, force: true });
+    await removeProjectTree(this.projectDir(orgId, projectId), this.#ownerOf(checkId(projectId)));
   }
 
   async removeOrg(orgId: string): Promise<void> {
+    await removeProjectTrees(path.join(this.orgDir(orgId), "projects"), (name) =>
+      looksLikeId(name) ? this.#ownerOf(name) : undefined,
+    );
+    // What is left is Kiln's own (the org and projects directories).
     await rm(this.orgDir(orgId), { recursive: true, force: true });
   }
 }

@@ -121,7 +121,17 @@ describe("dependency cache", () => {
       const project = path.join(root, "owned");
       await mkdir(project);
       const owner = { uid: 201_777, gid: 201_777 };
-      await service.materialize(template, project, owner);
+      // The dev server (sandboxed code) may start at onFiles: by then the repository is made and everything
+      // is owned — no host git, no chown ever runs on the tree after a sandbox may have had it.
+      let atOnFiles: { head: boolean; rootUid: number; gitUid: number } | undefined;
+      await service.materialize(template, project, owner, () => {
+        atOnFiles = {
+          head: existsSync(path.join(project, ".git/refs/heads/main")),
+          rootUid: lstatSync(project).uid,
+          gitUid: lstatSync(path.join(project, ".git")).uid,
+        };
+      });
+      expect(atOnFiles).toEqual({ head: true, rootUid: owner.uid, gitUid: owner.uid });
       const uidOf = (rel: string) => lstatSync(path.join(project, rel)).uid;
       for (const rel of [
         "",
@@ -132,11 +142,13 @@ describe("dependency cache", () => {
         "node_modules",
         "node_modules/pkg/lib",
         "node_modules/.bin",
-        "node_modules/.bin/pkg",
         "node_modules/.package-lock.json",
       ]) {
         expect(uidOf(rel), rel).toBe(owner.uid);
       }
+      // A symlink has no descriptor to fchown; it stays root's, and the project can still replace it.
+      expect(lstatSync(path.join(project, "node_modules/.bin/pkg")).isSymbolicLink()).toBe(true);
+      expect(uidOf("node_modules/.bin/pkg")).toBe(0);
       expect(uidOf("node_modules/pkg/lib/index.js")).toBe(0);
       expect(uidOf("node_modules/pkg/package.json")).toBe(0);
     },

@@ -33,7 +33,9 @@ export async function git(cwd: string, args: string[]): Promise<string> {
 
 /** Makes `dir` a repository on branch `main` whose one commit holds every file not ignored. */
 export async function initRepository(dir: string, message: string): Promise<void> {
-  // Run as root in a directory that may already belong to the project's sandbox user.
+  // Host git as root, so only ever on a tree Kiln alone has written (TemplateService makes the files and the
+  // commit before the tree is handed to the sandbox user): once sandboxed code has had it, `.git/config`,
+  // hooks and attributes are the tenant's, and git on it runs in the sandbox (history/git-shell.ts).
   const safe = ["-c", `safe.directory=${dir}`];
   await git(dir, [...safe, "init", "--quiet", "--initial-branch=main"]);
   await git(dir, [...safe, "add", "--all"]);

@@ -1,5 +1,7 @@
-import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, link, lstat, mkdir, open, readdir, readlink, symlink } from "node:fs/promises";
 import path from "node:path";
+import type { Owner } from "../runtime/workspace-owner.ts";
 
 /**
  * Recreates `src` at `dest` with new directories and symlinks but hard links for files: a writable tree
@@ -7,9 +9,11 @@ import path from "node:path";
  * (another filesystem, EPERM) are copied. `copy(rel)` names files that must get their own copy because
  * tools rewrite them in place (npm's `node_modules/.package-lock.json`).
  *
- * With `owner`, everything the walk creates except the shared hard links belongs to that uid/gid — the
- * project's sandbox user — each directory after its contents, like `chownWorkspace`, so a sandbox's first
- * start does not walk thousands of dependency directories again.
+ * With `owner`, every directory and copied file the walk creates belongs to that uid/gid — the project's
+ * sandbox user — given through its own descriptor (each directory after its contents, like
+ * `chownWorkspace`), so a sandbox's first start does not walk thousands of dependency directories again.
+ * The shared hard links stay root's; so do the symlinks, which the project can still replace (their
+ * directories are its own).
  */
 export async function linkTree(
   src: string,
@@ -19,11 +23,6 @@ export async function linkTree(
   const stats = { files: 0, copied: 0 };
   await walk(src, dest, "", { copy: options.copy ?? (() => false), owner: options.owner }, stats);
   return stats;
-}
-
-interface Owner {
-  uid: number;
-  gid: number;
 }
 
 interface WalkOptions {
@@ -39,7 +38,6 @@ async function walk(
   stats: { files: number; copied: number },
 ): Promise<void> {
   const { copy, owner } = options;
-  const own = (p: string) => (owner ? lchown(p, owner.uid, owner.gid) : undefined);
   await mkdir(dest, { mode: 0o755 });
   const entries = await readdir(src, { withFileTypes: true });
   await Promise.all(
@@ -48,10 +46,7 @@ async function walk(
       const to = path.join(dest, entry.name);
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) return walk(from, to, relPath, options, stats);
-      if (entry.isSymbolicLink()) {
-        await symlink(await readlink(from), to);
-        return own(to);
-      }
+      if (entry.isSymbolicLink()) return symlink(await readlink(from), to);
       if (!entry.isFile()) return;
       stats.files++;
       if (!copy(relPath)) {
@@ -64,11 +59,26 @@ async function walk(
         }
       }
       stats.copied++;
-      await copyFile(from, to);
       // The cache's files are read-only; a private copy is the project's to change.
-      await chmod(to, ((await lstat(from)).mode & 0o777) | 0o200);
-      await own(to);
+      const mode = ((await lstat(from)).mode & 0o777) | 0o200;
+      await copyFile(from, to, constants.COPYFILE_EXCL);
+      const file = await open(to, O_RDONLY | O_NOFOLLOW);
+      try {
+        if (owner) await file.chown(owner.uid, owner.gid);
+        await file.chmod(mode);
+      } finally {
+        await file.close();
+      }
     }),
   );
-  await own(dest);
+  if (owner) {
+    const dir = await open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      await dir.chown(owner.uid, owner.gid);
+    } finally {
+      await dir.close();
+    }
+  }
 }
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;

@@ -1,10 +1,9 @@
-import path from "node:path";
 import type { Template } from "@kiln/protocol";
 import { KilnError } from "../errors/errors.ts";
 import { chownWorkspace } from "../runtime/workspace-owner.ts";
 import { copyTemplate, writeGitignore } from "./copy.ts";
 import { type CacheLog, DependencyCache } from "./dependency-cache.ts";
-import { initRepository } from "./git.ts";
+import { FirstCommits } from "./first-commit.ts";
 import type { LoadedTemplate, TemplateRegistry } from "./registry.ts";
 
 /** Templates as a domain: list them, prepare their dependencies, and turn one into a project's files. */
@@ -12,6 +11,7 @@ export class TemplateService {
   readonly registry: TemplateRegistry;
   readonly cache: DependencyCache;
   readonly #log: CacheLog | undefined;
+  readonly #firstCommits = new FirstCommits();
 
   constructor(
     registry: TemplateRegistry,
@@ -54,12 +54,14 @@ export class TemplateService {
 
   /**
    * Fills an empty project directory: the template's files, Kiln's `.gitignore`, `node_modules` linked
-   * from the cache (ignored by git), and a git repository with one commit on `main`. `onFiles` runs as
-   * soon as a dev server could start on the files, which is usually before the commit is made.
+   * from the cache (ignored by git), and a git repository with one commit on `main`. `onFiles` runs once all
+   * of it is there and owned: a dev server may start on the files from then on.
    *
-   * With `owner` (the project's sandbox user) everything but the shared dependency files is handed over
-   * as it is made, the project root before `onFiles` and `.git` at the end, so the sandbox's first start
-   * finds the workspace owned and skips its walk.
+   * The repository is written by Kiln itself (`FirstCommits`), on a tree no sandboxed code has ever seen —
+   * never by git after a sandbox had it, when its config and hooks are the tenant's. With `owner` (the
+   * project's sandbox user) the tree is handed over by a descriptor walk before `onFiles`, root directory
+   * last, so the sandbox's first start finds the workspace owned and skips its walk; linked dependencies
+   * were handed over as they were linked.
    */
   async materialize(
     template: LoadedTemplate,
@@ -67,53 +69,38 @@ export class TemplateService {
     owner?: { uid: number; gid: number },
     onFiles?: () => void,
   ): Promise<void> {
-    const copied = copyTemplate(template.dir, projectDir).then(() =>
-      writeGitignore(projectDir, template.manifest),
-    );
-    const committed = copied.then(() => initRepository(projectDir, firstCommitMessage(template)));
-    const files = Promise.all([
-      copied,
-      template.manifest.install ? this.cache.linkInto(template, projectDir, owner) : undefined,
-    ]).then(async () => {
-      if (owner) {
-        await chownWorkspace(projectDir, owner.uid, owner.gid, {
-          // Linked dependencies were handed over as they were linked; git is still writing `.git`.
-          prune: (rel) => rel === "node_modules" || rel === ".git",
-        });
-      }
-      onFiles?.();
-    });
-    // Both settle before anything is reported: the caller removes the directory on failure.
-    const [a, b] = await Promise.allSettled([files, committed]);
-    if (a.status === "rejected") throw a.reason;
-    if (b.status === "rejected") throw b.reason;
-    if (owner) await chownWorkspace(path.join(projectDir, ".git"), owner.uid, owner.gid);
+    await this.#makeFiles(template, projectDir, owner);
+    onFiles?.();
   }
 
   /**
-   * A project's files without git, owned by `owner` — what `materialize` makes before `onFiles`. Spare
-   * workspaces (`SpareWorkspaces`) are made this way ahead of time.
+   * What `materialize` makes, ahead of time for a project id no project has yet: a spare workspace
+   * (`SpareWorkspaces`), committed and owned before its warm-up runs in a sandbox.
    */
   async prepareFiles(
     template: LoadedTemplate,
     dir: string,
     owner?: { uid: number; gid: number },
   ): Promise<void> {
-    await Promise.all([
-      copyTemplate(template.dir, dir).then(() => writeGitignore(dir, template.manifest)),
-      template.manifest.install ? this.cache.linkInto(template, dir, owner) : undefined,
-    ]);
-    if (owner) await chownWorkspace(dir, owner.uid, owner.gid, { prune: (rel) => rel === "node_modules" });
+    await this.#makeFiles(template, dir, owner);
   }
 
-  /** Finishes files made by `prepareFiles`: the repository and its first commit, owned like the rest. */
-  async commitFirst(
+  async #makeFiles(
     template: LoadedTemplate,
     dir: string,
-    owner?: { uid: number; gid: number },
+    owner: { uid: number; gid: number } | undefined,
   ): Promise<void> {
-    await initRepository(dir, firstCommitMessage(template));
-    if (owner) await chownWorkspace(path.join(dir, ".git"), owner.uid, owner.gid);
+    const committed = copyTemplate(template.dir, dir)
+      .then(() => writeGitignore(dir, template.manifest))
+      .then(() => this.#firstCommits.write(template, dir, firstCommitMessage(template)));
+    const linked = template.manifest.install ? this.cache.linkInto(template, dir, owner) : undefined;
+    // Both settle before anything is reported: the caller removes the directory on failure.
+    const [a, b] = await Promise.allSettled([committed, linked]);
+    if (a.status === "rejected") throw a.reason;
+    if (b.status === "rejected") throw b.reason;
+    if (owner) {
+      await chownWorkspace(dir, owner.uid, owner.gid, { prune: (rel) => rel === "node_modules" });
+    }
   }
 
   /**

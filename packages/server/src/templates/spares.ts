@@ -34,9 +34,9 @@ export interface SpareWorkspacesOptions {
 
 /**
  * Spare workspaces (ADR 0014): for each template, a project directory made in advance — files, `.gitignore`,
- * `node_modules` linked, everything owned by the sandbox user of a project id chosen now. Creating a
- * project from the template takes the spare and its id: one rename instead of linking a thousand files,
- * so the dev server starts at once; git's first commit is made as usual while it does.
+ * `node_modules` linked, the first commit, everything owned by the sandbox user of a project id chosen now.
+ * Creating a project from the template takes the spare and its id: one rename instead of linking a thousand
+ * files, so the dev server starts at once. Git is never run on a spare after its warm-up had it in a sandbox.
  *
  * Spares are made by `fill` (after `kiln start` has warmed the dependency caches) and again a while after
  * one is taken. They never outlive a start (templates may have changed): the first `fill` clears the

@@ -1,19 +1,12 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import {
-  canonicalToolPath,
-  createDefaultTools,
-  DirWorkspace,
-  runAgent,
-  type Workspace,
-  type WorkspaceExecResult,
-} from "@kiln/agent";
+import { createDefaultTools, runAgent } from "@kiln/agent";
 import type { AgentEvent, Job, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
 import { systemPrompt } from "../chats/system-prompt.ts";
-import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
-import { ownPath } from "../runtime/workspace-owner.ts";
+import type { RuntimeDriver } from "../runtime/driver.ts";
 import { PrivateClone } from "./private-clone.ts";
+import { sandboxedWorkspace } from "./workspace.ts";
 import { checkoutInSandbox, JobGitError, type JobWorkspace, packInSandbox } from "./workspace-git.ts";
 
 export interface JobAssignment {
@@ -148,51 +141,4 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
-}
-
-/** The clone as the agent sees it: files through path-checked host I/O, commands in the sandbox. */
-function sandboxedWorkspace(
-  dir: string,
-  projectId: string,
-  driver: RuntimeDriver,
-  owner: { uid: number; gid: number } | undefined,
-): Workspace {
-  const spec = (network: boolean): SandboxSpec => ({
-    projectId,
-    workspaceDir: dir,
-    network: network ? "egress" : "none",
-  });
-  const inner = new DirWorkspace({
-    root: dir,
-    exec: async (command, o): Promise<WorkspaceExecResult> => {
-      const r = await driver.exec(spec(o.network), {
-        argv: ["bash", "-lc", command],
-        cwd: o.cwd ? `/workspace/${o.cwd}` : "/workspace",
-        limits: { wallClockMs: o.timeoutMs, outputBytes: 64 * 1024 },
-        ...(o.signal ? { signal: o.signal } : {}),
-      });
-      return {
-        exitCode: r.exitCode,
-        stdout: r.stdout,
-        stderr: r.stderr,
-        timedOut: r.timedOut,
-        truncated: r.stdoutTruncated || r.stderrTruncated,
-        durationMs: r.durationMs,
-      };
-    },
-  });
-  if (!owner) return inner;
-  // Files the agent writes through the tools must stay writable by its sandboxed commands.
-  return {
-    readFile: (p) => inner.readFile(p),
-    async writeFile(p, content) {
-      const out = await inner.writeFile(p, content);
-      await ownPath(dir, canonicalToolPath(p), owner.uid, owner.gid);
-      return out;
-    },
-    deleteFile: (p) => inner.deleteFile(p),
-    list: (p, o) => inner.list(p, o),
-    grep: (p, o) => inner.grep(p, o),
-    exec: (c, o) => inner.exec(c, o),
-  };
 }
