@@ -96,6 +96,7 @@ export const ERROR_CODES = [
   "provider_unreachable",
   "price_not_found",
   "rate_limited",
+  "too_many_streams",
   "upgrade_required",
   "unavailable",
   "internal_error",
