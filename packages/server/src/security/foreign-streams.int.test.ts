@@ -89,7 +89,10 @@ const cookieOf = (client: TestClient) => ({
 });
 
 /** Each live route, for the ids of `owner` asked under the org and project `under`. */
-function streams(owner: Tenant, under: { org: string; project: string }): Record<string, string> {
+function streams(
+  owner: Tenant,
+  under: { org: string; project: string },
+): { chat: string; job: string; files: string; logs: string } {
   const p = `/api/orgs/${under.org}/projects/${under.project}`;
   return {
     chat: `${p}/chats/${owner.chat}/messages/${owner.message}/events`,
