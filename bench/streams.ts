@@ -3,7 +3,7 @@
  * KILN_BENCH_STREAMS (default 1,500) job-event streams on a queued job of theirs — the job never ends, so
  * each stream stays open — and holds them while another tenant times KILN_BENCH_REQUESTS (default 300)
  * sequential `GET /api/orgs/:org/projects` calls. Baseline from the same run: the same calls on the same
- * server before the flood. Two servers, each a real `kiln start` (PGlite in a temp dir, or
+ * server before the flood and after it is gone. Two servers, each a real `kiln start` (PGlite in a temp dir, or
  * KILN_BENCH_DATABASE_URL) without an embedded worker:
  *   - the default cap (KILN_MAX_STREAMS_PER_USER, 32): the rest of the flood is refused with 429;
  *   - the cap lifted (100,000): every stream is open, so what is left is the cost of the open sockets and
@@ -188,7 +188,8 @@ async function measure(label: string, cap: string | undefined, work: string): Pr
     const v = await victim.call("POST", "/orgs", { name: "Victim", slug: slug("victim") });
     await victim.call("POST", `/orgs/${v.slug}/projects`, { name: "Theirs", template: "static" });
 
-    await victimLatencies(url, victim.token, v.slug); // warm-up, not counted
+    // Warm-up (JIT, caches), not counted.
+    for (let i = 0; i < 3; i++) await victimLatencies(url, victim.token, v.slug);
     const rows: Row[] = [];
     const baseline = await victimLatencies(url, victim.token, v.slug);
     rows.push({ server: label, phase: "baseline", open: 0, refused: 0, latencies: baseline, load: load() });
@@ -215,6 +216,17 @@ async function measure(label: string, cap: string | undefined, work: string): Pr
       load: load(),
     });
     for (const s of opened) s.req.destroy();
+    await sleep(3_000);
+    // Again once the flood is gone: the machine is shared, so drift shows here rather than in the flood row.
+    const after = await victimLatencies(url, victim.token, v.slug);
+    rows.push({
+      server: label,
+      phase: "baseline after",
+      open: 0,
+      refused: 0,
+      latencies: after,
+      load: load(),
+    });
     return rows;
   } finally {
     await stopServer(child);
