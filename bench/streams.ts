@@ -167,6 +167,8 @@ async function measure(label: string, cap: string | undefined, work: string): Pr
     KILN_PUBLIC_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: "warn",
     KILN_EMBEDDED_WORKERS: "0",
+    // A slow phase must not outlive the bench users' access tokens.
+    KILN_ACCESS_TOKEN_TTL_SECONDS: "86400",
     ...(process.env.KILN_BENCH_DATABASE_URL ? { DATABASE_URL: process.env.KILN_BENCH_DATABASE_URL } : {}),
   };
   if (cap) env.KILN_MAX_STREAMS_PER_USER = cap;
