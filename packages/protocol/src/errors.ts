@@ -102,6 +102,7 @@ export const ERROR_CODES = [
   "price_not_found",
   "rate_limited",
   "limit_exceeded",
+  "too_many_streams",
   "upgrade_required",
   "unavailable",
   "internal_error",

@@ -35,6 +35,7 @@ import { historyRoutes } from "./history/routes.ts";
 import type { ProjectHistory } from "./history/service.ts";
 import { type AuthMode, authModeOf, installAuthHook } from "./http/auth-hook.ts";
 import { frameworkErrors, installErrorHandler } from "./http/error-handler.ts";
+import { eventStreams } from "./http/event-stream.ts";
 import { installSecurityHeaders } from "./http/security-headers.ts";
 import { invitationRoutes } from "./invitations/routes.ts";
 import type { InvitationService } from "./invitations/service.ts";
@@ -192,27 +193,30 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   memberRoutes(app, { orgs: services.orgs, members: services.members });
   invitationRoutes(app, { orgs: services.orgs, invitations: services.invitations });
   projectRoutes(app, { orgs: services.orgs, projects: services.projects });
+  // One table of open streams for every live route, so the per-user cap counts them all.
+  const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
   fileRoutes(app, {
+    streams,
     orgs: services.orgs,
     files: services.files,
     watches: services.fileWatches,
     bodyLimitBytes: config.bodyLimitBytes,
   });
   templateRoutes(app, { templates: services.templates });
-  runtimeRoutes(app, { orgs: services.orgs, runtime: services.runtime });
+  runtimeRoutes(app, { orgs: services.orgs, runtime: services.runtime, streams });
   previewErrorRoutes(app, {
     orgs: services.orgs,
     projects: services.projects,
     previewErrors: services.previewErrors,
   });
-  chatRoutes(app, { orgs: services.orgs, chats: services.chats });
+  chatRoutes(app, { orgs: services.orgs, chats: services.chats, streams });
   taskRoutes(app, { orgs: services.orgs, tasks: services.tasks });
   workflowRoutes(app, { orgs: services.orgs, workflows: services.workflows });
   automationRoutes(app, { orgs: services.orgs, automation: services.automation });
   historyRoutes(app, { orgs: services.orgs, projects: services.projects, history: services.history });
   terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
   llmRoutes(app, { orgs: services.orgs, llm: services.llm });
-  jobRoutes(app, { orgs: services.orgs, projects: services.projects, jobs: services.jobs });
+  jobRoutes(app, { orgs: services.orgs, projects: services.projects, jobs: services.jobs, streams });
   taskReviewRoutes(app, { orgs: services.orgs, reviews: services.reviews });
   workerSocketRoute(app, { jobs: services.jobs });
   gitRoutes(app, {

@@ -12,6 +12,7 @@ describe("config", () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.publicUrl).toBe("http://localhost:4000");
     expect(c.logLevel).toBe("info");
+    expect(c.maxStreamsPerUser).toBe(32);
   });
 
   it("reads the environment", () => {
@@ -29,6 +30,7 @@ describe("config", () => {
     });
     expect(c.publicUrl).toBe("http://localhost:5000");
     expect(loadConfig({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
+    expect(loadConfig({ KILN_MAX_STREAMS_PER_USER: "200" }).maxStreamsPerUser).toBe(200);
   });
 
   it("defaults the public URL to the one address the server listens on", () => {
@@ -49,6 +51,7 @@ describe("config", () => {
     expect(() => loadConfig({ PORT: "abc" })).toThrow(ValidationError);
     expect(() => loadConfig({ PORT: "70000" })).toThrow(ValidationError);
     expect(() => loadConfig({ LOG_LEVEL: "loud" })).toThrow(ValidationError);
+    expect(() => loadConfig({ KILN_MAX_STREAMS_PER_USER: "0" })).toThrow(/KILN_MAX_STREAMS_PER_USER/);
     expect(() => loadConfig({ DATABASE_URL: "not a url" })).toThrow(ValidationError);
     // The message names the variable: `kiln start` prints only the message.
     expect(() => loadConfig({ KILN_PUBLIC_URL: "kiln.example.com" })).toThrow(/KILN_PUBLIC_URL/);

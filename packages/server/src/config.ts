@@ -48,6 +48,7 @@ const Env = z.object({
   KILN_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   KILN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   KILN_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  KILN_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(32),
   KILN_TRUST_PROXY: Bool.default(false),
   KILN_INVITATION_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   SMTP_URL: z.string().url().optional(),
@@ -143,6 +144,11 @@ export interface KilnConfig {
   bodyLimitBytes: number;
   /** Exemptions from the egress address policy (KILN_EGRESS_ALLOW); apply to every server-side fetch. */
   egressAllow: EgressAllowEntry[];
+  /**
+   * Live streams (server-sent events) one user may hold open at once on this server, over all their
+   * sessions and tokens; one more is refused with 429 `too_many_streams`. Counted per replica.
+   */
+  maxStreamsPerUser: number;
   trustProxy: boolean;
   invitationTtlDays: number;
   smtpUrl: string | undefined;
@@ -283,6 +289,7 @@ export function loadConfig(
     loginWindowSeconds: e.KILN_LOGIN_WINDOW_SECONDS,
     bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES,
     egressAllow: e.KILN_EGRESS_ALLOW,
+    maxStreamsPerUser: e.KILN_MAX_STREAMS_PER_USER,
     trustProxy: e.KILN_TRUST_PROXY,
     invitationTtlDays: e.KILN_INVITATION_TTL_DAYS,
     smtpUrl: e.SMTP_URL,

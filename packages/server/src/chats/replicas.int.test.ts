@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
-import type { ChatMessage } from "@kiln/protocol";
+import type { ChatMessage, RunEvent } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isolatedDatabase } from "../jobs/test-support.ts";
 import { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { openSse } from "../testing/sse.ts";
 
 /**
  * Two replicas of one Kiln (one database, one data directory): a turn runs on the replica that took the
@@ -138,5 +140,40 @@ describe("a turn running on one replica", () => {
     const last = await lastMessage(base);
     expect(last).toMatchObject({ status: "cancelled", reason: "cancelled" });
     expect((await other.post(`${base}/cancel`)).json().error.code).toBe("run_not_active");
+  }, 60_000);
+
+  it("streams to many followers on the other replica, each from its own place, every event once", async () => {
+    const { base } = await newChat();
+    await back.app.listen({ port: 0, host: "127.0.0.1" });
+    const url = (messageId: string) =>
+      `http://127.0.0.1:${(back.app.server.address() as AddressInfo).port}${base}/messages/${messageId}/events`;
+    const headers = { cookie: [...other.cookies].map(([k, v]) => `${k}=${v.value}`).join("; ") };
+    fake.reset();
+    fake.enqueue({ text: "y".repeat(600), chunkSize: 6, delayMs: 15 });
+    const sent = await owner.client.post(`${base}/messages`, { content: "long" });
+    const messageId = sent.json().assistantMessage.id as string;
+    // The back replica does not run the turn: it follows the stored events, one poller for all of them.
+    const first = await openSse(url(messageId), headers);
+    await until(
+      async () => first.events.length,
+      (n) => n >= 5,
+    );
+    const starts = [0, 0, 1, 2, 3, 4, 5, 0];
+    const rest = await Promise.all(
+      starts.map((from) =>
+        openSse(url(messageId), from === 0 ? headers : { ...headers, "last-event-id": String(from) }),
+      ),
+    );
+    const all = [first, ...rest];
+    await Promise.all(all.map((s) => s.ended));
+    const stored = (await other.get(`${base}/messages/${messageId}/events?after=0`)).json() as RunEvent[];
+    const last = stored.at(-1)!;
+    expect(last.event.type).toBe("message-end");
+    [0, ...starts].forEach((from, i) => {
+      expect(
+        all[i]!.events.map((e) => e.id),
+        `follower ${i}`,
+      ).toEqual(stored.filter((e) => e.seq > from).map((e) => e.seq));
+    });
   }, 60_000);
 });

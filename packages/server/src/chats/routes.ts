@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/auth-hook.ts";
-import { eventStreams, lastEventId } from "../http/event-stream.ts";
+import { type EventStreams, lastEventId, wantsStream } from "../http/event-stream.ts";
 import type { OrgAccess, OrgService } from "../orgs/service.ts";
 import type { ChatService } from "./service.ts";
 
@@ -28,27 +28,27 @@ const ProjectParams = z.strictObject({ org: IdOrSlug, project: IdOrSlug });
 const ChatParams = ProjectParams.extend({ chatId: Id });
 const MessageParams = ChatParams.extend({ messageId: Id });
 
-const wantsStream = (request: FastifyRequest) =>
-  String(request.headers.accept ?? "").includes("text/event-stream");
-
-export function chatRoutes(app: FastifyInstance, deps: { orgs: OrgService; chats: ChatService }): void {
+export function chatRoutes(
+  app: FastifyInstance,
+  deps: { orgs: OrgService; chats: ChatService; streams: EventStreams },
+): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { orgs, chats } = deps;
+  const { orgs, chats, streams } = deps;
   const base = "/api/orgs/:org/projects/:project/chats";
-  const events = eventStreams(app);
   const access = (request: FastifyRequest<{ Params: { org: string } }>) =>
     orgs.access(principalOf(request).userId, request.params.org);
   /** One turn's events: replay after `after`, then live until the turn ends. */
-  const stream = (
+  const stream = async (
     request: FastifyRequest,
     reply: FastifyReply,
     who: OrgAccess,
     params: { project: string; chatId: string; messageId: string },
     after: number,
-  ) =>
-    events<RunEvent>(request, reply, (emit, signal) =>
-      chats.follow(who, params.project, params.chatId, params.messageId, after, emit, signal),
-    );
+  ) => {
+    // Checked before the stream starts, so a missing or foreign turn is a plain 404.
+    const follow = await chats.watch(who, params.project, params.chatId, params.messageId);
+    return streams.numbered<RunEvent>(request, reply, (emit, signal) => follow(after, emit, signal));
+  };
 
   r.get(
     base,
@@ -138,6 +138,8 @@ export function chatRoutes(app: FastifyInstance, deps: { orgs: OrgService; chats
     },
     async (request, reply) => {
       const who = await access(request);
+      // A turn is not started for a stream that would be refused.
+      if (wantsStream(request)) streams.ensureRoom(request);
       const sent = await chats.send(who, request.params.project, request.params.chatId, request.body);
       if (!wantsStream(request)) return reply.code(202).send(sent);
       return stream(request, reply, who, { ...request.params, messageId: sent.assistantMessage.id }, 0);
@@ -187,6 +189,7 @@ export function chatRoutes(app: FastifyInstance, deps: { orgs: OrgService; chats
     },
     async (request, reply) => {
       const who = await access(request);
+      if (wantsStream(request)) streams.ensureRoom(request);
       const sent = await chats.resume(
         who,
         request.params.project,

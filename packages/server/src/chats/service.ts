@@ -17,17 +17,19 @@ import type {
   UpdateChatBody,
 } from "@kiln/protocol";
 import type { LanguageModel } from "ai";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
 import { ConflictError, NotFoundError } from "../errors/errors.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
+import { FanOut } from "../streams/fan-out.ts";
 import type { ChatEngine } from "./engine.ts";
 import { ChatRun } from "./run.ts";
 import {
   type ChatRow,
+  EVENTS_PAGE,
   eventsAfter,
   findChat,
   findMessage,
@@ -77,6 +79,8 @@ export interface ChatServiceDeps {
 /** Chats with the agent: the conversation CRUD, starting/cancelling/resuming turns, approvals, replay. */
 export class ChatService {
   readonly #d: ChatServiceDeps;
+  /** Followers of turns that run on another replica (or ended), one poller per turn. */
+  readonly #feeds = new FanOut<RunEvent>({ page: EVENTS_PAGE, pollMs: POLL_MS });
 
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
@@ -425,8 +429,8 @@ export class ChatService {
 
   /**
    * Replays a turn's events after `after` and, while it runs, follows it live — from memory when the run
-   * is on this server, else by polling the stored events (another replica runs it). Ends after
-   * `message-end` or when `signal` aborts.
+   * is on this server, else from the stored events (another replica runs it). Ends after `message-end`
+   * or when `signal` aborts.
    */
   async follow(
     access: OrgAccess,
@@ -437,6 +441,20 @@ export class ChatService {
     emit: (event: RunEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
+    const follow = await this.watch(access, projectRef, chatId, messageId);
+    await follow(after, emit, signal);
+  }
+
+  /**
+   * Checks that the turn exists and is the caller's to read (a 404 otherwise), then returns how to follow
+   * it: a stream asks first, so a foreign or missing id is refused before any byte of the stream is sent.
+   */
+  async watch(
+    access: OrgAccess,
+    projectRef: string,
+    chatId: string,
+    messageId: string,
+  ): Promise<(after: number, emit: (event: RunEvent) => void, signal: AbortSignal) => Promise<void>> {
     requirePermission(access.role, "chats.read");
     const project = await this.#d.projects.get(access, projectRef);
     const { schemaName } = access.org;
@@ -444,7 +462,44 @@ export class ChatService {
       const chat = await findChat(tx, project.id, chatId);
       return findMessage(tx, chat.id, messageId);
     });
-    if (message.role !== "assistant") return;
+    return async (after, emit, signal) => {
+      if (message.role !== "assistant") return;
+      const run = this.#d.engine.runForMessage(message.id);
+      if (run && !run.finished) return this.#followRun(schemaName, message.id, run, after, emit, signal);
+      // Stored run (finished, or running on another replica): every follower shares one poller.
+      await this.#feeds.follow(
+        `${schemaName}/${message.id}`,
+        {
+          read: (from) => this.#d.database.tenant(schemaName, (tx) => eventsAfter(tx, message.id, from)),
+          status: () =>
+            this.#d.database.tenant(schemaName, async (tx) => {
+              const [row] = await tx
+                .select({ status: chatMessages.status })
+                .from(chatMessages)
+                .where(eq(chatMessages.id, message.id));
+              if (!row) return null;
+              return { last: await lastEventSeq(tx, message.id), over: row.status !== "running" };
+            }),
+        },
+        after,
+        (e) => {
+          emit(e);
+          return e.event.type === "message-end";
+        },
+        signal,
+      );
+    };
+  }
+
+  /** Follows a run on this server from memory, after replaying what was stored before `after`. */
+  async #followRun(
+    schemaName: string,
+    messageId: string,
+    run: ChatRun,
+    after: number,
+    emit: (event: RunEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     let sent = after;
     const send = (e: RunEvent) => {
       if (e.seq <= sent) return false;
@@ -452,54 +507,36 @@ export class ChatService {
       emit(e);
       return e.event.type === "message-end";
     };
-    const run = this.#d.engine.runForMessage(message.id);
-    if (run && !run.finished) {
-      const buffered: RunEvent[] = [];
-      let live = false;
-      let ended = false;
-      let wake: () => void = () => {};
-      const off = run.subscribe((e) => {
-        if (!live) buffered.push(e);
-        else if (send(e)) {
-          ended = true;
-          wake();
-        }
-      });
-      try {
-        const stored = await this.#d.database.tenant(schemaName, (tx) => eventsAfter(tx, message.id, after));
-        for (const e of [...stored, ...run.since(after)].sort((a, b) => a.seq - b.seq))
-          if (send(e)) ended = true;
-        for (const e of buffered) if (send(e)) ended = true;
-        live = true;
-        if (!ended && !run.finished) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            if (signal.aborted) return resolve();
-            signal.addEventListener("abort", () => resolve(), { once: true });
-            void run.whenFinished().then(resolve);
-          });
-        }
-      } finally {
-        off();
+    const buffered: RunEvent[] = [];
+    let live = false;
+    let ended = false;
+    let wake: () => void = () => {};
+    const off = run.subscribe((e) => {
+      if (!live) buffered.push(e);
+      else if (send(e)) {
+        ended = true;
+        wake();
       }
-      // Anything that landed between the last live event and the end.
-      for (const e of run.since(sent)) send(e);
-      return;
+    });
+    try {
+      const stored = await this.#d.database.tenant(schemaName, (tx) => eventsAfter(tx, messageId, after));
+      for (const e of [...stored, ...run.since(after)].sort((a, b) => a.seq - b.seq))
+        if (send(e)) ended = true;
+      for (const e of buffered) if (send(e)) ended = true;
+      live = true;
+      if (!ended && !run.finished) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (signal.aborted) return resolve();
+          signal.addEventListener("abort", () => resolve(), { once: true });
+          void run.whenFinished().then(resolve);
+        });
+      }
+    } finally {
+      off();
     }
-    // Stored run (finished, or running on another replica): replay, then poll until it ends.
-    for (;;) {
-      const events = await this.#d.database.tenant(schemaName, (tx) => eventsAfter(tx, message.id, sent));
-      for (const e of events) if (send(e)) return;
-      if (signal.aborted) return;
-      const [row] = await this.#d.database.tenant(schemaName, (tx) =>
-        tx
-          .select({ status: chatMessages.status })
-          .from(chatMessages)
-          .where(and(eq(chatMessages.id, message.id))),
-      );
-      if (!row || (row.status !== "running" && events.length === 0)) return;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+    // Anything that landed between the last live event and the end.
+    for (const e of run.since(sent)) send(e);
   }
 
   /** The highest stored event number of a message (tests and diagnostics). */

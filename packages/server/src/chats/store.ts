@@ -110,13 +110,16 @@ export async function appendEvents(tx: Executor, messageId: string, events: RunE
     .onConflictDoNothing();
 }
 
+/** The most events `eventsAfter` returns at once. */
+export const EVENTS_PAGE = 5000;
+
 export async function eventsAfter(tx: Executor, messageId: string, after: number): Promise<RunEvent[]> {
   const rows = await tx
     .select({ seq: chatEvents.seq, event: chatEvents.event })
     .from(chatEvents)
     .where(and(eq(chatEvents.messageId, messageId), gt(chatEvents.seq, after)))
     .orderBy(asc(chatEvents.seq))
-    .limit(5000);
+    .limit(EVENTS_PAGE);
   return rows.map((r) => ({ seq: r.seq, event: r.event as AgentEvent }));
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/auth-hook.ts";
+import { type EventStreams, wantsStream } from "../http/event-stream.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { LogLine as BufferedLine } from "./log-buffer.ts";
 import type { RuntimeService } from "./service.ts";
@@ -17,16 +18,11 @@ function wire(line: BufferedLine): LogLine {
 
 export function runtimeRoutes(
   app: FastifyInstance,
-  deps: { orgs: OrgService; runtime: RuntimeService },
+  deps: { orgs: OrgService; runtime: RuntimeService; streams: EventStreams },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { orgs, runtime } = deps;
+  const { orgs, runtime, streams } = deps;
   const base = "/api/orgs/:org/projects/:project";
-  // Live streams never end by themselves; close them so shutdown does not wait on open browser tabs.
-  const streams = new Set<() => void>();
-  app.addHook("preClose", async () => {
-    for (const end of streams) end();
-  });
 
   r.get(
     `${base}/runtime`,
@@ -78,32 +74,24 @@ export function runtimeRoutes(
       const buffer = await runtime.logs(access, request.params.project);
       const lastId = Number(request.headers["last-event-id"]);
       const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : (request.query.since ?? 0);
-      if (!String(request.headers.accept ?? "").includes("text/event-stream")) {
+      if (!wantsStream(request)) {
         return buffer.since(since).map(wire);
       }
       // Server-sent events: replay what the client missed (Last-Event-ID), then follow live.
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-store",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-      const send = (line: BufferedLine) =>
-        res.write(`id: ${line.seq}\nevent: log\ndata: ${JSON.stringify(wire(line))}\n\n`);
-      for (const line of buffer.since(since)) send(line);
-      const off = buffer.subscribe(send);
-      const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
-      const end = () => {
-        off();
-        clearInterval(ping);
-        streams.delete(end);
-        res.end();
-      };
-      streams.add(end);
-      request.raw.on("close", end);
-      return reply;
+      return streams.framed<BufferedLine>(
+        request,
+        reply,
+        async (emit, signal) => {
+          for (const line of buffer.since(since)) emit(line);
+          const off = buffer.subscribe(emit);
+          try {
+            if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve));
+          } finally {
+            off();
+          }
+        },
+        (line) => ({ id: line.seq, event: "log", data: wire(line) }),
+      );
     },
   );
 

@@ -20,7 +20,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { KilnError } from "../errors/errors.ts";
 import { principalOf } from "../http/auth-hook.ts";
-import { eventStreams } from "../http/event-stream.ts";
+import { type EventStreams, wantsStream } from "../http/event-stream.ts";
 import type { OrgService } from "../orgs/service.ts";
 import { type FileService, writeBodyLimit } from "./service.ts";
 import type { FileWatches } from "./watches.ts";
@@ -32,11 +32,16 @@ const BASE = "/api/orgs/:org/projects/:project/files";
 
 export function fileRoutes(
   app: FastifyInstance,
-  deps: { orgs: OrgService; files: FileService; watches: FileWatches; bodyLimitBytes: number },
+  deps: {
+    orgs: OrgService;
+    files: FileService;
+    watches: FileWatches;
+    streams: EventStreams;
+    bodyLimitBytes: number;
+  },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { orgs, files, watches } = deps;
-  const stream = eventStreams(app);
+  const { orgs, files, watches, streams } = deps;
   const access = (request: { params: { org: string } }, userId: string) =>
     orgs.access(userId, request.params.org);
 
@@ -70,9 +75,9 @@ export function fileRoutes(
         await access(request, principalOf(request).userId),
         request.params.project,
       );
-      if (!String(request.headers.accept ?? "").includes("text/event-stream"))
+      if (!wantsStream(request))
         throw new KilnError("not_acceptable", 406, "this is a stream: ask with Accept: text/event-stream");
-      return stream<FileEventsMessage>(request, reply, async (emit, signal) => {
+      return streams.numbered<FileEventsMessage>(request, reply, async (emit, signal) => {
         let seq = 0;
         const off = await watches.subscribe(target.dir, (batch) =>
           emit({ seq: ++seq, event: { type: "changed", ...batch } }),

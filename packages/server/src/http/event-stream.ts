@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { StreamSlots, TooManyStreamsError } from "../streams/slots.ts";
+import { principalOf } from "./auth-hook.ts";
 
 /** An event as stored and replayed: its number is the SSE id a reconnecting client sends back. */
 export interface NumberedEvent {
@@ -6,29 +8,68 @@ export interface NumberedEvent {
   event: { type: string };
 }
 
-export type Follow<E extends NumberedEvent> = (
-  emit: (event: E) => void,
-  signal: AbortSignal,
-) => Promise<void>;
+export type Follow<E> = (emit: (event: E) => void, signal: AbortSignal) => Promise<void>;
+
+/** One event as its SSE frame (`id:`, `event:`, `data:` lines). */
+export type Frame<E> = (event: E) => { id: number; event: string; data: unknown };
+
+export interface EventStreams {
+  /** Numbered events: the id is `seq`, the event name `event.type`, the data the whole event. */
+  numbered<E extends NumberedEvent>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    follow: Follow<E>,
+  ): Promise<FastifyReply>;
+  /** Anything else, framed by `frame`. */
+  framed<E>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    follow: Follow<E>,
+    frame: Frame<E>,
+  ): Promise<FastifyReply>;
+  /** Throws 429 `too_many_streams` now if the caller has no slot free (before work a stream would follow). */
+  ensureRoom(request: FastifyRequest): void;
+  readonly slots: StreamSlots;
+}
+
+/** Streams are counted per user, over every session and token they hold. */
+const ownerOf = (request: FastifyRequest) => `user:${principalOf(request).userId}`;
+
+const numberedFrame = (e: NumberedEvent) => ({ id: e.seq, event: e.event.type, data: e });
 
 /**
- * Server-sent events of numbered events (a chat turn, a job): `follow` replays what the client missed and
- * then streams live until it returns. The stream ends with it, when the client goes away, or when the
- * server closes (so shutdown never waits on open tabs).
+ * Server-sent events for every live stream of the API: `follow` replays what the client missed and then
+ * streams live until it returns. The stream ends with it, when the client goes away, or when the server
+ * closes (so shutdown never waits on open tabs). Each stream holds one of its user's slots
+ * (`KILN_MAX_STREAMS_PER_USER`) from before the first byte until its socket closes, however it closes;
+ * one past the cap is a 429 `too_many_streams`. Check that the thing streamed exists and is the caller's
+ * before calling: once the 200 is sent, a failure can only be an `error` event.
  */
-export function eventStreams(app: FastifyInstance) {
+export function eventStreams(app: FastifyInstance, options: { maxPerUser: number }): EventStreams {
+  const slots = new StreamSlots(options.maxPerUser);
   const open = new Set<AbortController>();
   app.addHook("preClose", async () => {
     for (const controller of open) controller.abort();
   });
-  return async function stream<E extends NumberedEvent>(
+
+  async function framed<E>(
     request: FastifyRequest,
     reply: FastifyReply,
     follow: Follow<E>,
+    frame: Frame<E>,
   ): Promise<FastifyReply> {
+    // Taken before the reply is hijacked, so a refusal is an ordinary error envelope.
+    const release = slots.take(ownerOf(request));
     const controller = new AbortController();
-    reply.hijack();
     const res = reply.raw;
+    const closed = () => {
+      controller.abort();
+      release();
+    };
+    // `close` on the response fires however the connection ends (a reset, a proxy timeout, a tab closed).
+    res.on("close", closed);
+    request.raw.on("close", () => controller.abort());
+    reply.hijack();
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -38,23 +79,35 @@ export function eventStreams(app: FastifyInstance) {
     res.write(": stream\n\n");
     const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
     open.add(controller);
-    request.raw.on("close", () => controller.abort());
     try {
-      await follow(
-        (e) => res.write(`id: ${e.seq}\nevent: ${e.event.type}\ndata: ${JSON.stringify(e)}\n\n`),
-        controller.signal,
-      );
+      await follow((e) => {
+        if (res.writableEnded || res.destroyed) return;
+        const f = frame(e);
+        res.write(`id: ${f.id}\nevent: ${f.event}\ndata: ${JSON.stringify(f.data)}\n\n`);
+      }, controller.signal);
     } catch (err) {
       request.log.error({ err }, "event stream failed");
-      res.write(
-        `event: error\ndata: ${JSON.stringify({ code: "internal_error", message: "stream failed" })}\n\n`,
-      );
+      if (!res.destroyed) {
+        res.write(
+          `event: error\ndata: ${JSON.stringify({ code: "internal_error", message: "stream failed" })}\n\n`,
+        );
+      }
     } finally {
       clearInterval(ping);
       open.delete(controller);
       res.end();
+      release();
     }
     return reply;
+  }
+
+  return {
+    slots,
+    framed,
+    ensureRoom: (request) => {
+      if (slots.held(ownerOf(request)) >= slots.limit) throw new TooManyStreamsError(slots.limit);
+    },
+    numbered: (request, reply, follow) => framed(request, reply, follow, numberedFrame),
   };
 }
 
@@ -62,4 +115,9 @@ export function eventStreams(app: FastifyInstance) {
 export function lastEventId(request: FastifyRequest, fallback: number | undefined): number {
   const header = Number(request.headers["last-event-id"]);
   return Number.isInteger(header) && header >= 0 ? header : (fallback ?? 0);
+}
+
+/** Whether the client asked for a live stream rather than JSON. */
+export function wantsStream(request: FastifyRequest): boolean {
+  return String(request.headers.accept ?? "").includes("text/event-stream");
 }

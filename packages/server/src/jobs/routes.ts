@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/auth-hook.ts";
-import { eventStreams, lastEventId } from "../http/event-stream.ts";
+import { type EventStreams, lastEventId, wantsStream } from "../http/event-stream.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
@@ -30,17 +30,13 @@ const JobParams = OrgParams.extend({ jobId: Id });
 const ProjectParams = OrgParams.extend({ project: IdOrSlug });
 const TokenParams = OrgParams.extend({ workerTokenId: Id });
 
-const wantsStream = (request: FastifyRequest) =>
-  String(request.headers.accept ?? "").includes("text/event-stream");
-
 export function jobRoutes(
   app: FastifyInstance,
-  deps: { orgs: OrgService; projects: ProjectService; jobs: JobService },
+  deps: { orgs: OrgService; projects: ProjectService; jobs: JobService; streams: EventStreams },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { orgs, projects, jobs } = deps;
+  const { orgs, projects, jobs, streams } = deps;
   const base = "/api/orgs/:org/jobs";
-  const stream = eventStreams(app);
   const access = (request: FastifyRequest<{ Params: { org: string } }>) =>
     orgs.access(principalOf(request).userId, request.params.org);
 
@@ -92,7 +88,7 @@ export function jobRoutes(
       if (!wantsStream(request)) return jobs.events(who.org, request.params.jobId, after);
       // Checked before the stream starts, so a missing job is a plain 404.
       await jobs.get(who.org, request.params.jobId);
-      return stream(request, reply, (emit, signal) =>
+      return streams.numbered(request, reply, (emit, signal) =>
         jobs.follow(who.org, request.params.jobId, after, emit, signal),
       );
     },

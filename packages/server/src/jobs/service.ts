@@ -21,12 +21,13 @@ import { projects } from "../db/schema-tenant.ts";
 import { NotFoundError, ValidationError } from "../errors/errors.ts";
 import type { OrgRow } from "../orgs/service.ts";
 import { looksLikeId } from "../orgs/slug.ts";
+import { FanOut } from "../streams/fan-out.ts";
 import { WorkerConnection } from "./connection.ts";
 import { branchFor, Dispatcher, type JobUrls } from "./dispatcher.ts";
 import { WorkerHub } from "./hub.ts";
 import { JobQueue, jobNotFound, type QueueOptions } from "./queue.ts";
 import { JobSignals } from "./signals.ts";
-import { eventsAfter, toJob } from "./store.ts";
+import { EVENTS_PAGE, eventsAfter, toJob } from "./store.ts";
 import type { Transition } from "./transitions.ts";
 import { type WorkerCredential, WorkerTokenService } from "./worker-tokens.ts";
 import { WorkerRegistry } from "./workers.ts";
@@ -82,7 +83,7 @@ export class JobService {
   readonly #dispatcher: Dispatcher;
   readonly #hub: WorkerHub;
   readonly #finishedListeners: Array<(job: Job) => void | Promise<void>> = [];
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #feeds: FanOut<JobEvent>;
   readonly #timers: NodeJS.Timeout[] = [];
   #sweeps = 0;
 
@@ -92,6 +93,7 @@ export class JobService {
     this.tokens = new WorkerTokenService(options.database, options.instanceWorkerToken);
     this.#registry = new WorkerRegistry(options.database);
     this.#signals = new JobSignals(options.database, options.log);
+    this.#feeds = new FanOut({ page: EVENTS_PAGE, pollMs: options.followPollMs ?? 1000 });
     const published = (t: Transition) => this.#published(t);
     this.#dispatcher = new Dispatcher({ queue: this.queue, log: options.log, urls: options.urls, published });
     this.#hub = new WorkerHub({
@@ -137,7 +139,7 @@ export class JobService {
     await this.#dispatcher.close();
     // Leases survive: the workers reconnect (here after a restart, or to another server) and resume.
     this.#dispatcher.closeWhere(() => true, WORKER_CLOSE.shutdown, "server shutting down");
-    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
+    this.#feeds.close();
     await this.#signals.close();
   }
 
@@ -212,7 +214,8 @@ export class JobService {
 
   /**
    * Replays a job's events after `after`, then follows them live until the job is over (or `signal`
-   * aborts). Woken by signals; polls as well, for a job whose worker talks to another server.
+   * aborts). Every follower of one job on this server shares one poller (streams/fan-out.ts), woken by
+   * signals and polling as well, for a job whose worker talks to another server.
    */
   async follow(
     org: OrgRow,
@@ -222,45 +225,23 @@ export class JobService {
     signal: AbortSignal,
   ): Promise<void> {
     const { id } = await this.get(org, jobId);
-    let sent = after;
-    let dirty = false;
-    let wake: () => void = () => {};
-    const waiter = () => {
-      dirty = true;
-      wake();
-    };
-    const waiters = this.#waiters.get(id) ?? new Set();
-    this.#waiters.set(id, waiters.add(waiter));
-    try {
-      while (!signal.aborted) {
-        dirty = false;
-        const events = await eventsAfter(this.#o.database.db, id, sent);
-        for (const e of events) {
-          emit(e);
-          sent = e.seq;
-        }
-        if (events.length >= 1000) continue;
-        const [row] = await this.#o.database.db
-          .select({ state: jobs.state, lastSeq: jobs.lastSeq })
-          .from(jobs)
-          .where(eq(jobs.id, id));
-        if (!row) return;
-        if (FINAL_JOB_STATES.includes(row.state as JobState) && row.lastSeq <= sent) return;
-        if (dirty || row.lastSeq > sent) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#o.followPollMs ?? 1000);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          signal.addEventListener("abort", wake, { once: true });
-        });
-        signal.removeEventListener("abort", wake);
-      }
-    } finally {
-      waiters.delete(waiter);
-      if (waiters.size === 0) this.#waiters.delete(id);
-    }
+    const db = this.#o.database.db;
+    await this.#feeds.follow(
+      id,
+      {
+        read: (from) => eventsAfter(db, id, from),
+        status: async () => {
+          const [row] = await db
+            .select({ state: jobs.state, lastSeq: jobs.lastSeq })
+            .from(jobs)
+            .where(eq(jobs.id, id));
+          return row ? { last: row.lastSeq, over: FINAL_JOB_STATES.includes(row.state as JobState) } : null;
+        },
+      },
+      after,
+      emit,
+      signal,
+    );
   }
 
   /**
@@ -421,6 +402,6 @@ export class JobService {
   }
 
   #wake(jobId: string): void {
-    for (const wake of this.#waiters.get(jobId) ?? []) wake();
+    this.#feeds.wake(jobId);
   }
 }

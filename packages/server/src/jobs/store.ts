@@ -18,7 +18,7 @@ export type JobRow = typeof jobs.$inferSelect;
 
 /** A worker that floods a job's log is cut off here rather than filling the table. */
 export const MAX_EVENTS_PER_JOB = 50_000;
-const PAGE = 1000;
+export const EVENTS_PAGE = 1000;
 
 export function toJob(row: JobRow): Job {
   return {
@@ -79,7 +79,7 @@ export async function eventsAfter(
   tx: Executor,
   jobId: string,
   after: number,
-  limit = PAGE,
+  limit = EVENTS_PAGE,
 ): Promise<JobEvent[]> {
   const rows = await tx
     .select()

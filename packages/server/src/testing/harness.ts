@@ -74,7 +74,13 @@ export function uniqueSlug(prefix = "t"): string {
  * Pass `database` to share one database between several instances (restart tests).
  */
 export async function startTestKiln(
-  options: { env?: Record<string, string>; database?: Database; dataDir?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    database?: Database;
+    dataDir?: string;
+    /** Where the server logs (tests that check what is logged); by default `KILN_TEST_LOG`'s level. */
+    logger?: FastifyBaseLogger;
+  } = {},
 ): Promise<TestKiln> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "kiln-test-")));
   const ownsDatabase = !options.database;
@@ -87,7 +93,8 @@ export async function startTestKiln(
     KILN_TEMPLATE_CACHE_DIR: TEST_TEMPLATE_CACHE_DIR,
     ...options.env,
   });
-  const logger = pino({ level: process.env.KILN_TEST_LOG ?? "silent" }) as FastifyBaseLogger;
+  const logger =
+    options.logger ?? (pino({ level: process.env.KILN_TEST_LOG ?? "silent" }) as FastifyBaseLogger);
   const mails = new LogMailer(logger);
   // With SMTP_URL in env the real SMTP mailer is used; otherwise mails are captured in `mails`.
   const kiln = await createKiln(config, { database, logger, ...(config.smtpUrl ? {} : { mailer: mails }) });

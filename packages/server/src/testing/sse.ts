@@ -39,17 +39,9 @@ export function readSse(
         buffer += chunk;
         let end = buffer.indexOf("\n\n");
         while (end >= 0) {
-          const block = buffer.slice(0, end);
+          const message = parseBlock(buffer.slice(0, end));
+          if (message) events.push(message);
           buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (data !== undefined) {
-            const id = /^id: (\d+)$/m.exec(block)?.[1];
-            events.push({
-              id: id === undefined ? undefined : Number(id),
-              event: /^event: (.*)$/m.exec(block)?.[1],
-              data: JSON.parse(data),
-            });
-          }
           end = buffer.indexOf("\n\n");
         }
         if (options.until?.(events)) {
@@ -70,4 +62,78 @@ export function readSse(
     });
     req.end(body);
   });
+}
+
+export interface OpenSse {
+  status: number;
+  /** The body of a refusal (anything but 200), parsed as JSON. */
+  refusal: unknown;
+  /** Events so far; grows while the stream is open. */
+  events: SseMessage[];
+  /** Resolves when the server ends the stream or the connection goes. */
+  ended: Promise<void>;
+  /** Closes the connection the polite way (FIN), as a closing tab does. */
+  close(): void;
+  /** Drops the connection with a TCP reset, as a crashed client or a cut network does. */
+  reset(): void;
+}
+
+/** Opens an event stream and hands it back once the server answered; read `events` as they arrive. */
+export function openSse(url: string, headers: Record<string, string> = {}): Promise<OpenSse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { headers: { accept: "text/event-stream", ...headers } }, (res) => {
+      const events: SseMessage[] = [];
+      let buffer = "";
+      let raw = "";
+      res.setEncoding("utf8");
+      const ended = new Promise<void>((done) => {
+        res.on("close", done);
+        res.on("error", done);
+      });
+      const stream: OpenSse = {
+        status: res.statusCode ?? 0,
+        refusal: undefined,
+        events,
+        ended,
+        close: () => req.destroy(),
+        reset: () => req.socket?.resetAndDestroy(),
+      };
+      if (res.statusCode !== 200) {
+        res.on("data", (chunk: string) => {
+          raw += chunk;
+        });
+        res.on("end", () => {
+          stream.refusal = raw ? JSON.parse(raw) : undefined;
+          resolve(stream);
+        });
+        return;
+      }
+      res.on("data", (chunk: string) => {
+        buffer += chunk;
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const message = parseBlock(buffer.slice(0, end));
+          if (message) events.push(message);
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf("\n\n");
+        }
+      });
+      resolve(stream);
+    });
+    req.on("error", (err) => {
+      if (!/aborted|socket hang up|ECONNRESET/.test(err.message)) reject(err);
+    });
+    req.end();
+  });
+}
+
+function parseBlock(block: string): SseMessage | undefined {
+  const data = /^data: (.*)$/m.exec(block)?.[1];
+  if (data === undefined) return undefined;
+  const id = /^id: (\d+)$/m.exec(block)?.[1];
+  return {
+    id: id === undefined ? undefined : Number(id),
+    event: /^event: (.*)$/m.exec(block)?.[1],
+    data: JSON.parse(data),
+  };
 }
