@@ -403,6 +403,9 @@ export class LocalDriver implements RuntimeDriver {
       if (needsNet) {
         const gate = child.stdio[4] as Readable & Writable;
         const ready = firstData(gate);
+        // Awaited below; when bwrap dies before reporting its pid, that error wins and this one must not
+        // surface as an unhandled rejection.
+        ready.catch(() => {});
         const pid = await readChildPid(child.stdio[3] as Readable);
         await ready;
         if (request.startBeforeNetwork) {

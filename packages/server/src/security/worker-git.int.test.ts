@@ -265,7 +265,12 @@ describe("a job's hostile git configuration", () => {
       markers = await mkdtemp(path.join(markerRoot, "case-"));
       await chmod(markers, 0o777);
       const { job, plantOutput, dir } = await hostileJob(kiln.driver, attack.plant());
-      expect(plantOutput, "the payload was planted").toContain("PLANTED");
+      // The job's own account goes into the message: a sandbox that failed to start reads differently from
+      // an attack that was refused before it was planted.
+      expect(
+        plantOutput,
+        `the payload was planted (job: ${JSON.stringify(job.failure ?? job.state)})`,
+      ).toContain("PLANTED");
       expect(await readdir(markers), "a payload ran on the host").toEqual([]);
       if (attack.expect === "pushed") {
         expect(job.failure, JSON.stringify(job.failure)).toBeNull();
