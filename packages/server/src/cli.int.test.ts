@@ -3,8 +3,8 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { testDbKind, uniqueEmail, uniqueSlug } from "./testing/harness.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDatabaseUrl, testDbKind, uniqueEmail, uniqueSlug } from "./testing/harness.ts";
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
 
@@ -24,7 +24,7 @@ async function startKiln(dataDir: string): Promise<Running> {
     LOG_LEVEL: "warn",
   };
   delete env.DATABASE_URL;
-  if (testDbKind() === "postgres") env.DATABASE_URL = inject("databaseUrl");
+  if (testDbKind() === "postgres") env.DATABASE_URL = await testDatabaseUrl();
   const child = spawn(process.execPath, [CLI, "start"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));

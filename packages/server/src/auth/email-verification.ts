@@ -2,7 +2,7 @@ import { createHmac, randomInt, randomUUID, timingSafeEqual } from "node:crypto"
 import type { EmailVerified, ErrorCode, VerificationSent } from "@kiln/protocol";
 import { and, eq, inArray, isNotNull, isNull, ne, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
-import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
+import { DEADLOCK_DETECTED, pgErrorCode, SERIALIZATION_FAILURE, UNIQUE_VIOLATION } from "../db/errors.ts";
 import {
   apiTokens,
   emailVerifications,
@@ -176,13 +176,19 @@ export class EmailVerificationService {
   async #settle(
     work: (tx: Executor) => Promise<{ failure: Failure } | { done: EmailVerified }>,
   ): Promise<EmailVerified> {
-    let outcome: { failure: Failure } | { done: EmailVerified };
-    try {
-      outcome = await this.#database.transaction(work);
-    } catch (err) {
-      // Two accounts verifying the same address at once: the partial unique index lets one through.
-      if (pgErrorCode(err) === UNIQUE_VIOLATION) throw addressTaken();
-      throw err;
+    let outcome: { failure: Failure } | { done: EmailVerified } | undefined;
+    for (let attempt = 1; !outcome; attempt++) {
+      try {
+        outcome = await this.#database.transaction(work);
+      } catch (err) {
+        const code = pgErrorCode(err);
+        // Two accounts verifying the same address at once: the partial unique index lets one through.
+        if (code === UNIQUE_VIOLATION) throw addressTaken();
+        // Each holds its own pending row and reaches for the other's while displacing it: PostgreSQL aborts
+        // one. Run it again: it then sees the winner's commit (address taken, or itself displaced).
+        if ((code === DEADLOCK_DETECTED || code === SERIALIZATION_FAILURE) && attempt < 3) continue;
+        throw err;
+      }
     }
     if ("failure" in outcome) {
       const { code, status, message } = outcome.failure;

@@ -12,8 +12,14 @@ import {
   startFakeProvider,
 } from "@kiln/fake-provider";
 import type { ChatMessage, RunEvent } from "@kiln/protocol";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { TEST_TEMPLATE_CACHE_DIR, testDbKind, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  TEST_TEMPLATE_CACHE_DIR,
+  testDatabaseUrl,
+  testDbKind,
+  uniqueEmail,
+  uniqueSlug,
+} from "../testing/harness.ts";
 import { readSse, type SseMessage } from "../testing/sse.ts";
 
 /**
@@ -60,7 +66,7 @@ async function startKiln(): Promise<Running> {
     KILN_LLM_RETRY_BASE_MS: "10",
   };
   delete env.DATABASE_URL;
-  if (testDbKind() === "postgres") env.DATABASE_URL = inject("databaseUrl");
+  if (testDbKind() === "postgres") env.DATABASE_URL = await testDatabaseUrl();
   const child = spawn(process.execPath, [CLI, "start"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FastifyBaseLogger } from "fastify";
+import pg from "pg";
 import pino from "pino";
 import { inject } from "vitest";
 import { type KilnConfig, loadConfig } from "../config.ts";
@@ -10,6 +11,7 @@ import { type Database, openDatabase } from "../db/client.ts";
 import { createKiln, type Kiln } from "../kiln.ts";
 import { LogMailer } from "../mail/mailer.ts";
 import { TestClient } from "./client.ts";
+import { FILE_DATABASE_INFIX } from "./postgres-setup.ts";
 
 export type TestDb = "pglite" | "postgres";
 
@@ -17,9 +19,33 @@ export function testDbKind(): TestDb {
   return process.env.KILN_TEST_DB === "postgres" ? "postgres" : "pglite";
 }
 
-/** A database for one test file: in-memory PGlite, or a pool on this run's fresh PostgreSQL database. */
+let fileDatabase: Promise<string> | undefined;
+
+/**
+ * This test file's own PostgreSQL database, made on first use (every Kiln of the file shares it, like
+ * replicas do). Files run in parallel and must not share one: an instance worker of one file's Kiln would
+ * claim another file's jobs from a shared queue. The run's global setup drops them all at the end.
+ */
+export function testDatabaseUrl(): Promise<string> {
+  fileDatabase ??= (async () => {
+    const runUrl = new URL(inject("databaseUrl"));
+    const name = `${runUrl.pathname.slice(1)}${FILE_DATABASE_INFIX}${randomBytes(5).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: inject("databaseUrl") });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE "${name}"`);
+    } finally {
+      await admin.end();
+    }
+    runUrl.pathname = `/${name}`;
+    return runUrl.toString();
+  })();
+  return fileDatabase;
+}
+
+/** A database for one test file: in-memory PGlite, or a pool on this file's fresh PostgreSQL database. */
 export async function openTestDatabase(): Promise<Database> {
-  if (testDbKind() === "postgres") return openDatabase({ databaseUrl: inject("databaseUrl"), poolSize: 5 });
+  if (testDbKind() === "postgres") return openDatabase({ databaseUrl: await testDatabaseUrl(), poolSize: 5 });
   return openDatabase({});
 }
 

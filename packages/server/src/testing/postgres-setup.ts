@@ -11,7 +11,13 @@ declare module "vitest" {
   }
 }
 
-/** Creates a fresh database for this run and drops it afterwards, so runs never see each other's data. */
+/** Test files make their own databases named `<run database><infix><random>` (harness.ts). */
+export const FILE_DATABASE_INFIX = "_f";
+
+/**
+ * Creates a fresh database for this run and drops it afterwards — with every per-file database made from
+ * it — so runs never see each other's data.
+ */
 export default async function setup(project: TestProject) {
   const name = `kiln_test_${process.pid}_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -24,6 +30,11 @@ export default async function setup(project: TestProject) {
   return async () => {
     const client = new pg.Client({ connectionString: ADMIN_URL });
     await client.connect();
+    const { rows } = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+      [`${name}${FILE_DATABASE_INFIX}`],
+    );
+    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await client.end();
   };
