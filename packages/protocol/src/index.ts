@@ -16,6 +16,7 @@ export * from "./preview-errors.ts";
 export * from "./projects.ts";
 export * from "./reviews.ts";
 export * from "./runtime.ts";
+export * from "./session.ts";
 export * from "./tasks.ts";
 export * from "./templates.ts";
 export * from "./terminal.ts";
