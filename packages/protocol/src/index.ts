@@ -12,6 +12,7 @@ export * from "./jobs.ts";
 export * from "./llm.ts";
 export * from "./message-parts.ts";
 export * from "./orgs.ts";
+export * from "./permissions.ts";
 export * from "./preview-errors.ts";
 export * from "./projects.ts";
 export * from "./reviews.ts";
