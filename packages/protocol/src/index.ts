@@ -18,6 +18,7 @@ export * from "./projects.ts";
 export * from "./reviews.ts";
 export * from "./runtime.ts";
 export * from "./session.ts";
+export * from "./slug.ts";
 export * from "./tasks.ts";
 export * from "./templates.ts";
 export * from "./terminal.ts";
