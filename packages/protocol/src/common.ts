@@ -2,8 +2,11 @@ import { z } from "zod";
 
 export const Id = z.uuid().describe("Resource id (UUID)");
 
+/** The longest slug the API accepts; `slugify` keeps to it. */
+export const SLUG_MAX_LENGTH = 39;
+
 /** Slugs name orgs and projects in URLs, schema names and preview hosts (`<project>--<org>`), so no `--`. */
-export const SLUG_PATTERN = /^[a-z][a-z0-9-]{1,38}$/;
+export const SLUG_PATTERN = new RegExp(`^[a-z][a-z0-9-]{1,${SLUG_MAX_LENGTH - 1}}$`);
 
 export const Slug = z
   .string()

@@ -111,6 +111,131 @@ export const ERROR_CODES = [
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
+/**
+ * The HTTP status each code is answered with: a code means one status, so a client (and a test) can rely on
+ * the pair and a thrower names only the code. `satisfies` makes the table exhaustive: a new code does not
+ * compile until it has its status. The server's `KilnError` takes its status from here; the few answers
+ * whose status depends on more than the code override it explicitly (see `KilnError`'s callers).
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  token_invalid: 401,
+  token_expired: 401,
+  session_revoked: 401,
+  refresh_token_reused: 401,
+  refresh_token_superseded: 401,
+  csrf_failed: 403,
+  duplicate_cookies: 400,
+  origin_forbidden: 403,
+  forbidden: 403,
+  not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  not_acceptable: 406,
+  org_not_found: 404,
+  project_not_found: 404,
+  // Named in a request body (which template to create a project from): the request is wrong.
+  template_not_found: 400,
+  member_not_found: 404,
+  invitation_not_found: 404,
+  invitation_expired: 410,
+  invitation_email_mismatch: 403,
+  email_not_verified: 403,
+  email_already_verified: 409,
+  verification_invalid: 400,
+  verification_expired: 410,
+  api_token_not_found: 404,
+  terminal_not_found: 404,
+  chat_not_found: 404,
+  message_not_found: 404,
+  chat_busy: 409,
+  merge_conflict: 409,
+  branch_not_found: 404,
+  review_not_ready: 409,
+  task_busy: 409,
+  approval_not_found: 404,
+  run_not_active: 409,
+  no_preview_errors: 409,
+  checkpoint_not_found: 404,
+  job_not_found: 404,
+  job_not_active: 409,
+  stale_attempt: 409,
+  worker_token_not_found: 404,
+  worker_not_registered: 400,
+  task_not_found: 404,
+  comment_not_found: 404,
+  // 404 when the URL names it; a status named in a request body is answered 400 (an explicit override).
+  status_not_found: 404,
+  rule_not_found: 404,
+  conflict: 409,
+  email_taken: 409,
+  slug_taken: 409,
+  slug_reserved: 400,
+  already_member: 409,
+  last_owner: 409,
+  personal_org: 403,
+  path_invalid: 400,
+  path_outside_project: 403,
+  path_reserved: 403,
+  file_not_found: 404,
+  file_too_large: 413,
+  file_binary: 415,
+  file_exists: 409,
+  file_changed: 409,
+  not_a_directory: 400,
+  is_a_directory: 400,
+  directory_not_empty: 409,
+  search_pattern_invalid: 400,
+  search_timeout: 400,
+  uncommitted_changes: 409,
+  history_busy: 409,
+  history_unavailable: 409,
+  transition_not_allowed: 409,
+  status_in_use: 409,
+  status_name_taken: 409,
+  workflow_in_use: 409,
+  task_parent_invalid: 400,
+  task_anchor_invalid: 400,
+  assignee_not_member: 400,
+  too_many_rules: 409,
+  model_not_configured: 400,
+  model_not_found: 404,
+  provider_not_found: 404,
+  provider_name_taken: 409,
+  // Saving a provider URL the policy refuses; a model call refused at connect time is the provider's 502.
+  egress_refused: 400,
+  provider_error: 502,
+  provider_rejected: 400,
+  provider_auth_failed: 502,
+  provider_rate_limited: 429,
+  provider_unreachable: 502,
+  price_not_found: 404,
+  rate_limited: 429,
+  // Limits on things that end by themselves (sandboxes, terminals, turns); persistent ones answer 403, a
+  // full project 409 (limits/errors.ts overrides).
+  limit_exceeded: 429,
+  too_many_streams: 429,
+  upgrade_required: 426,
+  unavailable: 503,
+  internal_error: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+/** The codes answered with `status`, e.g. `ErrorCodeWithStatus<404>` for a not-found error's code. */
+export type ErrorCodeWithStatus<S extends number> = {
+  [C in ErrorCode]: (typeof ERROR_STATUS)[C] extends S ? C : never;
+}[ErrorCode];
+
+/** Whether `code` is one of those answered with `status`. */
+export function hasErrorStatus<S extends number>(code: ErrorCode, status: S): code is ErrorCodeWithStatus<S> {
+  return ERROR_STATUS[code] === status;
+}
+
 export const ErrorEnvelope = z
   .object({
     error: z.object({

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { ErrorEnvelope } from "@kiln/protocol";
+import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, ErrorEnvelope, REFRESH_COOKIE } from "@kiln/protocol";
 import { eq, sql } from "drizzle-orm";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { decodeJwt, SignJWT } from "jose";
@@ -10,7 +10,7 @@ import { decodeKey } from "../secrets/master-key.ts";
 import { deriveKey } from "../secrets/secret-box.ts";
 import type { TestClient } from "../testing/client.ts";
 import { startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
-import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE, sessionCookieNames } from "./cookies.ts";
+import { sessionCookieNames } from "./cookies.ts";
 import { AccessTokens } from "./tokens.ts";
 
 const MAX_ATTEMPTS = 3;

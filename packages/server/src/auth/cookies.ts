@@ -1,11 +1,7 @@
+import { ACCESS_COOKIE, CSRF_COOKIE, hostOnlyCookie, REFRESH_COOKIE } from "@kiln/protocol";
 import type { FastifyReply } from "fastify";
 import type { IssuedSession } from "./service.ts";
 
-/** The session cookies' names on plain http (the one-machine `localhost` set-up). */
-export const ACCESS_COOKIE = "kiln_at";
-export const REFRESH_COOKIE = "kiln_rt";
-export const CSRF_COOKIE = "kiln_csrf";
-export const CSRF_HEADER = "x-csrf-token";
 /** On http the refresh cookie only travels to the endpoints that use it. */
 const REFRESH_PATH = "/api/auth";
 
@@ -30,9 +26,9 @@ const PLAIN: SessionCookieNames = {
  * being untossable matters more than keeping it off the other studio endpoints.
  */
 const HOST_ONLY: SessionCookieNames = {
-  access: `__Host-${ACCESS_COOKIE}`,
-  refresh: `__Host-${REFRESH_COOKIE}`,
-  csrf: `__Host-${CSRF_COOKIE}`,
+  access: hostOnlyCookie(ACCESS_COOKIE),
+  refresh: hostOnlyCookie(REFRESH_COOKIE),
+  csrf: hostOnlyCookie(CSRF_COOKIE),
   refreshPath: "/",
 };
 

@@ -27,11 +27,10 @@ export interface EmailVerificationOptions {
 }
 
 type Row = typeof emailVerifications.$inferSelect;
-type Failure = { code: ErrorCode; status: number; message: string };
+type Failure = { code: ErrorCode; message: string };
 
 const INVALID: Failure = {
   code: "verification_invalid",
-  status: 400,
   message: "this code or link is not valid; request a new one",
 };
 
@@ -133,7 +132,6 @@ export class EmailVerificationService {
         return {
           failure: {
             code: "verification_expired",
-            status: 410,
             message: "this code has expired or had too many wrong tries; request a new one",
           },
         };
@@ -163,7 +161,6 @@ export class EmailVerificationService {
         return {
           failure: {
             code: "verification_expired",
-            status: 410,
             message: "this link has expired; request a new one",
           },
         };
@@ -191,8 +188,8 @@ export class EmailVerificationService {
       }
     }
     if ("failure" in outcome) {
-      const { code, status, message } = outcome.failure;
-      throw new KilnError(code, status, message);
+      const { code, message } = outcome.failure;
+      throw new KilnError(code, message);
     }
     return outcome.done;
   }

@@ -2,6 +2,7 @@ import {
   ApiToken,
   CreateApiTokenBody,
   CreatedApiToken,
+  CSRF_HEADER,
   EmailVerified,
   ErrorEnvelope,
   Id,
@@ -19,7 +20,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/auth-hook.ts";
 import type { ApiTokenService } from "./api-tokens.ts";
-import { CSRF_HEADER, clearSessionCookies, sessionCookieNames, setSessionCookies } from "./cookies.ts";
+import { clearSessionCookies, sessionCookieNames, setSessionCookies } from "./cookies.ts";
 import type { EmailVerificationService } from "./email-verification.ts";
 import type { ClientMeta } from "./principal.ts";
 import type { AuthService, IssuedSession } from "./service.ts";

@@ -1,4 +1,15 @@
-import type { ErrorCode } from "@kiln/protocol";
+import { ERROR_STATUS, type ErrorCode, type ErrorCodeWithStatus } from "@kiln/protocol";
+
+export interface KilnErrorOptions {
+  /**
+   * Only for an answer whose status depends on more than its code (a limit's kind, a provider's failure);
+   * otherwise the status is the code's, from the protocol's `ERROR_STATUS`.
+   */
+  status?: number;
+  details?: unknown;
+  cause?: unknown;
+  headers?: Record<string, string>;
+}
 
 /**
  * The one error type domain code throws. The HTTP error handler maps `status` and `code` to the
@@ -10,60 +21,61 @@ export class KilnError extends Error {
   readonly details: unknown;
   readonly headers: Record<string, string>;
 
-  constructor(
-    code: ErrorCode,
-    status: number,
-    message: string,
-    options: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: KilnErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = status;
+    this.status = options.status ?? ERROR_STATUS[code];
     this.details = options.details;
     this.headers = options.headers ?? {};
   }
 }
 
+// The subclasses below name a status; each accepts only the codes the table answers with it.
+
 export class ValidationError extends KilnError {
   constructor(message: string, details?: unknown) {
-    super("validation_failed", 400, message, { details });
+    super("validation_failed", message, { details });
   }
 }
 
 export class BadRequestError extends KilnError {
-  constructor(code: ErrorCode, message: string, details?: unknown) {
-    super(code, 400, message, { details });
+  constructor(code: ErrorCodeWithStatus<400>, message: string, details?: unknown) {
+    super(code, message, { details });
   }
 }
 
 export class UnauthenticatedError extends KilnError {
-  constructor(code: ErrorCode = "unauthenticated", message = "authentication required") {
-    super(code, 401, message);
+  constructor(code: ErrorCodeWithStatus<401> = "unauthenticated", message = "authentication required") {
+    super(code, message);
   }
 }
 
 export class ForbiddenError extends KilnError {
-  constructor(code: ErrorCode = "forbidden", message = "you are not allowed to do this", details?: unknown) {
-    super(code, 403, message, { details });
+  constructor(
+    code: ErrorCodeWithStatus<403> = "forbidden",
+    message = "you are not allowed to do this",
+    details?: unknown,
+  ) {
+    super(code, message, { details });
   }
 }
 
 export class NotFoundError extends KilnError {
-  constructor(code: ErrorCode = "not_found", message = "not found") {
-    super(code, 404, message);
+  constructor(code: ErrorCodeWithStatus<404> = "not_found", message = "not found") {
+    super(code, message);
   }
 }
 
 export class ConflictError extends KilnError {
-  constructor(code: ErrorCode = "conflict", message = "conflict", details?: unknown) {
-    super(code, 409, message, { details });
+  constructor(code: ErrorCodeWithStatus<409> = "conflict", message = "conflict", details?: unknown) {
+    super(code, message, { details });
   }
 }
 
 export class RateLimitedError extends KilnError {
   constructor(retryAfterSeconds: number) {
-    super("rate_limited", 429, "too many attempts; try again later", {
+    super("rate_limited", "too many attempts; try again later", {
       details: { retryAfterSeconds },
       headers: { "retry-after": String(retryAfterSeconds) },
     });

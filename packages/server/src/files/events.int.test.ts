@@ -1,9 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { Role } from "@kiln/protocol";
+import { ACCESS_COOKIE, type Role } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import type { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
 import { readSse, type SseMessage } from "../testing/sse.ts";

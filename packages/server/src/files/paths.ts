@@ -11,7 +11,7 @@ const MAX_SEGMENT_BYTES = 255; // NAME_MAX on Linux filesystems
 
 export class PathError extends KilnError {
   constructor(message: string, details?: unknown) {
-    super("path_invalid", 400, message, { details });
+    super("path_invalid", message, { details });
   }
 }
 
@@ -67,7 +67,7 @@ export function isReserved(segments: readonly string[]): boolean {
 
 export function assertNotReserved(segments: readonly string[]): void {
   if (isReserved(segments)) {
-    throw new KilnError("path_reserved", 403, ".git is managed by Kiln's git layer, not the file API");
+    throw new KilnError("path_reserved", ".git is managed by Kiln's git layer, not the file API");
   }
 }
 

@@ -30,11 +30,10 @@ export function fsCode(err: unknown): string | undefined {
 }
 
 export const outsideProject = (p: string) =>
-  new KilnError("path_outside_project", 403, `${p || "/"} leads outside the project`);
-export const fileNotFound = (p: string) =>
-  new KilnError("file_not_found", 404, `no such file or directory: ${p}`);
-export const notADirectory = (p: string) => new KilnError("not_a_directory", 400, `not a directory: ${p}`);
-export const isADirectory = (p: string) => new KilnError("is_a_directory", 400, `is a directory: ${p}`);
+  new KilnError("path_outside_project", `${p || "/"} leads outside the project`);
+export const fileNotFound = (p: string) => new KilnError("file_not_found", `no such file or directory: ${p}`);
+export const notADirectory = (p: string) => new KilnError("not_a_directory", `not a directory: ${p}`);
+export const isADirectory = (p: string) => new KilnError("is_a_directory", `is a directory: ${p}`);
 
 /** A directory opened without following symlinks and verified to lie inside the project. */
 export class Dir {
@@ -106,8 +105,7 @@ export class ProjectRoot {
         try {
           target = await realpath(next);
         } catch (err) {
-          if (fsCode(err) === "ENOENT")
-            throw new KilnError("file_not_found", 404, `${where}: dangling symlink`);
+          if (fsCode(err) === "ENOENT") throw new KilnError("file_not_found", `${where}: dangling symlink`);
           if (fsCode(err) === "ELOOP") throw new PathError(`${where}: symlink loop`);
           throw err;
         }

@@ -76,7 +76,7 @@ export function fileRoutes(
         request.params.project,
       );
       if (!wantsStream(request))
-        throw new KilnError("not_acceptable", 406, "this is a stream: ask with Accept: text/event-stream");
+        throw new KilnError("not_acceptable", "this is a stream: ask with Accept: text/event-stream");
       return streams.numbered<FileEventsMessage>(request, reply, async (emit, signal) => {
         let seq = 0;
         const off = await watches.subscribe(target.dir, (batch) =>

@@ -65,11 +65,7 @@ export async function searchFiles(
     try {
       pattern = new RegExp(input.query, input.caseSensitive ? "" : "i");
     } catch (err) {
-      throw new KilnError(
-        "search_pattern_invalid",
-        400,
-        `invalid regular expression: ${(err as Error).message}`,
-      );
+      throw new KilnError("search_pattern_invalid", `invalid regular expression: ${(err as Error).message}`);
     }
   }
   const needle = input.caseSensitive ? input.query : input.query.toLowerCase();
@@ -137,9 +133,7 @@ function runRegex(
     });
     const timer = setTimeout(() => {
       void worker.terminate();
-      reject(
-        new KilnError("search_timeout", 400, `regular expression search took longer than ${timeoutMs} ms`),
-      );
+      reject(new KilnError("search_timeout", `regular expression search took longer than ${timeoutMs} ms`));
     }, timeoutMs);
     worker.once("message", (result) => {
       clearTimeout(timer);
@@ -149,7 +143,7 @@ function runRegex(
     // Out of memory (resourceLimits) or a crash: the caller's pattern or input was too much, like a timeout.
     worker.once("error", (err) => {
       clearTimeout(timer);
-      reject(new KilnError("search_timeout", 400, `regular expression search failed: ${err.message}`));
+      reject(new KilnError("search_timeout", `regular expression search failed: ${err.message}`));
     });
   });
 }

@@ -65,7 +65,7 @@ export function writeBodyLimit(limits: FileLimits): number {
 }
 
 const fileTooLarge = (p: string, max: number) =>
-  new KilnError("file_too_large", 413, `${p} is larger than ${max} bytes`, { details: { maxBytes: max } });
+  new KilnError("file_too_large", `${p} is larger than ${max} bytes`, { details: { maxBytes: max } });
 
 /**
  * A project's files on disk, for the editor and the agent. Paths are checked by paths.ts and resolved by
@@ -168,11 +168,7 @@ export class FileService {
     const text = query.encoding === "base64" ? undefined : asText(bytes);
     if (text === undefined) {
       if (query.encoding === "utf8" || ranged) {
-        throw new KilnError(
-          "file_binary",
-          415,
-          `${query.path} is not UTF-8 text; read it with encoding=base64`,
-        );
+        throw new KilnError("file_binary", `${query.path} is not UTF-8 text; read it with encoding=base64`);
       }
       return { ...base, encoding: "base64", content: bytes.toString("base64") };
     }
@@ -213,7 +209,6 @@ export class FileService {
         if (err instanceof KilnError && err.code === "file_not_found") {
           throw new KilnError(
             "file_not_found",
-            404,
             `the parent directory of ${body.path} does not exist; pass createParents`,
           );
         }
@@ -230,12 +225,12 @@ export class FileService {
       if (existing?.isSymbolicLink()) throw outsideProject(body.path);
       if (existing && !existing.isFile()) throw new PathError(`${body.path} is not a regular file`);
       if (existing && body.createOnly) {
-        throw new KilnError("file_exists", 409, `${body.path} already exists`);
+        throw new KilnError("file_exists", `${body.path} already exists`);
       }
       if (body.expectedVersion !== undefined) {
         const current = existing ? await this.#versionAt(dir, name, body.path) : null;
         if (current !== body.expectedVersion) {
-          throw new KilnError("file_changed", 409, `${body.path} changed since it was read`, {
+          throw new KilnError("file_changed", `${body.path} changed since it was read`, {
             details: { expectedVersion: body.expectedVersion, currentVersion: current },
           });
         }
@@ -292,7 +287,7 @@ export class FileService {
         const destination = toDir.child(to.segments.at(-1)!);
         if (!(await lstatOrUndefined(source))) throw fileNotFound(body.from);
         const existing = await lstatOrUndefined(destination);
-        if (existing && !body.overwrite) throw new KilnError("file_exists", 409, `${body.to} already exists`);
+        if (existing && !body.overwrite) throw new KilnError("file_exists", `${body.to} already exists`);
         if (existing?.isDirectory()) throw isADirectory(body.to);
         await rename(source, destination).catch((err) => {
           if (fsCode(err) === "EINVAL") throw new PathError("cannot move a directory into itself");
@@ -328,11 +323,7 @@ export class FileService {
       else {
         await rmdir(victim).catch((err) => {
           if (fsCode(err) === "ENOTEMPTY" || fsCode(err) === "EEXIST") {
-            throw new KilnError(
-              "directory_not_empty",
-              409,
-              `${query.path} is not empty; pass recursive=true`,
-            );
+            throw new KilnError("directory_not_empty", `${query.path} is not empty; pass recursive=true`);
           }
           throw err;
         });
@@ -349,8 +340,7 @@ export class FileService {
     assertNotReserved(segments);
     const target = await root.canonical(segments, { followFinal: true });
     assertNotReserved(target.segments);
-    if (target.exists && !body.parents)
-      throw new KilnError("file_exists", 409, `${body.path} already exists`);
+    if (target.exists && !body.parents) throw new KilnError("file_exists", `${body.path} already exists`);
     if (body.parents) {
       const dir = await root.openDir(target.segments, { create: true });
       await dir.close();
@@ -358,8 +348,7 @@ export class FileService {
       const parent = await root.openDir(target.segments.slice(0, -1));
       try {
         const made = await root.makeDir(parent, target.segments.at(-1)!).catch((err) => {
-          if (fsCode(err) === "EEXIST")
-            throw new KilnError("file_exists", 409, `${body.path} already exists`);
+          if (fsCode(err) === "EEXIST") throw new KilnError("file_exists", `${body.path} already exists`);
           throw err;
         });
         await made.close();
@@ -475,10 +464,10 @@ export class FileService {
       await removeAsOwner(parent.path, [name], root.owner).catch((err) => {
         // Code in the sandbox wrote into it while it was being removed.
         if (fsCode(err) === "ENOTEMPTY") {
-          throw new KilnError("directory_not_empty", 409, `${shown} changed while it was being deleted`);
+          throw new KilnError("directory_not_empty", `${shown} changed while it was being deleted`);
         }
         if (fsCode(err) === "EACCES") {
-          throw new KilnError("forbidden", 403, `${shown} holds files the project cannot remove`);
+          throw new KilnError("forbidden", `${shown} holds files the project cannot remove`);
         }
         throw err;
       });

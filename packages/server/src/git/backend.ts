@@ -157,7 +157,7 @@ export class GitBackend {
         { argv: backendArgv(push ? "push" : "serve"), env: this.#env(repo, request, nonce), openStdin: true },
       );
     } catch (error) {
-      throw new KilnError("unavailable", 503, "the project's repository cannot be opened right now", {
+      throw new KilnError("unavailable", "the project's repository cannot be opened right now", {
         cause: error,
       });
     }
@@ -215,7 +215,7 @@ export class GitBackend {
       if (timedOut) throw timeout();
       if (hungUp) throw clientGone();
       if (status.exitCode === EXIT.noRepository) {
-        throw new KilnError("history_unavailable", 409, "this project has no git repository");
+        throw new KilnError("history_unavailable", "this project has no git repository");
       }
       throw new Error(`git http-backend failed (exit ${status.exitCode}): ${tail(stderr.text(), 2000)}`);
     }
@@ -274,7 +274,6 @@ function tooLarge(limit: number, push: boolean): KilnError {
   const mib = Math.floor(limit / (1024 * 1024));
   return new KilnError(
     "payload_too_large",
-    413,
     push
       ? `this push is larger than the server accepts (${mib} MiB); push fewer commits at a time`
       : `this fetch request is larger than the server accepts (${mib} MiB)`,
@@ -282,7 +281,7 @@ function tooLarge(limit: number, push: boolean): KilnError {
 }
 
 function timeout(): KilnError {
-  return new KilnError("unavailable", 503, "git took too long; the request was stopped");
+  return new KilnError("unavailable", "git took too long; the request was stopped");
 }
 
 /** The body, once its commands update `ref` alone; a client gone meanwhile is a 400 like elsewhere. */
@@ -296,7 +295,7 @@ async function pushingOnly(body: Readable, ref: string): Promise<Readable> {
 }
 
 function clientGone(): KilnError {
-  return new KilnError("bad_request", 400, "the client hung up before the request was complete");
+  return new KilnError("bad_request", "the client hung up before the request was complete");
 }
 
 function tail(text: string, max: number): string {

@@ -1,4 +1,4 @@
-import type { ErrorCode } from "@kiln/protocol";
+import { type ErrorCodeWithStatus, hasErrorStatus } from "@kiln/protocol";
 import type { ApiTokenService } from "../auth/api-tokens.ts";
 import type { AuthService } from "../auth/service.ts";
 import { API_TOKEN_PREFIX } from "../auth/tokens.ts";
@@ -10,8 +10,8 @@ export const GIT_CHALLENGE = { "www-authenticate": 'Basic realm="Kiln"' } as con
 
 const MAX_TOKEN_LENGTH = 4096;
 
-export function challenge(code: ErrorCode, message: string): KilnError {
-  return new KilnError(code, 401, message, { headers: { ...GIT_CHALLENGE } });
+export function challenge(code: ErrorCodeWithStatus<401>, message: string): KilnError {
+  return new KilnError(code, message, { headers: { ...GIT_CHALLENGE } });
 }
 
 /**
@@ -61,7 +61,9 @@ export async function authenticateGit(
     if (job) return { kind: "job", orgId: job.orgId, projectId: job.projectId, branch: job.branch };
     return { kind: "user", principal: await deps.auth.authenticateAccessToken(token, "bearer") };
   } catch (error) {
-    if (error instanceof KilnError && error.status === 401) throw challenge(error.code, error.message);
+    if (error instanceof KilnError && error.status === 401 && hasErrorStatus(error.code, 401)) {
+      throw challenge(error.code, error.message);
+    }
     throw error;
   }
 }

@@ -62,9 +62,9 @@ export async function onlyPushing(body: Readable, allowed: string): Promise<Read
 }
 
 function forbidden(message: string): KilnError {
-  return new KilnError("forbidden", 403, message);
+  return new KilnError("forbidden", message);
 }
 
 function badRequest(message: string): KilnError {
-  return new KilnError("bad_request", 400, message);
+  return new KilnError("bad_request", message);
 }

@@ -152,7 +152,6 @@ function gitBody(request: FastifyRequest, service: GitService): Readable {
   if (type !== `application/x-${service}-request`) {
     throw new KilnError(
       "unsupported_media_type",
-      415,
       `a ${service} request has the content type application/x-${service}-request`,
     );
   }
@@ -171,7 +170,7 @@ function gzipOf(request: FastifyRequest, service: GitService): boolean {
     .toLowerCase();
   if (encoding === "identity") return false;
   if (service === "git-upload-pack" && (encoding === "gzip" || encoding === "x-gzip")) return true;
-  throw new KilnError("unsupported_media_type", 415, `content encoding ${encoding} is not accepted here`);
+  throw new KilnError("unsupported_media_type", `content encoding ${encoding} is not accepted here`);
 }
 
 function gitProtocolOf(request: FastifyRequest): string | undefined {

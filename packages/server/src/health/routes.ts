@@ -17,7 +17,7 @@ export function healthRoutes(app: FastifyInstance, deps: { database: Database; c
       try {
         await deps.database.ping();
       } catch (err) {
-        throw new KilnError("unavailable", 503, "database unreachable", { cause: err });
+        throw new KilnError("unavailable", "database unreachable", { cause: err });
       }
       return { status: "ok" as const, db: "ok" as const };
     },

@@ -265,7 +265,7 @@ export class ProjectHistory {
         .filter((c) => c.messageId === messageId)
         .at(-1);
       if (!first) throw new NotFoundError("checkpoint_not_found", "this message saved no checkpoint");
-      if (!first.parentSha) throw new KilnError("conflict", 409, "there is nothing before this checkpoint");
+      if (!first.parentSha) throw new KilnError("conflict", "there is nothing before this checkpoint");
       return this.#restore(
         target,
         first.parentSha,
@@ -346,24 +346,22 @@ export class ProjectHistory {
       },
     );
     if (result.exitCode === 0) return result.stdout;
-    if (result.timedOut)
-      throw new KilnError("unavailable", 503, "the project's history took too long to answer");
+    if (result.timedOut) throw new KilnError("unavailable", "the project's history took too long to answer");
     if (result.exitCode === EXIT.notFound) throw checkpointNotFound();
     if (result.exitCode === EXIT.dirty) {
       throw new KilnError(
         "uncommitted_changes",
-        409,
         "files changed since the last checkpoint; pass force: true to save them as a checkpoint first",
       );
     }
     if (result.exitCode === EXIT.conflict) {
-      throw new KilnError("merge_conflict", 409, "the branch conflicts with the project's current files");
+      throw new KilnError("merge_conflict", "the branch conflicts with the project's current files");
     }
     if (result.exitCode === EXIT.noRepository) {
-      throw new KilnError("history_unavailable", 409, "this project has no git repository");
+      throw new KilnError("history_unavailable", "this project has no git repository");
     }
     if (/index\.lock|cannot lock ref/.test(result.stderr)) {
-      throw new KilnError("history_busy", 409, "another git command is running in this project; try again");
+      throw new KilnError("history_busy", "another git command is running in this project; try again");
     }
     throw new Error(`git failed (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`);
   }

@@ -1,7 +1,7 @@
-import { JOB_TOKEN_PREFIX } from "@kiln/protocol";
+import { CSRF_HEADER, JOB_TOKEN_PREFIX } from "@kiln/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiTokenService } from "../auth/api-tokens.ts";
-import { CSRF_HEADER, type SessionCookieNames, sessionCookieNames } from "../auth/cookies.ts";
+import { type SessionCookieNames, sessionCookieNames } from "../auth/cookies.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { AuthService } from "../auth/service.ts";
 import { API_TOKEN_PREFIX } from "../auth/tokens.ts";

@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { type ErrorCode, ErrorEnvelope } from "@kiln/protocol";
+import { ACCESS_COOKIE, type ErrorCode, ErrorEnvelope } from "@kiln/protocol";
 import { eq, is, sql } from "drizzle-orm";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { query } from "../db/client.ts";
 import * as sharedSchema from "../db/schema-shared.ts";
 import { orgs } from "../db/schema-shared.ts";

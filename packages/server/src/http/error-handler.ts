@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorEnvelope } from "@kiln/protocol";
+import { ERROR_STATUS, type ErrorCode, type ErrorEnvelope } from "@kiln/protocol";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { pgErrorCode } from "../db/errors.ts";
@@ -42,16 +42,20 @@ export function installErrorHandler(app: FastifyInstance): void {
           : {}),
       }));
       return reply
-        .code(400)
+        .code(ERROR_STATUS.validation_failed)
         .send(envelope("validation_failed", `invalid ${err.validationContext}`, { issues }));
     }
     if (isResponseSerializationError(err)) {
       request.log.error({ err, issues: err.cause.issues }, "response did not match its schema");
-      return reply.code(500).send(envelope("internal_error", "internal error"));
+      return reply.code(ERROR_STATUS.internal_error).send(envelope("internal_error", "internal error"));
     }
     if (pgErrorCode(err) === CHARACTER_NOT_IN_REPERTOIRE) {
-      return reply.code(400).send(envelope("bad_request", "text must not contain NUL (\\u0000) characters"));
+      return reply
+        .code(ERROR_STATUS.bad_request)
+        .send(envelope("bad_request", "text must not contain NUL (\\u0000) characters"));
     }
+    // Fastify's own 4xx keep Fastify's status; the code is the closest one (a 4xx without its own code,
+    // say 408 or 431, is a bad_request with that status).
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       const code =
@@ -72,12 +76,12 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(status).send(envelope(code, err.message));
     }
     request.log.error({ err }, "unhandled error");
-    return reply.code(500).send(envelope("internal_error", "internal error"));
+    return reply.code(ERROR_STATUS.internal_error).send(envelope("internal_error", "internal error"));
   });
 
   app.setNotFoundHandler((request, reply) => {
     reply
-      .code(404)
+      .code(ERROR_STATUS.route_not_found)
       .send(envelope("route_not_found", `no route for ${request.method} ${request.url.split("?")[0]}`));
   });
 }
@@ -91,7 +95,7 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
   const status = err.statusCode ?? 500;
   if (status >= 500) {
     request.log.error({ err }, "routing failed");
-    reply.code(500).send(envelope("internal_error", "internal error"));
+    reply.code(ERROR_STATUS.internal_error).send(envelope("internal_error", "internal error"));
     return;
   }
   reply.code(status).send(envelope("bad_request", err.message));

@@ -203,6 +203,6 @@ function assertUsable(row: InvitationRow | undefined): asserts row is Invitation
   if (!row || row.revokedAt || row.acceptedAt)
     throw new NotFoundError("invitation_not_found", "invitation not found");
   if (row.expiresAt.getTime() <= Date.now()) {
-    throw new KilnError("invitation_expired", 410, "this invitation has expired; ask for a new one");
+    throw new KilnError("invitation_expired", "this invitation has expired; ask for a new one");
   }
 }

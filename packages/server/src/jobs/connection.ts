@@ -149,7 +149,7 @@ export class WorkerConnection {
   async #handle(m: Exclude<WorkerClientMessage, { type: "job-event" }>): Promise<void> {
     if (m.type === "register") {
       if (this.#session) {
-        throw new KilnError("bad_request", 400, "this connection is registered already");
+        throw new KilnError("bad_request", "this connection is registered already");
       }
       this.#session = await this.#hub.register(this, this.#credential, m);
       return;
@@ -184,7 +184,7 @@ export class WorkerConnection {
 
   #need(): RegisteredWorker {
     if (!this.#session) {
-      throw new KilnError("worker_not_registered", 400, "send register first");
+      throw new KilnError("worker_not_registered", "send register first");
     }
     return this.#session;
   }

@@ -31,7 +31,7 @@ export function workerSocketRoute(app: FastifyInstance, deps: { jobs: JobService
       credentials.set(request, await deps.jobs.authenticateWorker(match[1]!));
     },
     handler: async () => {
-      throw new KilnError("upgrade_required", 426, "connect with a WebSocket (Upgrade: websocket)", {
+      throw new KilnError("upgrade_required", "connect with a WebSocket (Upgrade: websocket)", {
         headers: { upgrade: "websocket" },
       });
     },

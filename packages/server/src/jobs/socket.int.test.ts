@@ -1,9 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { JOB_TOKEN_PREFIX, type Job, WORKER_CLOSE, WORKER_MAX_MESSAGE_BYTES } from "@kiln/protocol";
+import {
+  ACCESS_COOKIE,
+  JOB_TOKEN_PREFIX,
+  type Job,
+  WORKER_CLOSE,
+  WORKER_MAX_MESSAGE_BYTES,
+} from "@kiln/protocol";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ACCESS_COOKIE } from "../auth/cookies.ts";
 import { jobs as jobsTable, orgs } from "../db/schema-shared.ts";
 import type { OrgRow } from "../orgs/service.ts";
 import type { TestClient } from "../testing/client.ts";

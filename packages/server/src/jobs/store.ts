@@ -65,7 +65,7 @@ export async function appendEvents(
     .returning({ lastSeq: jobs.lastSeq });
   if (!row) return [];
   if (row.lastSeq > MAX_EVENTS_PER_JOB) {
-    throw new KilnError("payload_too_large", 413, `a job keeps at most ${MAX_EVENTS_PER_JOB} events`);
+    throw new KilnError("payload_too_large", `a job keeps at most ${MAX_EVENTS_PER_JOB} events`);
   }
   const first = row.lastSeq - events.length + 1;
   const stored = await tx

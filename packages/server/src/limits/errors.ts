@@ -25,7 +25,7 @@ export class LimitExceededError extends KilnError {
     message: string,
     extra: { current?: number; unit?: "bytes" | "cores" } = {},
   ) {
-    super("limit_exceeded", statusFor(limit), message, { details: { limit, max, ...extra } });
+    super("limit_exceeded", message, { status: statusFor(limit), details: { limit, max, ...extra } });
   }
 }
 

@@ -14,7 +14,6 @@ export class EgressForbiddenError extends KilnError {
   constructor(err: EgressRefusedError) {
     super(
       "egress_refused",
-      400,
       `${err.message}; an instance admin can exempt an address with KILN_EGRESS_ALLOW`,
       { cause: err, details: { host: err.host } },
     );

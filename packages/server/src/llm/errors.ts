@@ -7,7 +7,6 @@ export class ModelNotConfiguredError extends KilnError {
   constructor() {
     super(
       "model_not_configured",
-      400,
       "no model named and no default configured: set KILN_MODEL, an org default model, or pass a model ref",
     );
   }
@@ -15,13 +14,13 @@ export class ModelNotConfiguredError extends KilnError {
 
 export class ProviderNotFoundError extends KilnError {
   constructor(name: string) {
-    super("provider_not_found", 404, `no model provider named "${name}" in this org or instance`);
+    super("provider_not_found", `no model provider named "${name}" in this org or instance`);
   }
 }
 
 export class ModelNotFoundError extends KilnError {
   constructor(message: string) {
-    super("model_not_found", 404, message);
+    super("model_not_found", message);
   }
 }
 
@@ -42,7 +41,9 @@ export class ProviderCallError extends KilnError {
   readonly failure: ProviderFailure;
 
   constructor(failure: ProviderFailure, cause?: unknown) {
-    super(failure.code, failure.status, failure.message, {
+    // The status is the failure's: an address refused at connect time is the provider's 502, not a 400.
+    super(failure.code, failure.message, {
+      status: failure.status,
       cause,
       details: {
         ...(failure.upstreamStatus === undefined ? {} : { upstreamStatus: failure.upstreamStatus }),

@@ -27,7 +27,6 @@ export class LlmRateLimiter {
       const { retryAfterSeconds } = err.details as { retryAfterSeconds: number };
       throw new KilnError(
         "rate_limited",
-        429,
         `this org may make ${perMinute} model calls per minute; try again in ${retryAfterSeconds} s`,
         { details: { retryAfterSeconds, limitPerMinute: perMinute }, headers: err.headers },
       );

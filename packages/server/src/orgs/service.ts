@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Org, Role } from "@kiln/protocol";
+import { type Org, type Role, slugify } from "@kiln/protocol";
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { LimitsConfig } from "../config.ts";
 import { assertSchemaName, type Database, type Executor } from "../db/client.ts";
@@ -10,7 +10,7 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from ".
 import { assertOrgRoom } from "../limits/counts.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import { requirePermission } from "./roles.ts";
-import { isReservedSlug, looksLikeId, schemaNameFor, slugify, withSuffix } from "./slug.ts";
+import { isReservedSlug, looksLikeId, schemaNameFor, withSuffix } from "./slug.ts";
 
 export type OrgRow = typeof orgs.$inferSelect;
 

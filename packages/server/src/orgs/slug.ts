@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { SLUG_PATTERN } from "@kiln/protocol";
+import { SLUG_MAX_LENGTH } from "@kiln/protocol";
 
 /** Words that name routes, hosts or system things; an org or project called this would shadow them. */
 export const RESERVED_SLUGS = new Set([
@@ -65,21 +65,11 @@ export function schemaNameFor(slug: string): string {
   return `org_${slug.replaceAll("-", "_")}`;
 }
 
-/** A slug made from free text (a project name, an email's local part); may still be taken or reserved. */
-export function slugify(text: string, fallback = "project"): string {
-  let s = text
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^[^a-z]+/, "")
-    .replace(/-+$/, "")
-    .slice(0, 30)
-    .replace(/-+$/, "");
-  if (!SLUG_PATTERN.test(s)) s = fallback;
-  return s;
-}
+/** `-` and six hex digits. */
+const SUFFIX_LENGTH = 7;
 
+/** A taken slug made unique; still a valid slug (the free text went through `slugify` of @kiln/protocol). */
 export function withSuffix(slug: string): string {
-  return `${slug.slice(0, 30).replace(/-+$/, "")}-${randomBytes(3).toString("hex")}`;
+  const base = slug.slice(0, SLUG_MAX_LENGTH - SUFFIX_LENGTH).replace(/-+$/, "");
+  return `${base}-${randomBytes(3).toString("hex")}`;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type ErrorCode, PREVIEW_ERROR_LIMITS, PreviewErrorReport } from "@kiln/protocol";
+import { ERROR_STATUS, type ErrorCode, PREVIEW_ERROR_LIMITS, PreviewErrorReport } from "@kiln/protocol";
 import type { PreviewErrors } from "./errors.ts";
 
 /**
@@ -16,35 +16,33 @@ export async function receiveErrorReport(
   /** The caller holds a member's preview session (public previews let anyone else see the page too). */
   member: boolean,
 ): Promise<void> {
-  if (req.method !== "POST")
-    return refuse(req, res, 405, "method_not_allowed", "POST only", { allow: "POST" });
-  if (!member) return refuse(req, res, 403, "forbidden", "only members' previews report errors");
+  if (req.method !== "POST") return refuse(req, res, "method_not_allowed", "POST only", { allow: "POST" });
+  if (!member) return refuse(req, res, "forbidden", "only members' previews report errors");
   if (!sameOrigin(req))
-    return refuse(req, res, 403, "origin_forbidden", "reports come from the preview's own pages");
+    return refuse(req, res, "origin_forbidden", "reports come from the preview's own pages");
   if (
     !String(req.headers["content-type"] ?? "")
       .toLowerCase()
       .startsWith("application/json")
   ) {
-    return refuse(req, res, 415, "unsupported_media_type", "send application/json");
+    return refuse(req, res, "unsupported_media_type", "send application/json");
   }
   const limit = PREVIEW_ERROR_LIMITS.bodyBytes;
   if (Number(req.headers["content-length"] ?? 0) > limit) {
-    return refuse(req, res, 413, "payload_too_large", `reports are at most ${limit} bytes`);
+    return refuse(req, res, "payload_too_large", `reports are at most ${limit} bytes`);
   }
   const body = await readBody(req, limit);
-  if (body === undefined)
-    return refuse(req, res, 413, "payload_too_large", `reports are at most ${limit} bytes`);
+  if (body === undefined) return refuse(req, res, "payload_too_large", `reports are at most ${limit} bytes`);
   let json: unknown;
   try {
     json = JSON.parse(body.toString("utf8"));
   } catch {
-    return refuse(req, res, 400, "invalid_json", "the body is not JSON");
+    return refuse(req, res, "invalid_json", "the body is not JSON");
   }
   const parsed = PreviewErrorReport.safeParse(json);
-  if (!parsed.success) return refuse(req, res, 400, "validation_failed", "not an error report");
+  if (!parsed.success) return refuse(req, res, "validation_failed", "not an error report");
   if (!errors.allow(project.orgId, project.projectId)) {
-    return refuse(req, res, 429, "rate_limited", "too many error reports; try later", {
+    return refuse(req, res, "rate_limited", "too many error reports; try later", {
       "retry-after": "60",
     });
   }
@@ -85,14 +83,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
 function refuse(
   req: IncomingMessage,
   res: ServerResponse,
-  status: number,
   code: ErrorCode,
   message: string,
   headers: Record<string, string> = {},
 ): void {
   // An unread body would otherwise be left on a connection that may be reused.
   const close = !req.complete;
-  res.writeHead(status, {
+  res.writeHead(ERROR_STATUS[code], {
     "content-type": "application/json; charset=utf-8",
     "cache-control": "no-store",
     ...(close ? { connection: "close" } : {}),

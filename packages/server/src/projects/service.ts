@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { CreateProjectBody, Project, UpdateProjectBody } from "@kiln/protocol";
+import { type CreateProjectBody, type Project, slugify, type UpdateProjectBody } from "@kiln/protocol";
 import { eq } from "drizzle-orm";
 import type { LimitsConfig } from "../config.ts";
 import type { Database, Executor } from "../db/client.ts";
@@ -9,7 +9,7 @@ import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.
 import { assertProjectRoom } from "../limits/counts.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
-import { looksLikeId, slugify, withSuffix } from "../orgs/slug.ts";
+import { looksLikeId, withSuffix } from "../orgs/slug.ts";
 import type { LoadedTemplate } from "../templates/registry.ts";
 import type { TemplateService } from "../templates/service.ts";
 import type { SpareWorkspaces } from "../templates/spares.ts";

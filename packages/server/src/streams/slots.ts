@@ -3,7 +3,7 @@ import { KilnError } from "../errors/errors.ts";
 /** One more live stream than a user may hold: 429 with the limit, so a client can tell it from a rate limit. */
 export class TooManyStreamsError extends KilnError {
   constructor(limit: number) {
-    super("too_many_streams", 429, `at most ${limit} live streams per user at once; close one first`, {
+    super("too_many_streams", `at most ${limit} live streams per user at once; close one first`, {
       details: { limit },
       headers: { "retry-after": "5" },
     });

@@ -41,14 +41,9 @@ export class TemplateService {
     } catch (err) {
       // Most likely the package registry is unreachable; the next attempt installs again.
       this.#log?.warn({ err, template: template.manifest.name }, "could not install template dependencies");
-      throw new KilnError(
-        "unavailable",
-        503,
-        "the template's dependencies could not be installed; try again",
-        {
-          cause: err,
-        },
-      );
+      throw new KilnError("unavailable", "the template's dependencies could not be installed; try again", {
+        cause: err,
+      });
     }
   }
 

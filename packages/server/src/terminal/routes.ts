@@ -104,7 +104,7 @@ export function terminalRoutes(
       opened.set(request, session);
     },
     handler: async () => {
-      throw new KilnError("upgrade_required", 426, "connect with a WebSocket (Upgrade: websocket)", {
+      throw new KilnError("upgrade_required", "connect with a WebSocket (Upgrade: websocket)", {
         headers: { upgrade: "websocket" },
       });
     },

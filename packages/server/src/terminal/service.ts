@@ -75,7 +75,7 @@ export class TerminalService {
     } catch (err) {
       if (err instanceof KilnError) throw err;
       // No sandbox on this host (DisabledDriver) or it could not be set up: the reason, not a 500.
-      throw new KilnError("unavailable", 503, `could not start a shell: ${(err as Error).message}`, {
+      throw new KilnError("unavailable", `could not start a shell: ${(err as Error).message}`, {
         cause: err,
       });
     }
@@ -93,7 +93,7 @@ export class TerminalService {
     );
     if (this.#closed) {
       await session.kill();
-      throw new KilnError("unavailable", 503, "the server is shutting down");
+      throw new KilnError("unavailable", "the server is shutting down");
     }
     this.#sessions.set(session.id, session);
     void session.exited.then(() => this.#sessions.delete(session.id));

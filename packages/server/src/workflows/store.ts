@@ -9,7 +9,7 @@ import {
 import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
 import { automationRules, workflowStatuses, workflows, workflowTransitions } from "../db/schema-tenant.ts";
-import { BadRequestError, NotFoundError } from "../errors/errors.ts";
+import { KilnError, NotFoundError } from "../errors/errors.ts";
 import { looksLikeId } from "../orgs/slug.ts";
 import { TEMPLATES } from "./templates.ts";
 
@@ -140,7 +140,10 @@ export async function findStatus(tx: Executor, projectId: string, statusId: stri
 export async function requireStatus(tx: Executor, projectId: string, statusId: string): Promise<StatusRow> {
   const row = await statusRow(tx, projectId, statusId);
   if (!row) {
-    throw new BadRequestError("status_not_found", "no such status in this project's workflow", { statusId });
+    throw new KilnError("status_not_found", "no such status in this project's workflow", {
+      status: 400,
+      details: { statusId },
+    });
   }
   return row;
 }
@@ -156,8 +159,9 @@ export async function requireStatuses(tx: Executor, projectId: string, ids: stri
   const known = new Set(found.map((r) => r.id));
   const missing = wanted.filter((id) => !known.has(id));
   if (missing.length > 0) {
-    throw new BadRequestError("status_not_found", "no such status in this project's workflow", {
-      statusIds: missing,
+    throw new KilnError("status_not_found", "no such status in this project's workflow", {
+      status: 400,
+      details: { statusIds: missing },
     });
   }
   return wanted;

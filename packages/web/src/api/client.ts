@@ -1,12 +1,11 @@
-import type { ErrorEnvelope } from "@kiln/protocol";
+import { CSRF_COOKIE, CSRF_HEADER, type ErrorEnvelope, hostOnlyCookie } from "@kiln/protocol";
 import { ApiError } from "./errors.ts";
 
 /**
- * The readable cookie the server pairs with the session; echoed in `x-csrf-token` on unsafe requests. Over
+ * The readable cookie the server pairs with the session; echoed in `CSRF_HEADER` on unsafe requests. Over
  * https it is a `__Host-` cookie (no other host of the site can set one); the plain name is http's.
  */
-const CSRF_COOKIES = ["__Host-kiln_csrf", "kiln_csrf"] as const;
-const CSRF_HEADER = "x-csrf-token";
+const CSRF_COOKIES = [hostOnlyCookie(CSRF_COOKIE), CSRF_COOKIE] as const;
 /** These answer 401 for reasons a refresh cannot fix (wrong password, no refresh cookie). */
 const NO_REFRESH = ["/api/auth/login", "/api/auth/signup", "/api/auth/refresh", "/api/auth/logout"];
 
@@ -37,8 +36,8 @@ function csrfCookie(): string | undefined {
 /** Forgets the CSRF cookie, so no one tries to refresh a session that is over. */
 function forgetCsrfCookie(): void {
   // biome-ignore-start lint/suspicious/noDocumentCookie: the Cookie Store API is missing from Firefox and Safari
-  document.cookie = "__Host-kiln_csrf=; Max-Age=0; Path=/; Secure";
-  document.cookie = "kiln_csrf=; Max-Age=0; Path=/";
+  document.cookie = `${hostOnlyCookie(CSRF_COOKIE)}=; Max-Age=0; Path=/; Secure`;
+  document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/`;
   // biome-ignore-end lint/suspicious/noDocumentCookie: see above
 }
 

@@ -1,4 +1,5 @@
 import type { Task, WorkflowStatus } from "@kiln/protocol";
+import { can } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type DragEvent, useEffect, useState } from "react";
 import { api } from "../../api/endpoints.ts";
@@ -9,7 +10,6 @@ import { PlusIcon } from "../../ui/icons.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { can } from "../orgs/permissions.ts";
 import { useProject } from "../workspace/project-context.tsx";
 import { CreateTaskDialog } from "./create-task-dialog.tsx";
 import { canMove, columns, moveLocally, placement, STATUS_SWATCH } from "./order.ts";

@@ -1,3 +1,4 @@
+import { slugify } from "@kiln/protocol";
 import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
@@ -8,7 +9,6 @@ import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { meQuery } from "../auth/session.ts";
-import { slugify } from "./slugify.ts";
 
 export function CreateOrgDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   const queryClient = useQueryClient();
@@ -18,7 +18,7 @@ export function CreateOrgDialog({ open, onClose }: { open: boolean; onClose: () 
   const [slugEdited, setSlugEdited] = useState(false);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const effectiveSlug = slugEdited ? slug : slugify(name);
+  const effectiveSlug = slugEdited ? slug : slugify(name, "");
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();

@@ -1,4 +1,5 @@
 import type { Role } from "@kiln/protocol";
+import { can } from "@kiln/protocol";
 import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
@@ -9,7 +10,6 @@ import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { meQuery } from "../auth/session.ts";
-import { can } from "../orgs/permissions.ts";
 
 export function GeneralPanel({
   org,

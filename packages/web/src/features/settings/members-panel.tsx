@@ -1,4 +1,4 @@
-import { ROLES, type Role } from "@kiln/protocol";
+import { can, ROLES, type Role } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { api } from "../../api/endpoints.ts";
@@ -10,7 +10,6 @@ import { ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { meQuery } from "../auth/session.ts";
 import { useMe } from "../auth/use-me.ts";
-import { can } from "../orgs/permissions.ts";
 
 export function MembersPanel({ org, role, personal }: { org: string; role: Role; personal: boolean }) {
   const me = useMe();

@@ -1,4 +1,5 @@
 import type { LlmProvider, Role } from "@kiln/protocol";
+import { can } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/endpoints.ts";
@@ -11,7 +12,6 @@ import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { modelsQuery } from "../chat/queries.ts";
-import { can } from "../orgs/permissions.ts";
 import { PricesPanel } from "./prices-panel.tsx";
 import { kindLabel, ProviderDialog } from "./provider-dialog.tsx";
 import { llmKey, Section } from "./section.tsx";

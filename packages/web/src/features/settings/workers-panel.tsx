@@ -1,4 +1,5 @@
 import type { Role } from "@kiln/protocol";
+import { can } from "@kiln/protocol";
 import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
@@ -8,7 +9,6 @@ import { Input } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { can } from "../orgs/permissions.ts";
 import { relativeTime } from "../projects/time.ts";
 import { Section } from "./section.tsx";
 import { workerCommand } from "./worker-command.ts";

@@ -1,6 +1,6 @@
+import { can } from "@kiln/protocol";
 import { createFileRoute, notFound } from "@tanstack/react-router";
 import { isApiError } from "../../../api/errors.ts";
-import { can } from "../../../features/orgs/permissions.ts";
 import { projectQuery } from "../../../features/projects/queries.ts";
 import { ProjectProvider } from "../../../features/workspace/project-context.tsx";
 import { Workspace } from "../../../features/workspace/workspace.tsx";

@@ -1,5 +1,5 @@
+import { can } from "@kiln/protocol";
 import { createFileRoute } from "@tanstack/react-router";
-import { can } from "../../../features/orgs/permissions.ts";
 import { ProjectList } from "../../../features/projects/project-list.tsx";
 import { projectsQuery } from "../../../features/projects/queries.ts";
 import { AppHeader } from "../../../features/shell/app-header.tsx";

@@ -1,5 +1,5 @@
+import { can } from "@kiln/protocol";
 import { createFileRoute } from "@tanstack/react-router";
-import { can } from "../../../features/orgs/permissions.ts";
 import { GeneralPanel } from "../../../features/settings/general-panel.tsx";
 import { InvitationsPanel } from "../../../features/settings/invitations-panel.tsx";
 import { MembersPanel } from "../../../features/settings/members-panel.tsx";
