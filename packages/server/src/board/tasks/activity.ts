@@ -1,7 +1,7 @@
 import type { TaskActivity, TaskActivityKind, TaskActor } from "@kiln/protocol";
 import { and, asc, eq, gt } from "drizzle-orm";
-import type { Executor } from "../db/client.ts";
-import { taskActivity } from "../db/schema-tenant.ts";
+import type { Executor } from "../../db/client.ts";
+import { taskActivity } from "../../db/schema-tenant.ts";
 import { actorColumns, actorOf } from "./store.ts";
 
 /** The task's activity log: every change, who made it (a person, an agent, a rule at a depth), from → to. */

@@ -5,10 +5,10 @@ import type {
   AutomationTrigger,
 } from "@kiln/protocol";
 import { and, asc, eq } from "drizzle-orm";
-import type { Executor } from "../db/client.ts";
-import { automationRules } from "../db/schema-tenant.ts";
-import { NotFoundError } from "../errors/errors.ts";
-import { looksLikeId } from "../orgs/slug.ts";
+import type { Executor } from "../../db/client.ts";
+import { automationRules } from "../../db/schema-tenant.ts";
+import { NotFoundError } from "../../errors/errors.ts";
+import { looksLikeId } from "../../orgs/slug.ts";
 
 /** Row ↔ wire mapping and the queries rules need. Every function runs inside `database.tenant`. */
 

@@ -10,20 +10,20 @@ import {
   type Workflow,
 } from "@kiln/protocol";
 import { and, count, eq, inArray, ne, or, sql } from "drizzle-orm";
-import { statusIdsIn } from "../automation/match.ts";
-import type { Database, Executor } from "../db/client.ts";
-import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
+import type { Database, Executor } from "../../db/client.ts";
+import { pgErrorCode, UNIQUE_VIOLATION } from "../../db/errors.ts";
 import {
   automationRules,
   tasks,
   workflowStatuses,
   workflows,
   workflowTransitions,
-} from "../db/schema-tenant.ts";
-import { BadRequestError, ConflictError } from "../errors/errors.ts";
-import { requirePermission } from "../orgs/roles.ts";
-import type { OrgAccess } from "../orgs/service.ts";
-import type { ProjectService } from "../projects/service.ts";
+} from "../../db/schema-tenant.ts";
+import { BadRequestError, ConflictError } from "../../errors/errors.ts";
+import { requirePermission } from "../../orgs/roles.ts";
+import type { OrgAccess } from "../../orgs/service.ts";
+import type { ProjectService } from "../../projects/service.ts";
+import { statusIdsIn } from "../automation/match.ts";
 import { inProject } from "../tasks/in-project.ts";
 import {
   ensureWorkflow,

@@ -1,5 +1,6 @@
 import { AUTOMATION_MAX_DEPTH, type AutomationRule } from "@kiln/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTestKiln, type TestKiln } from "../../testing/harness.ts";
 import {
   activityOf,
   type Board,
@@ -11,7 +12,6 @@ import {
   RecordingJobStarter,
   statusIds,
 } from "../tasks/board-fixture.ts";
-import { startTestKiln, type TestKiln } from "../testing/harness.ts";
 
 let kiln: TestKiln;
 const jobs = new RecordingJobStarter();

@@ -10,11 +10,11 @@ import type {
   UpdateTaskBody,
 } from "@kiln/protocol";
 import { eq, sql } from "drizzle-orm";
+import type { Database, Executor } from "../../db/client.ts";
+import { taskComments, tasks, workflows } from "../../db/schema-tenant.ts";
+import { BadRequestError, ConflictError } from "../../errors/errors.ts";
+import type { OrgRow } from "../../orgs/service.ts";
 import type { TaskEvent } from "../automation/match.ts";
-import type { Database, Executor } from "../db/client.ts";
-import { taskComments, tasks, workflows } from "../db/schema-tenant.ts";
-import { BadRequestError, ConflictError } from "../errors/errors.ts";
-import type { OrgRow } from "../orgs/service.ts";
 import {
   isTransitionAllowed,
   listStatuses,

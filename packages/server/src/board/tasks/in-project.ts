@@ -1,6 +1,6 @@
-import type { Database, Executor } from "../db/client.ts";
-import type { OrgAccess } from "../orgs/service.ts";
-import type { ProjectService } from "../projects/service.ts";
+import type { Database, Executor } from "../../db/client.ts";
+import type { OrgAccess } from "../../orgs/service.ts";
+import type { ProjectService } from "../../projects/service.ts";
 
 /** Resolves the project the caller names (404 when it is not in their org) and runs `fn` in the org's schema. */
 export async function inProject<T>(

@@ -9,8 +9,8 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
-import type { OrgService } from "../orgs/service.ts";
+import { principalOf } from "../../http/principal.ts";
+import type { OrgService } from "../../orgs/service.ts";
 import type { TaskReviews } from "./review.ts";
 
 const errors = { "4xx": ErrorEnvelope };

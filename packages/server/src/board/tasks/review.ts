@@ -1,11 +1,11 @@
 import type { ReviewDecisionBody, ReviewDecisionResult, TaskReview } from "@kiln/protocol";
-import type { Database } from "../db/client.ts";
-import { ConflictError } from "../errors/errors.ts";
-import type { ProjectHistory } from "../history/service.ts";
-import type { JobService } from "../jobs/service.ts";
-import { requirePermission } from "../orgs/roles.ts";
-import type { OrgAccess } from "../orgs/service.ts";
-import type { ProjectService } from "../projects/service.ts";
+import type { Database } from "../../db/client.ts";
+import { ConflictError } from "../../errors/errors.ts";
+import type { ProjectHistory } from "../../history/service.ts";
+import type { JobService } from "../../jobs/service.ts";
+import { requirePermission } from "../../orgs/roles.ts";
+import type { OrgAccess } from "../../orgs/service.ts";
+import type { ProjectService } from "../../projects/service.ts";
 import { listStatuses } from "../workflows/store.ts";
 import type { BoardContext, TaskCommands } from "./commands.ts";
 

@@ -1,8 +1,8 @@
 import type { Workflow } from "@kiln/protocol";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestKiln, type TestKiln } from "../../testing/harness.ts";
 import { createTask, errorOf, move, moved, newBoard, statusIds, workflowOf } from "../tasks/board-fixture.ts";
-import { startTestKiln, type TestKiln } from "../testing/harness.ts";
 
 let kiln: TestKiln;
 

@@ -2,8 +2,8 @@ import { AutomationRule, CreateRuleBody, ErrorEnvelope, Id, IdOrSlug, UpdateRule
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
-import type { OrgService } from "../orgs/service.ts";
+import { principalOf } from "../../http/principal.ts";
+import type { OrgService } from "../../orgs/service.ts";
 import type { AutomationService } from "./service.ts";
 
 const errors = { "4xx": ErrorEnvelope };

@@ -7,10 +7,10 @@ import {
   type WorkflowTemplateName,
 } from "@kiln/protocol";
 import { and, asc, eq, inArray } from "drizzle-orm";
-import type { Executor } from "../db/client.ts";
-import { automationRules, workflowStatuses, workflows, workflowTransitions } from "../db/schema-tenant.ts";
-import { BadRequestError, NotFoundError } from "../errors/errors.ts";
-import { looksLikeId } from "../orgs/slug.ts";
+import type { Executor } from "../../db/client.ts";
+import { automationRules, workflowStatuses, workflows, workflowTransitions } from "../../db/schema-tenant.ts";
+import { BadRequestError, NotFoundError } from "../../errors/errors.ts";
+import { looksLikeId } from "../../orgs/slug.ts";
 import { TEMPLATES } from "./templates.ts";
 
 /** Queries on a project's workflow. Every function runs inside `database.tenant`. */

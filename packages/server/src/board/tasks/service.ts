@@ -10,12 +10,12 @@ import type {
   UpdateTaskBody,
 } from "@kiln/protocol";
 import { asc, eq } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { taskComments } from "../db/schema-tenant.ts";
-import { ForbiddenError } from "../errors/errors.ts";
-import { requirePermission } from "../orgs/roles.ts";
-import type { OrgAccess } from "../orgs/service.ts";
-import type { ProjectService } from "../projects/service.ts";
+import type { Database } from "../../db/client.ts";
+import { taskComments } from "../../db/schema-tenant.ts";
+import { ForbiddenError } from "../../errors/errors.ts";
+import { requirePermission } from "../../orgs/roles.ts";
+import type { OrgAccess } from "../../orgs/service.ts";
+import type { ProjectService } from "../../projects/service.ts";
 import { ensureWorkflow } from "../workflows/store.ts";
 import { listActivity } from "./activity.ts";
 import type { BoardContext, TaskCommands } from "./commands.ts";

@@ -16,8 +16,8 @@ import {
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
-import type { OrgService } from "../orgs/service.ts";
+import { principalOf } from "../../http/principal.ts";
+import type { OrgService } from "../../orgs/service.ts";
 import type { TaskService } from "./service.ts";
 
 const errors = { "4xx": ErrorEnvelope };

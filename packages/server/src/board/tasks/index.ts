@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { Database } from "../../db/client.ts";
+import type { ProjectService } from "../../projects/service.ts";
 import { AutomationEngine } from "../automation/engine.ts";
 import type { JobStarter } from "../automation/job-starter.ts";
 import { AutomationService } from "../automation/service.ts";
-import type { Database } from "../db/client.ts";
-import type { ProjectService } from "../projects/service.ts";
 import { WorkflowService } from "../workflows/service.ts";
 import { TaskCommands } from "./commands.ts";
 import { TaskService } from "./service.ts";

@@ -1,7 +1,7 @@
 import type { Job } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
-import type { Database } from "../db/client.ts";
-import type { OrgService } from "../orgs/service.ts";
+import type { Database } from "../../db/client.ts";
+import type { OrgService } from "../../orgs/service.ts";
 import { listStatuses } from "../workflows/store.ts";
 import type { BoardContext, TaskCommands } from "./commands.ts";
 

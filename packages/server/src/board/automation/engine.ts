@@ -1,7 +1,7 @@
 import { AUTOMATION_MAX_DEPTH, type AutomationAction, type AutomationRule, type Task } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
-import type { Database } from "../db/client.ts";
-import { KilnError } from "../errors/errors.ts";
+import type { Database } from "../../db/client.ts";
+import { KilnError } from "../../errors/errors.ts";
 import type { BoardContext, TaskCommands } from "../tasks/commands.ts";
 import type { JobStarter } from "./job-starter.ts";
 import { conditionsHold, type TaskEvent, triggerMatches } from "./match.ts";

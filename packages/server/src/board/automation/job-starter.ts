@@ -1,5 +1,5 @@
 import type { AutomationJobKind } from "@kiln/protocol";
-import type { OrgRow } from "../orgs/service.ts";
+import type { OrgRow } from "../../orgs/service.ts";
 
 /** What a `start_job` action asks the job queue for. */
 export interface StartJobContext {

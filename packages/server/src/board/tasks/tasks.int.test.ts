@@ -1,6 +1,6 @@
 import { MAX_TASK_DESCRIPTION_CHARS, MAX_TASK_TITLE_CHARS, type Task } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestKiln, type TestKiln } from "../testing/harness.ts";
+import { startTestKiln, type TestKiln } from "../../testing/harness.ts";
 import {
   activityOf,
   type Board,

@@ -8,12 +8,12 @@ import {
   type UpdateRuleBody,
 } from "@kiln/protocol";
 import { count, eq } from "drizzle-orm";
-import type { Database, Executor } from "../db/client.ts";
-import { automationRules } from "../db/schema-tenant.ts";
-import { ConflictError } from "../errors/errors.ts";
-import { requirePermission } from "../orgs/roles.ts";
-import type { OrgAccess } from "../orgs/service.ts";
-import type { ProjectService } from "../projects/service.ts";
+import type { Database, Executor } from "../../db/client.ts";
+import { automationRules } from "../../db/schema-tenant.ts";
+import { ConflictError } from "../../errors/errors.ts";
+import { requirePermission } from "../../orgs/roles.ts";
+import type { OrgAccess } from "../../orgs/service.ts";
+import type { ProjectService } from "../../projects/service.ts";
 import { inProject } from "../tasks/in-project.ts";
 import { checkAssignee } from "../tasks/store.ts";
 import { ensureWorkflow, lockBoard, requireStatuses } from "../workflows/store.ts";

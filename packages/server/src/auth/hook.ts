@@ -1,12 +1,12 @@
 import { JOB_TOKEN_PREFIX } from "@kiln/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { ApiTokenService } from "../auth/api-tokens.ts";
-import { CSRF_HEADER, type SessionCookieNames, sessionCookieNames } from "../auth/cookies.ts";
-import type { Principal } from "../auth/principal.ts";
-import type { AuthService } from "../auth/service.ts";
-import { API_TOKEN_PREFIX } from "../auth/tokens.ts";
-import { duplicatedCookies, expireTossedCookies } from "../auth/tossed-cookies.ts";
 import { BadRequestError, ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
+import type { Principal } from "../http/principal.ts";
+import type { ApiTokenService } from "./api-tokens.ts";
+import { CSRF_HEADER, type SessionCookieNames, sessionCookieNames } from "./cookies.ts";
+import type { AuthService } from "./service.ts";
+import { API_TOKEN_PREFIX } from "./tokens.ts";
+import { duplicatedCookies, expireTossedCookies } from "./tossed-cookies.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -24,9 +24,6 @@ declare module "fastify" {
      * check applies; `auth` still says what the OpenAPI document shows.
      */
     ownAuth?: boolean;
-  }
-  interface FastifyRequest {
-    principal: Principal | undefined;
   }
 }
 
@@ -138,9 +135,4 @@ export function presentedToken(request: FastifyRequest): string | undefined {
   if (typeof header === "string") return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
   const apiKey = request.headers["x-api-key"];
   return typeof apiKey === "string" ? apiKey : undefined;
-}
-
-export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new UnauthenticatedError();
-  return request.principal;
 }

@@ -1,10 +1,10 @@
 import type { Task, TaskActor, TaskAssignee, TaskComment, TaskListQuery, TaskPriority } from "@kiln/protocol";
 import { and, asc, eq, gt, ilike, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
-import { type Executor, query } from "../db/client.ts";
-import { memberships } from "../db/schema-shared.ts";
-import { taskComments, tasks, workflowStatuses } from "../db/schema-tenant.ts";
-import { BadRequestError, NotFoundError } from "../errors/errors.ts";
-import { looksLikeId } from "../orgs/slug.ts";
+import { type Executor, query } from "../../db/client.ts";
+import { memberships } from "../../db/schema-shared.ts";
+import { taskComments, tasks, workflowStatuses } from "../../db/schema-tenant.ts";
+import { BadRequestError, NotFoundError } from "../../errors/errors.ts";
+import { looksLikeId } from "../../orgs/slug.ts";
 
 /** Row ↔ wire mapping and the queries tasks need. Every function runs inside `database.tenant`. */
 
