@@ -45,6 +45,7 @@ import { devServerLogs, devServerTargets } from "./preview/dev-servers.ts";
 import { PreviewErrors } from "./preview/errors.ts";
 import { PreviewGateway } from "./preview/gateway.ts";
 import { UsedHandoffs } from "./preview/handoffs.ts";
+import { PreviewLinks } from "./preview/links.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
 import {
@@ -254,9 +255,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const runtime = new RuntimeService({
       projects,
       manager: devServers,
-      tokens: previewTokens,
-      publicUrl: config.publicUrl,
-      appDomain: config.appDomain,
+      preview: new PreviewLinks(previewTokens, config.publicUrl, config.appDomain),
       admit: (p) => limits.check(devServerOwner(p), devServerSandbox(p)),
     });
     const { chats, engine: chatEngine } = createChats({

@@ -1,6 +1,5 @@
 import { AUTOMATION_MAX_DEPTH, type AutomationRule } from "@kiln/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startTestKiln, type TestKiln } from "../../testing/harness.ts";
 import {
   activityOf,
   type Board,
@@ -11,7 +10,8 @@ import {
   newBoard,
   RecordingJobStarter,
   statusIds,
-} from "../tasks/board-fixture.ts";
+} from "../../testing/board.ts";
+import { startTestKiln, type TestKiln } from "../../testing/harness.ts";
 
 let kiln: TestKiln;
 const jobs = new RecordingJobStarter();

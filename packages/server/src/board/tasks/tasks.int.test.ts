@@ -1,6 +1,5 @@
 import { MAX_TASK_DESCRIPTION_CHARS, MAX_TASK_TITLE_CHARS, type Task } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestKiln, type TestKiln } from "../../testing/harness.ts";
 import {
   activityOf,
   type Board,
@@ -12,7 +11,8 @@ import {
   newBoard,
   newOrg,
   statusIds,
-} from "./board-fixture.ts";
+} from "../../testing/board.ts";
+import { startTestKiln, type TestKiln } from "../../testing/harness.ts";
 
 let kiln: TestKiln;
 let board: Board;

@@ -1,8 +1,8 @@
 import type { Workflow } from "@kiln/protocol";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTask, errorOf, move, moved, newBoard, statusIds, workflowOf } from "../../testing/board.ts";
 import { startTestKiln, type TestKiln } from "../../testing/harness.ts";
-import { createTask, errorOf, move, moved, newBoard, statusIds, workflowOf } from "../tasks/board-fixture.ts";
 
 let kiln: TestKiln;
 

@@ -3,8 +3,8 @@ import type { WorkerClientMessage, WorkerServerMessage } from "@kiln/protocol";
 import pg from "pg";
 import { WebSocket } from "ws";
 import { type Database, openDatabase } from "../db/client.ts";
-import { testDbKind } from "../testing/harness.ts";
-import { ADMIN_URL } from "../testing/postgres-setup.ts";
+import { testDbKind } from "./harness.ts";
+import { ADMIN_URL } from "./postgres-setup.ts";
 
 /**
  * Test support for the job queue (not shipped code). A database of the test file's own: an instance-wide

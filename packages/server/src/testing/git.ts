@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { Role } from "@kiln/protocol";
-import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "./harness.ts";
 
 /** Helpers for the git-over-HTTP integration tests: the real git CLI against a listening Kiln. */
 

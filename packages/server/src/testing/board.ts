@@ -1,9 +1,9 @@
 import type { Role, Task, TaskActivity, Workflow } from "@kiln/protocol";
 import type { LightMyRequestResponse } from "fastify";
 import { expect } from "vitest";
-import type { TestClient } from "../../testing/client.ts";
-import { type SignedUp, type TestKiln, uniqueSlug } from "../../testing/harness.ts";
-import type { JobStarter, StartJobContext } from "../automation/job-starter.ts";
+import type { JobStarter, StartJobContext } from "../board/automation/job-starter.ts";
+import type { TestClient } from "./client.ts";
+import { type SignedUp, type TestKiln, uniqueSlug } from "./harness.ts";
 
 /** Shared set-up for the task board's integration tests: an org, projects, members, a job runner. */
 
