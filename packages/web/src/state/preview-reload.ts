@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import { api } from "../../api/endpoints.ts";
+import { api } from "../api/endpoints.ts";
 
 /** Bumped to make the preview pane load its page again. */
 export const usePreviewReload = create<{ tick: number }>(() => ({ tick: 0 }));
