@@ -15,7 +15,7 @@ const sources = (name: string) => readPackage(join(packagesDir, name, "src")).fi
 const shipped = (files: SourceFile[]) => files.filter((f) => !f.path.startsWith("testing/"));
 
 /**
- * The unit a file belongs to: the first folder under src/ (`tasks/store.ts` → `tasks`), a file at the top
+ * The unit a file belongs to: the first folder under src/ (`board/tasks/store.ts` → `board`), a file at the top
  * level stands alone (`kiln.ts`). In web, each `features/<noun>` is its own unit: features are the domains.
  */
 function folderOf(path: string): string {
