@@ -66,6 +66,14 @@ describe("architecture", () => {
     expect(folderCycles(web)).toEqual([]);
   });
 
+  it("has no file or folder cycle in agent, protocol and fake-provider either", () => {
+    for (const name of ["agent", "protocol", "fake-provider"]) {
+      const files = sources(name);
+      expect(fileCycles(files), name).toEqual([]);
+      expect(folderCycles(files), name).toEqual([]);
+    }
+  });
+
   it("keeps the package direction: protocol ← agent ← server, web sees only protocol", () => {
     const protocol = sources("protocol");
     const agent = sources("agent");
