@@ -6,7 +6,7 @@ import { type EgressAllowEntry, parseEgressAllow } from "@kiln/agent";
 import { LLM_MODEL_REF_PATTERN } from "@kiln/protocol";
 import { z } from "zod";
 import { ValidationError } from "./errors/errors.ts";
-import { sharedPreviewSite } from "./preview/site.ts";
+import { sharedPreviewSite } from "./site.ts";
 
 const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL("../../../templates", import.meta.url));
 

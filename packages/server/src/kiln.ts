@@ -12,6 +12,9 @@ import { EmailVerificationService } from "./auth/email-verification.ts";
 import { RateLimiter } from "./auth/rate-limiter.ts";
 import { AuthService } from "./auth/service.ts";
 import { AccessTokens } from "./auth/tokens.ts";
+import { createTaskBoard } from "./board/tasks/index.ts";
+import { onJobFinished } from "./board/tasks/job-results.ts";
+import { TaskReviews } from "./board/tasks/review.ts";
 import { createChats } from "./chats/index.ts";
 import { pruneChatEvents } from "./chats/retention.ts";
 import type { KilnConfig } from "./config.ts";
@@ -38,9 +41,11 @@ import { SmtpMailer } from "./mail/smtp-mailer.ts";
 import { MemberService } from "./members/service.ts";
 import { OrgService } from "./orgs/service.ts";
 import { PreviewTokens } from "./preview/access.ts";
+import { devServerLogs, devServerTargets } from "./preview/dev-servers.ts";
 import { PreviewErrors } from "./preview/errors.ts";
 import { PreviewGateway } from "./preview/gateway.ts";
 import { UsedHandoffs } from "./preview/handoffs.ts";
+import { PreviewLinks } from "./preview/links.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
 import {
@@ -52,9 +57,6 @@ import {
 } from "./runtime/index.ts";
 import { loadMasterKey } from "./secrets/master-key.ts";
 import { deriveKey, SecretBox } from "./secrets/secret-box.ts";
-import { createTaskBoard } from "./tasks/index.ts";
-import { onJobFinished } from "./tasks/job-results.ts";
-import { TaskReviews } from "./tasks/review.ts";
 import { devCommand, TemplateRegistry } from "./templates/registry.ts";
 import { TemplateService } from "./templates/service.ts";
 import { SpareWorkspaces } from "./templates/spares.ts";
@@ -212,12 +214,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       const found = devServers.find(change.orgId, change.projectId);
       if (found && devServers.status(found).state === "crashed") void devServers.restart(found);
     });
-    const previewErrors = new PreviewErrors({
-      logsOf: (orgId, projectId) => {
-        const found = devServers.find(orgId, projectId);
-        return found && devServers.logs(found);
-      },
-    });
+    const previewErrors = new PreviewErrors({ logsOf: devServerLogs(devServers) });
     projects.onDelete(async (orgId, projectId) => previewErrors.forget(orgId, projectId));
     orgs.onDelete(async (orgId) => previewErrors.forget(orgId));
     const history = new ProjectHistory({ storage, driver, events: fileEvents });
@@ -242,15 +239,8 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       publicUrl: config.publicUrl,
       appDomain: config.appDomain,
       secureCookies,
-      hold: (p) => devServers.hold(p),
       errors: previewErrors,
-      resolveTarget: async (p, waitMs) => {
-        const s = await devServers.ensureSettled(p, waitMs);
-        const log = devServers.logs(p).tail(30);
-        if (s.state === "running" && s.target) return { state: "ready", target: s.target };
-        if (s.state === "crashed") return { state: "crashed", reason: s.detail, log };
-        return { state: "starting", phase: s.detail, log };
-      },
+      ...devServerTargets(devServers),
     });
     // One address policy for every server-side fetch to a destination a tenant chose (model providers,
     // web_fetch); the operator's KILN_EGRESS_ALLOW is its only exemption.
@@ -265,9 +255,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const runtime = new RuntimeService({
       projects,
       manager: devServers,
-      tokens: previewTokens,
-      publicUrl: config.publicUrl,
-      appDomain: config.appDomain,
+      preview: new PreviewLinks(previewTokens, config.publicUrl, config.appDomain),
       admit: (p) => limits.check(devServerOwner(p), devServerSandbox(p)),
     });
     const { chats, engine: chatEngine } = createChats({

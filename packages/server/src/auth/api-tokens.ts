@@ -4,7 +4,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { apiTokens, users } from "../db/schema-shared.ts";
 import { NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
-import type { Principal } from "./principal.ts";
+import type { Principal } from "../http/principal.ts";
 import { API_TOKEN_PREFIX, hashToken, opaqueToken } from "./tokens.ts";
 
 type ApiTokenRow = typeof apiTokens.$inferSelect;

@@ -18,11 +18,10 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
+import { type ClientMeta, principalOf } from "../http/principal.ts";
 import type { ApiTokenService } from "./api-tokens.ts";
 import { clearSessionCookies, sessionCookieNames, setSessionCookies } from "./cookies.ts";
 import type { EmailVerificationService } from "./email-verification.ts";
-import type { ClientMeta } from "./principal.ts";
 import type { AuthService, IssuedSession } from "./service.ts";
 
 const errors = { "4xx": ErrorEnvelope };

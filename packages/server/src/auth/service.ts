@@ -4,11 +4,11 @@ import { and, asc, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import { refreshTokens, sessions, users } from "../db/schema-shared.ts";
 import { ConflictError, ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
+import type { ClientMeta, Principal } from "../http/principal.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { CsrfTokens } from "./csrf.ts";
 import type { EmailVerificationService } from "./email-verification.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
-import type { ClientMeta, Principal } from "./principal.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { type AccessTokens, hashToken, opaqueToken } from "./tokens.ts";
 

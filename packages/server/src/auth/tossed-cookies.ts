@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import type { FastifyReply } from "fastify";
-import { siteOf } from "../preview/site.ts";
+import { siteOf } from "../site.ts";
 
 /**
  * The names among `names` that the Cookie header carries more than once. A browser sends two cookies of

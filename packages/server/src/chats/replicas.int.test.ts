@@ -6,9 +6,9 @@ import path from "node:path";
 import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
 import type { ChatMessage, RunEvent } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isolatedDatabase } from "../jobs/test-support.ts";
 import { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { isolatedDatabase } from "../testing/jobs.ts";
 import { openSse } from "../testing/sse.ts";
 
 /**

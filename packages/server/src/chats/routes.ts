@@ -17,8 +17,8 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
 import { type EventStreams, lastEventId, wantsStream } from "../http/event-stream.ts";
+import { principalOf } from "../http/principal.ts";
 import type { OrgAccess, OrgService } from "../orgs/service.ts";
 import type { ChatService } from "./service.ts";
 

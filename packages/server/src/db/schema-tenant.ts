@@ -127,7 +127,7 @@ export const llmCalls = pgTable("llm_calls", {
   createdAt: ts("created_at").notNull().defaultNow(),
 });
 
-/** A project's board settings (tasks/, workflows/); the row is also the lock for structural task changes. */
+/** A project's board settings (board/); the row is also the lock for structural task changes. */
 export const workflows = pgTable("workflows", {
   projectId: uuid("project_id").primaryKey(),
   template: text("template").notNull(),
@@ -167,7 +167,7 @@ export const tasks = pgTable("tasks", {
   assigneeUserId: uuid("assignee_user_id"),
   labels: jsonb("labels").$type<string[]>().notNull().default([]),
   parentId: uuid("parent_id"),
-  /** Fractional key, COLLATE "C" in the DDL (tasks/position.ts). */
+  /** Fractional key, COLLATE "C" in the DDL (board/tasks/position.ts). */
   position: text("position").notNull(),
   createdBy: uuid("created_by"),
   createdAt: ts("created_at").notNull().defaultNow(),

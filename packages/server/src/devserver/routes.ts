@@ -2,8 +2,8 @@ import { ErrorEnvelope, IdOrSlug, LogLine, PreviewSession, RuntimeStatus } from 
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
 import { type EventStreams, wantsStream } from "../http/event-stream.ts";
+import { principalOf } from "../http/principal.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { LogLine as BufferedLine } from "./log-buffer.ts";
 import type { RuntimeService } from "./service.ts";

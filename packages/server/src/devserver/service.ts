@@ -1,18 +1,23 @@
 import type { Project, RuntimeStatus } from "@kiln/protocol";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
-import type { PreviewTokens } from "../preview/access.ts";
-import { previewOrigin } from "../preview/host.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { LogBuffer } from "./log-buffer.ts";
 import type { DevServerManager, DevServerProject } from "./manager.ts";
 
+/**
+ * The preview side of a project (preview/links.ts): its origin and a one-time sign-in hand-off to it.
+ * Declared here because preview/ sits above the dev servers it proxies to.
+ */
+export interface PreviewLinks {
+  origin(address: { projectSlug: string; orgSlug: string }): string;
+  handoff(grant: { userId: string; orgId: string; projectId: string }): Promise<string>;
+}
+
 export interface RuntimeServiceOptions {
   projects: ProjectService;
   manager: DevServerManager;
-  tokens: PreviewTokens;
-  publicUrl: string;
-  appDomain: string;
+  preview: PreviewLinks;
   /** Refuses a start that its limits would refuse (limits/), so the caller gets a 4xx, not a crashed server. */
   admit?(project: DevServerProject): Promise<void>;
 }
@@ -30,10 +35,7 @@ export class RuntimeService {
   }
 
   previewUrl(access: OrgAccess, project: Pick<Project, "slug">): string {
-    return previewOrigin(this.#o.publicUrl, this.#o.appDomain, {
-      projectSlug: project.slug,
-      orgSlug: access.org.slug,
-    });
+    return this.#o.preview.origin({ projectSlug: project.slug, orgSlug: access.org.slug });
   }
 
   async status(access: OrgAccess, ref: string): Promise<RuntimeStatus> {
@@ -62,7 +64,7 @@ export class RuntimeService {
 
   async previewSession(access: OrgAccess, ref: string): Promise<{ url: string; expiresAt: string }> {
     const project = await this.#o.projects.get(access, ref);
-    const token = await this.#o.tokens.handoff({
+    const token = await this.#o.preview.handoff({
       userId: access.userId,
       orgId: access.org.id,
       projectId: project.id,

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
-import type { Principal } from "../auth/principal.ts";
 import type { Database } from "../db/client.ts";
 import { orgs } from "../db/schema-shared.ts";
 import { NotFoundError } from "../errors/errors.ts";
+import type { Principal } from "../http/principal.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgService } from "../orgs/service.ts";
 import { looksLikeId } from "../orgs/slug.ts";

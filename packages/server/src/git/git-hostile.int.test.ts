@@ -3,8 +3,8 @@ import { chmod, chown, mkdir, readdir, readFile, rm, symlink, writeFile } from "
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GitTestbed, git, remoteUrl, runGit, startGitTestbed, tempDir } from "../testing/git.ts";
 import type { TestKiln } from "../testing/harness.ts";
-import { type GitTestbed, git, remoteUrl, runGit, startGitTestbed, tempDir } from "./test-support.ts";
 
 /** Git over HTTP against hostile paths, bodies, headers and repositories. */
 

@@ -2,7 +2,6 @@ import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { FileChange } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SignedUp, type TestKiln, uniqueSlug } from "../testing/harness.ts";
 import {
   apiToken,
   type GitTestbed,
@@ -12,7 +11,8 @@ import {
   runGit,
   startGitTestbed,
   tempDir,
-} from "./test-support.ts";
+} from "../testing/git.ts";
+import { type SignedUp, type TestKiln, uniqueSlug } from "../testing/harness.ts";
 
 /**
  * `git clone` / `git push` with the real git CLI against a listening Kiln: tokens, roles, the working tree

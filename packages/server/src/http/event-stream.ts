@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { StreamSlots, TooManyStreamsError } from "../streams/slots.ts";
-import { principalOf } from "./auth-hook.ts";
+import { principalOf } from "./principal.ts";
 
 /** An event as stored and replayed: its number is the SSE id a reconnecting client sends back. */
 export interface NumberedEvent {

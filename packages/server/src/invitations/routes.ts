@@ -12,7 +12,7 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
+import { principalOf } from "../http/principal.ts";
 import { OrgParams } from "../orgs/routes.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { InvitationService } from "./service.ts";

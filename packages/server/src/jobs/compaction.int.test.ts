@@ -3,8 +3,8 @@ import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobEvents, jobs } from "../db/schema-shared.ts";
 import { startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { isolatedDatabase } from "../testing/jobs.ts";
 import { compactJobEvents } from "./compaction.ts";
-import { isolatedDatabase } from "./test-support.ts";
 
 let kiln: TestKiln;
 let isolated: Awaited<ReturnType<typeof isolatedDatabase>>;

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobs } from "../db/schema-shared.ts";
 import { type SignedUp, startTestKiln, type TestKiln } from "../testing/harness.ts";
-import { isolatedDatabase } from "./test-support.ts";
+import { isolatedDatabase } from "../testing/jobs.ts";
 
 /**
  * A job's outcome on its task (the summary comment, the move to Review) is applied after its final state is

@@ -6,9 +6,9 @@ import { jobs as jobsTable, orgs, workers } from "../db/schema-shared.ts";
 import type { KilnError } from "../errors/errors.ts";
 import type { OrgRow } from "../orgs/service.ts";
 import { startTestKiln, type TestKiln } from "../testing/harness.ts";
+import { isolatedDatabase } from "../testing/jobs.ts";
 import { JobQueue, type WorkerScope } from "./queue.ts";
 import type { JobService } from "./service.ts";
-import { isolatedDatabase } from "./test-support.ts";
 
 /** The queue's state machine on the real database: claims, leases, retries, cancels, idempotent ends. */
 

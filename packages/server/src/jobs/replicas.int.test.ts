@@ -4,8 +4,8 @@ import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestDatabase, type SignedUp, startTestKiln, type TestKiln } from "../testing/harness.ts";
+import { isolatedDatabase, TestWorker } from "../testing/jobs.ts";
 import { type JobSignal, JobSignals } from "./signals.ts";
-import { isolatedDatabase, TestWorker } from "./test-support.ts";
 
 /**
  * Several servers on one database: the studio talks to one, the worker to another. Signals travel through

@@ -16,8 +16,8 @@ import {
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
 import { type EventStreams, lastEventId, wantsStream } from "../http/event-stream.ts";
+import { principalOf } from "../http/principal.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";

@@ -13,8 +13,8 @@ import { jobs as jobsTable, orgs } from "../db/schema-shared.ts";
 import type { OrgRow } from "../orgs/service.ts";
 import type { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln } from "../testing/harness.ts";
+import { isolatedDatabase, TestWorker } from "../testing/jobs.ts";
 import { readSse } from "../testing/sse.ts";
-import { isolatedDatabase, TestWorker } from "./test-support.ts";
 
 /** Workers over a real WebSocket: dispatch, step reports, completion, cancel, leases, resume, tenancy. */
 

@@ -11,7 +11,7 @@ import { llmCalls, llmProviders } from "../db/schema-tenant.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import { SecretBox } from "../secrets/secret-box.ts";
 import { startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
-import type { LlmCallContext } from "./gateway.ts";
+import type { LlmCallContext } from "./call-context.ts";
 import { LlmService } from "./service.ts";
 
 /** The gateway as chats and jobs use it: `languageModel(ctx, ref)`, then the AI SDK or the raw model. */

@@ -1,10 +1,11 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { AddressPolicy, createEgressFetch } from "@kiln/agent";
-import type { LlmCallSource, LlmModel, LlmModelList } from "@kiln/protocol";
+import type { LlmModel, LlmModelList } from "@kiln/protocol";
 import { wrapLanguageModel } from "ai";
 import type { LlmConfig } from "../config.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
+import type { LlmCallContext } from "./call-context.ts";
 import type { CallLog } from "./call-log.ts";
 import { defaultContextWindow, FALLBACK_MODEL, knownModel } from "./catalog.ts";
 import { instancePolicy } from "./egress.ts";
@@ -16,17 +17,6 @@ import { createModel, DEFAULT_BASE_URL, normalizeBaseUrl, type ProviderSpec } fr
 import type { ProviderService } from "./providers.ts";
 import type { LlmRateLimiter } from "./rate-limit.ts";
 import type { SettingsService } from "./settings.ts";
-
-/** Who is calling and on whose behalf; every field but `org` and `source` is optional bookkeeping. */
-export interface LlmCallContext {
-  org: OrgRow;
-  userId?: string;
-  projectId?: string;
-  chatId?: string;
-  messageId?: string;
-  jobId?: string;
-  source: LlmCallSource;
-}
 
 export interface GatewayModel {
   /** Rate-limited, retried and logged; the only kind of model the gateway hands out. */

@@ -3,7 +3,8 @@
  * call context, and the proxy's translations (to measure them without HTTP).
  */
 
-export type { GatewayModel, LlmCallContext, LlmGateway } from "./gateway.ts";
+export type { LlmCallContext } from "./call-context.ts";
+export type { GatewayModel, LlmGateway } from "./gateway.ts";
 export { AnthropicEventer, anthropicMessage, anthropicToCallOptions } from "./proxy/anthropic.ts";
 export { OpenAiChunker, openAiCompletion, openAiToCallOptions } from "./proxy/openai.ts";
 export { LlmService } from "./service.ts";

@@ -6,9 +6,9 @@ import type {
   LanguageModelV4Usage,
 } from "@ai-sdk/provider";
 import type { LlmCallStatus } from "@kiln/protocol";
+import type { LlmCallContext } from "./call-context.ts";
 import type { CallLog, CallRecord } from "./call-log.ts";
 import { describeFailure, toProviderCallError } from "./errors.ts";
-import type { LlmCallContext } from "./gateway.ts";
 import type { LlmRateLimiter } from "./rate-limit.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
 import { tokensOf } from "./usage.ts";

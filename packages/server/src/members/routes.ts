@@ -2,7 +2,7 @@ import { ErrorEnvelope, Id, IdOrSlug, Member, Ok, UpdateMemberBody } from "@kiln
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
+import { principalOf } from "../http/principal.ts";
 import { OrgParams } from "../orgs/routes.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { MemberService } from "./service.ts";

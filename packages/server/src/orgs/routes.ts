@@ -2,7 +2,7 @@ import { CreateOrgBody, ErrorEnvelope, IdOrSlug, Ok, Org, UpdateOrgBody } from "
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
+import { principalOf } from "../http/principal.ts";
 import { requirePermission } from "./roles.ts";
 import { type OrgService, toOrg } from "./service.ts";
 

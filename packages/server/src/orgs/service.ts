@@ -8,7 +8,6 @@ import { createTenantSchema } from "../db/migrate.ts";
 import { memberships, orgs } from "../db/schema-shared.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors/errors.ts";
 import { assertOrgRoom } from "../limits/counts.ts";
-import type { ProjectStorage } from "../projects/storage.ts";
 import { requirePermission } from "./roles.ts";
 import { isReservedSlug, looksLikeId, schemaNameFor, withSuffix } from "./slug.ts";
 
@@ -32,14 +31,19 @@ export function toOrg(row: OrgRow, role: Role): Org {
   };
 }
 
+/** The org's files on disk (projects/storage.ts); declared here because projects sit above orgs. */
+export interface OrgFiles {
+  removeOrg(orgId: string): Promise<void>;
+}
+
 export class OrgService {
   readonly #database: Database;
-  readonly #storage: ProjectStorage;
+  readonly #storage: OrgFiles;
   readonly #deleteListeners: Array<(orgId: string) => Promise<void>> = [];
   readonly #limits: LimitsConfig | undefined;
 
   /** `limits`: orgs per user (`orgsPerUser`); none when not given. */
-  constructor(database: Database, storage: ProjectStorage, limits?: LimitsConfig) {
+  constructor(database: Database, storage: OrgFiles, limits?: LimitsConfig) {
     this.#database = database;
     this.#storage = storage;
     this.#limits = limits;

@@ -2,7 +2,7 @@ import { ErrorEnvelope, IdOrSlug, Ok, PreviewErrorList } from "@kiln/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
+import { principalOf } from "../http/principal.ts";
 import { type Permission, requirePermission } from "../orgs/roles.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";

@@ -2,7 +2,7 @@ import { CreateProjectBody, ErrorEnvelope, IdOrSlug, Ok, Project, UpdateProjectB
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf } from "../http/auth-hook.ts";
+import { principalOf } from "../http/principal.ts";
 import { OrgParams } from "../orgs/routes.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { ProjectService } from "./service.ts";

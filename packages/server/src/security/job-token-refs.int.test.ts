@@ -4,7 +4,7 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { orgs, workers } from "../db/schema-shared.ts";
-import { type GitTestbed, git, remoteUrl, runGit, startGitTestbed, tempDir } from "../git/test-support.ts";
+import { type GitTestbed, git, remoteUrl, runGit, startGitTestbed, tempDir } from "../testing/git.ts";
 
 /**
  * A job's token against the project's other refs, with the real git CLI: a job (whose agent runs hostile

@@ -6,8 +6,8 @@ import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
 import type { Role } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { type GitTestbed, git, remoteUrl, runGit, startGitTestbed, tempDir } from "../git/test-support.ts";
 import type { TestClient } from "../testing/client.ts";
+import { type GitTestbed, git, remoteUrl, runGit, startGitTestbed, tempDir } from "../testing/git.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
 
 /**

@@ -2,8 +2,8 @@ import type { AddressInfo } from "node:net";
 import type { Job } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/client.ts";
-import { TestWorker } from "../jobs/test-support.ts";
 import { openTestDatabase, type SignedUp, startTestKiln, type TestKiln } from "../testing/harness.ts";
+import { TestWorker } from "../testing/jobs.ts";
 import { type OpenSse, openSse } from "../testing/sse.ts";
 
 /**

@@ -7,10 +7,10 @@ import type { Job } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiToken, git, remoteUrl, tempDir } from "../git/test-support.ts";
 import type { RuntimeDriver } from "../runtime/driver.ts";
 import { UnsafeHostDriver } from "../runtime/unsafe-host-driver.ts";
 import { freePort } from "../testing/free-port.ts";
+import { apiToken, git, remoteUrl, tempDir } from "../testing/git.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
 import { KilnWorker } from "../worker/client.ts";
 

@@ -14,7 +14,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { WebSocket } from "ws";
 import { z } from "zod";
 import { ForbiddenError, KilnError } from "../errors/errors.ts";
-import { principalOf } from "../http/auth-hook.ts";
+import { principalOf } from "../http/principal.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { TerminalService } from "./service.ts";
 import type { TerminalSession } from "./session.ts";

@@ -3,10 +3,10 @@ import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
-import { useProject } from "../workspace/project-context.tsx";
 import { parseAssignee, parseLabels } from "./assignee.ts";
 import { tasksKey } from "./queries.ts";
 

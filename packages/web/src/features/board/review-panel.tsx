@@ -4,12 +4,12 @@ import { type FormEvent, useEffect, useState } from "react";
 import Markdown from "react-markdown";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { CheckIcon } from "../../ui/icons.tsx";
 import { Spinner } from "../../ui/spinner.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { DiffView } from "../history/diff-view.tsx";
-import { useProject } from "../workspace/project-context.tsx";
 import { reviewQuery, taskJobsKey, taskJobsQuery, tasksKey } from "./queries.ts";
 import { describeReviewError } from "./review-errors.ts";
 

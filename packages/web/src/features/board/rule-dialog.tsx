@@ -13,12 +13,12 @@ import {
 import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useEffect, useId, useState } from "react";
 import { api } from "../../api/endpoints.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { CloseIcon, PlusIcon } from "../../ui/icons.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { useProject } from "../workspace/project-context.tsx";
 import { errorsFromApi, type FormErrors, issuesToErrors } from "./form-errors.ts";
 import { rulesKey } from "./queries.ts";
 import {

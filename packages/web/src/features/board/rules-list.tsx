@@ -3,12 +3,12 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { PencilIcon, PlusIcon, TrashIcon } from "../../ui/icons.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { useProject } from "../workspace/project-context.tsx";
 import { rulesKey, rulesQuery } from "./queries.ts";
 import { RuleDialog } from "./rule-dialog.tsx";
 

@@ -2,10 +2,10 @@ import { type Member, TASK_PRIORITIES, type Task, type TaskPriority, UpdateTaskB
 import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { useProject } from "../workspace/project-context.tsx";
 import { assigneeValue, parseAssignee, parseLabels } from "./assignee.ts";
 import { errorsFromApi, type FormErrors, issuesToErrors } from "./form-errors.ts";
 import { tasksKey } from "./queries.ts";

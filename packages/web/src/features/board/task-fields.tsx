@@ -8,9 +8,9 @@ import {
 import { useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Select } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { useProject } from "../workspace/project-context.tsx";
 import { assigneeValue, parseAssignee } from "./assignee.ts";
 import { tasksKey } from "./queries.ts";
 

@@ -3,6 +3,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
@@ -10,7 +11,6 @@ import { Dialog } from "../../ui/dialog.tsx";
 import { TrashIcon } from "../../ui/icons.tsx";
 import { Input, Select } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { useProject } from "../workspace/project-context.tsx";
 import { STATUS_SWATCH } from "./order.ts";
 import { workflowKey } from "./queries.ts";
 

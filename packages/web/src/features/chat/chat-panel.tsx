@@ -1,9 +1,9 @@
+import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { ChatIcon, CloseIcon, HistoryIcon } from "../../ui/icons.tsx";
 import { Tabs } from "../../ui/tabs.tsx";
 import { HistoryPanel } from "../history/history-panel.tsx";
-import { useWorkspaceUi } from "../workspace/ui-store.ts";
 import { useChatUi } from "./chat-store.ts";
 import { ChatView } from "./chat-view.tsx";
 

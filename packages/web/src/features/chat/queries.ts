@@ -12,7 +12,6 @@ export const chatKey = (org: string, project: string, chatId: string) => [
   chatId,
 ];
 export const chatCostsKey = (org: string, chatId: string) => ["orgs", org, "llm", "calls", "chat", chatId];
-export const historyKey = (org: string, project: string) => [...projectKey(org, project), "history"];
 
 export const chatsQuery = (org: string, project: string) =>
   queryOptions({

@@ -2,10 +2,11 @@ import type { ChatWithMessages, RunEvent } from "@kiln/protocol";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api } from "../../api/endpoints.ts";
+import { reloadIfBroken, reloadPreview } from "../../state/preview-reload.ts";
 import { treeKey } from "../files/use-file-tree.ts";
-import { reloadIfBroken, reloadPreview } from "../preview/reload.ts";
+import { historyKey } from "../history/queries.ts";
 import { applyRunEvent, blankRun, withMessage } from "./fold.ts";
-import { chatCostsKey, chatKey, chatsKey, historyKey } from "./queries.ts";
+import { chatCostsKey, chatKey, chatsKey } from "./queries.ts";
 import { followRun, type RunStreamState } from "./run-stream.ts";
 
 /** Events are applied in small batches: a fast model sends hundreds of text deltas a second. */

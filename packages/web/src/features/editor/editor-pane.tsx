@@ -1,11 +1,11 @@
 import { lazy, Suspense, useEffect } from "react";
+import { basename, languageOf } from "../../lib/paths.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { CloseIcon, FileIcon } from "../../ui/icons.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
-import { basename, languageOf } from "../files/paths.ts";
-import { useProject } from "../workspace/project-context.tsx";
 import { acceptTheirs, saveFile } from "./file-sync.ts";
 import { isDirty, type OpenFile, useEditor } from "./store.ts";
 

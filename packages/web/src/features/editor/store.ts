@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import { isWithin } from "../files/paths.ts";
+import { isWithin } from "../../lib/paths.ts";
 
 export interface OpenFile {
   path: string;

@@ -1,9 +1,9 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { basename, join } from "../../lib/paths.ts";
 import { toast } from "../../ui/toast.tsx";
 import { useEditor } from "../editor/store.ts";
-import { basename, join } from "./paths.ts";
 import { treeKey } from "./use-file-tree.ts";
 
 /** File operations from the tree; each refreshes the tree and keeps open tabs pointing at the right files. */

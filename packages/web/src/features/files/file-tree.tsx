@@ -1,5 +1,7 @@
 import { type DragEvent, type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
 import { describeError } from "../../api/errors.ts";
+import { dirname, isWithin, join, validName } from "../../lib/paths.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { ContextMenu } from "../../ui/context-menu.tsx";
@@ -20,9 +22,7 @@ import type { MenuEntry } from "../../ui/menu.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { isDirty, useEditor } from "../editor/store.ts";
-import { useProject } from "../workspace/project-context.tsx";
 import { useFileActions } from "./file-actions.ts";
-import { dirname, isWithin, join, validName } from "./paths.ts";
 import { buildTree, ignored, type TreeNode, visibleRows } from "./tree.ts";
 import { useFileTree } from "./use-file-tree.ts";
 

@@ -1,4 +1,4 @@
-import { basename } from "./paths.ts";
+import { basename } from "../../lib/paths.ts";
 
 /** Scores a fuzzy match: every query character in order, tighter and earlier runs first; -1 if none. */
 export function fuzzyScore(query: string, text: string): number {

@@ -1,11 +1,11 @@
 import { useMemo, useState } from "react";
+import { basename, dirname } from "../../lib/paths.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { cn } from "../../ui/cn.ts";
 import { Dialog } from "../../ui/dialog.tsx";
 import { FileIcon } from "../../ui/icons.tsx";
 import { useEditor } from "../editor/store.ts";
-import { useProject } from "../workspace/project-context.tsx";
 import { fuzzyScore } from "./fuzzy.ts";
-import { basename, dirname } from "./paths.ts";
 import { useFileTree } from "./use-file-tree.ts";
 
 /** Ctrl/Cmd-P: find a file by name and open it. */

@@ -1,5 +1,5 @@
 import type { FileEntry } from "@kiln/protocol";
-import { basename, dirname } from "./paths.ts";
+import { basename, dirname } from "../../lib/paths.ts";
 
 export interface TreeNode {
   path: string;

@@ -3,15 +3,15 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { Dialog } from "../../ui/dialog.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
-import { historyKey } from "../chat/queries.ts";
 import { relativeTime } from "../projects/time.ts";
-import { useProject } from "../workspace/project-context.tsx";
 import { DiffView } from "./diff-view.tsx";
+import { historyKey } from "./queries.ts";
 import { useRestoreActions } from "./restore.ts";
 
 /** The project's checkpoints, newest first: what each changed, and a way back to any of them. */

@@ -2,11 +2,11 @@ import type { RestoreResult } from "@kiln/protocol";
 import { useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { reloadIfBroken } from "../../state/preview-reload.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { historyKey } from "../chat/queries.ts";
 import { treeKey } from "../files/use-file-tree.ts";
-import { reloadIfBroken } from "../preview/reload.ts";
+import { historyKey } from "./queries.ts";
 
 /**
  * Runs a restore or an undo. Files changed since the last checkpoint make the server refuse

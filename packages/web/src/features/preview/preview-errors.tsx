@@ -3,6 +3,8 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { useProject } from "../../state/project-context.tsx";
+import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { ChevronDown, ChevronRight, CloseIcon, SparkIcon, WarningIcon } from "../../ui/icons.tsx";
 import { toast } from "../../ui/toast.tsx";
@@ -10,8 +12,6 @@ import { ChatActions } from "../chat/chat-actions.ts";
 import { NEW_CHAT, useChatUi } from "../chat/chat-store.ts";
 import { chatKey } from "../chat/queries.ts";
 import { useFileTree } from "../files/use-file-tree.ts";
-import { useProject } from "../workspace/project-context.tsx";
-import { useWorkspaceUi } from "../workspace/ui-store.ts";
 
 const errorsKey = (org: string, project: string) => ["orgs", org, "projects", project, "preview-errors"];
 

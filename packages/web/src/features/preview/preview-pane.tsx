@@ -2,17 +2,17 @@ import type { RuntimeStatus } from "@kiln/protocol";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { usePreviewReload } from "../../state/preview-reload.ts";
+import { useProject } from "../../state/project-context.tsx";
+import { type Device, useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { ExternalIcon, MonitorIcon, PhoneIcon, RefreshIcon, TabletIcon } from "../../ui/icons.tsx";
 import { Spinner } from "../../ui/spinner.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
-import { useProject } from "../workspace/project-context.tsx";
-import { type Device, useWorkspaceUi } from "../workspace/ui-store.ts";
 import { openPendingTab } from "./new-tab.ts";
 import { PreviewErrors } from "./preview-errors.tsx";
-import { usePreviewReload } from "./reload.ts";
 
 const WIDTHS: Record<Device, number | undefined> = { mobile: 390, tablet: 768, desktop: undefined };
 

@@ -1,4 +1,6 @@
 import { lazy, Suspense, useState } from "react";
+import { useProject } from "../../state/project-context.tsx";
+import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { CloseIcon, LogsIcon, TerminalIcon } from "../../ui/icons.tsx";
@@ -7,8 +9,6 @@ import { Tabs } from "../../ui/tabs.tsx";
 import { LogsView } from "../logs/logs-view.tsx";
 import { useLogStream } from "../logs/use-log-stream.ts";
 import type { ConnectionState } from "../terminal/connection.ts";
-import { useProject } from "./project-context.tsx";
-import { useWorkspaceUi } from "./ui-store.ts";
 
 const TerminalView = lazy(() => import("../terminal/terminal-view.tsx"));
 

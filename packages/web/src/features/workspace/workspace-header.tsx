@@ -1,5 +1,7 @@
 import { Link } from "@tanstack/react-router";
 import { describeError } from "../../api/errors.ts";
+import { useProject } from "../../state/project-context.tsx";
+import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import {
@@ -16,8 +18,6 @@ import { useMe } from "../auth/use-me.ts";
 import { StatusPill } from "../runtime/status-pill.tsx";
 import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
 import { UserMenu } from "../shell/user-menu.tsx";
-import { useProject } from "./project-context.tsx";
-import { useWorkspaceUi } from "./ui-store.ts";
 
 export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
   const { org, project, details, canWrite } = useProject();

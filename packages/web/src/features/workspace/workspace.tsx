@@ -1,5 +1,7 @@
 import { useEffect, useState } from "react";
 import { Group, Panel, Separator, useDefaultLayout } from "react-resizable-panels";
+import { useProject } from "../../state/project-context.tsx";
+import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { cn } from "../../ui/cn.ts";
 import { BoardView } from "../board/board-view.tsx";
 import { ChatPanel } from "../chat/chat-panel.tsx";
@@ -12,8 +14,6 @@ import { QuickOpen } from "../files/quick-open.tsx";
 import { useFileTree } from "../files/use-file-tree.ts";
 import { PreviewPane } from "../preview/preview-pane.tsx";
 import { BottomPanel } from "./bottom-panel.tsx";
-import { useProject } from "./project-context.tsx";
-import { useWorkspaceUi } from "./ui-store.ts";
 import { WorkspaceHeader } from "./workspace-header.tsx";
 
 function Handle({ vertical }: { vertical?: boolean }) {

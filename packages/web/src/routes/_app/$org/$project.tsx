@@ -2,8 +2,8 @@ import { can } from "@kiln/protocol";
 import { createFileRoute, notFound } from "@tanstack/react-router";
 import { isApiError } from "../../../api/errors.ts";
 import { projectQuery } from "../../../features/projects/queries.ts";
-import { ProjectProvider } from "../../../features/workspace/project-context.tsx";
 import { Workspace } from "../../../features/workspace/workspace.tsx";
+import { ProjectProvider } from "../../../state/project-context.tsx";
 import { useTitle } from "../../../ui/use-title.ts";
 import { NotFound } from "../../__root.tsx";
 
