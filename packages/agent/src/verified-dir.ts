@@ -55,12 +55,19 @@ export class VerifiedDir {
             child = await open(next, O_RDONLY | O_DIRECTORY | O_NOFOLLOW).catch((e) => {
               throw raced(e, segments);
             });
-            // Whatever is there now is verified inside the root below before anything is done in it.
+            // Handed over through the descriptor of what was opened, and only once that is known to lie
+            // inside the root: another directory swapped in since the mkdir is never chowned.
             if (created && options.owner) {
-              await child.chown(options.owner.uid, options.owner.gid).catch(async (e) => {
-                await child.close();
-                throw e;
-              });
+              const made = child;
+              await readlink(`${PROC_FD}/${made.fd}`)
+                .then((real) => {
+                  if (real !== root && !real.startsWith(`${root}/`)) throw raced(undefined, segments);
+                  return made.chown(options.owner!.uid, options.owner!.gid);
+                })
+                .catch(async (e) => {
+                  await made.close();
+                  throw e;
+                });
             }
           } else {
             // O_NOFOLLOW|O_DIRECTORY on a symlink fails with ELOOP or ENOTDIR; tell the two cases apart.

@@ -460,7 +460,7 @@ export class FileService {
    * would lead root's unlinks outside. The project's own user removes it, from the verified parent.
    */
   async #removeTree(parent: Dir, name: string, root: ProjectRoot, shown: string): Promise<void> {
-    if (root.owner && parent.handle) {
+    if (root.owner) {
       await removeAsOwner(parent.path, [name], root.owner).catch((err) => {
         // Code in the sandbox wrote into it while it was being removed.
         if (fsCode(err) === "ENOTEMPTY") {
@@ -473,7 +473,8 @@ export class FileService {
       });
       return;
     }
-    // No sandbox user (the unsafe-host driver runs project code as Kiln itself): nothing to guard against.
+    // No sandbox user: the unsafe-host driver runs project code as Kiln itself, so there is no boundary
+    // between them for a walk to cross.
     await rm(parent.child(name), { recursive: true });
   }
 
