@@ -4,6 +4,7 @@ export * from "./automation.ts";
 export * from "./chats.ts";
 export * from "./common.ts";
 export * from "./config.ts";
+export * from "./contracts/index.ts";
 export * from "./errors.ts";
 export * from "./files.ts";
 export * from "./git.ts";

@@ -70,3 +70,6 @@ export const InvitationPreview = z.object({
   role: Role,
   expiresAt: Timestamp,
 });
+
+/** What accepting an invitation made of the caller. */
+export const AcceptedInvitation = z.object({ orgId: Id, role: Role });

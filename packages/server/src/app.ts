@@ -53,6 +53,7 @@ import { llmRoutes } from "./llm/routes.ts";
 import type { LlmService } from "./llm/service.ts";
 import { memberRoutes } from "./members/routes.ts";
 import type { MemberService } from "./members/service.ts";
+import { orgRouter } from "./orgs/router.ts";
 import { orgRoutes } from "./orgs/routes.ts";
 import type { OrgService } from "./orgs/service.ts";
 import type { PreviewErrors } from "./preview/errors.ts";
@@ -189,10 +190,12 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     verification: services.verification,
     secureCookies,
   });
-  orgRoutes(app, { orgs: services.orgs });
-  memberRoutes(app, { orgs: services.orgs, members: services.members });
-  invitationRoutes(app, { orgs: services.orgs, invitations: services.invitations });
-  projectRoutes(app, { orgs: services.orgs, projects: services.projects });
+  // Routes declared as contracts (protocol `routes`) register through this.
+  const router = orgRouter(app, services.orgs);
+  orgRoutes(router, { orgs: services.orgs });
+  memberRoutes(router, { members: services.members });
+  invitationRoutes(router, { invitations: services.invitations });
+  projectRoutes(router, { projects: services.projects });
   // One table of open streams for every live route, so the per-user cap counts them all.
   const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
   fileRoutes(app, {

@@ -19,7 +19,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/principal.ts";
-import { OrgParams } from "../orgs/routes.ts";
+import { OrgParams } from "@kiln/protocol";
 import type { OrgService } from "../orgs/service.ts";
 import type { LlmService } from "./service.ts";
 

@@ -1,0 +1,15 @@
+import { routes } from "@kiln/protocol";
+import { type BodyOf, call } from "../call.ts";
+
+const p = routes.projects;
+
+export const projects = {
+  list: (org: string) => call(p.list, { params: { org } }),
+  get: (org: string, project: string) => call(p.get, { params: { org, project } }),
+  // The workspace opens the preview next: start the dev server now rather than on its first request.
+  create: (org: string, body: Omit<BodyOf<typeof p.create>, "startDevServer">) =>
+    call(p.create, { params: { org }, body: { ...body, startDevServer: true } }),
+  update: (org: string, project: string, body: BodyOf<typeof p.update>) =>
+    call(p.update, { params: { org, project }, body }),
+  remove: (org: string, project: string) => call(p.remove, { params: { org, project } }),
+};

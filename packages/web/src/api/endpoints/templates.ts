@@ -1,0 +1,4 @@
+import type { Template } from "@kiln/protocol";
+import { http } from "../client.ts";
+
+export const templates = () => http.get<Template[]>("/api/templates");
