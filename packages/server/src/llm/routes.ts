@@ -11,6 +11,7 @@ import {
   LlmUsageQuery,
   LlmUsageReport,
   Ok,
+  OrgParams,
   UpdateLlmProviderBody,
   UpdateLlmSettingsBody,
   UpsertLlmPriceBody,
@@ -19,7 +20,6 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf } from "../http/principal.ts";
-import { OrgParams } from "@kiln/protocol";
 import type { OrgService } from "../orgs/service.ts";
 import type { LlmService } from "./service.ts";
 
