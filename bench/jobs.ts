@@ -39,7 +39,7 @@ import { openDatabase } from "../packages/server/src/db/client.ts";
 import { jobs, workers } from "../packages/server/src/db/schema-shared.ts";
 import { JobQueue } from "../packages/server/src/jobs/queue.ts";
 import { ProjectStorage } from "../packages/server/src/projects/storage.ts";
-import { SANDBOX_UID } from "../packages/server/src/runtime/sandbox-root.ts";
+import { SANDBOX_UID } from "../packages/server/src/sandbox/sandbox-root.ts";
 import { TemplateRegistry } from "../packages/server/src/templates/registry.ts";
 import { TemplateService } from "../packages/server/src/templates/service.ts";
 import { freePort } from "../packages/server/src/testing/free-port.ts";

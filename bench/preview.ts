@@ -29,7 +29,7 @@ import { launchChromium } from "../e2e/chromium.ts";
 import { loadConfig } from "../packages/server/src/config.ts";
 import { openDatabase } from "../packages/server/src/db/client.ts";
 import { createKiln } from "../packages/server/src/kiln.ts";
-import { SANDBOX_UID } from "../packages/server/src/runtime/sandbox-root.ts";
+import { SANDBOX_UID } from "../packages/server/src/sandbox/sandbox-root.ts";
 import { TemplateRegistry } from "../packages/server/src/templates/registry.ts";
 import { TemplateService } from "../packages/server/src/templates/service.ts";
 import { freePort } from "../packages/server/src/testing/free-port.ts";

@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { LocalDriver } from "../packages/server/src/runtime/local-driver.ts";
+import { LocalDriver } from "../packages/server/src/sandbox/local-driver.ts";
 
 const RUNS = Math.max(20, Number(process.env.KILN_BENCH_RUNS ?? 30));
 

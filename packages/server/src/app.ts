@@ -29,8 +29,8 @@ import { chatRoutes } from "./chats/routes.ts";
 import type { ChatService } from "./chats/service.ts";
 import type { KilnConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
-import { runtimeRoutes } from "./devserver/routes.ts";
-import type { RuntimeService } from "./devserver/service.ts";
+import { devServerRoutes } from "./devserver/routes.ts";
+import type { DevServerService } from "./devserver/service.ts";
 import { fileRoutes } from "./files/routes.ts";
 import type { FileService } from "./files/service.ts";
 import type { FileWatches } from "./files/watches.ts";
@@ -80,7 +80,7 @@ export interface Services {
   files: FileService;
   fileWatches: FileWatches;
   templates: TemplateService;
-  runtime: RuntimeService;
+  devServer: DevServerService;
   preview: PreviewGateway;
   terminals: TerminalService;
   llm: LlmService;
@@ -206,7 +206,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     bodyLimitBytes: config.bodyLimitBytes,
   });
   templateRoutes(app, { templates: services.templates });
-  runtimeRoutes(app, { orgs: services.orgs, runtime: services.runtime, streams });
+  devServerRoutes(app, { orgs: services.orgs, devServer: services.devServer, streams });
   previewErrorRoutes(app, {
     orgs: services.orgs,
     projects: services.projects,

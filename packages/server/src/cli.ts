@@ -4,7 +4,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { loadConfig } from "./config.ts";
 import { createKiln } from "./kiln.ts";
-import { sandboxLine } from "./runtime/sandbox-line.ts";
+import { sandboxLine } from "./sandbox/sandbox-line.ts";
 import { VERSION } from "./version.ts";
 import { KilnWorker } from "./worker/client.ts";
 import { localServerUrl, WORKER_USAGE, workerCommand } from "./worker/command.ts";

@@ -24,7 +24,7 @@ import { scheduleHousekeeping } from "./db/housekeeping.ts";
 import { migrateAll } from "./db/migrate.ts";
 import { DevServerManager, type DevServerProject, GUEST_PORT } from "./devserver/manager.ts";
 import { prewarmWorkspace } from "./devserver/prewarm.ts";
-import { devProject, RuntimeService } from "./devserver/service.ts";
+import { DevServerService, devProject } from "./devserver/service.ts";
 import { FileEvents } from "./files/events.ts";
 import { FileService } from "./files/service.ts";
 import { FileWatches } from "./files/watches.ts";
@@ -50,11 +50,11 @@ import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
 import {
   DisabledDriver,
-  openRuntimeDriver,
-  type RuntimeDriver,
+  openSandboxDriver,
+  type SandboxDriver,
   type SandboxSpec,
   SandboxUnavailableError,
-} from "./runtime/index.ts";
+} from "./sandbox/index.ts";
 import { loadMasterKey } from "./secrets/master-key.ts";
 import { deriveKey, SecretBox } from "./secrets/secret-box.ts";
 import { devCommand, TemplateRegistry } from "./templates/registry.ts";
@@ -69,9 +69,9 @@ export interface Kiln {
   mailer: Mailer;
   secrets: SecretBox;
   storage: ProjectStorage;
-  /** File changes made through the file API; the runtime and live reload subscribe. */
+  /** File changes made through the file API; the dev servers and live reload subscribe. */
   fileEvents: FileEvents;
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   devServers: DevServerManager;
   /** Aggregate limits per org, user and project (limits/). */
   limits: Limits;
@@ -252,7 +252,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
       disk: limits.disk,
     });
-    const runtime = new RuntimeService({
+    const devServer = new DevServerService({
       projects,
       manager: devServers,
       preview: new PreviewLinks(previewTokens, config.publicUrl, config.appDomain),
@@ -265,7 +265,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       embedded,
       projects,
       files,
-      runtime,
+      devServer,
       driver,
       storage,
       models: llm.gateway,
@@ -357,7 +357,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       files,
       fileWatches,
       templates,
-      runtime,
+      devServer,
       preview,
       terminals,
       llm,
@@ -416,9 +416,9 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
   }
 }
 
-async function openDriver(config: KilnConfig, logger: FastifyBaseLogger): Promise<RuntimeDriver> {
+async function openDriver(config: KilnConfig, logger: FastifyBaseLogger): Promise<SandboxDriver> {
   try {
-    const { driver, check } = await openRuntimeDriver({ allowUnsandboxed: config.allowUnsandboxed });
+    const { driver, check } = await openSandboxDriver({ allowUnsandboxed: config.allowUnsandboxed });
     for (const warning of check.warnings) logger.warn({ driver: driver.name }, warning);
     if (driver.unsandboxed)
       logger.error("KILN_ALLOW_UNSANDBOXED=1: project code runs UNSANDBOXED on this host");

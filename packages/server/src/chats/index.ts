@@ -5,12 +5,12 @@ import type { ApprovalMode } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { KilnConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
-import type { RuntimeService } from "../devserver/service.ts";
+import type { DevServerService } from "../devserver/service.ts";
 import type { FileService } from "../files/service.ts";
 import type { Limits } from "../limits/index.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
-import type { RuntimeDriver } from "../runtime/driver.ts";
+import type { SandboxDriver } from "../sandbox/driver.ts";
 import { ChatEngine, type CheckpointSink } from "./engine.ts";
 import { type BrowserErrorSource, ProjectContext } from "./project-context.ts";
 import { ChatService, type ModelSource } from "./service.ts";
@@ -24,8 +24,8 @@ export interface ChatsDeps {
   embedded: boolean;
   projects: ProjectService;
   files: FileService;
-  runtime: RuntimeService;
-  driver: RuntimeDriver;
+  devServer: DevServerService;
+  driver: SandboxDriver;
   storage: ProjectStorage;
   models: ModelSource;
   history: CheckpointSink;
@@ -48,7 +48,7 @@ export function createChats(d: ChatsDeps): { chats: ChatService; engine: ChatEng
     checkpoints: d.history,
     limits: d.limits?.config,
   });
-  const context = new ProjectContext(d.files, d.runtime, d.previewErrors);
+  const context = new ProjectContext(d.files, d.devServer, d.previewErrors);
   const tools = createDefaultTools({ webFetch: { policy: d.egress } });
   // Plan mode: the loop refuses mutating tools anyway; not offering them keeps the model from trying.
   const readOnly = tools.filter((t) => !t.mutates);

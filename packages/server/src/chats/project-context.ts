@@ -1,6 +1,6 @@
 import type { PreviewStatus, ProjectInfo } from "@kiln/agent";
 import type { PreviewError, Project } from "@kiln/protocol";
-import type { RuntimeService } from "../devserver/service.ts";
+import type { DevServerService } from "../devserver/service.ts";
 import type { FileService } from "../files/service.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 
@@ -19,12 +19,12 @@ const DETAIL_LIMIT = 1_500;
 /** What the agent's `project_info` and `preview_status` tools read, and the system prompt's guide. */
 export class ProjectContext {
   readonly #files: FileService;
-  readonly #runtime: RuntimeService;
+  readonly #devServer: DevServerService;
   readonly #errors: BrowserErrorSource | undefined;
 
-  constructor(files: FileService, runtime: RuntimeService, errors?: BrowserErrorSource) {
+  constructor(files: FileService, devServer: DevServerService, errors?: BrowserErrorSource) {
     this.#files = files;
-    this.#runtime = runtime;
+    this.#devServer = devServer;
     this.#errors = errors;
   }
 
@@ -44,7 +44,7 @@ export class ProjectContext {
       template: project.template,
       ...(project.description ? { description: project.description } : {}),
       ...(guide ? { guide } : {}),
-      previewUrl: this.#runtime.previewUrl(access, project),
+      previewUrl: this.#devServer.previewUrl(access, project),
     };
   }
 
@@ -53,14 +53,18 @@ export class ProjectContext {
    * a little for it to come up or crash, then reports the errors seen.
    */
   async previewStatus(access: OrgAccess, project: Project): Promise<PreviewStatus> {
-    let status = await this.#runtime.status(access, project.id);
+    let status = await this.#devServer.status(access, project.id);
     if (status.state === "stopped" || status.state === "hibernated" || status.state === "crashed") {
-      status = await this.#runtime.act(access, project.id, status.state === "crashed" ? "restart" : "start");
+      status = await this.#devServer.act(
+        access,
+        project.id,
+        status.state === "crashed" ? "restart" : "start",
+      );
     }
     const deadline = Date.now() + START_WAIT_MS;
     while (status.state === "starting" && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      status = await this.#runtime.status(access, project.id);
+      status = await this.#devServer.status(access, project.id);
     }
     const seen = this.#errors?.recent(access.org.id, project.id) ?? [];
     const server = seen.filter((e) => e.source === "server").map(describe);

@@ -21,7 +21,7 @@ import type { Project } from "@kiln/protocol";
 import { KilnError } from "../errors/errors.ts";
 import type { FileService } from "../files/service.ts";
 import type { OrgAccess } from "../orgs/service.ts";
-import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
+import type { SandboxDriver, SandboxSpec } from "../sandbox/driver.ts";
 
 const WORKSPACE_CODES = new Set<string>([
   "file_not_found",
@@ -38,7 +38,7 @@ export interface ProjectWorkspaceDeps {
   access: OrgAccess;
   project: Project;
   files: FileService;
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   sandbox: (network: boolean) => SandboxSpec;
   info?: () => Promise<ProjectInfo>;
   previewStatus?: () => Promise<PreviewStatus>;

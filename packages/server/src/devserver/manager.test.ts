@@ -3,7 +3,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalDriver } from "../runtime/local-driver.ts";
+import { LocalDriver } from "../sandbox/local-driver.ts";
 import { DevServerManager, type DevServerProject } from "./manager.ts";
 
 // A dev server as small as it gets: answers with a body read from a file, on the PORT it is given.

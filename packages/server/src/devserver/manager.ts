@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { RuntimeDriver, SandboxProcess, SandboxSpec } from "../runtime/driver.ts";
+import type { SandboxDriver, SandboxProcess, SandboxSpec } from "../sandbox/driver.ts";
 import { LogBuffer } from "./log-buffer.ts";
 
 export type DevServerState = "stopped" | "starting" | "running" | "crashed" | "hibernated";
@@ -29,9 +29,9 @@ export interface DevServerStatus {
 }
 
 export interface DevServerManagerOptions {
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   /** The driver as one project's dev server sees it (limits/: counted against its org); `driver` if unset. */
-  driverFor?(project: DevServerProject): RuntimeDriver;
+  driverFor?(project: DevServerProject): SandboxDriver;
   /** The project's sandbox (workspace, mounts, limits). */
   sandboxFor(project: DevServerProject): Promise<SandboxSpec>;
   /** The dev command, or undefined when the project has none. */

@@ -1,5 +1,5 @@
 import type { TemplateManifest } from "@kiln/protocol";
-import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
+import type { SandboxDriver, SandboxSpec } from "../sandbox/driver.ts";
 import { devCommand } from "../templates/registry.ts";
 import { GUEST_PORT } from "./manager.ts";
 
@@ -46,7 +46,7 @@ child.on("exit", (code) => {
  * finish; the workspace is usable either way.
  */
 export async function prewarmWorkspace(
-  driver: RuntimeDriver,
+  driver: SandboxDriver,
   sandbox: SandboxSpec,
   manifest: TemplateManifest,
   options: { signal?: AbortSignal; timeoutMs?: number } = {},

@@ -6,7 +6,7 @@ import { type EventStreams, wantsStream } from "../http/event-stream.ts";
 import { principalOf } from "../http/principal.ts";
 import type { OrgService } from "../orgs/service.ts";
 import type { LogLine as BufferedLine } from "./log-buffer.ts";
-import type { RuntimeService } from "./service.ts";
+import type { DevServerService } from "./service.ts";
 
 const errors = { "4xx": ErrorEnvelope };
 const tags = ["runtime"];
@@ -16,12 +16,12 @@ function wire(line: BufferedLine): LogLine {
   return { seq: line.seq, at: new Date(line.at).toISOString(), stream: line.stream, text: line.text };
 }
 
-export function runtimeRoutes(
+export function devServerRoutes(
   app: FastifyInstance,
-  deps: { orgs: OrgService; runtime: RuntimeService; streams: EventStreams },
+  deps: { orgs: OrgService; devServer: DevServerService; streams: EventStreams },
 ): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { orgs, runtime, streams } = deps;
+  const { orgs, devServer, streams } = deps;
   const base = "/api/orgs/:org/projects/:project";
 
   r.get(
@@ -36,7 +36,7 @@ export function runtimeRoutes(
     },
     async (request) => {
       const access = await orgs.access(principalOf(request).userId, request.params.org);
-      return runtime.status(access, request.params.project);
+      return devServer.status(access, request.params.project);
     },
   );
 
@@ -53,7 +53,7 @@ export function runtimeRoutes(
       },
       async (request) => {
         const access = await orgs.access(principalOf(request).userId, request.params.org);
-        return runtime.act(access, request.params.project, action);
+        return devServer.act(access, request.params.project, action);
       },
     );
   }
@@ -71,7 +71,7 @@ export function runtimeRoutes(
     },
     async (request, reply) => {
       const access = await orgs.access(principalOf(request).userId, request.params.org);
-      const buffer = await runtime.logs(access, request.params.project);
+      const buffer = await devServer.logs(access, request.params.project);
       const lastId = Number(request.headers["last-event-id"]);
       const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : (request.query.since ?? 0);
       if (!wantsStream(request)) {
@@ -107,7 +107,7 @@ export function runtimeRoutes(
     },
     async (request) => {
       const access = await orgs.access(principalOf(request).userId, request.params.org);
-      return runtime.previewSession(access, request.params.project);
+      return devServer.previewSession(access, request.params.project);
     },
   );
 }

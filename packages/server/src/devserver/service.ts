@@ -14,7 +14,7 @@ export interface PreviewLinks {
   handoff(grant: { userId: string; orgId: string; projectId: string }): Promise<string>;
 }
 
-export interface RuntimeServiceOptions {
+export interface DevServerServiceOptions {
   projects: ProjectService;
   manager: DevServerManager;
   preview: PreviewLinks;
@@ -27,10 +27,10 @@ export function devProject(access: OrgAccess, project: Project): DevServerProjec
 }
 
 /** The project runtime as the API sees it: status, start/stop/restart, logs, preview sign-in links. */
-export class RuntimeService {
-  readonly #o: RuntimeServiceOptions;
+export class DevServerService {
+  readonly #o: DevServerServiceOptions;
 
-  constructor(options: RuntimeServiceOptions) {
+  constructor(options: DevServerServiceOptions) {
     this.#o = options;
   }
 

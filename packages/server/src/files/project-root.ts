@@ -3,7 +3,7 @@ import { constants, existsSync, type Stats } from "node:fs";
 import { type FileHandle, lstat, mkdir, open, readlink, realpath, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { KilnError } from "../errors/errors.ts";
-import type { Owner } from "../runtime/workspace-owner.ts";
+import type { Owner } from "../sandbox/workspace-owner.ts";
 import { isInside, joinSegments, PathError, segmentsBelow } from "./paths.ts";
 
 /**

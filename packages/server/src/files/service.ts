@@ -21,7 +21,7 @@ import { type Permission, requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
-import { removeAsOwner } from "../runtime/as-owner.ts";
+import { removeAsOwner } from "../sandbox/as-owner.ts";
 import { asText, decodeBase64, versionOf } from "./content.ts";
 import type { FileEvents } from "./events.ts";
 import { assertNotReserved, joinSegments, PathError, parsePath } from "./paths.ts";

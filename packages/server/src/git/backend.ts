@@ -14,10 +14,10 @@ import type { DiskQuota } from "../limits/disk-quota.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import {
   DisabledDriver,
-  type RuntimeDriver,
+  type SandboxDriver,
   type SandboxProcess,
   UnsafeHostDriver,
-} from "../runtime/index.ts";
+} from "../sandbox/index.ts";
 import { readCgiHead } from "./cgi.ts";
 import { onlyPushing } from "./push-refs.ts";
 import { backendArgv } from "./script.ts";
@@ -75,7 +75,7 @@ export interface GitResponse {
 export interface GitBackendOptions {
   storage: ProjectStorage;
   /** git runs in the project's sandbox (see ProjectHistory for why). */
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   /** Pushes take the project's history lock. */
   history: ProjectHistory;
   /** Told which files a push to the checked-out branch wrote or deleted. */
@@ -96,7 +96,7 @@ const MAX_STDERR_BYTES = 8 * 1024 * 1024;
 export class GitBackend {
   readonly limits: GitLimits;
   readonly #o: GitBackendOptions;
-  readonly #runner: RuntimeDriver;
+  readonly #runner: SandboxDriver;
   readonly #home: string;
 
   constructor(options: GitBackendOptions) {

@@ -7,7 +7,7 @@ import type { FileChange } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileEvents } from "../files/events.ts";
 import { ProjectStorage } from "../projects/storage.ts";
-import { DisabledDriver, LocalDriver, SandboxUnavailableError } from "../runtime/index.ts";
+import { DisabledDriver, LocalDriver, SandboxUnavailableError } from "../sandbox/index.ts";
 import { initRepository } from "../templates/git.ts";
 import { ProjectHistory } from "./service.ts";
 

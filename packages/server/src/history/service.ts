@@ -6,7 +6,7 @@ import type { Checkpoint, CheckpointDiff, CheckpointPage, RestoreResult } from "
 import { KilnError, NotFoundError, ValidationError } from "../errors/errors.ts";
 import type { FileEvents } from "../files/events.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
-import { DisabledDriver, type RuntimeDriver, UnsafeHostDriver } from "../runtime/index.ts";
+import { DisabledDriver, type SandboxDriver, UnsafeHostDriver } from "../sandbox/index.ts";
 import { KILN_AUTHOR } from "../templates/git.ts";
 import {
   BRANCH_DIFF_SCRIPT,
@@ -51,7 +51,7 @@ export const DEFAULT_HISTORY_LIMITS: HistoryLimits = {
 export interface HistoryOptions {
   storage: ProjectStorage;
   /** Git runs in the project's sandbox (see `#runner`). */
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   /** Told which files a restore wrote or deleted, so dev servers and editors reload. */
   events?: FileEvents | undefined;
   limits?: Partial<HistoryLimits> | undefined;
@@ -80,7 +80,7 @@ const checkpointNotFound = () =>
 export class ProjectHistory {
   readonly limits: HistoryLimits;
   readonly #o: HistoryOptions;
-  readonly #runner: RuntimeDriver;
+  readonly #runner: SandboxDriver;
   readonly #lock = new KeyedLock();
   /** An empty HOME for git on the host; in a sandbox /tmp is a fresh, empty tmpfs for each command. */
   readonly #home: string;

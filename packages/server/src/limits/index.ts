@@ -2,12 +2,12 @@ import type { LimitsConfig } from "../config.ts";
 import {
   type ExecRequest,
   type ExecResult,
-  type RuntimeDriver,
   resolveLimits,
+  type SandboxDriver,
   type SandboxProcess,
   type SandboxSpec,
   type SpawnRequest,
-} from "../runtime/driver.ts";
+} from "../sandbox/driver.ts";
 import { DiskQuota } from "./disk-quota.ts";
 import { LiveSandboxes, type SandboxClaim } from "./live-sandboxes.ts";
 
@@ -55,7 +55,7 @@ export class Limits {
   }
 
   /** The driver as seen by one owner: every exec and spawn is admitted first and counted while it lives. */
-  guard(owner: SandboxOwner, driver: RuntimeDriver): RuntimeDriver {
+  guard(owner: SandboxOwner, driver: SandboxDriver): SandboxDriver {
     const limits = this;
     return {
       name: driver.name,

@@ -1,8 +1,8 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { looksLikeId } from "../orgs/slug.ts";
-import { removeProjectTree, removeProjectTrees } from "../runtime/as-owner.ts";
-import type { Owner } from "../runtime/workspace-owner.ts";
+import { removeProjectTree, removeProjectTrees } from "../sandbox/as-owner.ts";
+import type { Owner } from "../sandbox/workspace-owner.ts";
 
 /**
  * Where project files live: `<dataDir>/orgs/<orgId>/projects/<projectId>/`. Paths use ids, never slugs,

@@ -5,8 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { executeTool, type ToolContext, writeFileTool } from "@kiln/agent";
 import { afterAll, describe, expect, it } from "vitest";
-import { LocalDriver } from "../runtime/local-driver.ts";
-import { chownWorkspace } from "../runtime/workspace-owner.ts";
+import { LocalDriver } from "../sandbox/local-driver.ts";
+import { chownWorkspace } from "../sandbox/workspace-owner.ts";
 import { sandboxedWorkspace } from "../worker/workspace.ts";
 import { directorySwapper } from "./swapper.ts";
 

@@ -7,8 +7,8 @@ import type { Job } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RuntimeDriver } from "../runtime/driver.ts";
-import { UnsafeHostDriver } from "../runtime/unsafe-host-driver.ts";
+import type { SandboxDriver } from "../sandbox/driver.ts";
+import { UnsafeHostDriver } from "../sandbox/unsafe-host-driver.ts";
 import { freePort } from "../testing/free-port.ts";
 import { apiToken, git, remoteUrl, tempDir } from "../testing/git.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
@@ -212,7 +212,7 @@ async function untilDone(jobId: string): Promise<Job> {
 
 /** Runs one job whose agent runs `plant` in bash, then writes note.txt and finishes. */
 async function hostileJob(
-  driver: RuntimeDriver,
+  driver: SandboxDriver,
   plant: string,
   prepare?: (project: { id: string; slug: string }) => Promise<void>,
 ) {

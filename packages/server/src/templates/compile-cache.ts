@@ -3,7 +3,7 @@ import { chmod, cp, readdir, rename, rm, symlink } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { freePort } from "../runtime/network.ts";
+import { freePort } from "../sandbox/network.ts";
 import { hostEnv } from "./host-env.ts";
 import type { LoadedTemplate } from "./registry.ts";
 import { devCommand } from "./registry.ts";

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { copyFile, link, lstat, mkdir, open, readdir, readlink, symlink } from "node:fs/promises";
 import path from "node:path";
-import type { Owner } from "../runtime/workspace-owner.ts";
+import type { Owner } from "../sandbox/workspace-owner.ts";
 
 /**
  * Recreates `src` at `dest` with new directories and symlinks but hard links for files: a writable tree

@@ -1,6 +1,6 @@
 import type { Template } from "@kiln/protocol";
 import { KilnError } from "../errors/errors.ts";
-import { chownWorkspace } from "../runtime/workspace-owner.ts";
+import { chownWorkspace } from "../sandbox/workspace-owner.ts";
 import { copyTemplate, writeGitignore } from "./copy.ts";
 import { type CacheLog, DependencyCache } from "./dependency-cache.ts";
 import { FirstCommits } from "./first-commit.ts";

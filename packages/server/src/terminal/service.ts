@@ -5,13 +5,13 @@ import type { Limits } from "../limits/index.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
-import type { RuntimeDriver, SandboxProcess, SandboxSpec } from "../runtime/driver.ts";
+import type { SandboxDriver, SandboxProcess, SandboxSpec } from "../sandbox/driver.ts";
 import { ptyArgv } from "./pty-helper.ts";
 import { TerminalSession } from "./session.ts";
 
 export interface TerminalServiceOptions {
   projects: ProjectService;
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   /** The project's sandbox (workspace, mounts, network), the same one its dev server gets. */
   sandboxFor(orgId: string, projectId: string): SandboxSpec;
   /** Sessions with no attached socket and no output for this long are killed; 0 never. */

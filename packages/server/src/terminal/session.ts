@@ -1,5 +1,5 @@
 import type { Terminal, TerminalServerMessage } from "@kiln/protocol";
-import type { SandboxProcess } from "../runtime/driver.ts";
+import type { SandboxProcess } from "../sandbox/driver.ts";
 import { inputFrame, resizeFrame } from "./pty-helper.ts";
 import { Scrollback } from "./scrollback.ts";
 

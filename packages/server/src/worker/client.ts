@@ -7,7 +7,7 @@ import {
 } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import { WebSocket } from "ws";
-import type { RuntimeDriver } from "../runtime/driver.ts";
+import type { SandboxDriver } from "../sandbox/driver.ts";
 import { VERSION } from "../version.ts";
 import { type JobAssignment, type JobOutcome, runJob } from "./job-runner.ts";
 
@@ -17,7 +17,7 @@ export interface WorkerOptions {
   token: string;
   concurrency: number;
   name?: string;
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   workDir: string;
   log: FastifyBaseLogger;
   maxSteps?: number;

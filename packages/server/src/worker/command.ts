@@ -5,8 +5,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
-import { openRuntimeDriver } from "../runtime/index.ts";
-import { sandboxLine } from "../runtime/sandbox-line.ts";
+import { openSandboxDriver } from "../sandbox/index.ts";
+import { sandboxLine } from "../sandbox/sandbox-line.ts";
 import { KilnWorker } from "./client.ts";
 
 export const WORKER_USAGE = `  kiln worker --server URL --token T [--concurrency N] [--work-dir DIR] [--name NAME]
@@ -33,7 +33,7 @@ export async function workerCommand(argv: string[]): Promise<void> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
     throw new Error("--concurrency must be 1–32");
   const log = pino({ level: process.env.LOG_LEVEL ?? "info" }) as FastifyBaseLogger;
-  const { driver } = await openRuntimeDriver({
+  const { driver } = await openSandboxDriver({
     allowUnsandboxed: process.env.KILN_ALLOW_UNSANDBOXED === "1",
   });
   // Like `kiln start`: whoever runs a worker must see whether (and how well) it isolates project code.

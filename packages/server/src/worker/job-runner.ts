@@ -4,7 +4,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createDefaultTools, runAgent } from "@kiln/agent";
 import type { AgentEvent, Job, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
 import { systemPrompt } from "../chats/system-prompt.ts";
-import type { RuntimeDriver } from "../runtime/driver.ts";
+import type { SandboxDriver } from "../sandbox/driver.ts";
 import { PrivateClone } from "./private-clone.ts";
 import { sandboxedWorkspace } from "./workspace.ts";
 import { checkoutInSandbox, JobGitError, type JobWorkspace, packInSandbox } from "./workspace-git.ts";
@@ -23,7 +23,7 @@ export type JobOutcome =
   | { ok: false; code: JobFailureCode; message: string; cancelled?: boolean };
 
 export interface JobRunnerDeps {
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   /** Where clones live while a job runs (removed afterwards). */
   workDir: string;
   emit(event: WorkerJobEvent): void;

@@ -5,7 +5,7 @@ import type { JobFailureCode } from "@kiln/protocol";
 import { DEFAULT_GIT_LIMITS } from "../git/backend.ts";
 import { EXIT, PRELUDE } from "../history/git-shell.ts";
 import { gitEnvironment } from "../history/service.ts";
-import type { ExecResult, RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
+import type { ExecResult, SandboxDriver, SandboxSpec } from "../sandbox/driver.ts";
 import { KILN_AUTHOR } from "../templates/git.ts";
 import { privateHome } from "./git.ts";
 
@@ -63,7 +63,7 @@ echo "$head"
 `;
 
 export interface JobWorkspace {
-  driver: RuntimeDriver;
+  driver: SandboxDriver;
   projectId: string;
   /** The workspace (the sandbox's /workspace): empty before `checkout`, the project's uid's afterwards. */
   workDir: string;

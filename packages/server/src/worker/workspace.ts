@@ -1,5 +1,5 @@
 import { DirWorkspace, type Workspace, type WorkspaceExecResult } from "@kiln/agent";
-import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
+import type { SandboxDriver, SandboxSpec } from "../sandbox/driver.ts";
 
 /**
  * The clone as the agent sees it: files through path-checked host I/O, commands in the sandbox. What the
@@ -8,7 +8,7 @@ import type { RuntimeDriver, SandboxSpec } from "../runtime/driver.ts";
 export function sandboxedWorkspace(
   dir: string,
   projectId: string,
-  driver: RuntimeDriver,
+  driver: SandboxDriver,
   owner: { uid: number; gid: number } | undefined,
 ): Workspace {
   const spec = (network: boolean): SandboxSpec => ({

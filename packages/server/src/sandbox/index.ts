@@ -1,4 +1,4 @@
-import type { DriverCheck, RuntimeDriver } from "./driver.ts";
+import type { DriverCheck, SandboxDriver } from "./driver.ts";
 import { LocalDriver } from "./local-driver.ts";
 import { UnsafeHostDriver } from "./unsafe-host-driver.ts";
 
@@ -24,9 +24,9 @@ export class SandboxUnavailableError extends Error {
  * Picks the driver for this host: the `local` bubblewrap sandbox when it works; otherwise the
  * unsandboxed host driver only if the operator opted in, else an error that says why.
  */
-export async function openRuntimeDriver(options: {
+export async function openSandboxDriver(options: {
   allowUnsandboxed: boolean;
-}): Promise<{ driver: RuntimeDriver; check: DriverCheck }> {
+}): Promise<{ driver: SandboxDriver; check: DriverCheck }> {
   const local = new LocalDriver();
   const check = await local.check();
   if (check.ok) return { driver: local, check };
@@ -44,7 +44,7 @@ export async function openRuntimeDriver(options: {
  * Stands in when the host cannot sandbox and the operator did not opt in: the studio still runs, and every
  * attempt to run project code fails with the reason instead of running it unsandboxed.
  */
-export class DisabledDriver implements RuntimeDriver {
+export class DisabledDriver implements SandboxDriver {
   readonly name = "disabled";
   readonly unsandboxed = false;
   readonly guestUid = process.getuid?.() ?? 0;

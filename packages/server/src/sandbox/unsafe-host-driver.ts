@@ -5,8 +5,8 @@ import {
   type DriverCheck,
   type ExecRequest,
   type ExecResult,
-  type RuntimeDriver,
   resolveLimits,
+  type SandboxDriver,
   type SandboxProcess,
   type SandboxSpec,
   type SpawnRequest,
@@ -19,7 +19,7 @@ import { ExecCapture, type ExitStatus } from "./exec-capture.ts";
  * host that cannot sandbox, and only when `KILN_ALLOW_UNSANDBOXED=1` says so (ADR 0006).
  * Wall-clock and output limits still apply; the process group is killed on timeout.
  */
-export class UnsafeHostDriver implements RuntimeDriver {
+export class UnsafeHostDriver implements SandboxDriver {
   readonly name = "unsafe-host";
   readonly unsandboxed = true;
   readonly guestUid = process.getuid?.() ?? 0;

@@ -6,7 +6,7 @@ import type { Readable, Writable } from "node:stream";
  * driver runs each process in its own bubblewrap sandbox (ADR 0006); a Docker or Kubernetes driver
  * would map the same spec onto a container per project.
  */
-export interface RuntimeDriver {
+export interface SandboxDriver {
   /** `local`, `unsafe-host`, later `docker`, `kubernetes`. */
   readonly name: string;
   /** True only for drivers that run code without isolation; callers must surface it to the operator. */

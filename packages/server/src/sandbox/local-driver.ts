@@ -11,8 +11,8 @@ import {
   type ExecRequest,
   type ExecResult,
   type ResourceLimits,
-  type RuntimeDriver,
   resolveLimits,
+  type SandboxDriver,
   type SandboxProcess,
   type SandboxSpec,
   type SpawnRequest,
@@ -66,7 +66,7 @@ interface Launched {
  * Runs every command in its own bubblewrap sandbox (ADR 0006): fresh user/pid/ipc/uts/mount/network
  * namespaces, a root assembled from read-only pieces, the project at /workspace, cgroup v1 limits.
  */
-export class LocalDriver implements RuntimeDriver {
+export class LocalDriver implements SandboxDriver {
   readonly name = "local";
   readonly unsandboxed = false;
   readonly guestUid = SANDBOX_UID;
