@@ -46,6 +46,7 @@ import { PreviewErrors } from "./preview/errors.ts";
 import { PreviewGateway } from "./preview/gateway.ts";
 import { UsedHandoffs } from "./preview/handoffs.ts";
 import { PreviewLinks } from "./preview/links.ts";
+import { forgetDeleted } from "./projects/forget.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
 import {
@@ -186,15 +187,6 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       if (!input.startDevServer) return;
       void devServers.start(devProject(access, project));
     });
-    projects.onDelete(async (orgId, projectId) => {
-      preview.invalidate();
-      const found = devServers.find(orgId, projectId);
-      if (found) await devServers.forget(found);
-    });
-    orgs.onDelete((orgId) => {
-      preview.invalidate();
-      return devServers.forgetOrg(orgId);
-    });
     const terminals = new TerminalService({
       projects,
       driver,
@@ -207,16 +199,12 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         network: "egress",
       }),
     });
-    projects.onDelete((orgId, projectId) => terminals.forgetProject(orgId, projectId));
-    orgs.onDelete((orgId) => terminals.forgetOrg(orgId));
     // A crashed dev server gets another chance when its files change (the fix is probably in).
     fileEvents.on((change) => {
       const found = devServers.find(change.orgId, change.projectId);
       if (found && devServers.status(found).state === "crashed") void devServers.restart(found);
     });
     const previewErrors = new PreviewErrors({ logsOf: devServerLogs(devServers) });
-    projects.onDelete(async (orgId, projectId) => previewErrors.forget(orgId, projectId));
-    orgs.onDelete(async (orgId) => previewErrors.forget(orgId));
     const history = new ProjectHistory({ storage, driver, events: fileEvents });
     const git = {
       access: new GitAccess({ database, orgs, projects }),
@@ -246,7 +234,6 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     // web_fetch); the operator's KILN_EGRESS_ALLOW is its only exemption.
     const egress = new AddressPolicy({ allow: config.egressAllow });
     const llm = new LlmService({ database, secrets, config: config.llm, egress, log: logger });
-    orgs.onDelete(async (orgId) => llm.forgetOrg(orgId));
     const files = new FileService(projects, storage, {
       events: fileEvents,
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
@@ -274,8 +261,6 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       egress,
       limits,
     });
-    projects.onDelete((_orgId, projectId) => chatEngine.stopProject(projectId));
-    orgs.onDelete((orgId) => chatEngine.stopOrg(orgId));
     await chatEngine.recover();
     chatEngine.startSweeping();
     const stopHousekeeping = scheduleHousekeeping(
@@ -314,8 +299,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     jobs.onFinished(onJobFinished({ database, orgs, commands: board.tasks.commands, log: logger }));
     const reviews = new TaskReviews({ database, projects, commands: board.tasks.commands, history, jobs });
     git.access.useJobTokens({ verify: (token) => jobs.verifyJobToken(token) });
-    projects.onDelete((orgId, projectId) => jobs.forgetProject(orgId, projectId));
-    orgs.onDelete(async (orgId) => jobs.forgetOrg(orgId));
+    // What a deleted project or org leaves outside its schema and files, in this order: the preview stops
+    // resolving its hosts, its dev server, terminals and agent turns stop (so nothing writes into removed
+    // files), then caches and queued jobs go.
+    forgetDeleted({ orgs, projects }, [preview, devServers, terminals, chatEngine, previewErrors, llm, jobs]);
     await jobs.start();
     const verification = new EmailVerificationService({
       database,

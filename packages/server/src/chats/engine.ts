@@ -395,11 +395,11 @@ export class ChatEngine {
   }
 
   /** A project (or org) is being deleted: its runs stop first, so nothing writes into removed files. */
-  async stopProject(projectId: string): Promise<void> {
+  async forgetProject(_orgId: string, projectId: string): Promise<void> {
     await this.#stopWhere((run) => run.projectId === projectId);
   }
 
-  async stopOrg(orgId: string): Promise<void> {
+  async forgetOrg(orgId: string): Promise<void> {
     await this.#stopWhere((run) => run.orgId === orgId);
   }
 

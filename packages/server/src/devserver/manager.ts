@@ -256,6 +256,12 @@ export class DevServerManager {
     );
   }
 
+  /** A deleted project: stops its server and drops its log. */
+  async forgetProject(orgId: string, projectId: string): Promise<void> {
+    const found = this.find(orgId, projectId);
+    if (found) await this.forget(found);
+  }
+
   /** Forgets a project (deleted): stops its server and drops its log. */
   async forget(project: DevServerProject): Promise<void> {
     await this.stop(project);

@@ -68,7 +68,7 @@ describe("PreviewErrors", () => {
       false,
     ]);
     expect(errors.allow("o", "p", 60_001)).toBe(true);
-    errors.forget("o");
+    errors.forgetOrg("o");
     expect(errors.recent("o", "q")).toEqual([]);
   });
 });

@@ -110,9 +110,16 @@ export class PreviewErrors {
     if (log && last) this.#clearedLog.set(log, last.seq);
   }
 
+  forgetProject(orgId: string, projectId: string): void {
+    this.#forget(keyOf(orgId, projectId));
+  }
+
+  forgetOrg(orgId: string): void {
+    this.#forget(`${orgId}/`);
+  }
+
   /** Drops everything about a deleted project, or every project of a deleted org. */
-  forget(orgId: string, projectId?: string): void {
-    const prefix = projectId === undefined ? `${orgId}/` : keyOf(orgId, projectId);
+  #forget(prefix: string): void {
     for (const map of [this.#browser, this.#rates]) {
       for (const key of map.keys()) if (key === prefix || key.startsWith(prefix)) map.delete(key);
     }

@@ -219,6 +219,14 @@ export class PreviewGateway {
     this.#projects.clear();
   }
 
+  forgetProject(): void {
+    this.invalidate();
+  }
+
+  forgetOrg(): void {
+    this.invalidate();
+  }
+
   async #lookup(address: PreviewAddress): Promise<PreviewProject | undefined> {
     const key = `${address.projectSlug}--${address.orgSlug}`;
     const cached = this.#projects.get(key);
