@@ -38,10 +38,11 @@ export interface RouteDef {
    */
   permission?: Permission;
   /**
-   * The `:param` naming a user who may make this call on themselves without `permission` (a member leaving):
-   * the server waives the permission when it names the caller; the service decides the rest.
+   * What it takes to do this to what someone else made or to someone else (another's comment, another
+   * member), when less (`permission`) suffices for one's own (a member leaving, editing one's own comment).
+   * Only the service knows whose it is, so the service checks it.
    */
-  self?: string;
+  others?: Permission;
   params?: AnySchema;
   query?: AnySchema;
   body?: AnySchema;

@@ -33,9 +33,9 @@ export const members = {
     path: "/api/orgs/:org/members/:userId",
     summary: "Remove a member (or leave)",
     tags,
-    permission: "members.manage",
-    // Leaving is the one write every member may make.
-    self: "userId",
+    // Leaving is the one write every member may make; removing someone else is managing members.
+    permission: "members.read",
+    others: "members.manage",
     params: MemberParams,
     response: Ok,
     errors: ["member_not_found", "last_owner"],

@@ -79,7 +79,7 @@ export class ContractRouter<Scope> {
   ): void {
     const status = route.status ?? 200;
     const preHandlers: preHandlerAsyncHookHandler[] = [];
-    if (route.permission) preHandlers.push(this.#scope(route, route.permission));
+    if (route.permission) preHandlers.push(this.#scope(route.permission));
     if (options.preHandler) preHandlers.push(options.preHandler as unknown as preHandlerAsyncHookHandler);
     const definition: RouteOptions = {
       method: route.method,
@@ -97,7 +97,7 @@ export class ContractRouter<Scope> {
             : { [status]: status === 204 ? undefined : route.response, "4xx": ErrorEnvelope },
         ...(options.security ? { security: options.security } : {}),
         ...(route.permission ? { "x-kiln-permission": route.permission } : {}),
-        ...(route.self ? { "x-kiln-self": route.self } : {}),
+        ...(route.others ? { "x-kiln-others": route.others } : {}),
         ...(route.stream ? { "x-kiln-stream": route.stream } : {}),
         ...(route.errors?.length ? { "x-kiln-errors": [...route.errors] } : {}),
       },
@@ -114,15 +114,12 @@ export class ContractRouter<Scope> {
     this.#app.route(definition);
   }
 
-  #scope(route: AnyRoute, permission: Permission): preHandlerAsyncHookHandler {
+  #scope(permission: Permission): preHandlerAsyncHookHandler {
     const rules = this.#rules;
     return async (request) => {
-      const params = request.params as Record<string, string>;
-      const userId = principalOf(request).userId;
-      const scope = await rules.resolve(userId, params.org as string);
-      // A member may do this to themselves (leave): the service decides the rest.
-      if (!(route.self && params[route.self]?.toLowerCase() === userId.toLowerCase()))
-        rules.authorize(scope, permission);
+      const { org } = request.params as { org: string };
+      const scope = await rules.resolve(principalOf(request).userId, org);
+      rules.authorize(scope, permission);
       request.scope = scope;
     };
   }
