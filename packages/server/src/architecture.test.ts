@@ -1,7 +1,8 @@
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { findCycles, graphOf, readPackage, type SourceFile } from "./testing/import-graph.ts";
+import { findCycles, graphOf, listSources, readPackage, type SourceFile } from "./testing/import-graph.ts";
 
 /**
  * One home per domain: folders depend on each other in one direction only, files never import each other
@@ -85,5 +86,24 @@ describe("architecture", () => {
     }
     // A relative path out of src/ would go around the package boundary the names above guard.
     for (const files of [protocol, agent, server, web]) expect(escapes(files)).toEqual([]);
+  });
+
+  it("builds no API path by hand in the studio: every call goes through a route contract", () => {
+    const webSrc = join(packagesDir, "web", "src");
+    const handBuilt = listSources(webSrc)
+      .filter((file) => !/\.test\.tsx?$/.test(file))
+      .flatMap((file) =>
+        readFileSync(file, "utf8")
+          .split("\n")
+          .map((line, i) => ({ where: `${relative(webSrc, file)}:${i + 1}`, line }))
+          // A literal that starts an API path, in any quote: the contracts own every one.
+          .filter(({ line }) => /["'`]\/api\//.test(line) && !line.trim().startsWith("//"))
+          .map(({ where }) => where),
+      );
+    expect(handBuilt).toEqual([]);
+    // The endpoint modules call contracts, never the untyped `http` helpers.
+    const endpoints = web.filter((f) => f.path.startsWith("api/endpoints/"));
+    expect(endpoints.length).toBeGreaterThan(10);
+    for (const file of endpoints) expect(file.local, file.path).not.toContain("api/client.ts");
   });
 });

@@ -1,7 +1,7 @@
-import { ERROR_CODES } from "@kiln/protocol";
-import type { FastifyInstance } from "fastify";
+import { allRoutes, ERROR_CODES, routeKey } from "@kiln/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestKiln, type TestKiln } from "../testing/harness.ts";
+import { servedRoutes } from "../testing/served-routes.ts";
 
 interface Schema {
   $ref?: string;
@@ -52,26 +52,6 @@ beforeAll(async () => {
   );
 }, 60_000);
 afterAll(() => kiln?.stop());
-
-/**
- * Every route Fastify serves, read back from `printRoutes` (hooks that see routes must be added before
- * they are registered, which is too early for a test). Each line is `<tree>── <segment> (<methods>)`,
- * where the tree prefix is four characters per level and a segment continues its parent's path.
- */
-function servedRoutes(app: FastifyInstance): Array<{ method: string; url: string }> {
-  const routes: Array<{ method: string; url: string }> = [];
-  const stack: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split("\n")) {
-    const match = /^((?:[│ ] {3})*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!match) continue;
-    const depth = match[1]!.length / 4;
-    stack.length = depth;
-    stack[depth] = match[2]!;
-    const url = stack.join("");
-    for (const method of match[3]?.split(", ") ?? []) routes.push({ method, url });
-  }
-  return routes;
-}
 
 const toFastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
 
@@ -214,5 +194,49 @@ describe("the OpenAPI document", { timeout: 30_000 }, () => {
     }
     // Sign-up, log-in, refresh, log-out, the config and invitation previews at least.
     expect(open).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe("the route contracts", () => {
+  /** Kiln's own API; /v1 (the model proxy) and /git speak OpenAI's, Anthropic's and git's protocols. */
+  const served = () =>
+    servedRoutes(kiln.app)
+      .filter((r) => r.url.startsWith("/api/") && r.method !== "HEAD")
+      .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, "{$1}")}`)
+      .filter((key) => !UNDOCUMENTED.has(key));
+
+  it("declare every /api route the server serves, each once, and each is served", () => {
+    const declared = allRoutes().map(routeKey);
+    expect(new Set(declared).size, "two contracts for one route").toBe(declared.length);
+    expect([...served()].sort()).toEqual([...declared].sort());
+  });
+
+  it("are what the OpenAPI document says: summary, tags, permission, streams and errors", () => {
+    for (const route of allRoutes()) {
+      const [method, path] = routeKey(route).split(" ") as [string, string];
+      const op = doc.paths[path]?.[method.toLowerCase()] as Operation & Record<string, unknown>;
+      expect(op, routeKey(route)).toBeDefined();
+      expect([op.summary, op.tags], routeKey(route)).toEqual([route.summary, [...route.tags]]);
+      expect(op["x-kiln-permission"], routeKey(route)).toBe(route.permission);
+      expect(op["x-kiln-others"], routeKey(route)).toBe(route.others);
+      expect(op["x-kiln-stream"], routeKey(route)).toBe(route.stream);
+      expect(op["x-kiln-errors"], routeKey(route)).toEqual(
+        route.errors?.length ? [...route.errors] : undefined,
+      );
+      const status = String(route.status ?? 200);
+      if (route.stream !== "websocket")
+        expect(Object.keys(op.responses ?? {}), routeKey(route)).toContain(status);
+    }
+  });
+
+  it("name only the paths' params, and an org's permission on every route under one", () => {
+    for (const route of allRoutes()) {
+      const names = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+      const shape = (route.params as { shape?: Record<string, unknown> } | undefined)?.shape ?? {};
+      expect(Object.keys(shape).sort(), routeKey(route)).toEqual([...names].sort());
+      if (names.includes("org") && (route.auth ?? "required") === "required") {
+        expect(route.permission, routeKey(route)).toBeDefined();
+      }
+    }
   });
 });

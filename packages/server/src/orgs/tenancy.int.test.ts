@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { ErrorCode, Role } from "@kiln/protocol";
+import { type AnyRoute, allRoutes, can, type ErrorCode, type Role, routeKey } from "@kiln/protocol";
 import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { query } from "../db/client.ts";
 import { chatMessages } from "../db/schema-tenant.ts";
 import type { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
+import { servedRoutes } from "../testing/served-routes.ts";
 
 /**
  * The tenant boundary. Routes are read from the running app (its OpenAPI document, checked against
@@ -19,6 +20,9 @@ import { type SignedUp, startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 const METHODS: Method[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 const ORG_PATH = "/api/orgs/{org}";
+
+/** Every route's contract, by `METHOD /path/{param}`. */
+const contracts = new Map(allRoutes().map((route) => [routeKey(route), route]));
 
 /** Routes that exist today; the sweep must find at least these, or route discovery is broken. */
 const KNOWN_ROUTES = [
@@ -42,32 +46,25 @@ const KNOWN_ROUTES = [
 ];
 
 /**
- * POSTs that change nothing a member could not already see: a preview sign-in link only mints a short-lived
- * token for the caller, so every member, viewers included, may have one.
+ * What a caller who may make the call gets here: streams asked for JSON (as here) answer once access is checked,
+ * server-sent events 406, a WebSocket 426; everything else its success status.
  */
-const READ_LIKE_POSTS = new Set(["POST /api/orgs/{org}/projects/{project}/preview-session"]);
-
-/** Writes a reviewer may make: reviewing is commenting (orgs/roles.ts, tasks.comment). */
-const REVIEWER_WRITES = new Set(["POST /api/orgs/{org}/projects/{project}/tasks/{taskId}/comments"]);
-
-/**
- * Reads a member below admin may not make: pending invitations carry invitees' email addresses; worker tokens
- * are the org's machine credentials.
- */
-const ADMIN_ONLY_READS = new Set(["GET /api/orgs/{org}/invitations", "GET /api/orgs/{org}/workers/tokens"]);
+function allowed(route: OrgRoute): [number, ErrorCode | undefined] {
+  const { contract } = route;
+  if (contract.stream === "websocket") return [426, "upgrade_required"];
+  if (contract.stream === "sse") return [406, "not_acceptable"];
+  return [contract.status ?? 200, undefined];
+}
 
 /**
- * GETs that only upgrade to a WebSocket: a plain request (as here) is answered 426 once access is checked, and
- * a terminal's socket types into a shell, so it needs the role that may run code (developer).
+ * What a member with `role` gets calling `route` on the org owner's resources (so a route whose contract asks
+ * more for someone else's things than for one's own, `others`, needs that): the contract's permission decides.
  */
-const TERMINAL_SOCKET = "GET /api/orgs/{org}/projects/{project}/terminals/{terminalId}/socket";
-const UPGRADE_ONLY_GETS = new Set([TERMINAL_SOCKET]);
-const RUNS_CODE_GETS = new Set([TERMINAL_SOCKET]);
-/** GETs that only stream server-sent events: asked for JSON (as here), 406 once access is checked. */
-const STREAM_ONLY_GETS = new Set(["GET /api/orgs/{org}/projects/{project}/files/events"]);
-/** What a GET the caller may make answers here. */
-const readStatus = (key: string) =>
-  UPGRADE_ONLY_GETS.has(key) ? 426 : STREAM_ONLY_GETS.has(key) ? 406 : 200;
+function expectedFor(role: Role, route: OrgRoute): [number, ErrorCode | undefined] {
+  const needs = route.contract.others ?? route.contract.permission;
+  if (!needs) throw new Error(`${route.method} ${route.path}: an org route without a permission`);
+  return can(role, needs) ? allowed(route) : [403, "forbidden"];
+}
 
 /** What a lookup of another tenant's sub-resource inside one's own org must answer. */
 const NOT_FOUND_CODE: Record<string, ErrorCode> = {
@@ -124,6 +121,8 @@ interface OpenApiDocument {
 interface OrgRoute {
   method: Method;
   path: string;
+  /** Its declaration in protocol `routes`: the permission and the answers the sweeps expect come from it. */
+  contract: AnyRoute;
   /** A body that passes the route's schema, so the request reaches the handler and its org check. */
   body: unknown;
   /** Required query parameters (`?path=…`), from QUERY_VALUES, likewise; empty when there are none. */
@@ -173,7 +172,8 @@ afterAll(() => kiln?.stop());
 describe("route discovery", () => {
   it("finds every org-scoped route the app serves, documented and routed alike", () => {
     const found = routes.map((r) => `${r.method} ${r.path}`);
-    expect(found.length).toBeGreaterThan(0);
+    // 94 org routes were swept when the expectations were hand lists (before route contracts): no fewer now.
+    expect(found.length).toBeGreaterThanOrEqual(94);
     expect(found).toEqual(expect.arrayContaining(KNOWN_ROUTES));
     // A route hidden from the OpenAPI document would escape the sweep; Fastify's route table catches it.
     expect([...found].sort()).toEqual(servedOrgRoutes().sort());
@@ -208,8 +208,7 @@ describe("another tenant's org", () => {
     for (const route of routes.filter((r) => r.method === "GET")) {
       for (const org of [b.org.id, b.org.slug]) {
         const res = await send(b.owner.client, route, urlFor(route.path, { ...paramsOf(b), org }));
-        const wanted = readStatus(`${route.method} ${route.path}`);
-        expect(res.statusCode, `${route.method} ${route.path}`).toBe(wanted);
+        expect(res.statusCode, `${route.method} ${route.path}`).toBe(allowed(route)[0]);
       }
     }
   });
@@ -347,22 +346,13 @@ describe("a project's id", () => {
 
 describe("roles", () => {
   it.each(["viewer", "reviewer"] as const)(
-    "a %s reads but changes nothing (a reviewer may comment): 403 forbidden on every other write",
+    "a %s gets what its role's permissions allow by the contracts (a reviewer may comment): 403 forbidden on every other route",
     async (role) => {
       const member = await join(a, role);
       const before = await stateOf(a);
       const failures: string[] = [];
       for (const route of routes) {
-        const key = `${route.method} ${route.path}`;
-        const [status, code] =
-          (route.method === "GET" && !ADMIN_ONLY_READS.has(key) && !RUNS_CODE_GETS.has(key)) ||
-          READ_LIKE_POSTS.has(key)
-            ? STREAM_ONLY_GETS.has(key)
-              ? [406, "not_acceptable"]
-              : [200, undefined]
-            : role === "reviewer" && REVIEWER_WRITES.has(key)
-              ? [201, undefined]
-              : [403, "forbidden"];
+        const [status, code] = expectedFor(role, route);
         for (const org of [a.org.id, a.org.slug]) {
           // {userId} is the owner, not the member: leaving is the one write every member may make (below).
           const url = urlFor(route.path, { ...paramsOf(a), org });
@@ -384,6 +374,24 @@ describe("roles", () => {
       expect(after).toEqual(before);
     },
   );
+
+  it("a developer is refused every route whose contract asks more than a developer has, and that changes nothing", async () => {
+    const dev = await join(a, "developer");
+    const before = await stateOf(a);
+    const refused = routes.filter((route) => expectedFor("developer", route)[0] === 403);
+    // Org settings, members, invitations, project deletion, workflows, automation, providers, worker tokens…
+    expect(refused.length).toBeGreaterThan(15);
+    const failures: string[] = [];
+    for (const route of refused) {
+      const url = urlFor(route.path, paramsOf(a));
+      const res = await send(dev.client, route, url);
+      if (res.statusCode !== 403 || errorCode(res) !== "forbidden") {
+        failures.push(`${route.method} ${url} → ${res.statusCode} ${errorCode(res)}, wanted 403 forbidden`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await stateOf(a)).toEqual(before);
+  });
 
   it("a viewer may still leave the org", async () => {
     const viewer = await join(a, "viewer");
@@ -683,9 +691,13 @@ async function discoverOrgRoutes(): Promise<OrgRoute[]> {
           if (value === undefined) throw new Error(`${path}: teach the tenancy test a value for ?${p.name}`);
           return `${p.name}=${encodeURIComponent(value)}`;
         });
+      const contract = contracts.get(`${method} ${path}`);
+      if (!contract)
+        throw new Error(`${method} ${path} is served but declared in no contract (protocol routes)`);
       found.push({
         method,
         path,
+        contract,
         body: schema ? sample(schema, doc) : undefined,
         query: query.length ? `?${query.join("&")}` : "",
       });
@@ -696,23 +708,13 @@ async function discoverOrgRoutes(): Promise<OrgRoute[]> {
 
 /** `METHOD /path` for every route in Fastify's route table under /api/orgs/{org}, documented or not. */
 function servedOrgRoutes(): string[] {
-  const stack: string[] = [];
-  const served: string[] = [];
-  // Lines look like `│   ├── /:org (GET, HEAD, PATCH, DELETE)`, four columns per level of nesting.
-  for (const line of kiln.app.printRoutes({ commonPrefix: false }).split("\n")) {
-    const match = /^((?:[│ ] {3})*)[└├]── (\S+)(?: \(([^)]*)\))?/.exec(line);
-    if (!match) continue;
-    const depth = match[1]!.length / 4;
-    const path = (stack[depth - 1] ?? "") + match[2];
-    stack.length = depth;
-    stack.push(path);
-    const openApiPath = path.replace(/:(\w+)/g, "{$1}");
-    if (openApiPath !== ORG_PATH && !openApiPath.startsWith(`${ORG_PATH}/`)) continue;
-    for (const method of (match[3] ?? "").split(", ")) {
-      if ((METHODS as string[]).includes(method)) served.push(`${method} ${openApiPath}`);
-    }
-  }
-  return served;
+  return servedRoutes(kiln.app)
+    .filter((r) => (METHODS as string[]).includes(r.method))
+    .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, "{$1}")}`)
+    .filter((key) => {
+      const path = key.split(" ")[1]!;
+      return path === ORG_PATH || path.startsWith(`${ORG_PATH}/`);
+    });
 }
 
 /** A value that satisfies a JSON Schema from the OpenAPI document (the subset our zod schemas produce). */
