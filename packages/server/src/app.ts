@@ -174,7 +174,9 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     transformObject: jsonSchemaTransformObject,
   });
   installAuthHook(app, services.auth, services.apiTokens, { secureCookies });
-  healthRoutes(app, {
+  // Routes declared as contracts (protocol `routes`) register through this.
+  const router = orgRouter(app, services.orgs);
+  healthRoutes(router, {
     database: services.database,
     config: {
       name: "kiln",
@@ -184,14 +186,12 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       signupOpen: config.signupOpen,
     },
   });
-  authRoutes(app, {
+  authRoutes(router, {
     auth: services.auth,
     apiTokens: services.apiTokens,
     verification: services.verification,
     secureCookies,
   });
-  // Routes declared as contracts (protocol `routes`) register through this.
-  const router = orgRouter(app, services.orgs);
   orgRoutes(router, { orgs: services.orgs });
   memberRoutes(router, { members: services.members });
   invitationRoutes(router, { invitations: services.invitations });
@@ -205,7 +205,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     watches: services.fileWatches,
     bodyLimitBytes: config.bodyLimitBytes,
   });
-  templateRoutes(app, { templates: services.templates });
+  templateRoutes(router, { templates: services.templates });
   devServerRoutes(app, { orgs: services.orgs, devServer: services.devServer, streams });
   previewErrorRoutes(app, {
     orgs: services.orgs,

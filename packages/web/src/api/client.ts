@@ -1,4 +1,4 @@
-import { CSRF_COOKIE, CSRF_HEADER, type ErrorEnvelope, hostOnlyCookie } from "@kiln/protocol";
+import { CSRF_COOKIE, CSRF_HEADER, type ErrorEnvelope, hostOnlyCookie, routes } from "@kiln/protocol";
 import { ApiError } from "./errors.ts";
 
 /**
@@ -7,7 +7,12 @@ import { ApiError } from "./errors.ts";
  */
 const CSRF_COOKIES = [hostOnlyCookie(CSRF_COOKIE), CSRF_COOKIE] as const;
 /** These answer 401 for reasons a refresh cannot fix (wrong password, no refresh cookie). */
-const NO_REFRESH = ["/api/auth/login", "/api/auth/signup", "/api/auth/refresh", "/api/auth/logout"];
+const NO_REFRESH: readonly string[] = [
+  routes.auth.login.path,
+  routes.auth.signup.path,
+  routes.auth.refresh.path,
+  routes.auth.logout.path,
+];
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -93,7 +98,7 @@ export function onUnauthenticated(listener: () => void): () => void {
 export function refreshSession(): Promise<boolean> {
   refreshing ??= (async () => {
     try {
-      const res = await send("POST", "/api/auth/refresh", {});
+      const res = await send(routes.auth.refresh.method, routes.auth.refresh.path, {});
       // A refused refresh means the session is over; forget its CSRF cookie so no one tries again.
       if (res.status === 401) forgetCsrfCookie();
       return res.ok;

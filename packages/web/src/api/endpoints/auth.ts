@@ -1,18 +1,17 @@
-import type { ApiToken, EmailVerified, Me, Session, VerificationSent } from "@kiln/protocol";
-import { http } from "../client.ts";
-import { e, type Ok } from "./paths.ts";
+import { routes } from "@kiln/protocol";
+import { type BodyOf, call } from "../call.ts";
+
+const a = routes.auth;
 
 export const auth = {
-  me: () => http.get<Me>("/api/auth/me"),
-  signup: (body: { email: string; password: string; name?: string }) =>
-    http.post<Session>("/api/auth/signup", body),
-  login: (body: { email: string; password: string }) => http.post<Session>("/api/auth/login", body),
-  logout: () => http.post<Ok>("/api/auth/logout"),
-  tokens: () => http.get<ApiToken[]>("/api/auth/tokens"),
-  createToken: (body: { name: string; expiresInDays?: number }) =>
-    http.post<ApiToken & { token: string }>("/api/auth/tokens", body),
-  revokeToken: (id: string) => http.delete<Ok>(`/api/auth/tokens/${e(id)}`),
-  sendVerification: () => http.post<VerificationSent>("/api/auth/verify-email/send"),
-  verifyCode: (code: string) => http.post<EmailVerified>("/api/auth/verify-email/code", { code }),
-  verifyLink: (token: string) => http.post<EmailVerified>("/api/auth/verify-email", { token }),
+  me: () => call(a.me, {}),
+  signup: (body: BodyOf<typeof a.signup>) => call(a.signup, { body }),
+  login: (body: BodyOf<typeof a.login>) => call(a.login, { body }),
+  logout: () => call(a.logout, {}),
+  tokens: () => call(a.listTokens, {}),
+  createToken: (body: BodyOf<typeof a.createToken>) => call(a.createToken, { body }),
+  revokeToken: (id: string) => call(a.revokeToken, { params: { tokenId: id } }),
+  sendVerification: () => call(a.sendVerification, {}),
+  verifyCode: (code: string) => call(a.verifyCode, { body: { code } }),
+  verifyLink: (token: string) => call(a.verifyLink, { body: { token } }),
 };

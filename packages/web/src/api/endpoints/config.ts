@@ -1,4 +1,4 @@
-import type { PublicConfig } from "@kiln/protocol";
-import { http } from "../client.ts";
+import { routes } from "@kiln/protocol";
+import { call } from "../call.ts";
 
-export const config = () => http.get<PublicConfig>("/api/config");
+export const config = () => call(routes.ops.config, {});

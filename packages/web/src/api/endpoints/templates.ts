@@ -1,4 +1,4 @@
-import type { Template } from "@kiln/protocol";
-import { http } from "../client.ts";
+import { routes } from "@kiln/protocol";
+import { call } from "../call.ts";
 
-export const templates = () => http.get<Template[]>("/api/templates");
+export const templates = () => call(routes.templates.list, {});
