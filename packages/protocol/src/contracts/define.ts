@@ -47,7 +47,7 @@ export interface RouteDef {
   body?: AnySchema;
   /** The success status; 200 unless said. */
   status?: 200 | 201 | 202 | 204;
-  /** The success body: JSON, or for a stream each event's data. */
+  /** The success body: JSON, or for a stream each event's data; `z.null()` for a 204. */
   response: AnySchema;
   /**
    * How the route answers besides JSON: `sse` only streams server-sent events (asked for JSON it answers 406

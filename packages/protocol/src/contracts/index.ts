@@ -1,8 +1,11 @@
+import { automation } from "./automation.ts";
 import type { AnyRoute } from "./define.ts";
 import { invitations } from "./invitations.ts";
 import { members } from "./members.ts";
 import { orgs } from "./orgs.ts";
 import { projects } from "./projects.ts";
+import { tasks } from "./tasks.ts";
+import { workflows } from "./workflows.ts";
 
 export * from "./define.ts";
 export * from "./params.ts";
@@ -11,7 +14,15 @@ export * from "./params.ts";
  * Every route of the Kiln API, by domain noun. The server registers one handler per entry
  * (http/contract-router.ts), the studio calls them (web api/), and the sweeps read them.
  */
-export const routes = { orgs, members, invitations, projects };
+export const routes = {
+  orgs,
+  members,
+  invitations,
+  projects,
+  tasks,
+  workflows,
+  automation,
+};
 
 /** The routes as one list. */
 export function allRoutes(): AnyRoute[] {

@@ -94,7 +94,7 @@ export class ContractRouter<Scope> {
         response:
           route.stream === "websocket"
             ? { "4xx": ErrorEnvelope }
-            : { [status]: status === 204 ? undefined : route.response, "4xx": ErrorEnvelope },
+            : { [status]: route.response, "4xx": ErrorEnvelope },
         ...(options.security ? { security: options.security } : {}),
         ...(route.permission ? { "x-kiln-permission": route.permission } : {}),
         ...(route.self ? { "x-kiln-self": route.self } : {}),
