@@ -20,7 +20,6 @@ import type { AuthService } from "./auth/service.ts";
 import { automationRoutes } from "./board/automation/routes.ts";
 import type { AutomationService } from "./board/automation/service.ts";
 import type { TaskReviews } from "./board/tasks/review.ts";
-import { taskReviewRoutes } from "./board/tasks/review-routes.ts";
 import { taskRoutes } from "./board/tasks/routes.ts";
 import type { TaskService } from "./board/tasks/service.ts";
 import { workflowRoutes } from "./board/workflows/routes.ts";
@@ -213,14 +212,13 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     previewErrors: services.previewErrors,
   });
   chatRoutes(app, { orgs: services.orgs, chats: services.chats, streams });
-  taskRoutes(app, { orgs: services.orgs, tasks: services.tasks });
-  workflowRoutes(app, { orgs: services.orgs, workflows: services.workflows });
-  automationRoutes(app, { orgs: services.orgs, automation: services.automation });
+  taskRoutes(router, { tasks: services.tasks, reviews: services.reviews });
+  workflowRoutes(router, { workflows: services.workflows });
+  automationRoutes(router, { automation: services.automation });
   historyRoutes(app, { orgs: services.orgs, projects: services.projects, history: services.history });
   terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
   llmRoutes(app, { orgs: services.orgs, llm: services.llm });
   jobRoutes(app, { orgs: services.orgs, projects: services.projects, jobs: services.jobs, streams });
-  taskReviewRoutes(app, { orgs: services.orgs, reviews: services.reviews });
   workerSocketRoute(app, { jobs: services.jobs });
   gitRoutes(app, {
     auth: services.auth,

@@ -40,15 +40,16 @@ export interface RouteDef {
   /**
    * What it takes to do this to what someone else made or to someone else (another's comment, another
    * member), when less (`permission`) suffices for one's own (a member leaving, editing one's own comment).
-   * Only the service knows whose it is, so the service checks it.
+   * `none`: nobody may do it to another's (editing someone else's comment). Only the service knows whose it
+   * is, so the service checks it.
    */
-  others?: Permission;
+  others?: Permission | "none";
   params?: AnySchema;
   query?: AnySchema;
   body?: AnySchema;
   /** The success status; 200 unless said. */
   status?: 200 | 201 | 202 | 204;
-  /** The success body: JSON, or for a stream each event's data. */
+  /** The success body: JSON, or for a stream each event's data; `z.null()` for a 204. */
   response: AnySchema;
   /**
    * How the route answers besides JSON: `sse` only streams server-sent events (asked for JSON it answers 406

@@ -1,11 +1,14 @@
 import { auth } from "./auth.ts";
+import { automation } from "./automation.ts";
 import type { AnyRoute } from "./define.ts";
 import { invitations } from "./invitations.ts";
 import { members } from "./members.ts";
 import { ops } from "./ops.ts";
 import { orgs } from "./orgs.ts";
 import { projects } from "./projects.ts";
+import { tasks } from "./tasks.ts";
 import { templates } from "./templates.ts";
+import { workflows } from "./workflows.ts";
 
 export * from "./define.ts";
 export * from "./params.ts";
@@ -14,7 +17,18 @@ export * from "./params.ts";
  * Every route of the Kiln API, by domain noun. The server registers one handler per entry
  * (http/contract-router.ts), the studio calls them (web api/), and the sweeps read them.
  */
-export const routes = { ops, auth, orgs, members, invitations, projects, templates };
+export const routes = {
+  ops,
+  auth,
+  orgs,
+  members,
+  invitations,
+  projects,
+  templates,
+  tasks,
+  workflows,
+  automation,
+};
 
 /** The routes as one list. */
 export function allRoutes(): AnyRoute[] {

@@ -36,7 +36,7 @@ type HandlerResult<R extends AnyRoute> = R["stream"] extends string ? unknown : 
 export type ContractHandler<R extends AnyRoute, Scope> = (
   request: ContractRequest<R, Scope>,
   reply: FastifyReply,
-) => Promise<HandlerResult<R>>;
+) => R["status"] extends 204 ? Promise<void> : Promise<HandlerResult<R>>;
 
 export interface HandleOptions<R extends AnyRoute, Scope> {
   bodyLimit?: number;
@@ -94,7 +94,7 @@ export class ContractRouter<Scope> {
         response:
           route.stream === "websocket"
             ? { "4xx": ErrorEnvelope }
-            : { [status]: status === 204 ? undefined : route.response, "4xx": ErrorEnvelope },
+            : { [status]: route.response, "4xx": ErrorEnvelope },
         ...(options.security ? { security: options.security } : {}),
         ...(route.permission ? { "x-kiln-permission": route.permission } : {}),
         ...(route.others ? { "x-kiln-others": route.others } : {}),

@@ -63,7 +63,7 @@ function allowed(route: OrgRoute): [number, ErrorCode | undefined] {
 function expectedFor(role: Role, route: OrgRoute): [number, ErrorCode | undefined] {
   const needs = route.contract.others ?? route.contract.permission;
   if (!needs) throw new Error(`${route.method} ${route.path}: an org route without a permission`);
-  return can(role, needs) ? allowed(route) : [403, "forbidden"];
+  return needs !== "none" && can(role, needs) ? allowed(route) : [403, "forbidden"];
 }
 
 /** What a lookup of another tenant's sub-resource inside one's own org must answer. */

@@ -1,200 +1,51 @@
-import {
-  CreateCommentBody,
-  CreateTaskBody,
-  ErrorEnvelope,
-  Id,
-  IdOrSlug,
-  MoveTaskBody,
-  Task,
-  TaskActivity,
-  TaskActivityQuery,
-  TaskComment,
-  TaskListQuery,
-  UpdateCommentBody,
-  UpdateTaskBody,
-} from "@kiln/protocol";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { z } from "zod";
-import { principalOf } from "../../http/principal.ts";
-import type { OrgService } from "../../orgs/service.ts";
+import { routes } from "@kiln/protocol";
+import type { OrgRouter } from "../../orgs/router.ts";
+import type { TaskReviews } from "./review.ts";
 import type { TaskService } from "./service.ts";
 
-const errors = { "4xx": ErrorEnvelope };
-const tags = ["tasks"];
-const ProjectParams = z.strictObject({ org: IdOrSlug, project: IdOrSlug });
-const TaskParams = ProjectParams.extend({ taskId: Id });
-const CommentParams = TaskParams.extend({ commentId: Id });
+export function taskRoutes(router: OrgRouter, deps: { tasks: TaskService; reviews: TaskReviews }): void {
+  const { tasks, reviews } = deps;
+  const c = routes.tasks;
 
-export function taskRoutes(app: FastifyInstance, deps: { orgs: OrgService; tasks: TaskService }): void {
-  const r = app.withTypeProvider<ZodTypeProvider>();
-  const { orgs, tasks } = deps;
-  const base = "/api/orgs/:org/projects/:project/tasks";
-  const access = (request: FastifyRequest<{ Params: { org: string } }>) =>
-    orgs.access(principalOf(request).userId, request.params.org);
-
-  r.get(
-    base,
-    {
-      schema: {
-        tags,
-        summary: "List the project's tasks in board order (status, then position), with optional filters",
-        params: ProjectParams,
-        querystring: TaskListQuery,
-        response: { 200: z.array(Task), ...errors },
-      },
-    },
-    async (request) => tasks.list(await access(request), request.params.project, request.query),
+  router.handle(c.list, async (request) => tasks.list(request.scope, request.params.project, request.query));
+  router.handle(c.create, async (request) =>
+    tasks.create(request.scope, request.params.project, request.body),
+  );
+  router.handle(c.get, async (request) =>
+    tasks.get(request.scope, request.params.project, request.params.taskId),
+  );
+  router.handle(c.update, async (request) =>
+    tasks.update(request.scope, request.params.project, request.params.taskId, request.body),
+  );
+  router.handle(c.remove, async (request) => {
+    await tasks.delete(request.scope, request.params.project, request.params.taskId);
+  });
+  router.handle(c.move, async (request) =>
+    tasks.move(request.scope, request.params.project, request.params.taskId, request.body),
   );
 
-  r.post(
-    base,
-    {
-      schema: {
-        tags,
-        summary: "Create a task (at the bottom of its status)",
-        params: ProjectParams,
-        body: CreateTaskBody,
-        response: { 201: Task, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const task = await tasks.create(await access(request), request.params.project, request.body);
-      return reply.code(201).send(task);
-    },
+  router.handle(c.comments, async (request) =>
+    tasks.comments(request.scope, request.params.project, request.params.taskId),
+  );
+  router.handle(c.comment, async (request) =>
+    tasks.comment(request.scope, request.params.project, request.params.taskId, request.body),
+  );
+  router.handle(c.editComment, async (request) => {
+    const { project, taskId, commentId } = request.params;
+    return tasks.editComment(request.scope, project, taskId, commentId, request.body);
+  });
+  router.handle(c.removeComment, async (request) => {
+    const { project, taskId, commentId } = request.params;
+    await tasks.deleteComment(request.scope, project, taskId, commentId);
+  });
+  router.handle(c.activity, async (request) =>
+    tasks.activity(request.scope, request.params.project, request.params.taskId, request.query),
   );
 
-  r.get(
-    `${base}/:taskId`,
-    { schema: { tags, summary: "A task", params: TaskParams, response: { 200: Task, ...errors } } },
-    async (request) => tasks.get(await access(request), request.params.project, request.params.taskId),
+  router.handle(c.review, async (request) =>
+    reviews.get(request.scope, request.params.project, request.params.taskId),
   );
-
-  r.patch(
-    `${base}/:taskId`,
-    {
-      schema: {
-        tags,
-        summary: "Edit a task's title, description, priority, assignee, labels or parent",
-        params: TaskParams,
-        body: UpdateTaskBody,
-        response: { 200: Task, ...errors },
-      },
-    },
-    async (request) =>
-      tasks.update(await access(request), request.params.project, request.params.taskId, request.body),
-  );
-
-  r.delete(
-    `${base}/:taskId`,
-    {
-      schema: {
-        tags,
-        summary: "Delete a task (its subtasks stay, without a parent)",
-        params: TaskParams,
-        response: { 204: z.null(), ...errors },
-      },
-    },
-    async (request, reply) => {
-      await tasks.delete(await access(request), request.params.project, request.params.taskId);
-      return reply.code(204).send(null);
-    },
-  );
-
-  r.post(
-    `${base}/:taskId/move`,
-    {
-      schema: {
-        tags,
-        summary:
-          "Move a task to a status and a place in its column; 409 transition_not_allowed when the workflow forbids it",
-        params: TaskParams,
-        body: MoveTaskBody,
-        response: { 200: Task, ...errors },
-      },
-    },
-    async (request) =>
-      tasks.move(await access(request), request.params.project, request.params.taskId, request.body),
-  );
-
-  r.get(
-    `${base}/:taskId/comments`,
-    {
-      schema: {
-        tags,
-        summary: "A task's comments, oldest first",
-        params: TaskParams,
-        response: { 200: z.array(TaskComment), ...errors },
-      },
-    },
-    async (request) => tasks.comments(await access(request), request.params.project, request.params.taskId),
-  );
-
-  r.post(
-    `${base}/:taskId/comments`,
-    {
-      schema: {
-        tags,
-        summary: "Comment on a task (reviewers may)",
-        params: TaskParams,
-        body: CreateCommentBody,
-        response: { 201: TaskComment, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const { project, taskId } = request.params;
-      const comment = await tasks.comment(await access(request), project, taskId, request.body);
-      return reply.code(201).send(comment);
-    },
-  );
-
-  r.patch(
-    `${base}/:taskId/comments/:commentId`,
-    {
-      schema: {
-        tags,
-        summary: "Edit one's own comment",
-        params: CommentParams,
-        body: UpdateCommentBody,
-        response: { 200: TaskComment, ...errors },
-      },
-    },
-    async (request) => {
-      const { project, taskId, commentId } = request.params;
-      return tasks.editComment(await access(request), project, taskId, commentId, request.body);
-    },
-  );
-
-  r.delete(
-    `${base}/:taskId/comments/:commentId`,
-    {
-      schema: {
-        tags,
-        summary: "Delete one's own comment (admins may delete any)",
-        params: CommentParams,
-        response: { 204: z.null(), ...errors },
-      },
-    },
-    async (request, reply) => {
-      const { project, taskId, commentId } = request.params;
-      await tasks.deleteComment(await access(request), project, taskId, commentId);
-      return reply.code(204).send(null);
-    },
-  );
-
-  r.get(
-    `${base}/:taskId/activity`,
-    {
-      schema: {
-        tags,
-        summary:
-          "A task's activity log, oldest first: every change, by whom (member, agent, automation rule)",
-        params: TaskParams,
-        querystring: TaskActivityQuery,
-        response: { 200: z.array(TaskActivity), ...errors },
-      },
-    },
-    async (request) =>
-      tasks.activity(await access(request), request.params.project, request.params.taskId, request.query),
+  router.handle(c.decide, async (request) =>
+    reviews.decide(request.scope, request.params.project, request.params.taskId, request.body),
   );
 }

@@ -1,57 +1,43 @@
-import type {
-  AutomationRule,
-  CreateRuleBody,
-  CreateStatusBody,
-  CreateTaskBody,
-  MoveTaskBody,
-  ReviewDecisionBody,
-  ReviewDecisionResult,
-  Task,
-  TaskActivity,
-  TaskComment,
-  TaskReview,
-  UpdateRuleBody,
-  UpdateStatusBody,
-  UpdateTaskBody,
-  Workflow,
-} from "@kiln/protocol";
-import { http } from "../client.ts";
-import { e, projectPath, taskPath } from "./paths.ts";
+import { routes } from "@kiln/protocol";
+import { type BodyOf, call } from "../call.ts";
+
+const t = routes.tasks;
+const w = routes.workflows;
+const a = routes.automation;
 
 export const tasks = {
-  list: (org: string, project: string) => http.get<Task[]>(`${projectPath(org, project)}/tasks`),
-  create: (org: string, project: string, body: CreateTaskBody) =>
-    http.post<Task>(`${projectPath(org, project)}/tasks`, body),
-  get: (org: string, project: string, taskId: string) => http.get<Task>(taskPath(org, project, taskId)),
-  update: (org: string, project: string, taskId: string, body: UpdateTaskBody) =>
-    http.patch<Task>(taskPath(org, project, taskId), body),
+  list: (org: string, project: string) => call(t.list, { params: { org, project } }),
+  create: (org: string, project: string, body: BodyOf<typeof t.create>) =>
+    call(t.create, { params: { org, project }, body }),
+  get: (org: string, project: string, taskId: string) => call(t.get, { params: { org, project, taskId } }),
+  update: (org: string, project: string, taskId: string, body: BodyOf<typeof t.update>) =>
+    call(t.update, { params: { org, project, taskId }, body }),
   remove: (org: string, project: string, taskId: string) =>
-    http.delete<undefined>(taskPath(org, project, taskId)),
-  move: (org: string, project: string, taskId: string, body: MoveTaskBody) =>
-    http.post<Task>(`${taskPath(org, project, taskId)}/move`, body),
+    call(t.remove, { params: { org, project, taskId } }),
+  move: (org: string, project: string, taskId: string, body: BodyOf<typeof t.move>) =>
+    call(t.move, { params: { org, project, taskId }, body }),
   comments: (org: string, project: string, taskId: string) =>
-    http.get<TaskComment[]>(`${taskPath(org, project, taskId)}/comments`),
+    call(t.comments, { params: { org, project, taskId } }),
   comment: (org: string, project: string, taskId: string, body: string) =>
-    http.post<TaskComment>(`${taskPath(org, project, taskId)}/comments`, { body }),
+    call(t.comment, { params: { org, project, taskId }, body: { body } }),
   activity: (org: string, project: string, taskId: string) =>
-    http.get<TaskActivity[]>(`${taskPath(org, project, taskId)}/activity`),
+    call(t.activity, { params: { org, project, taskId } }),
   review: (org: string, project: string, taskId: string) =>
-    http.get<TaskReview>(`${taskPath(org, project, taskId)}/review`),
-  decide: (org: string, project: string, taskId: string, body: ReviewDecisionBody) =>
-    http.post<ReviewDecisionResult>(`${taskPath(org, project, taskId)}/review`, body),
-  workflow: (org: string, project: string) => http.get<Workflow>(`${projectPath(org, project)}/workflow`),
-  addStatus: (org: string, project: string, body: CreateStatusBody) =>
-    http.post<Workflow>(`${projectPath(org, project)}/workflow/statuses`, body),
-  updateStatus: (org: string, project: string, statusId: string, body: UpdateStatusBody) =>
-    http.patch<Workflow>(`${projectPath(org, project)}/workflow/statuses/${e(statusId)}`, body),
+    call(t.review, { params: { org, project, taskId } }),
+  decide: (org: string, project: string, taskId: string, body: BodyOf<typeof t.decide>) =>
+    call(t.decide, { params: { org, project, taskId }, body }),
+  workflow: (org: string, project: string) => call(w.get, { params: { org, project } }),
+  addStatus: (org: string, project: string, body: BodyOf<typeof w.addStatus>) =>
+    call(w.addStatus, { params: { org, project }, body }),
+  updateStatus: (org: string, project: string, statusId: string, body: BodyOf<typeof w.updateStatus>) =>
+    call(w.updateStatus, { params: { org, project, statusId }, body }),
   removeStatus: (org: string, project: string, statusId: string) =>
-    http.delete<Workflow>(`${projectPath(org, project)}/workflow/statuses/${e(statusId)}`),
-  rules: (org: string, project: string) =>
-    http.get<AutomationRule[]>(`${projectPath(org, project)}/automation/rules`),
-  createRule: (org: string, project: string, body: CreateRuleBody) =>
-    http.post<AutomationRule>(`${projectPath(org, project)}/automation/rules`, body),
-  updateRule: (org: string, project: string, ruleId: string, body: UpdateRuleBody) =>
-    http.patch<AutomationRule>(`${projectPath(org, project)}/automation/rules/${e(ruleId)}`, body),
+    call(w.removeStatus, { params: { org, project, statusId } }),
+  rules: (org: string, project: string) => call(a.list, { params: { org, project } }),
+  createRule: (org: string, project: string, body: BodyOf<typeof a.create>) =>
+    call(a.create, { params: { org, project }, body }),
+  updateRule: (org: string, project: string, ruleId: string, body: BodyOf<typeof a.update>) =>
+    call(a.update, { params: { org, project, ruleId }, body }),
   removeRule: (org: string, project: string, ruleId: string) =>
-    http.delete<undefined>(`${projectPath(org, project)}/automation/rules/${e(ruleId)}`),
+    call(a.remove, { params: { org, project, ruleId } }),
 };
