@@ -25,6 +25,10 @@ export const LogLine = z
   .meta({ id: "LogLine" });
 export type LogLine = z.infer<typeof LogLine>;
 
+/** `GET …/runtime/logs`: the lines after `since` (a stream resumes from Last-Event-ID instead). */
+export const LogsQuery = z.strictObject({ since: z.coerce.number().int().min(0).optional() });
+export type LogsQuery = z.infer<typeof LogsQuery>;
+
 export const PreviewSession = z
   .object({
     url: z
@@ -33,3 +37,4 @@ export const PreviewSession = z
     expiresAt: z.iso.datetime(),
   })
   .meta({ id: "PreviewSession" });
+export type PreviewSession = z.infer<typeof PreviewSession>;

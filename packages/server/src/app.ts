@@ -197,26 +197,21 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   projectRoutes(router, { projects: services.projects });
   // One table of open streams for every live route, so the per-user cap counts them all.
   const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
-  fileRoutes(app, {
+  fileRoutes(router, {
     streams,
-    orgs: services.orgs,
     files: services.files,
     watches: services.fileWatches,
     bodyLimitBytes: config.bodyLimitBytes,
   });
   templateRoutes(router, { templates: services.templates });
-  devServerRoutes(app, { orgs: services.orgs, devServer: services.devServer, streams });
-  previewErrorRoutes(app, {
-    orgs: services.orgs,
-    projects: services.projects,
-    previewErrors: services.previewErrors,
-  });
+  devServerRoutes(router, { devServer: services.devServer, streams });
+  previewErrorRoutes(router, { projects: services.projects, previewErrors: services.previewErrors });
   chatRoutes(app, { orgs: services.orgs, chats: services.chats, streams });
   taskRoutes(router, { tasks: services.tasks, reviews: services.reviews });
   workflowRoutes(router, { workflows: services.workflows });
   automationRoutes(router, { automation: services.automation });
-  historyRoutes(app, { orgs: services.orgs, projects: services.projects, history: services.history });
-  terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
+  historyRoutes(router, { projects: services.projects, history: services.history });
+  terminalRoutes(router, { terminals: services.terminals, publicUrl: config.publicUrl });
   llmRoutes(app, { orgs: services.orgs, llm: services.llm });
   jobRoutes(app, { orgs: services.orgs, projects: services.projects, jobs: services.jobs, streams });
   workerSocketRoute(app, { jobs: services.jobs });

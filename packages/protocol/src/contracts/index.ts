@@ -1,13 +1,18 @@
 import { auth } from "./auth.ts";
 import { automation } from "./automation.ts";
 import type { AnyRoute } from "./define.ts";
+import { files } from "./files.ts";
+import { history } from "./history.ts";
 import { invitations } from "./invitations.ts";
 import { members } from "./members.ts";
 import { ops } from "./ops.ts";
 import { orgs } from "./orgs.ts";
+import { previewErrors } from "./preview-errors.ts";
 import { projects } from "./projects.ts";
+import { runtime } from "./runtime.ts";
 import { tasks } from "./tasks.ts";
 import { templates } from "./templates.ts";
+import { terminals } from "./terminals.ts";
 import { workflows } from "./workflows.ts";
 
 export * from "./define.ts";
@@ -25,6 +30,11 @@ export const routes = {
   invitations,
   projects,
   templates,
+  files,
+  runtime,
+  previewErrors,
+  terminals,
+  history,
   tasks,
   workflows,
   automation,

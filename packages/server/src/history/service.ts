@@ -140,18 +140,7 @@ export class ProjectHistory {
       env: { KILN_NONCE: nonce, KILN_MAX_BYTES: String(this.limits.diffBytes) },
       outputBytes: this.limits.diffBytes + 64 * 1024,
     });
-    const chunk = splitOnNonce(out, nonce)[0] ?? "";
-    const newline = chunk.indexOf("\n");
-    const [, commit, parent] = chunk.slice(0, newline).split(" ");
-    if (newline === -1 || !commit) throw new Error(`unexpected git output: ${chunk.slice(0, 200)}`);
-    const body = chunk.slice(newline + 1);
-    const { files, truncated } = parseDiff(body, {
-      maxFiles: this.limits.diffFiles,
-      maxLinesPerFile: this.limits.diffLinesPerFile,
-      // `head -c` counts bytes; a multi-byte character cut in two decodes to a replacement character.
-      capped: Buffer.byteLength(body) >= this.limits.diffBytes - 4,
-    });
-    return { sha: commit, parentSha: parent && parent !== "-" ? parent : null, files, truncated };
+    return this.#parseDiffOutput(out, nonce);
   }
 
   /** A work branch (an agent's `kiln/…`) against where it left the checked-out branch. */
@@ -227,6 +216,7 @@ export class ProjectHistory {
     const { files, truncated } = parseDiff(body, {
       maxFiles: this.limits.diffFiles,
       maxLinesPerFile: this.limits.diffLinesPerFile,
+      // `head -c` counts bytes; a multi-byte character cut in two decodes to a replacement character.
       capped: Buffer.byteLength(body) >= this.limits.diffBytes - 4,
     });
     return { sha: commit, parentSha: parent && parent !== "-" ? parent : null, files, truncated };

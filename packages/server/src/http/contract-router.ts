@@ -30,8 +30,11 @@ export type ContractRequest<R extends AnyRoute, Scope> = FastifyRequest<{
   Body: Out<R["body"]>;
 }> & { scope: R["permission"] extends Permission ? Scope : undefined };
 
-/** A stream writes its own answer through the reply; every other route returns its body. */
-type HandlerResult<R extends AnyRoute> = R["stream"] extends string ? unknown : RouteReturn<R>;
+/**
+ * A stream writes its own answer through the reply; every other route returns its body, or the reply when it
+ * answered through it (a JSON route that streams when asked with Accept: text/event-stream).
+ */
+type HandlerResult<R extends AnyRoute> = R["stream"] extends string ? unknown : RouteReturn<R> | FastifyReply;
 
 export type ContractHandler<R extends AnyRoute, Scope> = (
   request: ContractRequest<R, Scope>,
@@ -105,7 +108,7 @@ export class ContractRouter<Scope> {
       ...(preHandlers.length ? { preHandler: preHandlers } : {}),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const result = await handler(request as ContractRequest<R, Scope>, reply);
-        if (route.stream) return result;
+        if (route.stream || result === reply) return result;
         reply.code(status);
         return status === 204 ? reply.send() : result;
       },

@@ -1,14 +1,14 @@
-import type { CheckpointDiff, CheckpointPage, RestoreResult } from "@kiln/protocol";
-import { http } from "../client.ts";
-import { e, projectPath } from "./paths.ts";
+import { routes } from "@kiln/protocol";
+import { call } from "../call.ts";
+
+const h = routes.history;
 
 export const history = {
   list: (org: string, project: string, before?: string) =>
-    http.get<CheckpointPage>(`${projectPath(org, project)}/history`, { query: { before, limit: 50 } }),
-  diff: (org: string, project: string, sha: string) =>
-    http.get<CheckpointDiff>(`${projectPath(org, project)}/history/${e(sha)}`),
+    call(h.list, { params: { org, project }, query: { before, limit: 50 } }),
+  diff: (org: string, project: string, sha: string) => call(h.diff, { params: { org, project, sha } }),
   restore: (org: string, project: string, sha: string, force?: boolean) =>
-    http.post<RestoreResult>(`${projectPath(org, project)}/history/${e(sha)}/restore`, { force }),
+    call(h.restore, { params: { org, project, sha }, body: { force } }),
   undo: (org: string, project: string, messageId: string, force?: boolean) =>
-    http.post<RestoreResult>(`${projectPath(org, project)}/undo`, { messageId, force }),
+    call(h.undo, { params: { org, project }, body: { messageId, force } }),
 };

@@ -1,11 +1,14 @@
-import type { FixErrorsBody, FixErrorsResponse, PreviewErrorList } from "@kiln/protocol";
+import { type FixErrorsBody, type FixErrorsResponse, routes } from "@kiln/protocol";
+import { call } from "../call.ts";
 import { http } from "../client.ts";
-import { type Ok, projectPath } from "./paths.ts";
+import { projectPath } from "./paths.ts";
+
+const p = routes.previewErrors;
 
 export const previewErrors = {
-  list: (org: string, project: string) =>
-    http.get<PreviewErrorList>(`${projectPath(org, project)}/runtime/errors`),
-  clear: (org: string, project: string) => http.delete<Ok>(`${projectPath(org, project)}/runtime/errors`),
+  list: (org: string, project: string) => call(p.list, { params: { org, project } }),
+  clear: (org: string, project: string) => call(p.clear, { params: { org, project } }),
+  // The fix-errors route is a chat's (chats/routes.ts): it moves to `call` with the chats contracts.
   fix: (org: string, project: string, body: FixErrorsBody) =>
     http.post<FixErrorsResponse>(`${projectPath(org, project)}/fix-errors`, body),
 };

@@ -1,14 +1,14 @@
-import type { LogLine, RuntimeStatus } from "@kiln/protocol";
-import { http } from "../client.ts";
-import { projectPath } from "./paths.ts";
+import { routes } from "@kiln/protocol";
+import { call, urlOf } from "../call.ts";
+
+const r = routes.runtime;
 
 export const runtime = {
-  status: (org: string, project: string) => http.get<RuntimeStatus>(`${projectPath(org, project)}/runtime`),
+  status: (org: string, project: string) => call(r.status, { params: { org, project } }),
   act: (org: string, project: string, action: "start" | "stop" | "restart") =>
-    http.post<RuntimeStatus>(`${projectPath(org, project)}/runtime/${action}`),
+    call(r[action], { params: { org, project } }),
   logs: (org: string, project: string, since?: number) =>
-    http.get<LogLine[]>(`${projectPath(org, project)}/runtime/logs`, { query: { since } }),
-  logStreamUrl: (org: string, project: string) => `${projectPath(org, project)}/runtime/logs`,
-  previewSession: (org: string, project: string) =>
-    http.post<{ url: string; expiresAt: string }>(`${projectPath(org, project)}/preview-session`),
+    call(r.logs, { params: { org, project }, query: { since } }),
+  logStreamUrl: (org: string, project: string) => urlOf(r.logs, { params: { org, project } }),
+  previewSession: (org: string, project: string) => call(r.previewSession, { params: { org, project } }),
 };

@@ -1,15 +1,16 @@
-import type { Terminal } from "@kiln/protocol";
-import { http } from "../client.ts";
-import { e, type Ok, projectPath } from "./paths.ts";
+import { routes } from "@kiln/protocol";
+import { call, urlOf } from "../call.ts";
+
+const t = routes.terminals;
 
 export const terminals = {
   create: (org: string, project: string, size: { cols: number; rows: number }) =>
-    http.post<Terminal>(`${projectPath(org, project)}/terminals`, size),
-  list: (org: string, project: string) => http.get<Terminal[]>(`${projectPath(org, project)}/terminals`),
+    call(t.create, { params: { org, project }, body: size }),
+  list: (org: string, project: string) => call(t.list, { params: { org, project } }),
   kill: (org: string, project: string, id: string) =>
-    http.delete<Ok>(`${projectPath(org, project)}/terminals/${e(id)}`),
+    call(t.kill, { params: { org, project, terminalId: id } }),
   socketUrl: (org: string, project: string, id: string) => {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}${projectPath(org, project)}/terminals/${e(id)}/socket`;
+    return `${scheme}//${location.host}${urlOf(t.socket, { params: { org, project, terminalId: id } })}`;
   },
 };
