@@ -212,16 +212,16 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     projects: services.projects,
     previewErrors: services.previewErrors,
   });
-  chatRoutes(app, { orgs: services.orgs, chats: services.chats, streams });
+  chatRoutes(router, { chats: services.chats, streams });
   taskRoutes(app, { orgs: services.orgs, tasks: services.tasks });
   workflowRoutes(app, { orgs: services.orgs, workflows: services.workflows });
   automationRoutes(app, { orgs: services.orgs, automation: services.automation });
   historyRoutes(app, { orgs: services.orgs, projects: services.projects, history: services.history });
   terminalRoutes(app, { orgs: services.orgs, terminals: services.terminals, publicUrl: config.publicUrl });
-  llmRoutes(app, { orgs: services.orgs, llm: services.llm });
-  jobRoutes(app, { orgs: services.orgs, projects: services.projects, jobs: services.jobs, streams });
+  llmRoutes(router, { llm: services.llm });
+  jobRoutes(router, { projects: services.projects, jobs: services.jobs, streams });
   taskReviewRoutes(app, { orgs: services.orgs, reviews: services.reviews });
-  workerSocketRoute(app, { jobs: services.jobs });
+  workerSocketRoute(router, { jobs: services.jobs });
   gitRoutes(app, {
     auth: services.auth,
     apiTokens: services.apiTokens,

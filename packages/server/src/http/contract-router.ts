@@ -30,8 +30,11 @@ export type ContractRequest<R extends AnyRoute, Scope> = FastifyRequest<{
   Body: Out<R["body"]>;
 }> & { scope: R["permission"] extends Permission ? Scope : undefined };
 
-/** A stream writes its own answer through the reply; every other route returns its body. */
-type HandlerResult<R extends AnyRoute> = R["stream"] extends string ? unknown : RouteReturn<R>;
+/**
+ * A stream writes its own answer through the reply; every other route returns its body, or the reply once it
+ * has answered with a stream instead (a route that also streams, asked with Accept: text/event-stream).
+ */
+type HandlerResult<R extends AnyRoute> = R["stream"] extends string ? unknown : RouteReturn<R> | FastifyReply;
 
 export type ContractHandler<R extends AnyRoute, Scope> = (
   request: ContractRequest<R, Scope>,
@@ -92,9 +95,10 @@ export class ContractRouter<Scope> {
         ...(route.query ? { querystring: route.query } : {}),
         ...(route.body ? { body: route.body } : {}),
         response:
+          // A 204 declares `z.null()`: the document shows no body.
           route.stream === "websocket"
             ? { "4xx": ErrorEnvelope }
-            : { [status]: status === 204 ? undefined : route.response, "4xx": ErrorEnvelope },
+            : { [status]: route.response, "4xx": ErrorEnvelope },
         ...(options.security ? { security: options.security } : {}),
         ...(route.permission ? { "x-kiln-permission": route.permission } : {}),
         ...(route.self ? { "x-kiln-self": route.self } : {}),
@@ -105,7 +109,7 @@ export class ContractRouter<Scope> {
       ...(preHandlers.length ? { preHandler: preHandlers } : {}),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const result = await handler(request as ContractRequest<R, Scope>, reply);
-        if (route.stream) return result;
+        if (route.stream || reply.sent) return result;
         reply.code(status);
         return status === 204 ? reply.send() : result;
       },
