@@ -457,6 +457,9 @@ export class ChatService {
   /**
    * Checks that the turn exists and is the caller's to read (a 404 otherwise), then returns how to follow
    * it: a stream asks first, so a foreign or missing id is refused before any byte of the stream is sent.
+   * The follow replays the events after `after` and, while the turn runs, streams them live — from memory
+   * when the run is on this server, else from the stored events (another replica runs it) — until
+   * `message-end` or until `signal` aborts.
    */
   async watch(
     access: OrgAccess,
