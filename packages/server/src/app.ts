@@ -206,15 +206,15 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   templateRoutes(router, { templates: services.templates });
   devServerRoutes(router, { devServer: services.devServer, streams });
   previewErrorRoutes(router, { projects: services.projects, previewErrors: services.previewErrors });
-  chatRoutes(app, { orgs: services.orgs, chats: services.chats, streams });
+  chatRoutes(router, { chats: services.chats, streams });
   taskRoutes(router, { tasks: services.tasks, reviews: services.reviews });
   workflowRoutes(router, { workflows: services.workflows });
   automationRoutes(router, { automation: services.automation });
   historyRoutes(router, { projects: services.projects, history: services.history });
   terminalRoutes(router, { terminals: services.terminals, publicUrl: config.publicUrl });
-  llmRoutes(app, { orgs: services.orgs, llm: services.llm });
-  jobRoutes(app, { orgs: services.orgs, projects: services.projects, jobs: services.jobs, streams });
-  workerSocketRoute(app, { jobs: services.jobs });
+  llmRoutes(router, { llm: services.llm });
+  jobRoutes(router, { projects: services.projects, jobs: services.jobs, streams });
+  workerSocketRoute(router, { jobs: services.jobs });
   gitRoutes(app, {
     auth: services.auth,
     apiTokens: services.apiTokens,

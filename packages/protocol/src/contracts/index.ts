@@ -1,9 +1,12 @@
 import { auth } from "./auth.ts";
 import { automation } from "./automation.ts";
+import { chats } from "./chats.ts";
 import type { AnyRoute } from "./define.ts";
 import { files } from "./files.ts";
 import { history } from "./history.ts";
 import { invitations } from "./invitations.ts";
+import { jobs } from "./jobs.ts";
+import { llm } from "./llm.ts";
 import { members } from "./members.ts";
 import { ops } from "./ops.ts";
 import { orgs } from "./orgs.ts";
@@ -13,6 +16,7 @@ import { runtime } from "./runtime.ts";
 import { tasks } from "./tasks.ts";
 import { templates } from "./templates.ts";
 import { terminals } from "./terminals.ts";
+import { workers } from "./workers.ts";
 import { workflows } from "./workflows.ts";
 
 export * from "./define.ts";
@@ -35,9 +39,13 @@ export const routes = {
   previewErrors,
   terminals,
   history,
+  chats,
   tasks,
   workflows,
   automation,
+  jobs,
+  workers,
+  llm,
 };
 
 /** The routes as one list. */

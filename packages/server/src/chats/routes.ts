@@ -1,42 +1,13 @@
-import {
-  ApprovalBody,
-  Chat,
-  ChatWithMessages,
-  CreateChatBody,
-  ErrorEnvelope,
-  FixErrorsBody,
-  FixErrorsResponse,
-  Id,
-  IdOrSlug,
-  RunEvent,
-  RunEventsQuery,
-  SendMessageBody,
-  SendMessageResponse,
-  UpdateChatBody,
-} from "@kiln/protocol";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { z } from "zod";
+import { type RunEvent, routes } from "@kiln/protocol";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { type EventStreams, lastEventId, wantsStream } from "../http/event-stream.ts";
-import { principalOf } from "../http/principal.ts";
-import type { OrgAccess, OrgService } from "../orgs/service.ts";
+import type { OrgRouter } from "../orgs/router.ts";
+import type { OrgAccess } from "../orgs/service.ts";
 import type { ChatService } from "./service.ts";
 
-const errors = { "4xx": ErrorEnvelope };
-const tags = ["chats"];
-const ProjectParams = z.strictObject({ org: IdOrSlug, project: IdOrSlug });
-const ChatParams = ProjectParams.extend({ chatId: Id });
-const MessageParams = ChatParams.extend({ messageId: Id });
-
-export function chatRoutes(
-  app: FastifyInstance,
-  deps: { orgs: OrgService; chats: ChatService; streams: EventStreams },
-): void {
-  const r = app.withTypeProvider<ZodTypeProvider>();
-  const { orgs, chats, streams } = deps;
-  const base = "/api/orgs/:org/projects/:project/chats";
-  const access = (request: FastifyRequest<{ Params: { org: string } }>) =>
-    orgs.access(principalOf(request).userId, request.params.org);
+export function chatRoutes(router: OrgRouter, deps: { chats: ChatService; streams: EventStreams }): void {
+  const { chats, streams } = deps;
+  const c = routes.chats;
   /** One turn's events: replay after `after`, then live until the turn ends. */
   const stream = async (
     request: FastifyRequest,
@@ -50,199 +21,53 @@ export function chatRoutes(
     return streams.numbered<RunEvent>(request, reply, (emit, signal) => follow(after, emit, signal));
   };
 
-  r.get(
-    base,
-    {
-      schema: {
-        tags,
-        summary: "List the project's chats",
-        params: ProjectParams,
-        response: { 200: z.array(Chat), ...errors },
-      },
-    },
-    async (request) => chats.list(await access(request), request.params.project),
+  router.handle(c.list, async (request) => chats.list(request.scope, request.params.project));
+  router.handle(c.create, async (request) =>
+    chats.create(request.scope, request.params.project, request.body),
   );
-
-  r.post(
-    base,
-    {
-      schema: {
-        tags,
-        summary: "Start a chat",
-        params: ProjectParams,
-        body: CreateChatBody,
-        response: { 201: Chat, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const chat = await chats.create(await access(request), request.params.project, request.body);
-      return reply.code(201).send(chat);
-    },
+  router.handle(c.get, async (request) =>
+    chats.get(request.scope, request.params.project, request.params.chatId),
   );
-
-  r.get(
-    `${base}/:chatId`,
-    {
-      schema: {
-        tags,
-        summary: "A chat with its messages",
-        params: ChatParams,
-        response: { 200: ChatWithMessages, ...errors },
-      },
-    },
-    async (request) => chats.get(await access(request), request.params.project, request.params.chatId),
+  router.handle(c.update, async (request) =>
+    chats.update(request.scope, request.params.project, request.params.chatId, request.body),
   );
+  router.handle(c.remove, async (request) => {
+    await chats.delete(request.scope, request.params.project, request.params.chatId);
+    return undefined;
+  });
 
-  r.patch(
-    `${base}/:chatId`,
-    {
-      schema: {
-        tags,
-        summary: "Rename a chat or change its mode, model or approve-all",
-        params: ChatParams,
-        body: UpdateChatBody,
-        response: { 200: Chat, ...errors },
-      },
-    },
-    async (request) =>
-      chats.update(await access(request), request.params.project, request.params.chatId, request.body),
+  router.handle(c.send, async (request, reply) => {
+    // A turn is not started for a stream that would be refused.
+    if (wantsStream(request)) streams.ensureRoom(request);
+    const sent = await chats.send(request.scope, request.params.project, request.params.chatId, request.body);
+    if (!wantsStream(request)) return sent;
+    const turn = { ...request.params, messageId: sent.assistantMessage.id };
+    return stream(request, reply, request.scope, turn, 0);
+  });
+
+  router.handle(c.events, async (request, reply) => {
+    const after = lastEventId(request, request.query.after);
+    if (wantsStream(request)) return stream(request, reply, request.scope, request.params, after);
+    const { project, chatId, messageId } = request.params;
+    return chats.events(request.scope, project, chatId, messageId, after);
+  });
+
+  router.handle(c.resume, async (request, reply) => {
+    if (wantsStream(request)) streams.ensureRoom(request);
+    const { project, chatId, messageId } = request.params;
+    const sent = await chats.resume(request.scope, project, chatId, messageId);
+    if (!wantsStream(request)) return sent;
+    const turn = { ...request.params, messageId: sent.assistantMessage.id };
+    return stream(request, reply, request.scope, turn, 0);
+  });
+
+  router.handle(c.fixErrors, async (request) =>
+    chats.fixErrors(request.scope, request.params.project, request.body),
   );
-
-  r.delete(
-    `${base}/:chatId`,
-    {
-      schema: {
-        tags,
-        summary: "Delete a chat (stops its run)",
-        params: ChatParams,
-        response: { 204: z.null(), ...errors },
-      },
-    },
-    async (request, reply) => {
-      await chats.delete(await access(request), request.params.project, request.params.chatId);
-      return reply.code(204).send(null);
-    },
+  router.handle(c.cancel, async (request) =>
+    chats.cancel(request.scope, request.params.project, request.params.chatId),
   );
-
-  r.post(
-    `${base}/:chatId/messages`,
-    {
-      schema: {
-        tags,
-        summary:
-          "Send a message; the agent answers (JSON 202 with the message ids, or SSE with Accept: text/event-stream)",
-        params: ChatParams,
-        body: SendMessageBody,
-        response: { 202: SendMessageResponse, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const who = await access(request);
-      // A turn is not started for a stream that would be refused.
-      if (wantsStream(request)) streams.ensureRoom(request);
-      const sent = await chats.send(who, request.params.project, request.params.chatId, request.body);
-      if (!wantsStream(request)) return reply.code(202).send(sent);
-      return stream(request, reply, who, { ...request.params, messageId: sent.assistantMessage.id }, 0);
-    },
-  );
-
-  r.get(
-    `${base}/:chatId/messages/:messageId/events`,
-    {
-      schema: {
-        tags,
-        summary: "A turn's events: JSON, or a live SSE stream that replays from Last-Event-ID",
-        params: MessageParams,
-        querystring: RunEventsQuery,
-        response: { 200: z.array(RunEvent), ...errors },
-      },
-    },
-    async (request, reply) => {
-      const who = await access(request);
-      const after = lastEventId(request, request.query.after);
-      if (wantsStream(request)) return stream(request, reply, who, request.params, after);
-      const events: RunEvent[] = [];
-      const done = new AbortController();
-      done.abort();
-      await chats.follow(
-        who,
-        request.params.project,
-        request.params.chatId,
-        request.params.messageId,
-        after,
-        (e) => events.push(e),
-        done.signal,
-      );
-      return events;
-    },
-  );
-
-  r.post(
-    `${base}/:chatId/messages/:messageId/resume`,
-    {
-      schema: {
-        tags,
-        summary: "Continue an interrupted, failed or cancelled last turn",
-        params: MessageParams,
-        response: { 202: SendMessageResponse, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const who = await access(request);
-      if (wantsStream(request)) streams.ensureRoom(request);
-      const sent = await chats.resume(
-        who,
-        request.params.project,
-        request.params.chatId,
-        request.params.messageId,
-      );
-      if (!wantsStream(request)) return reply.code(202).send(sent);
-      return stream(request, reply, who, { ...request.params, messageId: sent.assistantMessage.id }, 0);
-    },
-  );
-
-  r.post(
-    "/api/orgs/:org/projects/:project/fix-errors",
-    {
-      schema: {
-        tags,
-        summary: "Ask the agent to fix the errors the preview reports (in a given chat or a new one)",
-        params: ProjectParams,
-        body: FixErrorsBody,
-        response: { 202: FixErrorsResponse, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const sent = await chats.fixErrors(await access(request), request.params.project, request.body);
-      return reply.code(202).send(sent);
-    },
-  );
-
-  r.post(
-    `${base}/:chatId/cancel`,
-    {
-      schema: {
-        tags,
-        summary: "Stop the running turn",
-        params: ChatParams,
-        response: { 200: Chat, ...errors },
-      },
-    },
-    async (request) => chats.cancel(await access(request), request.params.project, request.params.chatId),
-  );
-
-  r.post(
-    `${base}/:chatId/approvals`,
-    {
-      schema: {
-        tags,
-        summary: "Approve, approve all or reject a tool call that waits for a decision",
-        params: ChatParams,
-        body: ApprovalBody,
-        response: { 200: Chat, ...errors },
-      },
-    },
-    async (request) =>
-      chats.decide(await access(request), request.params.project, request.params.chatId, request.body),
+  router.handle(c.decide, async (request) =>
+    chats.decide(request.scope, request.params.project, request.params.chatId, request.body),
   );
 }

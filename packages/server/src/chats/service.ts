@@ -428,26 +428,38 @@ export class ChatService {
   }
 
   /**
-   * Replays a turn's events after `after` and, while it runs, follows it live — from memory when the run
-   * is on this server, else from the stored events (another replica runs it). Ends after `message-end`
-   * or when `signal` aborts.
+   * A turn's events after `after`, as far as they go now: the stored ones (a page, up to `message-end`),
+   * and, while the turn runs on this server, what it holds in memory and has not stored yet.
    */
-  async follow(
+  async events(
     access: OrgAccess,
     projectRef: string,
     chatId: string,
     messageId: string,
     after: number,
-    emit: (event: RunEvent) => void,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const follow = await this.watch(access, projectRef, chatId, messageId);
-    await follow(after, emit, signal);
+  ): Promise<RunEvent[]> {
+    const message = await this.#message(access, projectRef, chatId, messageId);
+    if (message.role !== "assistant") return [];
+    const stored = await this.#d.database.tenant(access.org.schemaName, (tx) =>
+      eventsAfter(tx, message.id, after),
+    );
+    const run = this.#d.engine.runForMessage(message.id);
+    const held = run && !run.finished ? run.since(after) : [];
+    const out: RunEvent[] = [];
+    for (const e of [...stored, ...held].sort((a, b) => a.seq - b.seq)) {
+      if (e.seq <= (out[out.length - 1]?.seq ?? after)) continue;
+      out.push(e);
+      if (e.event.type === "message-end") break;
+    }
+    return out;
   }
 
   /**
    * Checks that the turn exists and is the caller's to read (a 404 otherwise), then returns how to follow
    * it: a stream asks first, so a foreign or missing id is refused before any byte of the stream is sent.
+   * The follow replays the events after `after` and, while the turn runs, streams them live — from memory
+   * when the run is on this server, else from the stored events (another replica runs it) — until
+   * `message-end` or until `signal` aborts.
    */
   async watch(
     access: OrgAccess,
@@ -455,13 +467,8 @@ export class ChatService {
     chatId: string,
     messageId: string,
   ): Promise<(after: number, emit: (event: RunEvent) => void, signal: AbortSignal) => Promise<void>> {
-    requirePermission(access.role, "chats.read");
-    const project = await this.#d.projects.get(access, projectRef);
+    const message = await this.#message(access, projectRef, chatId, messageId);
     const { schemaName } = access.org;
-    const message = await this.#d.database.tenant(schemaName, async (tx) => {
-      const chat = await findChat(tx, project.id, chatId);
-      return findMessage(tx, chat.id, messageId);
-    });
     return async (after, emit, signal) => {
       if (message.role !== "assistant") return;
       const run = this.#d.engine.runForMessage(message.id);
@@ -489,6 +496,21 @@ export class ChatService {
         signal,
       );
     };
+  }
+
+  /** A message of a chat of the project, for a caller who may read chats (404 for a foreign or missing one). */
+  async #message(
+    access: OrgAccess,
+    projectRef: string,
+    chatId: string,
+    messageId: string,
+  ): Promise<MessageRow> {
+    requirePermission(access.role, "chats.read");
+    const project = await this.#d.projects.get(access, projectRef);
+    return this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      const chat = await findChat(tx, project.id, chatId);
+      return findMessage(tx, chat.id, messageId);
+    });
   }
 
   /** Follows a run on this server from memory, after replaying what was stored before `after`. */

@@ -95,6 +95,7 @@ export class ContractRouter<Scope> {
         ...(route.query ? { querystring: route.query } : {}),
         ...(route.body ? { body: route.body } : {}),
         response:
+          // A 204 declares `z.null()`: the document shows no body.
           route.stream === "websocket"
             ? { "4xx": ErrorEnvelope }
             : { [status]: route.response, "4xx": ErrorEnvelope },
@@ -108,7 +109,7 @@ export class ContractRouter<Scope> {
       ...(preHandlers.length ? { preHandler: preHandlers } : {}),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const result = await handler(request as ContractRequest<R, Scope>, reply);
-        if (route.stream || result === reply) return result;
+        if (route.stream || result === reply || reply.sent) return result;
         reply.code(status);
         return status === 204 ? reply.send() : result;
       },

@@ -1,34 +1,26 @@
-import type {
-  ApprovalDecision,
-  Chat,
-  ChatWithMessages,
-  CreateChatBody,
-  SendMessageBody,
-  SendMessageResponse,
-  UpdateChatBody,
-} from "@kiln/protocol";
-import { http } from "../client.ts";
-import { chatPath, e, projectPath } from "./paths.ts";
+import { type ApprovalDecision, routes } from "@kiln/protocol";
+import { type BodyOf, call, urlOf } from "../call.ts";
+
+const c = routes.chats;
 
 export const chats = {
-  list: (org: string, project: string) => http.get<Chat[]>(`${projectPath(org, project)}/chats`),
-  create: (org: string, project: string, body: CreateChatBody) =>
-    http.post<Chat>(`${projectPath(org, project)}/chats`, body),
-  get: (org: string, project: string, chatId: string) =>
-    http.get<ChatWithMessages>(chatPath(org, project, chatId)),
-  update: (org: string, project: string, chatId: string, body: UpdateChatBody) =>
-    http.patch<Chat>(chatPath(org, project, chatId), body),
+  list: (org: string, project: string) => call(c.list, { params: { org, project } }),
+  create: (org: string, project: string, body: BodyOf<typeof c.create>) =>
+    call(c.create, { params: { org, project }, body }),
+  get: (org: string, project: string, chatId: string) => call(c.get, { params: { org, project, chatId } }),
+  update: (org: string, project: string, chatId: string, body: BodyOf<typeof c.update>) =>
+    call(c.update, { params: { org, project, chatId }, body }),
   remove: (org: string, project: string, chatId: string) =>
-    http.delete<undefined>(chatPath(org, project, chatId)),
-  send: (org: string, project: string, chatId: string, body: SendMessageBody) =>
-    http.post<SendMessageResponse>(`${chatPath(org, project, chatId)}/messages`, body),
+    call(c.remove, { params: { org, project, chatId } }),
+  send: (org: string, project: string, chatId: string, body: BodyOf<typeof c.send>) =>
+    call(c.send, { params: { org, project, chatId }, body }),
   cancel: (org: string, project: string, chatId: string) =>
-    http.post<Chat>(`${chatPath(org, project, chatId)}/cancel`),
+    call(c.cancel, { params: { org, project, chatId } }),
   decide: (org: string, project: string, chatId: string, toolCallId: string, decision: ApprovalDecision) =>
-    http.post<Chat>(`${chatPath(org, project, chatId)}/approvals`, { toolCallId, decision }),
+    call(c.decide, { params: { org, project, chatId }, body: { toolCallId, decision } }),
   resume: (org: string, project: string, chatId: string, messageId: string) =>
-    http.post<SendMessageResponse>(`${chatPath(org, project, chatId)}/messages/${e(messageId)}/resume`),
+    call(c.resume, { params: { org, project, chatId, messageId } }),
   /** Server-sent events of one turn; `after` replays from that event number on. */
   eventsUrl: (org: string, project: string, chatId: string, messageId: string, after: number) =>
-    `${chatPath(org, project, chatId)}/messages/${e(messageId)}/events${after > 0 ? `?after=${after}` : ""}`,
+    urlOf(c.events, { params: { org, project, chatId, messageId }, query: after > 0 ? { after } : {} }),
 };

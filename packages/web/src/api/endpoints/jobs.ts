@@ -1,13 +1,14 @@
-import type { Job } from "@kiln/protocol";
-import { http } from "../client.ts";
-import { e, orgPath } from "./paths.ts";
+import { routes } from "@kiln/protocol";
+import { call, urlOf } from "../call.ts";
+
+const c = routes.jobs;
 
 export const jobs = {
   forProject: (org: string, projectId: string) =>
-    http.get<Job[]>(`${orgPath(org)}/jobs`, { query: { projectId, limit: 200 } }),
-  forTask: (org: string, taskId: string) => http.get<Job[]>(`${orgPath(org)}/jobs`, { query: { taskId } }),
-  cancel: (org: string, jobId: string) => http.post<Job>(`${orgPath(org)}/jobs/${e(jobId)}/cancel`),
+    call(c.list, { params: { org }, query: { projectId, limit: 200 } }),
+  forTask: (org: string, taskId: string) => call(c.list, { params: { org }, query: { taskId } }),
+  cancel: (org: string, jobId: string) => call(c.cancel, { params: { org, jobId } }),
   /** Server-sent events of one job; `after` replays from that event number on. */
   eventsUrl: (org: string, jobId: string, after: number) =>
-    `${orgPath(org)}/jobs/${e(jobId)}/events${after > 0 ? `?after=${after}` : ""}`,
+    urlOf(c.events, { params: { org, jobId }, query: after > 0 ? { after } : {} }),
 };

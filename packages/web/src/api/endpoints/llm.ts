@@ -1,35 +1,22 @@
-import type {
-  CreateLlmProviderBody,
-  LlmCallPage,
-  LlmModelList,
-  LlmPrice,
-  LlmProvider,
-  LlmSettings,
-  LlmUsageGroupBy,
-  LlmUsageReport,
-  UpdateLlmProviderBody,
-  UpdateLlmSettingsBody,
-  UpsertLlmPriceBody,
-} from "@kiln/protocol";
-import { http } from "../client.ts";
-import { e, type Ok, orgPath } from "./paths.ts";
+import { routes } from "@kiln/protocol";
+import { type BodyOf, call, type QueryOf } from "../call.ts";
+
+const c = routes.llm;
 
 export const llm = {
-  models: (org: string) => http.get<LlmModelList>(`${orgPath(org)}/llm/models`),
-  providers: (org: string) => http.get<LlmProvider[]>(`${orgPath(org)}/llm/providers`),
-  createProvider: (org: string, body: CreateLlmProviderBody) =>
-    http.post<LlmProvider>(`${orgPath(org)}/llm/providers`, body),
-  updateProvider: (org: string, id: string, body: UpdateLlmProviderBody) =>
-    http.patch<LlmProvider>(`${orgPath(org)}/llm/providers/${e(id)}`, body),
-  removeProvider: (org: string, id: string) => http.delete<Ok>(`${orgPath(org)}/llm/providers/${e(id)}`),
-  prices: (org: string) => http.get<LlmPrice[]>(`${orgPath(org)}/llm/prices`),
-  setPrice: (org: string, body: UpsertLlmPriceBody) => http.put<LlmPrice>(`${orgPath(org)}/llm/prices`, body),
-  removePrice: (org: string, id: string) => http.delete<Ok>(`${orgPath(org)}/llm/prices/${e(id)}`),
-  settings: (org: string) => http.get<LlmSettings>(`${orgPath(org)}/llm/settings`),
-  updateSettings: (org: string, body: UpdateLlmSettingsBody) =>
-    http.patch<LlmSettings>(`${orgPath(org)}/llm/settings`, body),
-  calls: (org: string, query: { chatId?: string; projectId?: string; before?: string; limit?: number }) =>
-    http.get<LlmCallPage>(`${orgPath(org)}/llm/calls`, { query }),
-  usage: (org: string, query: { from?: string; to?: string; groupBy: LlmUsageGroupBy }) =>
-    http.get<LlmUsageReport>(`${orgPath(org)}/usage`, { query }),
+  models: (org: string) => call(c.models, { params: { org } }),
+  providers: (org: string) => call(c.providers, { params: { org } }),
+  createProvider: (org: string, body: BodyOf<typeof c.createProvider>) =>
+    call(c.createProvider, { params: { org }, body }),
+  updateProvider: (org: string, id: string, body: BodyOf<typeof c.updateProvider>) =>
+    call(c.updateProvider, { params: { org, providerId: id }, body }),
+  removeProvider: (org: string, id: string) => call(c.removeProvider, { params: { org, providerId: id } }),
+  prices: (org: string) => call(c.prices, { params: { org } }),
+  setPrice: (org: string, body: BodyOf<typeof c.setPrice>) => call(c.setPrice, { params: { org }, body }),
+  removePrice: (org: string, id: string) => call(c.removePrice, { params: { org, priceId: id } }),
+  settings: (org: string) => call(c.settings, { params: { org } }),
+  updateSettings: (org: string, body: BodyOf<typeof c.updateSettings>) =>
+    call(c.updateSettings, { params: { org }, body }),
+  calls: (org: string, query: QueryOf<typeof c.calls>) => call(c.calls, { params: { org }, query }),
+  usage: (org: string, query: QueryOf<typeof c.usage>) => call(c.usage, { params: { org }, query }),
 };

@@ -1,12 +1,13 @@
-import type { CreatedWorkerToken, CreateWorkerTokenBody, Worker, WorkerToken } from "@kiln/protocol";
-import { http } from "../client.ts";
-import { e, type Ok, orgPath } from "./paths.ts";
+import { routes } from "@kiln/protocol";
+import { type BodyOf, call } from "../call.ts";
+
+const c = routes.workers;
 
 export const workers = {
-  list: (org: string) => http.get<Worker[]>(`${orgPath(org)}/workers`),
-  tokens: (org: string) => http.get<WorkerToken[]>(`${orgPath(org)}/workers/tokens`),
-  createToken: (org: string, body: CreateWorkerTokenBody) =>
-    http.post<CreatedWorkerToken>(`${orgPath(org)}/workers/tokens`, body),
+  list: (org: string) => call(c.list, { params: { org } }),
+  tokens: (org: string) => call(c.tokens, { params: { org } }),
+  createToken: (org: string, body: BodyOf<typeof c.createToken>) =>
+    call(c.createToken, { params: { org }, body }),
   revokeToken: (org: string, tokenId: string) =>
-    http.delete<Ok>(`${orgPath(org)}/workers/tokens/${e(tokenId)}`),
+    call(c.revokeToken, { params: { org, workerTokenId: tokenId } }),
 };

@@ -1,0 +1,148 @@
+import { z } from "zod";
+import { Id, Ok } from "../common.ts";
+import {
+  CreateLlmProviderBody,
+  LlmCallPage,
+  LlmCallsQuery,
+  LlmModelList,
+  LlmPrice,
+  LlmProvider,
+  LlmSettings,
+  LlmUsageQuery,
+  LlmUsageReport,
+  UpdateLlmProviderBody,
+  UpdateLlmSettingsBody,
+  UpsertLlmPriceBody,
+} from "../llm.ts";
+import { defineRoute } from "./define.ts";
+import { OrgParams } from "./params.ts";
+
+const tags = ["llm"];
+const PROVIDERS = "/api/orgs/:org/llm/providers";
+const PRICES = "/api/orgs/:org/llm/prices";
+const SETTINGS = "/api/orgs/:org/llm/settings";
+const ProviderParams = OrgParams.extend({ providerId: Id });
+const PriceParams = OrgParams.extend({ priceId: Id });
+
+export const llm = {
+  usage: defineRoute({
+    method: "GET",
+    path: "/api/orgs/:org/usage",
+    summary: "Model usage of an org: totals and rows per day, model or project",
+    tags,
+    permission: "llm.read",
+    params: OrgParams,
+    query: LlmUsageQuery,
+    response: LlmUsageReport,
+  }),
+  calls: defineRoute({
+    method: "GET",
+    path: "/api/orgs/:org/llm/calls",
+    summary: "The model call log, newest first, a page at a time",
+    tags,
+    permission: "llm.read",
+    params: OrgParams,
+    query: LlmCallsQuery,
+    response: LlmCallPage,
+  }),
+  models: defineRoute({
+    method: "GET",
+    path: "/api/orgs/:org/llm/models",
+    summary: "Every model the org can use, from its own and the instance's providers",
+    tags,
+    permission: "llm.read",
+    params: OrgParams,
+    response: LlmModelList,
+  }),
+  providers: defineRoute({
+    method: "GET",
+    path: PROVIDERS,
+    summary: "The org's own model providers (keys are never shown)",
+    tags,
+    permission: "llm.read",
+    params: OrgParams,
+    response: z.array(LlmProvider),
+  }),
+  createProvider: defineRoute({
+    method: "POST",
+    path: PROVIDERS,
+    summary: "Add a model provider to the org (admin)",
+    tags,
+    permission: "llm.manage",
+    params: OrgParams,
+    body: CreateLlmProviderBody,
+    status: 201,
+    response: LlmProvider,
+    errors: ["provider_name_taken", "egress_refused"],
+  }),
+  updateProvider: defineRoute({
+    method: "PATCH",
+    path: `${PROVIDERS}/:providerId`,
+    summary: "Change a model provider: name, URL, key, models (admin)",
+    tags,
+    permission: "llm.manage",
+    params: ProviderParams,
+    body: UpdateLlmProviderBody,
+    response: LlmProvider,
+    errors: ["provider_not_found", "provider_name_taken", "egress_refused"],
+  }),
+  removeProvider: defineRoute({
+    method: "DELETE",
+    path: `${PROVIDERS}/:providerId`,
+    summary: "Remove a model provider and its key (admin)",
+    tags,
+    permission: "llm.manage",
+    params: ProviderParams,
+    response: Ok,
+    errors: ["provider_not_found"],
+  }),
+  prices: defineRoute({
+    method: "GET",
+    path: PRICES,
+    summary: "Model prices used for cost estimates: the org's overrides, then built-in list prices",
+    tags,
+    permission: "llm.read",
+    params: OrgParams,
+    response: z.array(LlmPrice),
+  }),
+  setPrice: defineRoute({
+    method: "PUT",
+    path: PRICES,
+    summary: "Set the org's price for a model (admin)",
+    tags,
+    permission: "llm.manage",
+    params: OrgParams,
+    body: UpsertLlmPriceBody,
+    response: LlmPrice,
+  }),
+  removePrice: defineRoute({
+    method: "DELETE",
+    path: `${PRICES}/:priceId`,
+    summary: "Drop one of the org's price overrides (admin)",
+    tags,
+    permission: "llm.manage",
+    params: PriceParams,
+    response: Ok,
+    errors: ["price_not_found"],
+  }),
+  settings: defineRoute({
+    method: "GET",
+    path: SETTINGS,
+    summary: "The org's default model and rate limit",
+    tags,
+    permission: "llm.read",
+    params: OrgParams,
+    response: LlmSettings,
+  }),
+  updateSettings: defineRoute({
+    method: "PATCH",
+    path: SETTINGS,
+    summary: "Change the org's default model or rate limit (admin)",
+    tags,
+    permission: "llm.manage",
+    params: OrgParams,
+    body: UpdateLlmSettingsBody,
+    response: LlmSettings,
+    errors: ["model_not_found"],
+  }),
+};
