@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import { describeError } from "../../api/errors.ts";
+import { modelsQuery } from "../../api/queries.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { IconButton } from "../../ui/button.tsx";
 import { confirmDialog } from "../../ui/confirm.tsx";
@@ -18,7 +19,7 @@ import { NEW_CHAT, useChatUi } from "./chat-store.ts";
 import { Composer } from "./composer.tsx";
 import { runningMessage } from "./fold.ts";
 import { compact, formatCost, MessageList } from "./message-list.tsx";
-import { chatCostsQuery, chatQuery, chatsQuery, modelsQuery } from "./queries.ts";
+import { chatCostsQuery, chatQuery, chatsQuery } from "./queries.ts";
 import { useRunFollower } from "./use-run-follower.ts";
 
 const SUGGESTIONS = [

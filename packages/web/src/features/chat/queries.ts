@@ -28,13 +28,6 @@ export const chatQuery = (org: string, project: string, chatId: string) =>
     staleTime: 5_000,
   });
 
-export const modelsQuery = (org: string) =>
-  queryOptions({
-    queryKey: ["orgs", org, "llm", "models"],
-    queryFn: () => api.llm.models(org),
-    staleTime: 60_000,
-  });
-
 /** Pages of the call log are 200 calls at most; a chat longer than this shows the cost of its latest. */
 const MAX_COST_PAGES = 5;
 

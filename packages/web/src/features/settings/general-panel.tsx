@@ -5,11 +5,11 @@ import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { meQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { meQuery } from "../auth/session.ts";
 
 export function GeneralPanel({
   org,

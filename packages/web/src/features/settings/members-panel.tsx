@@ -3,12 +3,12 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { meQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { Select } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { meQuery } from "../auth/session.ts";
 import { useMe } from "../auth/use-me.ts";
 
 export function MembersPanel({ org, role, personal }: { org: string; role: Role; personal: boolean }) {
