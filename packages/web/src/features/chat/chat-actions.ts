@@ -8,9 +8,9 @@ import type {
 import type { QueryClient } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { toast } from "../../ui/toast.tsx";
 import { withMessage } from "./fold.ts";
-import { chatKey, chatsKey } from "./queries.ts";
 
 /** What the chat panel does, shared by its parts and by "Fix with agent" in the preview. */
 export class ChatActions {
@@ -26,7 +26,7 @@ export class ChatActions {
 
   /** Puts a new turn (and the chat, when it is new here) into the cache; the follower streams it. */
   async addTurn(chat: Chat, sent: SendMessageResponse): Promise<void> {
-    const key = chatKey(this.#org, this.#project, chat.id);
+    const key = keys.chat(this.#org, this.#project, chat.id);
     // A read still on its way would land after this and take the new turn away again.
     await this.#q.cancelQueries({ queryKey: key });
     const old = this.#q.getQueryData<ChatWithMessages>(key);
@@ -36,7 +36,7 @@ export class ChatActions {
     this.#q.setQueryData(key, next);
     // A chat this page had not loaded yet has earlier messages too.
     if (!old) void this.#q.invalidateQueries({ queryKey: key });
-    void this.#q.invalidateQueries({ queryKey: chatsKey(this.#org, this.#project) });
+    void this.#q.invalidateQueries({ queryKey: keys.chats(this.#org, this.#project) });
   }
 
   async createChat(settings: { mode: ApprovalMode; model: string | null }): Promise<Chat> {
@@ -44,11 +44,11 @@ export class ChatActions {
       mode: settings.mode,
       ...(settings.model ? { model: settings.model } : {}),
     });
-    this.#q.setQueryData<ChatWithMessages>(chatKey(this.#org, this.#project, chat.id), {
+    this.#q.setQueryData<ChatWithMessages>(keys.chat(this.#org, this.#project, chat.id), {
       ...chat,
       messages: [],
     });
-    void this.#q.invalidateQueries({ queryKey: chatsKey(this.#org, this.#project) });
+    void this.#q.invalidateQueries({ queryKey: keys.chats(this.#org, this.#project) });
     return chat;
   }
 
@@ -94,14 +94,14 @@ export class ChatActions {
   }
 
   async update(chatId: string, body: { mode?: ApprovalMode; model?: string | null }): Promise<void> {
-    const key = chatKey(this.#org, this.#project, chatId);
+    const key = keys.chat(this.#org, this.#project, chatId);
     try {
       const chat = await api.chats.update(this.#org, this.#project, chatId, body);
       this.#q.setQueryData<ChatWithMessages>(
         key,
         (old) => old && { ...old, ...chat, messages: old.messages },
       );
-      void this.#q.invalidateQueries({ queryKey: chatsKey(this.#org, this.#project) });
+      void this.#q.invalidateQueries({ queryKey: keys.chats(this.#org, this.#project) });
     } catch (err) {
       toast.error(describeError(err));
     }
@@ -109,11 +109,11 @@ export class ChatActions {
 
   async remove(chatId: string): Promise<void> {
     await api.chats.remove(this.#org, this.#project, chatId);
-    this.#q.removeQueries({ queryKey: chatKey(this.#org, this.#project, chatId) });
-    await this.#q.invalidateQueries({ queryKey: chatsKey(this.#org, this.#project) });
+    this.#q.removeQueries({ queryKey: keys.chat(this.#org, this.#project, chatId) });
+    await this.#q.invalidateQueries({ queryKey: keys.chats(this.#org, this.#project) });
   }
 
   refresh(chatId: string): void {
-    void this.#q.invalidateQueries({ queryKey: chatKey(this.#org, this.#project, chatId) });
+    void this.#q.invalidateQueries({ queryKey: keys.chat(this.#org, this.#project, chatId) });
   }
 }

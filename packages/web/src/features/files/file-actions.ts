@@ -1,15 +1,15 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { basename, join } from "../../lib/paths.ts";
 import { toast } from "../../ui/toast.tsx";
 import { useEditor } from "../editor/store.ts";
-import { treeKey } from "./use-file-tree.ts";
 
 /** File operations from the tree; each refreshes the tree and keeps open tabs pointing at the right files. */
 export function useFileActions(org: string, project: string) {
   const queryClient = useQueryClient();
-  const refresh = () => queryClient.invalidateQueries({ queryKey: treeKey(org, project) });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keys.tree(org, project) });
 
   const fail = (what: string, err: unknown) => {
     const message = isApiError(err, "file_exists")

@@ -2,11 +2,10 @@ import type { RestoreResult } from "@kiln/protocol";
 import { useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { reloadIfBroken } from "../../state/preview-reload.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { treeKey } from "../files/use-file-tree.ts";
-import { historyKey } from "./queries.ts";
 
 /**
  * Runs a restore or an undo. Files changed since the last checkpoint make the server refuse
@@ -35,8 +34,8 @@ function filesLabel(n: number): string {
 export function useRestoreActions(org: string, project: string) {
   const queryClient = useQueryClient();
   const after = (result: RestoreResult) => {
-    void queryClient.invalidateQueries({ queryKey: historyKey(org, project) });
-    void queryClient.invalidateQueries({ queryKey: treeKey(org, project) });
+    void queryClient.invalidateQueries({ queryKey: keys.history(org, project) });
+    void queryClient.invalidateQueries({ queryKey: keys.tree(org, project) });
     // Server time (the page's clock may be off); git keeps whole seconds, and the files were written
     // just before the commit. The page's reports of half-way states arrive a moment after.
     const committed = result.checkpoint ? Date.parse(result.checkpoint.createdAt) : Number.NaN;

@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
@@ -10,10 +11,7 @@ import { ChevronDown, ChevronRight, CloseIcon, SparkIcon, WarningIcon } from "..
 import { toast } from "../../ui/toast.tsx";
 import { ChatActions } from "../chat/chat-actions.ts";
 import { NEW_CHAT, useChatUi } from "../chat/chat-store.ts";
-import { chatKey } from "../chat/queries.ts";
 import { useFileTree } from "../files/use-file-tree.ts";
-
-const errorsKey = (org: string, project: string) => ["orgs", org, "projects", project, "preview-errors"];
 
 /** An error is news again when it happens again after being handed to the agent. */
 const seenKey = (e: PreviewError) => `${e.id}@${e.lastAt}`;
@@ -44,7 +42,7 @@ export function PreviewErrors() {
   const [fixing, setFixing] = useState(false);
   const [handed, setHanded] = useState<Set<string>>(() => new Set());
   const errors = useQuery({
-    queryKey: errorsKey(org, project),
+    queryKey: keys.previewErrors(org, project),
     queryFn: () => api.previewErrors.list(org, project),
     refetchInterval: 3000,
   });
@@ -65,7 +63,7 @@ export function PreviewErrors() {
       const selected = useChatUi.getState().selected[key];
       const current =
         selected && selected !== NEW_CHAT
-          ? queryClient.getQueryData<ChatWithMessages>(chatKey(org, project, selected))
+          ? queryClient.getQueryData<ChatWithMessages>(keys.chat(org, project, selected))
           : undefined;
       const reuse = current && !current.runningMessageId ? current.id : undefined;
       const res = await api.previewErrors.fix(org, project, reuse ? { chatId: reuse } : {});

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Input, Select } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
@@ -12,7 +13,7 @@ import { relativeTime } from "../projects/time.ts";
 
 export function InvitationsPanel({ org }: { org: string }) {
   const invitations = useQuery({
-    queryKey: ["orgs", org, "invitations"],
+    queryKey: keys.invitations(org),
     queryFn: () => api.orgs.invitations(org),
   });
   const [email, setEmail] = useState("");

@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { meQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { Select } from "../../ui/input.tsx";
@@ -15,7 +16,7 @@ export function MembersPanel({ org, role, personal }: { org: string; role: Role;
   const me = useMe();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
-  const members = useQuery({ queryKey: ["orgs", org, "members"], queryFn: () => api.orgs.members(org) });
+  const members = useQuery({ queryKey: keys.members(org), queryFn: () => api.orgs.members(org) });
   const manage = can(role, "members.manage");
 
   const setRole = async (userId: string, next: Role) => {

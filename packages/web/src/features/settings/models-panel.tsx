@@ -4,6 +4,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { modelsQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { confirmDialog } from "../../ui/confirm.tsx";
@@ -14,20 +15,20 @@ import { ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { PricesPanel } from "./prices-panel.tsx";
 import { kindLabel, ProviderDialog } from "./provider-dialog.tsx";
-import { llmKey, Section } from "./section.tsx";
+import { Section } from "./section.tsx";
 
 /** Where the org's agent gets its models: the default model, the org's providers, and prices. */
 export function ModelsPanel({ org, role }: { org: string; role: Role }) {
   const manage = can(role, "llm.manage");
   const queryClient = useQueryClient();
   const models = useQuery(modelsQuery(org));
-  const settings = useQuery({ queryKey: [...llmKey(org), "settings"], queryFn: () => api.llm.settings(org) });
+  const settings = useQuery({ queryKey: keys.llmSettings(org), queryFn: () => api.llm.settings(org) });
   const providers = useQuery({
-    queryKey: [...llmKey(org), "providers"],
+    queryKey: keys.llmProviders(org),
     queryFn: () => api.llm.providers(org),
   });
   const [editing, setEditing] = useState<{ provider?: LlmProvider } | null>(null);
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: llmKey(org) });
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: keys.llm(org) });
 
   const setDefault = async (ref: string) => {
     try {

@@ -3,12 +3,13 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Input } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { llmKey, Section } from "./section.tsx";
+import { Section } from "./section.tsx";
 
 const SHOWN_BUILTIN = 8;
 
@@ -17,12 +18,12 @@ const usd = (n: number) => `$${n.toFixed(n < 1 ? 3 : 2)}`;
 /** The price table cost estimates use: the org's own prices first, then the built-in list prices. */
 export function PricesPanel({ org, manage }: { org: string; manage: boolean }) {
   const queryClient = useQueryClient();
-  const prices = useQuery({ queryKey: [...llmKey(org), "prices"], queryFn: () => api.llm.prices(org) });
+  const prices = useQuery({ queryKey: keys.llmPrices(org), queryFn: () => api.llm.prices(org) });
   const [all, setAll] = useState(false);
   const [form, setForm] = useState({ model: "", input: "", output: "", cached: "" });
   const [busy, setBusy] = useState(false);
 
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: [...llmKey(org), "prices"] });
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: keys.llmPrices(org) });
 
   const save = async (e: FormEvent) => {
     e.preventDefault();

@@ -2,6 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Input, Select } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
@@ -11,7 +12,7 @@ import { relativeTime } from "../projects/time.ts";
 
 /** Personal API tokens (they act as the user in every org the user belongs to). */
 export function TokensPanel() {
-  const tokens = useQuery({ queryKey: ["tokens"], queryFn: api.auth.tokens });
+  const tokens = useQuery({ queryKey: keys.tokens, queryFn: api.auth.tokens });
   const [name, setName] = useState("");
   const [days, setDays] = useState("90");
   const [busy, setBusy] = useState(false);

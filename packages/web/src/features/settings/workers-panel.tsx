@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Input } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
@@ -19,7 +20,7 @@ import { workerCommand } from "./worker-command.ts";
  */
 export function WorkersPanel({ org, role }: { org: string; role: Role }) {
   const workers = useQuery({
-    queryKey: ["workers", org],
+    queryKey: keys.workers(org),
     queryFn: () => api.workers.list(org),
     refetchInterval: 5_000,
   });
@@ -66,7 +67,7 @@ export function WorkersPanel({ org, role }: { org: string; role: Role }) {
 
 function WorkerTokens({ org }: { org: string }) {
   const tokens = useQuery({
-    queryKey: ["worker-tokens", org],
+    queryKey: keys.workerTokens(org),
     queryFn: () => api.workers.tokens(org),
     // "last used" moves when a worker connects with a token.
     refetchInterval: 10_000,
