@@ -11,6 +11,7 @@ import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { relativeTime } from "../projects/time.ts";
+import { useCreateWorkerToken, useRevokeWorkerToken } from "./mutations.ts";
 import { Section } from "./section.tsx";
 import { workerCommand } from "./worker-command.ts";
 
@@ -73,32 +74,23 @@ function WorkerTokens({ org }: { org: string }) {
     refetchInterval: 10_000,
   });
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
+  const createToken = useCreateWorkerToken(org);
+  const revokeToken = useRevokeWorkerToken(org);
   const [created, setCreated] = useState<{ name: string; token: string }>();
 
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      const made = await api.workers.createToken(org, { name: name.trim() });
-      setCreated({ name: made.name, token: made.token });
-      setName("");
-      await tokens.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    createToken.mutate(name.trim(), {
+      onSuccess: (made) => {
+        setCreated({ name: made.name, token: made.token });
+        setName("");
+      },
+    });
   };
 
-  const revoke = async (id: string, tokenName: string) => {
+  const revoke = (id: string, tokenName: string) => {
     if (!window.confirm(`Revoke "${tokenName}"? Workers using it are disconnected at once.`)) return;
-    try {
-      await api.workers.revokeToken(org, id);
-      await tokens.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    }
+    revokeToken.mutate(id);
   };
 
   const command = created ? workerCommand(window.location.origin, created.token) : "";
@@ -117,7 +109,13 @@ function WorkerTokens({ org }: { org: string }) {
           maxLength={100}
           className="w-auto min-w-56 flex-1"
         />
-        <Button type="submit" variant="primary" size="md" loading={busy} disabled={!name.trim()}>
+        <Button
+          type="submit"
+          variant="primary"
+          size="md"
+          loading={createToken.isPending}
+          disabled={!name.trim()}
+        >
           Create worker token
         </Button>
       </form>
