@@ -46,16 +46,13 @@ export function WorkflowDialog({
     const transitions = allowed
       ? [...status.transitions, target]
       : status.transitions.filter((id) => id !== target);
-    updateStatus.mutate(
-      { statusId: status.id, body: { transitions } },
-      {
-        onSettled: () =>
-          setPending((p) => {
-            const { [key]: _, ...rest } = p;
-            return rest;
-          }),
-      },
-    );
+    // Each click's own promise: a second click before the first settles must not leave the first pending.
+    const settled = () =>
+      setPending((p) => {
+        const { [key]: _, ...rest } = p;
+        return rest;
+      });
+    updateStatus.mutateAsync({ statusId: status.id, body: { transitions } }).then(settled, settled);
   };
 
   const remove = async (status: WorkflowStatus) => {

@@ -1,6 +1,6 @@
-import type { RuntimeStatus } from "@kiln/protocol";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
+import { describeError } from "../../api/errors.ts";
 import { keys } from "../../api/keys.ts";
 
 /** The dev server's state, asked for often while it is changing and now and then once it has settled. */
@@ -16,11 +16,12 @@ export function useRuntime(org: string, project: string) {
   });
 }
 
+/** Starts, stops or restarts the dev server; the answer is its new state. */
 export function useRuntimeAction(org: string, project: string) {
   const queryClient = useQueryClient();
-  return async (action: "start" | "stop" | "restart"): Promise<RuntimeStatus> => {
-    const status = await api.runtime.act(org, project, action);
-    queryClient.setQueryData(keys.runtime(org, project), status);
-    return status;
-  };
+  return useMutation({
+    mutationFn: (action: "start" | "stop" | "restart") => api.runtime.act(org, project, action),
+    onSuccess: (status) => queryClient.setQueryData(keys.runtime(org, project), status),
+    meta: { errorToast: (err: unknown, action: string) => `Could not ${action}: ${describeError(err)}` },
+  });
 }
