@@ -45,3 +45,10 @@ export const queryClient = new QueryClient({
     },
   },
 });
+
+/** Whether a change made with `mutateAsync` went through (its failure is already a toast): for callers that ask. */
+export const succeeds = (change: Promise<unknown>): Promise<boolean> =>
+  change.then(
+    () => true,
+    () => false,
+  );

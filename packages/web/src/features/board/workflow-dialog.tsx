@@ -1,5 +1,6 @@
 import { STATUS_GROUPS, type StatusGroup, type WorkflowStatus } from "@kiln/protocol";
 import { type FormEvent, useState } from "react";
+import { succeeds } from "../../api/query-client.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
@@ -149,13 +150,6 @@ export function WorkflowDialog({
     </Dialog>
   );
 }
-
-/** Whether a change went through (its failure is already a toast). */
-const succeeds = (change: Promise<unknown>): Promise<boolean> =>
-  change.then(
-    () => true,
-    () => false,
-  );
 
 function StatusName({
   status,
