@@ -23,6 +23,8 @@ function VerifyLinkPage() {
   const confirm = useMutation({
     mutationFn: () => api.auth.verifyLink(token),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.me }),
+    // The page says what went wrong in place of the button.
+    meta: { errorToast: false },
   });
 
   if (confirm.isSuccess) {

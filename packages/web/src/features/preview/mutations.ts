@@ -3,7 +3,7 @@ import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
 import { keys } from "../../api/keys.ts";
 import { toast } from "../../ui/toast.tsx";
-import { ChatActions } from "../chat/chat-actions.ts";
+import { addTurn } from "../chat/mutations.ts";
 
 /**
  * "Fix with agent": a turn with the preview's errors, in the chat given (or a new one); the turn is in the
@@ -13,7 +13,7 @@ export function useFixPreviewErrors(org: string, project: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (chatId: string | undefined) => api.previewErrors.fix(org, project, chatId ? { chatId } : {}),
-    onSuccess: (res) => new ChatActions(qc, org, project).addTurn(res.chat, res),
+    onSuccess: (res) => addTurn(qc, org, project, res.chat, res),
     onError: (err) => {
       if (!isApiError(err, "no_preview_errors")) return;
       toast.info("The preview has no errors any more.");
