@@ -76,9 +76,9 @@ export function useMoveTask(errorToast: ErrorToast = fieldChangeError("status"))
   return useMutation({
     mutationFn: ({ task, column: _, ...body }: MoveTask) => api.tasks.move(org, project, task.id, body),
     onMutate: ({ task, statusId, afterId, column }) => {
+      if (!column) return { before: undefined };
       const before = qc.getQueryData<Task[]>(key);
-      if (before && column)
-        qc.setQueryData(key, moveLocally(before, task.id, statusId, afterId ?? null, column));
+      if (before) qc.setQueryData(key, moveLocally(before, task.id, statusId, afterId ?? null, column));
       return { before };
     },
     onError: (_err, _vars, context) => {
