@@ -21,7 +21,7 @@ type StatusBody = Parameters<typeof api.tasks.addStatus>[2];
 type StatusPatch = Parameters<typeof api.tasks.updateStatus>[3];
 
 /** The allowed targets a refused move names, when the server sent them. */
-export function allowedTargets(err: unknown): Array<{ name?: string | null }> | undefined {
+function allowedTargets(err: unknown): Array<{ name?: string | null }> | undefined {
   return isApiError(err, "transition_not_allowed")
     ? (err.details as { allowed?: Array<{ name?: string | null }> } | undefined)?.allowed
     : undefined;
@@ -45,7 +45,10 @@ export function useCreateTask() {
   });
 }
 
-/** Edits a task; `errorToast` false where a form shows the complaint beside its field. */
+/**
+ * Edits a task. Without `errorToast` a refusal is toasted naming the field the drawer's selects changed
+ * (assignee or priority); false where a form shows the complaint beside its field.
+ */
 export function useUpdateTask(errorToast?: ErrorToast) {
   const { org, project } = useProject();
   const qc = useQueryClient();
