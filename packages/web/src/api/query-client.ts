@@ -1,7 +1,41 @@
-import { QueryClient } from "@tanstack/react-query";
-import { ApiError } from "./errors.ts";
+import { MutationCache, QueryClient } from "@tanstack/react-query";
+import { toast } from "../ui/toast.tsx";
+import { ApiError, describeError } from "./errors.ts";
+
+/**
+ * What a mutation's failure toast says. A string is a prefix ("Could not delete" → "Could not delete: <why>");
+ * a function gets the error and the mutation's variables and returns the message (null: no toast); false
+ * means the component shows the error itself (a form's field errors). Without it the toast is the reason alone.
+ */
+export type ErrorToast = string | false | ((err: unknown, variables: never) => string | null);
+
+declare module "@tanstack/react-query" {
+  interface Register {
+    mutationMeta: { errorToast?: ErrorToast };
+  }
+}
+
+/** The one place a failed mutation becomes a toast. */
+export function toastMutationError(
+  err: unknown,
+  variables: unknown,
+  errorToast: ErrorToast | undefined,
+): void {
+  if (errorToast === false) return;
+  const message =
+    typeof errorToast === "function"
+      ? errorToast(err, variables as never)
+      : errorToast
+        ? `${errorToast}: ${describeError(err)}`
+        : describeError(err);
+  if (message !== null) toast.error(message);
+}
 
 export const queryClient = new QueryClient({
+  mutationCache: new MutationCache({
+    onError: (err, variables, _context, mutation) =>
+      toastMutationError(err, variables, mutation.meta?.errorToast),
+  }),
   defaultOptions: {
     queries: {
       staleTime: 10_000,
@@ -11,3 +45,10 @@ export const queryClient = new QueryClient({
     },
   },
 });
+
+/** Whether a change made with `mutateAsync` went through (its failure is already a toast): for callers that ask. */
+export const succeeds = (change: Promise<unknown>): Promise<boolean> =>
+  change.then(
+    () => true,
+    () => false,
+  );

@@ -3,8 +3,10 @@ import { createFileRoute, Link, useNavigate } from "@tanstack/react-router";
 import { useState } from "react";
 import { api } from "../api/endpoints.ts";
 import { describeError, isApiError } from "../api/errors.ts";
+import { keys } from "../api/keys.ts";
+import { meQuery } from "../api/queries.ts";
 import { AuthLayout } from "../features/auth/auth-layout.tsx";
-import { currentUser, meQuery } from "../features/auth/session.ts";
+import { currentUser } from "../features/auth/session.ts";
 import { Button } from "../ui/button.tsx";
 import { LoadingBlock } from "../ui/spinner.tsx";
 import { ErrorState } from "../ui/states.tsx";
@@ -25,7 +27,7 @@ function InvitePage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const preview = useQuery({
-    queryKey: ["invitation", token],
+    queryKey: keys.invitation(token),
     queryFn: () => api.invitations.preview(token),
     retry: false,
   });

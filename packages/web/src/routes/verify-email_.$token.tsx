@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { createFileRoute, Link } from "@tanstack/react-router";
 import { api } from "../api/endpoints.ts";
 import { describeError, isApiError } from "../api/errors.ts";
+import { keys } from "../api/keys.ts";
 import { AuthLayout } from "../features/auth/auth-layout.tsx";
 import { Button } from "../ui/button.tsx";
 import { ErrorState } from "../ui/states.tsx";
@@ -21,7 +22,9 @@ function VerifyLinkPage() {
   useTitle("Confirm your email");
   const confirm = useMutation({
     mutationFn: () => api.auth.verifyLink(token),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["me"] }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.me }),
+    // The page says what went wrong in place of the button.
+    meta: { errorToast: false },
   });
 
   if (confirm.isSuccess) {

@@ -3,9 +3,10 @@ import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { meQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { Field, Input } from "../../ui/input.tsx";
-import { homeOrg, meQuery, safeNext } from "./session.ts";
+import { homeOrg, safeNext } from "./session.ts";
 
 /** Log-in and sign-up share one form; sign-up adds a name and asks for a longer password. */
 export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: string | undefined }) {

@@ -1,13 +1,6 @@
 import type { Me } from "@kiln/protocol";
-import { queryOptions } from "@tanstack/react-query";
-import { api } from "../../api/endpoints.ts";
 import { isApiError } from "../../api/errors.ts";
-
-export const meQuery = queryOptions({
-  queryKey: ["me"],
-  queryFn: api.auth.me,
-  staleTime: 60_000,
-});
+import { meQuery } from "../../api/queries.ts";
 
 /** The signed-in user, or null when there is no session (any other failure is thrown). */
 export async function currentUser(ensure: (q: typeof meQuery) => Promise<Me>): Promise<Me | null> {

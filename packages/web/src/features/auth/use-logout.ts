@@ -1,17 +1,19 @@
-import { useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { api } from "../../api/endpoints.ts";
-import { toast } from "../../ui/toast.tsx";
 
+/** Logs out; the page forgets everything it had cached and goes to the log-in form either way. */
 export function useLogout(): () => Promise<void> {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
+  const logout = useMutation({
+    mutationFn: () => api.auth.logout(),
+    meta: {
+      errorToast: () => "The server did not confirm the log-out; your session cookies were cleared anyway.",
+    },
+  });
   return async () => {
-    try {
-      await api.auth.logout();
-    } catch {
-      toast.error("The server did not confirm the log-out; your session cookies were cleared anyway.");
-    }
+    await logout.mutateAsync().catch(() => undefined);
     queryClient.clear();
     await navigate({ to: "/login", replace: true });
   };

@@ -2,9 +2,9 @@ import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { meQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { Field, Input } from "../../ui/input.tsx";
-import { meQuery } from "./session.ts";
 
 function explain(err: unknown): string {
   if (isApiError(err, "verification_invalid")) return "That code is not right. Check the newest email.";

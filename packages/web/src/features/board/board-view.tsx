@@ -2,8 +2,8 @@ import type { Task, WorkflowStatus } from "@kiln/protocol";
 import { can } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type DragEvent, useEffect, useState } from "react";
-import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
@@ -12,8 +12,9 @@ import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { CreateTaskDialog } from "./create-task-dialog.tsx";
-import { canMove, columns, moveLocally, placement, STATUS_SWATCH } from "./order.ts";
-import { latestJobsQuery, membersQuery, tasksKey, tasksQuery, workflowQuery } from "./queries.ts";
+import { type MoveTask, useMoveTask } from "./mutations.ts";
+import { canMove, columns, placement, STATUS_SWATCH } from "./order.ts";
+import { latestJobsQuery, membersQuery, tasksQuery, workflowQuery } from "./queries.ts";
 import { RulesList } from "./rules-list.tsx";
 import { TaskCard } from "./task-card.tsx";
 import { TaskDrawer } from "./task-drawer.tsx";
@@ -24,6 +25,18 @@ export function BoardView() {
   const { org, project, details, canWrite, role } = useProject();
   const qc = useQueryClient();
   const workflow = useQuery(workflowQuery(org, project));
+  const move = useMoveTask((err, { task, statusId }: MoveTask) => {
+    const all = workflow.data?.statuses ?? [];
+    const to = all.find((s) => s.id === statusId);
+    return to && isApiError(err, "transition_not_allowed")
+      ? notAllowed(
+          to,
+          all,
+          all.find((s) => s.id === task.statusId),
+          err.details,
+        )
+      : `Could not move #${task.number}: ${describeError(err)}`;
+  });
   const tasks = useQuery(tasksQuery(org, project));
   const members = useQuery(membersQuery(org));
   const jobs = useQuery(latestJobsQuery(org, details.id));
@@ -38,8 +51,7 @@ export function BoardView() {
   const projectId = details.id;
   const changed = tasks.data?.map((t) => t.updatedAt).join();
   useEffect(() => {
-    if (changed !== undefined)
-      void qc.invalidateQueries({ queryKey: latestJobsQuery(org, projectId).queryKey });
+    if (changed !== undefined) void qc.invalidateQueries({ queryKey: keys.projectJobs(org, projectId) });
   }, [changed, qc, org, projectId]);
 
   if (workflow.isPending || tasks.isPending) return <LoadingBlock label="Loading the board" />;
@@ -52,26 +64,15 @@ export function BoardView() {
   const byStatus = columns(statuses, tasks.data);
   const from = dragging ? statuses.find((s) => s.id === dragging.statusId) : undefined;
 
-  const drop = async (status: WorkflowStatus, index: number) => {
+  const drop = (status: WorkflowStatus, index: number) => {
     const task = dragging;
     setDragging(null);
     setOver(null);
     if (!task || !canWrite) return;
-    if (!canMove(from, status.id)) return notAllowed(status, statuses, from);
+    if (!canMove(from, status.id)) return void toast.error(notAllowed(status, statuses, from));
     const column = byStatus.get(status.id) ?? [];
     const { afterId } = placement(column, task.id, index);
-    const key = tasksKey(org, project);
-    const before = qc.getQueryData<Task[]>(key);
-    if (before) qc.setQueryData(key, moveLocally(before, task.id, status.id, afterId, column));
-    try {
-      await api.tasks.move(org, project, task.id, { statusId: status.id, afterId });
-    } catch (err) {
-      if (before) qc.setQueryData(key, before);
-      if (isApiError(err, "transition_not_allowed")) notAllowed(status, statuses, from, err.details);
-      else toast.error(`Could not move #${task.number}: ${describeError(err)}`);
-    } finally {
-      await qc.invalidateQueries({ queryKey: key });
-    }
+    move.mutate({ task, statusId: status.id, afterId, column });
   };
 
   return (
@@ -130,7 +131,7 @@ export function BoardView() {
               }}
               onDrop={(e) => {
                 e.preventDefault();
-                void drop(status, dropIndex(e, list.length));
+                drop(status, dropIndex(e, list.length));
               }}
               className={cn(
                 "flex w-72 shrink-0 flex-col rounded-lg border border-line bg-surface-1 transition-opacity",
@@ -211,18 +212,17 @@ function dropIndex(e: DragEvent, count: number): number {
   return count;
 }
 
+/** Why a card may not go where it was dropped. */
 function notAllowed(
   to: WorkflowStatus,
   statuses: readonly WorkflowStatus[],
   from: WorkflowStatus | undefined,
   details?: unknown,
-) {
+): string {
   // The server names the allowed targets; without its answer the workflow held by the board does.
   const given = (details as { allowed?: Array<{ name?: string | null }> } | undefined)?.allowed;
   const names = Array.isArray(given)
     ? given.map((s) => s.name).filter((n): n is string => !!n)
     : statuses.filter((s) => from?.transitions.includes(s.id)).map((s) => s.name);
-  toast.error(
-    `Cannot move from ${from?.name ?? "here"} to ${to.name}.${names.length ? ` Allowed: ${names.join(", ")}.` : ""}`,
-  );
+  return `Cannot move from ${from?.name ?? "here"} to ${to.name}.${names.length ? ` Allowed: ${names.join(", ")}.` : ""}`;
 }

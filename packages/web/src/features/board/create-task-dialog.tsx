@@ -1,14 +1,11 @@
 import { type Member, TASK_PRIORITIES, type TaskPriority, type WorkflowStatus } from "@kiln/protocol";
-import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
-import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
 import { parseAssignee, parseLabels } from "./assignee.ts";
-import { tasksKey } from "./queries.ts";
+import { useCreateTask } from "./mutations.ts";
 
 export function CreateTaskDialog({
   open,
@@ -23,8 +20,7 @@ export function CreateTaskDialog({
   members: readonly Member[] | undefined;
   onCreated: (taskId: string) => void;
 }) {
-  const { org, project } = useProject();
-  const qc = useQueryClient();
+  const create = useCreateTask();
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [statusId, setStatusId] = useState("");
@@ -32,34 +28,32 @@ export function CreateTaskDialog({
   const [priority, setPriority] = useState<TaskPriority>("none");
   const [labels, setLabels] = useState("");
   const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   // New tasks start in the first not-yet-started column ("To do"), not the backlog, unless chosen otherwise.
   const initial = statuses.find((s) => s.group === "unstarted") ?? statuses[0];
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
     setError(undefined);
-    try {
-      const task = await api.tasks.create(org, project, {
+    create.mutate(
+      {
         title: title.trim(),
         description,
         statusId: statusId || initial?.id,
         assignee: parseAssignee(assignee),
         priority,
         labels: parseLabels(labels),
-      });
-      await qc.invalidateQueries({ queryKey: tasksKey(org, project) });
-      setTitle("");
-      setDescription("");
-      setLabels("");
-      onClose();
-      onCreated(task.id);
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+      },
+      {
+        onSuccess: (task) => {
+          setTitle("");
+          setDescription("");
+          setLabels("");
+          onClose();
+          onCreated(task.id);
+        },
+        onError: (err) => setError(describeError(err)),
+      },
+    );
   };
 
   return (
@@ -132,7 +126,7 @@ export function CreateTaskDialog({
           <Button type="button" variant="ghost" onClick={onClose}>
             Cancel
           </Button>
-          <Button type="submit" variant="primary" loading={busy} disabled={!title.trim()}>
+          <Button type="submit" variant="primary" loading={create.isPending} disabled={!title.trim()}>
             Create task
           </Button>
         </div>

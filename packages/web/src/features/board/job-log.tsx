@@ -2,6 +2,7 @@ import type { Job, JobEvent, MessagePart } from "@kiln/protocol";
 import { applyEventToParts, FINAL_JOB_STATES } from "@kiln/protocol";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { keys } from "../../api/keys.ts";
 import { PartView } from "../chat/message-list.tsx";
 import { followJob } from "./job-stream.ts";
 
@@ -58,7 +59,7 @@ export function JobLog({ org, job }: { org: string; job: Job }) {
     return followJob(org, job.id, (event) => {
       setFolded((f) => foldJobEvent(f, event));
       // The job lists (badges, the review panel's "still working") follow the stream, not their next poll.
-      if (event.event.type === "state") void qc.invalidateQueries({ queryKey: ["orgs", org, "jobs"] });
+      if (event.event.type === "state") void qc.invalidateQueries({ queryKey: keys.jobs(org) });
     });
   }, [org, job.id, qc]);
   return (

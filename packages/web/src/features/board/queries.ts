@@ -1,18 +1,11 @@
 import type { Job } from "@kiln/protocol";
 import { queryOptions } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
-
-const projectKey = (org: string, project: string) => ["orgs", org, "projects", project];
-
-export const tasksKey = (org: string, project: string) => [...projectKey(org, project), "tasks"];
-export const taskKey = (org: string, project: string, taskId: string) => [...tasksKey(org, project), taskId];
-export const taskJobsKey = (org: string, taskId: string) => ["orgs", org, "jobs", "task", taskId];
-export const workflowKey = (org: string, project: string) => [...projectKey(org, project), "workflow"];
-export const rulesKey = (org: string, project: string) => [...projectKey(org, project), "automation-rules"];
+import { keys } from "../../api/keys.ts";
 
 export const tasksQuery = (org: string, project: string) =>
   queryOptions({
-    queryKey: tasksKey(org, project),
+    queryKey: keys.tasks(org, project),
     queryFn: () => api.tasks.list(org, project),
     // Agents and automation rules move tasks on their own; the board follows without a reload.
     refetchInterval: 3_000,
@@ -20,28 +13,28 @@ export const tasksQuery = (org: string, project: string) =>
 
 export const workflowQuery = (org: string, project: string) =>
   queryOptions({
-    queryKey: workflowKey(org, project),
+    queryKey: keys.workflow(org, project),
     queryFn: () => api.tasks.workflow(org, project),
     staleTime: 60_000,
   });
 
 export const rulesQuery = (org: string, project: string) =>
   queryOptions({
-    queryKey: rulesKey(org, project),
+    queryKey: keys.rules(org, project),
     queryFn: () => api.tasks.rules(org, project),
     staleTime: 60_000,
   });
 
 export const commentsQuery = (org: string, project: string, taskId: string) =>
   queryOptions({
-    queryKey: [...taskKey(org, project, taskId), "comments"],
+    queryKey: keys.comments(org, project, taskId),
     queryFn: () => api.tasks.comments(org, project, taskId),
     refetchInterval: 3_000,
   });
 
 export const activityQuery = (org: string, project: string, taskId: string) =>
   queryOptions({
-    queryKey: [...taskKey(org, project, taskId), "activity"],
+    queryKey: keys.activity(org, project, taskId),
     queryFn: () => api.tasks.activity(org, project, taskId),
     refetchInterval: 5_000,
   });
@@ -49,20 +42,20 @@ export const activityQuery = (org: string, project: string, taskId: string) =>
 /** The agent's branch of a task against main; refetched when the task's jobs change (see ReviewPanel). */
 export const reviewQuery = (org: string, project: string, taskId: string) =>
   queryOptions({
-    queryKey: [...taskKey(org, project, taskId), "review"],
+    queryKey: keys.review(org, project, taskId),
     queryFn: () => api.tasks.review(org, project, taskId),
   });
 
 export const taskJobsQuery = (org: string, taskId: string) =>
   queryOptions({
-    queryKey: taskJobsKey(org, taskId),
+    queryKey: keys.taskJobs(org, taskId),
     queryFn: () => api.jobs.forTask(org, taskId),
     refetchInterval: 3_000,
   });
 
 export const membersQuery = (org: string) =>
   queryOptions({
-    queryKey: ["orgs", org, "members"],
+    queryKey: keys.members(org),
     queryFn: () => api.orgs.members(org),
     staleTime: 60_000,
   });
@@ -70,7 +63,7 @@ export const membersQuery = (org: string) =>
 /** The newest job of each task, for the badge on its card. */
 export const latestJobsQuery = (org: string, projectId: string) =>
   queryOptions({
-    queryKey: ["orgs", org, "jobs", "project", projectId],
+    queryKey: keys.projectJobs(org, projectId),
     queryFn: async () => {
       const latest = new Map<string, Job>();
       // Newest first: the first job seen for a task is its latest.

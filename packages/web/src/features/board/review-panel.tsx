@@ -2,15 +2,16 @@ import { FINAL_JOB_STATES, type Task } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import Markdown from "react-markdown";
-import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { CheckIcon } from "../../ui/icons.tsx";
 import { Spinner } from "../../ui/spinner.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { DiffView } from "../history/diff-view.tsx";
-import { reviewQuery, taskJobsKey, taskJobsQuery, tasksKey } from "./queries.ts";
+import { useDecideReview } from "./mutations.ts";
+import { reviewQuery, taskJobsQuery } from "./queries.ts";
 import { describeReviewError } from "./review-errors.ts";
 
 /**
@@ -21,12 +22,12 @@ import { describeReviewError } from "./review-errors.ts";
 export function ReviewPanel({ task }: { task: Task }) {
   const { org, project, canWrite } = useProject();
   const qc = useQueryClient();
+  const decide = useDecideReview(task.id);
   const review = useQuery(reviewQuery(org, project, task.id));
   const jobs = useQuery(taskJobsQuery(org, task.id));
   const [asking, setAsking] = useState(false);
   const [comment, setComment] = useState("");
   const [commentError, setCommentError] = useState<string>();
-  const [busy, setBusy] = useState<"approve" | "request_changes" | null>(null);
   const [error, setError] = useState<string>();
 
   // The branch moves when a fix job finishes: the diff follows the newest finished piece of work.
@@ -35,54 +36,46 @@ export function ReviewPanel({ task }: { task: Task }) {
   const working = work?.find((j) => !FINAL_JOB_STATES.includes(j.state));
   const taskId = task.id;
   useEffect(() => {
-    if (lastDone) void qc.invalidateQueries({ queryKey: reviewQuery(org, project, taskId).queryKey });
+    if (lastDone) void qc.invalidateQueries({ queryKey: keys.review(org, project, taskId) });
   }, [lastDone, qc, org, project, taskId]);
 
-  const refresh = () =>
-    Promise.all([
-      qc.invalidateQueries({ queryKey: tasksKey(org, project) }),
-      qc.invalidateQueries({ queryKey: taskJobsKey(org, task.id) }),
-    ]);
-
-  const approve = async () => {
-    setBusy("approve");
+  const approve = () => {
     setError(undefined);
-    try {
-      const result = await api.tasks.decide(org, project, task.id, { decision: "approve" });
-      toast.success(
-        result.merged
-          ? `Merged #${task.number} into main (${result.merged.shortSha})`
-          : `#${task.number} approved; main already had it`,
-      );
-      await refresh();
-    } catch (err) {
-      setError(describeReviewError(err));
-    } finally {
-      setBusy(null);
-    }
+    decide.mutate(
+      { decision: "approve" },
+      {
+        onSuccess: (result) =>
+          toast.success(
+            result.merged
+              ? `Merged #${task.number} into main (${result.merged.shortSha})`
+              : `#${task.number} approved; main already had it`,
+          ),
+        onError: (err) => setError(describeReviewError(err)),
+      },
+    );
   };
 
-  const requestChanges = async (e: FormEvent) => {
+  const requestChanges = (e: FormEvent) => {
     e.preventDefault();
     if (!comment.trim()) {
       setCommentError("Say what the agent should change.");
       return;
     }
-    setBusy("request_changes");
     setError(undefined);
     setCommentError(undefined);
-    try {
-      await api.tasks.decide(org, project, task.id, { decision: "request_changes", comment });
-      toast.success("Changes requested: the agent is on it");
-      setComment("");
-      setAsking(false);
-      await refresh();
-    } catch (err) {
-      setError(describeReviewError(err));
-    } finally {
-      setBusy(null);
-    }
+    decide.mutate(
+      { decision: "request_changes", comment },
+      {
+        onSuccess: () => {
+          toast.success("Changes requested: the agent is on it");
+          setComment("");
+          setAsking(false);
+        },
+        onError: (err) => setError(describeReviewError(err)),
+      },
+    );
   };
+  const busy = decide.isPending ? decide.variables.decision : null;
 
   const data = review.data;
   const files = data?.diff?.files ?? [];

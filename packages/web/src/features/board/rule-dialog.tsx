@@ -10,17 +10,13 @@ import {
   TASK_PRIORITIES,
   type WorkflowStatus,
 } from "@kiln/protocol";
-import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useEffect, useId, useState } from "react";
-import { api } from "../../api/endpoints.ts";
-import { useProject } from "../../state/project-context.tsx";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { CloseIcon, PlusIcon } from "../../ui/icons.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
-import { toast } from "../../ui/toast.tsx";
 import { errorsFromApi, type FormErrors, issuesToErrors } from "./form-errors.ts";
-import { rulesKey } from "./queries.ts";
+import { useSaveRule } from "./mutations.ts";
 import {
   ACTION_LABELS,
   type ActionDraft,
@@ -49,11 +45,9 @@ export function RuleDialog({
   members: readonly Member[] | undefined;
   onClose: () => void;
 }) {
-  const { org, project } = useProject();
-  const qc = useQueryClient();
+  const save = useSaveRule();
   const [draft, setDraft] = useState<RuleDraft>(emptyDraft);
   const [errors, setErrors] = useState<FormErrors>({ fields: {} });
-  const [busy, setBusy] = useState(false);
 
   // Filled once per opening: a refetch of the rules while the dialog is open must not wipe what was typed.
   // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the rule's id, not its object
@@ -79,24 +73,16 @@ export function RuleDialog({
     forget([`actions.${i}`]);
   };
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     // Depth 2 keeps each action's message beside that action ("actions.1").
     const checked = CreateRuleBody.safeParse(draftToBody(draft));
     if (!checked.success) return setErrors(plainer(issuesToErrors(checked.error.issues, 2), draft));
-    setBusy(true);
     setErrors({ fields: {} });
-    try {
-      if (rule) await api.tasks.updateRule(org, project, rule.id, checked.data);
-      else await api.tasks.createRule(org, project, checked.data);
-      await qc.invalidateQueries({ queryKey: rulesKey(org, project) });
-      toast.success(rule ? `Saved the rule "${checked.data.name}"` : `Added the rule "${checked.data.name}"`);
-      onClose();
-    } catch (err) {
-      setErrors(errorsFromApi(err, 2));
-    } finally {
-      setBusy(false);
-    }
+    save.mutate(
+      { ...(rule ? { ruleId: rule.id } : {}), body: checked.data },
+      { onSuccess: onClose, onError: (err) => setErrors(errorsFromApi(err, 2)) },
+    );
   };
 
   const f = errors.fields;
@@ -275,7 +261,7 @@ export function RuleDialog({
           <Button variant="ghost" onClick={onClose}>
             Cancel
           </Button>
-          <Button type="submit" variant="primary" loading={busy}>
+          <Button type="submit" variant="primary" loading={save.isPending}>
             {rule ? "Save rule" : "Add rule"}
           </Button>
         </div>

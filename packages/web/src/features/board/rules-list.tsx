@@ -1,15 +1,14 @@
 import type { AutomationAction, AutomationRule, Member, WorkflowStatus } from "@kiln/protocol";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { PencilIcon, PlusIcon, TrashIcon } from "../../ui/icons.tsx";
-import { toast } from "../../ui/toast.tsx";
-import { rulesKey, rulesQuery } from "./queries.ts";
+import { useRemoveRule, useSetRuleEnabled } from "./mutations.ts";
+import { rulesQuery } from "./queries.ts";
 import { RuleDialog } from "./rule-dialog.tsx";
 
 /**
@@ -26,7 +25,8 @@ export function RulesList({
   canManage: boolean;
 }) {
   const { org, project } = useProject();
-  const qc = useQueryClient();
+  const setEnabled = useSetRuleEnabled();
+  const removeRule = useRemoveRule();
   const rules = useQuery(rulesQuery(org, project));
   // null: a new rule; undefined: the dialog is closed.
   const [editing, setEditing] = useState<AutomationRule | null | undefined>(undefined);
@@ -36,26 +36,6 @@ export function RulesList({
     return m?.name || m?.email || "a member";
   };
 
-  const change = async (what: string, action: () => Promise<unknown>) => {
-    try {
-      await action();
-    } catch (err) {
-      toast.error(`Could not ${what}: ${describeError(err)}`);
-    } finally {
-      await qc.invalidateQueries({ queryKey: rulesKey(org, project) });
-    }
-  };
-
-  // The switch answers at once; a refusal puts it back when the rules are read again.
-  const setEnabled = (rule: AutomationRule, enabled: boolean) => {
-    qc.setQueryData<AutomationRule[]>(rulesKey(org, project), (list) =>
-      list?.map((r) => (r.id === rule.id ? { ...r, enabled } : r)),
-    );
-    return change(enabled ? "enable the rule" : "disable the rule", () =>
-      api.tasks.updateRule(org, project, rule.id, { enabled }),
-    );
-  };
-
   const remove = async (rule: AutomationRule) => {
     const ok = await confirmDialog({
       title: `Delete the rule "${rule.name}"?`,
@@ -63,7 +43,7 @@ export function RulesList({
       confirmLabel: "Delete rule",
       danger: true,
     });
-    if (ok) await change("delete the rule", () => api.tasks.removeRule(org, project, rule.id));
+    if (ok) removeRule.mutate(rule);
   };
 
   return (
@@ -98,7 +78,7 @@ export function RulesList({
                 type="checkbox"
                 aria-label={`Enable ${rule.name}`}
                 checked={rule.enabled}
-                onChange={(e) => void setEnabled(rule, e.target.checked)}
+                onChange={(e) => setEnabled.mutate({ rule, enabled: e.target.checked })}
                 className="size-4 shrink-0 accent-accent-500"
               />
             )}

@@ -1,14 +1,11 @@
 import { type Member, TASK_PRIORITIES, type Task, type TaskPriority, UpdateTaskBody } from "@kiln/protocol";
-import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { api } from "../../api/endpoints.ts";
-import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { assigneeValue, parseAssignee, parseLabels } from "./assignee.ts";
 import { errorsFromApi, type FormErrors, issuesToErrors } from "./form-errors.ts";
-import { tasksKey } from "./queries.ts";
+import { useUpdateTask } from "./mutations.ts";
 import { descendantIds } from "./subtasks.ts";
 
 const textarea =
@@ -29,8 +26,7 @@ export function TaskEditor({
   members: readonly Member[] | undefined;
   onDone: () => void;
 }) {
-  const { org, project } = useProject();
-  const qc = useQueryClient();
+  const update = useUpdateTask(false);
   const [title, setTitle] = useState(task.title);
   const [description, setDescription] = useState(task.description);
   const [priority, setPriority] = useState<TaskPriority>(task.priority);
@@ -38,7 +34,6 @@ export function TaskEditor({
   const [labels, setLabels] = useState(task.labels.join(", "));
   const [parentId, setParentId] = useState(task.parentId ?? "");
   const [errors, setErrors] = useState<FormErrors>({ fields: {} });
-  const [busy, setBusy] = useState(false);
 
   // A task cannot sit under itself or under one of its own subtasks.
   const excluded = descendantIds(tasks, task.id);
@@ -56,7 +51,7 @@ export function TaskEditor({
     return body;
   };
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const body = changes();
     if (Object.keys(body).length === 0) return onDone();
@@ -64,18 +59,17 @@ export function TaskEditor({
       return setErrors({ fields: { title: "A task needs a title." } });
     const checked = UpdateTaskBody.safeParse(body);
     if (!checked.success) return setErrors(issuesToErrors(checked.error.issues));
-    setBusy(true);
     setErrors({ fields: {} });
-    try {
-      await api.tasks.update(org, project, task.id, checked.data);
-      await qc.invalidateQueries({ queryKey: tasksKey(org, project) });
-      toast.success(`Saved #${task.number}`);
-      onDone();
-    } catch (err) {
-      setErrors(errorsFromApi(err));
-    } finally {
-      setBusy(false);
-    }
+    update.mutate(
+      { taskId: task.id, body: checked.data },
+      {
+        onSuccess: () => {
+          toast.success(`Saved #${task.number}`);
+          onDone();
+        },
+        onError: (err) => setErrors(errorsFromApi(err)),
+      },
+    );
   };
 
   // Typing in a field takes its complaint away.
@@ -179,7 +173,7 @@ export function TaskEditor({
         <Button variant="ghost" onClick={onDone}>
           Cancel
         </Button>
-        <Button type="submit" variant="primary" loading={busy}>
+        <Button type="submit" variant="primary" loading={update.isPending}>
           Save
         </Button>
       </div>

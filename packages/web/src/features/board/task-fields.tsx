@@ -5,14 +5,10 @@ import {
   type TaskPriority,
   type WorkflowStatus,
 } from "@kiln/protocol";
-import { useQueryClient } from "@tanstack/react-query";
-import { api } from "../../api/endpoints.ts";
-import { describeError, isApiError } from "../../api/errors.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { Select } from "../../ui/input.tsx";
-import { toast } from "../../ui/toast.tsx";
 import { assigneeValue, parseAssignee } from "./assignee.ts";
-import { tasksKey } from "./queries.ts";
+import { useMoveTask, useUpdateTask } from "./mutations.ts";
 
 /**
  * Status, assignee and priority of a task as selects: the keyboard's way to do what dragging does, and
@@ -27,27 +23,11 @@ export function TaskFields({
   statuses: readonly WorkflowStatus[];
   members: readonly Member[] | undefined;
 }) {
-  const { org, project, canWrite } = useProject();
-  const qc = useQueryClient();
+  const { canWrite } = useProject();
+  const move = useMoveTask();
+  const update = useUpdateTask();
   const current = statuses.find((s) => s.id === task.statusId);
   const targets = statuses.filter((s) => s.id === task.statusId || current?.transitions.includes(s.id));
-
-  const run = async (what: string, action: () => Promise<unknown>) => {
-    try {
-      await action();
-    } catch (err) {
-      const allowed = isApiError(err, "transition_not_allowed")
-        ? (err.details as { allowed?: Array<{ name?: string | null }> } | undefined)?.allowed
-        : undefined;
-      toast.error(
-        allowed
-          ? `${describeError(err)}. Allowed: ${allowed.map((s) => s.name).join(", ") || "none"}.`
-          : `Could not change the ${what}: ${describeError(err)}`,
-      );
-    } finally {
-      await qc.invalidateQueries({ queryKey: tasksKey(org, project) });
-    }
-  };
 
   const cls = "h-7 w-auto text-xs";
   return (
@@ -57,9 +37,7 @@ export function TaskFields({
         className={cls}
         disabled={!canWrite}
         value={task.statusId}
-        onChange={(e) =>
-          void run("status", () => api.tasks.move(org, project, task.id, { statusId: e.target.value }))
-        }
+        onChange={(e) => move.mutate({ task, statusId: e.target.value })}
       >
         {targets.map((s) => (
           <option key={s.id} value={s.id}>
@@ -73,9 +51,7 @@ export function TaskFields({
         disabled={!canWrite}
         value={assigneeValue(task.assignee)}
         onChange={(e) =>
-          void run("assignee", () =>
-            api.tasks.update(org, project, task.id, { assignee: parseAssignee(e.target.value) }),
-          )
+          update.mutate({ taskId: task.id, body: { assignee: parseAssignee(e.target.value) } })
         }
       >
         <option value="">Nobody</option>
@@ -92,9 +68,7 @@ export function TaskFields({
         disabled={!canWrite}
         value={task.priority}
         onChange={(e) =>
-          void run("priority", () =>
-            api.tasks.update(org, project, task.id, { priority: e.target.value as TaskPriority }),
-          )
+          update.mutate({ taskId: task.id, body: { priority: e.target.value as TaskPriority } })
         }
       >
         {TASK_PRIORITIES.map((p) => (

@@ -1,18 +1,14 @@
-import { STATUS_GROUPS, type StatusGroup, type Workflow, type WorkflowStatus } from "@kiln/protocol";
-import { useQueryClient } from "@tanstack/react-query";
+import { STATUS_GROUPS, type StatusGroup, type WorkflowStatus } from "@kiln/protocol";
 import { type FormEvent, useState } from "react";
-import { api } from "../../api/endpoints.ts";
-import { describeError, isApiError } from "../../api/errors.ts";
-import { useProject } from "../../state/project-context.tsx";
+import { succeeds } from "../../api/query-client.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { TrashIcon } from "../../ui/icons.tsx";
 import { Input, Select } from "../../ui/input.tsx";
-import { toast } from "../../ui/toast.tsx";
+import { useAddStatus, useRemoveStatus, useUpdateStatus } from "./mutations.ts";
 import { STATUS_SWATCH } from "./order.ts";
-import { workflowKey } from "./queries.ts";
 
 const GROUP_LABELS: Record<StatusGroup, string> = {
   backlog: "Backlog",
@@ -38,20 +34,9 @@ export function WorkflowDialog({
   statuses: readonly WorkflowStatus[];
   canManage: boolean;
 }) {
-  const { org, project } = useProject();
-  const qc = useQueryClient();
-
-  const change = async (what: string, action: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await action();
-      return true;
-    } catch (err) {
-      toast.error(`Could not ${what}: ${describeError(err)}`);
-      return false;
-    } finally {
-      await qc.invalidateQueries({ queryKey: workflowKey(org, project) });
-    }
-  };
+  const updateStatus = useUpdateStatus();
+  const addStatus = useAddStatus();
+  const removeStatus = useRemoveStatus();
 
   // The box shows the click at once, in the same render as the click (the query cache tells its readers a
   // tick later, and a controlled checkbox would flick back in between); cleared when the save settles.
@@ -62,23 +47,13 @@ export function WorkflowDialog({
     const transitions = allowed
       ? [...status.transitions, target]
       : status.transitions.filter((id) => id !== target);
-    // The box answers at once; a refusal puts it back when the workflow is read again.
-    qc.setQueryData<Workflow>(
-      workflowKey(org, project),
-      (wf) =>
-        wf && {
-          ...wf,
-          statuses: wf.statuses.map((s) => (s.id === status.id ? { ...s, transitions } : s)),
-        },
-    );
-    void change("change the allowed moves", () =>
-      api.tasks.updateStatus(org, project, status.id, { transitions }),
-    ).then(() =>
+    // Each click's own promise: a second click before the first settles must not leave the first pending.
+    const settled = () =>
       setPending((p) => {
         const { [key]: _, ...rest } = p;
         return rest;
-      }),
-    );
+      });
+    updateStatus.mutateAsync({ statusId: status.id, body: { transitions } }).then(settled, settled);
   };
 
   const remove = async (status: WorkflowStatus) => {
@@ -88,18 +63,7 @@ export function WorkflowDialog({
       confirmLabel: "Delete status",
       danger: true,
     });
-    if (!ok) return;
-    try {
-      await api.tasks.removeStatus(org, project, status.id);
-    } catch (err) {
-      toast.error(
-        isApiError(err, "status_in_use")
-          ? `"${status.name}" stays: ${err.message}.`
-          : `Could not delete the status: ${describeError(err)}`,
-      );
-    } finally {
-      await qc.invalidateQueries({ queryKey: workflowKey(org, project) });
-    }
+    if (ok) removeStatus.mutate(status);
   };
 
   return (
@@ -126,9 +90,7 @@ export function WorkflowDialog({
                   key={status.name}
                   status={status}
                   onRename={(name) =>
-                    change("rename the status", () =>
-                      api.tasks.updateStatus(org, project, status.id, { name }),
-                    )
+                    succeeds(updateStatus.mutateAsync({ statusId: status.id, body: { name } }))
                   }
                 />
               ) : (
@@ -184,11 +146,7 @@ export function WorkflowDialog({
           </li>
         ))}
       </ol>
-      {canManage && (
-        <AddStatus
-          onAdd={(body) => change("add the status", () => api.tasks.addStatus(org, project, body))}
-        />
-      )}
+      {canManage && <AddStatus onAdd={(body) => succeeds(addStatus.mutateAsync(body))} />}
     </Dialog>
   );
 }

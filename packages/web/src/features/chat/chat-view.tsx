@@ -3,6 +3,8 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import { describeError } from "../../api/errors.ts";
+import { modelsQuery } from "../../api/queries.ts";
+import { succeeds } from "../../api/query-client.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { IconButton } from "../../ui/button.tsx";
 import { confirmDialog } from "../../ui/confirm.tsx";
@@ -10,15 +12,22 @@ import { ChevronDown, HistoryIcon, MoreIcon, PlusIcon, SparkIcon } from "../../u
 import { Menu } from "../../ui/menu.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
-import { toast } from "../../ui/toast.tsx";
 import { useRestoreActions } from "../history/restore.ts";
 import { relativeTime } from "../projects/time.ts";
-import { ChatActions } from "./chat-actions.ts";
 import { NEW_CHAT, useChatUi } from "./chat-store.ts";
 import { Composer } from "./composer.tsx";
 import { runningMessage } from "./fold.ts";
 import { compact, formatCost, MessageList } from "./message-list.tsx";
-import { chatCostsQuery, chatQuery, chatsQuery, modelsQuery } from "./queries.ts";
+import {
+  useCancelRun,
+  useCreateChat,
+  useDecideApproval,
+  useRemoveChat,
+  useResumeTurn,
+  useSendMessage,
+  useUpdateChat,
+} from "./mutations.ts";
+import { chatCostsQuery, chatQuery, chatsQuery } from "./queries.ts";
 import { useRunFollower } from "./use-run-follower.ts";
 
 const SUGGESTIONS = [
@@ -43,7 +52,6 @@ function useOpenChatId(org: string, project: string, chats: Chat[] | undefined):
 /** One chat: its messages as they stream, what each turn cost, and the composer. */
 export function ChatView() {
   const { org, project, canWrite } = useProject();
-  const queryClient = useQueryClient();
   const projectKey = `${org}/${project}`;
   const select = useChatUi((s) => s.select);
   const setTab = useChatUi((s) => s.setTab);
@@ -55,7 +63,13 @@ export function ChatView() {
   const models = useQuery(modelsQuery(org));
   const running = runningMessage(chat.data);
   const stream = useRunFollower(org, project, chatId, running?.id);
-  const actions = useMemo(() => new ChatActions(queryClient, org, project), [queryClient, org, project]);
+  const createChat = useCreateChat(org, project);
+  const sendMessage = useSendMessage(org, project);
+  const resumeTurn = useResumeTurn(org, project);
+  const cancelRun = useCancelRun(org, project);
+  const decide = useDecideApproval(org, project);
+  const updateChat = useUpdateChat(org, project);
+  const removeChatMutation = useRemoveChat(org, project);
   const restore = useRestoreActions(org, project);
   const [draft, setDraft] = useState("");
   const [newChat, setNewChat] = useState<{ mode: ApprovalMode; model: string | null }>({
@@ -89,15 +103,14 @@ export function ChatView() {
     let target: Chat | undefined = chat.data;
     if (!target) {
       try {
-        target = await actions.createChat(newChat);
-      } catch (err) {
-        toast.error(`Could not start a chat: ${describeError(err)}`);
+        target = await createChat.mutateAsync(newChat);
+      } catch {
         return false;
       }
       select(projectKey, target.id);
     }
     stick.current = true;
-    return actions.send(target, text);
+    return succeeds(sendMessage.mutateAsync({ chat: target, content: text }));
   };
 
   const removeChat = async () => {
@@ -108,13 +121,7 @@ export function ChatView() {
       confirmLabel: "Delete chat",
       danger: true,
     });
-    if (!ok) return;
-    try {
-      await actions.remove(chat.data.id);
-      select(projectKey, null);
-    } catch (err) {
-      toast.error(describeError(err));
-    }
+    if (ok) removeChatMutation.mutate(chat.data.id, { onSuccess: () => select(projectKey, null) });
   };
 
   return (
@@ -124,7 +131,7 @@ export function ChatView() {
       onKeyDown={(e) => {
         if (e.key === "Escape" && running && chatId && !e.defaultPrevented) {
           e.preventDefault();
-          void actions.cancel(chatId);
+          cancelRun.mutate(chatId);
         }
       }}
     >
@@ -217,9 +224,10 @@ export function ChatView() {
             actions={
               canWrite && chatId
                 ? {
-                    onDecide: (toolCallId, decision) => void actions.decide(chatId, toolCallId, decision),
+                    onDecide: (toolCallId, decision) => decide.mutate({ chatId, toolCallId, decision }),
                     onUndo: (messageId) => restore.undoTurn(messageId),
-                    onResume: (messageId) => actions.resume(chat.data!, messageId),
+                    onResume: (messageId) =>
+                      succeeds(resumeTurn.mutateAsync({ chat: chat.data!, messageId })),
                   }
                 : {}
             }
@@ -246,12 +254,12 @@ export function ChatView() {
         draft={draft}
         onDraft={setDraft}
         onSend={send}
-        onCancel={() => chatId && void actions.cancel(chatId)}
+        onCancel={() => chatId && cancelRun.mutate(chatId)}
         onMode={(m) =>
-          chatId ? void actions.update(chatId, { mode: m }) : setNewChat((s) => ({ ...s, mode: m }))
+          chatId ? updateChat.mutate({ chatId, body: { mode: m } }) : setNewChat((s) => ({ ...s, mode: m }))
         }
         onModel={(m) =>
-          chatId ? void actions.update(chatId, { model: m }) : setNewChat((s) => ({ ...s, model: m }))
+          chatId ? updateChat.mutate({ chatId, body: { model: m } }) : setNewChat((s) => ({ ...s, model: m }))
         }
       />
     </div>

@@ -1,21 +1,20 @@
 import type { ChatWithMessages, LlmCall } from "@kiln/protocol";
 import { queryOptions } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
+import { keys } from "../../api/keys.ts";
 
 const projectKey = (org: string, project: string) => ["orgs", org, "projects", project];
 
-export const chatsKey = (org: string, project: string) => [...projectKey(org, project), "chats"];
 /** Not under chatsKey: refreshing the list must not refetch every open conversation. */
 export const chatKey = (org: string, project: string, chatId: string) => [
   ...projectKey(org, project),
   "chat",
   chatId,
 ];
-export const chatCostsKey = (org: string, chatId: string) => ["orgs", org, "llm", "calls", "chat", chatId];
 
 export const chatsQuery = (org: string, project: string) =>
   queryOptions({
-    queryKey: chatsKey(org, project),
+    queryKey: keys.chats(org, project),
     queryFn: () => api.chats.list(org, project),
     // Turns started elsewhere (another tab, "Fix with agent") show up without a reload.
     refetchInterval: 15_000,
@@ -23,16 +22,9 @@ export const chatsQuery = (org: string, project: string) =>
 
 export const chatQuery = (org: string, project: string, chatId: string) =>
   queryOptions<ChatWithMessages>({
-    queryKey: chatKey(org, project, chatId),
+    queryKey: keys.chat(org, project, chatId),
     queryFn: () => api.chats.get(org, project, chatId),
     staleTime: 5_000,
-  });
-
-export const modelsQuery = (org: string) =>
-  queryOptions({
-    queryKey: ["orgs", org, "llm", "models"],
-    queryFn: () => api.llm.models(org),
-    staleTime: 60_000,
   });
 
 /** Pages of the call log are 200 calls at most; a chat longer than this shows the cost of its latest. */
@@ -41,7 +33,7 @@ const MAX_COST_PAGES = 5;
 /** Cost in US dollars per assistant message of a chat, from the model call log (null: no price known). */
 export const chatCostsQuery = (org: string, chatId: string) =>
   queryOptions({
-    queryKey: chatCostsKey(org, chatId),
+    queryKey: keys.chatCosts(org, chatId),
     queryFn: async () => {
       const calls: LlmCall[] = [];
       let before: string | undefined;

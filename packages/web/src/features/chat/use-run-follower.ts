@@ -2,11 +2,9 @@ import type { ChatWithMessages, RunEvent } from "@kiln/protocol";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api } from "../../api/endpoints.ts";
+import { keys } from "../../api/keys.ts";
 import { reloadIfBroken, reloadPreview } from "../../state/preview-reload.ts";
-import { treeKey } from "../files/use-file-tree.ts";
-import { historyKey } from "../history/queries.ts";
 import { applyRunEvent, blankRun, withMessage } from "./fold.ts";
-import { chatCostsKey, chatKey, chatsKey } from "./queries.ts";
 import { followRun, type RunStreamState } from "./run-stream.ts";
 
 /** Events are applied in small batches: a fast model sends hundreds of text deltas a second. */
@@ -33,7 +31,7 @@ export function useRunFollower(
       setState("idle");
       return;
     }
-    const key = chatKey(org, project, chatId);
+    const key = keys.chat(org, project, chatId);
     const initial = queryClient.getQueryData<ChatWithMessages>(key)?.messages.find((m) => m.id === runningId);
     if (!initial) return;
     let folded = blankRun(initial);
@@ -51,17 +49,17 @@ export function useRunFollower(
       caughtUp ||= ended || folded.parts.length >= shownParts;
       if (caughtUp) queryClient.setQueryData<ChatWithMessages>(key, (old) => old && withMessage(old, folded));
       if (batch.some((e) => e.event.type === "tool-call-end")) {
-        void queryClient.invalidateQueries({ queryKey: treeKey(org, project) });
+        void queryClient.invalidateQueries({ queryKey: keys.tree(org, project) });
       }
       if (batch.some((e) => e.event.type === "checkpoint")) {
-        void queryClient.invalidateQueries({ queryKey: historyKey(org, project) });
+        void queryClient.invalidateQueries({ queryKey: keys.history(org, project) });
       }
       if (ended) {
         // The stored row is the last word: checkpoint, final usage, and the status after an interruption.
         void queryClient.invalidateQueries({ queryKey: key });
-        void queryClient.invalidateQueries({ queryKey: chatsKey(org, project) });
-        void queryClient.invalidateQueries({ queryKey: chatCostsKey(org, chatId) });
-        void queryClient.invalidateQueries({ queryKey: historyKey(org, project) });
+        void queryClient.invalidateQueries({ queryKey: keys.chats(org, project) });
+        void queryClient.invalidateQueries({ queryKey: keys.chatCosts(org, chatId) });
+        void queryClient.invalidateQueries({ queryKey: keys.history(org, project) });
         if (folded.checkpointSha) {
           reloadPreview();
           // The dev server may still have been taking in the turn's last writes when that reload asked for

@@ -2,8 +2,8 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { refreshSession } from "../../api/client.ts";
 import { api } from "../../api/endpoints.ts";
+import { keys } from "../../api/keys.ts";
 import { useFileEventsState } from "./file-events-state.ts";
-import { treeKey } from "./use-file-tree.ts";
 
 /**
  * Follows the project's file changes — made by the agent, the terminal, another person — over
@@ -22,7 +22,7 @@ export function useFileEvents(org: string, project: string): void {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let failures = 0;
     const visible = () => document.visibilityState !== "hidden";
-    const refresh = () => void queryClient.invalidateQueries({ queryKey: treeKey(org, project) });
+    const refresh = () => void queryClient.invalidateQueries({ queryKey: keys.tree(org, project) });
     const open = () => {
       clearTimeout(timer);
       const own = new EventSource(api.files.eventsUrl(org, project), { withCredentials: true });

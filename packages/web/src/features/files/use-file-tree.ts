@@ -1,8 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
+import { keys } from "../../api/keys.ts";
 import { useFileEventsState } from "./file-events-state.ts";
-
-export const treeKey = (org: string, project: string) => ["orgs", org, "projects", project, "tree"];
 
 /**
  * The project's files. While the change stream is open (`useFileEvents`) the tree is refetched when
@@ -12,7 +11,7 @@ export const treeKey = (org: string, project: string) => ["orgs", org, "projects
 export function useFileTree(org: string, project: string) {
   const live = useFileEventsState((s) => s.live === `${org}/${project}`);
   return useQuery({
-    queryKey: treeKey(org, project),
+    queryKey: keys.tree(org, project),
     queryFn: () => api.files.tree(org, project),
     refetchInterval: live ? 30_000 : 2000,
     staleTime: 1000,

@@ -3,6 +3,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
@@ -11,7 +12,6 @@ import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { relativeTime } from "../projects/time.ts";
 import { DiffView } from "./diff-view.tsx";
-import { historyKey } from "./queries.ts";
 import { useRestoreActions } from "./restore.ts";
 
 /** The project's checkpoints, newest first: what each changed, and a way back to any of them. */
@@ -20,7 +20,7 @@ export function HistoryPanel() {
   const restore = useRestoreActions(org, project);
   const [viewing, setViewing] = useState<Checkpoint>();
   const history = useInfiniteQuery({
-    queryKey: historyKey(org, project),
+    queryKey: keys.history(org, project),
     queryFn: ({ pageParam }) => api.history.list(org, project, pageParam),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (page) => page.nextBefore ?? undefined,
@@ -128,7 +128,7 @@ function Rail({ first, last, kind }: { first: boolean; last: boolean; kind: Kind
 function DiffDialog({ checkpoint, onClose }: { checkpoint: Checkpoint | undefined; onClose: () => void }) {
   const { org, project } = useProject();
   const diff = useQuery({
-    queryKey: ["orgs", org, "projects", project, "diff", checkpoint?.sha],
+    queryKey: keys.diff(org, project, checkpoint?.sha),
     queryFn: () => api.history.diff(org, project, checkpoint!.sha),
     enabled: !!checkpoint,
     staleTime: Number.POSITIVE_INFINITY,

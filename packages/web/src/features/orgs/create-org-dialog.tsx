@@ -1,50 +1,46 @@
 import { slugify } from "@kiln/protocol";
-import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
-import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input } from "../../ui/input.tsx";
-import { toast } from "../../ui/toast.tsx";
-import { meQuery } from "../auth/session.ts";
+import { useCreateOrg } from "./mutations.ts";
 
 export function CreateOrgDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const queryClient = useQueryClient();
+  const create = useCreateOrg();
   const navigate = useNavigate();
   const [name, setName] = useState("");
   const [slug, setSlug] = useState("");
   const [slugEdited, setSlugEdited] = useState(false);
   const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const effectiveSlug = slugEdited ? slug : slugify(name, "");
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
     setError(undefined);
-    try {
-      const org = await api.orgs.create({ name: name.trim(), slug: effectiveSlug });
-      await queryClient.fetchQuery({ ...meQuery, staleTime: 0 });
-      toast.success(`Created ${org.name}`);
-      onClose();
-      setName("");
-      setSlug("");
-      setSlugEdited(false);
-      await navigate({ to: "/$org", params: { org: org.slug } });
-    } catch (err) {
-      setError(
-        isApiError(err, "slug_taken")
-          ? "That URL name is taken; pick another."
-          : isApiError(err, "slug_reserved")
-            ? "That URL name is reserved; pick another."
-            : describeError(err),
-      );
-    } finally {
-      setBusy(false);
-    }
+    create.mutate(
+      { name: name.trim(), slug: effectiveSlug },
+      {
+        onSuccess: (org) => {
+          onClose();
+          setName("");
+          setSlug("");
+          setSlugEdited(false);
+          void navigate({ to: "/$org", params: { org: org.slug } });
+        },
+        onError: (err) =>
+          setError(
+            isApiError(err, "slug_taken")
+              ? "That URL name is taken; pick another."
+              : isApiError(err, "slug_reserved")
+                ? "That URL name is reserved; pick another."
+                : describeError(err),
+          ),
+      },
+    );
   };
+  const busy = create.isPending;
 
   return (
     <Dialog

@@ -2,18 +2,14 @@ import type { ChatWithMessages, FileTree, PreviewError } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { api } from "../../api/endpoints.ts";
-import { describeError, isApiError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { ChevronDown, ChevronRight, CloseIcon, SparkIcon, WarningIcon } from "../../ui/icons.tsx";
-import { toast } from "../../ui/toast.tsx";
-import { ChatActions } from "../chat/chat-actions.ts";
 import { NEW_CHAT, useChatUi } from "../chat/chat-store.ts";
-import { chatKey } from "../chat/queries.ts";
 import { useFileTree } from "../files/use-file-tree.ts";
-
-const errorsKey = (org: string, project: string) => ["orgs", org, "projects", project, "preview-errors"];
+import { useClearPreviewErrors, useFixPreviewErrors } from "./mutations.ts";
 
 /** An error is news again when it happens again after being handed to the agent. */
 const seenKey = (e: PreviewError) => `${e.id}@${e.lastAt}`;
@@ -41,10 +37,11 @@ export function PreviewErrors() {
   const { org, project, canWrite } = useProject();
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
-  const [fixing, setFixing] = useState(false);
+  const startFix = useFixPreviewErrors(org, project);
+  const clear = useClearPreviewErrors(org, project);
   const [handed, setHanded] = useState<Set<string>>(() => new Set());
   const errors = useQuery({
-    queryKey: errorsKey(org, project),
+    queryKey: keys.previewErrors(org, project),
     queryFn: () => api.previewErrors.list(org, project),
     refetchInterval: 3000,
   });
@@ -58,41 +55,27 @@ export function PreviewErrors() {
   if (fresh.length === 0) return null;
   const newest = fresh[fresh.length - 1]!;
 
-  const fix = async () => {
-    setFixing(true);
-    try {
-      const key = `${org}/${project}`;
-      const selected = useChatUi.getState().selected[key];
-      const current =
-        selected && selected !== NEW_CHAT
-          ? queryClient.getQueryData<ChatWithMessages>(chatKey(org, project, selected))
-          : undefined;
-      const reuse = current && !current.runningMessageId ? current.id : undefined;
-      const res = await api.previewErrors.fix(org, project, reuse ? { chatId: reuse } : {});
-      await new ChatActions(queryClient, org, project).addTurn(res.chat, res);
-      setHanded(new Set([...handed, ...fresh.map(seenKey)]));
-      useChatUi.getState().select(key, res.chat.id);
-      useChatUi.getState().requestFocus();
-      useWorkspaceUi.getState().set({ chatOpen: true });
-    } catch (err) {
-      if (isApiError(err, "no_preview_errors")) {
-        toast.info("The preview has no errors any more.");
-        void errors.refetch();
-      } else toast.error(`Could not start the fix: ${describeError(err)}`);
-    } finally {
-      setFixing(false);
-    }
+  const fix = () => {
+    const key = `${org}/${project}`;
+    const selected = useChatUi.getState().selected[key];
+    const current =
+      selected && selected !== NEW_CHAT
+        ? queryClient.getQueryData<ChatWithMessages>(keys.chat(org, project, selected))
+        : undefined;
+    const reuse = current && !current.runningMessageId ? current.id : undefined;
+    startFix.mutate(reuse, {
+      onSuccess: (res) => {
+        setHanded(new Set([...handed, ...fresh.map(seenKey)]));
+        useChatUi.getState().select(key, res.chat.id);
+        useChatUi.getState().requestFocus();
+        useWorkspaceUi.getState().set({ chatOpen: true });
+      },
+    });
   };
 
-  const dismiss = async () => {
+  const dismiss = () => {
     setHanded(new Set([...handed, ...fresh.map(seenKey)]));
-    if (!canWrite) return;
-    try {
-      await api.previewErrors.clear(org, project);
-      void errors.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    }
+    if (canWrite) clear.mutate();
   };
 
   return (
@@ -124,13 +107,13 @@ export function PreviewErrors() {
             size="xs"
             variant="primary"
             icon={<SparkIcon className="size-3" />}
-            loading={fixing}
-            onClick={() => void fix()}
+            loading={startFix.isPending}
+            onClick={fix}
           >
             Fix with agent
           </Button>
         )}
-        <IconButton label="Dismiss errors" className="size-6" onClick={() => void dismiss()}>
+        <IconButton label="Dismiss errors" className="size-6" onClick={dismiss}>
           <CloseIcon className="size-3" />
         </IconButton>
       </div>

@@ -9,8 +9,8 @@ import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { ExternalIcon, MonitorIcon, PhoneIcon, RefreshIcon, TabletIcon } from "../../ui/icons.tsx";
 import { Spinner } from "../../ui/spinner.tsx";
-import { toast } from "../../ui/toast.tsx";
 import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
+import { useOpenPreviewSession } from "./mutations.ts";
 import { openPendingTab } from "./new-tab.ts";
 import { PreviewErrors } from "./preview-errors.tsx";
 
@@ -25,6 +25,7 @@ export function PreviewPane() {
   const { org, project } = useProject();
   const runtime = useRuntime(org, project);
   const act = useRuntimeAction(org, project);
+  const session = useOpenPreviewSession(org, project);
   const device = useWorkspaceUi((s) => s.device);
   const setUi = useWorkspaceUi((s) => s.set);
   const [src, setSrc] = useState<string>();
@@ -84,18 +85,17 @@ export function PreviewPane() {
     previous.current = state;
   }, [state, reload]);
 
-  const openInNewTab = async () => {
-    // Opened before the await so the browser counts it as the user's click, not a pop-up.
+  const openInNewTab = () => {
+    // Opened before the request so the browser counts it as the user's click, not a pop-up.
     const tab = openPendingTab();
-    try {
-      const s = await api.runtime.previewSession(org, project);
-      const url = new URL(s.url);
-      url.searchParams.set("next", path);
-      tab.go(url.toString());
-    } catch (err) {
-      tab.close();
-      toast.error(`Could not open the preview: ${describeError(err)}`);
-    }
+    session.mutateAsync().then(
+      (s) => {
+        const url = new URL(s.url);
+        url.searchParams.set("next", path);
+        tab.go(url.toString());
+      },
+      () => tab.close(),
+    );
   };
 
   const width = WIDTHS[device];
@@ -169,10 +169,8 @@ export function PreviewPane() {
         <Overlay
           status={runtime.data}
           error={signInError ?? (runtime.isError ? describeError(runtime.error) : undefined)}
-          onRestart={() =>
-            act("restart").catch((err) => toast.error(`Could not restart: ${describeError(err)}`))
-          }
-          onStart={() => act("start").catch((err) => toast.error(`Could not start: ${describeError(err)}`))}
+          onRestart={() => act.mutate("restart")}
+          onStart={() => act.mutate("start")}
         />
         <PreviewErrors />
       </div>

@@ -1,8 +1,7 @@
 import type { Template } from "@kiln/protocol";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useEffect, useState } from "react";
-import { api } from "../../api/endpoints.ts";
 import { describeError, isApiError } from "../../api/errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
@@ -10,8 +9,8 @@ import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input } from "../../ui/input.tsx";
 import { Spinner } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
-import { toast } from "../../ui/toast.tsx";
-import { projectsQuery, templatesQuery } from "./queries.ts";
+import { useCreateProject } from "./mutations.ts";
+import { templatesQuery } from "./queries.ts";
 import { TemplateArt } from "./template-art.tsx";
 
 export function CreateProjectDialog({
@@ -24,12 +23,11 @@ export function CreateProjectDialog({
   onClose: () => void;
 }) {
   const templates = useQuery({ ...templatesQuery, enabled: open });
-  const queryClient = useQueryClient();
+  const create = useCreateProject(org);
   const navigate = useNavigate();
   const [name, setName] = useState("");
   const [template, setTemplate] = useState<string>();
   const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     if (!template && templates.data?.length) {
@@ -37,27 +35,28 @@ export function CreateProjectDialog({
     }
   }, [templates.data, template]);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!template) return;
-    setBusy(true);
     setError(undefined);
-    try {
-      const project = await api.projects.create(org, { name: name.trim(), template });
-      await queryClient.invalidateQueries({ queryKey: projectsQuery(org).queryKey });
-      queryClient.setQueryData(["orgs", org, "projects", project.slug], project);
-      onClose();
-      setName("");
-      await navigate({ to: "/$org/$project", params: { org, project: project.slug } });
-    } catch (err) {
-      setError(
-        isApiError(err, "slug_taken") ? "A project with this name already exists here." : describeError(err),
-      );
-      toast.error(`Could not create the project: ${describeError(err)}`);
-    } finally {
-      setBusy(false);
-    }
+    create.mutate(
+      { name: name.trim(), template },
+      {
+        onSuccess: (project) => {
+          onClose();
+          setName("");
+          void navigate({ to: "/$org/$project", params: { org, project: project.slug } });
+        },
+        onError: (err) =>
+          setError(
+            isApiError(err, "slug_taken")
+              ? "A project with this name already exists here."
+              : describeError(err),
+          ),
+      },
+    );
   };
+  const busy = create.isPending;
 
   return (
     <Dialog

@@ -1,12 +1,7 @@
 import type { Project } from "@kiln/protocol";
-import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
-import { api } from "../../api/endpoints.ts";
-import { describeError } from "../../api/errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
-import { toast } from "../../ui/toast.tsx";
-import { projectsQuery } from "./queries.ts";
+import { useDeleteProject } from "./mutations.ts";
 
 export function DeleteProjectDialog({
   org,
@@ -17,26 +12,9 @@ export function DeleteProjectDialog({
   project: Project | undefined;
   onClose: () => void;
 }) {
-  const queryClient = useQueryClient();
-  const [busy, setBusy] = useState(false);
-
-  const confirm = async () => {
-    if (!project) return;
-    setBusy(true);
-    try {
-      await api.projects.remove(org, project.slug);
-      queryClient.setQueryData(projectsQuery(org).queryKey, (list) =>
-        list?.filter((p) => p.id !== project.id),
-      );
-      queryClient.removeQueries({ queryKey: ["orgs", org, "projects", project.slug] });
-      toast.success(`Deleted ${project.name}`);
-      onClose();
-    } catch (err) {
-      toast.error(`Could not delete: ${describeError(err)}`);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const remove = useDeleteProject(org);
+  const busy = remove.isPending;
+  const confirm = () => project && remove.mutate(project, { onSuccess: onClose });
 
   return (
     <Dialog open={project !== undefined} onClose={onClose} title={`Delete ${project?.name ?? "project"}?`}>

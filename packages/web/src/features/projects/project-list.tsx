@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useMemo, useState } from "react";
 import { describeError } from "../../api/errors.ts";
+import { projectsQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { GridIcon, MoreIcon, PlusIcon, SearchIcon, TrashIcon } from "../../ui/icons.tsx";
 import { Input } from "../../ui/input.tsx";
@@ -10,7 +11,6 @@ import { Menu } from "../../ui/menu.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { CreateProjectDialog } from "./create-project-dialog.tsx";
 import { DeleteProjectDialog } from "./delete-project-dialog.tsx";
-import { projectsQuery } from "./queries.ts";
 import { TemplateArt } from "./template-art.tsx";
 import { relativeTime } from "./time.ts";
 

@@ -1,17 +1,15 @@
 import { queryOptions } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
-
-export const projectsQuery = (org: string) =>
-  queryOptions({ queryKey: ["orgs", org, "projects"], queryFn: () => api.projects.list(org) });
+import { keys } from "../../api/keys.ts";
 
 export const projectQuery = (org: string, project: string) =>
   queryOptions({
-    queryKey: ["orgs", org, "projects", project],
+    queryKey: keys.project(org, project),
     queryFn: () => api.projects.get(org, project),
   });
 
 export const templatesQuery = queryOptions({
-  queryKey: ["templates"],
+  queryKey: keys.templates,
   queryFn: api.templates,
   staleTime: 5 * 60_000,
 });

@@ -1,13 +1,12 @@
-import type { RuntimeStatus } from "@kiln/protocol";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
-
-export const runtimeKey = (org: string, project: string) => ["orgs", org, "projects", project, "runtime"];
+import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 
 /** The dev server's state, asked for often while it is changing and now and then once it has settled. */
 export function useRuntime(org: string, project: string) {
   return useQuery({
-    queryKey: runtimeKey(org, project),
+    queryKey: keys.runtime(org, project),
     queryFn: () => api.runtime.status(org, project),
     refetchInterval: (q) => {
       const state = q.state.data?.state;
@@ -17,11 +16,12 @@ export function useRuntime(org: string, project: string) {
   });
 }
 
+/** Starts, stops or restarts the dev server; the answer is its new state. */
 export function useRuntimeAction(org: string, project: string) {
   const queryClient = useQueryClient();
-  return async (action: "start" | "stop" | "restart"): Promise<RuntimeStatus> => {
-    const status = await api.runtime.act(org, project, action);
-    queryClient.setQueryData(runtimeKey(org, project), status);
-    return status;
-  };
+  return useMutation({
+    mutationFn: (action: "start" | "stop" | "restart") => api.runtime.act(org, project, action),
+    onSuccess: (status) => queryClient.setQueryData(keys.runtime(org, project), status),
+    meta: { errorToast: (err: unknown, action: string) => `Could not ${action}: ${describeError(err)}` },
+  });
 }

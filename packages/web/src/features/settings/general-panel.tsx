@@ -1,15 +1,12 @@
 import type { Role } from "@kiln/protocol";
 import { can } from "@kiln/protocol";
-import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
-import { api } from "../../api/endpoints.ts";
-import { describeError } from "../../api/errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
-import { meQuery } from "../auth/session.ts";
+import { useDeleteOrg, useRenameOrg } from "./mutations.ts";
 
 export function GeneralPanel({
   org,
@@ -22,38 +19,26 @@ export function GeneralPanel({
   role: Role;
   personal: boolean;
 }) {
-  const queryClient = useQueryClient();
+  const rename = useRenameOrg(org);
+  const removeOrg = useDeleteOrg(org);
   const navigate = useNavigate();
   const [value, setValue] = useState(name);
-  const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [typed, setTyped] = useState("");
   const editable = can(role, "org.update");
 
-  const save = async (e: FormEvent) => {
+  const save = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      await api.orgs.update(org, { name: value.trim() });
-      await queryClient.fetchQuery({ ...meQuery, staleTime: 0 });
-      toast.success("Saved");
-    } catch (err) {
-      toast.error(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    rename.mutate(value.trim());
   };
 
-  const remove = async () => {
-    try {
-      await api.orgs.remove(org);
-      queryClient.clear();
-      await navigate({ to: "/" });
-      toast.success(`Deleted ${name}`);
-    } catch (err) {
-      toast.error(describeError(err));
-    }
-  };
+  const remove = () =>
+    removeOrg.mutate(undefined, {
+      onSuccess: async () => {
+        await navigate({ to: "/" });
+        toast.success(`Deleted ${name}`);
+      },
+    });
 
   return (
     <div className="flex flex-col gap-8">
@@ -77,7 +62,7 @@ export function GeneralPanel({
             <Button
               type="submit"
               variant="primary"
-              loading={busy}
+              loading={rename.isPending}
               disabled={value.trim() === name || !value.trim()}
             >
               Save
@@ -102,7 +87,7 @@ export function GeneralPanel({
         </Field>
         <div className="mt-5 flex justify-end gap-2">
           <Button onClick={() => setConfirming(false)}>Cancel</Button>
-          <Button variant="danger" disabled={typed !== org} onClick={() => void remove()}>
+          <Button variant="danger" disabled={typed !== org} onClick={remove}>
             Delete organization
           </Button>
         </div>

@@ -2,49 +2,41 @@ import { ROLES, type Role } from "@kiln/protocol";
 import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
-import { describeError, isApiError } from "../../api/errors.ts";
+import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Input, Select } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { relativeTime } from "../projects/time.ts";
+import { useInvite, useRevokeInvitation } from "./mutations.ts";
 
 export function InvitationsPanel({ org }: { org: string }) {
   const invitations = useQuery({
-    queryKey: ["orgs", org, "invitations"],
+    queryKey: keys.invitations(org),
     queryFn: () => api.orgs.invitations(org),
   });
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("developer");
-  const [busy, setBusy] = useState(false);
+  const create = useInvite(org);
+  const revokeInvitation = useRevokeInvitation(org);
   const [link, setLink] = useState<{ email: string; url: string; emailSent: boolean }>();
 
-  const invite = async (e: FormEvent) => {
+  const invite = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      const created = await api.orgs.invite(org, { email: email.trim(), role });
-      setLink({ email: created.email, url: created.url, emailSent: created.emailSent });
-      setEmail("");
-      await invitations.refetch();
-    } catch (err) {
-      toast.error(
-        isApiError(err, "already_member") ? "That person is already a member." : describeError(err),
-      );
-    } finally {
-      setBusy(false);
-    }
+    create.mutate(
+      { email: email.trim(), role },
+      {
+        onSuccess: (created) => {
+          setLink({ email: created.email, url: created.url, emailSent: created.emailSent });
+          setEmail("");
+        },
+      },
+    );
   };
 
-  const revoke = async (id: string) => {
-    try {
-      await api.orgs.revokeInvitation(org, id);
-      await invitations.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    }
-  };
+  const revoke = (id: string) => revokeInvitation.mutate(id);
 
   const pending = invitations.data?.filter((i) => !i.acceptedAt) ?? [];
 
@@ -72,7 +64,7 @@ export function InvitationsPanel({ org }: { org: string }) {
             </option>
           ))}
         </Select>
-        <Button type="submit" variant="primary" size="md" loading={busy} disabled={!email.trim()}>
+        <Button type="submit" variant="primary" size="md" loading={create.isPending} disabled={!email.trim()}>
           Invite
         </Button>
       </form>

@@ -1,45 +1,30 @@
 import { can, ROLES, type Role } from "@kiln/protocol";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Select } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
-import { toast } from "../../ui/toast.tsx";
-import { meQuery } from "../auth/session.ts";
 import { useMe } from "../auth/use-me.ts";
+import { useRemoveMember, useSetMemberRole } from "./mutations.ts";
 
 export function MembersPanel({ org, role, personal }: { org: string; role: Role; personal: boolean }) {
   const me = useMe();
-  const queryClient = useQueryClient();
+  const changeRole = useSetMemberRole(org);
+  const removeMember = useRemoveMember(org);
   const navigate = useNavigate();
-  const members = useQuery({ queryKey: ["orgs", org, "members"], queryFn: () => api.orgs.members(org) });
+  const members = useQuery({ queryKey: keys.members(org), queryFn: () => api.orgs.members(org) });
   const manage = can(role, "members.manage");
 
-  const setRole = async (userId: string, next: Role) => {
-    try {
-      await api.orgs.setRole(org, userId, next);
-      await members.refetch();
-      toast.success("Role changed");
-    } catch (err) {
-      toast.error(describeError(err));
-    }
-  };
+  const setRole = (userId: string, next: Role) => changeRole.mutate({ userId, role: next });
 
-  const remove = async (userId: string, self: boolean) => {
+  const remove = (userId: string, self: boolean) => {
     if (!window.confirm(self ? "Leave this organization?" : "Remove this member from the organization?"))
       return;
-    try {
-      await api.orgs.removeMember(org, userId);
-      if (self) {
-        await queryClient.fetchQuery({ ...meQuery, staleTime: 0 });
-        await navigate({ to: "/" });
-      } else await members.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    }
+    removeMember.mutate({ userId, self }, { onSuccess: () => (self ? navigate({ to: "/" }) : undefined) });
   };
 
   if (members.isPending) return <LoadingBlock label="Loading members" />;

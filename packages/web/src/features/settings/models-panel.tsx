@@ -1,43 +1,35 @@
 import type { LlmProvider, Role } from "@kiln/protocol";
 import { can } from "@kiln/protocol";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
+import { modelsQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { PlusIcon } from "../../ui/icons.tsx";
 import { Select } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
-import { toast } from "../../ui/toast.tsx";
-import { modelsQuery } from "../chat/queries.ts";
+import { useRemoveProvider, useSetDefaultModel } from "./mutations.ts";
 import { PricesPanel } from "./prices-panel.tsx";
 import { kindLabel, ProviderDialog } from "./provider-dialog.tsx";
-import { llmKey, Section } from "./section.tsx";
+import { Section } from "./section.tsx";
 
 /** Where the org's agent gets its models: the default model, the org's providers, and prices. */
 export function ModelsPanel({ org, role }: { org: string; role: Role }) {
   const manage = can(role, "llm.manage");
-  const queryClient = useQueryClient();
+  const setDefaultModel = useSetDefaultModel(org);
+  const removeProvider = useRemoveProvider(org);
   const models = useQuery(modelsQuery(org));
-  const settings = useQuery({ queryKey: [...llmKey(org), "settings"], queryFn: () => api.llm.settings(org) });
+  const settings = useQuery({ queryKey: keys.llmSettings(org), queryFn: () => api.llm.settings(org) });
   const providers = useQuery({
-    queryKey: [...llmKey(org), "providers"],
+    queryKey: keys.llmProviders(org),
     queryFn: () => api.llm.providers(org),
   });
   const [editing, setEditing] = useState<{ provider?: LlmProvider } | null>(null);
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: llmKey(org) });
-
-  const setDefault = async (ref: string) => {
-    try {
-      await api.llm.updateSettings(org, { defaultModel: ref || null });
-      refresh();
-      toast.success("Default model saved");
-    } catch (err) {
-      toast.error(describeError(err));
-    }
-  };
+  const setDefault = (ref: string) => setDefaultModel.mutate(ref);
 
   const remove = async (p: LlmProvider) => {
     const ok = await confirmDialog({
@@ -46,13 +38,7 @@ export function ModelsPanel({ org, role }: { org: string; role: Role }) {
       confirmLabel: "Remove provider",
       danger: true,
     });
-    if (!ok) return;
-    try {
-      await api.llm.removeProvider(org, p.id);
-      refresh();
-    } catch (err) {
-      toast.error(describeError(err));
-    }
+    if (ok) removeProvider.mutate(p.id);
   };
 
   if (providers.isPending || settings.isPending) return <LoadingBlock label="Loading model settings" />;
@@ -179,7 +165,6 @@ export function ModelsPanel({ org, role }: { org: string; role: Role }) {
         open={editing !== null}
         provider={editing?.provider}
         onClose={() => setEditing(null)}
-        onSaved={refresh}
       />
     </div>
   );

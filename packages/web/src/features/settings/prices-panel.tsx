@@ -1,14 +1,15 @@
 import type { LlmPrice } from "@kiln/protocol";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Input } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
-import { toast } from "../../ui/toast.tsx";
-import { llmKey, Section } from "./section.tsx";
+import { useRemovePrice, useSetPrice } from "./mutations.ts";
+import { Section } from "./section.tsx";
 
 const SHOWN_BUILTIN = 8;
 
@@ -16,31 +17,23 @@ const usd = (n: number) => `$${n.toFixed(n < 1 ? 3 : 2)}`;
 
 /** The price table cost estimates use: the org's own prices first, then the built-in list prices. */
 export function PricesPanel({ org, manage }: { org: string; manage: boolean }) {
-  const queryClient = useQueryClient();
-  const prices = useQuery({ queryKey: [...llmKey(org), "prices"], queryFn: () => api.llm.prices(org) });
+  const prices = useQuery({ queryKey: keys.llmPrices(org), queryFn: () => api.llm.prices(org) });
   const [all, setAll] = useState(false);
   const [form, setForm] = useState({ model: "", input: "", output: "", cached: "" });
-  const [busy, setBusy] = useState(false);
+  const setPrice = useSetPrice(org);
+  const removePrice = useRemovePrice(org);
 
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: [...llmKey(org), "prices"] });
-
-  const save = async (e: FormEvent) => {
+  const save = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      await api.llm.setPrice(org, {
+    setPrice.mutate(
+      {
         model: form.model.trim(),
         inputPerMTok: Number(form.input),
         outputPerMTok: Number(form.output),
         ...(form.cached.trim() ? { cachedInputPerMTok: Number(form.cached) } : {}),
-      });
-      setForm({ model: "", input: "", output: "", cached: "" });
-      refresh();
-    } catch (err) {
-      toast.error(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+      },
+      { onSuccess: () => setForm({ model: "", input: "", output: "", cached: "" }) },
+    );
   };
 
   const edit = (p: LlmPrice) =>
@@ -51,14 +44,8 @@ export function PricesPanel({ org, manage }: { org: string; manage: boolean }) {
       cached: p.cachedInputPerMTok === null ? "" : String(p.cachedInputPerMTok),
     });
 
-  const remove = async (p: LlmPrice) => {
-    if (!p.id) return;
-    try {
-      await api.llm.removePrice(org, p.id);
-      refresh();
-    } catch (err) {
-      toast.error(describeError(err));
-    }
+  const remove = (p: LlmPrice) => {
+    if (p.id) removePrice.mutate(p.id);
   };
 
   const body = () => {
@@ -157,7 +144,7 @@ export function PricesPanel({ org, manage }: { org: string; manage: boolean }) {
               className="w-24 font-mono text-xs"
             />
           ))}
-          <Button type="submit" loading={busy} disabled={!form.model.trim()}>
+          <Button type="submit" loading={setPrice.isPending} disabled={!form.model.trim()}>
             Set price
           </Button>
         </form>

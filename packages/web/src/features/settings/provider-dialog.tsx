@@ -5,11 +5,11 @@ import {
   type LlmProviderKind,
 } from "@kiln/protocol";
 import { type FormEvent, useEffect, useState } from "react";
-import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
+import { useSaveProvider } from "./mutations.ts";
 
 const KIND_LABEL: Record<LlmProviderKind, string> = {
   openai: "OpenAI",
@@ -43,13 +43,11 @@ export function ProviderDialog({
   open,
   provider,
   onClose,
-  onSaved,
 }: {
   org: string;
   open: boolean;
   provider: LlmProvider | undefined;
   onClose: () => void;
-  onSaved: () => void;
 }) {
   const [name, setName] = useState("");
   const [kind, setKind] = useState<LlmProviderKind>("openai");
@@ -58,7 +56,7 @@ export function ProviderDialog({
   const [dropKey, setDropKey] = useState(false);
   const [models, setModels] = useState("");
   const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const save = useSaveProvider(org);
 
   useEffect(() => {
     if (!open) return;
@@ -71,34 +69,31 @@ export function ProviderDialog({
     setError(undefined);
   }, [open, provider]);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
     setError(undefined);
-    try {
-      if (provider) {
-        await api.llm.updateProvider(org, provider.id, {
-          ...(name !== provider.name ? { name } : {}),
-          baseUrl: baseUrl.trim() || null,
-          ...(dropKey ? { apiKey: null } : apiKey ? { apiKey } : {}),
-          models: parseModels(models),
-        });
-      } else {
-        await api.llm.createProvider(org, {
-          name: name.trim(),
-          kind,
-          ...(baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
-          ...(apiKey ? { apiKey } : {}),
-          models: parseModels(models),
-        });
-      }
-      onSaved();
-      onClose();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    save.mutate(
+      provider
+        ? {
+            providerId: provider.id,
+            body: {
+              ...(name !== provider.name ? { name } : {}),
+              baseUrl: baseUrl.trim() || null,
+              ...(dropKey ? { apiKey: null } : apiKey ? { apiKey } : {}),
+              models: parseModels(models),
+            },
+          }
+        : {
+            body: {
+              name: name.trim(),
+              kind,
+              ...(baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
+              ...(apiKey ? { apiKey } : {}),
+              models: parseModels(models),
+            },
+          },
+      { onSuccess: onClose, onError: (err) => setError(describeError(err)) },
+    );
   };
 
   return (
@@ -194,7 +189,7 @@ export function ProviderDialog({
         )}
         <div className="flex justify-end gap-2">
           <Button onClick={onClose}>Cancel</Button>
-          <Button type="submit" variant="primary" loading={busy} disabled={!name.trim()}>
+          <Button type="submit" variant="primary" loading={save.isPending} disabled={!name.trim()}>
             {provider ? "Save" : "Add provider"}
           </Button>
         </div>

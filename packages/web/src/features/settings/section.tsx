@@ -1,7 +1,6 @@
 import type { ReactNode } from "react";
 
 /** Everything about the org's models; one prefix so a change refreshes lists, settings and prices. */
-export const llmKey = (org: string) => ["orgs", org, "llm"];
 
 export function Section({
   title,

@@ -2,47 +2,40 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Input, Select } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { relativeTime } from "../projects/time.ts";
+import { useCreateToken, useRevokeToken } from "./mutations.ts";
 
 /** Personal API tokens (they act as the user in every org the user belongs to). */
 export function TokensPanel() {
-  const tokens = useQuery({ queryKey: ["tokens"], queryFn: api.auth.tokens });
+  const tokens = useQuery({ queryKey: keys.tokens, queryFn: api.auth.tokens });
   const [name, setName] = useState("");
   const [days, setDays] = useState("90");
-  const [busy, setBusy] = useState(false);
+  const createToken = useCreateToken();
+  const revokeToken = useRevokeToken();
   const [secret, setSecret] = useState<string>();
 
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      const created = await api.auth.createToken({
-        name: name.trim(),
-        ...(days ? { expiresInDays: Number(days) } : {}),
-      });
-      setSecret(created.token);
-      setName("");
-      await tokens.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    createToken.mutate(
+      { name: name.trim(), ...(days ? { expiresInDays: Number(days) } : {}) },
+      {
+        onSuccess: (created) => {
+          setSecret(created.token);
+          setName("");
+        },
+      },
+    );
   };
 
-  const revoke = async (id: string) => {
+  const revoke = (id: string) => {
     if (!window.confirm("Revoke this token? Scripts using it stop working at once.")) return;
-    try {
-      await api.auth.revokeToken(id);
-      await tokens.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    }
+    revokeToken.mutate(id);
   };
 
   return (
@@ -66,7 +59,13 @@ export function TokensPanel() {
           <option value="365">1 year</option>
           <option value="">Never</option>
         </Select>
-        <Button type="submit" variant="primary" size="md" loading={busy} disabled={!name.trim()}>
+        <Button
+          type="submit"
+          variant="primary"
+          size="md"
+          loading={createToken.isPending}
+          disabled={!name.trim()}
+        >
           Create token
         </Button>
       </form>

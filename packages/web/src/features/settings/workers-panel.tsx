@@ -4,12 +4,14 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
 import { Button } from "../../ui/button.tsx";
 import { Input } from "../../ui/input.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { relativeTime } from "../projects/time.ts";
+import { useCreateWorkerToken, useRevokeWorkerToken } from "./mutations.ts";
 import { Section } from "./section.tsx";
 import { workerCommand } from "./worker-command.ts";
 
@@ -19,7 +21,7 @@ import { workerCommand } from "./worker-command.ts";
  */
 export function WorkersPanel({ org, role }: { org: string; role: Role }) {
   const workers = useQuery({
-    queryKey: ["workers", org],
+    queryKey: keys.workers(org),
     queryFn: () => api.workers.list(org),
     refetchInterval: 5_000,
   });
@@ -66,38 +68,29 @@ export function WorkersPanel({ org, role }: { org: string; role: Role }) {
 
 function WorkerTokens({ org }: { org: string }) {
   const tokens = useQuery({
-    queryKey: ["worker-tokens", org],
+    queryKey: keys.workerTokens(org),
     queryFn: () => api.workers.tokens(org),
     // "last used" moves when a worker connects with a token.
     refetchInterval: 10_000,
   });
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
+  const createToken = useCreateWorkerToken(org);
+  const revokeToken = useRevokeWorkerToken(org);
   const [created, setCreated] = useState<{ name: string; token: string }>();
 
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      const made = await api.workers.createToken(org, { name: name.trim() });
-      setCreated({ name: made.name, token: made.token });
-      setName("");
-      await tokens.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    createToken.mutate(name.trim(), {
+      onSuccess: (made) => {
+        setCreated({ name: made.name, token: made.token });
+        setName("");
+      },
+    });
   };
 
-  const revoke = async (id: string, tokenName: string) => {
+  const revoke = (id: string, tokenName: string) => {
     if (!window.confirm(`Revoke "${tokenName}"? Workers using it are disconnected at once.`)) return;
-    try {
-      await api.workers.revokeToken(org, id);
-      await tokens.refetch();
-    } catch (err) {
-      toast.error(describeError(err));
-    }
+    revokeToken.mutate(id);
   };
 
   const command = created ? workerCommand(window.location.origin, created.token) : "";
@@ -116,7 +109,13 @@ function WorkerTokens({ org }: { org: string }) {
           maxLength={100}
           className="w-auto min-w-56 flex-1"
         />
-        <Button type="submit" variant="primary" size="md" loading={busy} disabled={!name.trim()}>
+        <Button
+          type="submit"
+          variant="primary"
+          size="md"
+          loading={createToken.isPending}
+          disabled={!name.trim()}
+        >
           Create worker token
         </Button>
       </form>

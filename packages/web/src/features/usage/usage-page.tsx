@@ -3,10 +3,11 @@ import { useQuery } from "@tanstack/react-query";
 import { type ReactNode, useMemo } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { keys } from "../../api/keys.ts";
+import { projectsQuery } from "../../api/queries.ts";
 import { cn } from "../../ui/cn.ts";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
-import { projectsQuery } from "../projects/queries.ts";
 import { ColumnChart, RowChart } from "./charts.tsx";
 import {
   dayBars,
@@ -30,7 +31,7 @@ function rangeOf(days: Range): { from: string; to: string } {
 function useUsage(org: string, days: Range, groupBy: LlmUsageGroupBy) {
   const range = rangeOf(days);
   return useQuery({
-    queryKey: ["orgs", org, "usage", days, range.from, groupBy],
+    queryKey: keys.usage(org, days, range.from, groupBy),
     queryFn: () => api.llm.usage(org, { ...range, groupBy }),
     refetchInterval: 60_000,
   });

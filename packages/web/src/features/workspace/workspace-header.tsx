@@ -1,5 +1,4 @@
 import { Link } from "@tanstack/react-router";
-import { describeError } from "../../api/errors.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
@@ -27,14 +26,7 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
   const act = useRuntimeAction(org, project);
   const ui = useWorkspaceUi();
 
-  const restart = async () => {
-    try {
-      await act("restart");
-      toast.info("Restarting the dev server…");
-    } catch (err) {
-      toast.error(`Could not restart: ${describeError(err)}`);
-    }
-  };
+  const restart = () => act.mutate("restart", { onSuccess: () => toast.info("Restarting the dev server…") });
 
   return (
     <header className="flex h-11 shrink-0 items-center gap-2 border-b border-line bg-surface-1 px-3">

@@ -1,7 +1,8 @@
 import type { Me } from "@kiln/protocol";
 import { createFileRoute, notFound, Outlet } from "@tanstack/react-router";
 import { useEffect } from "react";
-import { meQuery, rememberOrg } from "../../features/auth/session.ts";
+import { meQuery } from "../../api/queries.ts";
+import { rememberOrg } from "../../features/auth/session.ts";
 import { NotFound } from "../__root.tsx";
 
 /**

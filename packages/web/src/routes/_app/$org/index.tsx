@@ -1,7 +1,7 @@
 import { can } from "@kiln/protocol";
 import { createFileRoute } from "@tanstack/react-router";
+import { projectsQuery } from "../../../api/queries.ts";
 import { ProjectList } from "../../../features/projects/project-list.tsx";
-import { projectsQuery } from "../../../features/projects/queries.ts";
 import { AppHeader } from "../../../features/shell/app-header.tsx";
 import { useTitle } from "../../../ui/use-title.ts";
 

@@ -1,0 +1,54 @@
+/**
+ * Every query key of the studio, in one place: a feature reads and invalidates another feature's data through
+ * these, never by importing that feature's queries. Keys nest, so invalidating a key also refreshes those below
+ * it (a project's key covers its tasks, chats, tree…; an org's `llm` key covers models, prices and call logs).
+ */
+const org = (slug: string) => ["orgs", slug] as const;
+const project = (o: string, p: string) => [...org(o), "projects", p] as const;
+const task = (o: string, p: string, taskId: string) => [...project(o, p), "tasks", taskId] as const;
+const llm = (o: string) => [...org(o), "llm"] as const;
+const jobs = (o: string) => [...org(o), "jobs"] as const;
+
+export const keys = {
+  me: ["me"] as const,
+  tokens: ["tokens"] as const,
+  templates: ["templates"] as const,
+  invitation: (token: string) => ["invitation", token] as const,
+
+  org,
+  members: (o: string) => [...org(o), "members"] as const,
+  invitations: (o: string) => [...org(o), "invitations"] as const,
+  workers: (o: string) => ["workers", o] as const,
+  workerTokens: (o: string) => ["worker-tokens", o] as const,
+  usage: (o: string, days: number, from: string, groupBy: string) =>
+    [...org(o), "usage", days, from, groupBy] as const,
+
+  llm,
+  llmSettings: (o: string) => [...llm(o), "settings"] as const,
+  llmProviders: (o: string) => [...llm(o), "providers"] as const,
+  llmPrices: (o: string) => [...llm(o), "prices"] as const,
+  models: (o: string) => [...llm(o), "models"] as const,
+  chatCosts: (o: string, chatId: string) => [...llm(o), "calls", "chat", chatId] as const,
+
+  jobs,
+  taskJobs: (o: string, taskId: string) => [...jobs(o), "task", taskId] as const,
+  projectJobs: (o: string, projectId: string) => [...jobs(o), "project", projectId] as const,
+
+  projects: (o: string) => [...org(o), "projects"] as const,
+  project,
+  tasks: (o: string, p: string) => [...project(o, p), "tasks"] as const,
+  task,
+  comments: (o: string, p: string, taskId: string) => [...task(o, p, taskId), "comments"] as const,
+  activity: (o: string, p: string, taskId: string) => [...task(o, p, taskId), "activity"] as const,
+  review: (o: string, p: string, taskId: string) => [...task(o, p, taskId), "review"] as const,
+  workflow: (o: string, p: string) => [...project(o, p), "workflow"] as const,
+  rules: (o: string, p: string) => [...project(o, p), "automation-rules"] as const,
+  chats: (o: string, p: string) => [...project(o, p), "chats"] as const,
+  /** Not under `chats`: refreshing the list must not refetch every open conversation. */
+  chat: (o: string, p: string, chatId: string) => [...project(o, p), "chat", chatId] as const,
+  history: (o: string, p: string) => [...project(o, p), "history"] as const,
+  diff: (o: string, p: string, sha: string | undefined) => [...project(o, p), "diff", sha] as const,
+  tree: (o: string, p: string) => [...project(o, p), "tree"] as const,
+  runtime: (o: string, p: string) => [...project(o, p), "runtime"] as const,
+  previewErrors: (o: string, p: string) => [...project(o, p), "preview-errors"] as const,
+};

@@ -1,0 +1,44 @@
+import { MutationObserver } from "@tanstack/react-query";
+import { afterEach, expect, it } from "vitest";
+import { useToasts } from "../ui/toast.tsx";
+import { ApiError } from "./errors.ts";
+import { queryClient } from "./query-client.ts";
+
+afterEach(() => useToasts.setState({ toasts: [] }));
+
+const shown = () => useToasts.getState().toasts.map((t) => `${t.kind}: ${t.message}`);
+
+/** Runs a failing mutation through the studio's query client, with the `meta` given. */
+async function fail(meta: Record<string, unknown> | undefined, variables: unknown = undefined) {
+  const observer = new MutationObserver<unknown, Error, unknown>(queryClient, {
+    mutationFn: () => Promise.reject(new ApiError(409, "slug_taken", "That name is taken")),
+    ...(meta ? { meta } : {}),
+  });
+  await observer.mutate(variables).catch(() => undefined);
+}
+
+it("toasts a failed mutation's reason once, from the query client", async () => {
+  await fail(undefined);
+  expect(shown()).toEqual(["error: That name is taken"]);
+});
+
+it("puts a mutation's own words before the reason", async () => {
+  await fail({ errorToast: "Could not create the project" });
+  expect(shown()).toEqual(["error: Could not create the project: That name is taken"]);
+});
+
+it("lets a mutation word the toast from the error and its variables, or say nothing", async () => {
+  await fail(
+    { errorToast: (_err: unknown, task: { number: number }) => `Could not delete #${task.number}` },
+    {
+      number: 7,
+    },
+  );
+  await fail({ errorToast: () => null });
+  expect(shown()).toEqual(["error: Could not delete #7"]);
+});
+
+it("stays quiet for a form that shows the error beside its fields", async () => {
+  await fail({ errorToast: false });
+  expect(shown()).toEqual([]);
+});

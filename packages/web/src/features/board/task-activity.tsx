@@ -1,0 +1,59 @@
+import type { Member, TaskActivity as TaskActivityEntry, TaskActor } from "@kiln/protocol";
+import { useQuery } from "@tanstack/react-query";
+import { useProject } from "../../state/project-context.tsx";
+import { actorName } from "./actor-name.ts";
+import { DrawerSection } from "./drawer-section.tsx";
+import { activityQuery } from "./queries.ts";
+
+function describeActivity(a: TaskActivityEntry, members: readonly Member[] | undefined): string {
+  const name = (v: unknown) => (v && typeof v === "object" && "name" in v ? String(v.name) : null);
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
+  switch (a.kind) {
+    case "moved":
+      return `moved it from ${name(a.from) ?? "?"} to ${name(a.to) ?? "?"}`;
+    case "created":
+      return "created it";
+    case "title_changed":
+      return text(a.to) ? `renamed it to “${text(a.to)}”` : "renamed it";
+    case "description_changed":
+      return "edited the description";
+    case "priority_changed":
+      return a.to === "none" ? "cleared the priority" : `set the priority to ${text(a.to) ?? "?"}`;
+    case "labels_changed":
+      return Array.isArray(a.to) && a.to.length > 0
+        ? `set the labels to ${a.to.join(", ")}`
+        : "removed the labels";
+    case "assignee_changed": {
+      const to = a.to as TaskActor | { type: "member"; userId: string } | null;
+      if (!to) return "unassigned it";
+      return `assigned it to ${to.type === "agent" ? "the agent" : actorName(to as TaskActor, members)}`;
+    }
+    default:
+      return a.message ?? a.kind.replaceAll("_", " ");
+  }
+}
+
+/** What happened to a task, oldest first. */
+export function TaskActivity({
+  taskId,
+  members,
+}: {
+  taskId: string;
+  members: readonly Member[] | undefined;
+}) {
+  const { org, project } = useProject();
+  const activity = useQuery(activityQuery(org, project, taskId));
+  return (
+    <DrawerSection title="Activity">
+      <ol className="flex flex-col gap-1 text-xs text-neutral-400">
+        {activity.data?.map((a) => (
+          <li key={a.id}>
+            <span className="text-neutral-300">{actorName(a.actor, members)}</span>{" "}
+            {describeActivity(a, members)}
+            <span className="text-neutral-600"> · {new Date(a.createdAt).toLocaleTimeString()}</span>
+          </li>
+        ))}
+      </ol>
+    </DrawerSection>
+  );
+}

@@ -1,0 +1,31 @@
+import type { Project } from "@kiln/protocol";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { api } from "../../api/endpoints.ts";
+import { keys } from "../../api/keys.ts";
+import { toast } from "../../ui/toast.tsx";
+
+/** Creates a project; the new one is in the list and its own query before the workspace opens it. */
+export function useCreateProject(org: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Parameters<typeof api.projects.create>[1]) => api.projects.create(org, body),
+    onSuccess: async (project) => {
+      await qc.invalidateQueries({ queryKey: keys.projects(org) });
+      qc.setQueryData(keys.project(org, project.slug), project);
+    },
+    meta: { errorToast: "Could not create the project" },
+  });
+}
+
+export function useDeleteProject(org: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (project: Project) => api.projects.remove(org, project.slug),
+    onSuccess: (_, project) => {
+      qc.setQueryData<Project[]>(keys.projects(org), (list) => list?.filter((p) => p.id !== project.id));
+      qc.removeQueries({ queryKey: keys.project(org, project.slug) });
+      toast.success(`Deleted ${project.name}`);
+    },
+    meta: { errorToast: "Could not delete" },
+  });
+}
