@@ -159,13 +159,3 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }
-
-export const http = {
-  get: <T>(path: string, opts?: RequestOptions) => request<T>("GET", path, opts),
-  post: <T>(path: string, body?: unknown, opts?: RequestOptions) =>
-    request<T>("POST", path, { ...opts, body: body ?? {} }),
-  put: <T>(path: string, body: unknown, opts?: RequestOptions) => request<T>("PUT", path, { ...opts, body }),
-  patch: <T>(path: string, body: unknown, opts?: RequestOptions) =>
-    request<T>("PATCH", path, { ...opts, body }),
-  delete: <T>(path: string, opts?: RequestOptions) => request<T>("DELETE", path, opts),
-};

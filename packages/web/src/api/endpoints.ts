@@ -15,8 +15,6 @@ import { templates } from "./endpoints/templates.ts";
 import { terminals } from "./endpoints/terminals.ts";
 import { workers } from "./endpoints/workers.ts";
 
-export type { Ok } from "./endpoints/paths.ts";
-
 /** Every API call the studio makes, by domain noun (one file each in endpoints/), typed from the protocol's route contracts. */
 export const api = {
   config,
