@@ -122,8 +122,3 @@ export function pathOf(route: RouteDef, params: Record<string, string | number> 
 export function routeKey(route: Pick<RouteDef, "method" | "path">): string {
   return `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}")}`;
 }
-
-/** The `:name`s of a path, in order. */
-export function paramNames(path: string): string[] {
-  return [...path.matchAll(/:(\w+)/g)].map((m) => m[1] as string);
-}

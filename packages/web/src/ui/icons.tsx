@@ -161,13 +161,6 @@ export function CloseIcon(props: IconProps) {
     </Svg>
   );
 }
-export function PlayIcon(props: IconProps) {
-  return (
-    <Svg {...props}>
-      <path d="M4.5 2.5v11l9-5.5z" />
-    </Svg>
-  );
-}
 export function StopIcon(props: IconProps) {
   return (
     <Svg {...props}>
@@ -188,22 +181,6 @@ export function HistoryIcon(props: IconProps) {
       <path d="M2.5 8a5.5 5.5 0 1 0 1.6-3.9" />
       <path d="M2.3 2.5v2.2h2.2" />
       <path d="M8 5v3.2l2 1.3" />
-    </Svg>
-  );
-}
-export function UndoIcon(props: IconProps) {
-  return (
-    <Svg {...props}>
-      <path d="M5 3 2 6l3 3" />
-      <path d="M2 6h7.5a4 4 0 0 1 0 8H7" />
-    </Svg>
-  );
-}
-export function ChartIcon(props: IconProps) {
-  return (
-    <Svg {...props}>
-      <path d="M2 14h12" />
-      <path d="M4 11V7M7.3 11V3.5M10.6 11V6M13.5 11V9" />
     </Svg>
   );
 }
@@ -241,30 +218,6 @@ export function CheckIcon(props: IconProps) {
   return (
     <Svg {...props}>
       <path d="m3 8.5 3.5 3.5L13 4.5" />
-    </Svg>
-  );
-}
-export function KeyIcon(props: IconProps) {
-  return (
-    <Svg {...props}>
-      <circle cx="5" cy="10.5" r="3" />
-      <path d="m7.2 8.3 6.3-6.3M11 4.5l1.8 1.8" />
-    </Svg>
-  );
-}
-export function UsersIcon(props: IconProps) {
-  return (
-    <Svg {...props}>
-      <circle cx="6" cy="5.5" r="2.5" />
-      <path d="M1.5 14c0-2.5 2-4.3 4.5-4.3s4.5 1.8 4.5 4.3M10.5 3.2a2.4 2.4 0 0 1 0 4.6M12 9.9c1.5.5 2.5 2 2.5 4" />
-    </Svg>
-  );
-}
-export function MailIcon(props: IconProps) {
-  return (
-    <Svg {...props}>
-      <rect x="1.5" y="3" width="13" height="10" rx="1" />
-      <path d="m2 4 6 5 6-5" />
     </Svg>
   );
 }

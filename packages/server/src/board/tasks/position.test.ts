@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isPositionKey, keyBetween, keysAfter } from "./position.ts";
+import { isPositionKey, keyBetween } from "./position.ts";
 
 const between = (a: string | null, b: string | null) => {
   const key = keyBetween(a, b);
@@ -8,6 +8,17 @@ const between = (a: string | null, b: string | null) => {
   if (b !== null) expect(key < b, `${key} < ${b}`).toBe(true);
   return key;
 };
+
+/** Keys for `count` new tasks in order after `before`. */
+function keysAfter(before: string | null, count: number): string[] {
+  const keys: string[] = [];
+  let last = before;
+  for (let i = 0; i < count; i++) {
+    last = keyBetween(last, null);
+    keys.push(last);
+  }
+  return keys;
+}
 
 describe("position keys", () => {
   it("start in the middle and extend both ways", () => {

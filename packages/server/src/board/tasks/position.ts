@@ -58,17 +58,6 @@ export function keyBetween(before: string | null, after: string | null): string 
   return next !== null && next < after ? next : int + midpoint(fraction, null);
 }
 
-/** Keys for `count` new tasks in order after `before`. */
-export function keysAfter(before: string | null, count: number): string[] {
-  const keys: string[] = [];
-  let last = before;
-  for (let i = 0; i < count; i++) {
-    last = keyBetween(last, null);
-    keys.push(last);
-  }
-  return keys;
-}
-
 /** The next integer part, or null past the largest. */
 function increment(int: string): string | null {
   const head = int[0]!;

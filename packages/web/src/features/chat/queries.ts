@@ -3,15 +3,6 @@ import { queryOptions } from "@tanstack/react-query";
 import { api } from "../../api/endpoints.ts";
 import { keys } from "../../api/keys.ts";
 
-const projectKey = (org: string, project: string) => ["orgs", org, "projects", project];
-
-/** Not under chatsKey: refreshing the list must not refetch every open conversation. */
-export const chatKey = (org: string, project: string, chatId: string) => [
-  ...projectKey(org, project),
-  "chat",
-  chatId,
-];
-
 export const chatsQuery = (org: string, project: string) =>
   queryOptions({
     queryKey: keys.chats(org, project),
