@@ -22,9 +22,9 @@ import { type Database, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
 import { scheduleHousekeeping } from "./db/housekeeping.ts";
 import { migrateAll } from "./db/migrate.ts";
-import { DevServerManager, type DevServerProject, GUEST_PORT } from "./devserver/manager.ts";
+import { createDevServers } from "./devserver/index.ts";
+import type { DevServerManager } from "./devserver/manager.ts";
 import { prewarmWorkspace } from "./devserver/prewarm.ts";
-import { DevServerService, devProject } from "./devserver/service.ts";
 import { FileEvents } from "./files/events.ts";
 import { FileService } from "./files/service.ts";
 import { FileWatches } from "./files/watches.ts";
@@ -41,10 +41,7 @@ import { SmtpMailer } from "./mail/smtp-mailer.ts";
 import { MemberService } from "./members/service.ts";
 import { OrgService } from "./orgs/service.ts";
 import { PreviewTokens } from "./preview/access.ts";
-import { devServerLogs, devServerTargets } from "./preview/dev-servers.ts";
-import { PreviewErrors } from "./preview/errors.ts";
-import { PreviewGateway } from "./preview/gateway.ts";
-import { UsedHandoffs } from "./preview/handoffs.ts";
+import { createPreview } from "./preview/index.ts";
 import { PreviewLinks } from "./preview/links.ts";
 import { forgetDeleted } from "./projects/forget.ts";
 import { ProjectService } from "./projects/service.ts";
@@ -53,12 +50,11 @@ import {
   DisabledDriver,
   openSandboxDriver,
   type SandboxDriver,
-  type SandboxSpec,
   SandboxUnavailableError,
 } from "./sandbox/index.ts";
 import { loadMasterKey } from "./secrets/master-key.ts";
 import { deriveKey, SecretBox } from "./secrets/secret-box.ts";
-import { devCommand, TemplateRegistry } from "./templates/registry.ts";
+import { TemplateRegistry } from "./templates/registry.ts";
 import { TemplateService } from "./templates/service.ts";
 import { SpareWorkspaces } from "./templates/spares.ts";
 import { TerminalService } from "./terminal/service.ts";
@@ -161,31 +157,17 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       limits: config.limits,
     });
     const fileEvents = new FileEvents();
-    const devServerSandbox = (p: DevServerProject): SandboxSpec => ({
-      projectId: p.projectId,
-      workspaceDir: storage.projectDir(p.orgId, p.projectId),
-      network: "egress",
-      // Dev servers start multi-threaded (Vite's bundler); a one-core quota doubles their cold start.
-      limits: { cpu: Math.max(1, availableParallelism()) },
-    });
-    const devServerOwner = (p: DevServerProject) => ({
-      kind: "devserver" as const,
-      orgId: p.orgId,
-      projectId: p.projectId,
-    });
-    const devServers = new DevServerManager({
+    const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
+    const { manager: devServers, service: devServer } = createDevServers({
       driver,
-      driverFor: (p) => limits.guard(devServerOwner(p), driver),
-      idleMs: config.hibernateAfterMinutes * 60_000,
+      storage,
+      templates,
+      limits,
+      projects,
+      fileEvents,
+      links: new PreviewLinks(previewTokens, config.publicUrl, config.appDomain),
+      hibernateAfterMinutes: config.hibernateAfterMinutes,
       log: logger,
-      sandboxFor: async (p) => devServerSandbox(p),
-      commandFor: async (p) => devCommand(templates.get(p.template).manifest, GUEST_PORT),
-    });
-    // The studio opens the preview right after creating a project: starting now overlaps the dev server's
-    // cold start with the page load instead of waiting for the first preview request.
-    projects.onCreate((access, project, input) => {
-      if (!input.startDevServer) return;
-      void devServers.start(devProject(access, project));
     });
     const terminals = new TerminalService({
       projects,
@@ -199,12 +181,17 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         network: "egress",
       }),
     });
-    // A crashed dev server gets another chance when its files change (the fix is probably in).
-    fileEvents.on((change) => {
-      const found = devServers.find(change.orgId, change.projectId);
-      if (found && devServers.status(found).state === "crashed") void devServers.restart(found);
+    const {
+      gateway: preview,
+      errors: previewErrors,
+      handoffs: previewHandoffs,
+    } = createPreview({
+      database,
+      tokens: previewTokens,
+      publicUrl: config.publicUrl,
+      appDomain: config.appDomain,
+      devServers,
     });
-    const previewErrors = new PreviewErrors({ logsOf: devServerLogs(devServers) });
     const history = new ProjectHistory({ storage, driver, events: fileEvents });
     const git = {
       access: new GitAccess({ database, orgs, projects }),
@@ -217,19 +204,6 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         disk: limits.disk,
       }),
     };
-    const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
-    const secureCookies = config.publicUrl.startsWith("https://");
-    const previewHandoffs = new UsedHandoffs(database);
-    const preview = new PreviewGateway({
-      database,
-      tokens: previewTokens,
-      handoffs: previewHandoffs,
-      publicUrl: config.publicUrl,
-      appDomain: config.appDomain,
-      secureCookies,
-      errors: previewErrors,
-      ...devServerTargets(devServers),
-    });
     // One address policy for every server-side fetch to a destination a tenant chose (model providers,
     // web_fetch); the operator's KILN_EGRESS_ALLOW is its only exemption.
     const egress = new AddressPolicy({ allow: config.egressAllow });
@@ -238,12 +212,6 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       events: fileEvents,
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
       disk: limits.disk,
-    });
-    const devServer = new DevServerService({
-      projects,
-      manager: devServers,
-      preview: new PreviewLinks(previewTokens, config.publicUrl, config.appDomain),
-      admit: (p) => limits.check(devServerOwner(p), devServerSandbox(p)),
     });
     const { chats, engine: chatEngine } = createChats({
       database,
