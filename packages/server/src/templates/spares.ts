@@ -48,7 +48,7 @@ export class SpareWorkspaces {
     Pick<SpareWorkspacesOptions, "log" | "warm">;
   readonly #abort = new AbortController();
   readonly #ready = new Map<string, Spare[]>();
-  readonly #making = new Set<string>();
+  readonly #making = new Map<string, Promise<void>>();
   #cleared = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -101,41 +101,46 @@ export class SpareWorkspaces {
     clearTimeout(this.#timer);
   }
 
-  async #fillOne(name: string): Promise<void> {
-    if (this.#making.has(name) || this.#closed) return;
-    this.#making.add(name);
-    try {
-      const template = this.#o.templates.get(name);
-      const ready = this.#ready.get(name) ?? [];
-      this.#ready.set(name, ready);
-      while (ready.length < this.#o.perTemplate && !this.#closed) {
-        const id = randomUUID();
-        const dir = path.join(this.#o.root, id);
-        try {
-          await mkdir(dir, { recursive: true, mode: 0o750 });
-          await this.#o.templates.prepareFiles(template, dir, this.#o.ownerOf(id));
-        } catch (err) {
-          await rm(dir, { recursive: true, force: true }).catch(() => {});
-          this.#o.log?.warn({ err, template: name }, "could not make a spare workspace");
-          return;
-        }
-        const spare = { id, template: name, dir };
-        if (template.manifest.dev.prewarm && this.#o.warm && !this.#closed) {
-          try {
-            const ms = await this.#o.warm(spare, template, this.#abort.signal);
-            this.#o.log?.info({ template: name, ms }, "spare workspace warmed");
-          } catch (err) {
-            if (!this.#closed) this.#o.log?.warn({ err, template: name }, "could not warm a spare workspace");
-          }
-        }
-        if (this.#closed) {
-          await rm(dir, { recursive: true, force: true }).catch(() => {});
-          return;
-        }
-        ready.push(spare);
+  /** One fill per template at a time; a second caller waits for the one under way (it ends with spares ready). */
+  #fillOne(name: string): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    let making = this.#making.get(name);
+    if (!making) {
+      making = this.#make(name).finally(() => this.#making.delete(name));
+      this.#making.set(name, making);
+    }
+    return making;
+  }
+
+  async #make(name: string): Promise<void> {
+    const template = this.#o.templates.get(name);
+    const ready = this.#ready.get(name) ?? [];
+    this.#ready.set(name, ready);
+    while (ready.length < this.#o.perTemplate && !this.#closed) {
+      const id = randomUUID();
+      const dir = path.join(this.#o.root, id);
+      try {
+        await mkdir(dir, { recursive: true, mode: 0o750 });
+        await this.#o.templates.prepareFiles(template, dir, this.#o.ownerOf(id));
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        this.#o.log?.warn({ err, template: name }, "could not make a spare workspace");
+        return;
       }
-    } finally {
-      this.#making.delete(name);
+      const spare = { id, template: name, dir };
+      if (template.manifest.dev.prewarm && this.#o.warm && !this.#closed) {
+        try {
+          const ms = await this.#o.warm(spare, template, this.#abort.signal);
+          this.#o.log?.info({ template: name, ms }, "spare workspace warmed");
+        } catch (err) {
+          if (!this.#closed) this.#o.log?.warn({ err, template: name }, "could not warm a spare workspace");
+        }
+      }
+      if (this.#closed) {
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        return;
+      }
+      ready.push(spare);
     }
   }
 
