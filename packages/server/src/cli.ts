@@ -69,7 +69,8 @@ async function start(): Promise<void> {
       log,
     });
     await mkdir(path.join(config.dataDir, "worker"), { recursive: true });
-    void worker.start();
+    const embedded = worker;
+    void embedded.start().then(() => log.info({ workerId: embedded.workerId }, "embedded worker connected"));
   }
 }
 
