@@ -110,6 +110,13 @@ export function PartView({
           {part.message} <span className="font-mono text-red-400/60">({part.code})</span>
         </p>
       );
+    case "retry":
+      return (
+        <p role="status" className="text-xs text-amber-300/90" title={part.message}>
+          Waiting for the provider, retry {part.retry}/{part.maxRetries} in {Math.ceil(part.waitMs / 1000)} s{" "}
+          <span className="text-neutral-500">({part.message})</span>
+        </p>
+      );
   }
 }
 
