@@ -4,10 +4,11 @@
  * the answer streams in, instead of a silent pause. Screenshot: e2e/screenshots/chat-retry.png.
  */
 import { mkdir } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
@@ -54,6 +55,11 @@ afterAll(async () => {
 it("shows the provider's retry in the chat, then the answer", async () => {
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: 1440, height: 900 });
+  onTestFailed(async () => {
+    const file = path.join(os.tmpdir(), `kiln-chat-retry-e2e-failure-${Date.now()}.png`);
+    await page.screenshot({ path: file }).catch(() => {});
+    process.stdout.write(`[e2e] screenshot at the failure: ${file}\n`);
+  });
   await page.goto(`${base}/signup`);
   await page.getByLabel("Name").fill("Rita Retry");
   const email = `rita-${Date.now().toString(36)}@example.com`;
