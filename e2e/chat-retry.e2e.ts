@@ -84,9 +84,9 @@ it("shows the provider's retry in the chat, then the answer", async () => {
   await composer.press("Enter");
   const chat = page.getByRole("region", { name: "Chat" });
   const retry = chat.getByRole("status").filter({ hasText: /Waiting for the provider, retry 1\/\d+ in 2 s/ });
-  await retry.waitFor({ timeout: 20_000 });
+  await retry.waitFor({ timeout: 60_000 });
   expect(await retry.textContent()).toContain("rate limit");
-  await chat.getByText(ANSWER).waitFor({ timeout: 20_000 });
+  await chat.getByText(ANSWER).waitFor({ timeout: 30_000 });
   const turn = chat.locator("li[data-role=assistant]").first();
   await expect.poll(() => turn.getAttribute("data-status")).toBe("completed");
   await page.screenshot({ path: path.join(SCREENSHOTS, "chat-retry.png") });
