@@ -85,10 +85,16 @@ it("shows the provider's retry in the chat, then the answer", async () => {
   const chat = page.getByRole("region", { name: "Chat" });
   const retry = chat.getByRole("status").filter({ hasText: /Waiting for the provider, retry 1\/\d+ in 2 s/ });
   await retry.waitFor({ timeout: 60_000 });
-  expect(await retry.textContent()).toContain("rate limit");
   await chat.getByText(ANSWER).waitFor({ timeout: 30_000 });
   const turn = chat.locator("li[data-role=assistant]").first();
   await expect.poll(() => turn.getAttribute("data-status")).toBe("completed");
+  // Once the turn is over the line says what happened, not what is happening.
+  const waited = chat
+    .getByRole("status")
+    .filter({ hasText: /Waited for the provider, retry 1\/\d+ after 2 s/ });
+  await waited.waitFor();
+  // With what the provider said.
+  expect(await waited.textContent()).toContain("rate limit");
   await page.screenshot({ path: path.join(SCREENSHOTS, "chat-retry.png") });
   await page.close();
 }, 180_000);
