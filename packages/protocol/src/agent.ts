@@ -116,6 +116,19 @@ export const AgentEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("todos"), ...base, todos: z.array(TodoItem) }),
   /** The turn's file changes were saved as a git commit (undo/restore points). */
   z.object({ type: z.literal("checkpoint"), ...base, sha: z.string(), filesChanged: z.number().int() }),
+  /**
+   * The provider refused a model call with an error a retry may cure (429, 5xx, no connection): the gateway
+   * waits `waitMs` and makes retry number `retry` of at most `maxRetries`.
+   */
+  z.object({
+    type: z.literal("model-retry"),
+    ...base,
+    retry: z.number().int().positive(),
+    maxRetries: z.number().int().positive(),
+    waitMs: z.number().nonnegative(),
+    code: z.string(),
+    message: z.string(),
+  }),
   /** A recoverable problem worth showing (a retried provider error); fatal ones end in `message-end`. */
   z.object({ type: z.literal("error"), ...base, code: z.string(), message: z.string() }),
 ]);

@@ -26,6 +26,15 @@ export const MessagePart = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("compaction"), summary: z.string() }),
   z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
+  /** The gateway is waiting to retry a refused model call (the latest retry of a run of them). */
+  z.object({
+    type: z.literal("retry"),
+    retry: z.number(),
+    maxRetries: z.number(),
+    waitMs: z.number(),
+    code: z.string(),
+    message: z.string(),
+  }),
 ]);
 export type MessagePart = z.infer<typeof MessagePart>;
 
@@ -81,6 +90,13 @@ export function applyEventToParts(parts: readonly MessagePart[], event: AgentEve
     case "error":
       out.push({ type: "error", code: event.code, message: event.message });
       return out;
+    case "model-retry": {
+      const { type: _, messageId: __, ...retry } = event;
+      // One line per run of retries: the next one replaces it.
+      if (last?.type === "retry") out[out.length - 1] = { type: "retry", ...retry };
+      else out.push({ type: "retry", ...retry });
+      return out;
+    }
     case "message-end":
       // Calls still open when a run stops never got a result; show them as failed rather than spinning.
       return out.map((p) =>

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { loadConfig } from "./config.ts";
+import { defaultPublicUrl, loadConfig } from "./config.ts";
 import { createKiln } from "./kiln.ts";
 import { sandboxLine } from "./sandbox/sandbox-line.ts";
 import { VERSION } from "./version.ts";
@@ -46,14 +46,15 @@ async function start(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   await kiln.app.listen({ port: config.port, host: config.host });
-  const shown = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const address = kiln.app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
+  // The studio's public URL, the origin its cookies and Origin checks belong to (PORT=0: the port chosen).
+  const shown = port === config.port ? config.publicUrl : defaultPublicUrl(config.host, port);
   log.info(
     { database: kiln.database.kind, dataDir: config.dataDir, timings: kiln.timings },
-    `Kiln is running at http://${shown}:${port}`,
+    `Kiln is running at ${shown}`,
   );
-  process.stdout.write(`\n  Kiln ${VERSION} is running at http://${shown}:${port}\n`);
+  process.stdout.write(`\n  Kiln ${VERSION} is running at ${shown}\n`);
   process.stdout.write(`  ${await sandboxLine(kiln.driver)}\n\n`);
   // In the background: the first project from a template should not wait for npm.
   void kiln.warmTemplateCaches();
@@ -68,7 +69,8 @@ async function start(): Promise<void> {
       log,
     });
     await mkdir(path.join(config.dataDir, "worker"), { recursive: true });
-    void worker.start();
+    const embedded = worker;
+    void embedded.start().then(() => log.info({ workerId: embedded.workerId }, "embedded worker connected"));
   }
 }
 

@@ -34,10 +34,13 @@ describe("config", () => {
   });
 
   it("defaults the public URL to the one address the server listens on", () => {
-    // On every address or on loopback, localhost reaches it; on one other address only that address does
-    // (workers clone and call the model proxy at this URL).
-    for (const HOST of ["0.0.0.0", "::", "127.0.0.1", "::1", "localhost"])
+    // On every address, localhost reaches it; on one address, that address (the one `kiln start` prints; a
+    // loopback one's aliases pass the Origin checks too, studio-origin.ts). Workers clone and call the model
+    // proxy at this URL.
+    for (const HOST of ["0.0.0.0", "::", "localhost"])
       expect(loadConfig({ HOST, PORT: "4100" }).publicUrl).toBe("http://localhost:4100");
+    expect(loadConfig({ HOST: "127.0.0.1", PORT: "4101" }).publicUrl).toBe("http://127.0.0.1:4101");
+    expect(loadConfig({ HOST: "::1", PORT: "4100" }).publicUrl).toBe("http://[::1]:4100");
     expect(loadConfig({ HOST: "10.213.7.1", PORT: "4100" }).publicUrl).toBe("http://10.213.7.1:4100");
     expect(loadConfig({ HOST: "127.0.0.2", PORT: "4100" }).publicUrl).toBe("http://127.0.0.2:4100");
     expect(loadConfig({ HOST: "fd00::5", PORT: "4100" }).publicUrl).toBe("http://[fd00::5]:4100");

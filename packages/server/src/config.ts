@@ -248,14 +248,14 @@ export interface LlmConfig {
 }
 
 /**
- * Where the server is reached when KILN_PUBLIC_URL is not set: `localhost` when it listens on every address
- * or on loopback; otherwise only the address it listens on works, for browsers and for the URLs handed to
- * workers (git clone, model proxy) alike.
+ * Where the server is reached when KILN_PUBLIC_URL is not set, and the address `kiln start` prints:
+ * `localhost` when it listens on every address; otherwise the address it listens on (a loopback one
+ * included, so the printed URL is the studio's own origin), for browsers and for the URLs handed to workers
+ * (git clone, model proxy) alike.
  */
-function defaultPublicUrl(host: string, port: number): string {
+export function defaultPublicUrl(host: string, port: number): string {
   const bare = host.replace(/^\[(.*)\]$/, "$1");
-  if (["", "0.0.0.0", "::", "localhost", "127.0.0.1", "::1"].includes(bare))
-    return `http://localhost:${port}`;
+  if (["", "0.0.0.0", "::"].includes(bare)) return `http://localhost:${port}`;
   return `http://${isIP(bare) === 6 ? `[${bare}]` : bare}:${port}`;
 }
 

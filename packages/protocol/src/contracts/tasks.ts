@@ -188,6 +188,7 @@ export const tasks = {
       "review_not_ready",
       "branch_not_found",
       "merge_conflict",
+      "files_in_the_way",
       "history_unavailable",
       "history_busy",
     ],

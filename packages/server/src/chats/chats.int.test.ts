@@ -275,6 +275,26 @@ describe("streams", () => {
     expect((await untilFinished(project, chat)).status).toBe("completed");
   }, 60_000);
 
+  it("a retried 429 shows in the turn as a model-retry event and a retry part, then the answer", async () => {
+    const project = await newProject();
+    const chat = await newChat(project);
+    fake.enqueue(
+      { error: { status: 429, message: "slow down", retryAfterSeconds: 0.05 } },
+      { text: "through" },
+    );
+    const { events } = await sendStreaming(project, chat, "hi");
+    const retry = events.find((e) => e.event.type === "model-retry")?.event;
+    expect(retry).toMatchObject({ retry: 1, maxRetries: 3, waitMs: 50, code: "provider_rate_limited" });
+    const done = await untilFinished(project, chat);
+    expect(done).toMatchObject({
+      status: "completed",
+      parts: [
+        { type: "retry", retry: 1, code: "provider_rate_limited" },
+        { type: "text", text: "through" },
+      ],
+    });
+  }, 60_000);
+
   it("a provider failure ends the turn as failed with a reason, and it can be resumed", async () => {
     const project = await newProject();
     const chat = await newChat(project);

@@ -21,6 +21,7 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
 import { ConflictError, NotFoundError } from "../errors/errors.ts";
+import type { ModelRetryNotice } from "../llm/call-context.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
@@ -59,6 +60,7 @@ export interface ModelSource {
       chatId: string;
       messageId: string;
       source: "chat";
+      onRetry?: (notice: ModelRetryNotice) => void;
     },
     modelRef?: string,
   ): Promise<{ model: LanguageModel; modelRef: string; contextWindow: number }>;
@@ -218,6 +220,8 @@ export class ChatService {
       findChat(tx, project.id, chatId),
     );
     const assistantId = randomUUID();
+    // The run exists once the turn is stored; a retry can only happen after it started.
+    let run: ChatRun | undefined;
     // Resolve the model before storing anything: an unconfigured model is the caller's 4xx, not a dead turn.
     const resolved = await this.#d.models.languageModel(
       {
@@ -227,6 +231,7 @@ export class ChatService {
         chatId: chat.id,
         messageId: assistantId,
         source: "chat",
+        onRetry: (notice) => run?.push({ type: "model-retry", messageId: assistantId, ...notice }),
       },
       turn.model ?? chat.model ?? undefined,
     );
@@ -295,6 +300,7 @@ export class ChatService {
     if (history[history.length - 1]?.role !== "user") {
       history.push({ role: "user", parts: [{ type: "text", text: "Continue where you stopped." }] });
     }
+    run = created.run;
     this.#d.engine.start({
       run: created.run,
       model: resolved.model,

@@ -231,6 +231,10 @@ tree=$(printf '%s\\n' "$out" | head -n 1)
 commit=$(g commit-tree "$tree" -p "$head" -p "$theirs" -m "$KILN_MESSAGE") || exit 1
 section changes
 g diff-tree -r -z --no-renames --name-status "$head" "$commit" -- || exit 1
+# The index may hold another writer's stat data (a new project's first commit is written before the tree is
+# handed to the project's uid; \`dirty\` does not write the index back), and read-tree -m takes any stat
+# mismatch for a change ("not uptodate"). Refresh it first; a file that really changed still stops the merge.
+g update-index -q --refresh >/dev/null
 g read-tree -m -u "$head" "$commit" || exit 1
 g update-ref -m "kiln: merge" HEAD "$commit" "$head" || exit 1
 section merged

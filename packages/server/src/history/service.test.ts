@@ -1,6 +1,7 @@
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FileChange } from "@kiln/protocol";
@@ -47,6 +48,34 @@ async function newProject(files: Record<string, string> = { "README.md": "# App\
   for (const [name, content] of Object.entries(files)) await put(dir, name, content);
   await initRepository(dir, "Create project");
   return { target, dir };
+}
+
+/**
+ * A work branch as a worker pushes it: one commit on HEAD that sets `file` to `content`, made with host git
+ * in this test's own repository (plumbing, a separate index: the working tree and index stay as they were).
+ */
+function branchWith(dir: string, branch: string, file: string, content: string): void {
+  const env = { ...process.env, GIT_INDEX_FILE: path.join(dir, ".git/branch-index") };
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-C", dir, ...args], { env, encoding: "utf8", input: content }).trim();
+  git("read-tree", "HEAD");
+  const blob = git("hash-object", "-w", "--stdin");
+  git("update-index", "--add", "--cacheinfo", `100644,${blob},${file}`);
+  const tree = git("write-tree");
+  const commit = git(
+    "-c",
+    "user.name=w",
+    "-c",
+    "user.email=w@x",
+    "commit-tree",
+    tree,
+    "-p",
+    "HEAD",
+    "-m",
+    "work",
+  );
+  git("update-ref", `refs/heads/${branch}`, commit);
+  execFileSync("rm", ["-f", path.join(dir, ".git/branch-index")]);
 }
 
 async function put(dir: string, name: string, content: string) {
@@ -349,6 +378,20 @@ describe("restore and undo", () => {
   });
 });
 
+describe("merge", () => {
+  it("merges a branch over a file whose index entry has stale stat data (no checkpoint since creation)", async () => {
+    // Creation writes the index before the tree is handed to the project's uid, so its stat data no longer
+    // matches (issue #12: "Entry 'src/App.tsx' not uptodate. Cannot merge." on a project nobody chatted in).
+    const { target, dir } = await newProject();
+    branchWith(dir, "kiln/task-1", "src/app.js", "merged\n");
+    const later = new Date(Date.now() + 5_000);
+    await utimes(path.join(dir, "src/app.js"), later, later);
+    const { merged } = await history.mergeBranch(target, "kiln/task-1", "Merge task 1");
+    expect(merged).not.toBeNull();
+    expect(readFileSync(path.join(dir, "src/app.js"), "utf8")).toBe("merged\n");
+  });
+});
+
 /**
  * `.git` is writable by the project's code, so it may hold config, hooks and attributes that name programs.
  * None may run when Kiln uses the repository — neither in the sandbox nor, without a sandbox, on the host.
@@ -360,6 +403,7 @@ describe.each([
   it("runs none of its hooks, filters, fsmonitor, pagers or diff drivers, and cannot redirect git", async () => {
     const h = current();
     const { target, dir } = await newProject();
+    branchWith(dir, "kiln/hostile", "merged.txt", "merged\n");
     const markers = await mkdtemp(path.join(os.tmpdir(), "kiln-history-markers-"));
     await chmod(markers, 0o777);
     const elsewhere = await mkdtemp(path.join(os.tmpdir(), "kiln-history-elsewhere-"));
@@ -432,6 +476,9 @@ describe.each([
     await h.restore(target, saved!.parentSha!);
     expect(readFileSync(path.join(dir, "src/app.js"), "utf8")).toBe("one\n");
     await h.undo(target, randomUUID()).catch(() => {});
+    // A merge refreshes the index first (update-index --refresh): still no hook, fsmonitor or filter.
+    await h.mergeBranch(target, "kiln/hostile", "Merge hostile");
+    expect(readFileSync(path.join(dir, "merged.txt"), "utf8")).toBe("merged\n");
 
     expect(readdirSync(markers)).toEqual([]);
     expect(readdirSync(dir).filter((n) => n.startsWith("PWNED"))).toEqual([]);

@@ -350,6 +350,18 @@ export class ProjectHistory {
     if (result.exitCode === EXIT.noRepository) {
       throw new KilnError("history_unavailable", "this project has no git repository");
     }
+    const inTheWay = /Entry '(.+)' not uptodate|working tree file '(.+)' would be overwritten/.exec(
+      result.stderr,
+    );
+    if (inTheWay) {
+      // Files changed on disk while the command ran (the app or a terminal writing), or an untracked file
+      // where the branch has one: nothing was changed; the user can save, move the file or try again.
+      throw new KilnError(
+        "files_in_the_way",
+        `${inTheWay[1] ?? inTheWay[2]} changed in the project while git was updating the files; try again`,
+        { details: { path: inTheWay[1] ?? inTheWay[2] } },
+      );
+    }
     if (/index\.lock|cannot lock ref/.test(result.stderr)) {
       throw new KilnError("history_busy", "another git command is running in this project; try again");
     }

@@ -44,6 +44,11 @@ export class WorkerConnection {
   #session: RegisteredWorker | undefined;
   #closed = false;
   #finished = false;
+  #settle!: () => void;
+  /** Resolves once the socket closed and what it left to write (its last messages, the disconnect) is written. */
+  readonly settled = new Promise<void>((resolve) => {
+    this.#settle = resolve;
+  });
 
   constructor(socket: WebSocket, credential: WorkerCredential, hub: WorkerHub, log: FastifyBaseLogger) {
     this.#socket = socket;
@@ -205,13 +210,20 @@ export class WorkerConnection {
 
   async #finish(): Promise<void> {
     const session = this.#session;
-    if (!session || this.#finished) return;
-    this.#finished = true;
-    try {
-      await this.#hub.disconnect(session);
-    } catch (err) {
-      this.#log.warn({ err }, "recording a worker's disconnect failed");
+    if (session && !this.#finished) {
+      this.#finished = true;
+      try {
+        await this.#hub.disconnect(session);
+      } catch (err) {
+        this.#log.warn({ err }, "recording a worker's disconnect failed");
+      }
     }
+    this.#settle();
+  }
+
+  /** Drops the connection without the closing handshake (a worker that does not answer one). */
+  terminate(): void {
+    this.#socket.terminate();
   }
 }
 

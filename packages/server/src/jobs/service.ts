@@ -64,6 +64,9 @@ export interface JobFilter {
   limit?: number | undefined;
 }
 
+/** How long a closing worker socket gets to finish its handshake (and, once dropped, its last writes). */
+const CLOSE_GRACE_MS = 3_000;
+
 const DEFAULT_INSTRUCTIONS: Record<JobKind, string> = {
   implement: "Implement the task.",
   review: "Review the changes on the branch and report problems.",
@@ -85,6 +88,7 @@ export class JobService {
   readonly #finishedListeners: Array<(job: Job) => void | Promise<void>> = [];
   readonly #feeds: FanOut<JobEvent>;
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #connections = new Set<WorkerConnection>();
   #sweeps = 0;
 
   constructor(options: JobServiceOptions) {
@@ -139,8 +143,23 @@ export class JobService {
     await this.#dispatcher.close();
     // Leases survive: the workers reconnect (here after a restart, or to another server) and resume.
     this.#dispatcher.closeWhere(() => true, WORKER_CLOSE.shutdown, "server shutting down");
+    await this.#connectionsSettled();
     this.#feeds.close();
     await this.#signals.close();
+  }
+
+  /**
+   * Waits for every worker socket to close and write its disconnect, so none is written after the database
+   * closed; one that does not answer the closing handshake in time is dropped.
+   */
+  async #connectionsSettled(): Promise<void> {
+    const open = [...this.#connections];
+    for (const c of open) c.close(WORKER_CLOSE.shutdown, "server shutting down");
+    const all = Promise.all(open.map((c) => c.settled));
+    const grace = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+    await Promise.race([all, grace(CLOSE_GRACE_MS)]);
+    for (const c of this.#connections) c.terminate();
+    await Promise.race([all, grace(CLOSE_GRACE_MS)]);
   }
 
   /** Queues a job for a project of `org`; a connected worker with a free slot gets it at once. */
@@ -292,7 +311,10 @@ export class JobService {
 
   /** Serves a worker's WebSocket. */
   attach(socket: WebSocket, credential: WorkerCredential): WorkerConnection {
-    return new WorkerConnection(socket, credential, this.#hub, this.#o.log);
+    const connection = new WorkerConnection(socket, credential, this.#hub, this.#o.log);
+    this.#connections.add(connection);
+    void connection.settled.then(() => this.#connections.delete(connection));
+    return connection;
   }
 
   createWorkerToken(org: OrgRow, userId: string, name: string): Promise<WorkerToken & { token: string }> {

@@ -10,4 +10,15 @@ export interface LlmCallContext {
   messageId?: string;
   jobId?: string;
   source: LlmCallSource;
+  /** Told before each retry of a refused call (the chat shows it); the gateway logs it either way. */
+  onRetry?: (notice: ModelRetryNotice) => void;
+}
+
+export interface ModelRetryNotice {
+  /** 1 for the first retry. */
+  retry: number;
+  maxRetries: number;
+  waitMs: number;
+  code: string;
+  message: string;
 }

@@ -197,12 +197,17 @@ describe("retries", () => {
       { error: { status: 429, retryAfterSeconds: 0.05 } },
       { text: "finally", usage: { inputTokens: 3, outputTokens: 1 } },
     );
-    const { model } = await llm.gateway.languageModel(ctxOf(access));
+    // The caller hears of the retry before the wait (the chat shows it), with what the provider said.
+    const notices: unknown[] = [];
+    const { model } = await llm.gateway.languageModel(ctxOf(access, { onRetry: (n) => notices.push(n) }));
     const { stream } = await model.doStream({ prompt });
     await drain(stream);
     expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(2);
     const [row] = await rows(access);
     expect(row).toMatchObject({ status: "ok", attempts: 2, inputTokens: 3, outputTokens: 1 });
+    expect(notices).toEqual([
+      { retry: 1, maxRetries: 3, waitMs: 50, code: "provider_rate_limited", message: expect.any(String) },
+    ]);
   });
 
   it("5xx is retried up to the limit, then fails as provider_error and is logged once", async () => {

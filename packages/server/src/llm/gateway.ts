@@ -2,6 +2,7 @@ import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { AddressPolicy, createEgressFetch } from "@kiln/agent";
 import type { LlmModel, LlmModelList } from "@kiln/protocol";
 import { wrapLanguageModel } from "ai";
+import type { FastifyBaseLogger } from "fastify";
 import type { LlmConfig } from "../config.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
@@ -35,6 +36,7 @@ export interface GatewayDeps {
   calls: CallLog;
   limiter: LlmRateLimiter;
   modelLists: ModelLists;
+  log: FastifyBaseLogger;
 }
 
 /**
@@ -80,6 +82,7 @@ export class LlmGateway {
         {
           limiter: this.#deps.limiter,
           calls: this.#deps.calls,
+          log: this.#deps.log,
           retry: {
             maxRetries: this.#deps.config.maxRetries,
             baseMs: this.#deps.config.retryBaseMs,

@@ -6,6 +6,7 @@ import type {
   LanguageModelV4Usage,
 } from "@ai-sdk/provider";
 import type { LlmCallStatus } from "@kiln/protocol";
+import type { FastifyBaseLogger } from "fastify";
 import type { LlmCallContext } from "./call-context.ts";
 import type { CallLog, CallRecord } from "./call-log.ts";
 import { describeFailure, toProviderCallError } from "./errors.ts";
@@ -25,6 +26,33 @@ export interface MiddlewareDeps {
   limiter: LlmRateLimiter;
   calls: CallLog;
   retry: RetryPolicy;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Before each retry: a line in the log (info: the call may still succeed) and a word to the caller, so a
+ * user waiting on a throttled provider sees why and for how long.
+ */
+function retryNotifier(scope: CallScope, deps: MiddlewareDeps) {
+  return ({ retry, waitMs, error }: { retry: number; waitMs: number; error: unknown }) => {
+    const failure = describeFailure(error);
+    const notice = {
+      retry,
+      maxRetries: deps.retry.maxRetries,
+      waitMs,
+      code: failure.code,
+      message: failure.message,
+    };
+    deps.log.info(
+      { provider: scope.provider, model: scope.modelId, source: scope.ctx.source, ...notice },
+      "model call refused; retrying",
+    );
+    try {
+      scope.ctx.onRetry?.(notice);
+    } catch (err) {
+      deps.log.warn({ err }, "reporting a model call's retry failed");
+    }
+  };
 }
 
 /**
@@ -39,7 +67,13 @@ export function gatewayMiddleware(scope: CallScope, deps: MiddlewareDeps): Langu
       const call = new CallTracker(scope, deps, false, params);
       await deps.limiter.hit(scope.ctx.org.id, scope.rateLimitPerMinute);
       try {
-        const result = await withRetries(doGenerate, deps.retry, call, params.abortSignal);
+        const result = await withRetries(
+          doGenerate,
+          deps.retry,
+          call,
+          params.abortSignal,
+          retryNotifier(scope, deps),
+        );
         for (const part of result.content) {
           if (part.type === "text" || part.type === "reasoning") call.outputChars += part.text.length;
           else if (part.type === "tool-call") call.outputChars += part.input.length;
@@ -61,7 +95,13 @@ export function gatewayMiddleware(scope: CallScope, deps: MiddlewareDeps): Langu
       await deps.limiter.hit(scope.ctx.org.id, scope.rateLimitPerMinute);
       let result: Awaited<ReturnType<typeof doStream>>;
       try {
-        result = await withRetries(doStream, deps.retry, call, params.abortSignal);
+        result = await withRetries(
+          doStream,
+          deps.retry,
+          call,
+          params.abortSignal,
+          retryNotifier(scope, deps),
+        );
       } catch (err) {
         throw call.fail(err, params.abortSignal);
       }

@@ -20,6 +20,7 @@ export async function withRetries<T>(
   policy: RetryPolicy,
   state: { attempts: number },
   signal?: AbortSignal,
+  onRetry?: (retry: { retry: number; waitMs: number; error: unknown }) => void,
 ): Promise<T> {
   for (let n = 0; ; n++) {
     state.attempts = n + 1;
@@ -30,7 +31,9 @@ export async function withRetries<T>(
       const hinted = APICallError.isInstance(err) ? retryAfterMs(err.responseHeaders) : undefined;
       if (hinted !== undefined && hinted > policy.maxWaitSeconds * 1000) throw err;
       const backoff = Math.min(policy.baseMs * 2 ** n, MAX_BACKOFF_MS) * (0.8 + Math.random() * 0.4);
-      await sleep(hinted ?? backoff, signal);
+      const waitMs = Math.round(hinted ?? backoff);
+      onRetry?.({ retry: n + 1, waitMs, error: err });
+      await sleep(waitMs, signal);
     }
   }
 }

@@ -45,6 +45,7 @@ export class LlmService {
       calls: this.calls,
       limiter: this.limiter,
       modelLists: this.#modelLists,
+      log: deps.log,
     });
   }
 

@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import { ForbiddenError, KilnError } from "../errors/errors.ts";
 import { principalOf } from "../http/principal.ts";
+import { studioOrigins } from "../http/studio-origin.ts";
 import type { OrgRouter } from "../orgs/router.ts";
 import type { TerminalService } from "./service.ts";
 import type { TerminalSession } from "./session.ts";
@@ -16,7 +17,7 @@ export function terminalRoutes(
 ): void {
   const { terminals } = deps;
   const c = routes.terminals;
-  const studioOrigin = new URL(deps.publicUrl).origin;
+  const allowed = studioOrigins(deps.publicUrl);
   const opened = new WeakMap<FastifyRequest, TerminalSession>();
 
   router.handle(c.create, async (request) =>
@@ -40,7 +41,7 @@ export function terminalRoutes(
     {
       // Checked before the upgrade, so a refusal is a plain HTTP answer the client can read.
       preHandler: async (request) => {
-        if (request.ws) checkOrigin(request, studioOrigin);
+        if (request.ws) checkOrigin(request, allowed, deps.publicUrl);
         const session = await terminals.open(
           request.scope,
           request.params.project,
@@ -62,11 +63,14 @@ export function terminalRoutes(
  * WebSocket requests: without this, any page could open a shell with a visitor's session. Browsers always
  * send Origin on WebSocket requests; a cookie without one is refused too.
  */
-function checkOrigin(request: FastifyRequest, studioOrigin: string): void {
+function checkOrigin(request: FastifyRequest, allowed: ReadonlySet<string>, publicUrl: string): void {
   const origin = request.headers.origin;
   if (origin === undefined && principalOf(request).via !== "cookie") return;
-  if (origin !== studioOrigin) {
-    throw new ForbiddenError("origin_forbidden", `WebSocket connections must come from ${studioOrigin}`);
+  if (origin === undefined || !allowed.has(origin)) {
+    throw new ForbiddenError(
+      "origin_forbidden",
+      `WebSocket connections must come from the studio at ${new URL(publicUrl).origin}`,
+    );
   }
 }
 

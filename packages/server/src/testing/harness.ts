@@ -101,7 +101,8 @@ export function uniqueSlug(prefix = "t"): string {
  */
 export async function startTestKiln(
   options: {
-    env?: Record<string, string>;
+    /** On top of the test environment; `undefined` unsets a variable (KILN_PUBLIC_URL: its default). */
+    env?: Record<string, string | undefined>;
     database?: Database;
     dataDir?: string;
     /** Where the server logs (tests that check what is logged); by default `KILN_TEST_LOG`'s level. */

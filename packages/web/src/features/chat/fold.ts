@@ -26,6 +26,7 @@ export const AGENT_EVENT_TYPES = [
   "compaction",
   "todos",
   "checkpoint",
+  "model-retry",
   "error",
 ] as const satisfies readonly AgentEventType[];
 type Missing = Exclude<AgentEventType, (typeof AGENT_EVENT_TYPES)[number]>;

@@ -65,7 +65,7 @@ function AssistantMessage({
     <>
       {message.parts.map((p, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: parts only ever grow at the end
-        <PartView key={i} part={p} onDecide={actions.onDecide} />
+        <PartView key={i} part={p} onDecide={actions.onDecide} running={running} />
       ))}
       {waiting && (
         <div className="flex items-center gap-2 text-xs text-neutral-500">
@@ -80,9 +80,12 @@ function AssistantMessage({
 export function PartView({
   part,
   onDecide,
+  running = false,
 }: {
   part: MessagePart;
   onDecide: ((toolCallId: string, decision: ApprovalDecision) => void) | undefined;
+  /** The turn is still going: a retry line is a wait now, not one that was. */
+  running?: boolean;
 }) {
   switch (part.type) {
     case "text":
@@ -108,6 +111,14 @@ export function PartView({
           className="rounded-md border border-red-500/30 bg-red-500/10 px-2.5 py-1.5 text-xs text-red-300"
         >
           {part.message} <span className="font-mono text-red-400/60">({part.code})</span>
+        </p>
+      );
+    case "retry":
+      return (
+        <p role="status" className="text-xs text-amber-300/90" title={part.message}>
+          {running ? "Waiting" : "Waited"} for the provider, retry {part.retry}/{part.maxRetries}{" "}
+          {running ? "in" : "after"} {Math.ceil(part.waitMs / 1000)} s{" "}
+          <span className="text-neutral-500">({part.message})</span>
         </p>
       );
   }
