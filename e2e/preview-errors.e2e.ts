@@ -173,13 +173,16 @@ async function signUp(page: Page, name: string): Promise<string> {
   return new URL(page.url()).pathname.split("/")[1]!;
 }
 
+/** The fields of the answers used here: a created project's, a file's. */
+interface Answer {
+  id: string;
+  orgId: string;
+  slug: string;
+  content: string;
+}
+
 /** The studio's API as the signed-in page calls it (its session cookie and CSRF token). */
-async function call(
-  page: Page,
-  method: string,
-  url: string,
-  body?: unknown,
-): Promise<Record<string, string>> {
+async function call(page: Page, method: string, url: string, body?: unknown): Promise<Answer> {
   const csrf = (await browser.context.cookies(base)).find((c) => c.name === "kiln_csrf")?.value ?? "";
   return page.evaluate(
     async ({ method, url, body, csrf }) => {
@@ -192,7 +195,7 @@ async function call(
       return res.status === 204 ? null : res.json();
     },
     { method, url, body, csrf: decodeURIComponent(csrf) },
-  );
+  ) as Promise<Answer>;
 }
 
 it("holds errors while the agent works, offers a fix once its turn ended, and clears them when the page recovers", async () => {
