@@ -99,6 +99,15 @@ export function App() {
 }
 `;
 
+/** The app as a half-done edit leaves it: it works, but logs an error each time it mounts. */
+const NOISY = APP.replace(
+  'import { useState } from "react";',
+  'import { useEffect, useState } from "react";',
+).replace(
+  "  const [armed, setArmed] = useState(true);",
+  '  const [armed, setArmed] = useState(true);\n  useEffect(() => console.error("kiln-e2e mount noise"), []);',
+);
+
 it("collects a react-vite page's uncaught errors and the dev server's build errors", async () => {
   const created = await owner.client.post(`/api/orgs/${org}/projects`, {
     name: "Broken",
@@ -160,8 +169,16 @@ it("collects a react-vite page's uncaught errors and the dev server's build erro
   await page.close();
 }, 150_000);
 
-/** Signs a new user up in the studio; returns the org's slug. */
+let studioUser: string | undefined;
+
+/** Signs a new user up in the studio the first time (the browser keeps the session); returns the org's slug. */
 async function signUp(page: Page, name: string): Promise<string> {
+  if (studioUser) return studioUser;
+  studioUser = await signUpAs(page, name);
+  return studioUser;
+}
+
+async function signUpAs(page: Page, name: string): Promise<string> {
   const email = `${name.toLowerCase()}-${Date.now().toString(36)}@example.com`;
   await page.goto(`${base}/signup`);
   await page.getByLabel("Name").fill(name);
@@ -188,7 +205,10 @@ async function call(page: Page, method: string, url: string, body?: unknown): Pr
     async ({ method, url, body, csrf }) => {
       const res = await fetch(url, {
         method,
-        headers: { "content-type": "application/json", "x-csrf-token": csrf },
+        headers: {
+          "x-csrf-token": csrf,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
@@ -214,16 +234,17 @@ it("holds errors while the agent works, offers a fix once its turn ended, and cl
   const banner = page.getByRole("alert", { name: "Preview errors" });
   const recent = () => kiln.services.previewErrors.recent(created.orgId, created.id);
 
-  // A turn runs; meanwhile the page throws. Nothing is offered while the agent is still at work.
+  // A turn runs; meanwhile the app is edited into a state that logs an error on every load. Nothing is
+  // offered while the agent is still at work.
   const composer = page.getByLabel("Message the agent");
   await composer.fill("a slow answer please");
   await composer.press("Enter");
   const chat = page.getByRole("region", { name: "Chat" });
   const turn = chat.locator("li[data-role=assistant]").first();
   await expect.poll(() => turn.getAttribute("data-status"), { timeout: 20_000 }).toBe("running");
-  await preview.getByRole("button", { name: "Break it" }).click();
+  await call(page, "PUT", `${api}/files/content`, { path: "src/App.tsx", content: NOISY });
   await expect
-    .poll(() => recent().some((e) => e.message.includes("click boom")), { timeout: 10_000 })
+    .poll(() => recent().some((e) => e.message.includes("mount noise")), { timeout: 20_000 })
     .toBe(true);
   for (let i = 0; i < 8; i++) {
     expect(await banner.count()).toBe(0);
@@ -233,11 +254,15 @@ it("holds errors while the agent works, offers a fix once its turn ended, and cl
 
   // The turn ends and the error is still there: now the fix is offered.
   await expect.poll(() => turn.getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
-  await banner.getByText("click boom").waitFor({ timeout: 15_000 });
+  await banner.getByText("mount noise").waitFor({ timeout: 20_000 });
   await banner.getByRole("button", { name: "Fix with agent" }).waitFor();
   await page.screenshot({ path: path.join(SCREENSHOTS, "preview-errors-after-turn.png") });
 
-  // The page reloads and works: its old errors are history, and the banner goes.
+  // Fixed; then a click throws once. The page reloads and works: its old errors are history, the banner goes.
+  await call(page, "PUT", `${api}/files/content`, { path: "src/App.tsx", content: APP });
+  await banner.waitFor({ state: "detached", timeout: 20_000 });
+  await preview.getByRole("button", { name: "Break it" }).click();
+  await banner.getByText("click boom").waitFor({ timeout: 15_000 });
   await page.getByRole("button", { name: "Reload preview" }).click();
   await preview.getByRole("heading", { name: "Error factory" }).waitFor({ timeout: 30_000 });
   await banner.waitFor({ state: "detached", timeout: 15_000 });

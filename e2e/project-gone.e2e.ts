@@ -49,7 +49,10 @@ it("tells a tab on a deleted project that it is gone, and stops polling", async 
       async ({ method, url, body, token }) => {
         const res = await fetch(url, {
           method,
-          headers: { "content-type": "application/json", "x-csrf-token": token },
+          headers: {
+            "x-csrf-token": token,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         if (!res.ok) throw new Error(`${method} ${url}: ${res.status}`);
