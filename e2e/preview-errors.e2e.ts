@@ -8,12 +8,13 @@
  */
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type FakeProvider, lastUserText, readConversation, startFakeProvider } from "@kiln/fake-provider";
 import type { PreviewError } from "@kiln/protocol";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
 import {
   type SignedUp,
@@ -173,7 +174,10 @@ let studioUser: string | undefined;
 
 /** Signs a new user up in the studio the first time (the browser keeps the session); returns the org's slug. */
 async function signUp(page: Page, name: string): Promise<string> {
-  if (studioUser) return studioUser;
+  if (studioUser) {
+    await page.goto(`${base}/${studioUser}`);
+    return studioUser;
+  }
   studioUser = await signUpAs(page, name);
   return studioUser;
 }
@@ -233,6 +237,12 @@ it("holds errors while the agent works, offers a fix once its turn ended, and cl
   await preview.getByRole("heading", { name: "Error factory" }).waitFor({ timeout: 90_000 });
   const banner = page.getByRole("alert", { name: "Preview errors" });
   const recent = () => kiln.services.previewErrors.recent(created.orgId, created.id);
+  onTestFailed(async () => {
+    await page
+      .screenshot({ path: path.join(os.tmpdir(), "kiln-preview-errors-failure.png") })
+      .catch(() => {});
+    process.stdout.write(`[e2e] errors at the failure: ${JSON.stringify(recent())}\n`);
+  });
 
   // A turn runs; meanwhile the app is edited into a state that logs an error on every load. Nothing is
   // offered while the agent is still at work.
@@ -259,12 +269,15 @@ it("holds errors while the agent works, offers a fix once its turn ended, and cl
   await page.screenshot({ path: path.join(SCREENSHOTS, "preview-errors-after-turn.png") });
 
   // Fixed; then a click throws once. The page reloads and works: its old errors are history, the banner goes.
-  await call(page, "PUT", `${api}/files/content`, { path: "src/App.tsx", content: APP });
+  const fixed = APP.replace("Error factory", "Fixed factory");
+  await call(page, "PUT", `${api}/files/content`, { path: "src/App.tsx", content: fixed });
+  await preview.getByRole("heading", { name: "Fixed factory" }).waitFor({ timeout: 20_000 });
   await banner.waitFor({ state: "detached", timeout: 20_000 });
+  await page.waitForTimeout(2_000);
   await preview.getByRole("button", { name: "Break it" }).click();
   await banner.getByText("click boom").waitFor({ timeout: 15_000 });
   await page.getByRole("button", { name: "Reload preview" }).click();
-  await preview.getByRole("heading", { name: "Error factory" }).waitFor({ timeout: 30_000 });
+  await preview.getByRole("heading", { name: "Fixed factory" }).waitFor({ timeout: 30_000 });
   await banner.waitFor({ state: "detached", timeout: 15_000 });
   expect(recent().filter((e) => e.source === "browser")).toEqual([]);
   await page.close();
