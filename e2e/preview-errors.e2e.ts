@@ -275,7 +275,8 @@ it("holds errors while the agent works, offers a fix once its turn ended, and cl
   await banner.waitFor({ state: "detached", timeout: 20_000 });
   await page.waitForTimeout(2_000);
   await preview.getByRole("button", { name: "Break it" }).click();
-  await banner.getByText("click boom").waitFor({ timeout: 15_000 });
+  // The banner shows the newest of the three (the click also rejects a promise and throws in a timer).
+  await banner.getByText("kiln-e2e rejected").waitFor({ timeout: 15_000 });
   await page.getByRole("button", { name: "Reload preview" }).click();
   await preview.getByRole("heading", { name: "Fixed factory" }).waitFor({ timeout: 30_000 });
   await banner.waitFor({ state: "detached", timeout: 15_000 });
