@@ -234,6 +234,8 @@ describe("preview error reporting", () => {
     expect(kiln.services.previewErrors.recent(orgId, p.id).map((e) => e.message)).toEqual(["half-done edit"]);
     expect((await report(p, { kind: "loaded", page: "/" })).status).toBe(204);
     expect(kiln.services.previewErrors.recent(orgId, p.id)).toEqual([]);
+    // Its dev server is not needed any more (the machine runs the other tests' too).
+    expect((await owner.client.delete(p.api)).statusCode).toBe(200);
   });
 
   it("rate-limits reports per project", async () => {
