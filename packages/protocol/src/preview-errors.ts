@@ -52,3 +52,13 @@ export const PreviewErrorReport = z.strictObject({
   page: z.string().max(PREVIEW_ERROR_LIMITS.url).optional(),
 });
 export type PreviewErrorReport = z.infer<typeof PreviewErrorReport>;
+
+/**
+ * Also posted to `/__kiln/errors`: a preview page finished loading and stayed free of errors for a moment.
+ * The page works again, so what it (and the dev server) reported before is history.
+ */
+export const PreviewPageLoaded = z.strictObject({
+  kind: z.literal("loaded"),
+  page: z.string().max(PREVIEW_ERROR_LIMITS.url).optional(),
+});
+export type PreviewPageLoaded = z.infer<typeof PreviewPageLoaded>;

@@ -1,9 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ERROR_STATUS, type ErrorCode, PREVIEW_ERROR_LIMITS, PreviewErrorReport } from "@kiln/protocol";
+import {
+  ERROR_STATUS,
+  type ErrorCode,
+  PREVIEW_ERROR_LIMITS,
+  PreviewErrorReport,
+  PreviewPageLoaded,
+} from "@kiln/protocol";
 import type { PreviewErrors } from "./errors.ts";
 
 /**
- * `POST /__kiln/errors` on a preview origin: an error report from the script injected into the page.
+ * `POST /__kiln/errors` on a preview origin: an error report from the script injected into the page, or
+ * its word that the page loaded cleanly (which clears what that page reported before).
  * Whatever it says ends up in front of the agent, so only the preview's own pages may send one: same
  * origin (a page of another preview is same-site, and would carry the member's Lax cookie), JSON (so a
  * cross-origin form cannot post without a preflight nobody answers), small, well-formed and rate-limited.
@@ -40,13 +47,17 @@ export async function receiveErrorReport(
     return refuse(req, res, "invalid_json", "the body is not JSON");
   }
   const parsed = PreviewErrorReport.safeParse(json);
-  if (!parsed.success) return refuse(req, res, "validation_failed", "not an error report");
+  const loaded = parsed.success ? undefined : PreviewPageLoaded.safeParse(json);
+  if (!parsed.success && !loaded?.success) {
+    return refuse(req, res, "validation_failed", "not an error report");
+  }
   if (!errors.allow(project.orgId, project.projectId)) {
     return refuse(req, res, "rate_limited", "too many error reports; try later", {
       "retry-after": "60",
     });
   }
-  errors.report(project.orgId, project.projectId, parsed.data);
+  if (parsed.success) errors.report(project.orgId, project.projectId, parsed.data);
+  else errors.recovered(project.orgId, project.projectId, loaded!.data!.page);
   res.writeHead(204, { "cache-control": "no-store" });
   res.end();
 }

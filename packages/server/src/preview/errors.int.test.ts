@@ -225,6 +225,19 @@ describe("preview error reporting", () => {
     expect(kiln.services.previewErrors.recent(orgId, p.id)).toEqual([]);
   });
 
+  it("clears a page's errors when that page says it loaded cleanly, from its own origin only", async () => {
+    const p = await servedProject("static");
+    expect((await report(p, { kind: "error", message: "half-done edit", page: "/" })).status).toBe(204);
+    const other = { origin: `http://other--${org}.localhost:4000` };
+    expect((await report(p, { kind: "loaded", page: "/" }, other)).status).toBe(403);
+    expect((await report(p, { kind: "loaded", page: "/", message: "x" })).status).toBe(400);
+    expect(kiln.services.previewErrors.recent(orgId, p.id).map((e) => e.message)).toEqual(["half-done edit"]);
+    expect((await report(p, { kind: "loaded", page: "/" })).status).toBe(204);
+    expect(kiln.services.previewErrors.recent(orgId, p.id)).toEqual([]);
+    // Its dev server is not needed any more (the machine runs the other tests' too).
+    expect((await owner.client.delete(p.api)).statusCode).toBe(200);
+  });
+
   it("rate-limits reports per project", async () => {
     const p = await servedProject("static");
     const statuses: number[] = [];

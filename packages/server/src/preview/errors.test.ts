@@ -50,6 +50,22 @@ describe("PreviewErrors", () => {
     expect(errors.recent("o", "p").map((e) => e.message)).toEqual(["Error: after the clear"]);
   });
 
+  it("forgets a page's earlier errors and the dev server's when that page loads cleanly", () => {
+    const log = new LogBuffer();
+    const errors = new PreviewErrors({ logsOf: () => log });
+    log.push("system", "$ vite");
+    log.push("stderr", "Error: half-done edit");
+    errors.report("o", "p", { kind: "error", message: "crash on /", page: "/" });
+    errors.report("o", "p", { kind: "error", message: "crash on /about", page: "/about" });
+    errors.report("o", "p", { kind: "console", message: "no page" });
+    errors.recovered("o", "p", "/");
+    expect(errors.recent("o", "p").map((e) => e.message)).toEqual(["crash on /about"]);
+    errors.report("o", "p", { kind: "error", message: "crash on / again", page: "/" });
+    expect(errors.recent("o", "p").map((e) => e.message)).toEqual(["crash on /about", "crash on / again"]);
+    errors.recovered("o", "other", "/about");
+    expect(errors.recent("o", "p")).toHaveLength(2);
+  });
+
   it("keeps a bounded number of distinct browser errors and projects, and rate-limits per project", () => {
     const errors = new PreviewErrors({
       logsOf: () => undefined,
@@ -115,6 +131,6 @@ describe("HTML injection", () => {
   it("ships a script that parses", () => {
     const source = /<script data-kiln="errors">([\s\S]*)<\/script>/.exec(ERROR_REPORTER_TAG)![1]!;
     expect(() => new Function(source)).not.toThrow();
-    expect(ERROR_REPORTER_TAG.length).toBeLessThan(4_000);
+    expect(ERROR_REPORTER_TAG.length).toBeLessThan(6_000);
   });
 });

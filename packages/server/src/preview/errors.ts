@@ -105,6 +105,23 @@ export class PreviewErrors {
   /** Forgets the errors seen so far (after a fix); later ones are collected again. */
   clear(orgId: string, projectId: string): void {
     this.#browser.delete(keyOf(orgId, projectId));
+    this.#clearLog(orgId, projectId);
+  }
+
+  /**
+   * A preview page loaded and stayed free of errors: the app works again. What that page reported before
+   * (a half-done edit's crash, a failed reload) and the dev server's build errors so far are history;
+   * other pages' errors stay until those pages load cleanly too.
+   */
+  recovered(orgId: string, projectId: string, page: string | undefined): void {
+    const entries = this.#browser.get(keyOf(orgId, projectId));
+    for (const [identity, entry] of entries ?? []) {
+      if (entry.error.page === null || entry.error.page === (page ?? null)) entries!.delete(identity);
+    }
+    this.#clearLog(orgId, projectId);
+  }
+
+  #clearLog(orgId: string, projectId: string): void {
     const log = this.#o.logsOf(orgId, projectId);
     const last = log?.since(0).at(-1);
     if (log && last) this.#clearedLog.set(log, last.seq);

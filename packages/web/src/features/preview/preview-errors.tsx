@@ -1,6 +1,6 @@
-import type { ChatWithMessages, FileTree, PreviewError } from "@kiln/protocol";
+import type { Chat, ChatWithMessages, FileTree, PreviewError } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { keys } from "../../api/keys.ts";
 import { useProject } from "../../state/project-context.tsx";
@@ -29,9 +29,41 @@ function lastChange(tree: FileTree | undefined): number {
   return latest;
 }
 
+const running = (c: Chat) => c.runningMessageId !== null;
+
+/** After a turn ends, how long its errors get to go away (a reload, a rebuild) before a fix is offered. */
+const SETTLE_MS = 4000;
+
+/**
+ * Whether the agent is working on the project, or just finished (for SETTLE_MS): its edits pass through
+ * broken states, so errors seen meanwhile are held rather than offered for a fix the turn may make itself.
+ */
+function useTurnSettling(org: string, project: string): boolean {
+  const chats = useQuery({
+    queryKey: keys.chats(org, project),
+    queryFn: () => api.chats.list(org, project),
+    // Turns started elsewhere (another tab, the board) count too; one that runs is watched closely.
+    refetchInterval: (q) => (q.state.data?.some(running) ? 3000 : 15_000),
+  });
+  const busy = (chats.data ?? []).some(running);
+  const [settling, setSettling] = useState(false);
+  const [wasBusy, setWasBusy] = useState(busy);
+  if (busy !== wasBusy) {
+    setWasBusy(busy);
+    if (!busy) setSettling(true);
+  }
+  useEffect(() => {
+    if (!settling) return;
+    const timer = setTimeout(() => setSettling(false), SETTLE_MS);
+    return () => clearTimeout(timer);
+  }, [settling]);
+  return busy || settling;
+}
+
 /**
  * Build and runtime errors the preview reported, over the bottom of the preview: the newest one, a list
  * of all, "Fix with agent" (a turn in the open chat, or a new chat while that one is busy) and dismiss.
+ * Nothing shows while the agent works (see useTurnSettling); errors that outlive its turn show after.
  */
 export function PreviewErrors() {
   const { org, project, canWrite } = useProject();
@@ -52,7 +84,8 @@ export function PreviewErrors() {
       (errors.data?.errors ?? []).filter((e) => !handed.has(seenKey(e)) && Date.parse(e.lastAt) >= changedAt),
     [errors.data, handed, changedAt],
   );
-  if (fresh.length === 0) return null;
+  const held = useTurnSettling(org, project);
+  if (fresh.length === 0 || held) return null;
   const newest = fresh[fresh.length - 1]!;
 
   const fix = () => {
