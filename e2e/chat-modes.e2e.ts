@@ -150,9 +150,10 @@ it("the approval-mode selector shows the mode that applies, Approve all included
   await send("a fourth note");
   const again = turn(3).getByRole("group", { name: "Approval" });
   await again.waitFor({ timeout: 20_000 });
+  await turn(3).locator("[data-tool=write_file][data-state=awaiting-approval]").waitFor();
   expect(await shown()).toBe("Ask");
   await again.getByRole("button", { name: "Approve", exact: true }).click();
-  await expect.poll(() => turn(3).getAttribute("data-status"), { timeout: 30_000 }).toBe("completed");
+  await expect.poll(() => turn(3).getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
   expect(await shown()).toBe("Ask");
 
   expect(errors).toEqual([]);
