@@ -1,8 +1,9 @@
 /**
  * The task board in a real browser against a real Kiln with an in-process worker and the scripted fake
- * provider as the model: create a task for the agent, drag it from To do to In progress (Done is dimmed on
+ * provider as the model: create a task for the agent in Backlog, drag it to In progress (Done is dimmed on
  * the way, the workflow does not allow it), watch the implement job run in the task's drawer and the task
- * land in Review with the agent's summary as a comment. Screenshots go to e2e/screenshots/.
+ * land in Review with the agent's summary as a comment. Handing a To do task to the agent, or creating a
+ * task in In progress for it, starts its job too. Screenshots go to e2e/screenshots/.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -121,15 +122,18 @@ it("creates a task for the agent, drags it into In progress and sees it land in 
   await page.getByRole("link", { name: "Board", exact: true }).click();
   await page.waitForURL(`${base}/${org}/board-app?view=board`);
   const todo = page.getByRole("region", { name: "To do" });
+  const backlog = page.getByRole("region", { name: "Backlog" });
   const doing = page.getByRole("region", { name: "In progress" });
   const review = page.getByRole("region", { name: "Review" });
   await todo.waitFor();
 
-  // A task for the agent; it opens in the drawer, which is closed again to drag it.
+  // A task for the agent, in Backlog (in To do it would start at once); it opens in the drawer, which is
+  // closed again to drag it.
   await page.getByRole("button", { name: "New task" }).click();
   const dialog = page.getByRole("dialog", { name: "New task" });
   await dialog.getByLabel("Title").fill("Write the release notes");
   await dialog.getByLabel("Description").fill("Add a **NOTES.md** with the release notes.");
+  await dialog.getByLabel("Status").selectOption({ label: "Backlog" });
   await dialog.getByLabel("Assignee").selectOption("agent");
   await dialog.getByLabel("Priority").selectOption("high");
   await dialog.getByLabel("Labels").fill("docs, release");
@@ -137,11 +141,11 @@ it("creates a task for the agent, drags it into In progress and sees it land in 
   const drawer = page.getByRole("complementary", { name: "Task #1" });
   await drawer.getByText("NOTES.md", { exact: true }).waitFor();
   await drawer.getByRole("button", { name: "Close" }).click();
-  const card = todo.getByTestId("task-card").filter({ hasText: "Write the release notes" });
+  const card = backlog.getByTestId("task-card").filter({ hasText: "Write the release notes" });
   await expect.poll(() => card.textContent()).toContain("Agent");
   await shot(page, "board");
 
-  // While dragging, Done is dimmed (To do → Done is not a transition of the workflow); In progress is not.
+  // While dragging, Done is dimmed (Backlog → Done is not a transition of the workflow); In progress is not.
   await card.hover();
   await page.mouse.down();
   const doingBox = (await doing.boundingBox())!;
@@ -209,4 +213,84 @@ it("creates a task for the agent, drags it into In progress and sees it land in 
   await shot(page, "board-rules");
 
   expect(errors).toEqual([]);
+}, 180_000);
+
+it("starts the agent's job when a To do task is handed to it, and for a task created in In progress for it", async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  onTestFailed(async () => {
+    const file = path.join(os.tmpdir(), `kiln-board-assign-e2e-failure-${Date.now()}.png`);
+    await page.screenshot({ path: file }).catch(() => {});
+    process.stdout.write(`[e2e] screenshot at the failure: ${file}\n`);
+  });
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+
+  // Another person: the previous test's session goes.
+  await browser.context.clearCookies();
+  await page.goto(`${base}/signup`);
+  await page.getByLabel("Name").fill("Abe Assign");
+  const email = `abe-${Date.now().toString(36)}@example.com`;
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await enterMailedCode(page, kiln, email);
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+  const org = new URL(page.url()).pathname.split("/")[1]!;
+  await page.evaluate(() =>
+    localStorage.setItem("kiln.workspace-ui", JSON.stringify({ state: { previewOpen: false }, version: 0 })),
+  );
+  await page.getByRole("button", { name: "New project" }).click();
+  const create = page.getByRole("dialog", { name: "New project" });
+  await create.getByLabel("Project name").fill("Assign app");
+  await create.locator("[data-template=static]").click();
+  await create.getByRole("button", { name: "Create project" }).click();
+  await page.waitForURL(`${base}/${org}/assign-app`);
+  await page.goto(`${base}/${org}/assign-app?view=board`);
+  const todo = page.getByRole("region", { name: "To do" });
+  await todo.waitFor();
+  const cardOf = (title: string) => page.getByTestId("task-card").filter({ hasText: title });
+
+  // A task in To do, nobody's: nothing starts.
+  await page.getByRole("button", { name: "New task" }).click();
+  const dialog = page.getByRole("dialog", { name: "New task" });
+  await dialog.getByLabel("Title").fill("Add a footer");
+  await dialog.getByRole("button", { name: "Create task" }).click();
+  const drawer = page.getByRole("complementary", { name: "Task #1" });
+  await expect.poll(() => drawer.getByTestId("task-status").textContent()).toBe("To do");
+  await todo.getByTestId("task-card").filter({ hasText: "Add a footer" }).waitFor();
+  expect(await cardOf("Add a footer").getByTestId("job-badge").count()).toBe(0);
+
+  // Handed to the agent in the drawer: the default rules start its implement job and move it along.
+  await drawer.getByLabel("Assignee").selectOption("agent");
+  await expect
+    .poll(() => cardOf("Add a footer").getByTestId("job-badge").textContent(), { timeout: 30_000 })
+    .toMatch(/^implement · /);
+  expect(await todo.getByTestId("task-card").filter({ hasText: "Add a footer" }).count()).toBe(0);
+  await drawer.getByTestId("job-log").waitFor({ timeout: 30_000 });
+  await shot(page, "board-assigned-to-agent");
+  await drawer.getByRole("button", { name: "Close" }).click();
+
+  // Created straight in In progress for the agent: its job starts too.
+  await page.getByRole("button", { name: "New task" }).click();
+  await dialog.getByLabel("Title").fill("Add a header");
+  await dialog.getByLabel("Status").selectOption({ label: "In progress" });
+  await dialog.getByLabel("Assignee").selectOption("agent");
+  await dialog.getByRole("button", { name: "Create task" }).click();
+  await page.getByRole("complementary", { name: "Task #2" }).getByRole("button", { name: "Close" }).click();
+  await expect
+    .poll(() => cardOf("Add a header").getByTestId("job-badge").textContent(), { timeout: 30_000 })
+    .toMatch(/^implement · /);
+
+  // Each started one implement job, whatever rules asked for it.
+  const jobs = await page.evaluate(
+    async (url) => (await (await fetch(url)).json()) as { taskId: string; kind: string }[],
+    `/api/orgs/${org}/jobs?limit=50`,
+  );
+  const implement = jobs.filter((j) => j.kind === "implement");
+  expect(implement).toHaveLength(2);
+  expect(new Set(implement.map((j) => j.taskId)).size).toBe(2);
+
+  expect(errors).toEqual([]);
+  await page.close();
 }, 180_000);

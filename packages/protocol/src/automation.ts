@@ -25,7 +25,9 @@ export const AutomationTrigger = z
       toStatus: Id.optional().describe("Only moves into this status; any status change when absent"),
     }),
     z.strictObject({
-      type: z.literal("task_assigned").describe("The assignee changed to a member or the agent"),
+      type: z
+        .literal("task_assigned")
+        .describe("The assignee changed to a member or the agent, or a task was created with one"),
     }),
     z.strictObject({ type: z.literal("task_commented") }),
   ])
@@ -38,6 +40,7 @@ export const AutomationConditions = z
     labelsInclude: z.array(TaskLabel).max(20).optional().describe("The task carries every one of these"),
     priorityIn: z.array(TaskPriority).max(5).optional().describe("The task's priority is one of these"),
     assigneeType: z.enum(["member", "agent", "none"]).optional(),
+    statusIn: z.array(Id).max(20).optional().describe("The task is in one of these statuses"),
   })
   .meta({ id: "AutomationConditions" });
 export type AutomationConditions = z.infer<typeof AutomationConditions>;

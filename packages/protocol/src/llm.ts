@@ -223,7 +223,11 @@ export const LlmUsageTotals = z.object({
   inputTokens: z.number().int(),
   outputTokens: z.number().int(),
   cachedInputTokens: z.number().int(),
-  costUsd: z.number(),
+  costUsd: z.number().describe("Of the calls with a known price; see `unpricedCalls`"),
+  unpricedCalls: z
+    .number()
+    .int()
+    .describe("Calls to models without a price: their cost is unknown and not in `costUsd`"),
 });
 export type LlmUsageTotals = z.infer<typeof LlmUsageTotals>;
 

@@ -319,6 +319,14 @@ describe("prices, the call log and usage", () => {
       ["openai/fake-model", 4],
       ["openai/fake-other", 1],
     ]);
+    // fake-other has no price: its call counts, its cost is unknown (not a $0).
+    expect(byModel.totals.unpricedCalls).toBe(1);
+    expect(byModel.rows.map((r: { key: string; unpricedCalls: number }) => [r.key, r.unpricedCalls])).toEqual(
+      [
+        ["openai/fake-model", 0],
+        ["openai/fake-other", 1],
+      ],
+    );
     const byProject = (await c.get(`${t.base}/usage?groupBy=project`)).json();
     const perProject = Object.fromEntries(
       byProject.rows.map((r: { key: string | null; calls: number }) => [r.key, r.calls]),

@@ -190,6 +190,7 @@ export class CallLog {
       outputTokens: sql<number>`coalesce(sum(${llmCalls.outputTokens}), 0)::bigint`,
       cachedInputTokens: sql<number>`coalesce(sum(${llmCalls.cachedInputTokens}), 0)::bigint`,
       costUsd: sql<number>`coalesce(sum(${llmCalls.costUsd}), 0)::float8`,
+      unpricedCalls: sql<number>`(count(*) FILTER (WHERE ${llmCalls.costUsd} IS NULL))::int`,
     };
     const where = and(
       gte(llmCalls.createdAt, from),
@@ -211,6 +212,7 @@ export class CallLog {
       outputTokens: Number(r.outputTokens),
       cachedInputTokens: Number(r.cachedInputTokens),
       costUsd: Number(r.costUsd),
+      unpricedCalls: Number(r.unpricedCalls),
     });
     const out = rows.map((r) => ({ key: r.key, ...numeric(r) }));
     const sum = out.reduce(
@@ -221,8 +223,17 @@ export class CallLog {
         outputTokens: acc.outputTokens + r.outputTokens,
         cachedInputTokens: acc.cachedInputTokens + r.cachedInputTokens,
         costUsd: acc.costUsd + r.costUsd,
+        unpricedCalls: acc.unpricedCalls + r.unpricedCalls,
       }),
-      { calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0 },
+      {
+        calls: 0,
+        errors: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cachedInputTokens: 0,
+        costUsd: 0,
+        unpricedCalls: 0,
+      },
     );
     return { from: from.toISOString(), to: to.toISOString(), groupBy: query.groupBy, totals: sum, rows: out };
   }

@@ -52,6 +52,17 @@ describe("the software-development workflow's rules", () => {
         null,
       ],
       [
+        "Start when the agent is assigned a task to do",
+        { type: "task_assigned" },
+        { assigneeType: "agent", statusIn: [s["To do"], s["In progress"]] },
+        [
+          { type: "move", statusId: s["In progress"] },
+          { type: "start_job", kind: "implement" },
+        ],
+        true,
+        null,
+      ],
+      [
         "Review when a task reaches Review",
         { type: "task_moved", toStatus: s.Review },
         {},
@@ -90,6 +101,72 @@ describe("the software-development workflow's rules", () => {
       { jobId: "job-2", kind: "review" },
     ]);
     expect(started[0]!.actor).toEqual({ type: "automation", ruleId: rule.id, depth: 1 });
+  });
+
+  it("start the agent's job once when a To do task is handed to the agent: it moves to In progress", async () => {
+    const board = await newBoard(kiln);
+    const s = await statusIds(board);
+    const task = await createTask(board, { title: "Add a footer" });
+    await moved(board, task.id, { statusId: s["To do"] });
+    const res = await board.owner.client.patch(`${board.base}/tasks/${task.id}`, {
+      assignee: { type: "agent" },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    // Both rules want an implement job (the assignment's, and the move's it sets off): one starts.
+    expect(res.json().statusId).toBe(s["In progress"]);
+    expect(jobs.calls).toMatchObject([
+      { taskId: task.id, kind: "implement", requestedBy: board.owner.user.id },
+    ]);
+    const log = await activityOf(board, task.id);
+    expect(log.filter((e) => e.kind === "job_started")).toHaveLength(1);
+    expect(log.map((e) => e.kind)).toEqual(["created", "moved", "assignee_changed", "moved", "job_started"]);
+
+    // The same assignee again changes nothing and starts nothing.
+    await board.owner.client.patch(`${board.base}/tasks/${task.id}`, { assignee: { type: "agent" } });
+    expect(jobs.calls).toHaveLength(1);
+  });
+
+  it("start the agent's job for a task created in In progress or To do for the agent", async () => {
+    const board = await newBoard(kiln);
+    const s = await statusIds(board);
+    const doing = await createTask(board, {
+      title: "Already started",
+      statusId: s["In progress"],
+      assignee: { type: "agent" },
+    });
+    expect(doing.statusId).toBe(s["In progress"]);
+    expect(jobs.kinds(doing.id)).toEqual(["implement"]);
+    const todo = await createTask(board, {
+      title: "Next",
+      statusId: s["To do"],
+      assignee: { type: "agent" },
+    });
+    expect(todo.statusId).toBe(s["In progress"]);
+    expect(jobs.kinds(todo.id)).toEqual(["implement"]);
+    expect(jobs.calls).toHaveLength(2);
+  });
+
+  it("start nothing for the agent's task in Backlog, Review or Done, nor for a member's task in To do", async () => {
+    const board = await newBoard(kiln);
+    const s = await statusIds(board);
+    const later = await createTask(board, { title: "Some day", assignee: { type: "agent" } });
+    expect(later.statusId).toBe(s.Backlog);
+    const mine = await createTask(board, {
+      title: "Mine",
+      statusId: s["To do"],
+      assignee: { type: "member", userId: board.owner.user.id },
+    });
+    expect(mine.statusId).toBe(s["To do"]);
+    const done = await createTask(board, { title: "Shipped", statusId: s["To do"] });
+    await moved(board, done.id, { statusId: s["In progress"] });
+    await moved(board, done.id, { statusId: s.Review });
+    await moved(board, done.id, { statusId: s.Done });
+    jobs.calls.length = 0;
+    const res = await board.owner.client.patch(`${board.base}/tasks/${done.id}`, {
+      assignee: { type: "agent" },
+    });
+    expect(res.json().statusId).toBe(s.Done);
+    expect(jobs.calls).toEqual([]);
   });
 
   it("start no implement job for a person's task, but still review it", async () => {

@@ -43,7 +43,7 @@ export class AutomationEngine {
   }
 
   async handle(ctx: BoardContext, events: TaskEvent[]): Promise<void> {
-    const chain = ctx.chain ?? { runs: 0 };
+    const chain = ctx.chain ?? { runs: 0, jobs: new Set<string>() };
     try {
       const rules = await this.#database.tenant(ctx.org.schemaName, (tx) =>
         listRules(tx, ctx.projectId, { enabledOnly: true }),
@@ -59,7 +59,7 @@ export class AutomationEngine {
 
   async #run(
     ctx: BoardContext,
-    chain: { runs: number },
+    chain: NonNullable<BoardContext["chain"]>,
     rule: AutomationRule,
     taskId: string,
   ): Promise<void> {
@@ -104,6 +104,11 @@ export class AutomationEngine {
   async #act(ctx: BoardContext, rule: AutomationRule, action: AutomationAction, task: Task): Promise<void> {
     switch (action.type) {
       case "start_job": {
+        // Two rules one change sets off (assigned to the agent → moved to In progress → implement) start
+        // one job between them.
+        const once = `${task.id} ${action.kind}`;
+        if (ctx.chain?.jobs.has(once)) return;
+        ctx.chain?.jobs.add(once);
         if (!this.#jobs) {
           await this.#note(ctx, task.id, {
             kind: "job_not_started",

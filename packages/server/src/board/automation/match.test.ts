@@ -49,16 +49,23 @@ describe("conditions", () => {
     expect(conditionsHold({ assigneeType: "none" }, task())).toBe(true);
     expect(conditionsHold({ labelsInclude: ["bug"], assigneeType: "none" }, t)).toBe(false);
   });
+
+  it("holds for a task in one of the statuses named", () => {
+    expect(conditionsHold({ statusIn: [A, B] }, task({ statusId: B }))).toBe(true);
+    expect(conditionsHold({ statusIn: [A] }, task({ statusId: B }))).toBe(false);
+    expect(conditionsHold({ statusIn: [] }, task({ statusId: B }))).toBe(true);
+  });
 });
 
-it("a rule names the statuses of its trigger and its move actions", () => {
+it("a rule names the statuses of its trigger, its conditions and its move actions", () => {
   expect(
     statusIdsIn({
       trigger: { type: "task_moved", toStatus: A.toUpperCase() },
+      conditions: { statusIn: [B] },
       actions: [
         { type: "move", statusId: B },
         { type: "comment", text: "x" },
       ],
     }),
-  ).toEqual([A, B]);
+  ).toEqual([A, B, B]);
 });

@@ -24,6 +24,8 @@ export function conditionsHold(conditions: AutomationConditions, task: Task): bo
     !conditions.priorityIn.includes(task.priority)
   )
     return false;
+  if (conditions.statusIn && conditions.statusIn.length > 0 && !conditions.statusIn.includes(task.statusId))
+    return false;
   if (conditions.assigneeType !== undefined) {
     const type = task.assignee?.type ?? "none";
     if (type !== conditions.assigneeType) return false;
@@ -31,10 +33,15 @@ export function conditionsHold(conditions: AutomationConditions, task: Task): bo
   return true;
 }
 
-/** The workflow statuses a rule names (its trigger and its move actions). */
-export function statusIdsIn(rule: { trigger: AutomationTrigger; actions: AutomationAction[] }): string[] {
+/** The workflow statuses a rule names (its trigger, its conditions and its move actions). */
+export function statusIdsIn(rule: {
+  trigger: AutomationTrigger;
+  conditions: AutomationConditions;
+  actions: AutomationAction[];
+}): string[] {
   const ids: string[] = [];
   if (rule.trigger.type === "task_moved" && rule.trigger.toStatus) ids.push(rule.trigger.toStatus);
+  ids.push(...(rule.conditions.statusIn ?? []));
   for (const action of rule.actions) if (action.type === "move") ids.push(action.statusId);
   return ids.map((id) => id.toLowerCase());
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   type AutomationAction,
+  type AutomationConditions,
   type AutomationRule,
   type AutomationTrigger,
   type CreateRuleBody,
@@ -66,8 +67,9 @@ export class AutomationService {
         throw new ConflictError("too_many_rules", `a project has at most ${MAX_RULES_PER_PROJECT} rules`);
       }
       const trigger = normalTrigger(body.trigger);
+      const conditions = normalConditions(body.conditions ?? {});
       const actions = body.actions.map(normalAction);
-      await this.#check(tx, access, projectId, trigger, actions);
+      await this.#check(tx, access, projectId, { trigger, conditions, actions });
       const [row] = await tx
         .insert(automationRules)
         .values({
@@ -76,7 +78,7 @@ export class AutomationService {
           name: body.name,
           enabled: body.enabled ?? true,
           trigger,
-          conditions: body.conditions ?? {},
+          conditions,
           actions,
           createdBy: access.userId,
         })
@@ -96,15 +98,16 @@ export class AutomationService {
       await lockBoard(tx, projectId);
       const current = toRule(await findRule(tx, projectId, ruleId));
       const trigger = body.trigger ? normalTrigger(body.trigger) : current.trigger;
+      const conditions = body.conditions ? normalConditions(body.conditions) : current.conditions;
       const actions = body.actions ? body.actions.map(normalAction) : current.actions;
-      await this.#check(tx, access, projectId, trigger, actions);
+      await this.#check(tx, access, projectId, { trigger, conditions, actions });
       const [row] = await tx
         .update(automationRules)
         .set({
           name: body.name ?? current.name,
           enabled: body.enabled ?? current.enabled,
           trigger,
-          conditions: body.conditions ?? current.conditions,
+          conditions,
           actions,
           updatedAt: new Date(),
         })
@@ -127,11 +130,10 @@ export class AutomationService {
     tx: Executor,
     access: OrgAccess,
     projectId: string,
-    trigger: AutomationTrigger,
-    actions: AutomationAction[],
+    rule: { trigger: AutomationTrigger; conditions: AutomationConditions; actions: AutomationAction[] },
   ): Promise<void> {
-    await requireStatuses(tx, projectId, statusIdsIn({ trigger, actions }));
-    for (const action of actions) {
+    await requireStatuses(tx, projectId, statusIdsIn(rule));
+    for (const action of rule.actions) {
       if (action.type === "assign") await checkAssignee(tx, access.org.id, action.assignee);
     }
   }
@@ -142,6 +144,12 @@ function normalTrigger(trigger: AutomationTrigger): AutomationTrigger {
   return trigger.type === "task_moved" && trigger.toStatus
     ? { ...trigger, toStatus: trigger.toStatus.toLowerCase() }
     : trigger;
+}
+
+function normalConditions(conditions: AutomationConditions): AutomationConditions {
+  return conditions.statusIn
+    ? { ...conditions, statusIn: [...new Set(conditions.statusIn.map((id) => id.toLowerCase()))] }
+    : conditions;
 }
 
 function normalAction(action: AutomationAction): AutomationAction {

@@ -51,8 +51,11 @@ export interface BoardContext {
   depth: number;
   /** The person on whose behalf jobs started along the way run; null when none. */
   requestedBy: string | null;
-  /** Shared by every rule run one change sets off, to bound fan-out as well as depth. */
-  chain?: { runs: number };
+  /**
+   * Shared by every rule run one change sets off, to bound fan-out as well as depth, and to start one job of
+   * a kind per task however many rules ask (`jobs`: "taskId kind").
+   */
+  chain?: { runs: number; jobs: Set<string> };
 }
 
 export type TaskEventListener = (ctx: BoardContext, events: TaskEvent[]) => Promise<void>;
@@ -109,7 +112,10 @@ export class TaskCommands {
       ]);
       return created!;
     });
-    return this.#after(ctx, row, [{ type: "task_created", taskId: row.id }]);
+    // Created with an assignee is assigned as well: rules on either see it.
+    const events: TaskEvent[] = [{ type: "task_created", taskId: row.id }];
+    if (row.assigneeType) events.push({ type: "task_assigned", taskId: row.id });
+    return this.#after(ctx, row, events);
   }
 
   async update(ctx: BoardContext, taskId: string, body: UpdateTaskBody): Promise<Task> {

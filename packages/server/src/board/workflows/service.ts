@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   type ApplyWorkflowTemplateBody,
   type AutomationAction,
+  type AutomationConditions,
   type AutomationTrigger,
   type CreateStatusBody,
   MAX_STATUSES,
@@ -238,12 +239,29 @@ export class WorkflowService {
 async function rulesOf(
   tx: Executor,
   projectId: string,
-): Promise<Array<{ id: string; trigger: AutomationTrigger; actions: AutomationAction[] }>> {
+): Promise<
+  Array<{
+    id: string;
+    trigger: AutomationTrigger;
+    conditions: AutomationConditions;
+    actions: AutomationAction[];
+  }>
+> {
   const rows = await tx
-    .select({ id: automationRules.id, trigger: automationRules.trigger, actions: automationRules.actions })
+    .select({
+      id: automationRules.id,
+      trigger: automationRules.trigger,
+      conditions: automationRules.conditions,
+      actions: automationRules.actions,
+    })
     .from(automationRules)
     .where(eq(automationRules.projectId, projectId));
-  return rows as Array<{ id: string; trigger: AutomationTrigger; actions: AutomationAction[] }>;
+  return rows as Array<{
+    id: string;
+    trigger: AutomationTrigger;
+    conditions: AutomationConditions;
+    actions: AutomationAction[];
+  }>;
 }
 
 async function renumber(tx: Executor, ids: string[]): Promise<void> {

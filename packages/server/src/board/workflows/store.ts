@@ -69,14 +69,18 @@ export async function installTemplate(
   if (transitions.length > 0) await tx.insert(workflowTransitions).values(transitions);
   const now = Date.now();
   for (const [i, rule] of template.rules.entries()) {
-    const trigger: AutomationTrigger = { type: "task_moved", toStatus: ids.get(rule.movedTo)! };
+    const trigger: AutomationTrigger =
+      rule.on === "assigned"
+        ? { type: "task_assigned" }
+        : { type: "task_moved", toStatus: ids.get(rule.on.movedTo)! };
+    const { statusIn, ...conditions } = rule.conditions;
     await tx.insert(automationRules).values({
       id: randomUUID(),
       projectId,
       name: rule.name,
       trigger,
-      conditions: rule.conditions,
-      actions: rule.actions,
+      conditions: statusIn ? { ...conditions, statusIn: statusIn.map((key) => ids.get(key)!) } : conditions,
+      actions: rule.actions.map((a) => (a.type === "move" ? { ...a, statusId: ids.get(a.statusId)! } : a)),
       // Distinct times keep the rules in the template's order.
       createdAt: new Date(now + i),
       updatedAt: new Date(now + i),

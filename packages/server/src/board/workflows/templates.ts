@@ -17,10 +17,11 @@ export interface TemplateStatus {
   to: string[];
 }
 
+/** A rule as a template holds it: statuses named by key (`statusIn`, a move's `statusId`). */
 export interface TemplateRule {
   name: string;
-  /** A task_moved trigger into the status with this key. */
-  movedTo: string;
+  /** A task_moved trigger into the status with this key, or a task_assigned trigger. */
+  on: { movedTo: string } | "assigned";
   conditions: AutomationConditions;
   actions: AutomationAction[];
 }
@@ -51,13 +52,25 @@ const SOFTWARE: WorkflowTemplate = {
   rules: [
     {
       name: "Implement when an agent's task starts",
-      movedTo: "doing",
+      on: { movedTo: "doing" },
       conditions: { assigneeType: "agent" },
       actions: [{ type: "start_job", kind: "implement" }],
     },
+    // Handing a task to the agent (or creating it for the agent) in To do or In progress starts it: the
+    // move sets off the rule above, and the job starts once (the engine starts one job of a kind per task
+    // and change).
+    {
+      name: "Start when the agent is assigned a task to do",
+      on: "assigned",
+      conditions: { assigneeType: "agent", statusIn: ["todo", "doing"] },
+      actions: [
+        { type: "move", statusId: "doing" },
+        { type: "start_job", kind: "implement" },
+      ],
+    },
     {
       name: "Review when a task reaches Review",
-      movedTo: "review",
+      on: { movedTo: "review" },
       conditions: {},
       actions: [{ type: "start_job", kind: "review" }],
     },

@@ -47,7 +47,7 @@ describe("a project's workflow", () => {
     const [a, b] = await Promise.all([workflowOf(board), workflowOf(board)]);
     expect(a.statuses.map((s) => s.id)).toEqual(b.statuses.map((s) => s.id));
     const rules = (await board.owner.client.get(`${board.base}/automation/rules`)).json();
-    expect(rules).toHaveLength(2);
+    expect(rules).toHaveLength(3);
   });
 
   it("can start over from the kanban template while it has no tasks; its rules for old statuses go", async () => {

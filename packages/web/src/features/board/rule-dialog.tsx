@@ -207,6 +207,28 @@ export function RuleDialog({
               ))}
             </div>
           </fieldset>
+          <fieldset className="flex flex-col gap-1.5">
+            <legend className="mb-1.5 text-xs font-medium text-neutral-300">Status is one of</legend>
+            <div className="flex flex-wrap gap-x-3 gap-y-1">
+              {statuses.map((s) => (
+                <label key={s.id} className="flex items-center gap-1.5 text-xs text-neutral-300">
+                  <input
+                    type="checkbox"
+                    className="size-3.5 accent-accent-500"
+                    checked={draft.statusIn.includes(s.id)}
+                    onChange={(e) =>
+                      set({
+                        statusIn: e.target.checked
+                          ? statuses.map((x) => x.id).filter((x) => x === s.id || draft.statusIn.includes(x))
+                          : draft.statusIn.filter((x) => x !== s.id),
+                      })
+                    }
+                  />
+                  {s.name}
+                </label>
+              ))}
+            </div>
+          </fieldset>
           {conditionsError && (
             <p role="alert" className="text-xs text-red-400">
               {conditionsError}

@@ -22,6 +22,8 @@ export interface RuleDraft {
   labels: string;
   priorities: TaskPriority[];
   assigneeType: "" | "member" | "agent" | "none";
+  /** Status ids the task must be in; empty = any. */
+  statusIn: string[];
   actions: ActionDraft[];
 }
 
@@ -62,6 +64,7 @@ export function emptyDraft(): RuleDraft {
     labels: "",
     priorities: [],
     assigneeType: "",
+    statusIn: [],
     actions: [emptyAction()],
   };
 }
@@ -76,6 +79,7 @@ export function draftFromRule(rule: AutomationRule): RuleDraft {
     labels: (c.labelsInclude ?? []).join(", "),
     priorities: [...(c.priorityIn ?? [])],
     assigneeType: c.assigneeType ?? "",
+    statusIn: [...(c.statusIn ?? [])],
     actions: rule.actions.map(actionDraftOf),
   };
 }
@@ -129,6 +133,7 @@ export function draftToBody(d: RuleDraft): CreateRuleBody {
       ...(labels.length > 0 ? { labelsInclude: labels } : {}),
       ...(d.priorities.length > 0 ? { priorityIn: d.priorities } : {}),
       ...(d.assigneeType ? { assigneeType: d.assigneeType } : {}),
+      ...(d.statusIn.length > 0 ? { statusIn: d.statusIn } : {}),
     },
     actions: d.actions.map(actionOf),
   };

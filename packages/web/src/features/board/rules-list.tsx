@@ -139,6 +139,7 @@ export function describeRule(rule: AutomationRule, name: Namer, who: (userId: st
           : "assigned to a member"),
     c.labelsInclude?.length && `labelled ${c.labelsInclude.join(", ")}`,
     c.priorityIn?.length && `priority ${c.priorityIn.join("/")}`,
+    c.statusIn?.length && `in ${c.statusIn.map((id) => name(id)).join(" or ")}`,
   ].filter(Boolean);
   const then = rule.actions.map((a) => describeAction(a, name, who)).join(", then ");
   return `${when}${ifs.length ? ` and ${ifs.join(" and ")}` : ""}: ${then}`;

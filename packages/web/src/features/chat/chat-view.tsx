@@ -110,7 +110,7 @@ export function ChatView() {
       select(projectKey, target.id);
     }
     stick.current = true;
-    return succeeds(sendMessage.mutateAsync({ chat: target, content: text }));
+    return succeeds(sendMessage.mutateAsync({ chat: target, content: text, mode }));
   };
 
   const removeChat = async () => {
@@ -248,6 +248,7 @@ export function ChatView() {
         disabled={!canWrite || !!noModel}
         disabledReason={canWrite ? undefined : "Your role can read this chat but not write in it."}
         mode={mode}
+        approveAll={chat.data?.approveAll ?? false}
         model={model}
         models={models.data}
         focusRequest={focusRequest}
@@ -256,7 +257,9 @@ export function ChatView() {
         onSend={send}
         onCancel={() => chatId && cancelRun.mutate(chatId)}
         onMode={(m) =>
-          chatId ? updateChat.mutate({ chatId, body: { mode: m } }) : setNewChat((s) => ({ ...s, mode: m }))
+          chatId
+            ? updateChat.mutate({ chatId, body: { mode: m, approveAll: false } })
+            : setNewChat((s) => ({ ...s, mode: m }))
         }
         onModel={(m) =>
           chatId ? updateChat.mutate({ chatId, body: { model: m } }) : setNewChat((s) => ({ ...s, model: m }))

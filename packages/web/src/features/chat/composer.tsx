@@ -10,6 +10,13 @@ const MODES: Array<{ id: ApprovalMode; label: string; title: string }> = [
   { id: "plan", label: "Plan", title: "Reads and plans; changes nothing" },
 ];
 
+/** Shown (and only then offered) while the chat's "Approve all" holds: every change runs without asking. */
+const APPROVE_ALL = {
+  id: "approve-all",
+  label: "Approve all",
+  title: "You chose Approve all: changes and commands run without asking. Pick Ask to be asked again.",
+} as const;
+
 const MAX_ROWS_PX = 200;
 
 const selectClass =
@@ -17,13 +24,15 @@ const selectClass =
 
 /**
  * Where a message is written. Enter sends, Shift-Enter starts a new line, Escape stops a running turn.
- * Mode and model apply to the chat (and so to every turn after).
+ * Mode and model apply to the chat (and so to every turn after). The mode selector shows what applies: an
+ * "Approve all" given on an approval card reads as such until another mode is picked.
  */
 export function Composer({
   running,
   disabled,
   disabledReason,
   mode,
+  approveAll,
   model,
   models,
   focusRequest,
@@ -38,6 +47,8 @@ export function Composer({
   disabled: boolean;
   disabledReason?: string | undefined;
   mode: ApprovalMode;
+  /** The chat's "Approve all" (it matters in Ask mode, where it stands for the mode). */
+  approveAll: boolean;
   model: string | null;
   models: LlmModelList | undefined;
   focusRequest: number;
@@ -85,6 +96,8 @@ export function Composer({
     }
   };
 
+  const shownMode = approveAll && mode === "ask" ? APPROVE_ALL.id : mode;
+  const modes = shownMode === APPROVE_ALL.id ? [...MODES, APPROVE_ALL] : MODES;
   const defaultModel = models?.defaultModel;
   const known = new Set(models?.models.map((m) => m.ref));
 
@@ -116,13 +129,15 @@ export function Composer({
         <div className="flex items-center gap-1.5 px-2 pb-2">
           <select
             aria-label="Approval mode"
-            value={mode}
+            value={shownMode}
             disabled={disabled}
-            onChange={(e) => onMode(e.target.value as ApprovalMode)}
-            title={MODES.find((m) => m.id === mode)?.title}
+            onChange={(e) => {
+              if (e.target.value !== APPROVE_ALL.id) onMode(e.target.value as ApprovalMode);
+            }}
+            title={modes.find((m) => m.id === shownMode)?.title}
             className={selectClass}
           >
-            {MODES.map((m) => (
+            {modes.map((m) => (
               <option key={m.id} value={m.id} title={m.title}>
                 {m.label}
               </option>

@@ -31,7 +31,12 @@ export async function addTurn(
   // A read still on its way would land after this and take the new turn away again.
   await qc.cancelQueries({ queryKey: key });
   const old = qc.getQueryData<ChatWithMessages>(key);
-  let next: ChatWithMessages = old ? { ...old, ...chat } : { ...chat, messages: [] };
+  // `chat` may be what the composer saw before a mode change landed: the newer of the two wins.
+  let next: ChatWithMessages = !old
+    ? { ...chat, messages: [] }
+    : Date.parse(old.updatedAt) > Date.parse(chat.updatedAt)
+      ? old
+      : { ...old, ...chat };
   if (sent.userMessage) next = withMessage(next, sent.userMessage);
   next = withMessage(next, sent.assistantMessage);
   qc.setQueryData(key, next);
@@ -59,8 +64,9 @@ export function useCreateChat(org: string, project: string) {
 export function useSendMessage(org: string, project: string) {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: ({ chat, content }: { chat: Chat; content: string }) =>
-      api.chats.send(org, project, chat.id, { content }),
+    /** `mode`: the one the selector shows, so the turn runs in it even if its change is still on the way. */
+    mutationFn: ({ chat, content, mode }: { chat: Chat; content: string; mode?: ApprovalMode }) =>
+      api.chats.send(org, project, chat.id, { content, ...(mode ? { mode } : {}) }),
     onSuccess: (sent, { chat }) => addTurn(qc, org, project, chat, sent),
     onError: (_err, { chat }) => void qc.invalidateQueries({ queryKey: keys.chat(org, project, chat.id) }),
     meta: {
@@ -108,6 +114,13 @@ export function useDecideApproval(org: string, project: string) {
       toolCallId: string;
       decision: ApprovalDecision;
     }) => api.chats.decide(org, project, chatId, toolCallId, decision),
+    // "Approve all" changes the chat: its mode selector says so at once.
+    onSuccess: (chat, { chatId }) => {
+      qc.setQueryData<ChatWithMessages>(
+        keys.chat(org, project, chatId),
+        (old) => old && { ...old, ...chat, messages: old.messages },
+      );
+    },
     onError: (_err, { chatId }) => void qc.invalidateQueries({ queryKey: keys.chat(org, project, chatId) }),
     meta: {
       errorToast: (err: unknown) =>
@@ -116,7 +129,7 @@ export function useDecideApproval(org: string, project: string) {
   });
 }
 
-/** The chat's approval mode or model. */
+/** The chat's approval mode (a mode chosen ends an "Approve all") or model. */
 export function useUpdateChat(org: string, project: string) {
   const qc = useQueryClient();
   return useMutation({
@@ -125,7 +138,7 @@ export function useUpdateChat(org: string, project: string) {
       body,
     }: {
       chatId: string;
-      body: { mode?: ApprovalMode; model?: string | null };
+      body: { mode?: ApprovalMode; approveAll?: boolean; model?: string | null };
     }) => api.chats.update(org, project, chatId, body),
     onSuccess: (chat, { chatId }) => {
       qc.setQueryData<ChatWithMessages>(

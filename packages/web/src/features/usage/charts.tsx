@@ -6,6 +6,10 @@ export interface Bar {
   /** Stacked segments, bottom first. */
   values: number[];
   title: string;
+  /** A line under the label (calls and tokens). */
+  detail?: string;
+  /** The value as shown, when the formatted total would not say it (a cost that is unknown). */
+  shown?: string;
 }
 
 export interface Series {
@@ -122,9 +126,12 @@ export function RowChart({
             <li
               key={b.key}
               title={b.title}
-              className="grid grid-cols-[minmax(0,11rem)_1fr_4.5rem] items-center gap-3"
+              className="grid grid-cols-[minmax(0,11rem)_1fr_minmax(4.5rem,auto)] items-center gap-3"
             >
-              <span className="truncate font-mono text-xs text-neutral-300">{b.label}</span>
+              <span className="flex min-w-0 flex-col">
+                <span className="truncate font-mono text-xs text-neutral-300">{b.label}</span>
+                {b.detail && <span className="truncate text-[10px] text-neutral-500">{b.detail}</span>}
+              </span>
               <span className="flex h-3.5 overflow-hidden rounded-sm bg-white/4">
                 {b.values.map((v, i) => (
                   <span
@@ -134,7 +141,9 @@ export function RowChart({
                   />
                 ))}
               </span>
-              <span className="text-right font-mono text-xs text-neutral-400">{format(total)}</span>
+              <span className="text-right font-mono text-xs text-neutral-400">
+                {b.shown ?? format(total)}
+              </span>
             </li>
           );
         })}

@@ -9,6 +9,7 @@ const totals = {
   outputTokens: 40,
   cachedInputTokens: 30,
   costUsd: 0.02,
+  unpricedCalls: 0,
 };
 
 describe("usage data", () => {
@@ -54,6 +55,24 @@ describe("usage data", () => {
     };
     const bars = keyedBars(report, "cost", (k) => (k ? `project ${k}` : "none"));
     expect(bars.map((b) => b.label)).toEqual(["none", "project p1"]);
+  });
+
+  it("keeps calls to models without a price in the cost view, their cost unknown", () => {
+    const report: LlmUsageReport = {
+      from: "2025-01-01T00:00:00.000Z",
+      to: "2025-01-02T00:00:00.000Z",
+      groupBy: "model",
+      totals,
+      rows: [
+        { ...totals, key: "fake/free", calls: 29, costUsd: 0, unpricedCalls: 29 },
+        { ...totals, key: "openai/mixed", calls: 2, costUsd: 0.5, unpricedCalls: 1 },
+      ],
+    };
+    const bars = keyedBars(report, "cost", (k) => k ?? "none");
+    expect(bars.map((b) => [b.label, b.shown, b.detail])).toEqual([
+      ["openai/mixed", "$0.50 + unknown", "2 calls · 140 tokens"],
+      ["fake/free", "unknown", "29 calls · 140 tokens"],
+    ]);
   });
 
   it("shows small costs with enough digits", () => {

@@ -22,6 +22,22 @@ export function formatUsd(n: number): string {
   return `$${n.toFixed(n < 100 ? 2 : 0)}`;
 }
 
+/**
+ * A cost as far as it is known: calls to models without a price have no cost, so a total that leaves them out
+ * says so rather than passing for the whole.
+ */
+export function formatCost(row: Pick<LlmUsageTotals, "calls" | "costUsd" | "unpricedCalls">): string {
+  if (row.unpricedCalls === 0) return formatUsd(row.costUsd);
+  if (row.unpricedCalls >= row.calls) return "unknown";
+  return `${formatUsd(row.costUsd)} + unknown`;
+}
+
+/** "3 calls · 1.5k tokens". */
+export function callsAndTokens(row: LlmUsageTotals): string {
+  const calls = `${row.calls} call${row.calls === 1 ? "" : "s"}`;
+  return `${calls} · ${formatTokenCount(row.inputTokens + row.outputTokens)} tokens`;
+}
+
 export function formatTokenCount(n: number): string {
   if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(n >= 10_000_000 ? 0 : 1)}M`;
   if (n >= 1000) return `${(n / 1000).toFixed(n >= 10_000 ? 0 : 1)}k`;
@@ -35,7 +51,7 @@ export function valuesOf(row: LlmUsageTotals, metric: Metric): number[] {
 }
 
 function titleOf(label: string, row: LlmUsageTotals): string {
-  return `${label}\n${row.calls} calls${row.errors ? ` (${row.errors} failed)` : ""}\n${row.inputTokens} input tokens (${row.cachedInputTokens} cached), ${row.outputTokens} output\n${formatUsd(row.costUsd)}`;
+  return `${label}\n${row.calls} calls${row.errors ? ` (${row.errors} failed)` : ""}\n${row.inputTokens} input tokens (${row.cachedInputTokens} cached), ${row.outputTokens} output\n${formatCost(row)}${row.unpricedCalls ? ` (${row.unpricedCalls} calls to models without a price)` : ""}`;
 }
 
 const EMPTY: LlmUsageTotals = {
@@ -45,6 +61,7 @@ const EMPTY: LlmUsageTotals = {
   outputTokens: 0,
   cachedInputTokens: 0,
   costUsd: 0,
+  unpricedCalls: 0,
 };
 
 /** UTC days from `from` up to (not including) `to`, as the API keys them: YYYY-MM-DD. */
@@ -72,17 +89,27 @@ export function dayBars(report: LlmUsageReport, metric: Metric): Bar[] {
   });
 }
 
-/** One row per key (a model, a project), largest first under the metric shown. */
+/**
+ * One row per key (a model, a project), largest first under the metric shown, with its calls and tokens. In
+ * the cost view a row whose calls had no price stays, its cost shown as unknown.
+ */
 export function keyedBars(
   report: LlmUsageReport,
   metric: Metric,
   name: (key: string | null) => string,
 ): Bar[] {
   return report.rows
+    .filter((r) => valuesOf(r, metric).some((v) => v > 0) || (metric === "cost" && r.unpricedCalls > 0))
     .map((r) => {
       const label = name(r.key);
-      return { key: r.key ?? "none", label, values: valuesOf(r, metric), title: titleOf(label, r) };
+      return {
+        key: r.key ?? "none",
+        label,
+        values: valuesOf(r, metric),
+        title: titleOf(label, r),
+        detail: callsAndTokens(r),
+        ...(metric === "cost" ? { shown: formatCost(r) } : {}),
+      };
     })
-    .filter((b) => b.values.some((v) => v > 0))
     .sort((a, b) => b.values.reduce((x, y) => x + y, 0) - a.values.reduce((x, y) => x + y, 0));
 }

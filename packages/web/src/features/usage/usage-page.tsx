@@ -11,6 +11,7 @@ import { ErrorState } from "../../ui/states.tsx";
 import { ColumnChart, RowChart } from "./charts.tsx";
 import {
   dayBars,
+  formatCost,
   formatTokenCount,
   formatUsd,
   keyedBars,
@@ -89,7 +90,13 @@ export function UsagePage({
     <div className="flex flex-col gap-6">
       {controls}
       <div className="grid grid-cols-2 gap-3 lg:grid-cols-4">
-        <Stat label="Estimated cost" value={formatUsd(t.costUsd)} />
+        <Stat
+          label="Estimated cost"
+          value={formatCost(t)}
+          {...(t.unpricedCalls > 0
+            ? { detail: `${t.unpricedCalls} of ${t.calls} calls to models without a price` }
+            : {})}
+        />
         <Stat
           label="Tokens"
           value={formatTokenCount(t.inputTokens + t.outputTokens)}
