@@ -245,7 +245,11 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       preview: new PreviewLinks(previewTokens, config.publicUrl, config.appDomain),
       admit: (p) => limits.check(devServerOwner(p), devServerSandbox(p)),
     });
-    const { chats, engine: chatEngine } = createChats({
+    const {
+      chats,
+      engine: chatEngine,
+      starter: projectStarter,
+    } = createChats({
       database,
       config,
       log: logger,
@@ -260,6 +264,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       previewErrors,
       egress,
       limits,
+      templateNames: () => templates.list().map((t) => t.name),
     });
     await chatEngine.recover();
     chatEngine.startSweeping();
@@ -351,6 +356,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       history,
       previewErrors,
       chats,
+      projectStarter,
       tasks: board.tasks,
       reviews,
       workflows: board.workflows,
