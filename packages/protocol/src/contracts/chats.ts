@@ -142,7 +142,7 @@ export const chats = {
   /** The prompt-first start: one call makes the project and sends the prompt, or makes nothing. */
   startProject: defineRoute({
     method: "POST",
-    path: "/api/orgs/:org/projects/from-prompt",
+    path: "/api/orgs/:org/start",
     summary:
       "Start a project from a prompt: pick a template, name the project after the prompt, start its dev server and send the prompt to the agent",
     tags,

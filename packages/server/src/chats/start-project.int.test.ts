@@ -27,8 +27,7 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const start = (body: Record<string, unknown>) =>
-  owner.client.post(`/api/orgs/${org}/projects/from-prompt`, body);
+const start = (body: Record<string, unknown>) => owner.client.post(`/api/orgs/${org}/start`, body);
 const projectSlugs = async () =>
   ((await owner.client.get(`/api/orgs/${org}/projects`)).json() as Array<{ slug: string }>).map(
     (p) => p.slug,
