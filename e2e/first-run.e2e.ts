@@ -152,7 +152,7 @@ it("says what is wrong next to the field: sign-up's password, create-org's name 
   await page.getByRole("button", { name: /workspace/ }).click();
   await page.getByRole("menuitem", { name: "New organization…" }).click();
   const dialog = page.getByRole("dialog", { name: "Create an organization" });
-  await dialog.getByLabel("Name").fill("A".repeat(101));
+  await dialog.getByLabel("Name", { exact: true }).fill("A".repeat(101));
   await dialog.getByLabel("URL name").fill("acme--labs");
   await dialog.getByRole("button", { name: "Create organization" }).click();
   await expect
@@ -163,7 +163,7 @@ it("says what is wrong next to the field: sign-up's password, create-org's name 
   await shot(page, "create-org-field-errors");
 
   // Fixed, it goes through.
-  await dialog.getByLabel("Name").fill("Acme Labs");
+  await dialog.getByLabel("Name", { exact: true }).fill("Acme Labs");
   await dialog.getByLabel("URL name").fill(`acme-${Date.now().toString(36)}`);
   await dialog.getByRole("button", { name: "Create organization" }).click();
   await dialog.waitFor({ state: "hidden" });
