@@ -3,7 +3,12 @@
  * the answer suggests, with its dev server starting and the answer sent to the agent as the first message.
  * One call, so the studio cannot be left with a project whose first message never went out.
  */
-import { DEFAULT_TEMPLATE, type StartedProject, type StartProjectBody } from "@kiln/protocol";
+import {
+  DEFAULT_TEMPLATE,
+  type SendMessageResponse,
+  type StartedProject,
+  type StartProjectBody,
+} from "@kiln/protocol";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
@@ -72,18 +77,20 @@ export class ProjectStarter {
       template: body.template ?? pickTemplate(body.prompt, this.#d.templates()),
       startDevServer: true,
     });
+    let started: { chatId: string; sent: SendMessageResponse };
     try {
       const chat = await this.#d.chats.create(access, project.id, {
         ...(body.mode ? { mode: body.mode } : {}),
         ...(body.model ? { model: body.model } : {}),
       });
       const sent = await this.#d.chats.send(access, project.id, chat.id, { content: body.prompt });
-      const current = await this.#d.chats.get(access, project.id, chat.id);
-      const { messages: _, ...withoutMessages } = current;
-      return { ...sent, chat: withoutMessages, project };
+      started = { chatId: chat.id, sent };
     } catch (err) {
       await this.#d.projects.discard(access, project.id);
       throw err;
     }
+    // Read back after the turn started: the chat is titled after the prompt and shows its running answer.
+    const { messages: _, ...chat } = await this.#d.chats.get(access, project.id, started.chatId);
+    return { ...started.sent, chat, project };
   }
 }
