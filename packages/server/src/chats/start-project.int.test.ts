@@ -9,12 +9,19 @@ let org: string;
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  fake.setResponder((request) => ({ text: `On it: ${lastUserText(readConversation(request))}` }));
+  fake.setResponder((request) => {
+    const asked = lastUserText(readConversation(request));
+    return asked.includes("slowly")
+      ? { text: "Thinking it over… ".repeat(6), chunkSize: 1, delayMs: 100 }
+      : { text: `On it: ${asked}` };
+  });
   kiln = await startTestKiln({
     env: {
       OPENAI_BASE_URL: `${fake.url}/v1`,
       OPENAI_API_KEY: "fake-key",
       KILN_MODEL: "openai/fake-model",
+      // One turn at a time per user: a second start while one runs is refused after its project was made.
+      KILN_MAX_CHAT_RUNS_PER_USER: "1",
     },
   });
   owner = await kiln.signup();
@@ -80,4 +87,14 @@ it("makes nothing when the turn could not start: an unknown model or template is
   const empty = await start({ prompt: "   " });
   expect([empty.statusCode, empty.json().error.code]).toEqual([400, "validation_failed"]);
   expect(await projectSlugs()).toEqual(before);
+});
+
+it("takes the project back when the first turn is refused after it was made (a turn limit)", async () => {
+  const first = await start({ prompt: "a static page, built slowly" });
+  expect(first.statusCode).toBe(201);
+  const before = await projectSlugs();
+  const refused = await start({ prompt: "a static page for my shop" });
+  expect([refused.statusCode, refused.json().error.code]).toEqual([429, "limit_exceeded"]);
+  expect(await projectSlugs()).toEqual(before);
+  await answered(first.json().project.slug, first.json().chat.id);
 });
