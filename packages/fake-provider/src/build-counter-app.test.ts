@@ -6,7 +6,7 @@ import { type LanguageModel, stepCountIs, streamText, tool } from "ai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { COUNTER_APP_SUMMARY, COUNTER_IMPORT, fileContent, withCounter } from "./build-counter-app.ts";
-import { type FakeProvider, scenarios, startFakeProvider } from "./index.ts";
+import { type FakeProvider, HABIT_TRACKER_SUMMARY, scenarios, startFakeProvider } from "./index.ts";
 
 (globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
 
@@ -157,5 +157,17 @@ describe("build-counter-app helpers", () => {
     const { calls } = await runAgent(models[0]![1](), files);
     expect(calls).toEqual(["list_files", "write_file", "read_file", "bash"]);
     expect(files.get("src/App.tsx")).toBe(once);
+  });
+});
+
+describe.each(models)("build-habit-tracker via %s", (_name, model) => {
+  it("lists, writes the tracker, writes App.tsx and sums up", async () => {
+    fake.setResponder(scenarios["build-habit-tracker"]!());
+    const files = templateFiles();
+    const { calls, text } = await runAgent(model(), files);
+    expect(calls).toEqual(["list_files", "write_file", "write_file"]);
+    expect(text).toBe(HABIT_TRACKER_SUMMARY);
+    expect(files.get("src/HabitTracker.tsx")).toContain("Best streak");
+    expect(files.get("src/App.tsx")).toContain("<HabitTracker />");
   });
 });

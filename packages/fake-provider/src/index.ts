@@ -5,6 +5,7 @@ export {
   COUNTER_PATH,
   COUNTER_SOURCE,
 } from "./build-counter-app.ts";
+export { buildHabitTracker, HABIT_TRACKER_SUMMARY } from "./build-habit-tracker.ts";
 export {
   type ConversationMessage,
   type ConversationToolCall,

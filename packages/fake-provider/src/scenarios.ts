@@ -1,4 +1,5 @@
 import { buildCounterApp } from "./build-counter-app.ts";
+import { buildHabitTracker } from "./build-habit-tracker.ts";
 import { lastUserText, readConversation } from "./conversation.ts";
 import { assertReply } from "./plan.ts";
 import type { Reply, Responder } from "./types.ts";
@@ -19,5 +20,6 @@ function echo(): Responder {
 /** Ready-made responders by name (the CLI's `--scenario`). Each call makes a fresh one. */
 export const scenarios: Record<string, () => Responder> = {
   "build-counter-app": buildCounterApp,
+  "build-habit-tracker": buildHabitTracker,
   echo,
 };

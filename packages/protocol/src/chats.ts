@@ -2,6 +2,8 @@ import { z } from "zod";
 import { AgentEvent, ApprovalDecision, ApprovalMode, RunStatus, RunStopReason, Usage } from "./agent.ts";
 import { Id, Name, Text, Timestamp } from "./common.ts";
 import { MessagePart } from "./message-parts.ts";
+import { Project } from "./projects.ts";
+import { TemplateName } from "./templates.ts";
 
 /** A chat with the agent, inside one project. */
 
@@ -74,10 +76,11 @@ export const UpdateChatBody = z.strictObject({
 });
 export type UpdateChatBody = z.infer<typeof UpdateChatBody>;
 
+/** What a person asks the agent: any text but an empty one. */
+const Prompt = Text(MAX_MESSAGE_CHARS).refine((s) => s.trim().length > 0, "must not be empty");
+
 export const SendMessageBody = z.strictObject({
-  content: Text(MAX_MESSAGE_CHARS)
-    .refine((s) => s.trim().length > 0, "must not be empty")
-    .describe("What the user asks for"),
+  content: Prompt.describe("What the user asks for"),
   mode: ApprovalMode.optional().describe("Overrides the chat's mode for this turn"),
   model: ModelRef.optional().describe("Overrides the chat's model for this turn"),
 });
@@ -120,3 +123,15 @@ export type FixErrorsBody = z.infer<typeof FixErrorsBody>;
 
 export const FixErrorsResponse = SendMessageResponse.extend({ chat: Chat });
 export type FixErrorsResponse = z.infer<typeof FixErrorsResponse>;
+
+export const StartProjectBody = z.strictObject({
+  prompt: Prompt.describe("What to build: the project is named after it and it is the agent's first message"),
+  template: TemplateName.optional().describe("Template to start from; picked from the prompt when absent"),
+  mode: ApprovalMode.optional(),
+  model: ModelRef.optional(),
+});
+export type StartProjectBody = z.infer<typeof StartProjectBody>;
+
+/** The new project, its chat, and the first turn (running). */
+export const StartedProject = FixErrorsResponse.extend({ project: Project });
+export type StartedProject = z.infer<typeof StartedProject>;

@@ -26,6 +26,7 @@ import { workflowRoutes } from "./board/workflows/routes.ts";
 import type { WorkflowService } from "./board/workflows/service.ts";
 import { chatRoutes } from "./chats/routes.ts";
 import type { ChatService } from "./chats/service.ts";
+import type { ProjectStarter } from "./chats/start-project.ts";
 import type { KilnConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
 import { devServerRoutes } from "./devserver/routes.ts";
@@ -86,6 +87,7 @@ export interface Services {
   history: ProjectHistory;
   previewErrors: PreviewErrors;
   chats: ChatService;
+  projectStarter: ProjectStarter;
   jobs: JobService;
   reviews: TaskReviews;
   tasks: TaskService;
@@ -206,7 +208,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   templateRoutes(router, { templates: services.templates });
   devServerRoutes(router, { devServer: services.devServer, streams });
   previewErrorRoutes(router, { projects: services.projects, previewErrors: services.previewErrors });
-  chatRoutes(router, { chats: services.chats, streams });
+  chatRoutes(router, { chats: services.chats, starter: services.projectStarter, streams });
   taskRoutes(router, { tasks: services.tasks, reviews: services.reviews });
   workflowRoutes(router, { workflows: services.workflows });
   automationRoutes(router, { automation: services.automation });

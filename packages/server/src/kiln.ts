@@ -213,7 +213,11 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
       disk: limits.disk,
     });
-    const { chats, engine: chatEngine } = createChats({
+    const {
+      chats,
+      engine: chatEngine,
+      starter: projectStarter,
+    } = createChats({
       database,
       config,
       log: logger,
@@ -228,6 +232,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       previewErrors,
       egress,
       limits,
+      templateNames: () => templates.list().map((t) => t.name),
     });
     await chatEngine.recover();
     chatEngine.startSweeping();
@@ -319,6 +324,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       history,
       previewErrors,
       chats,
+      projectStarter,
       tasks: board.tasks,
       reviews,
       workflows: board.workflows,

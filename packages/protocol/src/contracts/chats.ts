@@ -10,12 +10,14 @@ import {
   RunEventsQuery,
   SendMessageBody,
   SendMessageResponse,
+  StartedProject,
+  StartProjectBody,
   UpdateChatBody,
 } from "../chats.ts";
 import { Id } from "../common.ts";
 import type { ErrorCode } from "../errors.ts";
 import { defineRoute } from "./define.ts";
-import { ProjectParams } from "./params.ts";
+import { OrgParams, ProjectParams } from "./params.ts";
 
 const tags = ["chats"];
 const CHATS = "/api/orgs/:org/projects/:project/chats";
@@ -136,6 +138,21 @@ export const chats = {
     status: 202,
     response: FixErrorsResponse,
     errors: ["project_not_found", "chat_not_found", "no_preview_errors", ...TURN_ERRORS],
+  }),
+  /** The prompt-first start: one call makes the project and sends the prompt, or makes nothing. */
+  startProject: defineRoute({
+    method: "POST",
+    path: "/api/orgs/:org/start",
+    summary:
+      "Start a project from a prompt: pick a template, name the project after the prompt, start its dev server and send the prompt to the agent",
+    tags,
+    // Running the agent needs chats.write as well; the service checks it (every role with one has both).
+    permission: "projects.write",
+    params: OrgParams,
+    body: StartProjectBody,
+    status: 201,
+    response: StartedProject,
+    errors: ["template_not_found", "limit_exceeded", ...TURN_ERRORS],
   }),
   cancel: defineRoute({
     method: "POST",

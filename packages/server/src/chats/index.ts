@@ -14,6 +14,7 @@ import type { SandboxDriver } from "../sandbox/driver.ts";
 import { ChatEngine, type CheckpointSink } from "./engine.ts";
 import { type BrowserErrorSource, ProjectContext } from "./project-context.ts";
 import { ChatService, type ModelSource } from "./service.ts";
+import { ProjectStarter } from "./start-project.ts";
 import { systemPrompt } from "./system-prompt.ts";
 import { ProjectWorkspace } from "./workspace.ts";
 
@@ -34,10 +35,16 @@ export interface ChatsDeps {
   egress: AddressPolicy;
   /** Turns per org and user; the agent's commands count as the org's sandboxes. */
   limits?: Limits;
+  /** The templates this server has (the prompt-first start picks one). */
+  templateNames: () => readonly string[];
 }
 
 /** Builds the chat engine and service from the server's parts (kept out of kiln.ts to keep it short). */
-export function createChats(d: ChatsDeps): { chats: ChatService; engine: ChatEngine } {
+export function createChats(d: ChatsDeps): {
+  chats: ChatService;
+  engine: ChatEngine;
+  starter: ProjectStarter;
+} {
   const engine = new ChatEngine({
     database: d.database,
     log: d.log,
@@ -81,5 +88,6 @@ export function createChats(d: ChatsDeps): { chats: ChatService; engine: ChatEng
       systemPrompt({ project, guide: await context.guide(access, project), mode }),
     errorsFor: (access, project) => context.errorReport(access, project),
   });
-  return { chats, engine };
+  const starter = new ProjectStarter({ projects: d.projects, chats, templates: d.templateNames });
+  return { chats, engine, starter };
 }

@@ -4,9 +4,13 @@ import { type EventStreams, lastEventId, wantsStream } from "../http/event-strea
 import type { OrgRouter } from "../orgs/router.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ChatService } from "./service.ts";
+import type { ProjectStarter } from "./start-project.ts";
 
-export function chatRoutes(router: OrgRouter, deps: { chats: ChatService; streams: EventStreams }): void {
-  const { chats, streams } = deps;
+export function chatRoutes(
+  router: OrgRouter,
+  deps: { chats: ChatService; starter: ProjectStarter; streams: EventStreams },
+): void {
+  const { chats, starter, streams } = deps;
   const c = routes.chats;
   /** One turn's events: replay after `after`, then live until the turn ends. */
   const stream = async (
@@ -64,6 +68,7 @@ export function chatRoutes(router: OrgRouter, deps: { chats: ChatService; stream
   router.handle(c.fixErrors, async (request) =>
     chats.fixErrors(request.scope, request.params.project, request.body),
   );
+  router.handle(c.startProject, async (request) => starter.start(request.scope, request.body));
   router.handle(c.cancel, async (request) =>
     chats.cancel(request.scope, request.params.project, request.params.chatId),
   );

@@ -169,6 +169,27 @@ export class ChatService {
     await this.#d.database.tenant(access.org.schemaName, (tx) => tx.delete(chats).where(eq(chats.id, id)));
   }
 
+  /**
+   * Refuses as a new turn would if its model cannot be had (none configured, unknown provider, bad key), so
+   * a caller about to make something for that turn (a project) can fail before making it. No model is called.
+   */
+  async checkModel(access: OrgAccess, modelRef?: string): Promise<void> {
+    requirePermission(access.role, "chats.write");
+    // The ids only label calls, and this model is never called.
+    const none = "00000000-0000-0000-0000-000000000000";
+    await this.#d.models.languageModel(
+      {
+        org: access.org,
+        userId: access.userId,
+        projectId: none,
+        chatId: none,
+        messageId: none,
+        source: "chat",
+      },
+      modelRef,
+    );
+  }
+
   /** Stores the user's message and starts the agent's answer; the run continues without the caller. */
   async send(
     access: OrgAccess,

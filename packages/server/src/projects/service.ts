@@ -213,8 +213,23 @@ export class ProjectService {
 
   async delete(access: OrgAccess, ref: string): Promise<void> {
     requirePermission(access.role, "projects.delete");
+    await this.#remove(access, ref);
+  }
+
+  /**
+   * Takes back a project its caller created a moment ago when what it was created for failed next (a
+   * prompt-first start whose first turn was refused): only the creator, with no more than `projects.write`.
+   */
+  async discard(access: OrgAccess, projectId: string): Promise<void> {
+    requirePermission(access.role, "projects.write");
+    await this.#remove(access, projectId, access.userId);
+  }
+
+  async #remove(access: OrgAccess, ref: string, createdBy?: string): Promise<void> {
     const id = await this.#database.tenant(access.org.schemaName, async (tx) => {
       const current = await findProject(tx, ref);
+      if (createdBy !== undefined && current.createdBy !== createdBy)
+        throw new NotFoundError("project_not_found", "project not found");
       await tx.delete(projects).where(eq(projects.id, current.id));
       return current.id;
     });

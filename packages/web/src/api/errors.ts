@@ -26,11 +26,20 @@ export function isApiError(err: unknown, code?: ApiError["code"]): err is ApiErr
 /** A sentence for a person; validation failures name the first field that was wrong. */
 export function describeError(err: unknown): string {
   if (err instanceof ApiError) {
-    if (err.code === "validation_failed" && Array.isArray(err.details)) {
-      const first = err.details[0] as { path?: unknown[]; message?: string } | undefined;
+    if (err.code === "validation_failed") {
+      // The server sends `{ issues: [{ path: "/field", message }] }`; a bare list is zod's own shape.
+      const details = err.details as { issues?: unknown } | unknown[] | undefined;
+      const issues = Array.isArray(details) ? details : details?.issues;
+      const first = (Array.isArray(issues) ? issues[0] : undefined) as
+        | { path?: unknown; message?: string }
+        | undefined;
       if (first?.message) {
-        const field = Array.isArray(first.path) && first.path.length > 0 ? `${first.path.join(".")}: ` : "";
-        return `${field}${first.message}`;
+        const path = Array.isArray(first.path)
+          ? first.path.map(String)
+          : typeof first.path === "string"
+            ? first.path.split("/").filter(Boolean)
+            : [];
+        return `${path.length > 0 ? `${path.join(".")}: ` : ""}${first.message}`;
       }
     }
     if (err.code === "network_error") return "Cannot reach the Kiln server. Check your connection.";

@@ -18,6 +18,9 @@ export const chats = {
     call(c.cancel, { params: { org, project, chatId } }),
   decide: (org: string, project: string, chatId: string, toolCallId: string, decision: ApprovalDecision) =>
     call(c.decide, { params: { org, project, chatId }, body: { toolCallId, decision } }),
+  /** The prompt-first start: a new project named after the prompt, with the prompt sent to the agent. */
+  startProject: (org: string, body: BodyOf<typeof c.startProject>) =>
+    call(c.startProject, { params: { org }, body }),
   resume: (org: string, project: string, chatId: string, messageId: string) =>
     call(c.resume, { params: { org, project, chatId, messageId } }),
   /** Server-sent events of one turn; `after` replays from that event number on. */

@@ -2,7 +2,8 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
-import { describeError, isApiError } from "../../api/errors.ts";
+import { isApiError } from "../../api/errors.ts";
+import { errorsFromApi, type FormErrors } from "../../api/form-errors.ts";
 import { meQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { Field, Input } from "../../ui/input.tsx";
@@ -15,12 +16,12 @@ export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: stri
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
-  const [error, setError] = useState<string>();
+  const [errors, setErrors] = useState<FormErrors>({ fields: {} });
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setError(undefined);
+    setErrors({ fields: {} });
     setBusy(true);
     try {
       if (mode === "signup") {
@@ -40,14 +41,15 @@ export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: stri
         await navigate(org ? { to: "/$org", params: { org }, replace: true } : { to: "/", replace: true });
       }
     } catch (err) {
-      setError(
+      // A refused field (a short password, a malformed address) is said next to that field.
+      setErrors(
         isApiError(err, "invalid_credentials")
-          ? "Wrong email or password."
+          ? { fields: {}, form: "Wrong email or password." }
           : isApiError(err, "email_taken")
-            ? "An account with this email already exists. Log in instead."
+            ? { fields: { email: "An account with this email already exists. Log in instead." } }
             : isApiError(err, "rate_limited")
-              ? "Too many attempts. Wait a few minutes and try again."
-              : describeError(err),
+              ? { fields: {}, form: "Too many attempts. Wait a few minutes and try again." }
+              : errorsFromApi(err),
       );
       setBusy(false);
     }
@@ -56,7 +58,7 @@ export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: stri
   return (
     <form onSubmit={submit} className="flex flex-col gap-4" noValidate>
       {mode === "signup" && (
-        <Field label="Name">
+        <Field label="Name" error={errors.fields.name}>
           {(id) => (
             <Input
               id={id}
@@ -68,7 +70,7 @@ export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: stri
           )}
         </Field>
       )}
-      <Field label="Email">
+      <Field label="Email" error={errors.fields.email}>
         {(id) => (
           <Input
             id={id}
@@ -82,7 +84,11 @@ export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: stri
           />
         )}
       </Field>
-      <Field label="Password" hint={mode === "signup" ? "At least 8 characters." : undefined}>
+      <Field
+        label="Password"
+        hint={mode === "signup" ? "At least 8 characters." : undefined}
+        error={errors.fields.password}
+      >
         {(id) => (
           <Input
             id={id}
@@ -95,12 +101,12 @@ export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: stri
           />
         )}
       </Field>
-      {error && (
+      {errors.form && (
         <p
           role="alert"
           className="rounded-md border border-red-500/30 bg-red-500/10 px-3 py-2 text-xs text-red-300"
         >
-          {error}
+          {errors.form}
         </p>
       )}
       <Button type="submit" variant="primary" size="md" loading={busy} className="w-full">

@@ -11,11 +11,11 @@ import {
   type WorkflowStatus,
 } from "@kiln/protocol";
 import { type FormEvent, type ReactNode, useEffect, useId, useState } from "react";
+import { errorsFromApi, type FormErrors, issuesToErrors } from "../../api/form-errors.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { CloseIcon, PlusIcon } from "../../ui/icons.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
-import { errorsFromApi, type FormErrors, issuesToErrors } from "./form-errors.ts";
 import { useSaveRule } from "./mutations.ts";
 import {
   ACTION_LABELS,

@@ -1,10 +1,10 @@
 import { type Member, TASK_PRIORITIES, type Task, type TaskPriority, UpdateTaskBody } from "@kiln/protocol";
 import { type FormEvent, useState } from "react";
+import { errorsFromApi, type FormErrors, issuesToErrors } from "../../api/form-errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { assigneeValue, parseAssignee, parseLabels } from "./assignee.ts";
-import { errorsFromApi, type FormErrors, issuesToErrors } from "./form-errors.ts";
 import { useUpdateTask } from "./mutations.ts";
 import { descendantIds } from "./subtasks.ts";
 

@@ -1,7 +1,8 @@
 import { slugify } from "@kiln/protocol";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
-import { describeError, isApiError } from "../../api/errors.ts";
+import { isApiError } from "../../api/errors.ts";
+import { errorsFromApi, type FormErrors } from "../../api/form-errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input } from "../../ui/input.tsx";
@@ -13,12 +14,12 @@ export function CreateOrgDialog({ open, onClose }: { open: boolean; onClose: () 
   const [name, setName] = useState("");
   const [slug, setSlug] = useState("");
   const [slugEdited, setSlugEdited] = useState(false);
-  const [error, setError] = useState<string>();
+  const [errors, setErrors] = useState<FormErrors>({ fields: {} });
   const effectiveSlug = slugEdited ? slug : slugify(name, "");
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(undefined);
+    setErrors({ fields: {} });
     create.mutate(
       { name: name.trim(), slug: effectiveSlug },
       {
@@ -30,12 +31,12 @@ export function CreateOrgDialog({ open, onClose }: { open: boolean; onClose: () 
           void navigate({ to: "/$org", params: { org: org.slug } });
         },
         onError: (err) =>
-          setError(
+          setErrors(
             isApiError(err, "slug_taken")
-              ? "That URL name is taken; pick another."
+              ? { fields: { slug: "That URL name is taken; pick another." } }
               : isApiError(err, "slug_reserved")
-                ? "That URL name is reserved; pick another."
-                : describeError(err),
+                ? { fields: { slug: "That URL name is reserved; pick another." } }
+                : errorsFromApi(err),
           ),
       },
     );
@@ -50,7 +51,7 @@ export function CreateOrgDialog({ open, onClose }: { open: boolean; onClose: () 
       description="Orgs hold projects and members; each is its own tenant."
     >
       <form id="create-org" onSubmit={submit} className="flex flex-col gap-4">
-        <Field label="Name">
+        <Field label="Name" error={errors.fields.name}>
           {(id) => (
             <Input
               id={id}
@@ -62,7 +63,11 @@ export function CreateOrgDialog({ open, onClose }: { open: boolean; onClose: () 
             />
           )}
         </Field>
-        <Field label="URL name" hint={`Projects live at /${effectiveSlug || "…"}/<project>`} error={error}>
+        <Field
+          label="URL name"
+          hint={`Projects live at /${effectiveSlug || "…"}/<project>`}
+          error={errors.fields.slug}
+        >
           {(id) => (
             <Input
               id={id}
@@ -72,10 +77,17 @@ export function CreateOrgDialog({ open, onClose }: { open: boolean; onClose: () 
                 setSlug(e.target.value.toLowerCase());
               }}
               required
-              pattern="[a-z][a-z0-9-]{1,38}"
+              // Browsers compile `pattern` with the `v` flag, where a bare `-` in a class is a syntax error.
+              pattern="[a-z][a-z0-9\-]{1,38}"
+              title="Lowercase letters, digits and hyphens; starts with a letter; 2–39 characters"
             />
           )}
         </Field>
+        {errors.form && (
+          <p role="alert" className="text-xs text-red-400">
+            {errors.form}
+          </p>
+        )}
       </form>
       <div className="mt-5 flex justify-end gap-2">
         <Button onClick={onClose}>Cancel</Button>

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useEffect, useState } from "react";
 import { describeError, isApiError } from "../../api/errors.ts";
+import { errorsFromApi, type FormErrors } from "../../api/form-errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { Dialog } from "../../ui/dialog.tsx";
@@ -27,7 +28,7 @@ export function CreateProjectDialog({
   const navigate = useNavigate();
   const [name, setName] = useState("");
   const [template, setTemplate] = useState<string>();
-  const [error, setError] = useState<string>();
+  const [errors, setErrors] = useState<FormErrors>({ fields: {} });
 
   useEffect(() => {
     if (!template && templates.data?.length) {
@@ -38,7 +39,7 @@ export function CreateProjectDialog({
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!template) return;
-    setError(undefined);
+    setErrors({ fields: {} });
     create.mutate(
       { name: name.trim(), template },
       {
@@ -48,10 +49,10 @@ export function CreateProjectDialog({
           void navigate({ to: "/$org/$project", params: { org, project: project.slug } });
         },
         onError: (err) =>
-          setError(
+          setErrors(
             isApiError(err, "slug_taken")
-              ? "A project with this name already exists here."
-              : describeError(err),
+              ? { fields: { name: "A project with this name already exists here." } }
+              : errorsFromApi(err),
           ),
       },
     );
@@ -67,7 +68,10 @@ export function CreateProjectDialog({
       className="w-[min(44rem,calc(100vw-2rem))]"
     >
       <form id="create-project" onSubmit={submit} className="flex flex-col gap-5">
-        <Field label="Project name" error={error}>
+        <Field
+          label="Project name"
+          error={errors.fields.name ?? errors.form ?? Object.values(errors.fields)[0]}
+        >
           {(id) => (
             <Input
               id={id}

@@ -1,4 +1,4 @@
-import { describeError, isApiError } from "../../api/errors.ts";
+import { describeError, isApiError } from "./errors.ts";
 
 /** Messages per top-level field of a form ("title", "description", …), and one for the whole form. */
 export interface FormErrors {

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { ApiError } from "../../api/errors.ts";
+import { ApiError, describeError } from "./errors.ts";
 import { errorsFromApi, issuesToErrors } from "./form-errors.ts";
 
 it("puts zod issues under their first path segment, the first message winning", () => {
@@ -40,4 +40,11 @@ it("says any other failure for the whole form", () => {
     fields: {},
     form: "invalid body",
   });
+});
+
+it("names the field in a one-line description of the server's validation failure", () => {
+  const err = new ApiError(400, "validation_failed", "invalid body", {
+    issues: [{ in: "body", path: "/password", message: "at least 8 characters" }],
+  });
+  expect(describeError(err)).toBe("password: at least 8 characters");
 });
