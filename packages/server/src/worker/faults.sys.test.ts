@@ -648,7 +648,7 @@ describe("fault tolerance of jobs (real processes, PostgreSQL)", () => {
       expect(registered).not.toHaveLength(0);
       // The one answer that may be an error: the given-up attempt's final word, refused once and forgotten.
       const errors = serverErrors(from);
-      expect(errors.length).toBeLessThanOrEqual(1);
+      expect(errors.length, JSON.stringify(errors)).toBeLessThanOrEqual(1);
       for (const e of errors) {
         expect(e).toMatchObject({ code: "stale_attempt", ref: { jobId: first.id } });
         expect(["complete", "fail"]).toContain(e.ref?.type);
