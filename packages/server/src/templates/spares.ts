@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rename } from "node:fs/promises";
 import path from "node:path";
+import { removeProjectTree, removeProjectTrees } from "../sandbox/as-owner.ts";
 import type { CacheLog } from "./dependency-cache.ts";
 import type { LoadedTemplate } from "./registry.ts";
 import type { TemplateService } from "./service.ts";
@@ -66,7 +67,8 @@ export class SpareWorkspaces {
   async fill(): Promise<void> {
     if (!this.#cleared) {
       this.#cleared = true;
-      await rm(this.#o.root, { recursive: true, force: true }).catch(() => {});
+      // Leftovers of an earlier run were warmed in their sandboxes: each goes as its own user.
+      await removeProjectTrees(this.#o.root, this.#o.ownerOf).catch(() => {});
     }
     for (const template of this.#o.templates.registry.all()) await this.#fillOne(template.manifest.name);
   }
@@ -92,7 +94,7 @@ export class SpareWorkspaces {
 
   /** A claimed spare that was not used (the project could not be created). */
   async discard(spare: Spare): Promise<void> {
-    await rm(spare.dir, { recursive: true, force: true });
+    await removeProjectTree(spare.dir, this.#o.ownerOf(spare.id));
   }
 
   close(): void {
@@ -123,7 +125,7 @@ export class SpareWorkspaces {
         await mkdir(dir, { recursive: true, mode: 0o750 });
         await this.#o.templates.prepareFiles(template, dir, this.#o.ownerOf(id));
       } catch (err) {
-        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        await removeProjectTree(dir, this.#o.ownerOf(id)).catch(() => {});
         this.#o.log?.warn({ err, template: name }, "could not make a spare workspace");
         return;
       }
@@ -137,7 +139,7 @@ export class SpareWorkspaces {
         }
       }
       if (this.#closed) {
-        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        await removeProjectTree(dir, this.#o.ownerOf(id)).catch(() => {});
         return;
       }
       ready.push(spare);
