@@ -74,7 +74,8 @@ describe.skipIf(process.getuid?.() !== 0)("the worker's write_file tool against 
 
     expect({ uid: statSync(shared).uid, gid: statSync(shared).gid }).toEqual({ uid: 0, gid: 0 });
     expect(digest(shared)).toBe(content);
-    expect(written).toBeGreaterThan(20);
+    // Writes got through while the swapper ran: a handful on a loaded machine, dozens on an idle one.
+    expect(written).toBeGreaterThanOrEqual(5);
     // What the tool makes is the sandbox user's: the new directories too, through their descriptors.
     const fresh = await executeTool(writeFileTool, { path: "fresh/deep/file.txt", content: "x" }, ctx);
     expect(fresh.isError, fresh.output).toBe(false);

@@ -28,7 +28,7 @@ while (Date.now() < end) {
     swaps++;
   } catch {
     try { if (fs.lstatSync("d").isSymbolicLink()) fs.renameSync("d", "d.link"); } catch {}
-    try { fs.renameSync("d.real", "d"); } catch { fs.rmSync("d.real", { recursive: true, force: true }); }
+    try { fs.renameSync("d.real", "d"); } catch { try { fs.rmSync("d.real", { recursive: true, force: true }); } catch {} }
     try { fs.symlinkSync(${JSON.stringify(target)}, "d.link"); } catch {}
   }
 }

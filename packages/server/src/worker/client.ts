@@ -147,12 +147,17 @@ export class KilnWorker {
         this.#heartbeat = setInterval(() => this.#beat(), Math.max(250, parsed.heartbeatMs));
         // Attempts the server no longer gives this worker (it ended them while the worker was away) are
         // stopped without a word; finished ones are reported again — the server may have missed it.
-        // What the job logged meanwhile goes first, in order: the board shows the whole run.
+        // What a held job logged meanwhile goes first, in order: the board shows the whole run. What an
+        // attempt the server has moved on from logged is dropped: the server would refuse every line of it.
         this.#registered = true;
         const held = new Set(parsed.jobs.map((j) => `${j.jobId}:${j.attempt}`));
         for (const job of [...this.#jobs.values()]) {
           const current = held.has(`${job.assignment.job.id}:${job.assignment.attempt}`);
-          if (current || job.outcome) this.#flush(job);
+          if (current) this.#flush(job);
+          else {
+            job.pending.length = 0;
+            job.lost = 0;
+          }
           if (job.outcome) this.#report(job);
           else if (!current) this.#drop(job);
         }
