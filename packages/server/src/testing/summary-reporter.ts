@@ -1,3 +1,6 @@
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 
 /**
@@ -18,13 +21,26 @@ export default class SummaryReporter implements Reporter {
       }
       if (mod.state() === "failed" && mod.children.size === 0) failed++;
     }
-    const slowest = testModules
+    const files = testModules
       .map((mod) => ({
+        project: mod.project.name,
         name: `${mod.project.name} ${mod.relativeModuleId}`,
         ms: mod.diagnostic().duration,
       }))
-      .sort((a, b) => b.ms - a.ms)
-      .slice(0, 12);
+      .sort((a, b) => b.ms - a.ms);
+    const slowest = files.slice(0, 12);
+    const byProject = new Map<string, { ms: number; n: number }>();
+    for (const f of files) {
+      const sum = byProject.get(f.project) ?? { ms: 0, n: 0 };
+      byProject.set(f.project, { ms: sum.ms + f.ms, n: sum.n + 1 });
+    }
+    if (byProject.size > 1) {
+      process.stdout.write("\ntest time by project (summed over files):\n");
+      for (const [name, { ms, n }] of [...byProject].sort((a, b) => b[1].ms - a[1].ms))
+        process.stdout.write(`  ${(ms / 1000).toFixed(0).padStart(6)} s  ${name} (${n} files)\n`);
+      // Every file's time, for finding where the suite's time goes.
+      writeFileSync(path.join(os.tmpdir(), "kiln-test-timings.json"), JSON.stringify(files, null, 1));
+    }
     if (slowest.length > 1) {
       process.stdout.write("\nslowest test files:\n");
       for (const f of slowest)
