@@ -32,6 +32,7 @@ export default defineConfig({
           name: "pglite",
           include: integration,
           env: { KILN_TEST_DB: "pglite" },
+          globalSetup: ["./packages/server/src/testing/pglite-setup.ts"],
         },
       },
       {
@@ -61,7 +62,7 @@ export default defineConfig({
           include: ["e2e/**/*.e2e.ts"],
           env: { KILN_TEST_DB: "pglite" },
           // The studio's browser tests run against a current build of packages/web.
-          globalSetup: ["./e2e/build-web.ts"],
+          globalSetup: ["./e2e/build-web.ts", "./packages/server/src/testing/pglite-setup.ts"],
           testTimeout: 150_000,
           hookTimeout: 120_000,
         },

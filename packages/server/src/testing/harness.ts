@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FastifyBaseLogger } from "fastify";
@@ -46,7 +46,18 @@ export function testDatabaseUrl(): Promise<string> {
 /** A database for one test file: in-memory PGlite, or a pool on this file's fresh PostgreSQL database. */
 export async function openTestDatabase(): Promise<Database> {
   if (testDbKind() === "postgres") return openDatabase({ databaseUrl: await testDatabaseUrl(), poolSize: 5 });
-  return openDatabase({});
+  return openDatabase({ pgliteDump: await pgliteTemplate() });
+}
+
+let template: Promise<Blob | undefined> | undefined;
+
+/** The run's migrated PGlite template (pglite-setup.ts), read once per test file; none outside such a run. */
+export function pgliteTemplate(): Promise<Blob | undefined> {
+  template ??= (async () => {
+    const file = inject("pgliteTemplate");
+    return file ? new Blob([await readFile(file)]) : undefined;
+  })();
+  return template;
 }
 
 export interface TestKiln extends Kiln {

@@ -3,7 +3,7 @@ import type { WorkerClientMessage, WorkerServerMessage } from "@kiln/protocol";
 import pg from "pg";
 import { WebSocket } from "ws";
 import { type Database, openDatabase } from "../db/client.ts";
-import { testDbKind } from "./harness.ts";
+import { pgliteTemplate, testDbKind } from "./harness.ts";
 import { ADMIN_URL } from "./postgres-setup.ts";
 
 /**
@@ -12,7 +12,7 @@ import { ADMIN_URL } from "./postgres-setup.ts";
  */
 export async function isolatedDatabase(): Promise<{ database: Database; drop(): Promise<void> }> {
   if (testDbKind() === "pglite") {
-    const database = await openDatabase({});
+    const database = await openDatabase({ pgliteDump: await pgliteTemplate() });
     return { database, drop: () => database.close() };
   }
   const name = `kiln_test_jobs_${randomBytes(5).toString("hex")}`;
