@@ -6,6 +6,7 @@ import { cn } from "../../ui/cn.ts";
 import { useNarrowScreen } from "../../ui/use-media-query.ts";
 import { BoardView } from "../board/board-view.tsx";
 import { ChatPanel } from "../chat/chat-panel.tsx";
+import { useChatUi } from "../chat/chat-store.ts";
 import { EditorPane } from "../editor/editor-pane.tsx";
 import { saveFile, useLoadOpenFiles, useRemoteChanges } from "../editor/file-sync.ts";
 import { isDirty, useEditor } from "../editor/store.ts";
@@ -46,6 +47,12 @@ export function Workspace({ view }: { view: "code" | "board" }) {
   useFileEvents(org, project);
   const tree = useFileTree(org, project);
   useRemoteChanges(org, project, tree.data);
+
+  // The chat box has the keyboard when a workspace opens; not on a touch screen, where that would cover
+  // the page with the on-screen keyboard.
+  useEffect(() => {
+    if (!window.matchMedia("(pointer: coarse)").matches) useChatUi.getState().requestFocus();
+  }, []);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
