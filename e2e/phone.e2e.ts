@@ -87,7 +87,7 @@ it("signs up, creates a project, chats, previews and opens the board on a phone"
 
   // The header's page links do not fit: a menu has them.
   const header = page.getByRole("banner");
-  await header.getByRole("button", { name: "Menu" }).tap();
+  await header.getByRole("button", { name: "Menu", exact: true }).tap();
   await page.getByRole("menuitem", { name: "Usage" }).waitFor();
   await page.getByRole("menuitem", { name: "Settings" }).tap();
   await page.getByRole("heading", { name: "Settings" }).waitFor();
@@ -129,7 +129,9 @@ it("signs up, creates a project, chats, previews and opens the board on a phone"
   await chat.locator("[data-tool=write_file][data-state=done]").first().waitFor({ timeout: 30_000 });
   await chat.getByText(/^Done! I added/).waitFor({ timeout: 30_000 });
   await expect
-    .poll(() => chat.locator("li[data-role=assistant]").first().getAttribute("data-status"))
+    .poll(() => chat.locator("li[data-role=assistant]").first().getAttribute("data-status"), {
+      timeout: 30_000,
+    })
     .toBe("completed");
   await fitsTheScreen(page, "workspace chat");
   await shot(page, "phone-workspace-chat");
@@ -162,7 +164,7 @@ it("signs up, creates a project, chats, previews and opens the board on a phone"
   await chat.getByText(/^Done! I added/).waitFor();
 
   // The workspace's menu has what the header has no room for.
-  await page.getByRole("banner").getByRole("button", { name: "Menu" }).tap();
+  await page.getByRole("banner").getByRole("button", { name: "Menu", exact: true }).tap();
   await page.getByRole("menuitem", { name: "Restart the dev server" }).waitFor();
   await page.getByRole("menuitem", { name: "All projects" }).tap();
 

@@ -7,6 +7,7 @@ import { queryClient } from "./api/query-client.ts";
 import { router } from "./router.tsx";
 import "./styles.css";
 import "./focus.css";
+import "./narrow.css";
 
 // The session ended for good (refresh refused): drop everything cached and ask to log in again.
 onUnauthenticated(() => {
