@@ -27,8 +27,17 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+/** A screen to emulate: a phone is `{ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }`. */
+export interface Screen {
+  viewport: { width: number; height: number };
+  isMobile?: boolean;
+  hasTouch?: boolean;
+}
+
 /** A Chromium with a fresh profile in a temporary directory, removed on close. */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(
+  screen: Screen = { viewport: { width: 1100, height: 800 } },
+): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `no Chromium at ${CHROMIUM}: run scripts/setup-system.sh as root (apt-get install chromium)`,
@@ -39,7 +48,7 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     headless: true,
     args: FLAGS,
-    viewport: { width: 1100, height: 800 },
+    ...screen,
   });
   return {
     context,

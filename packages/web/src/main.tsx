@@ -6,6 +6,8 @@ import { onUnauthenticated } from "./api/client.ts";
 import { queryClient } from "./api/query-client.ts";
 import { router } from "./router.tsx";
 import "./styles.css";
+import "./focus.css";
+import "./narrow.css";
 
 // The session ended for good (refresh refused): drop everything cached and ask to log in again.
 onUnauthenticated(() => {

@@ -1,5 +1,6 @@
 import type { QueryClient } from "@tanstack/react-query";
 import { createRootRouteWithContext, Link, Outlet } from "@tanstack/react-router";
+import { ShortcutsHost } from "../features/shell/shortcuts.tsx";
 import { ConfirmHost } from "../ui/confirm.tsx";
 import { Toaster } from "../ui/toast.tsx";
 
@@ -18,6 +19,7 @@ function Root() {
       <Outlet />
       <Toaster />
       <ConfirmHost />
+      <ShortcutsHost />
     </>
   );
 }

@@ -3,6 +3,8 @@ import { persist } from "zustand/middleware";
 
 export type BottomTab = "terminal" | "logs";
 export type Device = "desktop" | "tablet" | "mobile";
+/** The one pane a narrow screen shows of the code view (the board is the other view). */
+export type PhonePane = "chat" | "code" | "preview";
 
 interface WorkspaceUi {
   chatOpen: boolean;
@@ -11,11 +13,15 @@ interface WorkspaceUi {
   previewOpen: boolean;
   bottomTab: BottomTab;
   device: Device;
+  pane: PhonePane;
   quickOpen: boolean;
   set(patch: Partial<Omit<WorkspaceUi, "set">>): void;
 }
 
-/** Layout choices that should survive a reload: which panels are open, the device width, the bottom tab. */
+/**
+ * How the workspace is laid out. Which panels are open, the device width and the bottom tab survive a reload;
+ * a phone's pane does not: a workspace opens on its chat.
+ */
 export const useWorkspaceUi = create<WorkspaceUi>()(
   persist(
     (set) => ({
@@ -25,6 +31,7 @@ export const useWorkspaceUi = create<WorkspaceUi>()(
       previewOpen: true,
       bottomTab: "terminal",
       device: "desktop",
+      pane: "chat",
       quickOpen: false,
       set: (patch) => set(patch),
     }),

@@ -1,9 +1,11 @@
-import { type ReactNode, useEffect, useRef } from "react";
+import { type KeyboardEvent, type ReactNode, useLayoutEffect, useRef, useState } from "react";
 import { cn } from "./cn.ts";
+import { focusFirst, trapTab } from "./focus-trap.ts";
 
 /**
- * A modal on the native <dialog>: the browser traps focus, closes on Escape and keeps the page inert, so
- * none of that is re-implemented here. Clicking the backdrop closes it too.
+ * A modal on the native <dialog>: the browser closes it on Escape and keeps the page inert; clicking the
+ * backdrop closes it too. Focus moves in when it opens (to the field marked autoFocus, else the first
+ * control), Tab and Shift+Tab wrap around inside it, and focus goes back to what opened it when it closes.
  */
 export function Dialog({
   open,
@@ -23,16 +25,41 @@ export function Dialog({
   className?: string;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
+  // The content mounts once the dialog is open: React's autoFocus cannot focus inside a closed <dialog>.
+  const [shown, setShown] = useState(false);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
+    if (open) {
+      if (dialog.open) return;
+      opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      dialog.showModal();
+      setShown(true);
+      return;
+    }
+    // Closed here, or already by the browser (a second Escape closes without asking).
+    if (dialog.open) dialog.close();
+    setShown(false);
+    const back = opener.current;
+    opener.current = null;
+    if (back?.isConnected) back.focus();
   }, [open]);
 
+  // After the content mounted: a field with autoFocus has taken focus, or the first control takes it.
+  useLayoutEffect(() => {
+    const dialog = ref.current;
+    if (!shown || !dialog) return;
+    const active = document.activeElement;
+    if (!active || active === dialog || !dialog.contains(active)) focusFirst(dialog);
+  }, [shown]);
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDialogElement>) => {
+    if (e.key === "Tab" && ref.current) trapTab(ref.current, e);
+  };
+
   return (
-    // biome-ignore lint/a11y/useKeyWithClickEvents: the backdrop click mirrors Escape, which <dialog> handles itself
     <dialog
       ref={ref}
       aria-label={title}
@@ -44,12 +71,13 @@ export function Dialog({
       onClick={(e) => {
         if (e.target === ref.current) onClose();
       }}
+      onKeyDown={onKeyDown}
       className={cn(
         "m-auto w-[min(32rem,calc(100vw-2rem))] rounded-lg border border-line bg-surface-1 p-0 text-neutral-200 shadow-2xl",
         className,
       )}
     >
-      {open && (
+      {open && shown && (
         <div className="flex max-h-[85vh] flex-col">
           <header className="border-b border-line px-5 pt-4 pb-3">
             <h2 className="text-sm font-semibold text-neutral-100">{title}</h2>

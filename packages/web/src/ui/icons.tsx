@@ -241,6 +241,36 @@ export function MoreIcon(props: IconProps) {
   );
 }
 
+export function MenuIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M2.5 4h11M2.5 8h11M2.5 12h11" />
+    </Svg>
+  );
+}
+export function ChartIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="M2 14h12M4 11.5V8M8 11.5V3.5M12 11.5V6" />
+    </Svg>
+  );
+}
+export function CodeIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <path d="m5.5 4.5-3.5 3.5 3.5 3.5M10.5 4.5l3.5 3.5-3.5 3.5" />
+    </Svg>
+  );
+}
+export function KeyboardIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <rect x="1.5" y="4" width="13" height="8" rx="1.2" />
+      <path d="M4 6.5h.01M6.5 6.5h.01M9 6.5h.01M11.5 6.5h.01M5 9.5h6" />
+    </Svg>
+  );
+}
+
 export function KilnLogo({ className }: { className?: string }) {
   return (
     <svg viewBox="0 0 32 32" className={className} aria-hidden="true">

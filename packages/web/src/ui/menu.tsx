@@ -14,7 +14,7 @@ export type MenuEntry = MenuItem | "separator" | { heading: string };
 
 /**
  * A button that opens a list of actions. Arrow keys move, Enter picks, Escape or a click outside closes,
- * and focus returns to the button.
+ * and focus returns to the button; Tab closes it and moves on.
  */
 export function Menu({
   trigger,
@@ -56,6 +56,9 @@ export function Menu({
     const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
     if (e.key === "Escape") {
       e.preventDefault();
+      close();
+    } else if (e.key === "Tab") {
+      // From the button, so Tab moves on to what follows it rather than to the top of the page.
       close();
     } else if (e.key === "ArrowDown") {
       e.preventDefault();
@@ -102,7 +105,8 @@ export function Menu({
                 role="menuitem"
                 disabled={item.disabled}
                 onClick={() => {
-                  setOpen(false);
+                  // Focus goes back to the button first: a dialog the item opens returns it there.
+                  close();
                   item.onSelect();
                 }}
                 className={cn(

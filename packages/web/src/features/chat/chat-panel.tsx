@@ -9,9 +9,9 @@ import { ChatView } from "./chat-view.tsx";
 
 /**
  * The workspace's left column: the agent chat and the project's history. The chat stays mounted while
- * the history shows, so a running turn keeps streaming.
+ * the history shows, so a running turn keeps streaming. On a phone it is a whole pane, not one to hide.
  */
-export function ChatPanel() {
+export function ChatPanel({ hideable = true }: { hideable?: boolean }) {
   const tab = useChatUi((s) => s.tab);
   const setTab = useChatUi((s) => s.setTab);
   const setUi = useWorkspaceUi((s) => s.set);
@@ -40,9 +40,11 @@ export function ChatPanel() {
           },
         ]}
         trailing={
-          <IconButton label="Hide chat" onClick={() => setUi({ chatOpen: false })}>
-            <CloseIcon className="size-3.5" />
-          </IconButton>
+          hideable && (
+            <IconButton label="Hide chat" onClick={() => setUi({ chatOpen: false })}>
+              <CloseIcon className="size-3.5" />
+            </IconButton>
+          )
         }
       />
       <div className={cn("flex min-h-0 flex-1 flex-col", tab !== "chat" && "hidden")}>

@@ -10,7 +10,7 @@ interface ChatUi {
   /** The open chat per `org/project`; absent: the most recent one. */
   selected: Record<string, string>;
   tab: ChatPanelTab;
-  /** Bumped to ask the composer to take the keyboard focus (after "Fix with agent"). */
+  /** Bumped to ask the composer to take the keyboard focus (a workspace opened, "Fix with agent"). */
   focusRequest: number;
   select(projectKey: string, chatId: string | null): void;
   setTab(tab: ChatPanelTab): void;

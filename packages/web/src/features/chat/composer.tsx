@@ -110,6 +110,7 @@ export function Composer({
       }}
     >
       <div
+        data-focus-ring="within"
         className={cn(
           "rounded-md border border-line bg-surface-0 focus-within:border-accent-500",
           disabled && "opacity-60",

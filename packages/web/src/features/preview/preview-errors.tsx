@@ -101,7 +101,7 @@ export function PreviewErrors() {
         setHanded(new Set([...handed, ...fresh.map(seenKey)]));
         useChatUi.getState().select(key, res.chat.id);
         useChatUi.getState().requestFocus();
-        useWorkspaceUi.getState().set({ chatOpen: true });
+        useWorkspaceUi.getState().set({ chatOpen: true, pane: "chat" });
       },
     });
   };

@@ -115,6 +115,7 @@ export function PreviewPane() {
         >
           <label
             title={origin ? `${origin}${path}` : undefined}
+            data-focus-ring="within"
             className="flex h-6 min-w-0 flex-1 items-center gap-1.5 rounded border border-line bg-surface-0 px-2 font-mono text-[11px] focus-within:border-accent-500"
           >
             <span className="size-1.5 shrink-0 rounded-full bg-emerald-400/70" aria-hidden="true" />

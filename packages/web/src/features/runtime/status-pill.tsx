@@ -23,12 +23,13 @@ export function StatusPill({
       title={detail}
       data-state={state ?? "unknown"}
       className={cn(
-        "inline-flex h-6 items-center gap-1.5 rounded-full border border-line bg-surface-0 px-2 text-[11px] font-medium",
+        "inline-flex h-6 items-center gap-1.5 rounded-full whitespace-nowrap border border-line bg-surface-0 px-2 text-[11px] font-medium",
         look.text,
       )}
     >
       <span className={cn("size-1.5 rounded-full", look.dot)} />
-      Dev server: {look.label}
+      <span className="max-md:sr-only">Dev server: </span>
+      {look.label}
     </span>
   );
 }

@@ -1,12 +1,15 @@
-import { Link } from "@tanstack/react-router";
+import { Link, useNavigate } from "@tanstack/react-router";
 import type { ReactNode } from "react";
-import { KilnLogo } from "../../ui/icons.tsx";
+import { IconButton } from "../../ui/button.tsx";
+import { ChartIcon, GridIcon, KilnLogo, MenuIcon, SettingsIcon } from "../../ui/icons.tsx";
+import { Menu } from "../../ui/menu.tsx";
 import { VerifyBanner } from "../auth/verify-banner.tsx";
 import { OrgSwitcher } from "../orgs/org-switcher.tsx";
 import { UserMenu } from "./user-menu.tsx";
 
 /** The bar above the dashboard and settings pages (and, until the user's email is verified, a banner). */
 export function AppHeader({ org, children }: { org: string; children?: ReactNode }) {
+  const navigate = useNavigate();
   const tab =
     "rounded-md px-2.5 py-1 text-[13px] text-neutral-400 hover:text-neutral-100 data-[status=active]:bg-white/6 data-[status=active]:text-neutral-100";
   return (
@@ -28,8 +31,36 @@ export function AppHeader({ org, children }: { org: string; children?: ReactNode
             Settings
           </Link>
         </nav>
-        <div className="ml-auto flex items-center gap-2">
+        <div className="ml-auto flex shrink-0 items-center gap-2">
           {children}
+          {/* Where the tabs above do not fit, a menu has them. */}
+          <Menu
+            label="Pages"
+            align="end"
+            className="sm:hidden"
+            items={[
+              {
+                label: "Projects",
+                icon: <GridIcon />,
+                onSelect: () => void navigate({ to: "/$org", params: { org } }),
+              },
+              {
+                label: "Usage",
+                icon: <ChartIcon />,
+                onSelect: () => void navigate({ to: "/$org/usage", params: { org } }),
+              },
+              {
+                label: "Settings",
+                icon: <SettingsIcon />,
+                onSelect: () => void navigate({ to: "/$org/settings", params: { org } }),
+              },
+            ]}
+            trigger={(props) => (
+              <IconButton label="Menu" {...props}>
+                <MenuIcon className="size-4" />
+              </IconButton>
+            )}
+          />
           <UserMenu />
         </div>
       </header>

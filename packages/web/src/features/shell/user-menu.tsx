@@ -1,7 +1,8 @@
-import { LogoutIcon } from "../../ui/icons.tsx";
+import { KeyboardIcon, LogoutIcon } from "../../ui/icons.tsx";
 import { Menu } from "../../ui/menu.tsx";
 import { useLogout } from "../auth/use-logout.ts";
 import { useMe } from "../auth/use-me.ts";
+import { openShortcuts } from "./shortcuts.tsx";
 
 export function UserMenu() {
   const me = useMe();
@@ -17,6 +18,7 @@ export function UserMenu() {
       align="end"
       items={[
         { heading: me.user.email },
+        { label: "Keyboard shortcuts", icon: <KeyboardIcon />, hint: "?", onSelect: openShortcuts },
         { label: "Log out", icon: <LogoutIcon />, onSelect: () => void logout() },
       ]}
       trigger={(props) => (

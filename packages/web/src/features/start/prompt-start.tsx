@@ -89,6 +89,7 @@ export function PromptStart({ org, hero }: { org: string; hero: boolean }) {
       )}
       <form
         onSubmit={submit}
+        data-focus-ring="within"
         className="mt-5 rounded-xl border border-line bg-surface-1 p-3 shadow-lg focus-within:border-accent-500/70"
       >
         <textarea

@@ -3,8 +3,10 @@ import { Group, Panel, Separator, useDefaultLayout } from "react-resizable-panel
 import { useProject } from "../../state/project-context.tsx";
 import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { cn } from "../../ui/cn.ts";
+import { useNarrowScreen } from "../../ui/use-media-query.ts";
 import { BoardView } from "../board/board-view.tsx";
 import { ChatPanel } from "../chat/chat-panel.tsx";
+import { useChatUi } from "../chat/chat-store.ts";
 import { EditorPane } from "../editor/editor-pane.tsx";
 import { saveFile, useLoadOpenFiles, useRemoteChanges } from "../editor/file-sync.ts";
 import { isDirty, useEditor } from "../editor/store.ts";
@@ -14,6 +16,7 @@ import { QuickOpen } from "../files/quick-open.tsx";
 import { useFileTree } from "../files/use-file-tree.ts";
 import { PreviewPane } from "../preview/preview-pane.tsx";
 import { BottomPanel } from "./bottom-panel.tsx";
+import { PaneBar, PhonePanes } from "./phone-panes.tsx";
 import { WorkspaceHeader } from "./workspace-header.tsx";
 
 function Handle({ vertical }: { vertical?: boolean }) {
@@ -29,11 +32,13 @@ function Handle({ vertical }: { vertical?: boolean }) {
 
 /**
  * The project workspace: chat | files | editor over terminal | preview, every split resizable and
- * remembered. Keyboard: Ctrl/Cmd-S saves, Ctrl/Cmd-P opens a file by name, Ctrl-` toggles the terminal.
+ * remembered; on a narrow screen one pane at a time with a tab bar below. Keyboard: Ctrl/Cmd-S saves,
+ * Ctrl/Cmd-P opens a file by name, Ctrl-` toggles the terminal.
  */
 export function Workspace({ view }: { view: "code" | "board" }) {
   const { org, project } = useProject();
   const ui = useWorkspaceUi();
+  const narrow = useNarrowScreen();
   const [quickOpen, setQuickOpen] = useState(false);
   // Tabs belong to one project; opening another starts with none.
   useState(() => useEditor.getState().reset(`${org}/${project}`));
@@ -42,6 +47,12 @@ export function Workspace({ view }: { view: "code" | "board" }) {
   useFileEvents(org, project);
   const tree = useFileTree(org, project);
   useRemoteChanges(org, project, tree.data);
+
+  // The chat box has the keyboard when a workspace opens; not on a touch screen, where that would cover
+  // the page with the on-screen keyboard.
+  useEffect(() => {
+    if (!window.matchMedia("(pointer: coarse)").matches) useChatUi.getState().requestFocus();
+  }, []);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -93,6 +104,8 @@ export function Workspace({ view }: { view: "code" | "board" }) {
       <WorkspaceHeader view={view} />
       {view === "board" ? (
         <BoardView />
+      ) : narrow ? (
+        <PhonePanes />
       ) : (
         <Group
           orientation="horizontal"
@@ -145,6 +158,7 @@ export function Workspace({ view }: { view: "code" | "board" }) {
           )}
         </Group>
       )}
+      {narrow && <PaneBar view={view} />}
       <QuickOpen open={quickOpen} onClose={() => setQuickOpen(false)} />
     </div>
   );
