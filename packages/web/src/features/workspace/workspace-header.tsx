@@ -10,6 +10,7 @@ import {
   KilnLogo,
   MonitorIcon,
   RefreshIcon,
+  SettingsIcon,
   TerminalIcon,
 } from "../../ui/icons.tsx";
 import { toast } from "../../ui/toast.tsx";
@@ -104,6 +105,15 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
             </IconButton>
           </>
         )}
+        <Link
+          to="/$org/$project/settings"
+          params={{ org, project }}
+          aria-label="Project settings"
+          title="Project settings"
+          className="ml-1 flex size-7 items-center justify-center rounded-md text-neutral-400 hover:bg-white/6 hover:text-neutral-100"
+        >
+          <SettingsIcon className="size-3.5" />
+        </Link>
         <span className="mx-2 h-5 w-px bg-line" />
         <UserMenu />
       </div>
