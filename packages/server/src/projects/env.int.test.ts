@@ -133,7 +133,7 @@ describe("project environment variables", () => {
     ]) {
       const res = await put({ name, value: "x" });
       expect([res.statusCode, code(res)], name).toEqual([400, "env_var_reserved"]);
-      expect(res.json().error.message).toContain("reserved");
+      expect(res.json().error.message).toContain("Kiln's sandbox");
     }
     const tooLong = "x".repeat(ENV_LIMITS.valueBytes + 1);
     const multibyte = "é".repeat(ENV_LIMITS.valueBytes / 2 + 1); // within the characters, over the bytes
@@ -141,7 +141,13 @@ describe("project environment variables", () => {
       const res = await put({ name: "SOME_VALUE", value });
       expect([res.statusCode, code(res)], String(value).slice(0, 20)).toEqual([400, "validation_failed"]);
     }
-    for (const body of [{ name: "NO_VALUE" }, { value: "x" }, { name: "X", value: "x", extra: 1 }, [], "x"]) {
+    for (const body of [
+      { name: "NO_VALUE" },
+      { value: "x" },
+      { name: "X", value: "x", extra: 1 },
+      { name: "X", value: "x", secret: "yes" },
+      [],
+    ]) {
       const res = await put(body);
       expect([res.statusCode, code(res)], JSON.stringify(body)).toEqual([400, "validation_failed"]);
     }
