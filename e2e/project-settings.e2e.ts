@@ -117,14 +117,15 @@ it("renames, keeps a secret, opens the preview, clones and deletes a project fro
   expect(await general.getByRole("alert").count()).toBe(0);
 
   // Environment: a secret (the default) and a plain variable.
-  await page.getByRole("button", { name: "Add variable" }).click();
+  await page.getByRole("button", { name: "Add variable", exact: true }).click();
   let dialog = page.getByRole("dialog", { name: "Add a variable" });
   await dialog.getByLabel("Name").fill("app secret");
   expect(await dialog.getByLabel("Name").inputValue()).toBe("APP_SECRET");
   await dialog.getByLabel("Value").fill(SECRET);
   await dialog.getByRole("button", { name: "Add variable" }).click();
   await page.getByText("Restarting the dev server so the app sees it").first().waitFor();
-  await page.getByRole("button", { name: "Add variable" }).click();
+  await dialog.waitFor({ state: "hidden" });
+  await page.getByRole("button", { name: "Add variable", exact: true }).click();
   dialog = page.getByRole("dialog", { name: "Add a variable" });
   await dialog.getByLabel("Name").fill("PATH");
   await dialog.getByText("PATH is set by Kiln's sandbox").waitFor();
@@ -165,6 +166,9 @@ it("renames, keeps a secret, opens the preview, clones and deletes a project fro
   await page.getByRole("button", { name: "Copy the clone command" }).click();
   await page.getByText("Clone command copied").waitFor();
   expect(await page.evaluate("navigator.clipboard.readText()")).toBe(command);
+  // The page as it stays, without the toasts over it.
+  await page.getByText("Clone command copied").waitFor({ state: "hidden", timeout: 15_000 });
+  // From the top: the sticky header stays where a scrolled page left it in a full-page shot.
   await page.evaluate("window.scrollTo(0, 0)");
   await page.screenshot({ path: path.join(SCREENSHOTS, "project-settings.png"), fullPage: true });
 
@@ -176,8 +180,9 @@ it("renames, keeps a secret, opens the preview, clones and deletes a project fro
     await promisify(execFile)("git", ["clone", "-q", url, path.join(dir, "repo")], {
       env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
     });
-    expect(await readFile(path.join(dir, "repo", "server.js"), "utf8")).toBe(SERVER);
+    // The template's first commit (edits reach the repository with the next checkpoint).
     const files = (await readdir(path.join(dir, "repo"), { recursive: true })) as string[];
+    expect(files).toEqual(expect.arrayContaining(["server.js", "kiln.json", ".git"]));
     for (const file of files) {
       const content = await readFile(path.join(dir, "repo", file)).catch(() => Buffer.alloc(0));
       expect(content.includes(SECRET), file).toBe(false);
@@ -208,6 +213,7 @@ it("renames, keeps a secret, opens the preview, clones and deletes a project fro
   await remove.click();
   await page.waitForURL(`${base}/${org}`);
   await page.getByRole("heading", { name: "Projects" }).waitFor();
-  expect(await page.getByText("Env Lab").count()).toBe(0);
+  await page.getByText("Deleted Env Lab").waitFor();
+  expect(await page.locator(`a[href="/${org}/env-lab"]`).count()).toBe(0);
   await page.close();
 }, 360_000);
