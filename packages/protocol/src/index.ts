@@ -15,6 +15,7 @@ export * from "./message-parts.ts";
 export * from "./orgs.ts";
 export * from "./permissions.ts";
 export * from "./preview-errors.ts";
+export * from "./project-env.ts";
 export * from "./projects.ts";
 export * from "./reviews.ts";
 export * from "./runtime.ts";

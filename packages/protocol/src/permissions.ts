@@ -14,6 +14,9 @@ export const PERMISSIONS = {
   "members.manage": "admin",
   "invitations.manage": "admin",
   "projects.read": "viewer",
+  // Also a project's environment variables: their values (plain ones; never a secret's) and changes. Whoever may
+  // change a project runs code in it and can read them there anyway (printenv); viewers and reviewers see only
+  // which names exist.
   "projects.write": "developer",
   "projects.delete": "admin",
   // A public preview exposes the app to anyone with its URL: an admin's call.

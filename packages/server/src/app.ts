@@ -60,6 +60,7 @@ import type { PreviewErrors } from "./preview/errors.ts";
 import { previewErrorRoutes } from "./preview/errors-routes.ts";
 import type { PreviewGateway } from "./preview/gateway.ts";
 import { previewAwareServer } from "./preview/server.ts";
+import type { ProjectEnvService } from "./projects/env.ts";
 import { projectRoutes } from "./projects/routes.ts";
 import type { ProjectService } from "./projects/service.ts";
 import { templateRoutes } from "./templates/routes.ts";
@@ -77,6 +78,7 @@ export interface Services {
   members: MemberService;
   invitations: InvitationService;
   projects: ProjectService;
+  projectEnv: ProjectEnvService;
   files: FileService;
   fileWatches: FileWatches;
   templates: TemplateService;
@@ -196,7 +198,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   orgRoutes(router, { orgs: services.orgs });
   memberRoutes(router, { members: services.members });
   invitationRoutes(router, { invitations: services.invitations });
-  projectRoutes(router, { projects: services.projects });
+  projectRoutes(router, { projects: services.projects, env: services.projectEnv });
   // One table of open streams for every live route, so the per-user cap counts them all.
   const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
   fileRoutes(router, {

@@ -43,6 +43,7 @@ import { OrgService } from "./orgs/service.ts";
 import { PreviewTokens } from "./preview/access.ts";
 import { createPreview } from "./preview/index.ts";
 import { PreviewLinks } from "./preview/links.ts";
+import { ProjectEnvService } from "./projects/env.ts";
 import { forgetDeleted } from "./projects/forget.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
@@ -156,6 +157,13 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       spares,
       limits: config.limits,
     });
+    const projectEnv = new ProjectEnvService({
+      database,
+      secrets,
+      projects,
+      orgRow: (orgId) => orgs.row(orgId),
+      log: logger,
+    });
     const fileEvents = new FileEvents();
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const { manager: devServers, service: devServer } = createDevServers({
@@ -164,6 +172,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       templates,
       limits,
       projects,
+      env: projectEnv,
       fileEvents,
       links: new PreviewLinks(previewTokens, config.publicUrl, config.appDomain),
       hibernateAfterMinutes: config.hibernateAfterMinutes,
@@ -175,10 +184,11 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       limits,
       idleMs: config.terminalIdleMinutes * 60_000,
       log: logger,
-      sandboxFor: (orgId, projectId) => ({
+      sandboxFor: async (orgId, projectId) => ({
         projectId,
         workspaceDir: storage.projectDir(orgId, projectId),
         network: "egress",
+        env: await projectEnv.forProject(orgId, projectId),
       }),
     });
     const {
@@ -223,6 +233,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       log: logger,
       embedded,
       projects,
+      env: projectEnv,
       files,
       devServer,
       driver,
@@ -314,6 +325,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         log: logger,
       }),
       projects,
+      projectEnv,
       files,
       fileWatches,
       templates,

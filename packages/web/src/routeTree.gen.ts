@@ -21,6 +21,7 @@ import { Route as AppOrgIndexRouteImport } from "./routes/_app/$org/index.tsx";
 import { Route as AppOrgProjectRouteImport } from "./routes/_app/$org/$project.tsx";
 import { Route as AppOrgSettingsRouteImport } from "./routes/_app/$org/settings.tsx";
 import { Route as AppOrgUsageRouteImport } from "./routes/_app/$org/usage.tsx";
+import { Route as AppOrgProjectSettingsRouteImport } from "./routes/_app/$org/$project_.settings.tsx";
 
 const IndexRoute = IndexRouteImport.update({
   id: "/",
@@ -81,6 +82,11 @@ const AppOrgUsageRoute = AppOrgUsageRouteImport.update({
   path: "/usage",
   getParentRoute: () => AppOrgRoute,
 } as any);
+const AppOrgProjectSettingsRoute = AppOrgProjectSettingsRouteImport.update({
+  id: "/$project_/settings",
+  path: "/$project/settings",
+  getParentRoute: () => AppOrgRoute,
+} as any);
 
 export interface FileRoutesByFullPath {
   "/": typeof IndexRoute;
@@ -94,6 +100,7 @@ export interface FileRoutesByFullPath {
   "/$org/settings": typeof AppOrgSettingsRoute;
   "/$org/usage": typeof AppOrgUsageRoute;
   "/$org/": typeof AppOrgIndexRoute;
+  "/$org/$project/settings": typeof AppOrgProjectSettingsRoute;
 }
 export interface FileRoutesByTo {
   "/": typeof IndexRoute;
@@ -106,6 +113,7 @@ export interface FileRoutesByTo {
   "/$org/settings": typeof AppOrgSettingsRoute;
   "/$org/usage": typeof AppOrgUsageRoute;
   "/$org": typeof AppOrgIndexRoute;
+  "/$org/$project/settings": typeof AppOrgProjectSettingsRoute;
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport;
@@ -121,6 +129,7 @@ export interface FileRoutesById {
   "/_app/$org/settings": typeof AppOrgSettingsRoute;
   "/_app/$org/usage": typeof AppOrgUsageRoute;
   "/_app/$org/": typeof AppOrgIndexRoute;
+  "/_app/$org/$project_/settings": typeof AppOrgProjectSettingsRoute;
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath;
@@ -135,7 +144,8 @@ export interface FileRouteTypes {
     | "/$org/$project"
     | "/$org/settings"
     | "/$org/usage"
-    | "/$org/";
+    | "/$org/"
+    | "/$org/$project/settings";
   fileRoutesByTo: FileRoutesByTo;
   to:
     | "/"
@@ -147,7 +157,8 @@ export interface FileRouteTypes {
     | "/$org/$project"
     | "/$org/settings"
     | "/$org/usage"
-    | "/$org";
+    | "/$org"
+    | "/$org/$project/settings";
   id:
     | "__root__"
     | "/"
@@ -161,7 +172,8 @@ export interface FileRouteTypes {
     | "/_app/$org/$project"
     | "/_app/$org/settings"
     | "/_app/$org/usage"
-    | "/_app/$org/";
+    | "/_app/$org/"
+    | "/_app/$org/$project_/settings";
   fileRoutesById: FileRoutesById;
 }
 export interface RootRouteChildren {
@@ -260,6 +272,13 @@ declare module "@tanstack/react-router" {
       preLoaderRoute: typeof AppOrgUsageRouteImport;
       parentRoute: typeof AppOrgRoute;
     };
+    "/_app/$org/$project_/settings": {
+      id: "/_app/$org/$project_/settings";
+      path: "/$project/settings";
+      fullPath: "/$org/$project/settings";
+      preLoaderRoute: typeof AppOrgProjectSettingsRouteImport;
+      parentRoute: typeof AppOrgRoute;
+    };
   }
 }
 
@@ -268,6 +287,7 @@ interface AppOrgRouteChildren {
   AppOrgSettingsRoute: typeof AppOrgSettingsRoute;
   AppOrgUsageRoute: typeof AppOrgUsageRoute;
   AppOrgIndexRoute: typeof AppOrgIndexRoute;
+  AppOrgProjectSettingsRoute: typeof AppOrgProjectSettingsRoute;
 }
 
 const AppOrgRouteChildren: AppOrgRouteChildren = {
@@ -275,6 +295,7 @@ const AppOrgRouteChildren: AppOrgRouteChildren = {
   AppOrgSettingsRoute: AppOrgSettingsRoute,
   AppOrgUsageRoute: AppOrgUsageRoute,
   AppOrgIndexRoute: AppOrgIndexRoute,
+  AppOrgProjectSettingsRoute: AppOrgProjectSettingsRoute,
 };
 
 const AppOrgRouteWithChildren =

@@ -11,6 +11,7 @@ import { members } from "./members.ts";
 import { ops } from "./ops.ts";
 import { orgs } from "./orgs.ts";
 import { previewErrors } from "./preview-errors.ts";
+import { projectEnv } from "./project-env.ts";
 import { projects } from "./projects.ts";
 import { runtime } from "./runtime.ts";
 import { tasks } from "./tasks.ts";
@@ -33,6 +34,7 @@ export const routes = {
   members,
   invitations,
   projects,
+  projectEnv,
   templates,
   files,
   runtime,

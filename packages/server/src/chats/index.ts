@@ -8,6 +8,7 @@ import type { Database } from "../db/client.ts";
 import type { DevServerService } from "../devserver/service.ts";
 import type { FileService } from "../files/service.ts";
 import type { Limits } from "../limits/index.ts";
+import type { ProjectEnvService } from "../projects/env.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import type { SandboxDriver } from "../sandbox/driver.ts";
@@ -24,6 +25,8 @@ export interface ChatsDeps {
   log: FastifyBaseLogger;
   embedded: boolean;
   projects: ProjectService;
+  /** The project's environment variables, given to the agent's commands as to the dev server. */
+  env: ProjectEnvService;
   files: FileService;
   devServer: DevServerService;
   driver: SandboxDriver;
@@ -76,10 +79,11 @@ export function createChats(d: ChatsDeps): {
               d.driver,
             )
           : d.driver,
-        sandbox: (network) => ({
+        sandbox: async (network) => ({
           projectId: project.id,
           workspaceDir: d.storage.projectDir(access.org.id, project.id),
           network: network ? "egress" : "none",
+          env: await d.env.forProject(access.org.id, project.id),
         }),
         info: () => context.info(access, project),
         previewStatus: () => context.previewStatus(access, project),

@@ -39,7 +39,8 @@ export interface ProjectWorkspaceDeps {
   project: Project;
   files: FileService;
   driver: SandboxDriver;
-  sandbox: (network: boolean) => SandboxSpec;
+  /** The project's sandbox, with its environment variables (read for each command: changes apply at once). */
+  sandbox: (network: boolean) => Promise<SandboxSpec>;
   info?: () => Promise<ProjectInfo>;
   previewStatus?: () => Promise<PreviewStatus>;
   /** Longest a single command may run, whatever the model asks for. */
@@ -133,7 +134,7 @@ export class ProjectWorkspace implements Workspace {
   async exec(command: string, options: ExecOptions = {}): Promise<WorkspaceExecResult> {
     const max = this.#d.maxExecMs ?? 10 * 60_000;
     const wallClockMs = Math.min(max, Math.max(1000, options.timeoutMs ?? 120_000));
-    const result = await this.#d.driver.exec(this.#d.sandbox(options.network ?? false), {
+    const result = await this.#d.driver.exec(await this.#d.sandbox(options.network ?? false), {
       argv: ["bash", "-lc", command],
       cwd: options.cwd && rel(options.cwd) ? `/workspace/${rel(options.cwd)}` : "/workspace",
       limits: { wallClockMs, outputBytes: 64 * 1024 },
@@ -150,7 +151,7 @@ export class ProjectWorkspace implements Workspace {
   }
 
   async openShell(): Promise<ShellSession> {
-    const proc = await this.#d.driver.spawn(this.#d.sandbox(false), {
+    const proc = await this.#d.driver.spawn(await this.#d.sandbox(false), {
       argv: ["bash", "--noprofile", "--norc"],
       cwd: "/workspace",
       openStdin: true,

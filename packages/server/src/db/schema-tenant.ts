@@ -31,6 +31,22 @@ export const projects = pgTable("projects", {
   updatedAt: ts("updated_at").notNull().defaultNow(),
 });
 
+/** A project's environment variables (projects/env.ts); `value_sealed` is SecretBox output bound to the row. */
+export const projectEnvVars = pgTable(
+  "project_env_vars",
+  {
+    projectId: uuid("project_id").notNull(),
+    name: text("name").notNull(),
+    secret: boolean("secret").notNull().default(false),
+    valueSealed: text("value_sealed").notNull(),
+    hint: text("hint"),
+    updatedBy: uuid("updated_by"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.name] })],
+);
+
 export const chats = pgTable("chats", {
   id: uuid("id").primaryKey(),
   projectId: uuid("project_id").notNull(),

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { FastifyBaseLogger } from "fastify";
 import type { FileEvents } from "../files/events.ts";
 import type { Limits } from "../limits/index.ts";
+import type { ProjectEnvService } from "../projects/env.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import type { SandboxDriver, SandboxSpec } from "../sandbox/index.ts";
@@ -16,6 +17,8 @@ export interface DevServersDeps {
   templates: TemplateService;
   limits: Limits;
   projects: ProjectService;
+  /** The project's environment variables, given to its dev server. */
+  env: ProjectEnvService;
   fileEvents: FileEvents;
   /** Where a project's preview is (the preview domain's links, preview/links.ts). */
   links: PreviewLinks;
@@ -48,7 +51,8 @@ export function createDevServers(d: DevServersDeps): {
     driverFor: (p) => d.limits.guard(ownerOf(p), d.driver),
     idleMs: d.hibernateAfterMinutes * 60_000,
     log: d.log,
-    sandboxFor: async (p) => sandboxOf(p),
+    // Read at every start, so a restart is all it takes for the app to see a changed variable.
+    sandboxFor: async (p) => ({ ...sandboxOf(p), env: await d.env.forProject(p.orgId, p.projectId) }),
     commandFor: async (p) => devCommand(d.templates.get(p.template).manifest, GUEST_PORT),
   });
   // The studio opens the preview right after creating a project: starting now overlaps the dev server's
@@ -67,6 +71,19 @@ export function createDevServers(d: DevServersDeps): {
     manager,
     preview: d.links,
     admit: (p) => d.limits.check(ownerOf(p), sandboxOf(p)),
+  });
+  // The app sees a changed variable only in a new process: restart a server that runs (or tries to, or
+  // crashed — perhaps for want of that very variable). A stopped or hibernated one reads it when it starts.
+  d.env.onChange(async (access, project) => {
+    const state = manager.status(devProject(access, project)).state;
+    if (state !== "running" && state !== "starting" && state !== "crashed") return false;
+    try {
+      await service.act(access, project.id, "restart");
+      return true;
+    } catch (err) {
+      d.log.warn({ projectId: project.id, err }, "dev server not restarted after an environment change");
+      return false;
+    }
   });
   return { manager, service };
 }

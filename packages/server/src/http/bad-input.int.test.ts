@@ -110,6 +110,7 @@ beforeAll(async () => {
   const job = { kind: "fix", instructions: "x" };
   params.jobId = (await ok(c.post(`/api/orgs/${org.slug}/projects/${project.slug}/jobs`, job))).id;
   params.workerTokenId = (await ok(c.post(`/api/orgs/${org.slug}/workers/tokens`, { name: "probe" }))).id;
+  params.variable = (await ok(c.put(`${board}/env`, { name: "TARGET_VAR", value: "x" }))).variable.name;
 
   // A second org the barrage never names: it must come out byte-for-byte the same.
   const other = await ok(c.post("/api/orgs", { name: "Sentinel", slug: uniqueSlug("sentinel") }));
@@ -166,6 +167,8 @@ function validValue(raw: Schema, where: string): unknown {
       if (new RegExp(s.pattern).test(digest)) return digest;
       const code = "000000"; // a mailed verification code
       if (new RegExp(s.pattern).test(code)) return code;
+      const envName = "PROBE_VALUE"; // an environment variable's name
+      if (new RegExp(s.pattern).test(envName)) return envName;
       throw new Error(`teach validValue a value for ${where} (pattern ${s.pattern})`);
     }
     return "valid value".padEnd(s.minLength ?? 0, "x").slice(0, s.maxLength ?? 100);

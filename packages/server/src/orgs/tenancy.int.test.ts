@@ -83,6 +83,7 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   commentId: "comment_not_found",
   statusId: "status_not_found",
   ruleId: "rule_not_found",
+  variable: "env_var_not_found",
 };
 
 interface JsonSchema {
@@ -154,6 +155,8 @@ interface Tenant {
   /** A workflow status of the project that holds no task. */
   statusId: string;
   ruleId: string;
+  /** An environment variable of the project, named after the tenant (so no other project has it). */
+  variable: string;
 }
 
 let kiln: TestKiln;
@@ -519,6 +522,13 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     instructions: `job ${prefix}`,
   });
   expect(job.statusCode).toBe(201);
+  const variable = `TENANT_${prefix.toUpperCase()}_SECRET`;
+  const env = await owner.client.put(`${board}/env`, {
+    name: variable,
+    value: `tenant-${prefix}-env-secret-value`,
+    secret: true,
+  });
+  expect(env.statusCode).toBe(200);
   const workerToken = await owner.client.post(`/api/orgs/${slug}/workers/tokens`, {
     name: `worker ${prefix}`,
   });
@@ -544,6 +554,7 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     commentId: comment.json().id,
     statusId: workflow.statuses.at(-1).id,
     ruleId: rules[0].id,
+    variable,
   };
 }
 
@@ -592,6 +603,12 @@ async function stateOf(tenant: Tenant) {
       ),
     ),
     ...(await boardOf(tenant.org.schema)),
+    env: await query(
+      db,
+      sql.raw(
+        `SELECT project_id, name, secret, value_sealed, updated_at FROM "${tenant.org.schema}".project_env_vars ORDER BY 1, 2`,
+      ),
+    ),
     projectDir: existsSync(kiln.storage.projectDir(orgId, tenant.project.id)),
     projectFiles: await projectFiles(kiln.storage.projectDir(orgId, tenant.project.id)),
   };
@@ -644,6 +661,7 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     commentId: tenant.commentId,
     statusId: tenant.statusId,
     ruleId: tenant.ruleId,
+    variable: tenant.variable,
   };
 }
 
@@ -755,7 +773,7 @@ function sampleString(schema: JsonSchema): string {
   if (schema.format === "date-time") return new Date().toISOString();
   const min = schema.minLength ?? 0;
   const max = schema.maxLength ?? Number.POSITIVE_INFINITY;
-  const fits = ["sample-value", "sample", "x".repeat(Math.max(min, 1)), "0".repeat(64)].find(
+  const fits = ["sample-value", "sample", "x".repeat(Math.max(min, 1)), "0".repeat(64), "SAMPLE_VALUE"].find(
     (s) => s.length >= min && s.length <= max && (!schema.pattern || new RegExp(schema.pattern).test(s)),
   );
   if (fits === undefined)

@@ -12,8 +12,11 @@ import { TerminalSession } from "./session.ts";
 export interface TerminalServiceOptions {
   projects: ProjectService;
   driver: SandboxDriver;
-  /** The project's sandbox (workspace, mounts, network), the same one its dev server gets. */
-  sandboxFor(orgId: string, projectId: string): SandboxSpec;
+  /**
+   * The project's sandbox (workspace, mounts, network, environment variables), the same one its dev server
+   * gets. A shell keeps the environment it started with.
+   */
+  sandboxFor(orgId: string, projectId: string): Promise<SandboxSpec>;
   /** Sessions with no attached socket and no output for this long are killed; 0 never. */
   idleMs: number;
   /** Output characters kept for a reconnecting client. */
@@ -67,7 +70,7 @@ export class TerminalService {
     const driver = this.#o.limits ? this.#o.limits.guard(owner, this.#o.driver) : this.#o.driver;
     let process: SandboxProcess;
     try {
-      process = await driver.spawn(this.#o.sandboxFor(access.org.id, project.id), {
+      process = await driver.spawn(await this.#o.sandboxFor(access.org.id, project.id), {
         argv: ptyArgv(cols, rows, SHELL),
         env: { TERM: "xterm-256color", PS1: "\\w \\$ " },
         openStdin: true,

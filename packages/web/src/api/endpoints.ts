@@ -8,6 +8,7 @@ import { jobs } from "./endpoints/jobs.ts";
 import { llm } from "./endpoints/llm.ts";
 import { orgs } from "./endpoints/orgs.ts";
 import { previewErrors } from "./endpoints/previewErrors.ts";
+import { projectEnv } from "./endpoints/projectEnv.ts";
 import { projects } from "./endpoints/projects.ts";
 import { runtime } from "./endpoints/runtime.ts";
 import { tasks } from "./endpoints/tasks.ts";
@@ -23,6 +24,7 @@ export const api = {
   invitations,
   templates,
   projects,
+  projectEnv,
   files,
   runtime,
   terminals,

@@ -50,5 +50,6 @@ export const keys = {
   diff: (o: string, p: string, sha: string | undefined) => [...project(o, p), "diff", sha] as const,
   tree: (o: string, p: string) => [...project(o, p), "tree"] as const,
   runtime: (o: string, p: string) => [...project(o, p), "runtime"] as const,
+  env: (o: string, p: string) => [...project(o, p), "env"] as const,
   previewErrors: (o: string, p: string) => [...project(o, p), "preview-errors"] as const,
 };

@@ -79,6 +79,11 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
               onSelect: () => void navigate({ to: "/$org", params: { org } }),
             },
             {
+              label: "Project settings",
+              icon: <SettingsIcon />,
+              onSelect: () => void navigate({ to: "/$org/$project/settings", params: { org, project } }),
+            },
+            {
               label: "Organization settings",
               icon: <SettingsIcon />,
               onSelect: () => void navigate({ to: "/$org/settings", params: { org } }),
@@ -140,6 +145,15 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
               </IconButton>
             </>
           )}
+          <Link
+            to="/$org/$project/settings"
+            params={{ org, project }}
+            aria-label="Project settings"
+            title="Project settings"
+            className="ml-1 flex size-7 items-center justify-center rounded-md text-neutral-400 hover:bg-white/6 hover:text-neutral-100"
+          >
+            <SettingsIcon className="size-3.5" />
+          </Link>
         </div>
         <span className="mx-2 h-5 w-px bg-line max-md:mx-1" />
         <UserMenu />
