@@ -89,7 +89,11 @@ export interface CreateKilnOptions {
   database?: Database;
   logger?: FastifyBaseLogger;
   mailer?: Mailer;
+  /** Told as each start-up step begins (`kiln start` shows it on the console). */
+  onProgress?: (step: StartupStep) => void;
 }
+
+export type StartupStep = "database" | "migrations" | "app";
 
 const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
 const PLACEHOLDER_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/public");
@@ -100,6 +104,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
   const embedded = !options.database && !config.databaseUrl;
   const unlock = embedded ? await lockDataDir(config.dataDir) : async () => {};
   let database: Database;
+  options.onProgress?.("database");
   try {
     database =
       options.database ??
@@ -110,8 +115,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
   }
   const t1 = performance.now();
   try {
+    options.onProgress?.("migrations");
     await migrateAll(database);
     const t2 = performance.now();
+    options.onProgress?.("app");
     const masterKey = await loadMasterKey(config.dataDir, config.secretKey);
     const secrets = new SecretBox(masterKey);
     const driver = await openDriver(config, logger);
