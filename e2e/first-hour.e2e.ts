@@ -1,0 +1,88 @@
+/**
+ * Small things a new user meets in the first hour: a signed-out visit logs no error in the console (no
+ * 401 from asking who is signed in).
+ */
+import type { ConsoleMessage, Page, Response } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../packages/server/src/testing/free-port.ts";
+import type { SignedUp } from "../packages/server/src/testing/harness.ts";
+import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
+import { type Browser, launchChromium } from "./chromium.ts";
+
+let kiln: TestKiln;
+let browser: Browser;
+let base: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://localhost:${port}`;
+  [kiln, browser] = await Promise.all([startTestKiln({ env: { KILN_PUBLIC_URL: base } }), launchChromium()]);
+  await kiln.app.listen({ port, host: "127.0.0.1" });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await kiln?.stop();
+});
+
+/** Console errors, failed requests and 4xx/5xx answers, as a user's devtools would show them. */
+function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (m: ConsoleMessage) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
+  page.on("response", (r: Response) => {
+    if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
+  });
+  return problems;
+}
+
+/** Logs `user` in through the form, as a person would. */
+async function logIn(page: Page, user: SignedUp): Promise<void> {
+  // One browser profile for every test here: whoever was signed in before is not.
+  await browser.context.clearCookies();
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Email").fill(user.user.email);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+}
+
+it("a signed-out visit, before and after a session, logs no error and asks no one who is signed in", async () => {
+  const page = await browser.context.newPage();
+  const problems = watchProblems(page);
+  const asked: string[] = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/auth/me") asked.push(r.url());
+  });
+
+  await page.goto(`${base}/`);
+  await page.getByRole("heading", { name: "Log in to Kiln" }).waitFor();
+  await page.goto(`${base}/login`);
+  await page.getByRole("heading", { name: "Log in to Kiln" }).waitFor();
+  await page.goto(`${base}/signup`);
+  await page.getByLabel("Password").waitFor();
+  await page.waitForLoadState("networkidle");
+  expect(problems).toEqual([]);
+  expect(asked).toEqual([]);
+
+  // Signed in, the studio does ask (and gets its answer); logged out again, it stops asking.
+  const user = await kiln.signup();
+  await logIn(page, user);
+  expect(asked.length).toBeGreaterThan(0);
+  await page.getByRole("button", { name: "Account menu" }).click();
+  await page.getByRole("menuitem", { name: "Log out" }).click();
+  await page.getByRole("heading", { name: "Log in to Kiln" }).waitFor();
+  problems.length = 0;
+  asked.length = 0;
+  await page.goto(`${base}/`);
+  await page.getByRole("heading", { name: "Log in to Kiln" }).waitFor();
+  await page.reload();
+  await page.getByRole("heading", { name: "Log in to Kiln" }).waitFor();
+  await page.waitForLoadState("networkidle");
+  expect(problems).toEqual([]);
+  expect(asked).toEqual([]);
+  await page.close();
+}, 120_000);
