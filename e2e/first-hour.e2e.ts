@@ -1,6 +1,6 @@
 /**
  * Small things a new user meets in the first hour: a signed-out visit logs no error in the console (no
- * 401 from asking who is signed in).
+ * 401 from asking who is signed in), and the task drawer leaves "Back to code" clickable.
  */
 import type { ConsoleMessage, Page, Response } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -84,5 +84,34 @@ it("a signed-out visit, before and after a session, logs no error and asks no on
   await page.waitForLoadState("networkidle");
   expect(problems).toEqual([]);
   expect(asked).toEqual([]);
+  await page.close();
+}, 120_000);
+
+it("the task drawer leaves the workspace header usable: Back to code is clicked through", async () => {
+  const user = await kiln.signup();
+  const org = user.personalOrg.slug;
+  const created = await user.client.post(`/api/orgs/${org}/projects`, { name: "Drawer", template: "static" });
+  expect(created.statusCode).toBe(201);
+  const project = created.json().slug as string;
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await logIn(page, user);
+  // No preview pane: the header and the drawer are what is tested, not the dev server.
+  await page.evaluate(
+    `localStorage.setItem("kiln.workspace-ui", JSON.stringify({ state: { previewOpen: false }, version: 0 }))`,
+  );
+
+  await page.goto(`${base}/${org}/${project}?view=board`);
+  await page.getByRole("button", { name: "New task" }).click();
+  const dialog = page.getByRole("dialog", { name: "New task" });
+  await dialog.getByLabel("Title").fill("Check the header");
+  await dialog.getByRole("button", { name: "Create task" }).click();
+  const drawer = page.getByRole("complementary", { name: "Task #1" });
+  await drawer.getByRole("heading", { name: "Check the header" }).waitFor();
+
+  // With the drawer open, the click reaches the link (Playwright refuses an element covered by another).
+  await page.getByRole("link", { name: "Back to code" }).click({ timeout: 5_000 });
+  await page.waitForURL(`${base}/${org}/${project}`);
+  await page.getByRole("button", { name: "Toggle chat" }).waitFor();
   await page.close();
 }, 120_000);
