@@ -1,6 +1,7 @@
 /**
  * Small things a new user meets in the first hour: a signed-out visit logs no error in the console (no
- * 401 from asking who is signed in), and the task drawer leaves "Back to code" clickable.
+ * 401 from asking who is signed in), the task drawer leaves "Back to code" clickable, and the dashboard's
+ * order follows the projects' file changes.
  */
 import type { ConsoleMessage, Page, Response } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -113,5 +114,45 @@ it("the task drawer leaves the workspace header usable: Back to code is clicked 
   await page.getByRole("link", { name: "Back to code" }).click({ timeout: 5_000 });
   await page.waitForURL(`${base}/${org}/${project}`);
   await page.getByRole("button", { name: "Toggle chat" }).waitFor();
+  await page.close();
+}, 120_000);
+
+it("a project whose files changed moves to the front of the dashboard", async () => {
+  const user = await kiln.signup();
+  const org = user.personalOrg.slug;
+  const make = async (name: string) => {
+    const res = await user.client.post(`/api/orgs/${org}/projects`, { name, template: "static" });
+    expect(res.statusCode).toBe(201);
+    return res.json().slug as string;
+  };
+  const older = await make("Older");
+  await make("Newer");
+  const page = await browser.context.newPage();
+  await logIn(page, user);
+  const order = async () => {
+    const cards = page.locator('a[aria-label^="Open "]');
+    await cards.first().waitFor();
+    const labels: string[] = [];
+    for (let i = 0; i < (await cards.count()); i++)
+      labels.push((await cards.nth(i).getAttribute("aria-label"))!);
+    return labels;
+  };
+  expect(await order()).toEqual(["Open Newer", "Open Older"]);
+
+  // A change of the older project's files (here through the file API, as the editor saves) moves it first.
+  const written = await user.client.put(`/api/orgs/${org}/projects/${older}/files/content`, {
+    path: "notes.md",
+    content: "# Notes\n",
+  });
+  expect(written.statusCode).toBe(200);
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return order();
+      },
+      { timeout: 15_000, interval: 1_000 },
+    )
+    .toEqual(["Open Older", "Open Newer"]);
   await page.close();
 }, 120_000);

@@ -46,6 +46,7 @@ import { PreviewLinks } from "./preview/links.ts";
 import { forgetDeleted } from "./projects/forget.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
+import { ProjectTouches } from "./projects/touch.ts";
 import {
   DisabledDriver,
   openSandboxDriver,
@@ -157,6 +158,9 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       limits: config.limits,
     });
     const fileEvents = new FileEvents();
+    // Every announced change of a project's files (API, merge, restore, push) moves its "updated" time.
+    const touches = new ProjectTouches({ database, schemaOf: (orgId) => orgs.row(orgId), log: logger });
+    fileEvents.on((change) => touches.touch(change.orgId, change.projectId));
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const { manager: devServers, service: devServer } = createDevServers({
       driver,
@@ -232,6 +236,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       previewErrors,
       egress,
       limits,
+      touches,
       templateNames: () => templates.list().map((t) => t.name),
     });
     await chatEngine.recover();
@@ -364,6 +369,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         await app.close();
         fileWatches.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);
+        await touches.close();
         driver.close?.();
         if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();
