@@ -40,6 +40,9 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     args: FLAGS,
     viewport: { width: 1100, height: 800 },
+    // The studio follows the system's theme; headless Chromium says "light" unless told. The screenshots
+    // show the dark theme unless a test asks for light (`page.emulateMedia`, e2e/theme.e2e.ts).
+    colorScheme: "dark",
   });
   return {
     context,

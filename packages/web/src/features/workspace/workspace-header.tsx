@@ -62,7 +62,7 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
           aria-pressed={view === "board"}
           className={cn(
             "mr-2 flex h-7 items-center gap-1.5 rounded-md px-2 text-xs",
-            view === "board" ? "bg-accent-600/20 text-accent-200" : "text-neutral-300 hover:bg-white/6",
+            view === "board" ? "bg-accent-600/20 text-accent-200" : "text-neutral-300 hover:bg-tint/6",
           )}
         >
           <GridIcon className="size-3.5" />
