@@ -47,6 +47,7 @@ import { ProjectEnvService } from "./projects/env.ts";
 import { forgetDeleted } from "./projects/forget.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
+import { ProjectTouches } from "./projects/touch.ts";
 import {
   DisabledDriver,
   openSandboxDriver,
@@ -172,6 +173,9 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       log: logger,
     });
     const fileEvents = new FileEvents();
+    // Every announced change of a project's files (API, merge, restore, push) moves its "updated" time.
+    const touches = new ProjectTouches({ database, schemaOf: (orgId) => orgs.row(orgId), log: logger });
+    fileEvents.on((change) => touches.touch(change.orgId, change.projectId));
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const { manager: devServers, service: devServer } = createDevServers({
       driver,
@@ -250,6 +254,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       previewErrors,
       egress,
       limits,
+      touches,
       templateNames: () => templates.list().map((t) => t.name),
     });
     await chatEngine.recover();
@@ -383,6 +388,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         await app.close();
         fileWatches.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);
+        await touches.close();
         driver.close?.();
         if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();
