@@ -5,26 +5,21 @@
  */
 import type { ConsoleMessage, Page, Response } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { freePort } from "../packages/server/src/testing/free-port.ts";
-import type { SignedUp } from "../packages/server/src/testing/harness.ts";
-import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
-import { type Browser, launchChromium } from "./chromium.ts";
+import type { SignedUp, TestKiln } from "../packages/server/src/testing/harness.ts";
+import type { Browser } from "./chromium.ts";
+import { type Studio, startStudio } from "./studio-setup.ts";
 
+let studio: Studio;
 let kiln: TestKiln;
 let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  [kiln, browser] = await Promise.all([startTestKiln({ env: { KILN_PUBLIC_URL: base } }), launchChromium()]);
-  await kiln.app.listen({ port, host: "127.0.0.1" });
+  studio = await startStudio();
+  ({ kiln, browser, base } = studio);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await kiln?.stop();
-});
+afterAll(() => studio?.close());
 
 /** Console errors, failed requests and 4xx/5xx answers, as a user's devtools would show them. */
 function watchProblems(page: Page): string[] {

@@ -3,50 +3,30 @@
  * keeps it through any number of Tabs, gives it back to its opener on Escape; the chat box has the keyboard
  * when a workspace opens; every control Tab reaches shows a ring; `?` lists the shortcuts.
  */
-import { mkdir } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
-import { freePort } from "../packages/server/src/testing/free-port.ts";
-import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
-import { type Browser, launchChromium } from "./chromium.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { TestKiln } from "../packages/server/src/testing/harness.ts";
+import type { Browser } from "./chromium.ts";
+import { SCREENSHOTS, type Studio, shotOnFailure, startStudio } from "./studio-setup.ts";
 import { enterMailedCode } from "./verify-email.ts";
 
-const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
 const PASSWORD = "correct horse battery";
 
+let studio: Studio;
 let kiln: TestKiln;
-let fake: FakeProvider;
 let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  fake = await startFakeProvider({ responder: () => ({ text: "Noted." }) });
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  [kiln, browser] = await Promise.all([
-    startTestKiln({
-      env: {
-        KILN_PUBLIC_URL: base,
-        OPENAI_BASE_URL: `${fake.url}/v1`,
-        OPENAI_API_KEY: "x",
-        KILN_MODEL: "openai/fake-model",
-      },
-    }),
-    launchChromium({ viewport: { width: 1280, height: 800 } }),
-  ]);
-  await kiln.app.listen({ port, host: "127.0.0.1" });
-  await mkdir(SCREENSHOTS, { recursive: true });
+  studio = await startStudio({
+    model: { responder: () => ({ text: "Noted." }) },
+    screen: { viewport: { width: 1280, height: 800 } },
+  });
+  ({ kiln, browser, base } = studio);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await kiln?.stop();
-  await fake?.close();
-});
+afterAll(() => studio?.close());
 
 /** What has the keyboard: its tag, accessible label or text, and whether it draws a ring. */
 interface Focused {
@@ -82,11 +62,7 @@ const focusIsInside = (page: Page) =>
 
 it("keeps focus in dialogs, starts a workspace in the chat box, rings what Tab reaches, lists shortcuts on ?", async () => {
   const page = await browser.context.newPage();
-  onTestFailed(async () => {
-    const file = path.join(os.tmpdir(), `kiln-keyboard-e2e-failure-${Date.now()}.png`);
-    await page.screenshot({ path: file }).catch(() => {});
-    process.stdout.write(`[e2e] screenshot at the failure: ${file}\n`);
-  });
+  shotOnFailure(page, "keyboard");
 
   await page.goto(`${base}/signup`);
   const email = `kai-${Date.now().toString(36)}@example.com`;

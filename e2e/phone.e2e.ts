@@ -4,53 +4,31 @@
  * the board — one pane at a time with the tab bar below, the header's links in a menu, and no page wider
  * than the screen. Screenshots go to e2e/screenshots/phone-*.png.
  */
-import { mkdir } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { type FakeProvider, scenarios, startFakeProvider } from "@kiln/fake-provider";
+import { scenarios } from "@kiln/fake-provider";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
-import { freePort } from "../packages/server/src/testing/free-port.ts";
-import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
-import { type Browser, launchChromium } from "./chromium.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { TestKiln } from "../packages/server/src/testing/harness.ts";
+import type { Browser } from "./chromium.ts";
+import { type Studio, shot, shotOnFailure, startStudio } from "./studio-setup.ts";
 import { enterMailedCode } from "./verify-email.ts";
 
-const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
 const PASSWORD = "correct horse battery";
 const WIDTH = 390;
 
+let studio: Studio;
 let kiln: TestKiln;
-let fake: FakeProvider;
 let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  fake = await startFakeProvider({ responder: scenarios["build-counter-app"]!() });
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  [kiln, browser] = await Promise.all([
-    startTestKiln({
-      env: {
-        KILN_PUBLIC_URL: base,
-        OPENAI_BASE_URL: `${fake.url}/v1`,
-        OPENAI_API_KEY: "x",
-        KILN_MODEL: "openai/fake-model",
-      },
-    }),
-    launchChromium({ viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true }),
-  ]);
-  await kiln.app.listen({ port, host: "127.0.0.1" });
-  await mkdir(SCREENSHOTS, { recursive: true });
+  studio = await startStudio({
+    model: { responder: scenarios["build-counter-app"]!() },
+    screen: { viewport: { width: WIDTH, height: 844 }, isMobile: true, hasTouch: true },
+  });
+  ({ kiln, browser, base } = studio);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await kiln?.stop();
-  await fake?.close();
-});
-
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+afterAll(() => studio?.close());
 
 /** Nothing on the page is wider than the phone: no sideways scrolling of the whole page. */
 async function fitsTheScreen(page: Page, where: string) {
@@ -61,11 +39,7 @@ async function fitsTheScreen(page: Page, where: string) {
 
 it("signs up, creates a project, chats, previews and opens the board on a phone", async () => {
   const page = await browser.context.newPage();
-  onTestFailed(async () => {
-    const file = path.join(os.tmpdir(), `kiln-phone-e2e-failure-${Date.now()}.png`);
-    await page.screenshot({ path: file }).catch(() => {});
-    process.stdout.write(`[e2e] screenshot at the failure: ${file}\n`);
-  });
+  shotOnFailure(page, "phone");
   const errors: string[] = [];
   page.on("pageerror", (err) => {
     if (!err.stack?.includes("counter-app--")) errors.push(err.message);

@@ -4,20 +4,18 @@
  * everyone and close it again, copy the `git clone` command (and clone with it), delete the project.
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { freePort } from "../packages/server/src/testing/free-port.ts";
-import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
+import type { TestKiln } from "../packages/server/src/testing/harness.ts";
 import { previewGet } from "../packages/server/src/testing/preview.ts";
-import { type Browser, launchChromium } from "./chromium.ts";
+import type { Browser } from "./chromium.ts";
+import { SCREENSHOTS, type Studio, startStudio } from "./studio-setup.ts";
 import { enterMailedCode } from "./verify-email.ts";
 
-const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
 const SECRET = "sk_test_e2e_secret_4242_abcd";
 // The app prints what its process was given.
 const SERVER = `import http from "node:http";
@@ -29,23 +27,18 @@ http
   .listen(Number(process.env.PORT) || 3000, process.env.HOST || "0.0.0.0");
 `;
 
+let studio: Studio;
 let kiln: TestKiln;
 let browser: Browser;
 let base: string;
 let port: number;
 
 beforeAll(async () => {
-  port = await freePort();
-  base = `http://localhost:${port}`;
-  [kiln, browser] = await Promise.all([startTestKiln({ env: { KILN_PUBLIC_URL: base } }), launchChromium()]);
-  await kiln.app.listen({ port, host: "127.0.0.1" });
-  await mkdir(SCREENSHOTS, { recursive: true });
+  studio = await startStudio();
+  ({ kiln, browser, base, port } = studio);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await kiln?.stop();
-});
+afterAll(() => studio?.close());
 
 async function signUp(page: Page): Promise<string> {
   const email = `settings-${Date.now().toString(36)}@example.com`;

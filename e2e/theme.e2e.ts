@@ -4,59 +4,35 @@
  * dialogs. The account menu switches to Dark, which a reload keeps; back on System it follows the OS as it
  * changes. Screenshots of the light screens go to e2e/screenshots/theme-light-*.png.
  */
-import { mkdir } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { currentTurn, type FakeProvider, readConversation, startFakeProvider } from "@kiln/fake-provider";
+import { currentTurn, readConversation } from "@kiln/fake-provider";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
-import { freePort } from "../packages/server/src/testing/free-port.ts";
-import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
-import { type Browser, launchChromium } from "./chromium.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { TestKiln } from "../packages/server/src/testing/harness.ts";
+import type { Browser } from "./chromium.ts";
+import { type Studio, shot, shotOnFailure, startStudio } from "./studio-setup.ts";
 
-const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
-
+let studio: Studio;
 let kiln: TestKiln;
-let fake: FakeProvider;
 let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  fake = await startFakeProvider({
-    responder: (request) =>
-      currentTurn(readConversation(request)).some((m) => m.toolResults.length > 0)
-        ? { text: "Added **NOTES.md** with a first line." }
-        : {
-            toolCalls: [
-              { name: "write_file", arguments: { path: "NOTES.md", content: "# Notes\n\nFirst line.\n" } },
-            ],
-          },
+  studio = await startStudio({
+    model: {
+      responder: (request) =>
+        currentTurn(readConversation(request)).some((m) => m.toolResults.length > 0)
+          ? { text: "Added **NOTES.md** with a first line." }
+          : {
+              toolCalls: [
+                { name: "write_file", arguments: { path: "NOTES.md", content: "# Notes\n\nFirst line.\n" } },
+              ],
+            },
+    },
   });
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  [kiln, browser] = await Promise.all([
-    startTestKiln({
-      env: {
-        KILN_PUBLIC_URL: base,
-        OPENAI_BASE_URL: `${fake.url}/v1`,
-        OPENAI_API_KEY: "x",
-        KILN_MODEL: "openai/fake-model",
-      },
-    }),
-    launchChromium(),
-  ]);
-  await kiln.app.listen({ port, host: "127.0.0.1" });
-  await mkdir(SCREENSHOTS, { recursive: true });
+  ({ kiln, browser, base } = studio);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await kiln?.stop();
-  await fake?.close();
-});
-
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+afterAll(() => studio?.close());
 
 /**
  * The lightness (0 dark … 1 light) of an element's computed background, through a canvas so any CSS colour
@@ -90,11 +66,7 @@ it("is light with a light system, from the first paint, on every screen; Dark st
 
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: 1440, height: 900 });
-  onTestFailed(async () => {
-    const file = path.join(os.tmpdir(), `kiln-theme-e2e-failure-${Date.now()}.png`);
-    await page.screenshot({ path: file }).catch(() => {});
-    process.stdout.write(`[e2e] screenshot at the failure: ${file}\n`);
-  });
+  shotOnFailure(page, "theme");
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(err.message));
   await page.emulateMedia({ colorScheme: "light" });

@@ -29,7 +29,12 @@ export function Dialog({
   // The content mounts once the dialog is open: React's autoFocus cannot focus inside a closed <dialog>.
   const [shown, setShown] = useState(false);
 
+  // What the owner last asked for: a `close` event the browser fires late (after a close asked here, when the
+  // dialog may already be open again) must not close it a second time.
+  const wanted = useRef(open);
+
   useLayoutEffect(() => {
+    wanted.current = open;
     const dialog = ref.current;
     if (!dialog) return;
     if (open) {
@@ -63,7 +68,10 @@ export function Dialog({
     <dialog
       ref={ref}
       aria-label={title}
-      onClose={onClose}
+      onClose={() => {
+        // Closed by the browser while it should be open; a late event of a close asked here is not.
+        if (wanted.current && !ref.current?.open) onClose();
+      }}
       onCancel={(e) => {
         e.preventDefault();
         onClose();
