@@ -181,17 +181,17 @@ it("keeps the old page on screen while the preview reloads", async () => {
   );
   await page.getByRole("button", { name: "Reload preview" }).click();
 
-  const samples: Array<number | "old" | "new"> = [];
+  const samples: Array<"blank" | "old" | "new"> = [];
   const until = Date.now() + 4000;
   while (Date.now() < until) {
-    const sample = await Promise.race([sampleVisibleFrame(), sleep(1000).then(() => undefined)]);
+    const sample = await sampleVisibleFrame();
     if (sample !== undefined) samples.push(sample);
     await sleep(40);
   }
   await page.unroute((url) => url.host === previewHost && url.pathname === "/");
   expect(delayed).toBeGreaterThan(0);
   // Never an empty document; the old page until the new one had loaded, then the new one.
-  expect(samples.filter((s) => typeof s === "number")).toEqual([]);
+  expect(samples.filter((s) => s === "blank")).toEqual([]);
   expect(samples.length).toBeGreaterThan(10);
   expect(samples[0]).toBe("old");
   expect(samples.at(-1)).toBe("new");
@@ -199,15 +199,23 @@ it("keeps the old page on screen while the preview reloads", async () => {
   await page.screenshot({ path: path.join(SCREENSHOTS, "preview-after-reload.png") });
 }, 120_000);
 
-/** What the visible preview frame shows: "old"/"new" page with text, or the length of an empty one. */
-async function sampleVisibleFrame(): Promise<number | "old" | "new" | undefined> {
+/**
+ * What the visible preview frame shows: "old"/"new" page with text, or "blank" (no page yet, a page not
+ * ready to be read within a second, or one with no text).
+ */
+async function sampleVisibleFrame(): Promise<"blank" | "old" | "new" | undefined> {
   try {
     const frame = await (await page.$('iframe[title="App preview"]'))?.contentFrame();
     if (!frame) return undefined;
-    const [length, old] = (await frame.evaluate(
+    if (!frame.url().startsWith("http")) return "blank";
+    const read = frame.evaluate(
       "[document.body ? document.body.innerText.trim().length : 0, !!window.__kilnOldPage]",
-    )) as [number, boolean];
-    if (length === 0) return 0;
+    );
+    read.catch(() => {});
+    const result = await Promise.race([read, sleep(1000).then(() => "timeout" as const)]);
+    if (result === "timeout") return "blank";
+    const [length, old] = result as [number, boolean];
+    if (length === 0) return "blank";
     return old ? "old" : "new";
   } catch {
     // The frame went away between finding it and reading it (it was swapped out): not a sample.
