@@ -49,6 +49,9 @@ export async function launchChromium(
     headless: true,
     args: FLAGS,
     ...screen,
+    // The studio follows the system's theme; headless Chromium says "light" unless told. The screenshots
+    // show the dark theme unless a test asks for light (`page.emulateMedia`, e2e/theme.e2e.ts).
+    colorScheme: "dark",
   });
   return {
     context,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -115,6 +115,13 @@ describe("kiln start", () => {
       expect(await stopKiln(first), first.output()).toBe(0);
     }
     expect(first.output()).toContain("Kiln stopped");
+    // The console names the slow step while it runs, and the compile cache (modules loaded faster on the next
+    // start) is kept in the data dir Kiln owns, not the shared temporary directory.
+    expect(first.output()).toMatch(
+      testDbKind() === "pglite" ? /Opening the embedded database in \S+db…/ : /Connecting to PostgreSQL…/,
+    );
+    expect(first.output()).toMatch(/Database open in \d+ s; migrating…/);
+    expect((await readdir(path.join(dataDir, "cache", "node-compile"))).length).toBeGreaterThan(0);
     if (testDbKind() === "pglite") expect((await stat(path.join(dataDir, "db"))).isDirectory()).toBe(true);
     const key = await stat(path.join(dataDir, "secret.key"));
     expect(key.mode & 0o777).toBe(0o600);

@@ -47,6 +47,7 @@ import { ProjectEnvService } from "./projects/env.ts";
 import { forgetDeleted } from "./projects/forget.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
+import { ProjectTouches } from "./projects/touch.ts";
 import {
   DisabledDriver,
   openSandboxDriver,
@@ -89,7 +90,11 @@ export interface CreateKilnOptions {
   database?: Database;
   logger?: FastifyBaseLogger;
   mailer?: Mailer;
+  /** Told as each start-up step begins (`kiln start` shows it on the console). */
+  onProgress?: (step: StartupStep) => void;
 }
+
+export type StartupStep = "database" | "migrations" | "app";
 
 const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
 const PLACEHOLDER_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/public");
@@ -100,6 +105,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
   const embedded = !options.database && !config.databaseUrl;
   const unlock = embedded ? await lockDataDir(config.dataDir) : async () => {};
   let database: Database;
+  options.onProgress?.("database");
   try {
     database =
       options.database ??
@@ -110,8 +116,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
   }
   const t1 = performance.now();
   try {
+    options.onProgress?.("migrations");
     await migrateAll(database);
     const t2 = performance.now();
+    options.onProgress?.("app");
     const masterKey = await loadMasterKey(config.dataDir, config.secretKey);
     const secrets = new SecretBox(masterKey);
     const driver = await openDriver(config, logger);
@@ -165,6 +173,9 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       log: logger,
     });
     const fileEvents = new FileEvents();
+    // Every announced change of a project's files (API, merge, restore, push) moves its "updated" time.
+    const touches = new ProjectTouches({ database, schemaOf: (orgId) => orgs.row(orgId), log: logger });
+    fileEvents.on((change) => touches.touch(change.orgId, change.projectId));
     const previewTokens = new PreviewTokens(deriveKey(masterKey, "preview"));
     const { manager: devServers, service: devServer } = createDevServers({
       driver,
@@ -243,6 +254,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       previewErrors,
       egress,
       limits,
+      touches,
       templateNames: () => templates.list().map((t) => t.name),
     });
     await chatEngine.recover();
@@ -376,6 +388,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         await app.close();
         fileWatches.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);
+        await touches.close();
         driver.close?.();
         if (mailer instanceof SmtpMailer) mailer.close();
         if (!options.database) await database.close();

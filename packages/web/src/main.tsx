@@ -5,9 +5,12 @@ import { createRoot } from "react-dom/client";
 import { onUnauthenticated } from "./api/client.ts";
 import { queryClient } from "./api/query-client.ts";
 import { router } from "./router.tsx";
+import { followTheme } from "./state/theme.ts";
 import "./styles.css";
 import "./focus.css";
 import "./narrow.css";
+
+followTheme();
 
 // The session ended for good (refresh refused): drop everything cached and ask to log in again.
 onUnauthenticated(() => {

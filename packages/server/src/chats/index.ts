@@ -11,6 +11,7 @@ import type { Limits } from "../limits/index.ts";
 import type { ProjectEnvService } from "../projects/env.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
+import type { ProjectTouches } from "../projects/touch.ts";
 import type { SandboxDriver } from "../sandbox/driver.ts";
 import { ChatEngine, type CheckpointSink } from "./engine.ts";
 import { type BrowserErrorSource, ProjectContext } from "./project-context.ts";
@@ -38,6 +39,8 @@ export interface ChatsDeps {
   egress: AddressPolicy;
   /** Turns per org and user; the agent's commands count as the org's sandboxes. */
   limits?: Limits;
+  /** Told when a turn committed changes (its shell commands' writes are announced nowhere else). */
+  touches?: Pick<ProjectTouches, "touch">;
   /** The templates this server has (the prompt-first start picks one). */
   templateNames: () => readonly string[];
 }
@@ -55,7 +58,7 @@ export function createChats(d: ChatsDeps): {
     embedded: d.embedded,
     approvalTimeoutMs: d.config.agent.approvalTimeoutMs,
     maxSteps: d.config.agent.maxSteps,
-    checkpoints: d.history,
+    checkpoints: touching(d.history, d.touches),
     limits: d.limits?.config,
   });
   const context = new ProjectContext(d.files, d.devServer, d.previewErrors);
@@ -94,4 +97,14 @@ export function createChats(d: ChatsDeps): {
   });
   const starter = new ProjectStarter({ projects: d.projects, chats, templates: d.templateNames });
   return { chats, engine, starter };
+}
+
+function touching(history: CheckpointSink, touches: ChatsDeps["touches"]): CheckpointSink {
+  return {
+    async checkpoint(ctx, input) {
+      const saved = await history.checkpoint(ctx, input);
+      if (saved) touches?.touch(ctx.orgId, ctx.projectId);
+      return saved;
+    },
+  };
 }

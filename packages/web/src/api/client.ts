@@ -38,6 +38,15 @@ function csrfCookie(): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether this browser may hold a session: the CSRF cookie is readable and lives exactly as long as the
+ * refresh token, and logging out clears it. Without it there is nothing to ask the server about (asking
+ * would only log a 401 in the console); with it the server still decides.
+ */
+export function maybeSignedIn(): boolean {
+  return csrfCookie() !== undefined;
+}
+
 /** Forgets the CSRF cookie, so no one tries to refresh a session that is over. */
 function forgetCsrfCookie(): void {
   // biome-ignore-start lint/suspicious/noDocumentCookie: the Cookie Store API is missing from Firefox and Safari

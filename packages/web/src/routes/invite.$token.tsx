@@ -115,7 +115,7 @@ function InvitePage() {
           <Link
             to="/login"
             search={{ next: here }}
-            className="flex h-9 items-center justify-center rounded-md border border-line text-sm text-neutral-200 hover:bg-white/5"
+            className="flex h-9 items-center justify-center rounded-md border border-line text-sm text-neutral-200 hover:bg-tint/5"
           >
             I already have an account
           </Link>

@@ -9,7 +9,7 @@ const variants: Record<Variant, string> = {
   primary: "bg-accent-600 text-white hover:bg-accent-500 disabled:bg-accent-600/50",
   secondary:
     "bg-surface-3 text-neutral-100 border border-line hover:bg-neutral-700/60 disabled:text-neutral-500",
-  ghost: "text-neutral-300 hover:bg-white/6 hover:text-neutral-100 disabled:text-neutral-600",
+  ghost: "text-neutral-300 hover:bg-tint/6 hover:text-neutral-100 disabled:text-neutral-600",
   danger: "bg-red-600/90 text-white hover:bg-red-500 disabled:bg-red-600/40",
 };
 
@@ -69,8 +69,8 @@ export function IconButton({
       aria-label={label}
       title={label}
       className={cn(
-        "inline-flex size-7 shrink-0 items-center justify-center rounded text-neutral-400 transition-colors hover:bg-white/8 hover:text-neutral-100 disabled:cursor-not-allowed disabled:opacity-40",
-        active && "bg-white/10 text-neutral-100",
+        "inline-flex size-7 shrink-0 items-center justify-center rounded text-neutral-400 transition-colors hover:bg-tint/8 hover:text-neutral-100 disabled:cursor-not-allowed disabled:opacity-40",
+        active && "bg-tint/10 text-neutral-100",
         className,
       )}
       {...rest}

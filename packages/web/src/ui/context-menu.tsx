@@ -74,7 +74,7 @@ export function ContextMenu({
               item.onSelect();
             }}
             className={cn(
-              "flex w-full items-center gap-2 px-3 py-1.5 text-left text-[13px] outline-none hover:bg-white/8 focus:bg-white/8 disabled:opacity-40",
+              "flex w-full items-center gap-2 px-3 py-1.5 text-left text-[13px] outline-none hover:bg-tint/8 focus:bg-tint/8 disabled:opacity-40",
               item.danger ? "text-red-400" : "text-neutral-200",
             )}
           >

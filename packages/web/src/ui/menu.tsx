@@ -1,5 +1,6 @@
 import { type ReactNode, useEffect, useId, useRef, useState } from "react";
 import { cn } from "./cn.ts";
+import { CheckIcon } from "./icons.tsx";
 
 export interface MenuItem {
   label: string;
@@ -8,6 +9,8 @@ export interface MenuItem {
   danger?: boolean;
   disabled?: boolean;
   hint?: string;
+  /** One of a set of choices (a radio item); true for the current one. */
+  checked?: boolean;
 }
 
 export type MenuEntry = MenuItem | "separator" | { heading: string };
@@ -40,7 +43,7 @@ export function Menu({
       if (!root.current?.contains(e.target as Node)) setOpen(false);
     };
     document.addEventListener("mousedown", onDown);
-    list.current?.querySelector<HTMLButtonElement>("[role=menuitem]:not(:disabled)")?.focus();
+    list.current?.querySelector<HTMLButtonElement>("[role^=menuitem]:not(:disabled)")?.focus();
     return () => document.removeEventListener("mousedown", onDown);
   }, [open]);
 
@@ -51,7 +54,7 @@ export function Menu({
 
   const onKeyDown = (e: React.KeyboardEvent) => {
     const buttons = [
-      ...(list.current?.querySelectorAll<HTMLButtonElement>("[role=menuitem]:not(:disabled)") ?? []),
+      ...(list.current?.querySelectorAll<HTMLButtonElement>("[role^=menuitem]:not(:disabled)") ?? []),
     ];
     const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
     if (e.key === "Escape") {
@@ -102,7 +105,9 @@ export function Menu({
                 // biome-ignore lint/suspicious/noArrayIndexKey: labels may repeat (chat titles); the list is static while open
                 key={`${i}-${item.label}`}
                 type="button"
-                role="menuitem"
+                {...(item.checked === undefined
+                  ? { role: "menuitem" }
+                  : { role: "menuitemradio", "aria-checked": item.checked })}
                 disabled={item.disabled}
                 onClick={() => {
                   // Focus goes back to the button first: a dialog the item opens returns it there.
@@ -110,13 +115,14 @@ export function Menu({
                   item.onSelect();
                 }}
                 className={cn(
-                  "flex w-full items-center gap-2 px-3 py-1.5 text-left text-[13px] outline-none hover:bg-white/8 focus:bg-white/8 disabled:opacity-40",
+                  "flex w-full items-center gap-2 px-3 py-1.5 text-left text-[13px] outline-none hover:bg-tint/8 focus:bg-tint/8 disabled:opacity-40",
                   item.danger ? "text-red-400" : "text-neutral-200",
                 )}
               >
                 {item.icon && <span className="text-neutral-400">{item.icon}</span>}
                 <span className="flex-1 truncate">{item.label}</span>
                 {item.hint && <span className="text-xs text-neutral-500">{item.hint}</span>}
+                {item.checked && <CheckIcon className="size-3.5 text-accent-400" />}
               </button>
             );
           })}

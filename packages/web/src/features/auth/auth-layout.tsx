@@ -14,7 +14,7 @@ export function AuthLayout({
   footer?: ReactNode;
 }) {
   return (
-    <main className="flex min-h-full items-center justify-center bg-[radial-gradient(ellipse_at_top,oklch(0.22_0.03_45),transparent_60%)] px-4 py-12">
+    <main className="flex min-h-full items-center justify-center bg-[radial-gradient(ellipse_at_top,var(--color-glow),transparent_60%)] px-4 py-12">
       <div className="w-full max-w-sm">
         <div className="mb-6 flex flex-col items-center gap-3 text-center">
           <KilnLogo className="size-10" />

@@ -1,9 +1,14 @@
 import type { Me } from "@kiln/protocol";
+import { maybeSignedIn } from "../../api/client.ts";
 import { isApiError } from "../../api/errors.ts";
 import { meQuery } from "../../api/queries.ts";
 
-/** The signed-in user, or null when there is no session (any other failure is thrown). */
+/**
+ * The signed-in user, or null when there is no session (any other failure is thrown). A browser without
+ * the session's CSRF cookie has none: it does not ask.
+ */
 export async function currentUser(ensure: (q: typeof meQuery) => Promise<Me>): Promise<Me | null> {
+  if (!maybeSignedIn()) return null;
   try {
     return await ensure(meQuery);
   } catch (err) {

@@ -18,7 +18,7 @@ export function VerifyBanner() {
       <Link
         to="/verify-email"
         search={{ next: here }}
-        className="font-medium text-amber-100 underline underline-offset-2 hover:text-white"
+        className="font-medium text-amber-100 underline underline-offset-2 hover:text-neutral-50"
       >
         Enter the code
       </Link>

@@ -76,7 +76,8 @@ export function BoardView() {
   };
 
   return (
-    <div className="flex min-h-0 flex-1 flex-col">
+    // Positioned: the task drawer opens over the board, below the workspace header.
+    <div className="relative flex min-h-0 flex-1 flex-col">
       <div className="flex h-10 shrink-0 items-center gap-2 border-b border-line px-3">
         <h2 className="text-[13px] font-medium text-neutral-200">Board</h2>
         <span className="text-xs whitespace-nowrap text-neutral-500">
@@ -91,7 +92,7 @@ export function BoardView() {
             variant="ghost"
             aria-label="Automation rules"
             aria-pressed={showRules}
-            className={cn(showRules && "bg-white/8 text-neutral-100")}
+            className={cn(showRules && "bg-tint/8 text-neutral-100")}
             onClick={() => setShowRules((s) => !s)}
           >
             <span className="sm:hidden">Rules</span>

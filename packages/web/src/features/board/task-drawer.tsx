@@ -21,7 +21,8 @@ import { TaskFields } from "./task-fields.tsx";
 import { TaskJobs } from "./task-jobs.tsx";
 
 /**
- * One task beside the board: description (edited in place), the agent's work up for review, its jobs with
+ * One task beside the board, over the board only (its nearest positioned ancestor), so the workspace
+ * header with "Back to code" stays usable: description (edited in place), the agent's work up for review, its jobs with
  * their live log, comments and activity.
  */
 export function TaskDrawer({
@@ -73,7 +74,7 @@ export function TaskDrawer({
   return (
     <aside
       aria-label={task ? `Task #${task.number}` : "Task"}
-      className="fixed inset-y-0 right-0 z-40 flex w-[36rem] max-w-full flex-col border-l border-line bg-surface-1 shadow-2xl"
+      className="absolute inset-y-0 right-0 z-30 flex w-[36rem] max-w-full flex-col border-l border-line bg-surface-1 shadow-2xl"
     >
       <header className="flex items-start gap-2 border-b border-line px-4 py-3">
         <div className="min-w-0 flex-1">

@@ -182,7 +182,7 @@ export function ChatView() {
               type="button"
               {...props}
               aria-label="Switch chat"
-              className="flex h-7 max-w-full min-w-0 items-center gap-1 rounded px-1.5 text-[13px] font-medium text-neutral-200 hover:bg-white/6"
+              className="flex h-7 max-w-full min-w-0 items-center gap-1 rounded px-1.5 text-[13px] font-medium text-neutral-200 hover:bg-tint/6"
             >
               <span className="truncate">{chat.data?.title ?? "New chat"}</span>
               <ChevronDown className="size-3 shrink-0 text-neutral-500" />

@@ -120,7 +120,7 @@ function Block({ label, children }: { label: string; children: string }) {
   return (
     <div>
       <div className="mb-1 text-[10px] font-medium tracking-wide text-neutral-500 uppercase">{label}</div>
-      <pre className="max-h-60 overflow-auto rounded bg-black/40 p-2 font-mono text-[11px] leading-snug whitespace-pre-wrap text-neutral-300">
+      <pre className="max-h-60 overflow-auto rounded bg-inset p-2 font-mono text-[11px] leading-snug whitespace-pre-wrap text-neutral-300">
         {children}
       </pre>
     </div>
@@ -161,7 +161,7 @@ function Diff({ label, text }: { label: string; text: string }) {
   return (
     <div>
       <div className="mb-1 text-[10px] font-medium tracking-wide text-neutral-500 uppercase">{label}</div>
-      <pre className="max-h-72 overflow-auto rounded bg-black/40 py-1 font-mono text-[11px] leading-snug">
+      <pre className="max-h-72 overflow-auto rounded bg-inset py-1 font-mono text-[11px] leading-snug">
         {text.split("\n").map((line, i) => (
           <div
             // biome-ignore lint/suspicious/noArrayIndexKey: diff lines have no identity but their position

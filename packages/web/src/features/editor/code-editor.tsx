@@ -1,5 +1,6 @@
 import Editor, { type OnMount } from "@monaco-editor/react";
 import { useEffect, useRef } from "react";
+import { useTheme } from "../../state/theme.ts";
 import { monaco } from "./monaco-setup.ts";
 
 type IEditor = Parameters<OnMount>[0];
@@ -16,6 +17,7 @@ export interface CodeEditorProps {
 /** Monaco with the Kiln theme. The parent owns the text; this keeps the model in step with it. */
 export default function CodeEditor({ modelPath, value, language, readOnly, onChange }: CodeEditorProps) {
   const editorRef = useRef<IEditor | null>(null);
+  const theme = useTheme((s) => s.theme);
 
   // Text that changed outside the editor (a reload, "use theirs") replaces the model's content as one
   // undoable edit; typing never lands here because the parent's value already equals the model's.
@@ -33,7 +35,7 @@ export default function CodeEditor({ modelPath, value, language, readOnly, onCha
       path={modelPath}
       defaultValue={value}
       language={language}
-      theme="kiln-dark"
+      theme={theme === "light" ? "kiln-light" : "kiln-dark"}
       keepCurrentModel
       onMount={(editor) => {
         editorRef.current = editor;

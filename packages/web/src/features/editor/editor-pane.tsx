@@ -33,7 +33,7 @@ export function EditorPane() {
   );
 
   return (
-    <section aria-label="Editor" className="flex h-full min-w-0 flex-col bg-[#17181c]">
+    <section aria-label="Editor" className="flex h-full min-w-0 flex-col bg-editor">
       <TabBar tabs={tabs} active={active} />
       {file?.conflict && <ConflictBanner file={file} />}
       <div className="relative min-h-0 flex-1">
@@ -121,7 +121,7 @@ function TabBar({ tabs, active }: { tabs: string[]; active: string | undefined }
             className={cn(
               "group flex max-w-52 shrink-0 cursor-pointer items-center gap-1.5 border-r border-line pr-1 pl-3 text-xs select-none",
               path === active
-                ? "bg-[#17181c] text-neutral-100 shadow-[inset_0_1px_0_var(--color-accent-500)]"
+                ? "bg-editor text-neutral-100 shadow-[inset_0_1px_0_var(--color-accent-500)]"
                 : "text-neutral-400 hover:text-neutral-200",
             )}
           >
@@ -133,7 +133,7 @@ function TabBar({ tabs, active }: { tabs: string[]; active: string | undefined }
                 e.stopPropagation();
                 close(path);
               }}
-              className="relative flex size-5 items-center justify-center rounded hover:bg-white/10"
+              className="relative flex size-5 items-center justify-center rounded hover:bg-tint/10"
             >
               {dirty && (
                 <span

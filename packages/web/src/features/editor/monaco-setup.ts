@@ -53,4 +53,20 @@ monaco.editor.defineTheme("kiln-dark", {
   },
 });
 
+monaco.editor.defineTheme("kiln-light", {
+  base: "vs",
+  inherit: true,
+  rules: [],
+  colors: {
+    "editor.background": "#ffffff",
+    "editor.lineHighlightBackground": "#f4f5f7",
+    "editorGutter.background": "#ffffff",
+    "editorLineNumber.foreground": "#b4b8c0",
+    "editorLineNumber.activeForeground": "#4b4f5a",
+    "editorWidget.background": "#f7f8fa",
+    "editorWidget.border": "#d9dce1",
+    "scrollbarSlider.background": "#c4c8d080",
+  },
+});
+
 export { monaco };

@@ -197,7 +197,7 @@ export function FileTree() {
             style={{ paddingLeft: 8 + depth * 12 }}
             className={cn(
               "group flex h-6 cursor-pointer items-center gap-1 pr-2 text-[13px] outline-none select-none focus-visible:ring-1 focus-visible:ring-accent-500 focus-visible:ring-inset",
-              node.path === active ? "bg-accent-500/12 text-neutral-50" : "text-neutral-300 hover:bg-white/5",
+              node.path === active ? "bg-accent-500/12 text-neutral-50" : "text-neutral-300 hover:bg-tint/5",
               dropTarget !== undefined &&
                 isDir &&
                 dropTarget === node.path &&

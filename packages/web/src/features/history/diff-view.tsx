@@ -61,7 +61,7 @@ function FileDiff({ file, defaultOpen }: { file: DiffFile; defaultOpen: boolean 
         )}
       </button>
       {open && !file.binary && (
-        <div className="max-h-[28rem] overflow-auto bg-black/30 py-1 font-mono text-[11px] leading-[1.45]">
+        <div className="max-h-[28rem] overflow-auto bg-inset py-1 font-mono text-[11px] leading-[1.45]">
           {file.hunks.map((h) => (
             <div key={h.header}>
               <div className="px-2 text-sky-300/70">{h.header}</div>

@@ -44,7 +44,7 @@ export function HistoryPanel() {
           <li
             key={c.sha}
             data-sha={c.shortSha}
-            className="group relative flex gap-2.5 px-3 py-2 hover:bg-white/3"
+            className="group relative flex gap-2.5 px-3 py-2 hover:bg-tint/3"
           >
             <Rail
               first={i === 0}

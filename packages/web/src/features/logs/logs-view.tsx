@@ -32,7 +32,7 @@ export function LogsView({ lines }: { lines: LogLine[] }) {
         const el = e.currentTarget;
         follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
       }}
-      className="h-full overflow-auto bg-[#111215] px-3 py-2 font-mono text-[12px] leading-[1.45]"
+      className="h-full overflow-auto bg-console px-3 py-2 font-mono text-[12px] leading-[1.45]"
     >
       {lines.map((l) => (
         <div

@@ -155,14 +155,14 @@ export function PreviewErrors() {
           {[...fresh].reverse().map((e) => (
             <li key={e.id} className="border-b border-line/60 px-2.5 py-2 last:border-b-0">
               <p className="flex items-start gap-2">
-                <span className="shrink-0 rounded bg-white/6 px-1 text-[10px] text-neutral-400 uppercase">
+                <span className="shrink-0 rounded bg-tint/6 px-1 text-[10px] text-neutral-400 uppercase">
                   {e.source === "server" ? "dev server" : e.kind}
                 </span>
                 <span className="min-w-0 flex-1 font-mono break-words text-neutral-200">{e.message}</span>
                 {e.count > 1 && <span className="shrink-0 text-neutral-500">×{e.count}</span>}
               </p>
               {(e.detail || e.url) && (
-                <pre className="mt-1 max-h-32 overflow-auto rounded bg-black/40 p-1.5 font-mono text-[10.5px] leading-snug whitespace-pre-wrap text-neutral-400">
+                <pre className="mt-1 max-h-32 overflow-auto rounded bg-inset p-1.5 font-mono text-[10.5px] leading-snug whitespace-pre-wrap text-neutral-400">
                   {e.detail ?? `${e.url}${e.line !== null ? `:${e.line}:${e.column ?? 0}` : ""}`}
                 </pre>
               )}

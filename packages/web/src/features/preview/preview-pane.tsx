@@ -301,7 +301,7 @@ function Cover({ children }: { children: React.ReactNode }) {
 function LogTail({ lines }: { lines: string[] }) {
   if (lines.length === 0) return null;
   return (
-    <pre className="max-h-48 w-full max-w-xl overflow-auto rounded border border-line bg-black/50 p-2 text-left font-mono text-[11px] leading-snug text-neutral-400">
+    <pre className="max-h-48 w-full max-w-xl overflow-auto rounded border border-line bg-inset p-2 text-left font-mono text-[11px] leading-snug text-neutral-400">
       {lines.slice(-12).join("\n")}
     </pre>
   );

@@ -137,7 +137,7 @@ export function ProjectList({
                         type="button"
                         {...props}
                         aria-label={`${p.name} actions`}
-                        className="flex size-7 items-center justify-center rounded text-neutral-500 hover:bg-white/8 hover:text-neutral-100"
+                        className="flex size-7 items-center justify-center rounded text-neutral-500 hover:bg-tint/8 hover:text-neutral-100"
                       >
                         <MoreIcon />
                       </button>

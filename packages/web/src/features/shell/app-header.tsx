@@ -11,7 +11,7 @@ import { UserMenu } from "./user-menu.tsx";
 export function AppHeader({ org, children }: { org: string; children?: ReactNode }) {
   const navigate = useNavigate();
   const tab =
-    "rounded-md px-2.5 py-1 text-[13px] text-neutral-400 hover:text-neutral-100 data-[status=active]:bg-white/6 data-[status=active]:text-neutral-100";
+    "rounded-md px-2.5 py-1 text-[13px] text-neutral-400 hover:text-neutral-100 data-[status=active]:bg-tint/6 data-[status=active]:text-neutral-100";
   return (
     <>
       <header className="sticky top-0 z-20 flex h-12 shrink-0 items-center gap-2 border-b border-line bg-surface-1/95 px-3 backdrop-blur sm:px-4">

@@ -1,26 +1,44 @@
-import { KeyboardIcon, LogoutIcon } from "../../ui/icons.tsx";
-import { Menu } from "../../ui/menu.tsx";
+import type { ReactNode } from "react";
+import { type ThemeChoice, useTheme } from "../../state/theme.ts";
+import { KeyboardIcon, LogoutIcon, MonitorIcon, MoonIcon, SunIcon } from "../../ui/icons.tsx";
+import { Menu, type MenuEntry } from "../../ui/menu.tsx";
 import { useLogout } from "../auth/use-logout.ts";
 import { useMe } from "../auth/use-me.ts";
 import { openShortcuts } from "./shortcuts.tsx";
 
+const THEMES: Array<{ choice: ThemeChoice; label: string; icon: ReactNode }> = [
+  { choice: "system", label: "System", icon: <MonitorIcon className="size-3.5" /> },
+  { choice: "light", label: "Light", icon: <SunIcon className="size-3.5" /> },
+  { choice: "dark", label: "Dark", icon: <MoonIcon className="size-3.5" /> },
+];
+
 export function UserMenu() {
   const me = useMe();
   const logout = useLogout();
+  const theme = useTheme();
   const initials = (me.user.name || me.user.email)
     .split(/[\s@.]+/)
     .slice(0, 2)
     .map((w) => w[0]?.toUpperCase() ?? "")
     .join("");
+  const items: MenuEntry[] = [
+    { heading: me.user.email },
+    { label: "Keyboard shortcuts", icon: <KeyboardIcon />, hint: "?", onSelect: openShortcuts },
+    { label: "Log out", icon: <LogoutIcon />, onSelect: () => void logout() },
+    "separator",
+    { heading: "Theme" },
+    ...THEMES.map((t) => ({
+      label: t.label,
+      icon: t.icon,
+      checked: theme.choice === t.choice,
+      onSelect: () => theme.choose(t.choice),
+    })),
+  ];
   return (
     <Menu
       label="Account"
       align="end"
-      items={[
-        { heading: me.user.email },
-        { label: "Keyboard shortcuts", icon: <KeyboardIcon />, hint: "?", onSelect: openShortcuts },
-        { label: "Log out", icon: <LogoutIcon />, onSelect: () => void logout() },
-      ]}
+      items={items}
       trigger={(props) => (
         <button
           type="button"

@@ -132,7 +132,7 @@ export function RowChart({
                 <span className="truncate font-mono text-xs text-neutral-300">{b.label}</span>
                 {b.detail && <span className="truncate text-[10px] text-neutral-500">{b.detail}</span>}
               </span>
-              <span className="flex h-3.5 overflow-hidden rounded-sm bg-white/4">
+              <span className="flex h-3.5 overflow-hidden rounded-sm bg-tint/4">
                 {b.values.map((v, i) => (
                   <span
                     key={series[i]?.label ?? i}

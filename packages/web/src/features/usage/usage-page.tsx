@@ -212,7 +212,7 @@ function Segmented<T extends string | number>({
           onClick={() => onChange(o.id)}
           className={cn(
             "rounded px-2.5 py-1 text-xs font-medium",
-            o.id === value ? "bg-white/10 text-neutral-100" : "text-neutral-400 hover:text-neutral-200",
+            o.id === value ? "bg-tint/10 text-neutral-100" : "text-neutral-400 hover:text-neutral-200",
           )}
         >
           {o.label}

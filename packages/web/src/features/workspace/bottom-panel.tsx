@@ -32,7 +32,7 @@ export function BottomPanel() {
   const logs = useLogStream(org, project, true);
 
   return (
-    <section aria-label="Terminal and logs" className="flex h-full min-h-0 flex-col bg-[#111215]">
+    <section aria-label="Terminal and logs" className="flex h-full min-h-0 flex-col bg-console">
       <Tabs
         label="Bottom panel"
         active={tab}

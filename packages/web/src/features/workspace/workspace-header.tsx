@@ -103,7 +103,7 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
             aria-pressed={view === "board"}
             className={cn(
               "mr-2 flex h-7 items-center gap-1.5 rounded-md px-2 text-xs",
-              view === "board" ? "bg-accent-600/20 text-accent-200" : "text-neutral-300 hover:bg-white/6",
+              view === "board" ? "bg-accent-600/20 text-accent-200" : "text-neutral-300 hover:bg-tint/6",
             )}
           >
             <GridIcon className="size-3.5" />
@@ -150,7 +150,7 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
             params={{ org, project }}
             aria-label="Project settings"
             title="Project settings"
-            className="ml-1 flex size-7 items-center justify-center rounded-md text-neutral-400 hover:bg-white/6 hover:text-neutral-100"
+            className="ml-1 flex size-7 items-center justify-center rounded-md text-neutral-400 hover:bg-tint/6 hover:text-neutral-100"
           >
             <SettingsIcon className="size-3.5" />
           </Link>
