@@ -18,7 +18,7 @@ export function QueuedList({
           data-testid="queued-message"
           className="ml-8 flex items-start gap-2 rounded-md border border-dashed border-line px-2.5 py-1.5 text-[13px] text-neutral-400"
         >
-          <span className="shrink-0 rounded bg-white/6 px-1.5 py-0.5 text-[10px] font-medium tracking-wide uppercase text-neutral-400">
+          <span className="shrink-0 rounded bg-tint/6 px-1.5 py-0.5 text-[10px] font-medium tracking-wide uppercase text-neutral-400">
             Queued
           </span>
           <span className="min-w-0 flex-1 whitespace-pre-wrap break-words">{m.text}</span>
@@ -27,7 +27,7 @@ export function QueuedList({
             aria-label="Cancel queued message"
             title="Don't send this message"
             onClick={() => onCancel(m.id)}
-            className="shrink-0 rounded p-0.5 text-neutral-500 hover:bg-white/6 hover:text-neutral-200"
+            className="shrink-0 rounded p-0.5 text-neutral-500 hover:bg-tint/6 hover:text-neutral-200"
           >
             <CloseIcon className="size-3.5" />
           </button>
