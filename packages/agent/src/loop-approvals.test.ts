@@ -69,7 +69,9 @@ describe("approvals", () => {
     expect(r.asked).toEqual([
       { toolCallId: "w1", toolName: "write_file", input: { path: "b.txt", content: "written w1\n" } },
     ]);
-    const types = events.map((e) => e.type).filter((x) => x.startsWith("tool") || x.startsWith("approval"));
+    const types = events
+      .map((e) => e.type)
+      .filter((x) => x.startsWith("tool-call") || x.startsWith("approval"));
     expect(types).toEqual(["tool-call-start", "approval-request", "approval-resolved", "tool-call-end"]);
     const request = events.find((e) => e.type === "approval-request");
     expect(request?.type === "approval-request" && Date.parse(request.expiresAt)).toBeGreaterThan(Date.now());

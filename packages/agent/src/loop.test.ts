@@ -60,8 +60,11 @@ describe("runAgent", () => {
     );
     const { result, events } = await h.run({ workspace: t.workspace });
     expect(result.status).toBe("completed");
-    expect(events.map((e) => e.type).filter((x) => x !== "text-delta")).toEqual([
+    expect(
+      events.map((e) => e.type).filter((x) => x !== "text-delta" && x !== "tool-input-progress"),
+    ).toEqual([
       "message-start",
+      "tool-input-start",
       "tool-call-start",
       "step-finish",
       "tool-call-end",
@@ -256,6 +259,32 @@ describe("runAgent", () => {
     const sent = sentMessages(h.fake, 2);
     expect(sent.at(-2)?.tool_calls).toMatchObject([{ id: "call_0_2" }]);
     expect(sent.at(-1)?.tool_call_id).toBe("call_0_2");
+  });
+
+  it("announces a call and its path while the arguments still stream, under the id it runs with", async () => {
+    h.fake.enqueue(
+      { toolCalls: [{ id: "call_0", name: "read_file", arguments: { path: "a.txt" } }] },
+      {
+        chunkSize: 4,
+        toolCalls: [
+          { id: "call_0", name: "write_file", arguments: { path: "b.txt", content: "x".repeat(60) } },
+        ],
+      },
+      { text: "ok" },
+    );
+    const { events } = await h.run({ workspace: t.workspace });
+    const second = events.filter((e) => "toolCallId" in e && e.toolCallId === "call_0_2");
+    expect(second[0]).toEqual({
+      type: "tool-input-start",
+      messageId: "msg_1",
+      toolCallId: "call_0_2",
+      toolName: "write_file",
+    });
+    const progress = second.filter((e) => e.type === "tool-input-progress");
+    expect(progress[0]).toMatchObject({ input: { path: "b.txt" } });
+    const start = second.findIndex((e) => e.type === "tool-call-start");
+    expect(start).toBeGreaterThan(second.indexOf(progress[0]!));
+    expect(second[start]).toMatchObject({ toolName: "write_file", input: { path: "b.txt" } });
   });
 
   it("ends with internal_error when the event consumer throws", async () => {

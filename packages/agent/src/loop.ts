@@ -172,6 +172,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
 
       // Provider ids can repeat across turns (`call_0` every time); the UI and some providers need them unique.
       const calls: ModelToolCall[] = [];
+      const started = new Map<string, string>();
       const stepResult = await streamModelStep({
         model: options.model,
         system: options.system,
@@ -181,8 +182,19 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
         signal: runSignal,
         messageId,
         emit,
+        onToolInputStart(streamedId, toolName) {
+          const toolCallId = ids.unique(streamedId);
+          started.set(streamedId, toolCallId);
+          emit({ type: "tool-input-start", messageId, toolCallId, toolName });
+        },
+        onToolInputProgress(streamedId, chars, input) {
+          const toolCallId = started.get(streamedId);
+          if (toolCallId) emit({ type: "tool-input-progress", messageId, toolCallId, chars, input });
+        },
         onToolCall(streamed) {
-          const call = { ...streamed, toolCallId: ids.unique(streamed.toolCallId) };
+          const toolCallId = started.get(streamed.toolCallId) ?? ids.unique(streamed.toolCallId);
+          started.delete(streamed.toolCallId);
+          const call = { ...streamed, toolCallId };
           calls.push(call);
           emit({ type: "tool-call-start", messageId, ...call });
         },

@@ -11,6 +11,7 @@ import {
   type ToolSet,
   tool,
 } from "ai";
+import { finishedFields } from "./partial-input.ts";
 import { errorMessage } from "./text.ts";
 import { type ToolDefinition, toolInputJsonSchema } from "./tool.ts";
 
@@ -46,6 +47,9 @@ export function toSdkTools(tools: readonly ToolDefinition[]): ToolSet | undefine
   return set;
 }
 
+/** How often a call's argument progress is reported while nothing new is known but its length. */
+const PROGRESS_MS = 250;
+
 export async function streamModelStep(options: {
   model: LanguageModel;
   system: string;
@@ -57,12 +61,17 @@ export async function streamModelStep(options: {
   emit: (event: AgentEvent) => void;
   /** Each call as soon as the model has finished writing it. */
   onToolCall: (call: ModelToolCall) => void;
+  /** A call the model has begun to write (before its arguments stream), by the provider's call id. */
+  onToolInputStart?: (toolCallId: string, toolName: string) => void;
+  /** Its arguments so far: their length and finished short fields (throttled; every new field at once). */
+  onToolInputProgress?: (toolCallId: string, chars: number, input: Record<string, string>) => void;
 }): Promise<StepOutcome> {
   const { signal, messageId, emit } = options;
   let usage: Usage = ZERO_USAGE;
   let finishReason = "unknown";
   let failure: unknown;
   let finished = false;
+  const writing = new Map<string, { text: string; fields: string; at: number }>();
   try {
     const result = streamText({
       model: options.model,
@@ -82,6 +91,24 @@ export async function streamModelStep(options: {
         case "reasoning-delta":
           if (part.text) emit({ type: "reasoning-delta", messageId, delta: part.text });
           break;
+        case "tool-input-start":
+          writing.set(part.id, { text: "", fields: "{}", at: Date.now() });
+          options.onToolInputStart?.(part.id, part.toolName);
+          break;
+        case "tool-input-delta": {
+          const w = writing.get(part.id);
+          if (!w) break;
+          w.text += part.delta;
+          const input = finishedFields(w.text);
+          const fields = JSON.stringify(input);
+          const now = Date.now();
+          if (fields !== w.fields || now - w.at >= PROGRESS_MS) {
+            w.fields = fields;
+            w.at = now;
+            options.onToolInputProgress?.(part.id, w.text.length, input);
+          }
+          break;
+        }
         case "tool-call": {
           options.onToolCall({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
           break;

@@ -60,6 +60,19 @@ export const AgentEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("message-start"), ...base, model: z.string().optional() }),
   z.object({ type: z.literal("text-delta"), ...base, delta: z.string() }),
   z.object({ type: z.literal("reasoning-delta"), ...base, delta: z.string() }),
+  /** The model began writing a call; its arguments stream next (`tool-input-progress`), then `tool-call-start`. */
+  z.object({ type: z.literal("tool-input-start"), ...base, toolCallId: z.string(), toolName: z.string() }),
+  /**
+   * How far the model is with a call's arguments: their length so far and the short string fields it has
+   * finished (`path`, `command`…), so the UI can say "Writing src/App.tsx…" before the file text is done.
+   */
+  z.object({
+    type: z.literal("tool-input-progress"),
+    ...base,
+    toolCallId: z.string(),
+    chars: z.number().int().nonnegative(),
+    input: z.record(z.string(), z.string()),
+  }),
   /** The model finished writing a call; it runs next (or waits for approval). */
   z.object({
     type: z.literal("tool-call-start"),

@@ -7,7 +7,7 @@ import { type AgentEvent, RunStatus, RunStopReason, Usage } from "./agent.ts";
  * view and a reloaded one look identical.
  */
 
-export const ToolPartState = z.enum(["running", "awaiting-approval", "done", "error", "rejected"]);
+export const ToolPartState = z.enum(["writing", "running", "awaiting-approval", "done", "error", "rejected"]);
 export type ToolPartState = z.infer<typeof ToolPartState>;
 
 export const MessagePart = z.discriminatedUnion("type", [
@@ -23,6 +23,8 @@ export const MessagePart = z.discriminatedUnion("type", [
     metadata: z.unknown().optional(),
     durationMs: z.number().optional(),
     expiresAt: z.string().optional(),
+    /** While `writing`: how many characters of arguments the model has streamed so far. */
+    inputChars: z.number().optional(),
   }),
   z.object({ type: z.literal("compaction"), summary: z.string() }),
   z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
@@ -58,15 +60,35 @@ export function applyEventToParts(parts: readonly MessagePart[], event: AgentEve
       else out.push({ type: kind, text: event.delta });
       return out;
     }
-    case "tool-call-start":
+    case "tool-input-start":
       out.push({
+        type: "tool",
+        toolCallId: event.toolCallId,
+        toolName: event.toolName,
+        input: {},
+        state: "writing",
+      });
+      return out;
+    case "tool-input-progress":
+      return out.map((p) =>
+        p.type === "tool" && p.toolCallId === event.toolCallId && p.state === "writing"
+          ? { ...p, input: event.input, inputChars: event.chars }
+          : p,
+      );
+    case "tool-call-start": {
+      const part: MessagePart = {
         type: "tool",
         toolCallId: event.toolCallId,
         toolName: event.toolName,
         input: event.input,
         state: "running",
-      });
+      };
+      // The card shown while the model wrote the call becomes the running call, in the same place.
+      const at = out.findIndex((p) => p.type === "tool" && p.toolCallId === event.toolCallId);
+      if (at === -1) out.push(part);
+      else out[at] = part;
       return out;
+    }
     case "approval-request":
       return updateTool(out, event.toolCallId, { state: "awaiting-approval", expiresAt: event.expiresAt });
     case "approval-resolved":
@@ -100,7 +122,8 @@ export function applyEventToParts(parts: readonly MessagePart[], event: AgentEve
     case "message-end":
       // Calls still open when a run stops never got a result; show them as failed rather than spinning.
       return out.map((p) =>
-        p.type === "tool" && (p.state === "running" || p.state === "awaiting-approval")
+        p.type === "tool" &&
+        (p.state === "writing" || p.state === "running" || p.state === "awaiting-approval")
           ? { ...p, state: "error", output: p.output ?? `not run: ${event.reason}`, expiresAt: undefined }
           : p,
       );

@@ -1,7 +1,7 @@
 import { type ApprovalMode, addUsage, type Chat, type Usage, ZERO_USAGE } from "@kiln/protocol";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { describeError } from "../../api/errors.ts";
 import { modelsQuery } from "../../api/queries.ts";
 import { succeeds } from "../../api/query-client.ts";
@@ -28,7 +28,11 @@ import {
   useUpdateChat,
 } from "./mutations.ts";
 import { chatCostsQuery, chatQuery, chatsQuery } from "./queries.ts";
+import { type QueuedMessage, useChatQueue } from "./queue-store.ts";
+import { QueuedList } from "./queued-list.tsx";
 import { useRunFollower } from "./use-run-follower.ts";
+
+const NOTHING_QUEUED: QueuedMessage[] = [];
 
 const SUGGESTIONS = [
   "Add a dark mode toggle to the header",
@@ -112,6 +116,26 @@ export function ChatView() {
     stick.current = true;
     return succeeds(sendMessage.mutateAsync({ chat: target, content: text, mode }));
   };
+
+  const queued = useChatQueue((s) => (chatId ? s.queued[chatId] : undefined)) ?? NOTHING_QUEUED;
+  const queue = useChatQueue();
+  const sendingQueued = useRef(false);
+  // The oldest queued message goes out once the turn has ended (the chat as loaded says so), one per turn.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `send` reads the same chat and mode
+  useEffect(() => {
+    if (!chatId || !chat.data || running || sendingQueued.current || queued.length === 0) return;
+    const next = queue.take(chatId);
+    if (!next) return;
+    sendingQueued.current = true;
+    void send(next.text)
+      .then((ok) => {
+        // Not sent (the toast says why): back to the composer rather than lost.
+        if (!ok) setDraft((d) => (d.trim() ? `${d}\n${next.text}` : next.text));
+      })
+      .finally(() => {
+        sendingQueued.current = false;
+      });
+  }, [chatId, chat.data, running, queued]);
 
   const removeChat = async () => {
     if (!chat.data) return;
@@ -233,6 +257,7 @@ export function ChatView() {
             }
           />
         )}
+        {chatId && <QueuedList messages={queued} onCancel={(id) => queue.remove(chatId, id)} />}
       </div>
       {noModel && (
         <p className="border-t border-line bg-amber-500/5 px-3 py-2 text-xs text-amber-200/90">
@@ -255,6 +280,7 @@ export function ChatView() {
         draft={draft}
         onDraft={setDraft}
         onSend={send}
+        onQueue={(text) => chatId && queue.add(chatId, text)}
         onCancel={() => chatId && cancelRun.mutate(chatId)}
         onMode={(m) =>
           chatId

@@ -24,6 +24,7 @@ const selectClass =
 
 /**
  * Where a message is written. Enter sends, Shift-Enter starts a new line, Escape stops a running turn.
+ * While a turn runs, Enter queues the message instead (it is sent when the turn ends).
  * Mode and model apply to the chat (and so to every turn after). The mode selector shows what applies: an
  * "Approve all" given on an approval card reads as such until another mode is picked.
  */
@@ -39,6 +40,7 @@ export function Composer({
   draft,
   onDraft,
   onSend,
+  onQueue,
   onCancel,
   onMode,
   onModel,
@@ -55,6 +57,7 @@ export function Composer({
   draft: string;
   onDraft: (text: string) => void;
   onSend: (text: string) => Promise<boolean>;
+  onQueue: (text: string) => void;
   onCancel: () => void;
   onMode: (mode: ApprovalMode) => void;
   onModel: (model: string | null) => void;
@@ -77,7 +80,12 @@ export function Composer({
 
   const send = async () => {
     const text = draft.trim();
-    if (!text || running || sending || disabled) return;
+    if (!text || sending || disabled) return;
+    if (running) {
+      onQueue(text);
+      onDraft("");
+      return;
+    }
     setSending(true);
     try {
       if (await onSend(text)) onDraft("");
@@ -124,7 +132,10 @@ export function Composer({
           disabled={disabled}
           onChange={(e) => onDraft(e.target.value)}
           onKeyDown={onKeyDown}
-          placeholder={disabledReason ?? "Ask Kiln to build something…"}
+          placeholder={
+            disabledReason ??
+            (running ? "Queue a message for when the agent finishes…" : "Ask Kiln to build something…")
+          }
           className="block max-h-[200px] w-full resize-none bg-transparent px-3 py-2 text-[13px] leading-relaxed text-neutral-100 placeholder:text-neutral-600 focus:outline-none focus-visible:outline-none"
         />
         <div className="flex items-center gap-1.5 px-2 pb-2">
@@ -160,6 +171,17 @@ export function Composer({
             ))}
           </select>
           <span className="ml-auto" />
+          {running && draft.trim() && (
+            <Button
+              type="submit"
+              size="xs"
+              variant="secondary"
+              disabled={disabled}
+              title="Send when the agent finishes (Enter)"
+            >
+              Queue
+            </Button>
+          )}
           {running ? (
             <Button
               size="xs"

@@ -90,6 +90,75 @@ describe("applyRunEvent", () => {
     ]);
   });
 
+  it("shows a call while the model writes it and runs it in the same place", () => {
+    const fold = (events: AgentEvent[], from = message()) => events.reduce(applyRunEvent, from);
+    const writing = fold([
+      { type: "text-delta", messageId: "a1", delta: "Writing." },
+      { type: "tool-input-start", messageId: "a1", toolCallId: "t1", toolName: "write_file" },
+    ]);
+    expect(writing.parts[1]).toEqual({
+      type: "tool",
+      toolCallId: "t1",
+      toolName: "write_file",
+      input: {},
+      state: "writing",
+    });
+    const known = fold(
+      [
+        {
+          type: "tool-input-progress",
+          messageId: "a1",
+          toolCallId: "t1",
+          chars: 40,
+          input: { path: "src/App.tsx" },
+        },
+      ],
+      writing,
+    );
+    expect(known.parts[1]).toMatchObject({
+      state: "writing",
+      input: { path: "src/App.tsx" },
+      inputChars: 40,
+    });
+    const running = fold(
+      [
+        { type: "text-delta", messageId: "a1", delta: " More." },
+        {
+          type: "tool-call-start",
+          messageId: "a1",
+          toolCallId: "t1",
+          toolName: "write_file",
+          input: { path: "src/App.tsx", content: "x" },
+        },
+      ],
+      known,
+    );
+    expect(running.parts.map((p) => p.type)).toEqual(["text", "tool", "text"]);
+    expect(running.parts[1]).toEqual({
+      type: "tool",
+      toolCallId: "t1",
+      toolName: "write_file",
+      input: { path: "src/App.tsx", content: "x" },
+      state: "running",
+    });
+  });
+
+  it("marks a call the model never finished writing as not run when the turn stops", () => {
+    const stopped = (
+      [
+        { type: "tool-input-start", messageId: "a1", toolCallId: "t1", toolName: "bash" },
+        {
+          type: "message-end",
+          messageId: "a1",
+          usage: usage(1, 1),
+          status: "cancelled",
+          reason: "cancelled",
+        },
+      ] as AgentEvent[]
+    ).reduce(applyRunEvent, message());
+    expect(stopped.parts[0]).toMatchObject({ state: "error", output: "not run: cancelled" });
+  });
+
   it("does not change the message it is given", () => {
     const m = message({ parts: [{ type: "text", text: "a" }] });
     applyRunEvent(m, { type: "text-delta", messageId: "a1", delta: "b" });

@@ -17,6 +17,8 @@ export const AGENT_EVENT_TYPES = [
   "message-start",
   "text-delta",
   "reasoning-delta",
+  "tool-input-start",
+  "tool-input-progress",
   "tool-call-start",
   "approval-request",
   "approval-resolved",

@@ -8,6 +8,7 @@ import { ApprovalCard } from "./approval-card.tsx";
 type ToolPart = Extract<MessagePart, { type: "tool" }>;
 
 const STATE_LOOK: Record<ToolPart["state"], { label: string; className: string }> = {
+  writing: { label: "writing", className: "text-neutral-400" },
   running: { label: "running", className: "text-sky-300" },
   "awaiting-approval": { label: "needs approval", className: "text-amber-300" },
   done: { label: "done", className: "text-emerald-300" },
@@ -24,6 +25,22 @@ export function toolSummary(input: unknown): string {
     if (typeof v === "string" && v) return v.length > 80 ? `${v.slice(0, 77)}…` : v;
   }
   return "";
+}
+
+/** Tools whose call is mostly a file's new text: while it streams, the card names the file. */
+const WRITES = new Set(["write_file", "edit_file", "multi_edit"]);
+
+/** The line a call shows while the model is still writing its arguments. */
+export function writingLine(part: Pick<ToolPart, "toolName" | "input" | "inputChars">): string {
+  const path = (part.input as { path?: unknown } | undefined)?.path;
+  const size = part.inputChars ? ` ${formatChars(part.inputChars)}` : "";
+  if (WRITES.has(part.toolName) && typeof path === "string" && path) return `Writing ${path}…${size}`;
+  const summary = toolSummary(part.input);
+  return `Preparing ${part.toolName}${summary ? ` ${summary}` : ""}…${size}`;
+}
+
+function formatChars(n: number): string {
+  return n < 1000 ? `(${n} chars)` : `(${(n / 1000).toFixed(1)}k chars)`;
 }
 
 /** A diff the tool reported for the UI (`metadata.diff`), if any. */
@@ -47,6 +64,19 @@ export function ToolCard({
   const open = chosen ?? (part.state === "error" || part.state === "awaiting-approval");
   const look = STATE_LOOK[part.state];
   const diff = diffOf(part.metadata);
+  if (part.state === "writing") {
+    return (
+      <div
+        className="flex items-center gap-2 rounded-md border border-line bg-surface-0/70 px-2.5 py-1.5 text-xs"
+        data-tool={part.toolName}
+        data-state={part.state}
+        role="status"
+      >
+        <Spinner className="[&_svg]:size-3" label="Writing" />
+        <span className="min-w-0 flex-1 truncate font-mono text-neutral-400">{writingLine(part)}</span>
+      </div>
+    );
+  }
   return (
     <div
       className="rounded-md border border-line bg-surface-0/70 text-xs"

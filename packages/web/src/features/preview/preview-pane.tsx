@@ -16,6 +16,16 @@ import { PreviewErrors } from "./preview-errors.tsx";
 
 const WIDTHS: Record<Device, number | undefined> = { mobile: 390, tablet: 768, desktop: undefined };
 
+/** After a new page's `load`, how long its scripts get to draw before it replaces the old one. */
+const PAINT_MS = 150;
+/** A new page that never fires `load` replaces the old one anyway after this long. */
+const SWAP_TIMEOUT_MS = 15_000;
+
+interface Frame {
+  key: number;
+  src: string;
+}
+
 /**
  * The running app, in an iframe on the project's own preview origin. The first load goes through a
  * one-minute hand-off link that gives the iframe its preview cookie; later loads use the origin directly.
@@ -28,10 +38,25 @@ export function PreviewPane() {
   const session = useOpenPreviewSession(org, project);
   const device = useWorkspaceUi((s) => s.device);
   const setUi = useWorkspaceUi((s) => s.set);
-  const [src, setSrc] = useState<string>();
+  // Double-buffered: a reload loads the page in a hidden frame and shows it once it has loaded, so the old
+  // page stays on screen meanwhile instead of a white one. `shown` is on screen, `loading` on its way.
+  const [frames, setFrames] = useState<{ shown?: Frame; loading?: Frame }>({});
   const [path, setPath] = useState("/");
   const [address, setAddress] = useState("/");
-  const [loadCount, setLoadCount] = useState(0);
+  const loadCount = useRef(0);
+  const setSrc = useCallback((src: string) => {
+    const frame = { key: ++loadCount.current, src };
+    setFrames((f) => (f.shown ? { shown: f.shown, loading: frame } : { shown: frame }));
+  }, []);
+  const loaded = useCallback((key: number) => {
+    setFrames((f) => (f.loading?.key === key ? { shown: f.loading } : f));
+  }, []);
+  const loadingKey = frames.loading?.key;
+  useEffect(() => {
+    if (loadingKey === undefined) return;
+    const timer = setTimeout(() => loaded(loadingKey), SWAP_TIMEOUT_MS);
+    return () => clearTimeout(timer);
+  }, [loadingKey, loaded]);
   const [signInError, setSignInError] = useState<string>();
   const signedIn = useRef(false);
   const origin = runtime.data?.previewUrl;
@@ -51,9 +76,9 @@ export function PreviewPane() {
     return () => {
       cancelled = true;
     };
-  }, [org, project]);
+  }, [org, project, setSrc]);
 
-  // A new key remounts the iframe, which reloads it even when the address is the same.
+  // A new frame (a new key) loads the page even when the address is the same.
   const navigate = useCallback(
     (to: string) => {
       if (!origin || !signedIn.current) return;
@@ -61,9 +86,8 @@ export function PreviewPane() {
       setPath(next);
       setAddress(next);
       setSrc(`${origin}${next}`);
-      setLoadCount((n) => n + 1);
     },
-    [origin],
+    [origin, setSrc],
   );
 
   const reload = useCallback(() => navigate(path), [navigate, path]);
@@ -152,20 +176,36 @@ export function PreviewPane() {
           <ExternalIcon className="size-3.5" />
         </IconButton>
       </div>
-      <div className={cn("relative min-h-0 flex-1 overflow-auto", width ? "bg-surface-0 p-3" : "bg-white")}>
-        {src && (
-          <iframe
-            key={loadCount}
-            title="App preview"
-            src={src}
-            // The app runs on its own origin: scripts and forms yes, but it cannot reach the studio.
-            sandbox="allow-scripts allow-same-origin allow-forms allow-popups allow-modals allow-downloads"
-            className={cn(
-              "block h-full border-0 bg-white",
-              width ? "mx-auto rounded-md shadow-lg ring-1 ring-line" : "w-full",
-            )}
-            style={width ? { width } : undefined}
-          />
+      <div className={cn("relative min-h-0 flex-1 overflow-auto", width ? "bg-surface-0" : "bg-white")}>
+        {[frames.shown, frames.loading].map(
+          (frame) =>
+            frame && (
+              <div
+                key={frame.key}
+                className={cn(
+                  "absolute inset-0",
+                  width !== undefined && "p-3",
+                  frame !== frames.shown && "invisible",
+                )}
+                aria-hidden={frame !== frames.shown || undefined}
+              >
+                <iframe
+                  title={frame === frames.shown ? "App preview" : "App preview (loading)"}
+                  src={frame.src}
+                  onLoad={() => {
+                    if (frame !== frames.shown) setTimeout(() => loaded(frame.key), PAINT_MS);
+                  }}
+                  // The app runs on its own origin: scripts and forms yes, but it cannot reach the studio.
+                  sandbox="allow-scripts allow-same-origin allow-forms allow-popups allow-modals allow-downloads"
+                  className={cn(
+                    "block h-full border-0 bg-white",
+                    width ? "mx-auto rounded-md shadow-lg ring-1 ring-line" : "w-full",
+                  )}
+                  style={width ? { width } : undefined}
+                  tabIndex={frame === frames.shown ? undefined : -1}
+                />
+              </div>
+            ),
         )}
         <Overlay
           status={runtime.data}
