@@ -80,7 +80,8 @@ export const auth = {
   updateMe: defineRoute({
     method: "PATCH",
     path: "/api/auth/me",
-    summary: "Change the signed-in user's name or email address (a new address needs the password and is mailed a code)",
+    summary:
+      "Change the signed-in user's name or email address (a new address needs the password and is mailed a code)",
     tags,
     body: UpdateMeBody,
     response: User,

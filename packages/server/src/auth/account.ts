@@ -59,7 +59,8 @@ export class AccountService {
    */
   async updateMe(principal: Principal, body: UpdateMeBody): Promise<User> {
     const user = await this.#user(principal.userId);
-    const email = body.email !== undefined && body.email !== user.email.toLowerCase() ? body.email : undefined;
+    const email =
+      body.email !== undefined && body.email !== user.email.toLowerCase() ? body.email : undefined;
     if (email !== undefined) {
       if (body.currentPassword === undefined)
         throw new BadRequestError("bad_request", "changing the email address needs currentPassword");
