@@ -111,8 +111,8 @@ export const auth = {
     response: SessionsRevoked,
   }),
   revokeSession: defineRoute({
-    method: "DELETE",
-    path: "/api/auth/sessions/:sessionId",
+    method: "POST",
+    path: "/api/auth/sessions/:sessionId/revoke",
     summary: "Sign out one of the user's sessions",
     tags,
     params: z.strictObject({ sessionId: Id }),

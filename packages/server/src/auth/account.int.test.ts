@@ -218,15 +218,15 @@ describe("sessions", () => {
     const phone = await secondSession(user.email);
     const stranger = await kiln.signup();
     const [theirs] = (await stranger.client.get("/api/auth/sessions")).json();
-    expectError(await client.delete(`/api/auth/sessions/${theirs.id}`), 404, "session_not_found");
+    expectError(await client.post(`/api/auth/sessions/${theirs.id}/revoke`), 404, "session_not_found");
     expect((await stranger.client.get("/api/auth/me")).statusCode).toBe(200);
 
     const mine = (await client.get("/api/auth/sessions")).json();
     const phoneId = mine.find((s: { current: boolean }) => !s.current).id;
-    expect((await client.delete(`/api/auth/sessions/${phoneId}`)).json()).toEqual({ ok: true });
+    expect((await client.post(`/api/auth/sessions/${phoneId}/revoke`)).json()).toEqual({ ok: true });
     expectError(await phone.get("/api/auth/me"), 401, "session_revoked");
-    expectError(await client.delete(`/api/auth/sessions/${phoneId}`), 404, "session_not_found");
-    expectError(await client.delete("/api/auth/sessions/not-a-uuid"), 400, "validation_failed");
+    expectError(await client.post(`/api/auth/sessions/${phoneId}/revoke`), 404, "session_not_found");
+    expectError(await client.post("/api/auth/sessions/not-a-uuid/revoke"), 400, "validation_failed");
   });
 
   it("needs the CSRF header with cookies", async () => {
