@@ -82,9 +82,9 @@ it("renames, manages tokens, signs out the other browser and changes the passwor
   await page.waitForURL(`${base}/account`);
   await page.getByRole("heading", { name: "Account", exact: true }).waitFor();
 
-  // Two sessions: this one, marked, and the phone.
+  // Three sessions: this one (marked), the phone, and the sign-up made through the API.
   const sessions = page.getByRole("list", { name: "Sessions" });
-  await expect.poll(() => sessions.getByRole("listitem").count()).toBe(2);
+  await expect.poll(() => sessions.getByRole("listitem").count()).toBe(3);
   await sessions.getByText("This device").waitFor();
 
   // Rename: the header's avatar follows.
