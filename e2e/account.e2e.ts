@@ -88,7 +88,7 @@ it("renames, manages tokens, signs out the other browser and changes the passwor
   await sessions.getByText("This device").waitFor();
 
   // Rename: the header's avatar follows.
-  await page.getByLabel("Name").fill("Grace Hopper");
+  await page.getByLabel("Name", { exact: true }).fill("Grace Hopper");
   await page.getByRole("button", { name: "Save profile" }).click();
   await expect.poll(() => avatar.textContent()).toBe("GH");
   expect(await avatar.getAttribute("title")).toContain("Grace Hopper");
@@ -101,7 +101,7 @@ it("renames, manages tokens, signs out the other browser and changes the passwor
   await page.getByRole("button", { name: "Create token" }).click();
   await page.getByText("Copy it now").waitFor();
   await page.getByText("deploy script").waitFor();
-  const secret = (await page.locator("code", { hasText: "kiln_pat_" }).textContent())!.trim();
+  const secret = (await page.locator("code", { hasText: "kiln_pat_" }).first().textContent())!.trim();
   const viaToken = kiln.client();
   viaToken.bearer = secret;
   expect((await viaToken.get("/api/auth/me")).statusCode).toBe(200);
@@ -124,7 +124,7 @@ it("renames, manages tokens, signs out the other browser and changes the passwor
   expect(await meStatus(page)).toBe(200);
 
   // Change the password; the old one no longer signs in, the new one does.
-  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByLabel("Current password", { exact: true }).fill(PASSWORD);
   await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
   await page.getByLabel("Repeat the new password").fill(NEW_PASSWORD);
   await page.getByRole("button", { name: "Change password" }).click();
