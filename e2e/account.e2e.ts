@@ -141,5 +141,13 @@ it("renames, manages tokens, signs out the other browser and changes the passwor
   await other.getByRole("heading", { name: "Projects" }).waitFor();
   expect(await meStatus(other)).toBe(200);
 
+  // The phone's account page: its own session is "This device", the laptop's is listed too.
+  await other.goto(`${base}/account`);
+  await other.getByRole("list", { name: "Sessions" }).getByText("This device").waitFor();
+  await expect
+    .poll(() => other.getByRole("list", { name: "Sessions" }).getByRole("listitem").count())
+    .toBe(2);
+  await other.screenshot({ path: path.join(SCREENSHOTS, "account-phone.png"), fullPage: true });
+
   expect(errors).toEqual([]);
 }, 240_000);
