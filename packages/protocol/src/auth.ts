@@ -115,3 +115,39 @@ export type ApiToken = z.infer<typeof ApiToken>;
 export const CreatedApiToken = ApiToken.extend({
   token: z.string().describe("The secret; shown once and never again"),
 });
+
+/**
+ * Changes the signed-in user's name and/or email address. A new address needs the current password, is
+ * unverified until the mailed code or link proves it, and is refused when another account has verified it.
+ */
+export const UpdateMeBody = z
+  .strictObject({
+    name: Name.optional(),
+    email: Email.optional(),
+    currentPassword: z.string().min(1).max(256).optional(),
+  })
+  .refine((b) => b.name !== undefined || b.email !== undefined, "name or email is required");
+export type UpdateMeBody = z.infer<typeof UpdateMeBody>;
+
+/** The new password follows the sign-up rules; every other session of the user is signed out. */
+export const ChangePasswordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(256),
+  newPassword: Password,
+});
+export type ChangePasswordBody = z.infer<typeof ChangePasswordBody>;
+
+export const ActiveSession = z
+  .object({
+    id: Id,
+    createdAt: Timestamp,
+    lastUsedAt: Timestamp.describe("The last sign-in or token refresh of this session"),
+    expiresAt: Timestamp,
+    userAgent: z.string().nullable(),
+    ip: z.string().nullable(),
+    current: z.boolean().describe("The session that made this request"),
+  })
+  .meta({ id: "ActiveSession" });
+export type ActiveSession = z.infer<typeof ActiveSession>;
+
+export const SessionsRevoked = z.object({ revoked: z.number().int() }).meta({ id: "SessionsRevoked" });
+export type SessionsRevoked = z.infer<typeof SessionsRevoked>;

@@ -37,6 +37,8 @@ export const ERROR_CODES = [
   "verification_invalid",
   "verification_expired",
   "api_token_not_found",
+  "session_not_found",
+  "wrong_password",
   "terminal_not_found",
   "chat_not_found",
   "message_not_found",
@@ -155,6 +157,9 @@ export const ERROR_STATUS = {
   verification_invalid: 400,
   verification_expired: 410,
   api_token_not_found: 404,
+  session_not_found: 404,
+  // 403, not 401: the caller is signed in; a client must not take it for an expired session.
+  wrong_password: 403,
   terminal_not_found: 404,
   chat_not_found: 404,
   message_not_found: 404,

@@ -11,6 +11,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from "fastify-type-provider-zod";
+import type { AccountService } from "./auth/account.ts";
 import type { ApiTokenService } from "./auth/api-tokens.ts";
 import { sessionCookieNames } from "./auth/cookies.ts";
 import type { EmailVerificationService } from "./auth/email-verification.ts";
@@ -72,6 +73,7 @@ import { VERSION } from "./version.ts";
 export interface Services {
   database: Database;
   auth: AuthService;
+  account: AccountService;
   verification: EmailVerificationService;
   apiTokens: ApiTokenService;
   orgs: OrgService;
@@ -191,6 +193,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   });
   authRoutes(router, {
     auth: services.auth,
+    account: services.account,
     apiTokens: services.apiTokens,
     verification: services.verification,
     secureCookies,

@@ -6,6 +6,7 @@ import { AddressPolicy } from "@kiln/agent";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildApp, type Services } from "./app.ts";
+import { AccountService } from "./auth/account.ts";
 import { ApiTokenService } from "./auth/api-tokens.ts";
 import { CsrfTokens } from "./auth/csrf.ts";
 import { EmailVerificationService } from "./auth/email-verification.ts";
@@ -315,6 +316,12 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       database,
       orgs,
       verification,
+      account: new AccountService({
+        database,
+        verification,
+        passwordLimiter: new RateLimiter(database, config.loginMaxAttempts, config.loginWindowSeconds),
+        log: logger,
+      }),
       auth: new AuthService({
         database,
         orgs,

@@ -15,6 +15,7 @@ import { Route as LoginRouteImport } from "./routes/login.tsx";
 import { Route as SignupRouteImport } from "./routes/signup.tsx";
 import { Route as VerifyEmailRouteImport } from "./routes/verify-email.tsx";
 import { Route as AppOrgRouteImport } from "./routes/_app/$org.tsx";
+import { Route as AppAccountRouteImport } from "./routes/_app/account.tsx";
 import { Route as InviteTokenRouteImport } from "./routes/invite.$token.tsx";
 import { Route as VerifyEmailTokenRouteImport } from "./routes/verify-email_.$token.tsx";
 import { Route as AppOrgIndexRouteImport } from "./routes/_app/$org/index.tsx";
@@ -50,6 +51,11 @@ const VerifyEmailRoute = VerifyEmailRouteImport.update({
 const AppOrgRoute = AppOrgRouteImport.update({
   id: "/$org",
   path: "/$org",
+  getParentRoute: () => AppRoute,
+} as any);
+const AppAccountRoute = AppAccountRouteImport.update({
+  id: "/account",
+  path: "/account",
   getParentRoute: () => AppRoute,
 } as any);
 const InviteTokenRoute = InviteTokenRouteImport.update({
@@ -94,6 +100,7 @@ export interface FileRoutesByFullPath {
   "/signup": typeof SignupRoute;
   "/verify-email": typeof VerifyEmailRoute;
   "/$org": typeof AppOrgRouteWithChildren;
+  "/account": typeof AppAccountRoute;
   "/invite/$token": typeof InviteTokenRoute;
   "/verify-email/$token": typeof VerifyEmailTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
@@ -107,6 +114,7 @@ export interface FileRoutesByTo {
   "/login": typeof LoginRoute;
   "/signup": typeof SignupRoute;
   "/verify-email": typeof VerifyEmailRoute;
+  "/account": typeof AppAccountRoute;
   "/invite/$token": typeof InviteTokenRoute;
   "/verify-email/$token": typeof VerifyEmailTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
@@ -123,6 +131,7 @@ export interface FileRoutesById {
   "/signup": typeof SignupRoute;
   "/verify-email": typeof VerifyEmailRoute;
   "/_app/$org": typeof AppOrgRouteWithChildren;
+  "/_app/account": typeof AppAccountRoute;
   "/invite/$token": typeof InviteTokenRoute;
   "/verify-email_/$token": typeof VerifyEmailTokenRoute;
   "/_app/$org/$project": typeof AppOrgProjectRoute;
@@ -139,6 +148,7 @@ export interface FileRouteTypes {
     | "/signup"
     | "/verify-email"
     | "/$org"
+    | "/account"
     | "/invite/$token"
     | "/verify-email/$token"
     | "/$org/$project"
@@ -152,6 +162,7 @@ export interface FileRouteTypes {
     | "/login"
     | "/signup"
     | "/verify-email"
+    | "/account"
     | "/invite/$token"
     | "/verify-email/$token"
     | "/$org/$project"
@@ -167,6 +178,7 @@ export interface FileRouteTypes {
     | "/signup"
     | "/verify-email"
     | "/_app/$org"
+    | "/_app/account"
     | "/invite/$token"
     | "/verify-email_/$token"
     | "/_app/$org/$project"
@@ -228,6 +240,13 @@ declare module "@tanstack/react-router" {
       path: "/$org";
       fullPath: "/$org";
       preLoaderRoute: typeof AppOrgRouteImport;
+      parentRoute: typeof AppRoute;
+    };
+    "/_app/account": {
+      id: "/_app/account";
+      path: "/account";
+      fullPath: "/account";
+      preLoaderRoute: typeof AppAccountRouteImport;
       parentRoute: typeof AppRoute;
     };
     "/invite/$token": {
@@ -303,10 +322,12 @@ const AppOrgRouteWithChildren =
 
 interface AppRouteChildren {
   AppOrgRoute: typeof AppOrgRouteWithChildren;
+  AppAccountRoute: typeof AppAccountRoute;
 }
 
 const AppRouteChildren: AppRouteChildren = {
   AppOrgRoute: AppOrgRouteWithChildren,
+  AppAccountRoute: AppAccountRoute,
 };
 
 const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren);

@@ -2,6 +2,7 @@ import { CSRF_HEADER, routes, type Session } from "@kiln/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type ClientMeta, principalOf } from "../http/principal.ts";
 import type { OrgRouter } from "../orgs/router.ts";
+import type { AccountService } from "./account.ts";
 import type { ApiTokenService } from "./api-tokens.ts";
 import { clearSessionCookies, sessionCookieNames, setSessionCookies } from "./cookies.ts";
 import type { EmailVerificationService } from "./email-verification.ts";
@@ -20,12 +21,13 @@ export function authRoutes(
   router: OrgRouter,
   deps: {
     auth: AuthService;
+    account: AccountService;
     apiTokens: ApiTokenService;
     verification: EmailVerificationService;
     secureCookies: boolean;
   },
 ): void {
-  const { auth, apiTokens, verification, secureCookies } = deps;
+  const { auth, account, apiTokens, verification, secureCookies } = deps;
   const names = sessionCookieNames(secureCookies);
   const c = routes.auth;
 
@@ -59,6 +61,16 @@ export function authRoutes(
     return { ok: true as const };
   });
   router.handle(c.me, async (request) => auth.me(principalOf(request)));
+  router.handle(c.updateMe, async (request) => account.updateMe(principalOf(request), request.body));
+  router.handle(c.changePassword, async (request) =>
+    account.changePassword(principalOf(request), request.body),
+  );
+  router.handle(c.listSessions, async (request) => account.listSessions(principalOf(request)));
+  router.handle(c.revokeOtherSessions, async (request) => account.revokeOthers(principalOf(request)));
+  router.handle(c.revokeSession, async (request) => {
+    await account.revokeSession(principalOf(request), request.params.sessionId);
+    return { ok: true as const };
+  });
 
   router.handle(c.sendVerification, async (request) => verification.send(principalOf(request).userId));
   router.handle(c.verifyCode, async (request) =>

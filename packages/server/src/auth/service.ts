@@ -277,7 +277,10 @@ export class AuthService {
       tokenHash: hashToken(refreshToken),
       expiresAt: refreshTokenExpiresAt,
     });
-    await tx.update(sessions).set({ expiresAt: refreshTokenExpiresAt }).where(eq(sessions.id, sessionId));
+    await tx
+      .update(sessions)
+      .set({ expiresAt: refreshTokenExpiresAt, lastUsedAt: new Date() })
+      .where(eq(sessions.id, sessionId));
     const access = await this.#access.sign({ userId: user.id, sessionId });
     return {
       user: toUser(user),

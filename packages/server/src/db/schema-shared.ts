@@ -52,6 +52,7 @@ export const sessions = pgTable("sessions", {
   id: uuid("id").primaryKey(),
   userId: uuid("user_id").notNull(),
   createdAt: ts("created_at").notNull().defaultNow(),
+  lastUsedAt: ts("last_used_at").notNull().defaultNow(),
   expiresAt: ts("expires_at").notNull(),
   revokedAt: ts("revoked_at"),
   revokedReason: text("revoked_reason"),

@@ -3,6 +3,7 @@ import { SLUG_MAX_LENGTH } from "@kiln/protocol";
 
 /** Words that name routes, hosts or system things; an org or project called this would shadow them. */
 export const RESERVED_SLUGS = new Set([
+  "account",
   "admin",
   "api",
   "app",

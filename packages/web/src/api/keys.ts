@@ -12,6 +12,7 @@ const jobs = (o: string) => [...org(o), "jobs"] as const;
 export const keys = {
   me: ["me"] as const,
   tokens: ["tokens"] as const,
+  sessions: ["sessions"] as const,
   templates: ["templates"] as const,
   invitation: (token: string) => ["invitation", token] as const,
 

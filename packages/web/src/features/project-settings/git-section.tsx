@@ -33,13 +33,8 @@ export function GitSection({ org, project, canWrite }: { org: string; project: s
       <div className="max-w-2xl text-xs leading-relaxed text-neutral-400">
         <p>
           When git asks for a password, use a personal API token (any user name will do; create one under{" "}
-          <Link
-            to="/$org/settings"
-            params={{ org }}
-            search={{ tab: "tokens" }}
-            className="text-accent-400 hover:underline"
-          >
-            Settings → API tokens
+          <Link to="/account" hash="tokens" className="text-accent-400 hover:underline">
+            Account → Personal API tokens
           </Link>
           ). A credential helper can remember it:{" "}
           <code className="font-mono">git config credential.helper store</code>.

@@ -75,22 +75,6 @@ export function useRevokeInvitation(org: string) {
   });
 }
 
-export function useCreateToken() {
-  const qc = useQueryClient();
-  return useMutation({
-    mutationFn: (body: Parameters<typeof api.auth.createToken>[0]) => api.auth.createToken(body),
-    onSuccess: () => qc.invalidateQueries({ queryKey: keys.tokens }),
-  });
-}
-
-export function useRevokeToken() {
-  const qc = useQueryClient();
-  return useMutation({
-    mutationFn: (id: string) => api.auth.revokeToken(id),
-    onSuccess: () => qc.invalidateQueries({ queryKey: keys.tokens }),
-  });
-}
-
 export function useCreateWorkerToken(org: string) {
   const qc = useQueryClient();
   return useMutation({

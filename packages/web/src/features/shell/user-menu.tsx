@@ -1,6 +1,7 @@
+import { useNavigate } from "@tanstack/react-router";
 import type { ReactNode } from "react";
 import { type ThemeChoice, useTheme } from "../../state/theme.ts";
-import { KeyboardIcon, LogoutIcon, MonitorIcon, MoonIcon, SunIcon } from "../../ui/icons.tsx";
+import { KeyboardIcon, LogoutIcon, MonitorIcon, MoonIcon, SettingsIcon, SunIcon } from "../../ui/icons.tsx";
 import { Menu, type MenuEntry } from "../../ui/menu.tsx";
 import { useLogout } from "../auth/use-logout.ts";
 import { useMe } from "../auth/use-me.ts";
@@ -16,13 +17,15 @@ export function UserMenu() {
   const me = useMe();
   const logout = useLogout();
   const theme = useTheme();
+  const navigate = useNavigate();
   const initials = (me.user.name || me.user.email)
     .split(/[\s@.]+/)
     .slice(0, 2)
     .map((w) => w[0]?.toUpperCase() ?? "")
     .join("");
   const items: MenuEntry[] = [
-    { heading: me.user.email },
+    { heading: me.user.name ? `${me.user.name} · ${me.user.email}` : me.user.email },
+    { label: "Account", icon: <SettingsIcon />, onSelect: () => void navigate({ to: "/account" }) },
     { label: "Keyboard shortcuts", icon: <KeyboardIcon />, hint: "?", onSelect: openShortcuts },
     { label: "Log out", icon: <LogoutIcon />, onSelect: () => void logout() },
     "separator",
@@ -44,7 +47,7 @@ export function UserMenu() {
           type="button"
           {...props}
           aria-label="Account menu"
-          title={me.user.email}
+          title={me.user.name ? `${me.user.name} (${me.user.email})` : me.user.email}
           className="flex size-7 items-center justify-center rounded-full bg-accent-600/20 text-[11px] font-semibold text-accent-400 ring-1 ring-accent-500/30 hover:bg-accent-600/30"
         >
           {initials || "?"}

@@ -4,14 +4,13 @@ import { GeneralPanel } from "../../../features/settings/general-panel.tsx";
 import { InvitationsPanel } from "../../../features/settings/invitations-panel.tsx";
 import { MembersPanel } from "../../../features/settings/members-panel.tsx";
 import { ModelsPanel } from "../../../features/settings/models-panel.tsx";
-import { TokensPanel } from "../../../features/settings/tokens-panel.tsx";
 import { WorkersPanel } from "../../../features/settings/workers-panel.tsx";
 import { AppHeader } from "../../../features/shell/app-header.tsx";
 import { Tabs } from "../../../ui/tabs.tsx";
 import { useTitle } from "../../../ui/use-title.ts";
 
-type Section = "general" | "members" | "invitations" | "models" | "workers" | "tokens";
-const SECTIONS: Section[] = ["general", "members", "invitations", "models", "workers", "tokens"];
+type Section = "general" | "members" | "invitations" | "models" | "workers";
+const SECTIONS: Section[] = ["general", "members", "invitations", "models", "workers"];
 
 export const Route = createFileRoute("/_app/$org/settings")({
   validateSearch: (search: Record<string, unknown>): { tab?: Section } =>
@@ -34,7 +33,6 @@ function Settings() {
       : []),
     { id: "models" as const, label: "Models" },
     { id: "workers" as const, label: "Workers" },
-    { id: "tokens" as const, label: "API tokens" },
   ];
 
   return (
@@ -67,7 +65,6 @@ function Settings() {
         {tab === "invitations" && <InvitationsPanel org={org} />}
         {tab === "models" && <ModelsPanel org={org} role={membership.role} />}
         {tab === "workers" && <WorkersPanel org={org} role={membership.role} />}
-        {tab === "tokens" && <TokensPanel />}
       </main>
     </div>
   );
