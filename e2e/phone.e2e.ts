@@ -66,11 +66,14 @@ it("signs up, creates a project, chats, previews and opens the board on a phone"
   await page.getByRole("menuitem", { name: "Settings" }).tap();
   await page.getByRole("heading", { name: "Settings" }).waitFor();
   await fitsTheScreen(page, "settings");
-  for (const tab of ["members", "models", "workers", "tokens"]) {
+  for (const tab of ["members", "models", "workers"]) {
     await page.goto(`${base}/${org}/settings?tab=${tab}`);
     await page.getByRole("tab", { selected: true }).waitFor();
     await fitsTheScreen(page, `settings (${tab})`);
   }
+  await page.goto(`${base}/account`);
+  await page.getByRole("heading", { name: "Account" }).waitFor();
+  await fitsTheScreen(page, "account");
   await page.goto(`${base}/${org}/usage`);
   await page.getByRole("heading", { name: "Usage" }).waitFor();
   await fitsTheScreen(page, "usage");
