@@ -200,7 +200,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
         },
       });
       if (stepResult.kind === "aborted") throw new Stop("cancelled");
-      if (stepResult.kind === "failed") throw new Stop("model_error", stepResult.detail);
+      if (stepResult.kind === "failed") throw new Stop(stepResult.reason ?? "model_error", stepResult.detail);
       usage = addUsage(usage, stepResult.usage);
       emit({
         type: "step-finish",

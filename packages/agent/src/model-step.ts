@@ -1,4 +1,4 @@
-import { type AgentEvent, type Usage, ZERO_USAGE } from "@kiln/protocol";
+import { type AgentEvent, RunStopReason, type Usage, ZERO_USAGE } from "@kiln/protocol";
 import {
   APICallError,
   type AssistantModelMessage,
@@ -30,7 +30,7 @@ export type StepOutcome =
       usage: Usage;
       finishReason: string;
     }
-  | { kind: "failed"; detail: string }
+  | { kind: "failed"; detail: string; reason?: RunStopReason }
   | { kind: "aborted" };
 
 /**
@@ -126,15 +126,34 @@ export async function streamModelStep(options: {
       }
     }
     if (signal.aborted) return { kind: "aborted" };
-    if (failure !== undefined) return { kind: "failed", detail: describeModelError(failure) };
+    if (failure !== undefined) return failed(failure);
     if (!finished) return { kind: "failed", detail: "the model's response ended before it finished" };
     const response = await result.response;
     const assistant = response.messages.find((m): m is AssistantModelMessage => m.role === "assistant");
     return { kind: "finished", assistant, usage, finishReason };
   } catch (err) {
     if (signal.aborted) return { kind: "aborted" };
-    return { kind: "failed", detail: describeModelError(failure ?? err) };
+    return failed(failure ?? err);
   }
+}
+
+function failed(err: unknown): StepOutcome {
+  const stop = stopOf(err);
+  return stop ? { kind: "failed", ...stop } : { kind: "failed", detail: describeModelError(err) };
+}
+
+/**
+ * A failure that knows how the turn should stop: the model's host (the server) marks its own errors with
+ * `runStopReason` (its database went away), which the loop reports as such rather than as the model's.
+ */
+export function stopOf(err: unknown): { reason: RunStopReason; detail: string } | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 6; depth++) {
+    const parsed = RunStopReason.safeParse((e as { runStopReason?: unknown }).runStopReason);
+    if (parsed.success) return { reason: parsed.data, detail: errorMessage(e) };
+    e = (e as { cause?: unknown; lastError?: unknown }).lastError ?? (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 export function toUsage(usage: LanguageModelUsage | undefined): Usage {

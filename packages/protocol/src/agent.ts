@@ -43,6 +43,8 @@ export const RunStopReason = z.enum([
   "model_error",
   "context_overflow",
   "interrupted",
+  /** Kiln lost its database for longer than the turn could wait; resume it to continue. */
+  "database_unavailable",
   "internal_error",
 ]);
 export type RunStopReason = z.infer<typeof RunStopReason>;

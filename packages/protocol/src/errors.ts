@@ -111,6 +111,7 @@ export const ERROR_CODES = [
   "too_many_streams",
   "upgrade_required",
   "unavailable",
+  "database_unavailable",
   "internal_error",
 ] as const;
 
@@ -236,6 +237,8 @@ export const ERROR_STATUS = {
   too_many_streams: 429,
   upgrade_required: 426,
   unavailable: 503,
+  // The database is down for a moment (a restart, a fail-over): retry after `Retry-After` seconds.
+  database_unavailable: 503,
   internal_error: 500,
 } as const satisfies Record<ErrorCode, number>;
 

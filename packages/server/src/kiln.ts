@@ -22,6 +22,7 @@ import type { KilnConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
 import { scheduleHousekeeping } from "./db/housekeeping.ts";
+import { loggerOptions } from "./db/log-safe.ts";
 import { migrateAll } from "./db/migrate.ts";
 import { createDevServers } from "./devserver/index.ts";
 import type { DevServerManager } from "./devserver/manager.ts";
@@ -101,7 +102,7 @@ const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 const PLACEHOLDER_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/public");
 
 export async function createKiln(config: KilnConfig, options: CreateKilnOptions = {}): Promise<Kiln> {
-  const logger = options.logger ?? (pino({ level: config.logLevel }) as FastifyBaseLogger);
+  const logger = options.logger ?? (pino(loggerOptions(config.logLevel)) as FastifyBaseLogger);
   const t0 = performance.now();
   const embedded = !options.database && !config.databaseUrl;
   const unlock = embedded ? await lockDataDir(config.dataDir) : async () => {};

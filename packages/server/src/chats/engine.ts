@@ -16,9 +16,11 @@ import type { LimitsConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import { NotifyChannel } from "../db/notify-channel.ts";
 import { agentRuns, orgs } from "../db/schema-shared.ts";
-import { chatMessages, chats } from "../db/schema-tenant.ts";
+import { chatMessages } from "../db/schema-tenant.ts";
+import { describeDatabaseError, isDatabaseUnavailable } from "../db/unavailable.ts";
 import { assertRunRoom } from "../limits/counts.ts";
 import type { ChatRun } from "./run.ts";
+import { MAX_UNSAVED_EVENTS, RETRY_MAX_MS as RETRY_MAX_WAIT_MS, RunSaver } from "./run-saver.ts";
 import { appendEvents, lastEventSeq, type MessageRow } from "./store.ts";
 
 const FLUSH_MS = 150;
@@ -84,6 +86,9 @@ export class ChatEngine {
   readonly #signals: NotifyChannel<ChatSignal>;
   #sweeper: NodeJS.Timeout | undefined;
   #closing = false;
+  #gaveUp = false;
+  /** Since when this replica has reached its database without a failure (undefined: not since the last). */
+  #healthySince: number | undefined = Date.now();
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -183,16 +188,18 @@ export class ChatEngine {
 
   async #execute(setup: RunSetup): Promise<void> {
     const { run } = setup;
-    let flushing: Promise<void> = Promise.resolve();
-    const flush = (final?: FinalState) => {
-      flushing = flushing
-        .then(() => this.#flush(run, final))
-        .catch((err) => {
-          this.#o.log.error({ err, messageId: run.messageId }, "saving chat events failed");
-        });
-      return flushing;
-    };
-    const timer = setInterval(() => void flush(), FLUSH_MS);
+    const saver = new RunSaver(this.#o.database, this.#o.log, run, () => {
+      this.#healthySince = undefined;
+    });
+    let lostDatabase = false;
+    const timer = setInterval(() => {
+      // Events that cannot be stored wait in memory, but not without end: past the bound the turn stops.
+      if (run.unsavedCount > MAX_UNSAVED_EVENTS && saver.waiting && !lostDatabase) {
+        lostDatabase = true;
+        run.controller.abort();
+      }
+      saver.tick();
+    }, FLUSH_MS);
     let held: Extract<AgentEvent, { type: "message-end" }> | undefined;
     let result: RunAgentResult | undefined;
     const mutating = new Set(setup.tools.filter((t) => t.mutates).map((t) => t.name));
@@ -235,14 +242,23 @@ export class ChatEngine {
           reason: "interrupted",
           detail: "the server stopped during this turn; resume it to continue",
         }
-      : (held ?? {
-          type: "message-end",
-          messageId: run.messageId,
-          usage: result?.usage ?? ZERO_USAGE,
-          status: "failed",
-          reason: "internal_error",
-          detail: "the agent stopped unexpectedly",
-        });
+      : lostDatabase
+        ? {
+            type: "message-end",
+            messageId: run.messageId,
+            usage: held?.usage ?? result?.usage ?? ZERO_USAGE,
+            status: "failed",
+            reason: "database_unavailable",
+            detail: "Kiln lost its database for too long during this turn; resume it to continue",
+          }
+        : (held ?? {
+            type: "message-end",
+            messageId: run.messageId,
+            usage: result?.usage ?? ZERO_USAGE,
+            status: "failed",
+            reason: "internal_error",
+            detail: "the agent stopped unexpectedly",
+          });
     let checkpointSha: string | null = null;
     // A turn that only read and talked cannot have changed files: skip the commit (a sandboxed git run).
     if (this.#o.checkpoints && changedSomething) {
@@ -274,13 +290,13 @@ export class ChatEngine {
     // `since()` when the run finishes): a client that saw message-end and at once reads the chat or sends
     // the next message must not find this turn still running.
     run.record(end);
-    await flush({
-      status: end.status,
-      reason: end.reason,
-      detail: end.detail ?? null,
-      usage: end.usage,
-      checkpointSha,
-    });
+    // The run stays here (so no sweeper takes it for dead) until its end is stored, however long the
+    // database is away; only a stopping server gives up, and its next start marks the turn interrupted.
+    const stored = await saver.finish(
+      { status: end.status, reason: end.reason, detail: end.detail ?? null, usage: end.usage, checkpointSha },
+      () => this.#gaveUp,
+    );
+    if (!stored) this.#o.log.warn({ messageId: run.messageId }, "the turn's end could not be stored");
     this.#runs.delete(run.messageId);
     run.finish();
   }
@@ -306,50 +322,6 @@ export class ChatEngine {
     });
   }
 
-  async #flush(run: ChatRun, final?: FinalState): Promise<void> {
-    const events = run.unsaved();
-    if (events.length === 0 && !final) {
-      await this.#o.database.db
-        .update(agentRuns)
-        .set({ heartbeatAt: new Date() })
-        .where(eq(agentRuns.messageId, run.messageId));
-      return;
-    }
-    try {
-      await this.#o.database.tenant(run.schemaName, async (tx) => {
-        await appendEvents(tx, run.messageId, events);
-        await tx
-          .update(chatMessages)
-          .set({
-            parts: run.parts,
-            updatedAt: new Date(),
-            ...(final
-              ? {
-                  status: final.status,
-                  reason: final.reason,
-                  detail: final.detail,
-                  usage: final.usage,
-                  checkpointSha: final.checkpointSha,
-                }
-              : {}),
-          })
-          .where(eq(chatMessages.id, run.messageId));
-        if (final) {
-          await tx.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, run.chatId));
-          await tx.delete(agentRuns).where(eq(agentRuns.messageId, run.messageId));
-        } else {
-          await tx
-            .update(agentRuns)
-            .set({ heartbeatAt: new Date() })
-            .where(eq(agentRuns.messageId, run.messageId));
-        }
-      });
-    } catch (err) {
-      if (events[0]) run.markUnsaved(events[0].seq);
-      throw err;
-    }
-  }
-
   /**
    * Marks runs whose server is gone as interrupted, so no message stays "running" forever and the user
    * can resume. With an embedded database this process is the only server: every leftover run is dead.
@@ -365,11 +337,20 @@ export class ChatEngine {
         heartbeatAt: agentRuns.heartbeatAt,
       })
       .from(agentRuns)
-      .innerJoin(orgs, eq(orgs.id, agentRuns.orgId));
+      .innerJoin(orgs, eq(orgs.id, agentRuns.orgId))
+      .catch((err) => {
+        if (isDatabaseUnavailable(err)) this.#healthySince = undefined;
+        throw err;
+      });
+    this.#healthySince ??= Date.now();
+    // After an outage every heartbeat is stale, though their servers live and are storing their turns
+    // now: a foreign run counts as dead only once its heartbeat could have been renewed and was not.
+    const sinceOutage = Date.now() - this.#healthySince < HEARTBEAT_STALE_MS;
     let count = 0;
     for (const row of rows) {
       if (this.#runs.has(row.messageId)) continue;
-      if (!this.#o.embedded && row.owner !== this.#o.owner && row.heartbeatAt > staleBefore) continue;
+      if (!this.#o.embedded && row.owner !== this.#o.owner && (row.heartbeatAt > staleBefore || sinceOutage))
+        continue;
       await this.#o.database.tenant(row.schemaName, async (tx) => {
         const [message] = await tx
           .select()
@@ -389,7 +370,10 @@ export class ChatEngine {
   startSweeping(intervalMs = 15_000): void {
     if (this.#o.embedded) return;
     this.#sweeper = setInterval(() => {
-      this.recover().catch((err) => this.#o.log.error({ err }, "sweeping dead agent runs failed"));
+      this.recover().catch((err) => {
+        if (isDatabaseUnavailable(err)) this.#o.log.warn(describeDatabaseError(err), "database unavailable");
+        else this.#o.log.error({ err }, "sweeping dead agent runs failed");
+      });
     }, intervalMs);
     this.#sweeper.unref();
   }
@@ -420,15 +404,13 @@ export class ChatEngine {
       Promise.all(runs.map((r) => r.whenFinished())),
       new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
     ]);
+    // Turns still waiting for the database to store their end stop waiting: the database closes next.
+    this.#gaveUp = true;
+    await Promise.race([
+      Promise.all(runs.map((r) => r.whenFinished())),
+      new Promise((resolve) => setTimeout(resolve, 3 * RETRY_MAX_WAIT_MS).unref()),
+    ]);
   }
-}
-
-interface FinalState {
-  status: string;
-  reason: string;
-  detail: string | null;
-  usage: unknown;
-  checkpointSha: string | null;
 }
 
 async function interruptInTx(

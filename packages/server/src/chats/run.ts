@@ -15,7 +15,7 @@ export interface PendingApproval {
 /**
  * One assistant turn in progress on this server: its events in order (numbered from 1, the SSE ids), the
  * parts they fold into, the listeners following it live, the approvals it waits on, and the switch that
- * cancels it. Persisting is the owner's job (`ChatService`), which drains `unsaved()` on a timer.
+ * cancels it. Persisting is the engine's job (`RunSaver`), which drains `unsaved()` on a timer.
  */
 export class ChatRun {
   readonly orgId: string;
@@ -90,6 +90,16 @@ export class ChatRun {
     const out = this.#events.filter((e) => e.seq > this.#savedThrough);
     if (out.length > 0) this.#savedThrough = out[out.length - 1]!.seq;
     return out;
+  }
+
+  /** How many recorded events are not in the database yet. */
+  get unsavedCount(): number {
+    return this.#seq - this.#savedThrough;
+  }
+
+  /** The first event this process holds; replays from before it need the stored events. */
+  get firstHeldSeq(): number {
+    return this.#events[0]?.seq ?? this.#seq + 1;
   }
 
   markUnsaved(fromSeq: number): void {

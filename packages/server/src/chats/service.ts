@@ -20,6 +20,7 @@ import type { LanguageModel } from "ai";
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
+import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { ConflictError, NotFoundError } from "../errors/errors.ts";
 import type { ModelRetryNotice } from "../llm/call-context.ts";
 import { requirePermission } from "../orgs/roles.ts";
@@ -82,7 +83,11 @@ export interface ChatServiceDeps {
 export class ChatService {
   readonly #d: ChatServiceDeps;
   /** Followers of turns that run on another replica (or ended), one poller per turn. */
-  readonly #feeds = new FanOut<RunEvent>({ page: EVENTS_PAGE, pollMs: POLL_MS });
+  readonly #feeds = new FanOut<RunEvent>({
+    page: EVENTS_PAGE,
+    pollMs: POLL_MS,
+    transient: isDatabaseUnavailable,
+  });
 
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
@@ -568,7 +573,12 @@ export class ChatService {
       }
     });
     try {
-      const stored = await this.#d.database.tenant(schemaName, (tx) => eventsAfter(tx, messageId, after));
+      // A run on this server holds every event it numbered: the database is asked only for older ones, so a
+      // follower keeps streaming while the database is away.
+      const stored =
+        after + 1 >= run.firstHeldSeq
+          ? []
+          : await this.#d.database.tenant(schemaName, (tx) => eventsAfter(tx, messageId, after));
       for (const e of [...stored, ...run.since(after)].sort((a, b) => a.seq - b.seq))
         if (send(e)) ended = true;
       for (const e of buffered) if (send(e)) ended = true;

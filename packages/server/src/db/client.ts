@@ -25,6 +25,8 @@ export interface Database {
   dump?(): Promise<Blob>;
 }
 
+const CONNECT_TIMEOUT_MS = 5000;
+
 const SCHEMA_NAME = /^org_[a-z][a-z0-9_]{1,38}$/;
 
 export function assertSchemaName(name: string): string {
@@ -61,8 +63,17 @@ export interface OpenDatabaseOptions {
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
-    // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      // A server that does not answer (a host gone from the network) fails the request instead of hanging it.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    // A connection that breaks (a server restart, a fail-over) emits 'error' on its client, and an 'error'
+    // nobody listens to ends the process. The pool listens only while a client is idle; a client checked
+    // out for a transaction, between two queries, has nobody. Every client gets a listener for its whole
+    // life: the query in flight fails by itself, and the pool drops the broken client when it is released.
+    pool.on("connect", (client) => client.on("error", () => {}));
     pool.on("error", () => {});
     const db = drizzlePg({ client: pool }) as unknown as Executor;
     return wrap("postgres", db, () => pool.end());

@@ -2,6 +2,7 @@ import { ERROR_STATUS, type ErrorCode, type ErrorEnvelope } from "@kiln/protocol
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { pgErrorCode } from "../db/errors.ts";
+import { DatabaseUnavailableError, describeDatabaseError, isDatabaseUnavailable } from "../db/unavailable.ts";
 import { KilnError } from "../errors/errors.ts";
 
 function envelope(code: ErrorCode, message: string, details?: unknown): ErrorEnvelope {
@@ -25,8 +26,23 @@ const CHARACTER_NOT_IN_REPERTOIRE = "22021";
 /** The one place that turns a failure into `{ error: { code, message, details? } }`. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // A database outage is not a server bug: a retryable 503 on every route, one warning line, no SQL.
+    if (
+      !(err instanceof DatabaseUnavailableError) &&
+      !(err instanceof KilnError) &&
+      isDatabaseUnavailable(err)
+    ) {
+      request.log.warn(describeDatabaseError(err), "database unavailable");
+      const unavailable = new DatabaseUnavailableError(err);
+      return reply
+        .code(unavailable.status)
+        .headers(unavailable.headers)
+        .send(envelope(unavailable.code, unavailable.message, unavailable.details));
+    }
     if (err instanceof KilnError) {
-      if (err.status >= 500) request.log.error({ err }, "request failed");
+      if (err instanceof DatabaseUnavailableError)
+        request.log.warn(describeDatabaseError(err), "database unavailable");
+      else if (err.status >= 500) request.log.error({ err }, "request failed");
       return reply
         .code(err.status)
         .headers(err.headers)

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { describeDatabaseError, isDatabaseUnavailable } from "../db/unavailable.ts";
 import { StreamSlots, TooManyStreamsError } from "../streams/slots.ts";
 import { principalOf } from "./principal.ts";
 
@@ -86,11 +87,18 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
         res.write(`id: ${f.id}\nevent: ${f.event}\ndata: ${JSON.stringify(f.data)}\n\n`);
       }, controller.signal);
     } catch (err) {
-      request.log.error({ err }, "event stream failed");
+      // A database outage is worth a retry (the client reconnects with Last-Event-ID); anything else is a bug.
+      const unavailable = isDatabaseUnavailable(err);
+      if (unavailable) request.log.warn(describeDatabaseError(err), "event stream: database unavailable");
+      else request.log.error({ err }, "event stream failed");
       if (!res.destroyed) {
-        res.write(
-          `event: error\ndata: ${JSON.stringify({ code: "internal_error", message: "stream failed" })}\n\n`,
-        );
+        const data = unavailable
+          ? {
+              code: "database_unavailable",
+              message: "Kiln lost its database for a moment; reconnect shortly",
+            }
+          : { code: "internal_error", message: "stream failed" };
+        res.write(`event: error\ndata: ${JSON.stringify(data)}\n\n`);
       }
     } finally {
       clearInterval(ping);

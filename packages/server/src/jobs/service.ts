@@ -18,6 +18,7 @@ import { hashToken } from "../auth/tokens.ts";
 import type { Database } from "../db/client.ts";
 import { jobs } from "../db/schema-shared.ts";
 import { projects } from "../db/schema-tenant.ts";
+import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { NotFoundError, ValidationError } from "../errors/errors.ts";
 import type { OrgRow } from "../orgs/service.ts";
 import { looksLikeId } from "../orgs/slug.ts";
@@ -97,7 +98,11 @@ export class JobService {
     this.tokens = new WorkerTokenService(options.database, options.instanceWorkerToken);
     this.#registry = new WorkerRegistry(options.database);
     this.#signals = new JobSignals(options.database, options.log);
-    this.#feeds = new FanOut({ page: EVENTS_PAGE, pollMs: options.followPollMs ?? 1000 });
+    this.#feeds = new FanOut({
+      page: EVENTS_PAGE,
+      pollMs: options.followPollMs ?? 1000,
+      transient: isDatabaseUnavailable,
+    });
     const published = (t: Transition) => this.#published(t);
     this.#dispatcher = new Dispatcher({ queue: this.queue, log: options.log, urls: options.urls, published });
     this.#hub = new WorkerHub({

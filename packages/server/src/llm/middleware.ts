@@ -7,7 +7,7 @@ import type {
 } from "@ai-sdk/provider";
 import type { LlmCallStatus } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
-import type { LlmCallContext } from "./call-context.ts";
+import type { LlmCallContext, ModelRetryNotice } from "./call-context.ts";
 import type { CallLog, CallRecord } from "./call-log.ts";
 import { describeFailure, toProviderCallError } from "./errors.ts";
 import type { LlmRateLimiter } from "./rate-limit.ts";
@@ -55,6 +55,21 @@ function retryNotifier(scope: CallScope, deps: MiddlewareDeps) {
   };
 }
 
+/** The rate limit's count needs the database; while it is away, the caller hears why the call waits. */
+function waitingFor(scope: CallScope, deps: MiddlewareDeps, params: LanguageModelV4CallOptions) {
+  return {
+    signal: params.abortSignal,
+    onWait(notice: ModelRetryNotice) {
+      deps.log.warn({ source: scope.ctx.source, ...notice }, "database unavailable; the model call waits");
+      try {
+        scope.ctx.onRetry?.(notice);
+      } catch (err) {
+        deps.log.warn({ err }, "reporting a model call's wait failed");
+      }
+    },
+  };
+}
+
 /**
  * What every model the gateway hands out is wrapped in: the org's rate limit, retries on 429/5xx, and one
  * `llm_calls` row per call (ok, error, cancelled or cut short). Callers only ever get the wrapped model,
@@ -65,7 +80,7 @@ export function gatewayMiddleware(scope: CallScope, deps: MiddlewareDeps): Langu
     specificationVersion: "v4",
     async wrapGenerate({ doGenerate, params }) {
       const call = new CallTracker(scope, deps, false, params);
-      await deps.limiter.hit(scope.ctx.org.id, scope.rateLimitPerMinute);
+      await deps.limiter.hit(scope.ctx.org.id, scope.rateLimitPerMinute, waitingFor(scope, deps, params));
       try {
         const result = await withRetries(
           doGenerate,
@@ -92,7 +107,7 @@ export function gatewayMiddleware(scope: CallScope, deps: MiddlewareDeps): Langu
 
     async wrapStream({ doStream, params }) {
       const call = new CallTracker(scope, deps, true, params);
-      await deps.limiter.hit(scope.ctx.org.id, scope.rateLimitPerMinute);
+      await deps.limiter.hit(scope.ctx.org.id, scope.rateLimitPerMinute, waitingFor(scope, deps, params));
       let result: Awaited<ReturnType<typeof doStream>>;
       try {
         result = await withRetries(

@@ -11,7 +11,16 @@ export interface FanOutOptions {
   page: number;
   /** How often a feed looks at the database when nothing woke it (another replica writes the events). */
   pollMs: number;
+  /**
+   * Failures to wait out rather than end the streams with (the database restarting): reads are retried
+   * for up to `patienceMs` (default a minute) while someone still follows.
+   */
+  transient?: (err: unknown) => boolean;
+  patienceMs?: number;
 }
+
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 2000;
 
 type Ended = { last: number } | { error: unknown };
 
@@ -104,7 +113,10 @@ export class FanOut<E extends { seq: number }> {
     /** Reads the stored events after `sent` up to the newest; true when the follower is done. */
     const catchUp = async (): Promise<boolean> => {
       for (;;) {
-        const events = await source.read(sent);
+        const events = await this.#patiently(
+          () => source.read(sent),
+          () => !signal.aborted,
+        );
         // Stored numbers may have holes (compacted or pruned events): what the log holds is the truth.
         for (const e of events) if (next(e, true) === "done") return true;
         if (events.length < this.#o.page || signal.aborted) return false;
@@ -167,13 +179,28 @@ export class FanOut<E extends { seq: number }> {
     return feed;
   }
 
+  async #patiently<T>(fn: () => Promise<T>, alive: () => boolean): Promise<T> {
+    const until = Date.now() + (this.#o.patienceMs ?? 60_000);
+    let wait = RETRY_FIRST_MS;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!this.#o.transient?.(err) || Date.now() + wait > until || !alive()) throw err;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
   async #poll(key: string, feed: Feed<E>, source: FeedSource<E>): Promise<void> {
     const stop = (how: Ended) => {
       if (this.#feeds.get(key) === feed) this.#feeds.delete(key);
       for (const f of feed.followers) f.end(how);
     };
+    const alive = () => feed.followers.size > 0 && !this.#closed;
     try {
-      const first = await source.status();
+      const first = await this.#patiently(() => source.status(), alive);
       if (!first) return stop({ last: 0 });
       let head = first.last;
       if (first.over) return stop({ last: head });
@@ -185,13 +212,13 @@ export class FanOut<E extends { seq: number }> {
           return;
         }
         feed.dirty = false;
-        const events = await source.read(head);
+        const events = await this.#patiently(() => source.read(head), alive);
         for (const e of events) {
           head = e.seq;
           for (const f of feed.followers) f.push(e);
         }
         if (events.length >= this.#o.page) continue;
-        const now = await source.status();
+        const now = await this.#patiently(() => source.status(), alive);
         if (!now) return stop({ last: head });
         if (now.over && now.last <= head) return stop({ last: head });
         if (feed.dirty || now.last > head) continue;

@@ -8,6 +8,7 @@ import pino from "pino";
 import { inject } from "vitest";
 import { type KilnConfig, loadConfig } from "../config.ts";
 import { type Database, openDatabase } from "../db/client.ts";
+import { loggerOptions } from "../db/log-safe.ts";
 import { createKiln, type Kiln } from "../kiln.ts";
 import { LogMailer } from "../mail/mailer.ts";
 import { TestClient } from "./client.ts";
@@ -132,7 +133,7 @@ export async function startTestKiln(
     ...options.env,
   });
   const logger =
-    options.logger ?? (pino({ level: process.env.KILN_TEST_LOG ?? "silent" }) as FastifyBaseLogger);
+    options.logger ?? (pino(loggerOptions(process.env.KILN_TEST_LOG ?? "silent")) as FastifyBaseLogger);
   const mails = new LogMailer(logger);
   // With SMTP_URL in env the real SMTP mailer is used; otherwise mails are captured in `mails`.
   const kiln = await createKiln(config, { database, logger, ...(config.smtpUrl ? {} : { mailer: mails }) });

@@ -5,6 +5,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
+import { loggerOptions } from "../db/log-safe.ts";
 import { openSandboxDriver } from "../sandbox/index.ts";
 import { sandboxLine } from "../sandbox/sandbox-line.ts";
 import { KilnWorker } from "./client.ts";
@@ -32,7 +33,7 @@ export async function workerCommand(argv: string[]): Promise<void> {
   if (!token) throw new Error("--token (or KILN_WORKER_TOKEN) is required");
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
     throw new Error("--concurrency must be 1–32");
-  const log = pino({ level: process.env.LOG_LEVEL ?? "info" }) as FastifyBaseLogger;
+  const log = pino(loggerOptions(process.env.LOG_LEVEL ?? "info")) as FastifyBaseLogger;
   const { driver } = await openSandboxDriver({
     allowUnsandboxed: process.env.KILN_ALLOW_UNSANDBOXED === "1",
   });

@@ -116,8 +116,9 @@ export function PartView({
     case "retry":
       return (
         <p role="status" className="text-xs text-amber-300/90" title={part.message}>
-          {running ? "Waiting" : "Waited"} for the provider, retry {part.retry}/{part.maxRetries}{" "}
-          {running ? "in" : "after"} {Math.ceil(part.waitMs / 1000)} s{" "}
+          {running ? "Waiting" : "Waited"} for{" "}
+          {part.code === "database_unavailable" ? "the database" : "the provider"}, retry {part.retry}/
+          {part.maxRetries} {running ? "in" : "after"} {Math.ceil(part.waitMs / 1000)} s{" "}
           <span className="text-neutral-500">({part.message})</span>
         </p>
       );
