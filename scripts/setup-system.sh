@@ -3,7 +3,9 @@
 # bubblewrap (namespaces), slirp4netns (user-mode networking for egress) and iptables (the egress filter
 # installed into each sandbox's network namespace), plus util-linux tools Debian normally has; and for the
 # tests, Chromium, which the browser tests in e2e/ drive through playwright-core (it downloads no browser of
-# its own), and iproute2, whose `ip netns` gives a system test's worker a network of its own.
+# its own), iproute2, whose `ip netns` gives a system test's worker a network of its own, and PostgreSQL's
+# server binaries (initdb, pg_ctl), with which a test or bench starts a cluster of its own to restart
+# (packages/server/src/testing/pg-cluster.ts) instead of the shared server on 5432.
 # Idempotent: does nothing when all are present.
 # Run by `npm start` (prestart: sandbox packages only) and by `npm test` / `.ci/run` with --e2e (adds the
 # test packages).
@@ -28,6 +30,10 @@ if $with_browser; then
 fi
 
 missing=()
+# Debian keeps initdb off PATH, in /usr/lib/postgresql/<major>/bin.
+if $with_browser && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
 for cmd in "${!needed[@]}"; do
   if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/sbin/$cmd" ]; then
     missing+=("${needed[$cmd]}")
