@@ -64,6 +64,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     // An idle client that errors (server restart) must not crash the process; the pool replaces it.
     pool.on("error", () => {});
+    // pg-pool takes its own 'error' listener off a client while it is checked out (a transaction between two
+    // queries): without this one, a connection cut then is an unhandled 'error' event and crashes the process.
+    pool.on("connect", (client) => client.on("error", () => {}));
     const db = drizzlePg({ client: pool }) as unknown as Executor;
     return wrap("postgres", db, () => pool.end());
   }
