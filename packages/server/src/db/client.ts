@@ -2,9 +2,10 @@ import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { type SQL, sql } from "drizzle-orm";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { PgDatabase, PgQueryResultHKT, PgTransactionConfig } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
+import { isDatabaseUnavailable } from "./unavailable.ts";
 
 /** Anything queries can run on: the database itself or a transaction. */
 export type Executor = PgDatabase<PgQueryResultHKT>;
@@ -75,8 +76,25 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     // life: the query in flight fails by itself, and the pool drops the broken client when it is released.
     pool.on("connect", (client) => client.on("error", () => {}));
     pool.on("error", () => {});
-    const db = drizzlePg({ client: pool }) as unknown as Executor;
-    return wrap("postgres", db, () => pool.end());
+    const db = drizzlePg({ client: pool });
+    // Drizzle's own pool transaction sends BEGIN before its try/finally: a BEGIN that fails (the connection
+    // died while idle) never gives its client back, and after a few outages the pool is empty for good.
+    // Here the client is taken and given back by us, whatever fails, and a broken one is dropped.
+    Object.defineProperty(db, "transaction", {
+      value: async (fn: (tx: unknown) => Promise<unknown>, config?: PgTransactionConfig) => {
+        const client = await pool.connect();
+        let failure: unknown;
+        try {
+          return await drizzlePg({ client }).transaction(fn as never, config);
+        } catch (err) {
+          failure = err;
+          throw err;
+        } finally {
+          client.release(isDatabaseUnavailable(failure) ? (failure as Error) : undefined);
+        }
+      },
+    });
+    return wrap("postgres", db as unknown as Executor, () => pool.end());
   }
   if (options.pgliteDir) await mkdir(options.pgliteDir, { recursive: true });
   const client = options.pgliteDump

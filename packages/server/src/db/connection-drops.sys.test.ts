@@ -241,6 +241,37 @@ describe("connection drops", () => {
     expectNoCrash();
   });
 
+  it("transactions that keep starting through restarts give every client back (none leaks from a failed BEGIN)", async () => {
+    const pool = (database.db as unknown as { $client: pg.Pool }).$client;
+    let going = true;
+    let failed = 0;
+    let committed = 0;
+    // Ten loops of short transactions, so some take an idle client whose connection just died and fail
+    // at BEGIN: Drizzle's own pool transaction never released such a client.
+    const loops = Array.from({ length: 10 }, async () => {
+      while (going) {
+        await database
+          .transaction((tx) => tx.execute(sql`SELECT 1`))
+          .then(() => committed++)
+          .catch(() => failed++);
+        await sleep(2);
+      }
+    });
+    for (const mode of ["immediate", "fast", "immediate"] as const) {
+      await sleep(150);
+      await cluster.restart({ mode });
+    }
+    await sleep(300);
+    going = false;
+    await Promise.all(loops);
+    expect(failed).toBeGreaterThan(0);
+    expect(committed).toBeGreaterThan(0);
+    // Nothing is checked out any more: every client went back to the pool or was dropped.
+    expect(pool.totalCount - pool.idleCount).toBe(0);
+    await worksAgain();
+    expectNoCrash();
+  });
+
   for (const mode of ["fast", "immediate"] as const) {
     it(`survives a whole-server restart (${mode}) with every kind of connection open`, async () => {
       // Idle clients in the pool, a transaction between two queries, a query running, the LISTEN connection.
