@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -48,7 +48,7 @@ export class Outbox<T> {
   #running: Promise<void> | undefined;
   #stopped = false;
   /** The spill file may hold rows (or a claimed one is half written). */
-  #spilled = true;
+  #spilled: boolean;
   /** Rows handed to the spill chain, not yet in the file. */
   #appending = 0;
   /** Appends completed; a replay that finds no file trusts that only while this stays unchanged. */
@@ -60,7 +60,8 @@ export class Outbox<T> {
   constructor(options: OutboxOptions<T>) {
     this.#o = { capacity: 5_000, batchSize: 200, retry: { firstMs: 250, maxMs: 5_000 }, ...options };
     this.#claimed = `${options.file}.replay`;
-    // Rows a previous run left in the file are written first.
+    // Rows a previous run left in the file are written first (and rows pushed meanwhile follow them).
+    this.#spilled = existsSync(this.#claimed) || existsSync(options.file);
     this.#kick();
   }
 
@@ -111,6 +112,8 @@ export class Outbox<T> {
     if (this.#running || this.#stopped) return;
     this.#running = this.#run().finally(() => {
       this.#running = undefined;
+      // Rows pushed after the loop saw an empty queue, but before it let go of `#running`.
+      if (this.#queue.length > 0 || this.#spilled) this.#kick();
     });
   }
 
@@ -132,7 +135,7 @@ export class Outbox<T> {
       } catch (err) {
         if (err instanceof Stopped || this.#stopped) return;
         // The file, not the database (disk full, permissions): keep the rows, try again later.
-        this.#o.log.error({ err: driverError(err), file: this.#o.file }, `${this.#o.what}: outbox failed`);
+        this.#o.log.error({ error: driverError(err), file: this.#o.file }, `${this.#o.what}: outbox failed`);
         await this.#sleep(backoff(this.#o.retry, failures++));
       }
     }
@@ -160,7 +163,7 @@ export class Outbox<T> {
       } catch (err) {
         const code = pgErrorCode(err);
         if (code && GONE.has(code)) {
-          this.#o.log.warn({ group, rows: items.length, err: driverError(err) }, `${this.#o.what} dropped`);
+          this.#o.log.warn({ group, rows: items.length, error: driverError(err) }, `${this.#o.what} dropped`);
           return;
         }
         if (code && REFUSED.test(code)) {
@@ -169,7 +172,7 @@ export class Outbox<T> {
             for (const item of items) await this.#deliverGroup(group, [item]);
             return;
           }
-          this.#o.log.warn({ group, rows: 1, err: driverError(err) }, `${this.#o.what} dropped`);
+          this.#o.log.warn({ group, rows: 1, error: driverError(err) }, `${this.#o.what} dropped`);
           return;
         }
         this.#failed(err);
@@ -185,7 +188,7 @@ export class Outbox<T> {
     const waiting = { memory: this.#queue.length, spilled: this.#spilled };
     const reason = isDatabaseUnavailable(err) ? "database unavailable" : "could not write";
     this.#o.log.warn(
-      { err: driverError(err), ...waiting },
+      { error: driverError(err), ...waiting },
       `${reason}; ${this.#queue.length} ${this.#o.what} waiting${this.#spilled ? " (more in the outbox file)" : ""}`,
     );
   }
@@ -322,21 +325,42 @@ async function exists(file: string): Promise<boolean> {
 
 /**
  * The driver's error, for logs: class, SQLSTATE or errno code, message. Never the ORM's wrapper, whose
- * message carries the SQL parameters.
+ * message carries the SQL parameters; and for a data or constraint error (classes 22, 23), whose message
+ * quotes the value, the table, column and constraint instead.
  */
-export function driverError(err: unknown): { class: string; code?: string; message: string } {
+export function driverError(err: unknown): {
+  class: string;
+  code?: string;
+  message?: string;
+  table?: string;
+  column?: string;
+  constraint?: string;
+} {
   let e: unknown = err;
   for (let depth = 0; depth < 8; depth++) {
     const cause = (e as { cause?: unknown } | undefined)?.cause;
     if (!(cause instanceof Error)) break;
     e = cause;
   }
-  if (!(e instanceof Error)) return { class: typeof e, message: String(e) };
-  const code = (e as { code?: unknown }).code;
-  return {
-    class: e.constructor.name,
-    ...(typeof code === "string" ? { code } : {}),
-    // A wrapper without a cause (rare) still must not leak its parameters.
-    message: e.message.split("\nparams:")[0]!.slice(0, 500),
+  if (!(e instanceof Error)) return { class: typeof e };
+  const { code, table, column, constraint } = e as {
+    code?: unknown;
+    table?: unknown;
+    column?: unknown;
+    constraint?: unknown;
   };
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const sqlstate = text(code);
+  const quotesValues = sqlstate !== undefined && REFUSED.test(sqlstate);
+  return JSON.parse(
+    JSON.stringify({
+      class: e.constructor.name,
+      code: sqlstate,
+      // A wrapper without a cause (rare) still must not leak its parameters.
+      message: quotesValues ? undefined : e.message.split("\nparams:")[0]!.slice(0, 500),
+      table: text(table),
+      column: text(column),
+      constraint: text(constraint),
+    }),
+  );
 }
