@@ -1,5 +1,6 @@
-import { createReadStream, existsSync } from "node:fs";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { FastifyBaseLogger } from "fastify";
@@ -15,7 +16,9 @@ import { isDatabaseUnavailable } from "./unavailable.ts";
  * Delivery is at least once — a row whose commit was ambiguous (the connection died after COMMIT) is
  * written again, so `write` must be idempotent (`ON CONFLICT (id) DO NOTHING`).
  *
- * One process per spill file: a Kiln shares its data dir with no other Kiln.
+ * Kilns that share a data dir (replicas) share the file: appends are O_APPEND, a reader claims the file by
+ * renaming it to a name of its own, and a writer whose file was claimed mid-append appends again (a row
+ * read twice is written once).
  */
 export interface OutboxOptions<T> {
   /** What the rows are, for logs: "LLM call rows". */
@@ -43,7 +46,6 @@ class Stopped extends Error {}
 
 export class Outbox<T> {
   readonly #o: Required<OutboxOptions<T>>;
-  readonly #claimed: string;
   #queue: T[] = [];
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -59,9 +61,8 @@ export class Outbox<T> {
 
   constructor(options: OutboxOptions<T>) {
     this.#o = { capacity: 5_000, batchSize: 200, retry: { firstMs: 250, maxMs: 5_000 }, ...options };
-    this.#claimed = `${options.file}.replay`;
     // Rows a previous run left in the file are written first (and rows pushed meanwhile follow them).
-    this.#spilled = existsSync(this.#claimed) || existsSync(options.file);
+    this.#spilled = existsSync(options.file) || claimsIn(options.file).length > 0;
     this.#kick();
   }
 
@@ -223,34 +224,42 @@ export class Outbox<T> {
 
   async #append(text: string): Promise<void> {
     await mkdir(path.dirname(this.#o.file), { recursive: true, mode: 0o700 });
-    // O_APPEND: every write lands at the end, whatever else happened to the file.
-    const file = await open(this.#o.file, "a+", 0o600);
-    try {
-      const { size } = await file.stat();
-      let prefix = "";
-      if (size > 0) {
-        // A crash mid-append leaves a torn last line; end it so it cannot swallow the next row.
-        const last = Buffer.alloc(1);
-        await file.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = "\n";
+    for (;;) {
+      // O_APPEND: every write lands at the end, whatever else writes to the file.
+      const file = await open(this.#o.file, "a+", 0o600);
+      let ino: number;
+      try {
+        const info = await file.stat();
+        ino = info.ino;
+        let prefix = "";
+        if (info.size > 0) {
+          // A crash mid-append leaves a torn last line; end it so it cannot swallow the next row.
+          const last = Buffer.alloc(1);
+          await file.read(last, 0, 1, info.size - 1);
+          if (last[0] !== 0x0a) prefix = "\n";
+        }
+        await file.appendFile(prefix + text);
+        await file.sync();
+      } finally {
+        await file.close();
       }
-      await file.appendFile(prefix + text);
-      await file.sync();
-    } finally {
-      await file.close();
+      // Claimed (renamed) by a reader while open: it may have read past our rows already; append again.
+      if ((await inode(this.#o.file)) === ino) return;
     }
   }
 
   /**
-   * Claims the spill file (rename) and writes its rows; the claimed file goes only once all are written,
-   * so a crash in between reads it again (and `write` ignores rows already there).
+   * Claims the spill file (rename to a name of its own) or a claim left by a run that stopped, and writes
+   * its rows; the claimed file goes only once all are written, so a crash in between reads it again.
    */
   async #replay(): Promise<void> {
-    if (!(await exists(this.#claimed))) {
+    let claimed = claimsIn(this.#o.file)[0];
+    if (!claimed) {
       await this.#spillChain;
       const appends = this.#appends;
+      claimed = `${this.#o.file}.${randomUUID()}${CLAIM_SUFFIX}`;
       try {
-        await rename(this.#o.file, this.#claimed);
+        await rename(this.#o.file, claimed);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
         if (this.#appends === appends && this.#appending === 0) this.#spilled = false;
@@ -259,10 +268,7 @@ export class Outbox<T> {
     }
     let torn = 0;
     let batch: T[] = [];
-    const lines = createInterface({
-      input: createReadStream(this.#claimed),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
+    const lines = createInterface({ input: createReadStream(claimed), crlfDelay: Number.POSITIVE_INFINITY });
     try {
       for await (const line of lines) {
         if (line.trim() === "") continue;
@@ -277,13 +283,17 @@ export class Outbox<T> {
           batch = [];
         }
       }
+    } catch (err) {
+      // Another Kiln on this data dir wrote and removed the same claim first.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
     } finally {
       lines.close();
     }
     if (batch.length > 0) await this.#deliver(batch);
     if (torn > 0)
-      this.#o.log.warn({ file: this.#claimed, lines: torn }, `${this.#o.what}: unreadable lines skipped`);
-    await rm(this.#claimed, { force: true });
+      this.#o.log.warn({ file: claimed, lines: torn }, `${this.#o.what}: unreadable lines skipped`);
+    await rm(claimed, { force: true });
   }
 
   #sleep(ms: number): Promise<void> {
@@ -313,12 +323,32 @@ function parseLine<T>(line: string, parse: (value: unknown) => T | undefined): T
   }
 }
 
-async function exists(file: string): Promise<boolean> {
+const CLAIM_SUFFIX = ".replay";
+
+/** Claimed spill files (`<file>.<uuid>.replay`) still to be written, oldest first. */
+function claimsIn(file: string): string[] {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  let names: string[];
   try {
-    await (await open(file, "r")).close();
-    return true;
+    names = readdirSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && n.endsWith(CLAIM_SUFFIX))
+    .map((n) => path.join(dir, n))
+    .map((f) => ({ f, mtime: statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => a.mtime - b.mtime)
+    .map((c) => c.f);
+}
+
+async function inode(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).ino;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
 }

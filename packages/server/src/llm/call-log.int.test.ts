@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -263,9 +263,26 @@ describe("the outbox file", () => {
     const second = new CallLog(kiln.database, kiln.services.llm.prices, capturingLog().log, { dataDir });
     await second.flush();
     expect(await markers(org)).toEqual(expected("spill", 21));
-    await expect(stat(file)).rejects.toMatchObject({ code: "ENOENT" });
-    await expect(stat(`${file}.replay`)).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readdir(path.dirname(file))).toEqual([]);
     await second.close();
+  });
+
+  it("is shared by two Kilns on one data dir (replicas): every row arrives once", async () => {
+    const org = await newOrg();
+    const dataDir = await tempDataDir();
+    const [one, two] = [switchable(down), switchable(down)];
+    const { log, lines } = capturingLog();
+    const options = { dataDir, capacity: 2, retry: fast };
+    const front = new CallLog(one.database, kiln.services.llm.prices, log, options);
+    const back = new CallLog(two.database, kiln.services.llm.prices, log, options);
+    for (let i = 0; i < 30; i++) (i % 3 ? front : back).record(org, call(`both-${i}`));
+    await until(() => lines.filter((l) => l.msg.startsWith("database unavailable")).length === 2);
+    one.use(kiln.database);
+    two.use(kiln.database);
+    await Promise.all([front.flush(), back.flush()]);
+    expect(await markers(org)).toEqual(expected("both", 30));
+    expect(await readdir(path.join(dataDir, "outbox"))).toEqual([]);
+    await Promise.all([front.close(), back.close()]);
   });
 
   it("skips a torn line (a crash mid-append) and keeps the rows before and after it", async () => {
