@@ -1,10 +1,7 @@
-import { randomUUID } from "node:crypto";
-import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
-import path from "node:path";
-import { createInterface } from "node:readline";
 import type { FastifyBaseLogger } from "fastify";
+import { driverError } from "./driver-error.ts";
 import { pgErrorCode } from "./errors.ts";
+import { SpillFile } from "./spill-file.ts";
 import { isDatabaseUnavailable } from "./unavailable.ts";
 
 /**
@@ -46,6 +43,7 @@ class Stopped extends Error {}
 
 export class Outbox<T> {
   readonly #o: Required<OutboxOptions<T>>;
+  readonly #file: SpillFile;
   #queue: T[] = [];
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -62,7 +60,8 @@ export class Outbox<T> {
   constructor(options: OutboxOptions<T>) {
     this.#o = { capacity: 5_000, batchSize: 200, retry: { firstMs: 250, maxMs: 5_000 }, ...options };
     // Rows a previous run left in the file are written first (and rows pushed meanwhile follow them).
-    this.#spilled = existsSync(options.file) || claimsIn(options.file).length > 0;
+    this.#file = new SpillFile(options.file);
+    this.#spilled = this.#file.hasRows();
     this.#kick();
   }
 
@@ -206,7 +205,7 @@ export class Outbox<T> {
     this.#appending += n;
     const text = items.map((item) => `${JSON.stringify(item)}\n`).join("");
     this.#spillChain = this.#spillChain
-      .then(() => this.#append(text))
+      .then(() => this.#file.append(text))
       .then(
         () => {
           this.#spilled = true;
@@ -222,57 +221,23 @@ export class Outbox<T> {
       });
   }
 
-  async #append(text: string): Promise<void> {
-    await mkdir(path.dirname(this.#o.file), { recursive: true, mode: 0o700 });
-    for (;;) {
-      // O_APPEND: every write lands at the end, whatever else writes to the file.
-      const file = await open(this.#o.file, "a+", 0o600);
-      let ino: number;
-      try {
-        const info = await file.stat();
-        ino = info.ino;
-        let prefix = "";
-        if (info.size > 0) {
-          // A crash mid-append leaves a torn last line; end it so it cannot swallow the next row.
-          const last = Buffer.alloc(1);
-          await file.read(last, 0, 1, info.size - 1);
-          if (last[0] !== 0x0a) prefix = "\n";
-        }
-        await file.appendFile(prefix + text);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      // Claimed (renamed) by a reader while open: it may have read past our rows already; append again.
-      if ((await inode(this.#o.file)) === ino) return;
-    }
-  }
-
   /**
-   * Claims the spill file (rename to a name of its own) or a claim left by a run that stopped, and writes
-   * its rows; the claimed file goes only once all are written, so a crash in between reads it again.
+   * Writes the rows of a claimed spill file; the claim goes only once all are written, so a crash in
+   * between reads it again (and `write` ignores rows already there).
    */
   async #replay(): Promise<void> {
-    let claimed = claimsIn(this.#o.file)[0];
+    await this.#spillChain;
+    const appends = this.#appends;
+    const claimed = await this.#file.claim();
     if (!claimed) {
-      await this.#spillChain;
-      const appends = this.#appends;
-      claimed = `${this.#o.file}.${randomUUID()}${CLAIM_SUFFIX}`;
-      try {
-        await rename(this.#o.file, claimed);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        if (this.#appends === appends && this.#appending === 0) this.#spilled = false;
-        return;
-      }
+      // Nothing to read, unless an append landed meanwhile.
+      if (this.#appends === appends && this.#appending === 0) this.#spilled = false;
+      return;
     }
     let torn = 0;
     let batch: T[] = [];
-    const lines = createInterface({ input: createReadStream(claimed), crlfDelay: Number.POSITIVE_INFINITY });
     try {
-      for await (const line of lines) {
-        if (line.trim() === "") continue;
-        const item = parseLine(line, this.#o.parse);
+      for await (const item of this.#file.read(claimed, this.#o.parse)) {
         if (item === undefined) {
           torn++;
           continue;
@@ -287,13 +252,11 @@ export class Outbox<T> {
       // Another Kiln on this data dir wrote and removed the same claim first.
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
       throw err;
-    } finally {
-      lines.close();
     }
     if (batch.length > 0) await this.#deliver(batch);
     if (torn > 0)
       this.#o.log.warn({ file: claimed, lines: torn }, `${this.#o.what}: unreadable lines skipped`);
-    await rm(claimed, { force: true });
+    await this.#file.remove(claimed);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -313,84 +276,4 @@ export class Outbox<T> {
 
 function backoff(retry: { firstMs: number; maxMs: number }, attempt: number): number {
   return Math.min(retry.maxMs, retry.firstMs * 2 ** Math.min(attempt, 20));
-}
-
-function parseLine<T>(line: string, parse: (value: unknown) => T | undefined): T | undefined {
-  try {
-    return parse(JSON.parse(line));
-  } catch {
-    return undefined;
-  }
-}
-
-const CLAIM_SUFFIX = ".replay";
-
-/** Claimed spill files (`<file>.<uuid>.replay`) still to be written, oldest first. */
-function claimsIn(file: string): string[] {
-  const dir = path.dirname(file);
-  const prefix = `${path.basename(file)}.`;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
-  }
-  return names
-    .filter((n) => n.startsWith(prefix) && n.endsWith(CLAIM_SUFFIX))
-    .map((n) => path.join(dir, n))
-    .map((f) => ({ f, mtime: statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-    .sort((a, b) => a.mtime - b.mtime)
-    .map((c) => c.f);
-}
-
-async function inode(file: string): Promise<number | undefined> {
-  try {
-    return (await stat(file)).ino;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-}
-
-/**
- * The driver's error, for logs: class, SQLSTATE or errno code, message. Never the ORM's wrapper, whose
- * message carries the SQL parameters; and for a data or constraint error (classes 22, 23), whose message
- * quotes the value, the table, column and constraint instead.
- */
-export function driverError(err: unknown): {
-  class: string;
-  code?: string;
-  message?: string;
-  table?: string;
-  column?: string;
-  constraint?: string;
-} {
-  let e: unknown = err;
-  for (let depth = 0; depth < 8; depth++) {
-    const cause = (e as { cause?: unknown } | undefined)?.cause;
-    if (!(cause instanceof Error)) break;
-    e = cause;
-  }
-  if (!(e instanceof Error)) return { class: typeof e };
-  const { code, table, column, constraint } = e as {
-    code?: unknown;
-    table?: unknown;
-    column?: unknown;
-    constraint?: unknown;
-  };
-  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
-  const sqlstate = text(code);
-  const quotesValues = sqlstate !== undefined && REFUSED.test(sqlstate);
-  return JSON.parse(
-    JSON.stringify({
-      class: e.constructor.name,
-      code: sqlstate,
-      // A wrapper without a cause (rare) still must not leak its parameters.
-      message: quotesValues ? undefined : e.message.split("\nparams:")[0]!.slice(0, 500),
-      table: text(table),
-      column: text(column),
-      constraint: text(constraint),
-    }),
-  );
 }

@@ -5,7 +5,7 @@ import { DrizzleQueryError } from "drizzle-orm/errors";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { driverError } from "./outbox.ts";
+import { driverError } from "./driver-error.ts";
 import { isDatabaseUnavailable } from "./unavailable.ts";
 
 /** A server error as pg's parser builds it (pg-protocol's DatabaseError with the fields it copies). */
