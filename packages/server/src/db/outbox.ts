@@ -4,19 +4,6 @@ import { pgErrorCode } from "./errors.ts";
 import { SpillFile } from "./spill-file.ts";
 import { isDatabaseUnavailable } from "./unavailable.ts";
 
-/**
- * A durable queue in front of inserts that count money or quota (LLM call rows): `push` returns at once,
- * one drainer writes rows in order, in batches per group (tenant schema), and waits out a database outage
- * with backoff. Rows beyond `capacity` go to an append-only JSON-lines file, read back once the queue is
- * empty; at `close` whatever is still queued goes there too, so the next start writes it.
- *
- * Delivery is at least once — a row whose commit was ambiguous (the connection died after COMMIT) is
- * written again, so `write` must be idempotent (`ON CONFLICT (id) DO NOTHING`).
- *
- * Kilns that share a data dir (replicas) share the file: appends are O_APPEND, a reader claims the file by
- * renaming it to a name of its own, and a writer whose file was claimed mid-append appends again (a row
- * read twice is written once).
- */
 export interface OutboxOptions<T> {
   /** What the rows are, for logs: "LLM call rows". */
   what: string;
@@ -41,6 +28,19 @@ const REFUSED = /^2[23]/;
 
 class Stopped extends Error {}
 
+/**
+ * A durable queue in front of inserts that count money or quota (LLM call rows): `push` returns at once,
+ * one drainer writes rows in order, in batches per group (tenant schema), and waits out a database outage
+ * with backoff. Rows beyond `capacity` go to an append-only JSON-lines file, read back once the queue is
+ * empty; at `close` whatever is still queued goes there too, so the next start writes it.
+ *
+ * Delivery is at least once — a row whose commit was ambiguous (the connection died after COMMIT) is
+ * written again, so `write` must be idempotent (`ON CONFLICT (id) DO NOTHING`).
+ *
+ * Kilns that share a data dir (replicas) share the file: appends are O_APPEND, a reader claims the file by
+ * renaming it to a name of its own, and a writer whose file was claimed mid-append appends again (a row
+ * read twice is written once).
+ */
 export class Outbox<T> {
   readonly #o: Required<OutboxOptions<T>>;
   readonly #file: SpillFile;
