@@ -230,7 +230,14 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     // One address policy for every server-side fetch to a destination a tenant chose (model providers,
     // web_fetch); the operator's KILN_EGRESS_ALLOW is its only exemption.
     const egress = new AddressPolicy({ allow: config.egressAllow });
-    const llm = new LlmService({ database, secrets, config: config.llm, egress, log: logger });
+    const llm = new LlmService({
+      database,
+      secrets,
+      config: config.llm,
+      egress,
+      log: logger,
+      dataDir: config.dataDir,
+    });
     const files = new FileService(projects, storage, {
       events: fileEvents,
       ownerOf: (projectId) => driver.workspaceOwner(projectId),

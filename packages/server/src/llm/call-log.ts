@@ -11,10 +11,12 @@ import type {
 import { and, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import type { Database } from "../db/client.ts";
+import { Outbox } from "../db/outbox.ts";
 import { llmCalls } from "../db/schema-tenant.ts";
 import { BadRequestError } from "../errors/errors.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
+import { callOutboxFile, QueuedCall } from "./call-outbox.ts";
 import { costOf, type PriceService } from "./prices.ts";
 
 /** One finished model call, as the gateway saw it. */
@@ -75,48 +77,80 @@ const MAX_RANGE_DAYS = 366;
 
 /**
  * The `llm_calls` table. Rows are written after a call ends, off the caller's path: `record` returns at
- * once and the write runs in the background (`flush` waits for those still running, e.g. at shutdown).
+ * once and an outbox (db/outbox.ts) writes the row, waiting out a database outage — these rows are money.
+ * `flush` waits until rows recorded so far are written; `close` (at shutdown) drains for a few seconds and
+ * leaves the rest in `<dataDir>/outbox/llm-calls.jsonl` for the next start.
  */
 export class CallLog {
   readonly #database: Database;
   readonly #prices: PriceService;
-  readonly #log: FastifyBaseLogger;
-  readonly #pending = new Set<Promise<void>>();
+  readonly #outbox: Outbox<QueuedCall>;
 
-  constructor(database: Database, prices: PriceService, log: FastifyBaseLogger) {
+  constructor(
+    database: Database,
+    prices: PriceService,
+    log: FastifyBaseLogger,
+    options: { dataDir: string; capacity?: number; retry?: { firstMs: number; maxMs: number } },
+  ) {
     this.#database = database;
     this.#prices = prices;
-    this.#log = log;
+    this.#outbox = new Outbox<QueuedCall>({
+      what: "LLM call rows",
+      file: callOutboxFile(options.dataDir),
+      write: (schemaName, calls) => this.#write(schemaName, calls),
+      groupOf: (call) => call.schemaName,
+      parse: (value) => {
+        const parsed = QueuedCall.safeParse(value);
+        return parsed.success ? parsed.data : undefined;
+      },
+      log,
+      capacity: options.capacity ?? 5_000,
+      ...(options.retry ? { retry: options.retry } : {}),
+    });
   }
 
   record(org: OrgRow, call: CallRecord): void {
-    const write = this.#write(org, call).catch((err: unknown) => {
-      // The org may have been deleted mid-call; nothing else can fail here that a caller could fix.
-      this.#log.warn({ err, orgId: org.id }, "could not write an LLM call log row");
+    // The id is fixed now, so a retry after an ambiguous failure finds the row already there.
+    this.#outbox.push({
+      ...call,
+      id: randomUUID(),
+      orgId: org.id,
+      schemaName: org.schemaName,
+      errorMessage: call.errorMessage?.slice(0, 1000) ?? null,
+      createdAt: call.createdAt.toISOString(),
     });
-    this.#pending.add(write);
-    void write.finally(() => this.#pending.delete(write));
   }
 
-  /** Waits for every log write started so far. */
-  async flush(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  /** Waits until every row recorded so far is written (or refused by the database). */
+  flush(): Promise<void> {
+    return this.#outbox.flush();
   }
 
-  async #write(org: OrgRow, call: CallRecord): Promise<void> {
-    await this.#database.tenant(org.schemaName, async (tx) => {
-      const price = await this.#prices.priceFor(tx, call.provider, call.model);
-      await tx.insert(llmCalls).values({
-        id: randomUUID(),
-        ...call,
-        projectId: call.projectId ?? null,
-        chatId: call.chatId ?? null,
-        messageId: call.messageId ?? null,
-        jobId: call.jobId ?? null,
-        userId: call.userId ?? null,
-        errorMessage: call.errorMessage?.slice(0, 1000) ?? null,
-        costUsd: price ? costOf(price, call) : null,
-      });
+  /** At shutdown: writes for at most `timeoutMs`, then leaves the rest in the outbox file. */
+  close(timeoutMs?: number): Promise<void> {
+    return this.#outbox.close(timeoutMs);
+  }
+
+  async #write(schemaName: string, calls: QueuedCall[]): Promise<void> {
+    await this.#database.tenant(schemaName, async (tx) => {
+      const prices = new Map<string, Awaited<ReturnType<PriceService["priceFor"]>>>();
+      const values: (typeof llmCalls.$inferInsert)[] = [];
+      for (const { orgId: _, schemaName: __, ...call } of calls) {
+        const key = `${call.provider}/${call.model}`;
+        if (!prices.has(key)) prices.set(key, await this.#prices.priceFor(tx, call.provider, call.model));
+        const price = prices.get(key);
+        values.push({
+          ...call,
+          projectId: call.projectId ?? null,
+          chatId: call.chatId ?? null,
+          messageId: call.messageId ?? null,
+          jobId: call.jobId ?? null,
+          userId: call.userId ?? null,
+          createdAt: new Date(call.createdAt),
+          costUsd: price ? costOf(price, call) : null,
+        });
+      }
+      await tx.insert(llmCalls).values(values).onConflictDoNothing({ target: llmCalls.id });
     });
   }
 

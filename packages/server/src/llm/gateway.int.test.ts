@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import type { LanguageModelV4CallOptions } from "@ai-sdk/provider";
 import { AddressPolicy } from "@kiln/agent";
 import { type FakeProvider, startFakeProvider } from "@kiln/fake-provider";
@@ -149,6 +150,7 @@ describe("languageModel", () => {
       config: loadConfig({}).llm,
       egress: new AddressPolicy(),
       log: pino({ level: "silent" }),
+      dataDir: path.join(kiln.dataDir, "bare"),
     });
     await expect(bare.gateway.languageModel(ctxOf(access))).rejects.toMatchObject({
       code: "model_not_configured",

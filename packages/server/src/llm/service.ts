@@ -27,11 +27,13 @@ export class LlmService {
     config: LlmConfig;
     egress: AddressPolicy;
     log: FastifyBaseLogger;
+    /** Kiln's data dir: call rows wait in `outbox/` there while the database is away. */
+    dataDir: string;
   }) {
     const { database, config } = deps;
     this.providers = new ProviderService(database, deps.secrets, { egress: deps.egress });
     this.prices = new PriceService(database);
-    this.calls = new CallLog(database, this.prices, deps.log);
+    this.calls = new CallLog(database, this.prices, deps.log, { dataDir: deps.dataDir });
     this.limiter = new LlmRateLimiter(database);
     this.settings = new SettingsService(database, {
       defaultModel: () => this.gateway.instanceDefaultModel,
@@ -53,8 +55,8 @@ export class LlmService {
     this.#modelLists.forget(`org:${orgId}:`);
   }
 
-  /** Waits for call-log writes still in flight. */
+  /** Writes call rows still queued for a few seconds; the rest wait in the outbox file for the next start. */
   async close(): Promise<void> {
-    await this.calls.flush();
+    await this.calls.close();
   }
 }
