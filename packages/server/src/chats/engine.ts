@@ -14,10 +14,11 @@ import type { FastifyBaseLogger } from "fastify";
 import { z } from "zod";
 import type { LimitsConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
+import { driverError } from "../db/driver-error.ts";
 import { NotifyChannel } from "../db/notify-channel.ts";
 import { agentRuns, orgs } from "../db/schema-shared.ts";
 import { chatMessages } from "../db/schema-tenant.ts";
-import { describeDatabaseError, isDatabaseUnavailable } from "../db/unavailable.ts";
+import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { assertRunRoom } from "../limits/counts.ts";
 import type { ChatRun } from "./run.ts";
 import { MAX_UNSAVED_EVENTS, RETRY_MAX_MS as RETRY_MAX_WAIT_MS, RunSaver } from "./run-saver.ts";
@@ -371,7 +372,7 @@ export class ChatEngine {
     if (this.#o.embedded) return;
     this.#sweeper = setInterval(() => {
       this.recover().catch((err) => {
-        if (isDatabaseUnavailable(err)) this.#o.log.warn(describeDatabaseError(err), "database unavailable");
+        if (isDatabaseUnavailable(err)) this.#o.log.warn({ error: driverError(err) }, "database unavailable");
         else this.#o.log.error({ err }, "sweeping dead agent runs failed");
       });
     }, intervalMs);

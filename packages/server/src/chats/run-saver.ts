@@ -1,9 +1,10 @@
 import { eq } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import type { Database, Executor } from "../db/client.ts";
+import { driverError } from "../db/driver-error.ts";
 import { agentRuns } from "../db/schema-shared.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
-import { describeDatabaseError, isDatabaseUnavailable } from "../db/unavailable.ts";
+import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import type { ChatRun } from "./run.ts";
 import { appendEvents } from "./store.ts";
 
@@ -90,7 +91,7 @@ export class RunSaver {
       if (this.#outageSince === undefined) {
         this.#outageSince = Date.now();
         this.#log.warn(
-          { messageId: this.#run.messageId, ...describeDatabaseError(err) },
+          { messageId: this.#run.messageId, error: driverError(err) },
           "database unavailable; the turn's events wait in memory",
         );
       }

@@ -67,19 +67,3 @@ export class DatabaseUnavailableError extends KilnError {
     });
   }
 }
-
-/** What to log of a database failure: its class and the driver's words, never the SQL's parameters. */
-export function describeDatabaseError(err: unknown): { code?: string; error: string } {
-  let e: unknown = err;
-  let last: { code?: unknown; message?: unknown; name?: unknown } = {};
-  for (let depth = 0; e && depth < 6; depth++) {
-    last = e as typeof last;
-    e = (e as { cause?: unknown }).cause;
-  }
-  const code = typeof last.code === "string" ? last.code : undefined;
-  const message = typeof last.message === "string" ? last.message : String(last);
-  return {
-    ...(code ? { code } : {}),
-    error: `${typeof last.name === "string" ? last.name : "Error"}: ${message}`,
-  };
-}

@@ -1,8 +1,9 @@
 import { ERROR_STATUS, type ErrorCode, type ErrorEnvelope } from "@kiln/protocol";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+import { driverError } from "../db/driver-error.ts";
 import { pgErrorCode } from "../db/errors.ts";
-import { DatabaseUnavailableError, describeDatabaseError, isDatabaseUnavailable } from "../db/unavailable.ts";
+import { DatabaseUnavailableError, isDatabaseUnavailable } from "../db/unavailable.ts";
 import { KilnError } from "../errors/errors.ts";
 
 function envelope(code: ErrorCode, message: string, details?: unknown): ErrorEnvelope {
@@ -32,7 +33,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       !(err instanceof KilnError) &&
       isDatabaseUnavailable(err)
     ) {
-      request.log.warn(describeDatabaseError(err), "database unavailable");
+      request.log.warn({ error: driverError(err) }, "database unavailable");
       const unavailable = new DatabaseUnavailableError(err);
       return reply
         .code(unavailable.status)
@@ -41,7 +42,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err instanceof KilnError) {
       if (err instanceof DatabaseUnavailableError)
-        request.log.warn(describeDatabaseError(err), "database unavailable");
+        request.log.warn({ error: driverError(err) }, "database unavailable");
       else if (err.status >= 500) request.log.error({ err }, "request failed");
       return reply
         .code(err.status)

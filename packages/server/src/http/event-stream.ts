@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { describeDatabaseError, isDatabaseUnavailable } from "../db/unavailable.ts";
+import { driverError } from "../db/driver-error.ts";
+import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { StreamSlots, TooManyStreamsError } from "../streams/slots.ts";
 import { principalOf } from "./principal.ts";
 
@@ -89,7 +90,7 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
     } catch (err) {
       // A database outage is worth a retry (the client reconnects with Last-Event-ID); anything else is a bug.
       const unavailable = isDatabaseUnavailable(err);
-      if (unavailable) request.log.warn(describeDatabaseError(err), "event stream: database unavailable");
+      if (unavailable) request.log.warn({ error: driverError(err) }, "event stream: database unavailable");
       else request.log.error({ err }, "event stream failed");
       if (!res.destroyed) {
         const data = unavailable
