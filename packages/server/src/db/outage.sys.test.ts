@@ -4,6 +4,7 @@ import type { RunEvent } from "@kiln/protocol";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { TestWorker } from "../testing/jobs.ts";
 import { type PgCluster, startPgCluster } from "../testing/pg-cluster.ts";
 import { readSse } from "../testing/sse.ts";
 import { type Database, openDatabase, query } from "./client.ts";
@@ -17,6 +18,7 @@ import { type Database, openDatabase, query } from "./client.ts";
  */
 
 const ROUNDS = Number(process.env.KILN_CHAOS_ROUNDS ?? 1);
+const WORKER_TOKEN = `instance-${"w".repeat(40)}`;
 const CHATS = 5;
 
 let cluster: PgCluster;
@@ -32,6 +34,7 @@ const chats: string[] = [];
 const crashes: unknown[] = [];
 const record = (err: unknown) => crashes.push(err);
 let files = 0;
+let worker: TestWorker;
 
 beforeAll(async () => {
   process.on("uncaughtException", record);
@@ -62,6 +65,7 @@ beforeAll(async () => {
       KILN_MODEL: "openai/fake-model",
       KILN_LLM_RETRY_BASE_MS: "10",
       KILN_MAX_CHAT_RUNS_PER_USER: String(CHATS),
+      KILN_WORKER_TOKEN: WORKER_TOKEN,
     },
   });
   await kiln.app.listen({ port: 0, host: "127.0.0.1" });
@@ -78,6 +82,8 @@ beforeAll(async () => {
   const p = await owner.client.post(`/api/orgs/${org}/projects`, { name: "Notes", template: "static" });
   expect(p.statusCode).toBe(201);
   project = p.json().slug;
+  worker = await TestWorker.connect(`${base.replace("http", "ws")}/api/workers/socket`, WORKER_TOKEN);
+  await worker.register({ concurrency: 1 });
   for (let i = 0; i < CHATS; i++) {
     const c = await owner.client.post(`/api/orgs/${org}/projects/${project}/chats`, { mode: "allow" });
     expect(c.statusCode).toBe(201);
@@ -86,6 +92,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  worker?.ws.terminate();
   await kiln?.stop();
   // Would hang on a client that was never given back (a leak through an outage).
   await database?.close();
@@ -205,6 +212,58 @@ function expectRetryable(answers: Array<{ status: number; code?: string; retryAf
   expect(other).toEqual([]);
 }
 
+/**
+ * A board job on a worker, reporting a step every 40 ms from before the outage to after it; it completes
+ * afterwards. Every step it reported is in its log, in order, once.
+ */
+async function runningJob() {
+  const made = await owner.client.post(`/api/orgs/${org}/projects/${project}/jobs`, {
+    kind: "implement",
+    instructions: "write the notes",
+  });
+  expect(made.statusCode).toBe(201);
+  const jobId: string = made.json().id;
+  const since = worker.received.length;
+  await worker.waitFor("job", (m) => m.job.id === jobId, since);
+  worker.send({ type: "heartbeat", jobIds: [jobId] });
+  let steps = 0;
+  let going = true;
+  const reporting = (async () => {
+    while (going) {
+      worker.send({
+        type: "job-event",
+        jobId,
+        attempt: 1,
+        event: { type: "step", name: `step-${++steps}`, status: "done" },
+      });
+      if (steps % 10 === 0) worker.send({ type: "heartbeat", jobIds: [jobId] });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  })();
+  return {
+    async finish() {
+      going = false;
+      await reporting;
+      const at = worker.received.length;
+      worker.send({
+        type: "complete",
+        jobId,
+        attempt: 1,
+        result: { summary: "done", branch: `kiln/job-${jobId}`, commit: "b".repeat(40) },
+      });
+      const ack = await worker.waitFor("ack", (m) => m.jobId === jobId, at, 60_000);
+      expect(ack).toMatchObject({ of: "complete", state: "completed" });
+      const events = await owner.client.get(`/api/orgs/${org}/jobs/${jobId}/events?after=0`);
+      expect(events.statusCode).toBe(200);
+      const names = (events.json() as Array<{ event: { type: string; name?: string } }>)
+        .filter((e) => e.event.type === "step")
+        .map((e) => e.event.name);
+      expect(names).toEqual(Array.from({ length: steps }, (_, i) => `step-${i + 1}`));
+      expect(worker.received.filter((m) => m.type === "error")).toEqual([]);
+    },
+  };
+}
+
 async function newTurnCompletes(): Promise<void> {
   const turn = await streamTurn(chats[0]!);
   expect(await expectOneStory(chats[0]!, turn)).toBe("done");
@@ -215,6 +274,7 @@ describe("PostgreSQL restarts while turns stream and the API is busy", () => {
     it(`tells one story per turn, loses no model call, answers 503 meanwhile (round ${round}/${ROUNDS})`, async () => {
       const callsBefore = await modelCalls();
       const loggedBefore = await loggedCalls();
+      const job = await runningJob();
       const traffic = apiTraffic();
       const turns = Promise.all(chats.map((c) => streamTurn(c)));
       // About when the write_file arguments stream.
@@ -222,6 +282,7 @@ describe("PostgreSQL restarts while turns stream and the API is busy", () => {
       await cluster.restart({ mode: round % 2 === 0 ? "immediate" : "fast" });
       const done = await turns;
       await traffic.stop();
+      await job.finish();
       for (const [i, turn] of done.entries()) {
         expect(turn.errors).toEqual([]);
         // A short restart is waited out: the turn finishes as if nothing happened.

@@ -9,12 +9,16 @@ import {
 } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { RawData, WebSocket } from "ws";
+import { driverError } from "../db/driver-error.ts";
+import { DatabaseUnavailableError, isDatabaseUnavailable } from "../db/unavailable.ts";
 import { KilnError } from "../errors/errors.ts";
 import type { RegisteredWorker, WorkerHub } from "./hub.ts";
 import type { WorkerCredential } from "./worker-tokens.ts";
 
 /** Messages waiting beyond this mean the worker sends faster than the database takes them. */
 const MAX_PENDING = 500;
+/** How long one message is retried while the database is away before the worker is told so. */
+const DATABASE_PATIENCE_MS = 60_000;
 /** A worker that keeps sending nonsense is broken; after this many it is cut off. */
 const MAX_INVALID = 50;
 /** Step reports of one job that arrive together are stored in one transaction. */
@@ -39,6 +43,7 @@ export class WorkerConnection {
   readonly #hub: WorkerHub;
   readonly #log: FastifyBaseLogger;
   readonly #pending: WorkerClientMessage[] = [];
+  #outage = false;
   #draining = false;
   #invalid = 0;
   #session: RegisteredWorker | undefined;
@@ -138,9 +143,11 @@ export class WorkerConnection {
       // Messages that arrived before a close are still handled: a worker may send `complete` and leave.
       while (this.#pending.length > 0) {
         const message = this.#pending.shift()!;
+        // A newer heartbeat waiting says all this one would (the queue backs up while the database is away).
+        if (message.type === "heartbeat" && this.#pending.some((m) => m.type === "heartbeat")) continue;
         try {
           if (message.type === "job-event") await this.#recordBatch(message);
-          else await this.#handle(message);
+          else await this.#patiently(() => this.#handle(message));
         } catch (err) {
           this.#failed(err, { type: message.type, ...("jobId" in message ? { jobId: message.jobId } : {}) });
         }
@@ -184,7 +191,35 @@ export class WorkerConnection {
       this.#pending.shift();
       events.push(next.event);
     }
-    await this.#hub.record(session, first.jobId, first.attempt, events);
+    await this.#patiently(() => this.#hub.record(session, first.jobId, first.attempt, events));
+  }
+
+  /**
+   * Runs `work` again while the database is away (a restart, a fail-over), in order: what the worker
+   * reported is kept, not refused. Messages arriving meanwhile wait behind it; past MAX_PENDING the
+   * connection closes as `tooFast` and the worker keeps its reports offline until it reconnects.
+   */
+  async #patiently(work: () => Promise<void>): Promise<void> {
+    const until = Date.now() + DATABASE_PATIENCE_MS;
+    let wait = 250;
+    for (;;) {
+      try {
+        await work();
+        if (this.#outage) {
+          this.#outage = false;
+          this.#log.info("database back; the worker's waiting messages are stored");
+        }
+        return;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || Date.now() + wait > until) throw err;
+        if (!this.#outage) {
+          this.#outage = true;
+          this.#log.warn({ error: driverError(err) }, "database unavailable; the worker's messages wait");
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 2000);
+      }
+    }
   }
 
   #need(): RegisteredWorker {
@@ -195,6 +230,11 @@ export class WorkerConnection {
   }
 
   #failed(err: unknown, ref: Ref): void {
+    if (isDatabaseUnavailable(err)) {
+      const unavailable = new DatabaseUnavailableError(err);
+      this.send({ type: "error", code: unavailable.code, message: unavailable.message, ref });
+      return;
+    }
     if (err instanceof KilnError) {
       this.send({ type: "error", code: err.code, message: err.message, ref });
       return;

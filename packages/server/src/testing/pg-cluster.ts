@@ -119,10 +119,12 @@ export async function isUp(url: string): Promise<boolean> {
   }
 }
 
-// Durability buys nothing in a throwaway cluster; a small footprint keeps several of them cheap.
+// A small footprint keeps several clusters cheap. fsync can go (the machine does not lose power mid-test;
+// the OS keeps what was written), but a commit must be in the WAL before it is acknowledged: the tests
+// kill the server (`immediate`), and with synchronous_commit off an acknowledged commit can vanish then,
+// which is a broken database, not an outage Kiln must survive.
 const SETTINGS = [
   "fsync = off",
-  "synchronous_commit = off",
   "full_page_writes = off",
   "shared_buffers = 16MB",
   "max_connections = 50",
