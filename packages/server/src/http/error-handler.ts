@@ -28,11 +28,7 @@ const CHARACTER_NOT_IN_REPERTOIRE = "22021";
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     // A database outage is not a server bug: a retryable 503 on every route, one warning line, no SQL.
-    if (
-      !(err instanceof DatabaseUnavailableError) &&
-      !(err instanceof KilnError) &&
-      isDatabaseUnavailable(err)
-    ) {
+    if (!(err instanceof KilnError) && isDatabaseUnavailable(err)) {
       request.log.warn({ error: driverError(err) }, "database unavailable");
       const unavailable = new DatabaseUnavailableError(err);
       return reply
@@ -41,8 +37,8 @@ export function installErrorHandler(app: FastifyInstance): void {
         .send(envelope(unavailable.code, unavailable.message, unavailable.details));
     }
     if (err instanceof KilnError) {
-      if (err instanceof DatabaseUnavailableError)
-        request.log.warn({ error: driverError(err) }, "database unavailable");
+      // Unavailable is a state to wait out, not a bug (health checks say it too).
+      if (err.status === 503) request.log.warn({ code: err.code, error: driverError(err) }, err.message);
       else if (err.status >= 500) request.log.error({ err }, "request failed");
       return reply
         .code(err.status)

@@ -1,6 +1,8 @@
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyBaseLogger, FastifyServerFactory } from "fastify";
+import { driverError } from "../db/driver-error.ts";
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from "../db/unavailable.ts";
 import type { PreviewGateway } from "./gateway.ts";
 
 /**
@@ -13,9 +15,20 @@ export function previewAwareServer(gateway: PreviewGateway, log: FastifyBaseLogg
       const address = gateway.match(req);
       if (!address) return handler(req, res);
       gateway.handle(req, res, address).catch((err: unknown) => {
+        if (res.headersSent) return res.destroy();
+        // Finding the preview needs the database; while it is away the browser is asked to come back.
+        if (isDatabaseUnavailable(err)) {
+          log.warn({ error: driverError(err), host: req.headers.host }, "preview: database unavailable");
+          res
+            .writeHead(503, {
+              "content-type": "text/plain",
+              "retry-after": String(DATABASE_RETRY_AFTER_SECONDS),
+            })
+            .end("Kiln lost its database for a moment; reload shortly");
+          return;
+        }
         log.error({ err, host: req.headers.host }, "preview request failed");
-        if (res.headersSent) res.destroy();
-        else res.writeHead(500, { "content-type": "text/plain" }).end("preview error");
+        res.writeHead(500, { "content-type": "text/plain" }).end("preview error");
       });
     });
     // Upgrades are dispatched by intercepting the event itself, so a preview socket is never also offered to
