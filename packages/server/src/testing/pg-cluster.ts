@@ -5,6 +5,7 @@ import { appendFile, chown, mkdir, readFile, rename, rm, writeFile } from "node:
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { alive } from "../db/data-dir-lock.ts";
 import { freePort } from "./free-port.ts";
 
 /**
@@ -275,15 +276,6 @@ function waitGoneSync(data: string): void {
   const end = Date.now() + 5_000;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   while (pid && isPostgres(pid) && Date.now() < end) Atomics.wait(sleeper, 0, 0, 20);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Clusters left by a test process that was killed (SIGKILL skips exit hooks): stop them, remove the dirs. */
