@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { appendFile, chown, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { constants, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -51,9 +51,9 @@ export async function startPgCluster(): Promise<PgCluster> {
   // cp -a keeps the postgres ownership and the 0700 mode PostgreSQL insists on.
   await run("cp", ["-a", templateData, data], false);
   await mkdir(sock);
-  await chown(sock, ...owner());
+  await ownedByPostgres(sock);
   await writeFile(logFile, "");
-  await chown(logFile, ...owner());
+  await ownedByPostgres(logFile);
 
   let port = 0;
   // freePort() can race with another process taking the port before postgres binds it: try a few.
@@ -170,8 +170,18 @@ async function makeTemplate(): Promise<string> {
 async function makeDir(kind: string): Promise<string> {
   const dir = path.join(os.tmpdir(), `${PREFIX}${process.pid}-${kind}-${randomBytes(4).toString("hex")}`);
   await mkdir(dir, { mode: 0o700 });
-  await chown(dir, ...owner());
+  await ownedByPostgres(dir);
   return dir;
+}
+
+/** Through a descriptor (never by path, as the trust rule's source scan demands everywhere). */
+async function ownedByPostgres(file: string): Promise<void> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    await handle.chown(...owner());
+  } finally {
+    await handle.close();
+  }
 }
 
 function pgCtl(args: string[]): Promise<string> {
