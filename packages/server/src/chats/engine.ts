@@ -84,6 +84,7 @@ export interface EngineOptions {
 export class ChatEngine {
   readonly #o: EngineOptions;
   readonly #runs = new Map<string, ChatRun>();
+  readonly #starting = new Set<string>();
   readonly #signals: NotifyChannel<ChatSignal>;
   #sweeper: NodeJS.Timeout | undefined;
   #closing = false;
@@ -180,9 +181,18 @@ export class ChatEngine {
       userId,
       owner: this.#o.owner,
     });
+    // From here the run is this server's, though it starts only once the caller has built its prompt: the
+    // sweeper must not take its row for a dead server's in between (it did, on a loaded machine).
+    this.#starting.add(run.messageId);
+  }
+
+  /** A registered run that will not start (its transaction failed, or setting it up did). */
+  abandon(messageId: string): void {
+    this.#starting.delete(messageId);
   }
 
   start(setup: RunSetup): void {
+    this.#starting.delete(setup.run.messageId);
     this.#runs.set(setup.run.messageId, setup.run);
     void this.#execute(setup);
   }
@@ -349,7 +359,7 @@ export class ChatEngine {
     const sinceOutage = Date.now() - this.#healthySince < HEARTBEAT_STALE_MS;
     let count = 0;
     for (const row of rows) {
-      if (this.#runs.has(row.messageId)) continue;
+      if (this.#runs.has(row.messageId) || this.#starting.has(row.messageId)) continue;
       if (!this.#o.embedded && row.owner !== this.#o.owner && (row.heartbeatAt > staleBefore || sinceOutage))
         continue;
       await this.#o.database.tenant(row.schemaName, async (tx) => {

@@ -263,61 +263,72 @@ export class ChatService {
     );
     const mode = turn.mode ?? (chat.mode as ApprovalMode);
     const now = Date.now();
-    const created = await this.#d.database.tenant(access.org.schemaName, async (tx) => {
-      const locked = await lockChat(tx, project.id, chatId);
-      const running = await runningMessageIds(tx, [locked.id]);
-      if (running.size > 0) {
-        throw new ConflictError("chat_busy", "the agent is still answering in this chat; cancel it or wait", {
-          runningMessageId: running.get(locked.id),
-        });
-      }
-      let userRow: MessageRow | undefined;
-      if (turn.content !== undefined) {
-        [userRow] = await tx
+    const created = await this.#d.database
+      .tenant(access.org.schemaName, async (tx) => {
+        const locked = await lockChat(tx, project.id, chatId);
+        const running = await runningMessageIds(tx, [locked.id]);
+        if (running.size > 0) {
+          throw new ConflictError(
+            "chat_busy",
+            "the agent is still answering in this chat; cancel it or wait",
+            {
+              runningMessageId: running.get(locked.id),
+            },
+          );
+        }
+        let userRow: MessageRow | undefined;
+        if (turn.content !== undefined) {
+          [userRow] = await tx
+            .insert(chatMessages)
+            .values({
+              id: randomUUID(),
+              chatId: locked.id,
+              role: "user",
+              parts: [{ type: "text", text: turn.content }],
+              status: "complete",
+              createdBy: access.userId,
+              createdAt: new Date(now),
+              updatedAt: new Date(now),
+            })
+            .returning();
+        }
+        const [assistantRow] = await tx
           .insert(chatMessages)
           .values({
-            id: randomUUID(),
+            id: assistantId,
             chatId: locked.id,
-            role: "user",
-            parts: [{ type: "text", text: turn.content }],
-            status: "complete",
+            role: "assistant",
+            parts: [],
+            status: "running",
+            model: resolved.modelRef,
             createdBy: access.userId,
-            createdAt: new Date(now),
-            updatedAt: new Date(now),
+            createdAt: new Date(now + 1),
+            updatedAt: new Date(now + 1),
           })
           .returning();
-      }
-      const [assistantRow] = await tx
-        .insert(chatMessages)
-        .values({
-          id: assistantId,
+        const title =
+          locked.title === NEW_CHAT_TITLE && turn.content ? titleFrom(turn.content) : locked.title;
+        await tx
+          .update(chats)
+          .set({ title, updatedAt: new Date(now) })
+          .where(eq(chats.id, locked.id));
+        const history = (await listMessages(tx, locked.id)).filter((m) => m.id !== assistantId);
+        const run = new ChatRun({
+          orgId: access.org.id,
+          schemaName: access.org.schemaName,
+          projectId: project.id,
           chatId: locked.id,
-          role: "assistant",
-          parts: [],
-          status: "running",
-          model: resolved.modelRef,
-          createdBy: access.userId,
-          createdAt: new Date(now + 1),
-          updatedAt: new Date(now + 1),
-        })
-        .returning();
-      const title = locked.title === NEW_CHAT_TITLE && turn.content ? titleFrom(turn.content) : locked.title;
-      await tx
-        .update(chats)
-        .set({ title, updatedAt: new Date(now) })
-        .where(eq(chats.id, locked.id));
-      const history = (await listMessages(tx, locked.id)).filter((m) => m.id !== assistantId);
-      const run = new ChatRun({
-        orgId: access.org.id,
-        schemaName: access.org.schemaName,
-        projectId: project.id,
-        chatId: locked.id,
-        messageId: assistantId,
-        approveAll: locked.approveAll,
+          messageId: assistantId,
+          approveAll: locked.approveAll,
+        });
+        await this.#d.engine.register(tx, run, access.userId);
+        return { userRow, assistantRow: assistantRow!, history, run };
+      })
+      .catch((err: unknown) => {
+        // Rolled back: nothing of the turn was stored.
+        this.#d.engine.abandon(assistantId);
+        throw err;
       });
-      await this.#d.engine.register(tx, run, access.userId);
-      return { userRow, assistantRow: assistantRow!, history, run };
-    });
     const history = created.history.map((m) => ({
       role: m.role as "user" | "assistant",
       parts: m.parts as MessagePart[],
@@ -327,12 +338,20 @@ export class ChatService {
       history.push({ role: "user", parts: [{ type: "text", text: "Continue where you stopped." }] });
     }
     run = created.run;
+    let system: string;
+    try {
+      system = await this.#d.systemPromptFor(access, project, mode);
+    } catch (err) {
+      // Stored as running but never started: the sweeper marks it interrupted (resumable).
+      this.#d.engine.abandon(assistantId);
+      throw err;
+    }
     this.#d.engine.start({
       run: created.run,
       model: resolved.model,
       modelRef: resolved.modelRef,
       contextWindow: resolved.contextWindow,
-      system: await this.#d.systemPromptFor(access, project, mode),
+      system,
       history,
       tools: this.#d.toolsFor(mode),
       workspace: this.#d.workspaceFor(access, project),
