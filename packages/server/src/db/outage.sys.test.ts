@@ -82,8 +82,6 @@ beforeAll(async () => {
   const p = await owner.client.post(`/api/orgs/${org}/projects`, { name: "Notes", template: "static" });
   expect(p.statusCode).toBe(201);
   project = p.json().slug;
-  worker = await TestWorker.connect(`${base.replace("http", "ws")}/api/workers/socket`, WORKER_TOKEN);
-  await worker.register({ concurrency: 1 });
   for (let i = 0; i < CHATS; i++) {
     const c = await owner.client.post(`/api/orgs/${org}/projects/${project}/chats`, { mode: "allow" });
     expect(c.statusCode).toBe(201);
@@ -217,6 +215,10 @@ function expectRetryable(answers: Array<{ status: number; code?: string; retryAf
  * afterwards. Every step it reported is in its log, in order, once.
  */
 async function runningJob() {
+  // A worker of this round's own: one left silent between rounds is cut off by the server (no heartbeat).
+  worker?.ws.terminate();
+  worker = await TestWorker.connect(`${base.replace("http", "ws")}/api/workers/socket`, WORKER_TOKEN);
+  await worker.register({ concurrency: 1 });
   const made = await owner.client.post(`/api/orgs/${org}/projects/${project}/jobs`, {
     kind: "implement",
     instructions: "write the notes",
