@@ -42,10 +42,18 @@ export function toSdkTools(tools: readonly ToolDefinition[]): ToolSet | undefine
   if (tools.length === 0) return undefined;
   const set: ToolSet = {};
   for (const t of tools) {
-    set[t.name] = tool({ description: t.description, inputSchema: jsonSchema(toolInputJsonSchema(t)) });
+    let sdk = sdkTools.get(t);
+    if (!sdk) {
+      sdk = tool({ description: t.description, inputSchema: jsonSchema(toolInputJsonSchema(t)) });
+      sdkTools.set(t, sdk);
+    }
+    set[t.name] = sdk;
   }
   return set;
 }
+
+/** A tool's schema is converted once, not at every step of every turn (zod's JSON Schema is not cheap). */
+const sdkTools = new WeakMap<ToolDefinition, ToolSet[string]>();
 
 /** How often a call's argument progress is reported while nothing new is known but its length. */
 const PROGRESS_MS = 250;

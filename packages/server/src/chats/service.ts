@@ -248,6 +248,10 @@ export class ChatService {
     const assistantId = randomUUID();
     // The run exists once the turn is stored; a retry can only happen after it started.
     let run: ChatRun | undefined;
+    const mode = turn.mode ?? (chat.mode as ApprovalMode);
+    // The prompt (the project's guide, read from its files) is read while the database works on the rest.
+    const system = this.#d.systemPromptFor(access, project, mode);
+    system.catch(() => {});
     // Resolve the model before storing anything: an unconfigured model is the caller's 4xx, not a dead turn.
     const resolved = await this.#d.models.languageModel(
       {
@@ -261,7 +265,6 @@ export class ChatService {
       },
       turn.model ?? chat.model ?? undefined,
     );
-    const mode = turn.mode ?? (chat.mode as ApprovalMode);
     const now = Date.now();
     const created = await this.#d.database.tenant(access.org.schemaName, async (tx) => {
       const locked = await lockChat(tx, project.id, chatId);
@@ -327,12 +330,13 @@ export class ChatService {
       history.push({ role: "user", parts: [{ type: "text", text: "Continue where you stopped." }] });
     }
     run = created.run;
+    const prompt = await system;
     this.#d.engine.start({
       run: created.run,
       model: resolved.model,
       modelRef: resolved.modelRef,
       contextWindow: resolved.contextWindow,
-      system: await this.#d.systemPromptFor(access, project, mode),
+      system: prompt,
       history,
       tools: this.#d.toolsFor(mode),
       workspace: this.#d.workspaceFor(access, project),
