@@ -504,9 +504,21 @@ export class ChatService {
     messageId: string,
   ): Promise<(after: number, emit: (event: RunEvent) => void, signal: AbortSignal) => Promise<void>> {
     const message = await this.#message(access, projectRef, chatId, messageId);
+    if (message.role !== "assistant") return async () => {};
+    return this.followStarted(access, message.id);
+  }
+
+  /**
+   * How to follow a turn the caller has just started (`send`, `resume`): it is theirs and exists, so none
+   * of `watch`'s lookups stand between the model's first token and the client.
+   */
+  followStarted(
+    access: OrgAccess,
+    messageId: string,
+  ): (after: number, emit: (event: RunEvent) => void, signal: AbortSignal) => Promise<void> {
     const { schemaName } = access.org;
+    const message = { id: messageId };
     return async (after, emit, signal) => {
-      if (message.role !== "assistant") return;
       const run = this.#d.engine.runForMessage(message.id);
       if (run && !run.finished) return this.#followRun(schemaName, message.id, run, after, emit, signal);
       // Stored run (finished, or running on another replica): every follower shares one poller.

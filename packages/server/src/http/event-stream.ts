@@ -81,10 +81,22 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
     res.write(": stream\n\n");
     const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
     open.add(controller);
+    // Events that come in one turn of the event loop (a provider's chunk often holds several tokens) leave
+    // in one write to the socket: corked at the first, uncorked once the loop moves on. Each keeps its frame.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      if (!res.destroyed) res.uncork();
+    };
     try {
       await follow((e) => {
         if (res.writableEnded || res.destroyed) return;
         const f = frame(e);
+        if (!corked) {
+          corked = true;
+          res.cork();
+          setImmediate(uncork);
+        }
         res.write(`id: ${f.id}\nevent: ${f.event}\ndata: ${JSON.stringify(f.data)}\n\n`);
       }, controller.signal);
     } catch (err) {
