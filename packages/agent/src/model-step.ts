@@ -11,7 +11,7 @@ import {
   type ToolSet,
   tool,
 } from "ai";
-import { finishedFields } from "./partial-input.ts";
+import { FieldReader } from "./partial-input.ts";
 import { errorMessage } from "./text.ts";
 import { type ToolDefinition, toolInputJsonSchema } from "./tool.ts";
 
@@ -79,7 +79,7 @@ export async function streamModelStep(options: {
   let finishReason = "unknown";
   let failure: unknown;
   let finished = false;
-  const writing = new Map<string, { text: string; fields: string; at: number }>();
+  const writing = new Map<string, { text: string; reader: FieldReader; fields: string; at: number }>();
   try {
     const result = streamText({
       model: options.model,
@@ -100,14 +100,15 @@ export async function streamModelStep(options: {
           if (part.text) emit({ type: "reasoning-delta", messageId, delta: part.text });
           break;
         case "tool-input-start":
-          writing.set(part.id, { text: "", fields: "{}", at: Date.now() });
+          writing.set(part.id, { text: "", reader: new FieldReader(), fields: "{}", at: Date.now() });
           options.onToolInputStart?.(part.id, part.toolName);
           break;
         case "tool-input-delta": {
           const w = writing.get(part.id);
           if (!w) break;
           w.text += part.delta;
-          const input = finishedFields(w.text);
+          // Read on from where the last piece stopped: a long argument is not read again per piece.
+          const input = w.reader.read(w.text);
           const fields = JSON.stringify(input);
           const now = Date.now();
           if (fields !== w.fields || now - w.at >= PROGRESS_MS) {
