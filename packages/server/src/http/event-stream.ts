@@ -83,8 +83,11 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
     open.add(controller);
     // Events that come in one turn of the event loop (a provider's chunk often holds several tokens) leave
     // in one write to the socket: corked at the first, uncorked once the loop moves on. Each keeps its frame.
+    // Uncorked before anything else is written or the response ends: an HTTP response ended while corked
+    // sends its last chunk before the corked ones (and the client sees a broken stream).
     let corked = false;
     const uncork = () => {
+      if (!corked) return;
       corked = false;
       if (!res.destroyed) res.uncork();
     };
@@ -104,6 +107,7 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
       const unavailable = isDatabaseUnavailable(err);
       if (unavailable) request.log.warn({ error: driverError(err) }, "event stream: database unavailable");
       else request.log.error({ err }, "event stream failed");
+      uncork();
       if (!res.destroyed) {
         const data = unavailable
           ? {
@@ -116,6 +120,7 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
     } finally {
       clearInterval(ping);
       open.delete(controller);
+      uncork();
       res.end();
       release();
     }
