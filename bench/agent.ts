@@ -349,6 +349,8 @@ async function setUp(work: string, children: ChildProcess[]): Promise<Bench> {
     // Part (c) runs up to 200 turns of one user at once: lift the per-user and per-org turn caps.
     KILN_MAX_CHAT_RUNS_PER_USER: "0",
     KILN_MAX_CHAT_RUNS_PER_ORG: "0",
+    // …and its per-user cap on open streams (32 by default): each chat here is one stream.
+    KILN_MAX_STREAMS_PER_USER: "100000",
     KILN_AGENT_MAX_STEPS: String(2 * TOOL_CALLS + 5),
   };
   delete env.DATABASE_URL;
@@ -565,6 +567,8 @@ async function concurrencyPart(b: Bench): Promise<void> {
       peak.toFixed(0).padStart(9),
     ];
     rows.push(cells.join(" "));
+    const refused = streams.filter((s) => s && s.status !== 200).length;
+    if (refused > 0) process.stderr.write(`K=${k}: ${refused} answered with an error status\n`);
     const failures = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
     if (failures.length > 0)
       process.stderr.write(`K=${k}: ${failures.length} failed, first: ${failures[0]}\n`);

@@ -11,7 +11,7 @@ import {
   type ToolSet,
   tool,
 } from "ai";
-import { finishedFields } from "./partial-input.ts";
+import { FieldReader } from "./partial-input.ts";
 import { errorMessage } from "./text.ts";
 import { type ToolDefinition, toolInputJsonSchema } from "./tool.ts";
 
@@ -42,10 +42,18 @@ export function toSdkTools(tools: readonly ToolDefinition[]): ToolSet | undefine
   if (tools.length === 0) return undefined;
   const set: ToolSet = {};
   for (const t of tools) {
-    set[t.name] = tool({ description: t.description, inputSchema: jsonSchema(toolInputJsonSchema(t)) });
+    let sdk = sdkTools.get(t);
+    if (!sdk) {
+      sdk = tool({ description: t.description, inputSchema: jsonSchema(toolInputJsonSchema(t)) });
+      sdkTools.set(t, sdk);
+    }
+    set[t.name] = sdk;
   }
   return set;
 }
+
+/** A tool's schema is converted once, not at every step of every turn (zod's JSON Schema is not cheap). */
+const sdkTools = new WeakMap<ToolDefinition, ToolSet[string]>();
 
 /** How often a call's argument progress is reported while nothing new is known but its length. */
 const PROGRESS_MS = 250;
@@ -71,7 +79,7 @@ export async function streamModelStep(options: {
   let finishReason = "unknown";
   let failure: unknown;
   let finished = false;
-  const writing = new Map<string, { text: string; fields: string; at: number }>();
+  const writing = new Map<string, { text: string; reader: FieldReader; fields: string; at: number }>();
   try {
     const result = streamText({
       model: options.model,
@@ -92,14 +100,15 @@ export async function streamModelStep(options: {
           if (part.text) emit({ type: "reasoning-delta", messageId, delta: part.text });
           break;
         case "tool-input-start":
-          writing.set(part.id, { text: "", fields: "{}", at: Date.now() });
+          writing.set(part.id, { text: "", reader: new FieldReader(), fields: "{}", at: Date.now() });
           options.onToolInputStart?.(part.id, part.toolName);
           break;
         case "tool-input-delta": {
           const w = writing.get(part.id);
           if (!w) break;
           w.text += part.delta;
-          const input = finishedFields(w.text);
+          // Read on from where the last piece stopped: a long argument is not read again per piece.
+          const input = w.reader.read(w.text);
           const fields = JSON.stringify(input);
           const now = Date.now();
           if (fields !== w.fields || now - w.at >= PROGRESS_MS) {

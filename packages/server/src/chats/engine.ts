@@ -21,8 +21,8 @@ import { chatMessages } from "../db/schema-tenant.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { assertRunRoom } from "../limits/counts.ts";
 import type { ChatRun } from "./run.ts";
-import { MAX_UNSAVED_EVENTS, RETRY_MAX_MS as RETRY_MAX_WAIT_MS, RunSaver } from "./run-saver.ts";
-import { appendEvents, lastEventSeq, type MessageRow } from "./store.ts";
+import { MAX_UNSAVED_EVENTS, RETRY_MAX_MS as RETRY_MAX_WAIT_MS, RunSaver, RunSavers } from "./run-saver.ts";
+import { appendEvents, EVENTS_PAGE, eventsAfter, lastEventSeq, type MessageRow } from "./store.ts";
 
 const FLUSH_MS = 150;
 const HEARTBEAT_STALE_MS = 30_000;
@@ -86,6 +86,8 @@ export class ChatEngine {
   readonly #runs = new Map<string, ChatRun>();
   readonly #starting = new Set<string>();
   readonly #signals: NotifyChannel<ChatSignal>;
+  /** Every running turn's writes, batched per tick. */
+  readonly #savers: RunSavers;
   #sweeper: NodeJS.Timeout | undefined;
   #closing = false;
   #gaveUp = false;
@@ -94,6 +96,7 @@ export class ChatEngine {
 
   constructor(options: EngineOptions) {
     this.#o = options;
+    this.#savers = new RunSavers(options.database, FLUSH_MS);
     this.#signals = new NotifyChannel(options.database, options.log, {
       channel: "kiln_chats",
       schema: ChatSignal,
@@ -203,13 +206,13 @@ export class ChatEngine {
       this.#healthySince = undefined;
     });
     let lostDatabase = false;
+    this.#savers.add(saver);
     const timer = setInterval(() => {
       // Events that cannot be stored wait in memory, but not without end: past the bound the turn stops.
       if (run.unsavedCount > MAX_UNSAVED_EVENTS && saver.waiting && !lostDatabase) {
         lostDatabase = true;
         run.controller.abort();
       }
-      saver.tick();
     }, FLUSH_MS);
     let held: Extract<AgentEvent, { type: "message-end" }> | undefined;
     let result: RunAgentResult | undefined;
@@ -243,6 +246,7 @@ export class ChatEngine {
       this.#o.log.error({ err, messageId: run.messageId }, "agent run crashed");
     }
     clearInterval(timer);
+    this.#savers.remove(saver);
     const interrupted = this.#closing;
     const end: Extract<AgentEvent, { type: "message-end" }> = interrupted
       ? {
@@ -409,6 +413,7 @@ export class ChatEngine {
     this.#closing = true;
     await this.#signals.close();
     if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#savers.close();
     const runs = [...this.#runs.values()];
     for (const run of runs) run.controller.abort();
     await Promise.race([
@@ -428,7 +433,17 @@ async function interruptInTx(
   tx: Parameters<Parameters<Database["transaction"]>[0]>[0],
   message: MessageRow,
 ): Promise<void> {
-  const parts = message.parts as MessagePart[];
+  // A running turn's parts are stored every few seconds, its events at once: its parts as far as the
+  // stored events go are those events folded (a turn's events start at 1, so they hold all of it).
+  let parts = message.parts as MessagePart[];
+  let page = await eventsAfter(tx, message.id, 0);
+  if (page[0]?.seq === 1) {
+    parts = [];
+    while (page.length > 0) {
+      for (const e of page) parts = applyEventToParts(parts, e.event);
+      page = page.length < EVENTS_PAGE ? [] : await eventsAfter(tx, message.id, page.at(-1)!.seq);
+    }
+  }
   // A call that was running when its server died may have done part of its work. Left open, the
   // message-end fold would record it as "not run", and a resumed turn would tell the model so; its
   // result is unknown instead, which the model is told to check (the same words as toModelMessages).

@@ -30,7 +30,8 @@ export class ProjectContext {
 
   async guide(access: OrgAccess, project: Project): Promise<string | undefined> {
     try {
-      return (await this.#files.read(access, project.id, { path: GUIDE, encoding: "utf8" })).content;
+      // The project was looked up for this access already: no second lookup on a turn's way to the model.
+      return (await this.#files.read(access, project, { path: GUIDE, encoding: "utf8" })).content;
     } catch {
       return undefined;
     }

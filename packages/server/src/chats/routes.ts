@@ -40,13 +40,18 @@ export function chatRoutes(
     return undefined;
   });
 
+  /** The stream of a turn this request has just started (no lookups: it exists and is the caller's). */
+  const streamStarted = (request: FastifyRequest, reply: FastifyReply, who: OrgAccess, messageId: string) => {
+    const follow = chats.followStarted(who, messageId);
+    return streams.numbered<RunEvent>(request, reply, (emit, signal) => follow(0, emit, signal));
+  };
+
   router.handle(c.send, async (request, reply) => {
     // A turn is not started for a stream that would be refused.
     if (wantsStream(request)) streams.ensureRoom(request);
     const sent = await chats.send(request.scope, request.params.project, request.params.chatId, request.body);
     if (!wantsStream(request)) return sent;
-    const turn = { ...request.params, messageId: sent.assistantMessage.id };
-    return stream(request, reply, request.scope, turn, 0);
+    return streamStarted(request, reply, request.scope, sent.assistantMessage.id);
   });
 
   router.handle(c.events, async (request, reply) => {
@@ -61,8 +66,7 @@ export function chatRoutes(
     const { project, chatId, messageId } = request.params;
     const sent = await chats.resume(request.scope, project, chatId, messageId);
     if (!wantsStream(request)) return sent;
-    const turn = { ...request.params, messageId: sent.assistantMessage.id };
-    return stream(request, reply, request.scope, turn, 0);
+    return streamStarted(request, reply, request.scope, sent.assistantMessage.id);
   });
 
   router.handle(c.fixErrors, async (request) =>

@@ -82,14 +82,22 @@ export class ChatRun {
 
   /** Events after `seq` that this process holds and may show (all of them once the run has finished). */
   since(seq: number): RunEvent[] {
-    return this.#events.filter((e) => e.seq > seq && (this.finished || e.seq <= this.#shownThrough));
+    const through = this.finished ? this.#seq : this.#shownThrough;
+    return this.#slice(seq, through);
   }
 
   /** Events not yet written to the database; marks them written (the caller retries on failure). */
   unsaved(): RunEvent[] {
-    const out = this.#events.filter((e) => e.seq > this.#savedThrough);
-    if (out.length > 0) this.#savedThrough = out[out.length - 1]!.seq;
+    const out = this.#slice(this.#savedThrough, this.#seq);
+    this.#savedThrough = this.#seq;
     return out;
+  }
+
+  /** Held events numbered after `after` up to `through` (they are held in order, without gaps). */
+  #slice(after: number, through: number): RunEvent[] {
+    const first = this.#events[0]?.seq;
+    if (first === undefined || through <= after) return [];
+    return this.#events.slice(Math.max(0, after + 1 - first), Math.max(0, through + 1 - first));
   }
 
   /** How many recorded events are not in the database yet. */

@@ -248,6 +248,10 @@ export class ChatService {
     const assistantId = randomUUID();
     // The run exists once the turn is stored; a retry can only happen after it started.
     let run: ChatRun | undefined;
+    const mode = turn.mode ?? (chat.mode as ApprovalMode);
+    // The prompt (the project's guide, read from its files) is read while the database works on the rest.
+    const system = this.#d.systemPromptFor(access, project, mode);
+    system.catch(() => {});
     // Resolve the model before storing anything: an unconfigured model is the caller's 4xx, not a dead turn.
     const resolved = await this.#d.models.languageModel(
       {
@@ -261,7 +265,6 @@ export class ChatService {
       },
       turn.model ?? chat.model ?? undefined,
     );
-    const mode = turn.mode ?? (chat.mode as ApprovalMode);
     const now = Date.now();
     const created = await this.#d.database
       .tenant(access.org.schemaName, async (tx) => {
@@ -338,9 +341,9 @@ export class ChatService {
       history.push({ role: "user", parts: [{ type: "text", text: "Continue where you stopped." }] });
     }
     run = created.run;
-    let system: string;
+    let prompt: string;
     try {
-      system = await this.#d.systemPromptFor(access, project, mode);
+      prompt = await system;
     } catch (err) {
       // Stored as running but never started: the sweeper marks it interrupted (resumable).
       this.#d.engine.abandon(assistantId);
@@ -351,7 +354,7 @@ export class ChatService {
       model: resolved.model,
       modelRef: resolved.modelRef,
       contextWindow: resolved.contextWindow,
-      system,
+      system: prompt,
       history,
       tools: this.#d.toolsFor(mode),
       workspace: this.#d.workspaceFor(access, project),
@@ -519,9 +522,21 @@ export class ChatService {
     messageId: string,
   ): Promise<(after: number, emit: (event: RunEvent) => void, signal: AbortSignal) => Promise<void>> {
     const message = await this.#message(access, projectRef, chatId, messageId);
+    if (message.role !== "assistant") return async () => {};
+    return this.followStarted(access, message.id);
+  }
+
+  /**
+   * How to follow a turn the caller has just started (`send`, `resume`): it is theirs and exists, so none
+   * of `watch`'s lookups stand between the model's first token and the client.
+   */
+  followStarted(
+    access: OrgAccess,
+    messageId: string,
+  ): (after: number, emit: (event: RunEvent) => void, signal: AbortSignal) => Promise<void> {
     const { schemaName } = access.org;
+    const message = { id: messageId };
     return async (after, emit, signal) => {
-      if (message.role !== "assistant") return;
       const run = this.#d.engine.runForMessage(message.id);
       if (run && !run.finished) return this.#followRun(schemaName, message.id, run, after, emit, signal);
       // Stored run (finished, or running on another replica): every follower shares one poller.

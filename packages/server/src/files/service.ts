@@ -130,7 +130,12 @@ export class FileService {
     return { path: requested, entries, truncated };
   }
 
-  async read(access: OrgAccess, projectRef: string, query: ReadFileQuery): Promise<FileContent> {
+  /** `projectRef` may be a project the caller already looked up for this access (no second lookup). */
+  async read(
+    access: OrgAccess,
+    projectRef: string | { id: string },
+    query: ReadFileQuery,
+  ): Promise<FileContent> {
     const { root } = await this.#open(access, projectRef, "projects.read");
     const segments = parsePath(query.path);
     assertNotReserved(segments);
@@ -393,9 +398,10 @@ export class FileService {
     return { projectId: project.id, dir: this.#storage.projectDir(access.org.id, project.id) };
   }
 
-  async #open(access: OrgAccess, projectRef: string, permission: Permission) {
+  async #open(access: OrgAccess, projectRef: string | { id: string }, permission: Permission) {
     requirePermission(access.role, permission);
-    const project = await this.#projects.get(access, projectRef);
+    const project =
+      typeof projectRef === "string" ? await this.#projects.get(access, projectRef) : projectRef;
     const root = await ProjectRoot.open(
       this.#storage.projectDir(access.org.id, project.id),
       this.#ownerOf?.(project.id),

@@ -81,10 +81,25 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
     res.write(": stream\n\n");
     const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
     open.add(controller);
+    // Events that come in one turn of the event loop (a provider's chunk often holds several tokens) leave
+    // in one write to the socket: corked at the first, uncorked once the loop moves on. Each keeps its frame.
+    // Uncorked before anything else is written or the response ends: an HTTP response ended while corked
+    // sends its last chunk before the corked ones (and the client sees a broken stream).
+    let corked = false;
+    const uncork = () => {
+      if (!corked) return;
+      corked = false;
+      if (!res.destroyed) res.uncork();
+    };
     try {
       await follow((e) => {
         if (res.writableEnded || res.destroyed) return;
         const f = frame(e);
+        if (!corked) {
+          corked = true;
+          res.cork();
+          setImmediate(uncork);
+        }
         res.write(`id: ${f.id}\nevent: ${f.event}\ndata: ${JSON.stringify(f.data)}\n\n`);
       }, controller.signal);
     } catch (err) {
@@ -92,6 +107,7 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
       const unavailable = isDatabaseUnavailable(err);
       if (unavailable) request.log.warn({ error: driverError(err) }, "event stream: database unavailable");
       else request.log.error({ err }, "event stream failed");
+      uncork();
       if (!res.destroyed) {
         const data = unavailable
           ? {
@@ -104,6 +120,7 @@ export function eventStreams(app: FastifyInstance, options: { maxPerUser: number
     } finally {
       clearInterval(ping);
       open.delete(controller);
+      uncork();
       res.end();
       release();
     }

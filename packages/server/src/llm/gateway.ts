@@ -4,6 +4,7 @@ import type { LlmModel, LlmModelList } from "@kiln/protocol";
 import { wrapLanguageModel } from "ai";
 import type { FastifyBaseLogger } from "fastify";
 import type { LlmConfig } from "../config.ts";
+import type { Database } from "../db/client.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
 import type { LlmCallContext } from "./call-context.ts";
@@ -29,6 +30,8 @@ export interface GatewayModel {
 
 export interface GatewayDeps {
   config: LlmConfig;
+  /** The org's settings and providers are read in one transaction per model handed out. */
+  database: Database;
   /** The server's egress address policy (KILN_EGRESS_ALLOW included). */
   egress: AddressPolicy;
   providers: ProviderService;
@@ -68,11 +71,16 @@ export class LlmGateway {
   }
 
   async languageModel(ctx: LlmCallContext, modelRef?: string): Promise<GatewayModel> {
-    const settings = await this.#deps.settings.forOrg(ctx.org);
+    // One transaction for both reads: on a turn's way to its first token, each one is a round trip more.
+    const [settings, own] = await this.#deps.database.tenant(ctx.org.schemaName, async (tx) => [
+      await this.#deps.settings.forOrg(ctx.org, tx),
+      await this.#deps.providers.specs(ctx.org, tx),
+    ]);
     const ref = modelRef ?? settings.defaultModel ?? this.#instanceDefault;
     if (!ref) throw new ModelNotConfiguredError();
     const { provider, modelId } = parseModelRef(ref);
-    const spec = await this.#findSpec(ctx.org, provider);
+    const spec = this.#merge(own).find((s) => s.name === provider);
+    if (!spec) throw new ProviderNotFoundError(provider);
     if (spec.keyError)
       throw new ProviderCallError({ code: "provider_auth_failed", status: 502, message: spec.keyError });
     const model = wrapLanguageModel({
@@ -137,18 +145,15 @@ export class LlmGateway {
 
   /** Org providers, then instance providers whose names no org provider took. */
   async #specs(org: OrgRow): Promise<ProviderSpec[]> {
-    const own = await this.#deps.providers.specs(org);
+    return this.#merge(await this.#deps.providers.specs(org));
+  }
+
+  #merge(own: ProviderSpec[]): ProviderSpec[] {
     const taken = new Set(own.map((s) => s.name));
     return [
       ...own.sort((a, b) => a.name.localeCompare(b.name)),
       ...this.#instance.filter((s) => !taken.has(s.name)),
     ];
-  }
-
-  async #findSpec(org: OrgRow, name: string): Promise<ProviderSpec> {
-    const spec = (await this.#specs(org)).find((s) => s.name === name);
-    if (!spec) throw new ProviderNotFoundError(name);
-    return spec;
   }
 
   #contextWindow(spec: ProviderSpec, modelId: string): number {

@@ -142,8 +142,10 @@ export class ProviderService {
   }
 
   /** The org's providers, keys opened, ready for calls. No permission check: callers have done theirs. */
-  async specs(org: OrgRow): Promise<ProviderSpec[]> {
-    const rows = await this.#database.tenant(org.schemaName, (tx) => tx.select().from(llmProviders));
+  /** `tx`: a transaction in the org's schema already open. */
+  async specs(org: OrgRow, tx?: Executor): Promise<ProviderSpec[]> {
+    const read = (ex: Executor) => ex.select().from(llmProviders);
+    const rows = tx ? await read(tx) : await this.#database.tenant(org.schemaName, read);
     return rows.map((row) => this.#spec(org, row));
   }
 

@@ -41,6 +41,7 @@ export class LlmService {
     });
     this.gateway = new LlmGateway({
       config,
+      database,
       egress: deps.egress,
       providers: this.providers,
       settings: this.settings,

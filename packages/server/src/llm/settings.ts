@@ -1,5 +1,5 @@
 import type { LlmSettings, UpdateLlmSettingsBody } from "@kiln/protocol";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { llmSettings } from "../db/schema-tenant.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
@@ -48,8 +48,10 @@ export class SettingsService {
     return this.#view({ defaultModel: row!.defaultModel, rateLimitPerMinute: row!.rateLimitPerMinute });
   }
 
-  async forOrg(org: OrgRow): Promise<OrgLlmSettings> {
-    const [row] = await this.#database.tenant(org.schemaName, (tx) => tx.select().from(llmSettings).limit(1));
+  /** `tx`: a transaction in the org's schema already open (the gateway reads more in it). */
+  async forOrg(org: OrgRow, tx?: Executor): Promise<OrgLlmSettings> {
+    const read = (ex: Executor) => ex.select().from(llmSettings).limit(1);
+    const [row] = tx ? await read(tx) : await this.#database.tenant(org.schemaName, read);
     return { defaultModel: row?.defaultModel ?? null, rateLimitPerMinute: row?.rateLimitPerMinute ?? null };
   }
 
