@@ -1,3 +1,5 @@
+import { logFailure } from "./unavailable.ts";
+
 /** A periodic clean-up: returns what it did (counts, for the log), nothing when there was nothing to do. */
 export interface HousekeepingTask {
   name: string;
@@ -11,7 +13,11 @@ export interface HousekeepingTask {
  */
 export function scheduleHousekeeping(
   tasks: readonly HousekeepingTask[],
-  log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void },
+  log: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  },
   timing: { firstAfterMs?: number; everyMs?: number } = {},
 ): () => void {
   let running = false;
@@ -24,7 +30,7 @@ export function scheduleHousekeeping(
           const did = await task.run();
           if (did) log.info({ task: task.name, ...did }, "housekeeping");
         } catch (err) {
-          log.error({ err, task: task.name }, "housekeeping failed");
+          logFailure(log, err, "housekeeping failed", { task: task.name });
         }
       }
     } finally {

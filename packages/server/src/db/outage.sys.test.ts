@@ -226,7 +226,17 @@ async function runningJob() {
   expect(made.statusCode).toBe(201);
   const jobId: string = made.json().id;
   const since = worker.received.length;
-  await worker.waitFor("job", (m) => m.job.id === jobId, since);
+  // A worker asks for work when it has a free slot; the push on enqueue is a shortcut that a loaded
+  // machine sometimes missed here (seen 2 in ~10 runs, not yet explained — noted on issue #20).
+  for (let tries = 0; ; tries++) {
+    try {
+      await worker.waitFor("job", (m) => m.job.id === jobId, since, 2000);
+      break;
+    } catch (err) {
+      if (tries >= 10) throw err;
+      worker.send({ type: "claim" });
+    }
+  }
   worker.send({ type: "heartbeat", jobIds: [jobId] });
   let steps = 0;
   let going = true;

@@ -1,4 +1,5 @@
 import { KilnError } from "../errors/errors.ts";
+import { driverError } from "./driver-error.ts";
 
 /** Seconds a client is asked to wait before retrying while the database is away. */
 export const DATABASE_RETRY_AFTER_SECONDS = 1;
@@ -66,4 +67,16 @@ export class DatabaseUnavailableError extends KilnError {
       headers: { "retry-after": String(DATABASE_RETRY_AFTER_SECONDS) },
     });
   }
+}
+
+/** Logs a background task's failure: an outage as one warning without the SQL, anything else as an error. */
+export function logFailure(
+  log: { warn(o: object, m: string): void; error(o: object, m: string): void },
+  err: unknown,
+  message: string,
+  context: object = {},
+): void {
+  if (isDatabaseUnavailable(err))
+    log.warn({ ...context, error: driverError(err) }, `${message}: database unavailable`);
+  else log.error({ ...context, err }, message);
 }

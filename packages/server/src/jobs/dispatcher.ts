@@ -1,5 +1,6 @@
 import type { Job, WorkerServerMessage } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
+import { logFailure } from "../db/unavailable.ts";
 import type { CancelPush, Claimed, JobQueue, WorkerScope } from "./queue.ts";
 import type { Transition } from "./transitions.ts";
 
@@ -119,7 +120,7 @@ export class Dispatcher {
           await this.#pump();
         } while (this.#again && !this.#closed);
       } catch (err) {
-        this.#log.error({ err }, "dispatching jobs failed");
+        logFailure(this.#log, err, "dispatching jobs failed");
       } finally {
         this.#pumping = undefined;
       }

@@ -18,7 +18,7 @@ import { hashToken } from "../auth/tokens.ts";
 import type { Database } from "../db/client.ts";
 import { jobs } from "../db/schema-shared.ts";
 import { projects } from "../db/schema-tenant.ts";
-import { isDatabaseUnavailable } from "../db/unavailable.ts";
+import { isDatabaseUnavailable, logFailure } from "../db/unavailable.ts";
 import { NotFoundError, ValidationError } from "../errors/errors.ts";
 import type { OrgRow } from "../orgs/service.ts";
 import { looksLikeId } from "../orgs/slug.ts";
@@ -134,7 +134,7 @@ export class JobService {
     await this.#signals.start();
     const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
       const timer = setInterval(() => {
-        fn().catch((err) => this.#o.log.error({ err }, what));
+        fn().catch((err) => logFailure(this.#o.log, err, what));
       }, ms);
       timer.unref();
       this.#timers.push(timer);
