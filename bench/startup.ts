@@ -214,7 +214,8 @@ async function embedded(): Promise<Row[]> {
   try {
     return await measure("embedded", { KILN_DATA_DIR: dataDir }, { pgliteDir: path.join(dataDir, "db") });
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    // The killed server's background template install may still be finishing its writes.
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
   }
 }
 
@@ -242,7 +243,8 @@ async function postgres(): Promise<Row[]> {
     );
   } finally {
     await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await rm(dataDir, { recursive: true, force: true });
+    // The killed server's background template install may still be finishing its writes.
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
   }
 }
 
