@@ -14,7 +14,8 @@ const command = process.argv[2];
  * V8 sizes the young generation from the machine's memory: on this 24 GB machine its semi-spaces grow to
  * 64 MB each during start-up and stay there, about 120 MB of an idle server's RSS (bench/startup.ts). 16 MB
  * (Node 20's default) keeps it. The size is fixed when the heap is made, so `kiln` re-executes itself with
- * the flag (the same process: pid, stdio and signals stay) unless it was given one. `execve` is Node ≥ 23.11.
+ * the flag (the same process: pid, stdio and signals stay) unless it was given one — `npm start` gives it,
+ * saving the second Node start (~50 ms quiet). `execve` is Node ≥ 23.11.
  */
 const SEMI_SPACE_FLAG = "--max-semi-space-size";
 const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never })
