@@ -131,7 +131,7 @@ function memoryOf(pid: number): Memory {
 
 /**
  * A bare Node process that opens the same database and runs SELECT 1: its time, and its RSS once the query
- * is done (with Kiln's PGlite start flags and heap flag, so the difference to Kiln is Kiln's own).
+ * is done (with Kiln's PGlite start flags and V8 flags, so the difference to Kiln is Kiln's own).
  */
 function baselineOnce(open: {
   pgliteDir?: string;
@@ -143,10 +143,14 @@ function baselineOnce(open: {
     : `import { PGlite } from "@electric-sql/pglite"; const d = await PGlite.create({ dataDir: ${JSON.stringify(open.pgliteDir)}, startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] }); await d.query("SELECT 1"); ${mem} await d.close();`;
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--max-semi-space-size=16", "--input-type=module", "-e", script], {
-      cwd: path.join(ROOT, "packages/server"),
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--max-semi-space-size=16", "--liftoff-only", "--input-type=module", "-e", script],
+      {
+        cwd: path.join(ROOT, "packages/server"),
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
       out += d;
