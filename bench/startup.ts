@@ -8,11 +8,16 @@
  * process that opens the same database and runs `SELECT 1` — what any start costs before Kiln does
  * anything of its own. The phases come from Kiln's own start-up log line (`timings`).
  *
+ * Memory: the last restart of each case idles `KILN_BENCH_IDLE_MS` (10 s) after ready, then its RSS and peak
+ * RSS (VmHWM) are read; the baseline's RSS is read right after its query. Embedded minus PostgreSQL is what
+ * PGlite costs inside the server; PostgreSQL minus its baseline is Kiln's own.
+ *
  *   npm exec -- node bench/startup.ts
  *   KILN_BENCH_RESTARTS=3 npm exec -- node bench/startup.ts
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +28,8 @@ import { freePort } from "../packages/server/src/testing/free-port.ts";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "packages/server/src/cli.ts");
 const RESTARTS = Math.max(3, Number(process.env.KILN_BENCH_RESTARTS ?? 5) || 5);
+/** How long a started server idles before its memory is read (once per case, after the last restart). */
+const IDLE_MS = Number(process.env.KILN_BENCH_IDLE_MS ?? 10_000) || 10_000;
 const ADMIN_URL = process.env.KILN_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 interface Timings {
@@ -33,6 +40,12 @@ interface Timings {
 interface Start {
   readyMs: number;
   timings: Timings;
+  /** Resident memory `IDLE_MS` after ready (only when asked for), MB. */
+  idle?: Memory;
+}
+interface Memory {
+  rssMb: number;
+  peakMb: number;
 }
 
 const median = (values: number[]) => {
@@ -42,7 +55,7 @@ const median = (values: number[]) => {
 };
 
 /** Spawns `kiln start`, waits until /health answers, then stops it with SIGTERM. */
-async function startOnce(env: Record<string, string>): Promise<Start> {
+async function startOnce(env: Record<string, string>, measureIdle = false): Promise<Start> {
   const port = await freePort();
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, "start"], {
@@ -88,7 +101,10 @@ async function startOnce(env: Record<string, string>): Promise<Start> {
     const readyMs = performance.now() - t0;
     for (let i = 0; !timings && i < 40; i++) await new Promise((r) => setTimeout(r, 25));
     if (!timings) throw new Error(`no timings line in the start-up log:\n${out.slice(-2000)}`);
-    return { readyMs, timings };
+    if (!measureIdle) return { readyMs, timings };
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    // `kiln start` re-executes itself with its heap flags (cli.ts): the same pid.
+    return { readyMs, timings, idle: memoryOf(child.pid!) };
   } finally {
     await stop(child);
   }
@@ -106,20 +122,44 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** A bare Node process that opens the same database and runs SELECT 1. */
-function baselineOnce(open: { pgliteDir?: string; databaseUrl?: string }): Promise<number> {
+/** VmRSS and VmHWM (peak) of a live process, MB. */
+function memoryOf(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+  return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
+}
+
+/**
+ * A bare Node process that opens the same database and runs SELECT 1: its time, and its RSS once the query
+ * is done (with Kiln's PGlite start flags and V8 flags, so the difference to Kiln is Kiln's own).
+ */
+function baselineOnce(open: {
+  pgliteDir?: string;
+  databaseUrl?: string;
+}): Promise<{ ms: number; mem: Memory }> {
+  const mem = `const s = (await import("node:fs")).readFileSync("/proc/self/status", "utf8"); const kb = (k) => Number(new RegExp(k + ":\\\\s+(\\\\d+)").exec(s)[1]) / 1024; process.stdout.write(JSON.stringify({ rssMb: kb("VmRSS"), peakMb: kb("VmHWM") }));`;
   const script = open.databaseUrl
-    ? `import pg from "pg"; const c = new pg.Client(${JSON.stringify(open.databaseUrl)}); await c.connect(); await c.query("SELECT 1"); await c.end();`
-    : `import { PGlite } from "@electric-sql/pglite"; const d = await PGlite.create(${JSON.stringify(open.pgliteDir)}); await d.query("SELECT 1"); await d.close();`;
+    ? `import pg from "pg"; const c = new pg.Client(${JSON.stringify(open.databaseUrl)}); await c.connect(); await c.query("SELECT 1"); ${mem} await c.end();`
+    : `import { PGlite } from "@electric-sql/pglite"; const d = await PGlite.create({ dataDir: ${JSON.stringify(open.pgliteDir)}, startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] }); await d.query("SELECT 1"); ${mem} await d.close();`;
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-      cwd: path.join(ROOT, "packages/server"),
-      stdio: ["ignore", "ignore", "inherit"],
+    const child = spawn(
+      process.execPath,
+      ["--max-semi-space-size=16", "--liftoff-only", "--input-type=module", "-e", script],
+      {
+        cwd: path.join(ROOT, "packages/server"),
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d;
     });
     child.on("error", reject);
     child.on("exit", (code) =>
-      code === 0 ? resolve(performance.now() - t0) : reject(new Error(`baseline exited ${code}`)),
+      code === 0
+        ? resolve({ ms: performance.now() - t0, mem: JSON.parse(out) as Memory })
+        : reject(new Error(`baseline exited ${code}`)),
     );
   });
 }
@@ -129,6 +169,8 @@ interface Row {
   baselineMs: number;
   readyMs: number;
   timings: Timings;
+  baselineMem?: Memory;
+  idle?: Memory;
 }
 
 async function measure(
@@ -137,15 +179,20 @@ async function measure(
   open: { pgliteDir?: string; databaseUrl?: string },
 ): Promise<Row[]> {
   const first = await startOnce(env);
-  const firstBaseline = await baselineOnce(open);
+  const firstBaseline = (await baselineOnce(open)).ms;
   const ready: number[] = [];
   const baselines: number[] = [];
   const phases: Timings[] = [];
+  let idle: Memory | undefined;
+  let baselineMem: Memory | undefined;
   for (let i = 0; i < RESTARTS; i++) {
-    baselines.push(await baselineOnce(open));
-    const s = await startOnce(env);
+    const b = await baselineOnce(open);
+    baselines.push(b.ms);
+    baselineMem = b.mem;
+    const s = await startOnce(env, i === RESTARTS - 1);
     ready.push(s.readyMs);
     phases.push(s.timings);
+    idle ??= s.idle;
   }
   const pick = (k: keyof Timings) => median(phases.map((p) => p[k]));
   return [
@@ -160,6 +207,8 @@ async function measure(
       baselineMs: median(baselines),
       readyMs: median(ready),
       timings: { dbOpenMs: pick("dbOpenMs"), migrateMs: pick("migrateMs"), appMs: pick("appMs") },
+      ...(baselineMem ? { baselineMem } : {}),
+      ...(idle ? { idle } : {}),
     },
   ];
 }
@@ -169,7 +218,8 @@ async function embedded(): Promise<Row[]> {
   try {
     return await measure("embedded", { KILN_DATA_DIR: dataDir }, { pgliteDir: path.join(dataDir, "db") });
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    // The killed server's background template install may still be finishing its writes.
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
   }
 }
 
@@ -197,12 +247,25 @@ async function postgres(): Promise<Row[]> {
     );
   } finally {
     await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await rm(dataDir, { recursive: true, force: true });
+    // The killed server's background template install may still be finishing its writes.
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
   }
 }
 
 function table(rows: Row[]): string {
-  const header = ["case", "baseline ms", "ready ms", "ratio", "db open ms", "migrate ms", "app ms"];
+  const header = [
+    "case",
+    "baseline ms",
+    "ready ms",
+    "ratio",
+    "db open ms",
+    "migrate ms",
+    "app ms",
+    "baseline RSS MB",
+    `idle RSS MB (${IDLE_MS / 1000} s)`,
+    "peak RSS MB",
+  ];
+  const mb = (m: Memory | undefined, k: keyof Memory) => (m ? m[k].toFixed(0) : "");
   const body = rows.map((r) => [
     r.name,
     r.baselineMs.toFixed(0),
@@ -211,6 +274,9 @@ function table(rows: Row[]): string {
     r.timings.dbOpenMs.toFixed(0),
     r.timings.migrateMs.toFixed(0),
     r.timings.appMs.toFixed(0),
+    mb(r.baselineMem, "rssMb"),
+    mb(r.idle, "rssMb"),
+    mb(r.idle, "peakMb"),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) =>

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,6 +93,10 @@ describe("kiln start", () => {
     try {
       const health = await fetch(`${first.url}/health`);
       expect(await health.json()).toEqual({ status: "ok", db: "ok" });
+      // The server re-executed itself with its memory flags (cli.ts): the same process, the flags on.
+      const cmdline = (await readFile(`/proc/${first.child.pid}/cmdline`, "utf8")).split("\0");
+      expect(cmdline).toContain("--max-semi-space-size=16");
+      expect(cmdline).toContain("--liftoff-only");
       const config = await (await fetch(`${first.url}/api/config`)).json();
       expect(config).toMatchObject({ name: "kiln", authMethods: ["password", "api_token"] });
 
