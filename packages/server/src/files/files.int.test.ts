@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FileChange, Role } from "@kiln/protocol";
@@ -482,6 +482,41 @@ describe("symlinks", () => {
       "file_not_found",
     ]);
     expect(outcome(await write(c, { path: "loop1", content: "pwned" }))).toEqual([400, "path_invalid"]);
+    await untouched();
+  });
+
+  it("lead the agent's write (which reports whether the file is new) nowhere outside either", async () => {
+    const access = await kiln.services.orgs.access(owner.user.id, org.id);
+    const body = (p: string) => ({
+      path: p,
+      content: "agent",
+      encoding: "utf8" as const,
+      createParents: true,
+      createOnly: false,
+    });
+    for (const link of ["decoy", "outdir/new.txt", "sibling/secret.txt", "sibling/a/b.txt"]) {
+      await expect(
+        kiln.services.files.writeReporting(access, project.id, body(link)),
+        link,
+      ).rejects.toMatchObject({
+        code: "path_outside_project",
+      });
+    }
+    await expect(
+      kiln.services.files.writeReporting(access, project.id, body("../escape.txt")),
+    ).rejects.toMatchObject({
+      code: "path_invalid",
+    });
+    // A hard link to a file outside is replaced, never written into.
+    await link(path.join(outside, "decoy.txt"), path.join(dir, "hard.txt"));
+    const replaced = await kiln.services.files.writeReporting(access, project.id, body("hard.txt"));
+    expect(replaced.created).toBe(false);
+    expect(await readFile(path.join(dir, "hard.txt"), "utf8")).toBe("agent");
+    const fresh = await kiln.services.files.writeReporting(access, project.id, body("agent/new.txt"));
+    expect([fresh.created, fresh.info.size]).toEqual([true, 5]);
+    expect(
+      (await kiln.services.files.writeReporting(access, project.id, body("agent/new.txt"))).created,
+    ).toBe(false);
     await untouched();
   });
 

@@ -198,6 +198,15 @@ export class FileService {
   }
 
   async write(access: OrgAccess, projectRef: string, body: WriteFileBody): Promise<FileInfo> {
+    return (await this.writeReporting(access, projectRef, body)).info;
+  }
+
+  /** `write`, also saying whether the file is new (the agent's tool reports it without a second lookup). */
+  async writeReporting(
+    access: OrgAccess,
+    projectRef: string,
+    body: WriteFileBody,
+  ): Promise<{ info: FileInfo; created: boolean }> {
     const { root, projectId } = await this.#open(access, projectRef, "projects.write");
     const segments = parsePath(body.path);
     assertNotReserved(segments);
@@ -220,6 +229,7 @@ export class FileService {
         throw err;
       });
     let mtime: Date;
+    let created = false;
     // One write per file at a time in this process, so an expectedVersion check and its rename cannot
     // interleave with another API write (two tabs, or the agent and the editor).
     const unlock = await this.#lock(`${projectId}/${joinSegments(target.segments)}`);
@@ -229,6 +239,7 @@ export class FileService {
       // canonical() followed any link; one here now was planted since.
       if (existing?.isSymbolicLink()) throw outsideProject(body.path);
       if (existing && !existing.isFile()) throw new PathError(`${body.path} is not a regular file`);
+      created = !existing;
       if (existing && body.createOnly) {
         throw new KilnError("file_exists", `${body.path} already exists`);
       }
@@ -259,13 +270,14 @@ export class FileService {
     }
     this.#disk?.noteWrite(access.org.id, projectId, bytes.length);
     this.#emit(access, projectId, "written", [joinSegments(target.segments)]);
-    return {
+    const info: FileInfo = {
       path: body.path,
       type: "file",
       size: bytes.length,
       mtime: mtime.toISOString(),
       version: versionOf(bytes),
     };
+    return { info, created };
   }
 
   async move(access: OrgAccess, projectRef: string, body: MoveFileBody): Promise<FileInfo> {
