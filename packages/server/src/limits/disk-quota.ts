@@ -39,6 +39,7 @@ export class DiskQuota {
   readonly #inFlight = new Map<string, Promise<Measured>>();
   readonly #timer: NodeJS.Timeout | undefined;
   #sweeping = false;
+  #closed = false;
 
   constructor(options: DiskQuotaOptions) {
     this.#o = options;
@@ -73,6 +74,23 @@ export class DiskQuota {
       this.#inFlight.set(key, pending);
     }
     return (await pending).usage;
+  }
+
+  /**
+   * Starts measuring a project whose sandbox just ended, so the next command's check finds the answer
+   * ready (or in flight) instead of walking the tree on its critical path. Started after the end, so it
+   * counts everything that sandbox wrote.
+   */
+  refreshSoon(orgId: string, projectId: string): void {
+    if (this.#o.limitBytes <= 0 || this.#closed) return;
+    // "Fresh" means measured strictly after the last sandbox ended: start in the next millisecond.
+    const timer = setTimeout(() => {
+      if (this.#closed) return;
+      this.usage(orgId, projectId).catch((err: unknown) => {
+        this.#o.log?.warn({ orgId, projectId, err }, "measuring a project's disk use failed");
+      });
+    }, 1);
+    timer.unref();
   }
 
   /** Refuses when the project is over its quota, or would be after writing `addBytes` more. */
@@ -138,6 +156,7 @@ export class DiskQuota {
   }
 
   close(): void {
+    this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
   }
 }

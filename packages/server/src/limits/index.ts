@@ -74,6 +74,8 @@ export class Limits {
           return await driver.exec(spec, { ...req, signal });
         } finally {
           lease.release();
+          // The agent runs commands back to back; measure now, between them, not before the next one.
+          limits.disk.refreshSoon(owner.orgId, owner.projectId);
         }
       },
       async spawn(spec: SandboxSpec, request: SpawnRequest): Promise<SandboxProcess> {
