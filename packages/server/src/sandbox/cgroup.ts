@@ -36,19 +36,31 @@ export class CgroupV1 {
 
   async create(limits: ResourceLimits): Promise<void> {
     const [memory, pids, cpu] = this.dirs as [string, string, string];
-    for (const dir of this.dirs) await mkdir(dir, { recursive: true });
-    await writeFile(path.join(memory, "memory.limit_in_bytes"), String(limits.memoryBytes));
-    // Without swap accounting the limit above already covers everything; with it, swap must not extend it.
-    await writeFile(path.join(memory, "memory.memsw.limit_in_bytes"), String(limits.memoryBytes)).catch(
-      () => {},
-    );
-    await writeFile(path.join(pids, "pids.max"), String(limits.maxProcesses));
+    // The three controllers are independent: set up side by side (on a busy server every await is a
+    // trip through the event loop and the thread pool; in sequence they cost up to tens of ms).
     const period = 100_000;
-    await writeFile(path.join(cpu, "cpu.cfs_period_us"), String(period));
-    await writeFile(
-      path.join(cpu, "cpu.cfs_quota_us"),
-      String(Math.max(1000, Math.round(limits.cpu * period))),
-    );
+    await Promise.all([
+      (async () => {
+        await mkdir(memory, { recursive: true });
+        await writeFile(path.join(memory, "memory.limit_in_bytes"), String(limits.memoryBytes));
+        // Without swap accounting the limit above already covers everything; with it, swap must not extend it.
+        await writeFile(path.join(memory, "memory.memsw.limit_in_bytes"), String(limits.memoryBytes)).catch(
+          () => {},
+        );
+      })(),
+      (async () => {
+        await mkdir(pids, { recursive: true });
+        await writeFile(path.join(pids, "pids.max"), String(limits.maxProcesses));
+      })(),
+      (async () => {
+        await mkdir(cpu, { recursive: true });
+        await writeFile(path.join(cpu, "cpu.cfs_period_us"), String(period));
+        await writeFile(
+          path.join(cpu, "cpu.cfs_quota_us"),
+          String(Math.max(1000, Math.round(limits.cpu * period))),
+        );
+      })(),
+    ]);
   }
 
   /** Shell lines that move the current shell (`$$`) into every group. */
@@ -102,17 +114,19 @@ export class CgroupV1 {
 
   async destroy(): Promise<void> {
     await this.killAll();
-    for (const dir of this.dirs) {
-      for (let i = 0; i < 50; i++) {
-        try {
-          await rmdir(dir);
-          break;
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === "ENOENT") break;
-          // EBUSY: the last processes are still being reaped.
-          await sleep(10);
-        }
+    await Promise.all(this.dirs.map((dir) => CgroupV1.#remove(dir)));
+  }
+
+  static async #remove(dir: string): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      try {
+        await rmdir(dir);
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") return;
+        // EBUSY: the last processes are still being reaped.
+        await sleep(10);
       }
     }
   }
