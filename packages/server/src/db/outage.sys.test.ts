@@ -215,28 +215,19 @@ function expectRetryable(answers: Array<{ status: number; code?: string; retryAf
  * afterwards. Every step it reported is in its log, in order, once.
  */
 async function runningJob() {
-  // A worker of this round's own: one left silent between rounds is cut off by the server (no heartbeat).
+  // A worker of this round's own, registered afresh (it only beats while its job runs).
   worker?.ws.terminate();
   worker = await TestWorker.connect(`${base.replace("http", "ws")}/api/workers/socket`, WORKER_TOKEN);
   await worker.register({ concurrency: 1 });
+  // Taken before the job exists: it is pushed to the worker while the create request is still answering.
+  const since = worker.received.length;
   const made = await owner.client.post(`/api/orgs/${org}/projects/${project}/jobs`, {
     kind: "implement",
     instructions: "write the notes",
   });
   expect(made.statusCode).toBe(201);
   const jobId: string = made.json().id;
-  const since = worker.received.length;
-  // A worker asks for work when it has a free slot; the push on enqueue is a shortcut that a loaded
-  // machine sometimes missed here (seen 2 in ~10 runs, not yet explained — noted on issue #20).
-  for (let tries = 0; ; tries++) {
-    try {
-      await worker.waitFor("job", (m) => m.job.id === jobId, since, 2000);
-      break;
-    } catch (err) {
-      if (tries >= 10) throw err;
-      worker.send({ type: "claim" });
-    }
-  }
+  await worker.waitFor("job", (m) => m.job.id === jobId, since);
   worker.send({ type: "heartbeat", jobIds: [jobId] });
   let steps = 0;
   let going = true;
