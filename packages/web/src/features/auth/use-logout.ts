@@ -14,7 +14,10 @@ export function useLogout(): () => Promise<void> {
   });
   return async () => {
     await logout.mutateAsync().catch(() => undefined);
-    queryClient.clear();
+    // Leave the signed-in pages before emptying the cache: emptied first, their still-mounted queries
+    // (who is signed in, above all) asked again with the session gone — a 401 in the console after log-out.
+    await queryClient.cancelQueries();
     await navigate({ to: "/login", replace: true });
+    queryClient.clear();
   };
 }
