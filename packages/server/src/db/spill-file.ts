@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
+import { constants, existsSync, readdirSync, statSync } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -26,7 +26,13 @@ export class SpillFile {
     await mkdir(path.dirname(this.path), { recursive: true, mode: 0o700 });
     for (;;) {
       // O_APPEND: every write lands at the end, whatever else writes to the file.
-      const file = await open(this.path, "a+", 0o600);
+      // Kiln's own directory (0700, root), never inside a project tree nor mounted into a sandbox; NOFOLLOW
+      // all the same, so even a symlink someone planted there is refused rather than written through.
+      const file = await open(
+        this.path,
+        constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+        0o600,
+      );
       let ino: number;
       try {
         const info = await file.stat();
@@ -67,7 +73,8 @@ export class SpillFile {
 
   /** The claim's lines, parsed by `parse`; `undefined` for one that is not a row (torn by a crash). */
   async *read<T>(claimed: string, parse: (value: unknown) => T | undefined): AsyncGenerator<T | undefined> {
-    const lines = createInterface({ input: createReadStream(claimed), crlfDelay: Number.POSITIVE_INFINITY });
+    const input = (await open(claimed, constants.O_RDONLY | constants.O_NOFOLLOW)).createReadStream();
+    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
     try {
       for await (const line of lines) {
         if (line.trim() !== "") yield parseLine(line, parse);
