@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { BROWSER_GONE } from "./e2e/browser-gone.ts";
 
 const integration = ["packages/*/src/**/*.int.test.ts", "bench/**/*.int.test.ts"];
 /** Multi-process system tests (real `kiln start` / `kiln worker` processes, faults): once, on PostgreSQL. */
@@ -63,6 +64,9 @@ export default defineConfig({
           env: { KILN_TEST_DB: "pglite" },
           // The studio's browser tests run against a current build of packages/web.
           globalSetup: ["./e2e/build-web.ts", "./packages/server/src/testing/pglite-setup.ts"],
+          setupFiles: ["./e2e/browser-crash.setup.ts"],
+          // Once, and only when Chromium itself died mid-test (e2e/browser-gone.ts).
+          retry: { count: 1, condition: BROWSER_GONE },
           testTimeout: 150_000,
           hookTimeout: 120_000,
         },

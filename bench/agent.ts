@@ -22,7 +22,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -36,11 +36,12 @@ import {
   readConversation,
   startFakeProvider,
 } from "../packages/fake-provider/src/index.ts";
+import { BENCH_TEMPLATE_CACHE_DIR, prepareTemplateCaches } from "./lib/template-caches.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHUNK = 4;
 const TOOL_CALLS = Number(process.env.KILN_BENCH_TOOL_CALLS) || 15;
-const LEVELS = (process.env.KILN_BENCH_CONCURRENCY ?? "10,50,100,200").split(",").map(Number);
+const LEVELS = (process.env.KILN_BENCH_CONCURRENCY ?? "10,50,100,200,1000").split(",").map(Number);
 const PARTS = process.env.KILN_BENCH_PARTS ?? "abc";
 const now = () => performance.timeOrigin + performance.now();
 /** Set once the bench stops its children, so their exit is not reported as a crash. */
@@ -269,6 +270,47 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * Waits until a fresh server's start-up work in the background is done — its own and its sandboxes' (spare
+ * workspaces warmed by a dev server of their own): the CPU of its process tree, the children it reaped
+ * included, below 5 % for two seconds in a row, 60 s at most. Resolves with the seconds waited.
+ */
+async function settle(pid: number): Promise<number> {
+  const t0 = performance.now();
+  let last = await treeCpuSeconds(pid);
+  let quiet = 0;
+  while (performance.now() - t0 < 60_000 && quiet < 2) {
+    await sleep(1000);
+    const cpu = await treeCpuSeconds(pid);
+    quiet = cpu - last < 0.05 ? quiet + 1 : 0;
+    last = cpu;
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** utime + stime + cutime + cstime of `pid` and every live descendant, seconds. */
+async function treeCpuSeconds(pid: number): Promise<number> {
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (!stat) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cpu = [11, 12, 13, 14].reduce((n, i) => n + Number(fields[i]), 0) / 100;
+    stats.set(Number(entry), { ppid: Number(fields[1]), cpu });
+  }
+  let total = 0;
+  const inTree = (p: number): boolean => {
+    for (let at = p, hops = 0; at > 1 && hops < 64; hops++) {
+      if (at === pid) return true;
+      at = stats.get(at)?.ppid ?? 0;
+    }
+    return false;
+  };
+  for (const [p, s] of stats) if (inTree(p)) total += s.cpu;
+  return total;
+}
+
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024;
@@ -352,9 +394,13 @@ async function setUp(work: string, children: ChildProcess[]): Promise<Bench> {
     // …and its per-user cap on open streams (32 by default): each chat here is one stream.
     KILN_MAX_STREAMS_PER_USER: "100000",
     KILN_AGENT_MAX_STEPS: String(2 * TOOL_CALLS + 5),
+    KILN_TEMPLATE_CACHE_DIR: BENCH_TEMPLATE_CACHE_DIR,
   };
   delete env.DATABASE_URL;
   if (process.env.KILN_BENCH_DATABASE_URL) env.DATABASE_URL = process.env.KILN_BENCH_DATABASE_URL;
+  process.stdout.write(
+    `template dependency caches ready in ${(await prepareTemplateCaches(env)).toFixed(1)} s\n`,
+  );
   const t0 = performance.now();
   const cli = path.join(here, "../packages/server/src/cli.ts");
   // KILN_BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
@@ -364,8 +410,9 @@ async function setUp(work: string, children: ChildProcess[]): Promise<Bench> {
   const started = await startChild([...profile, cli, "start"], env, /running at (http:\/\/\S+)/);
   children.push(started.child);
   const kiln = started.match[1]!.replace("localhost", "127.0.0.1");
+  const settled = await settle(started.child.pid!);
   process.stdout.write(
-    `kiln start (${env.DATABASE_URL ? "PostgreSQL" : "embedded PGlite"}) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+    `kiln start (${env.DATABASE_URL ? "PostgreSQL" : "embedded PGlite"}) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s, settled after ${settled.toFixed(1)} s more; ` +
       `clocks aligned within ±${(best.rtt / 2).toFixed(2)} ms\n`,
   );
 
@@ -424,7 +471,11 @@ const ttft = (s: Stream) => (s.text[0] ? s.text[0][1] - s.startedAt : Number.NaN
 async function streamPart(b: Bench): Promise<void> {
   const RUNS = 4;
   const paced: Spec = { kind: "text", tokens: 200, delayMs: 5 };
-  const burst: Spec = { kind: "text", tokens: 2000, delayMs: 0 };
+  const burst: Spec = {
+    kind: "text",
+    tokens: Number(process.env.KILN_BENCH_BURST_TOKENS) || 2000,
+    delayMs: 0,
+  };
   const chats = await b.newChats(RUNS + 4);
   const ttfts = { direct: [] as number[], kiln: [] as number[] };
   /** Kiln only: from the POST to the model call reaching the provider (storing, prompt, model lookup). */
@@ -565,6 +616,8 @@ async function concurrencyPart(b: Bench): Promise<void> {
       cpu.toFixed(1).padStart(6),
       idle.toFixed(0).padStart(9),
       peak.toFixed(0).padStart(9),
+      (((peak - idle) * 1024) / k).toFixed(0).padStart(8),
+      os.loadavg()[0]!.toFixed(1).padStart(5),
     ];
     rows.push(cells.join(" "));
     const refused = streams.filter((s) => s && s.status !== 200).length;
@@ -575,8 +628,8 @@ async function concurrencyPart(b: Bench): Promise<void> {
   }
   process.stdout.write(
     `\n(c) K concurrent chats, each streaming ${slow.tokens} tokens paced ${slow.delayMs} ms; baseline: K direct streams at once\n` +
-      "                 direct token ms     via Kiln: TTFT ms     token ms                   Kiln   Kiln RSS MB\n" +
-      "   K  completed       p50       p99       p50       p99       p50       p99  wall s  CPU s      idle      peak\n" +
+      "                 direct token ms     via Kiln: TTFT ms     token ms                   Kiln   Kiln RSS MB        per chat\n" +
+      "   K  completed       p50       p99       p50       p99       p50       p99  wall s  CPU s      idle      peak  KB peak  load\n" +
       `${rows.join("\n")}\n`,
   );
 }

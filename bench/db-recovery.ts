@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { type PgCluster, type StopMode, startPgCluster } from "../packages/server/src/testing/pg-cluster.ts";
+import { stopProcess } from "./lib/process.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "packages/server/src/cli.ts");
@@ -134,18 +135,6 @@ async function startKiln(cluster: PgCluster, dataDir: string) {
     await sleep(50);
   }
   return { child, base, output: () => out };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }
 
 async function signUp(base: string): Promise<string> {
@@ -276,7 +265,7 @@ try {
   if (kiln.child.exitCode !== null || kiln.child.signalCode !== null)
     throw new Error(`kiln exited:\n${kiln.output().slice(-3000)}`);
 } finally {
-  if (kiln) await stop(kiln.child);
+  if (kiln) await stopProcess(kiln.child);
   await cluster.destroy();
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -9,11 +9,12 @@
  *       into "In progress" while the workers idle: POST …/move answered → the job's `running` state reaching
  *       a client (GET …/jobs?taskId, then the job's SSE stream), and from the server's stamps: move sent →
  *       queued → dispatched → running;
- *   (c) the git hop under each job's clone, ls-remote and push (every request one sandboxed `git http-backend`
- *       on the server): git clone and ls-remote over Kiln's smart HTTP.
+ *   (c) the git hop under each job's clone, ls-remote and push (every request one `git http-backend` forked in
+ *       the project's warm git sandbox on the server): git clone and ls-remote over Kiln's smart HTTP.
  * Baselines from the same run: the raw queue in-process on the same database once the server has stopped
  * (JobQueue enqueue → claim → heartbeat (running) → complete, N loops at once) for (a) and (b); one
- * authenticated API round trip for (b); the same git commands over file:// for (c).
+ * authenticated API round trip for (b); the same git commands over file:// for (c), and as a floor over plain
+ * smart HTTP (the host's git http-backend behind a bare Node server: no auth, no sandbox).
  *
  * Kiln is the real `kiln start` (embedded PGlite in a temp data dir; KILN_BENCH_DATABASE_URL for PostgreSQL)
  * without its embedded worker, so only the bench's workers take jobs. The model is the scripted fake provider
@@ -23,6 +24,7 @@
  *
  *   npm run bench   or   npm exec -- node bench/jobs.ts
  *   KILN_BENCH_WORKERS=1,2 KILN_BENCH_JOBS=6 npm exec -- node bench/jobs.ts
+ *   KILN_BENCH_PARTS=c npm exec -- node bench/jobs.ts     (only the parts named, e.g. `a,b` or `c`)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -50,7 +52,8 @@ const LEVELS = (process.env.KILN_BENCH_WORKERS ?? "1,2,4").split(",").map(positi
 const JOBS = positiveInt(process.env.KILN_BENCH_JOBS ?? "8");
 const TASKS = Math.max(10, positiveInt(process.env.KILN_BENCH_TASKS ?? "10"));
 /** Runs of each git operation in (c). */
-const GIT_RUNS = 5;
+const GIT_RUNS = positiveInt(process.env.KILN_BENCH_GIT_RUNS ?? "5");
+const PARTS = new Set((process.env.KILN_BENCH_PARTS ?? "a,b,c").split(",").map((p) => p.trim()));
 /** Raw-queue round trips per level of the baseline. */
 const QUEUE_ROUNDS = 50;
 const CACHE_DIR = process.env.KILN_TEMPLATE_CACHE_DIR ?? path.join(os.tmpdir(), "kiln-bench-template-cache");
@@ -443,6 +446,49 @@ function runGit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
 }
 
 /**
+ * The floor for git over smart HTTP on this machine: the host's `git http-backend` as a CGI program behind a
+ * bare Node HTTP server (no auth, no sandbox, no limits), one process per request like any CGI server.
+ */
+async function plainSmartHttp(repoDir: string): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://bench");
+    const child = spawn("git", ["-c", "safe.directory=*", "http-backend"], {
+      env: {
+        ...process.env,
+        GIT_PROJECT_ROOT: repoDir,
+        GIT_HTTP_EXPORT_ALL: "1",
+        REQUEST_METHOD: req.method ?? "GET",
+        PATH_INFO: url.pathname.replace(/^\/repo/, "/.git"),
+        QUERY_STRING: url.search.slice(1),
+        CONTENT_TYPE: String(req.headers["content-type"] ?? ""),
+        ...(req.headers["git-protocol"] ? { GIT_PROTOCOL: String(req.headers["git-protocol"]) } : {}),
+      },
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    req.pipe(child.stdin);
+    let head: Buffer | undefined = Buffer.alloc(0);
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (!head) return void res.write(chunk);
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      for (const line of head.subarray(0, end).toString().split("\r\n")) {
+        const colon = line.indexOf(":");
+        const [name, value] = [line.slice(0, colon), line.slice(colon + 1).trim()];
+        if (name.toLowerCase() === "status") res.statusCode = Number(value.slice(0, 3));
+        else res.setHeader(name, value);
+      }
+      res.write(head.subarray(end + 4));
+      head = undefined;
+    });
+    child.stdout.on("end", () => res.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/repo`, close: () => server.close() };
+}
+
+/**
  * (c) What a job's clone and ls-remote cost through Kiln (HTTP, auth, one sandbox launch per request) against
  * the same git operations on the repository's directory (file://: upload-pack over a pipe).
  */
@@ -464,14 +510,24 @@ async function gitHop(
   const local = `file://${projectDir}`;
   // The repository belongs to the project's sandbox uid; git's local transport drops `-c` for upload-pack.
   const uploadPack = "--upload-pack=git -c safe.directory=* upload-pack";
-  const out: Record<string, number[]> = { localClone: [], clone: [], localLsRemote: [], lsRemote: [] };
+  const out: Record<string, number[]> = {
+    localClone: [],
+    plainClone: [],
+    clone: [],
+    localLsRemote: [],
+    plainLsRemote: [],
+    lsRemote: [],
+  };
+  const plain = await plainSmartHttp(projectDir);
   let n = 0;
-  // Run 0 warms up and is not counted; the two sides alternate so drift hits both.
+  // Run 0 warms up and is not counted; the sides alternate so drift hits all.
   for (let i = 0; i <= GIT_RUNS; i++) {
     for (const [row, args, env] of [
       ["localClone", ["clone", "--quiet", uploadPack, local, path.join(into, `c${n++}`)], {}],
+      ["plainClone", ["clone", "--quiet", plain.url, path.join(into, `c${n++}`)], {}],
       ["clone", ["clone", "--quiet", remote, path.join(into, `c${n++}`)], auth],
       ["localLsRemote", ["ls-remote", "--heads", uploadPack, local, "main"], {}],
+      ["plainLsRemote", ["ls-remote", "--heads", plain.url, "main"], {}],
       ["lsRemote", ["ls-remote", "--heads", remote, "main"], auth],
     ] as const) {
       const t0 = performance.now();
@@ -479,6 +535,7 @@ async function gitHop(
       if (i > 0) out[row]!.push(performance.now() - t0);
     }
   }
+  plain.close();
   return out;
 }
 
@@ -571,7 +628,7 @@ async function main(): Promise<void> {
     };
 
     const levels: Level[] = [];
-    for (const n of LEVELS) {
+    for (const n of PARTS.has("a") ? LEVELS : []) {
       while (workerPids.length < n) await addWorker();
       // Fewer workers than before: stop the extra ones (their jobs are all finished).
       while (workerPids.length > n) {
@@ -587,34 +644,43 @@ async function main(): Promise<void> {
       );
     }
     const b0 = performance.now();
-    const lat = await latency(api, org.slug, board.slug);
+    if (PARTS.has("b") && workerPids.length === 0) await addWorker();
+    const lat = PARTS.has("b") ? await latency(api, org.slug, board.slug) : undefined;
     const idle = workerPids.length;
-    process.stdout.write(`(b) ${TASKS} tasks with ${idle} idle worker(s) took ${secondsSince(b0)}\n`);
-    const hop = await gitHop(
-      url,
-      session,
-      new ProjectStorage(config.dataDir).projectDir(org.id, board.id),
-      `${org.slug}/${board.slug}`,
-      path.join(work, "clones"),
-    );
+    if (lat)
+      process.stdout.write(`(b) ${TASKS} tasks with ${idle} idle worker(s) took ${secondsSince(b0)}\n`);
+    const hop = PARTS.has("c")
+      ? await gitHop(
+          url,
+          session,
+          new ProjectStorage(config.dataDir).projectDir(org.id, board.id),
+          `${org.slug}/${board.slug}`,
+          path.join(work, "clones"),
+        )
+      : undefined;
 
     for (const child of children.splice(0).reverse()) await stopChild(child);
-    const raw = await rawQueue(config, org.id, pool.id, [...new Set([...LEVELS, 1])]);
+    const raw =
+      PARTS.has("a") || PARTS.has("b")
+        ? await rawQueue(config, org.id, pool.id, [...new Set([...LEVELS, 1])])
+        : undefined;
 
-    process.stdout.write(
-      `\n(a) throughput: ${JOBS} implement jobs queued at once, one scripted model reply each (no tools); baseline: raw JobQueue round trips in-process on the same database\n` +
-        "         dispatched   completed   raw queue  completed   wait p50  run p50  gap p50   server CPU  workers CPU\n" +
-        "   N      jobs/s       jobs/s      jobs/s   vs raw        ms       ms       ms      ms/job       ms/job\n",
-    );
+    if (raw && levels.length > 0)
+      process.stdout.write(
+        `\n(a) throughput: ${JOBS} implement jobs queued at once, one scripted model reply each (no tools); baseline: raw JobQueue round trips in-process on the same database\n` +
+          "         dispatched   completed   raw queue  completed   wait p50  run p50  gap p50   server CPU  workers CPU\n" +
+          "   N      jobs/s       jobs/s      jobs/s   vs raw        ms       ms       ms      ms/job       ms/job\n",
+      );
     for (const l of levels) {
-      const r = raw.get(l.n)!;
+      const r = raw!.get(l.n)!;
       process.stdout.write(
         `${String(l.n).padStart(4)} ${num(l.dispatchedPerS, 11)} ${num(l.completedPerS, 11)} ${num(r.perS, 11)} ${`${(l.completedPerS / r.perS).toFixed(4)}×`.padStart(10)} ${num(pct(l.wait, 50), 10)} ${num(pct(l.run, 50), 8)} ${num(pct(l.gap, 50), 8)} ${num(l.cpuMsPerJob.server, 12)} ${num(l.cpuMsPerJob.workers, 12)}\n`,
       );
     }
-    process.stdout.write(
-      "wait = queued → running; run = running → completed; gap = a worker's job completed → its next job dispatched\n",
-    );
+    if (levels.length > 0)
+      process.stdout.write(
+        "wait = queued → running; run = running → completed; gap = a worker's job completed → its next job dispatched\n",
+      );
     for (const l of levels) {
       table(`(a) N=${l.n}: where a job's run goes (server stamps of the worker's step events)`, [
         { what: "queued → running", values: l.wait },
@@ -623,30 +689,42 @@ async function main(): Promise<void> {
         { what: "completed → the worker's next job dispatched", values: l.gap },
       ]);
     }
-    const rawOne = raw.get(1)!.toRunning;
-    table(
-      `(b) latency, ${TASKS} tasks moved into "In progress" one at a time, ${idle} idle worker(s); client clock for "client", server stamps (ms resolution) otherwise`,
-      [
-        { what: "baseline: one API round trip (GET task)", values: lat.api! },
-        { what: "baseline: raw queue enqueue → claim → running", values: rawOne },
-        { what: "POST …/move → answered (client)", values: lat.answered!, base: lat.api! },
-        { what: "move sent → job queued", values: lat.queued! },
-        { what: "job queued → dispatched", values: lat.dispatched! },
-        { what: "job dispatched → running", values: lat.running! },
-        { what: "move sent → job running (server)", values: lat.sentToRunning!, base: rawOne },
-        { what: "move answered → job id known (GET jobs?taskId)", values: lat.idKnown! },
-        { what: "move answered → client sees running (SSE)", values: lat.seen!, base: lat.api! },
-      ],
-    );
-    table(
-      `(c) the git hop every job makes (clone, ls-remote and push are sandboxed git http-backend requests on the server), ${GIT_RUNS} runs each`,
-      [
-        { what: "baseline: git clone file:// (host, no HTTP, no sandbox)", values: hop.localClone! },
-        { what: "git clone over Kiln's smart HTTP", values: hop.clone!, base: hop.localClone! },
-        { what: "baseline: git ls-remote file://", values: hop.localLsRemote! },
-        { what: "git ls-remote over Kiln's smart HTTP", values: hop.lsRemote!, base: hop.localLsRemote! },
-      ],
-    );
+    const rawOne = raw?.get(1)?.toRunning ?? [];
+    if (lat)
+      table(
+        `(b) latency, ${TASKS} tasks moved into "In progress" one at a time, ${idle} idle worker(s); client clock for "client", server stamps (ms resolution) otherwise`,
+        [
+          { what: "baseline: one API round trip (GET task)", values: lat.api! },
+          { what: "baseline: raw queue enqueue → claim → running", values: rawOne },
+          { what: "POST …/move → answered (client)", values: lat.answered!, base: lat.api! },
+          { what: "move sent → job queued", values: lat.queued! },
+          { what: "job queued → dispatched", values: lat.dispatched! },
+          { what: "job dispatched → running", values: lat.running! },
+          { what: "move sent → job running (server)", values: lat.sentToRunning!, base: rawOne },
+          { what: "move answered → job id known (GET jobs?taskId)", values: lat.idKnown! },
+          { what: "move answered → client sees running (SSE)", values: lat.seen!, base: lat.api! },
+        ],
+      );
+    if (hop)
+      table(
+        `(c) the git hop every job makes (clone, ls-remote and push: git http-backend forked in the project's warm git sandbox on the server), ${GIT_RUNS} runs each`,
+        [
+          { what: "baseline: git clone file:// (host, no HTTP, no sandbox)", values: hop.localClone! },
+          {
+            what: "floor: git clone over plain smart HTTP (host http-backend)",
+            values: hop.plainClone!,
+            base: hop.localClone!,
+          },
+          { what: "git clone over Kiln's smart HTTP", values: hop.clone!, base: hop.localClone! },
+          { what: "baseline: git ls-remote file://", values: hop.localLsRemote! },
+          {
+            what: "floor: git ls-remote over plain smart HTTP",
+            values: hop.plainLsRemote!,
+            base: hop.localLsRemote!,
+          },
+          { what: "git ls-remote over Kiln's smart HTTP", values: hop.lsRemote!, base: hop.localLsRemote! },
+        ],
+      );
   } finally {
     for (const child of children.reverse()) await stopChild(child);
     await fake.close();

@@ -20,7 +20,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -33,12 +32,12 @@ import { SANDBOX_UID } from "../packages/server/src/sandbox/sandbox-root.ts";
 import { TemplateRegistry } from "../packages/server/src/templates/registry.ts";
 import { TemplateService } from "../packages/server/src/templates/service.ts";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
+import { getVia, untilPage } from "./lib/preview-http.ts";
 
 const RUNS = Math.max(5, Number(process.env.KILN_BENCH_RUNS) || 5);
 const PAGE_MARK = '<div id="root"></div>';
 const HEADING = "Your app starts here";
 /** Short enough not to flatter either side: both are polled the same way. */
-const POLL_MS = 10;
 /** Template dependencies are installed once per lockfile and kept between bench runs (ADR 0007). */
 const CACHE_DIR = process.env.KILN_TEMPLATE_CACHE_DIR ?? path.join(os.tmpdir(), "kiln-bench-template-cache");
 
@@ -52,51 +51,6 @@ async function until(ok: () => boolean, ms = 5_000): Promise<void> {
 function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** Node cannot resolve `*.localhost` here: connect to loopback and send the Host header. */
-function get(port: number, host: string, urlPath: string, cookie?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      {
-        host: "127.0.0.1",
-        port,
-        path: urlPath,
-        headers: { host, ...(cookie ? { cookie } : {}) },
-        agent: false,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on("error", reject);
-  });
-}
-
-/** Polls until the page is served with 200; connection refused counts as "not yet". */
-async function untilPage(port: number, host: string, cookie?: string, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  let last = "";
-  while (Date.now() < end) {
-    try {
-      const a = await get(port, host, "/", cookie);
-      if (a.status === 200 && a.body.includes(PAGE_MARK)) return;
-      last = `${a.status} ${a.body.slice(0, 200)}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(POLL_MS);
-  }
-  throw new Error(`never served the page on ${host}: ${last}`);
 }
 
 const children = new Set<ChildProcess>();
@@ -225,7 +179,7 @@ try {
     child.stdout?.on("data", (d: string) => {
       if (Number.isNaN(readyAt) && /ready in/i.test(d)) readyAt = performance.now() - start;
     });
-    await untilPage(port, `127.0.0.1:${port}`);
+    await untilPage(port, `127.0.0.1:${port}`, PAGE_MARK);
     coldMs.push(performance.now() - start);
     await until(() => !Number.isNaN(readyAt));
     bareReady.push(readyAt);
@@ -281,7 +235,7 @@ try {
     const signIn = async (slug: string) => {
       const link = new URL((await call("POST", `/orgs/${org}/projects/${slug}/preview-session`)).url);
       const host = `${link.hostname}:${port}`;
-      const answer = await get(port, host, link.pathname + link.search);
+      const answer = await getVia(port, host, link.pathname + link.search);
       const cookie = answer.headers["set-cookie"]?.[0]?.split(";")[0];
       if (answer.status !== 302 || !cookie) throw new Error(`preview sign-in: ${answer.status}`);
       return { host, cookie, link };
@@ -313,7 +267,7 @@ try {
         ).slug as string;
         split.created.push(performance.now() - start);
         const { host, cookie } = await signIn(slug);
-        await untilPage(port, host, cookie);
+        await untilPage(port, host, PAGE_MARK, { cookie });
         createMs.push(performance.now() - start);
         const log = (await call("GET", `/orgs/${org}/projects/${slug}/runtime/logs`)) as Array<{
           at: string;
@@ -345,8 +299,10 @@ try {
     const last = await timeCreates("spare ready", () => kiln.spares.fill());
 
     const page = await browser.context.newPage();
-    last.link.port = String(port);
-    await openApp(page, last.link.toString());
+    // A fresh hand-off link: the timed runs' links are used, and they expire within minutes anyway.
+    const link = new URL((await call("POST", `/orgs/${org}/projects/${last.slug}/preview-session`)).url);
+    link.port = String(port);
+    await openApp(page, link.toString());
     const files = `/orgs/${org}/projects/${last.slug}/files/content`;
     const source = (await call("GET", `${files}?path=src/App.tsx`)).content as string;
     const kilnHmr: number[] = [];

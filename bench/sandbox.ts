@@ -4,7 +4,8 @@
  *   - bare `bwrap --unshare-all … true` with a minimal root (namespaces alone),
  *   - `LocalDriver.exec(['true'])`, network none (cgroups, staging mounts, the built root, cleanup),
  *   - the same with network egress (adds slirp4netns and the iptables filter),
- *   - `LocalDriver.exec(['node', '-e', ''])`, the shape of most real commands.
+ *   - `LocalDriver.exec(['node', '-e', ''])`, the shape of most real commands,
+ *   - the first command of a project (cold: nothing made ahead yet; ADR 0020), none and egress.
  *
  *   npm exec -- node bench/sandbox.ts
  */
@@ -85,17 +86,35 @@ const rows = [
     const r = await driver.exec(spec, { argv: ["node", "-e", ""] });
     if (r.exitCode !== 0) throw new Error(r.stderr);
   }),
+  await measure("driver exec true, cold project (none)", async () => {
+    const projectId = `bench-cold-${Math.random().toString(36).slice(2)}`;
+    const r = await driver.exec({ ...spec, projectId }, { argv: ["true"] });
+    if (r.exitCode !== 0) throw new Error(r.stderr);
+    await driver.forget(projectId);
+  }),
+  await measure("driver exec true, cold project (egress)", async () => {
+    const projectId = `bench-cold-${Math.random().toString(36).slice(2)}`;
+    const r = await driver.exec({ ...spec, projectId, network: "egress" }, { argv: ["true"] });
+    if (r.exitCode !== 0) throw new Error(r.stderr);
+    await driver.forget(projectId);
+  }),
 ];
 driver.close();
 rmSync(workspace, { recursive: true, force: true });
 
 const base = rows[0]!.p50;
-process.stdout.write(`runs per row: ${RUNS}\n`);
+const bwrapBase = rows[1]!.p50;
 process.stdout.write(
-  `${"".padEnd(40)}${"p50 ms".padStart(10)}${"p90 ms".padStart(10)}${"× base".padStart(10)}\n`,
+  `runs per row: ${RUNS}; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}\n`,
+);
+process.stdout.write(
+  `${"".padEnd(40)}${"p50 ms".padStart(10)}${"p90 ms".padStart(10)}${"× base".padStart(10)}${"× bwrap".padStart(10)}\n`,
 );
 for (const r of rows) {
   process.stdout.write(
-    `${r.name.padEnd(40)}${r.p50.toFixed(1).padStart(10)}${r.p90.toFixed(1).padStart(10)}${(r.p50 / base).toFixed(1).padStart(10)}\n`,
+    `${r.name.padEnd(40)}${r.p50.toFixed(1).padStart(10)}${r.p90.toFixed(1).padStart(10)}${(r.p50 / base).toFixed(1).padStart(10)}${(r.p50 / bwrapBase).toFixed(2).padStart(10)}\n`,
   );
 }

@@ -15,7 +15,7 @@
  *   npm exec -- node bench/startup.ts
  *   KILN_BENCH_RESTARTS=3 npm exec -- node bench/startup.ts
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -24,6 +24,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
+import { stopProcess } from "./lib/process.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "packages/server/src/cli.ts");
@@ -106,20 +107,8 @@ async function startOnce(env: Record<string, string>, measureIdle = false): Prom
     // `kiln start` re-executes itself with its heap flags (cli.ts): the same pid.
     return { readyMs, timings, idle: memoryOf(child.pid!) };
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }
 
 /** VmRSS and VmHWM (peak) of a live process, MB. */

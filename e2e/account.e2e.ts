@@ -2,7 +2,8 @@
  * The account page: a user signed in on two browsers renames themself (the header follows), creates and
  * revokes a personal API token, signs the other browser out ("Sign out other sessions": its next request
  * is refused and it lands on the log-in page), and changes the password (the old one stops working, the
- * new one signs in). Screenshot: e2e/screenshots/account.png.
+ * new one signs in). Deleting the account is refused while it is the last owner of an org with other
+ * members, then done once someone else owns it. Screenshots: e2e/screenshots/account*.png.
  */
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
@@ -151,3 +152,46 @@ it("renames, manages tokens, signs out the other browser and changes the passwor
 
   expect(errors).toEqual([]);
 }, 240_000);
+
+it("deletes the account only once its last-owner org has another owner, then signs out", async () => {
+  const ada = await kiln.signup({ name: "Ada Leaving", password: PASSWORD });
+  const bob = await kiln.signup({ name: "Bob Staying" });
+  const slug = `team-${Date.now().toString(36)}`;
+  expect((await ada.client.post("/api/orgs", { name: "Glaze Team", slug })).statusCode).toBe(201);
+  const invited = await ada.client.post(`/api/orgs/${slug}/invitations`, {
+    email: bob.user.email,
+    role: "developer",
+  });
+  const token = new URL(invited.json().url).pathname.split("/").pop();
+  expect((await bob.client.post(`/api/invitations/${token}/accept`)).statusCode).toBe(200);
+
+  await phone.context.clearCookies(); // the user of the test before is signed out
+  const page = await newPage(phone);
+  await logIn(page, ada.user.email, PASSWORD);
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+  await page.goto(`${base}/account`);
+  await page.getByRole("button", { name: "Delete account…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Delete your account?" });
+  // Ada is Glaze Team's last owner and Bob is a member: the dialog says so instead of asking.
+  await dialog.getByRole("link", { name: "Glaze Team" }).waitFor();
+  await page.screenshot({ path: path.join(SCREENSHOTS, "account-delete-blocked-phone.png") });
+  await dialog.getByRole("button", { name: "Close" }).click();
+
+  const promoted = await ada.client.patch(`/api/orgs/${slug}/members/${bob.user.id}`, { role: "owner" });
+  expect(promoted.statusCode).toBe(200);
+  await page.getByRole("button", { name: "Delete account…" }).click();
+  await dialog.getByText("You leave, and they stay with their other members:").waitFor();
+  await dialog.getByText("Glaze Team").waitFor();
+  await dialog.getByLabel("Your password").fill("not my password");
+  await dialog.getByRole("button", { name: "Delete my account" }).click();
+  await dialog.getByText("That is not your password.").waitFor();
+  await dialog.getByLabel("Your password").fill(PASSWORD);
+  await page.screenshot({ path: path.join(SCREENSHOTS, "account-delete-phone.png") });
+  await dialog.getByRole("button", { name: "Delete my account" }).click();
+  await page.waitForURL(`${base}/login`);
+
+  await logIn(page, ada.user.email, PASSWORD);
+  await page.getByText("Wrong email or password.").waitFor();
+  const members = (await bob.client.get(`/api/orgs/${slug}/members`)).json();
+  expect(members.map((m: { userId: string }) => m.userId)).toEqual([bob.user.id]);
+}, 120_000);

@@ -144,6 +144,9 @@ it("edits a task's title, description, labels and priority; the changes outlive 
   const dialog = page.getByRole("dialog", { name: "New task" });
   await dialog.getByLabel("Title").fill("Release notes");
   await dialog.getByLabel("Assignee").selectOption("agent");
+  // In Backlog the agent does not start yet: the next test starts it by moving the task, and an agent
+  // job that finished early would otherwise be started a second time by that move.
+  await dialog.getByLabel("Status").selectOption({ label: "Backlog" });
   await dialog.getByRole("button", { name: "Create task" }).click();
   const drawer = drawerOf(1);
   await drawer.getByRole("button", { name: "No description. Add one…" }).click();
@@ -196,7 +199,18 @@ it("shows the agent's diff once the task reaches Review", async () => {
 
   // At phone width the drawer takes the screen and the review still reads.
   await page.setViewportSize({ width: 390, height: 844 });
-  await review.getByRole("button", { name: "Approve and merge" }).scrollIntoViewIfNeeded();
+  // The drawer is laid out again for the narrow screen: the button may be replaced while it is found.
+  await expect
+    .poll(() =>
+      review
+        .getByRole("button", { name: "Approve and merge" })
+        .scrollIntoViewIfNeeded({ timeout: 2_000 })
+        .then(
+          () => true,
+          () => false,
+        ),
+    )
+    .toBe(true);
   await shot("board-review-phone");
   await page.setViewportSize({ width: 1440, height: 900 });
 }, 150_000);

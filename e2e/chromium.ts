@@ -23,7 +23,8 @@ const FLAGS = [
 ];
 
 export interface Browser {
-  context: BrowserContext;
+  /** The live context: a new one after Chromium crashed (see `reviveCrashedBrowsers`). */
+  readonly context: BrowserContext;
   close(): Promise<void>;
 }
 
@@ -34,30 +35,91 @@ export interface Screen {
   hasTouch?: boolean;
 }
 
-/** A Chromium with a fresh profile in a temporary directory, removed on close. */
+/**
+ * A browser whose Chromium died mid-test (e2e/browser-gone.ts) is relaunched before the next test, with a
+ * fresh profile; its `context` is then the new one.
+ */
+class LiveBrowser implements Browser {
+  #context: BrowserContext;
+  #profile: string;
+  #closing = false;
+  crashed = false;
+  readonly screen: Screen;
+  readonly args: string[];
+
+  constructor(context: BrowserContext, profile: string, screen: Screen, args: string[]) {
+    this.#context = context;
+    this.#profile = profile;
+    this.screen = screen;
+    this.args = args;
+    this.#watch();
+  }
+
+  get context(): BrowserContext {
+    return this.#context;
+  }
+
+  #watch(): void {
+    this.#context.once("close", () => {
+      if (this.#closing) return;
+      this.crashed = true;
+      console.error("[e2e] Chromium went away during a test; it is relaunched for the next one");
+    });
+  }
+
+  async relaunch(): Promise<void> {
+    await rm(this.#profile, { recursive: true, force: true });
+    const { context, profile } = await launch(this.screen, this.args);
+    this.#context = context;
+    this.#profile = profile;
+    this.crashed = false;
+    this.#watch();
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    live.delete(this);
+    await this.#context.close();
+    await rm(this.#profile, { recursive: true, force: true });
+  }
+}
+
+const live = new Set<LiveBrowser>();
+
+/** Relaunches every browser of this test file whose Chromium died (e2e/browser-crash.setup.ts). */
+export async function reviveCrashedBrowsers(): Promise<void> {
+  for (const browser of live) if (browser.crashed) await browser.relaunch();
+}
+
+async function launch(screen: Screen, args: string[]): Promise<{ context: BrowserContext; profile: string }> {
+  const profile = await mkdtemp(path.join(os.tmpdir(), "kiln-e2e-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...FLAGS, ...args],
+    ...screen,
+    // The studio follows the system's theme; headless Chromium says "light" unless told. The screenshots
+    // show the dark theme unless a test asks for light (`page.emulateMedia`, e2e/theme.e2e.ts).
+    colorScheme: "dark",
+  });
+  return { context, profile };
+}
+
+/**
+ * A Chromium with a fresh profile in a temporary directory, removed on close. `args` are more flags (a
+ * custom domain's `--host-resolver-rules=MAP shop.example.com 127.0.0.1`).
+ */
 export async function launchChromium(
   screen: Screen = { viewport: { width: 1100, height: 800 } },
+  args: string[] = [],
 ): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `no Chromium at ${CHROMIUM}: run scripts/setup-system.sh as root (apt-get install chromium)`,
     );
   }
-  const profile = await mkdtemp(path.join(os.tmpdir(), "kiln-e2e-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: FLAGS,
-    ...screen,
-    // The studio follows the system's theme; headless Chromium says "light" unless told. The screenshots
-    // show the dark theme unless a test asks for light (`page.emulateMedia`, e2e/theme.e2e.ts).
-    colorScheme: "dark",
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
-    },
-  };
+  const { context, profile } = await launch(screen, args);
+  const browser = new LiveBrowser(context, profile, screen, args);
+  live.add(browser);
+  return browser;
 }

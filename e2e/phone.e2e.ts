@@ -72,7 +72,7 @@ it("signs up, creates a project, chats, previews and opens the board on a phone"
     await fitsTheScreen(page, `settings (${tab})`);
   }
   await page.goto(`${base}/account`);
-  await page.getByRole("heading", { name: "Account" }).waitFor();
+  await page.getByRole("heading", { name: "Account", exact: true }).waitFor();
   await fitsTheScreen(page, "account");
   await page.goto(`${base}/${org}/usage`);
   await page.getByRole("heading", { name: "Usage" }).waitFor();

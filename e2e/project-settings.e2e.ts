@@ -1,7 +1,7 @@
 /**
  * The project settings page, as a member would use it: rename the project and its URL name, add a secret
  * environment variable (masked, also after a reload) that the running app then sees, open the preview to
- * everyone and close it again, copy the `git clone` command (and clone with it), delete the project.
+ * whoever holds a share link (until it is revoked), then to everyone and close it again, copy the `git clone` command (and clone with it), delete the project.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { TestKiln } from "../packages/server/src/testing/harness.ts";
-import { previewGet } from "../packages/server/src/testing/preview.ts";
+import { previewGet, untilPreviewServes } from "../packages/server/src/testing/preview.ts";
 import type { Browser } from "./chromium.ts";
 import { SCREENSHOTS, type Studio, startStudio } from "./studio-setup.ts";
 import { enterMailedCode } from "./verify-email.ts";
@@ -143,6 +143,24 @@ it("renames, keeps a secret, opens the preview, clones and deletes a project fro
   const previewHost = new URL(previewUrl).host;
   const visitor = () => previewGet(port, previewHost, "/");
   expect((await visitor()).status).toBe(401);
+
+  // A share link opens the private preview for whoever holds it, until it is revoked.
+  const shares = page.getByRole("list", { name: "Share links" });
+  await page.getByLabel("Label").fill("for Sam");
+  await page.getByRole("button", { name: "Make link" }).click();
+  const shareUrl = new URL(await page.getByLabel("New share link").inputValue());
+  expect(shareUrl.pathname).toMatch(/^\/__kiln\/share\/[A-Za-z0-9_-]{43}$/);
+  await shares.getByText("for Sam").waitFor();
+  const landing = await previewGet(port, previewHost, shareUrl.pathname);
+  expect(landing.status).toBe(302);
+  const shareCookie = landing.headers["set-cookie"]![0]!.split(";")[0]!;
+  await untilPreviewServes(port, previewHost, shareCookie, "Env demo", 90_000);
+  await page.screenshot({ path: path.join(SCREENSHOTS, "project-share-links.png") });
+  await shares.getByRole("button", { name: "Revoke" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+  await shares.getByText("No open share links.").waitFor();
+  expect((await previewGet(port, previewHost, "/", shareCookie)).status).toBe(401);
+
   const access = page.getByRole("switch", { name: "Public preview" });
   expect(await access.getAttribute("aria-checked")).toBe("false");
   await access.click();

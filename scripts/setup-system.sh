@@ -5,7 +5,9 @@
 # tests, Chromium, which the browser tests in e2e/ drive through playwright-core (it downloads no browser of
 # its own), iproute2, whose `ip netns` gives a system test's worker a network of its own, and PostgreSQL's
 # server binaries (initdb, pg_ctl), with which a test or bench starts a cluster of its own to restart
-# (packages/server/src/testing/pg-cluster.ts) instead of the shared server on 5432.
+# (packages/server/src/testing/pg-cluster.ts) instead of the shared server on 5432, openssl (the tests'
+# https git host and webhook receivers), and dnsmasq, the DNS server the custom-domain tests answer TXT
+# records with (packages/server/src/domains/).
 # Idempotent: does nothing when all are present.
 # Run by `npm start` (prestart: sandbox packages only) and by `npm test` / `.ci/run` with --e2e (adds the
 # test packages).
@@ -27,6 +29,9 @@ declare -A needed=(
 if $with_browser; then
   needed[chromium]=chromium
   needed[ip]=iproute2
+  # The tests' git host outside Kiln (testing/git-server.ts) makes its CA and certificate with it.
+  needed[openssl]=openssl
+  needed[dnsmasq]=dnsmasq-base
 fi
 
 missing=()

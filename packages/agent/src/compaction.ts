@@ -3,6 +3,7 @@ import { type LanguageModel, type ModelMessage, streamText } from "ai";
 import { compactionMessage } from "./history.ts";
 import { describeModelError, toUsage } from "./model-step.ts";
 import { truncateMiddle } from "./text.ts";
+import { type ToolDefinition, toolInputJsonSchema } from "./tool.ts";
 
 /** Characters per token, roughly, for English and code; close enough to decide when to compact. */
 const CHARS_PER_TOKEN = 4;
@@ -11,6 +12,18 @@ export function estimateTokens(value: unknown): number {
   const text = typeof value === "string" ? value : JSON.stringify(value);
   return Math.ceil((text?.length ?? 0) / CHARS_PER_TOKEN);
 }
+
+/** What the model reads of a tool (name, description, input schema), in estimated tokens; once per tool. */
+export function toolTokens(tool: ToolDefinition): number {
+  let n = toolTokenCache.get(tool);
+  if (n === undefined) {
+    n = estimateTokens([tool.name, tool.description, toolInputJsonSchema(tool)]);
+    toolTokenCache.set(tool, n);
+  }
+  return n;
+}
+
+const toolTokenCache = new WeakMap<ToolDefinition, number>();
 
 const SUMMARY_INSTRUCTIONS = `You compress a coding agent's conversation so the agent can carry on with less context.
 Write a concise but complete summary in Markdown with these sections:

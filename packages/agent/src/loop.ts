@@ -9,12 +9,12 @@ import {
 } from "@kiln/protocol";
 import type { AssistantModelMessage, LanguageModel, ModelMessage, ToolContent } from "ai";
 import { ApprovalGate, type ApproveFn } from "./approval.ts";
-import { estimateTokens, fitContextWindow } from "./compaction.ts";
+import { estimateTokens, fitContextWindow, toolTokens } from "./compaction.ts";
 import { ToolCallIds } from "./history.ts";
 import { LoopBreaker, type LoopDetectionOptions } from "./loop-breaker.ts";
 import { type ModelToolCall, streamModelStep, toSdkTools } from "./model-step.ts";
 import { errorMessage } from "./text.ts";
-import { type ToolCallOutcome, type ToolDefinition, toolInputJsonSchema } from "./tool.ts";
+import type { ToolCallOutcome, ToolDefinition } from "./tool.ts";
 import { ToolRunner } from "./tool-runner.ts";
 import type { Workspace } from "./workspace.ts";
 
@@ -114,9 +114,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     emit,
   });
   const breaker = new LoopBreaker(options.loopDetection);
-  const fixedTokens =
-    estimateTokens(options.system) +
-    estimateTokens(offered.map((t) => [t.name, t.description, toolInputJsonSchema(t)]));
+  const fixedTokens = estimateTokens(options.system) + offered.reduce((n, t) => n + toolTokens(t), 0);
   const ids = new ToolCallIds();
   for (const m of options.messages) {
     if (m.role === "assistant" && typeof m.content !== "string") {

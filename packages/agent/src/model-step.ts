@@ -147,7 +147,7 @@ export async function streamModelStep(options: {
 }
 
 function failed(err: unknown): StepOutcome {
-  const stop = stopOf(err);
+  const stop = stopOf(err) ?? budgetRefusal(err);
   return stop ? { kind: "failed", ...stop } : { kind: "failed", detail: describeModelError(err) };
 }
 
@@ -163,6 +163,17 @@ export function stopOf(err: unknown): { reason: RunStopReason; detail: string } 
     e = (e as { cause?: unknown; lastError?: unknown }).lastError ?? (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * A worker's call refused by Kiln's proxy for a spend budget (402 `budget_exceeded`, ADR 0029): the turn
+ * stops for that reason, with the proxy's message (which budget, and that an admin can raise it).
+ */
+function budgetRefusal(err: unknown): { reason: RunStopReason; detail: string } | undefined {
+  const e = RetryError.isInstance(err) ? err.lastError : err;
+  if (!APICallError.isInstance(e) || e.statusCode !== 402) return undefined;
+  if (!e.responseBody?.includes('"budget_exceeded"')) return undefined;
+  return { reason: "budget_exceeded", detail: e.message };
 }
 
 export function toUsage(usage: LanguageModelUsage | undefined): Usage {

@@ -45,6 +45,8 @@ export const RunStopReason = z.enum([
   "interrupted",
   /** Kiln lost its database for longer than the turn could wait; resume it to continue. */
   "database_unavailable",
+  /** A spend budget's hard cap refused the model call (ADR 0029); an org admin can raise it. */
+  "budget_exceeded",
   "internal_error",
 ]);
 export type RunStopReason = z.infer<typeof RunStopReason>;

@@ -53,6 +53,24 @@ export const VerifyEmailLinkBody = z.strictObject({
 });
 export type VerifyEmailLinkBody = z.infer<typeof VerifyEmailLinkBody>;
 
+export const RequestPasswordResetBody = z.strictObject({ email: Email });
+export type RequestPasswordResetBody = z.infer<typeof RequestPasswordResetBody>;
+
+export const PasswordResetRequested = z
+  .object({
+    email: z.string(),
+    expiresInMinutes: z.number().int().describe("How long a mailed link stays valid"),
+  })
+  .describe("Said the same whether or not a verified account uses the address")
+  .meta({ id: "PasswordResetRequested" });
+export type PasswordResetRequested = z.infer<typeof PasswordResetRequested>;
+
+export const ResetPasswordBody = z.strictObject({
+  token: z.string().min(10).max(100),
+  password: Password,
+});
+export type ResetPasswordBody = z.infer<typeof ResetPasswordBody>;
+
 export const EmailVerified = z
   .object({ email: z.string(), emailVerified: z.literal(true) })
   .meta({ id: "EmailVerified" });
@@ -149,5 +167,74 @@ export const ActiveSession = z
   .meta({ id: "ActiveSession" });
 export type ActiveSession = z.infer<typeof ActiveSession>;
 
+const DeletionOrg = z.object({
+  id: Id,
+  slug: z.string(),
+  name: z.string(),
+  personal: z.boolean(),
+});
+
+export const AccountDeletionPlan = z
+  .object({
+    deletes: z
+      .array(DeletionOrg)
+      .describe(
+        "Orgs deleted with the account, with their projects: the personal org, and orgs where the user is the only member",
+      ),
+    blockedBy: z
+      .array(DeletionOrg)
+      .describe(
+        "Orgs where the user is the last owner but not the last member: make someone else an owner (or delete the org) first",
+      ),
+    leaves: z.array(DeletionOrg).describe("Orgs the user leaves; they stay with their other members"),
+  })
+  .meta({ id: "AccountDeletionPlan" });
+export type AccountDeletionPlan = z.infer<typeof AccountDeletionPlan>;
+
+export const DeleteAccountBody = z.strictObject({ password: z.string().min(1).max(256) });
+export type DeleteAccountBody = z.infer<typeof DeleteAccountBody>;
+
 export const SessionsRevoked = z.object({ revoked: z.number().int() }).meta({ id: "SessionsRevoked" });
 export type SessionsRevoked = z.infer<typeof SessionsRevoked>;
+
+/** A sign-in provider's id, as the operator named it (KILN_OIDC_PROVIDERS) or `google`. */
+export const SignInProviderId = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "a provider id");
+
+export const OidcStartQuery = z.strictObject({
+  next: z.string().max(2000).optional().describe("Where to go once signed in (a path of this studio)"),
+});
+
+/**
+ * What the provider sends back (RFC 6749 §4.1.2, RFC 9207's `iss`); providers add parameters of their own,
+ * so others are let through and ignored.
+ */
+export const OidcCallbackQuery = z.looseObject({
+  code: z.string().max(4000).optional(),
+  state: z.string().max(1000).optional(),
+  iss: z.string().max(2000).optional(),
+  error: z.string().max(200).optional(),
+  error_description: z.string().max(2000).optional(),
+});
+
+export const OidcLinkStarted = z
+  .object({ url: z.string().describe("The provider's authorization URL: navigate the browser there") })
+  .meta({ id: "OidcLinkStarted" });
+
+export const LinkedIdentity = z
+  .object({
+    provider: z.string(),
+    providerName: z.string(),
+    email: z.string().nullable(),
+    createdAt: Timestamp,
+    lastUsedAt: Timestamp.nullable(),
+  })
+  .meta({ id: "LinkedIdentity" });
+export type LinkedIdentity = z.infer<typeof LinkedIdentity>;
+
+export const SignInMethods = z
+  .object({
+    password: z.boolean().describe("The account has a password"),
+    identities: z.array(LinkedIdentity),
+  })
+  .meta({ id: "SignInMethods" });
+export type SignInMethods = z.infer<typeof SignInMethods>;

@@ -35,7 +35,7 @@ export const FileType = z.enum(["file", "directory", "symlink", "other"]);
 export type FileType = z.infer<typeof FileType>;
 
 // Query strings carry text only; "false" must mean false (z.coerce.boolean would make it true).
-const QueryBool = z
+export const QueryBool = z
   .enum(["true", "false", "1", "0"])
   .transform((v) => v === "true" || v === "1")
   .describe("true | false");

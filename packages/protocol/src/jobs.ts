@@ -33,6 +33,8 @@ export const JobFailureCode = z.enum([
   "agent_failed",
   "step_limit",
   "push_rejected",
+  // a spend budget's hard cap refused the job's model calls (ADR 0029)
+  "budget_exceeded",
   "invalid_job",
   "cancelled",
 ]);

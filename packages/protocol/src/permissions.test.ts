@@ -15,6 +15,10 @@ describe("the role → permission table", () => {
       "projects.write": "developer",
       "projects.delete": "admin",
       "projects.publish": "admin",
+      "deployTargets.read": "viewer",
+      "deployTargets.manage": "admin",
+      "gitHosts.read": "viewer",
+      "gitHosts.manage": "admin",
       "llm.read": "viewer",
       "llm.use": "developer",
       "llm.manage": "admin",
@@ -29,6 +33,7 @@ describe("the role → permission table", () => {
       "jobs.read": "viewer",
       "jobs.write": "developer",
       "workers.manage": "admin",
+      "webhooks.manage": "admin",
     });
   });
 

@@ -21,6 +21,13 @@ export const PERMISSIONS = {
   "projects.delete": "admin",
   // A public preview exposes the app to anyone with its URL: an admin's call.
   "projects.publish": "admin",
+  // External deploy targets (Vercel, Netlify, Cloudflare Pages): every member sees which exist (never a token);
+  // they hold an org's hosting credentials, so only admins add, change or remove them.
+  "deployTargets.read": "viewer",
+  "deployTargets.manage": "admin",
+  // Connected git hosts (GitHub, GitLab, Gitea): the same rule as deploy targets; their tokens are the org's.
+  "gitHosts.read": "viewer",
+  "gitHosts.manage": "admin",
   // Usage, the call log, models, providers (never their keys) and prices.
   "llm.read": "viewer",
   // Spending tokens (the proxy; chats decide for themselves) is for those who may change projects.
@@ -47,6 +54,8 @@ export const PERMISSIONS = {
   "jobs.write": "developer",
   // A worker token lets a machine take (and read the instructions of) every job of the org.
   "workers.manage": "admin",
+  // Webhooks send the org's events (projects, people, tasks) to a URL of the admin's choosing.
+  "webhooks.manage": "admin",
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;
 

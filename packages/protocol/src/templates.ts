@@ -73,6 +73,30 @@ export const TemplateManifest = z.strictObject({
       ).optional(),
     })
     .optional(),
+  /**
+   * How the project is built for production (Publish). `argv` runs in the project's sandbox, without a shell
+   * (none: the files are served as they are); `output` is the directory to publish (`.` the project itself,
+   * without dot-files and `node_modules`). `spa`: unknown page paths answer `index.html` (client-side routing).
+   */
+  build: z
+    .strictObject({
+      argv: Argv.optional(),
+      output: z.union([z.literal("."), RelativePath]),
+      spa: z.boolean().default(false),
+      /** Names left out of the artifact wherever they appear (e.g. the dev server's own script). */
+      exclude: z.array(z.string().min(1).max(100)).max(50).default([]),
+      /**
+       * A server app: the published artifact runs `argv` (in its own sandbox, told its port by `PORT`),
+       * restarted when it crashes; it is up once GET `health` answers 2xx. Without it, files are served.
+       */
+      serve: z
+        .strictObject({
+          argv: Argv,
+          health: z.string().startsWith("/").max(200),
+        })
+        .optional(),
+    })
+    .optional(),
   /** What the agent should read before editing, most important first. */
   readFirst: z.array(RelativePath).min(1).max(20),
   /** Extra `.gitignore` lines on top of Kiln's defaults. */
@@ -85,6 +109,11 @@ export const Template = z
     name: TemplateName,
     title: z.string(),
     description: z.string(),
+    /**
+     * Present while the server installs the template's dependencies (a new instance whose install did not
+     * prepare them): how far, 0–99. A project from it waits for that install.
+     */
+    preparing: z.number().int().min(0).max(99).optional(),
   })
   .meta({ id: "Template" });
 export type Template = z.infer<typeof Template>;

@@ -11,11 +11,20 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from "fastify-type-provider-zod";
+import { archiveRoutes } from "./archive/routes.ts";
+import type { ProjectArchives } from "./archive/service.ts";
 import type { AccountService } from "./auth/account.ts";
+import type { AccountDeletionService } from "./auth/account-deletion.ts";
 import type { ApiTokenService } from "./auth/api-tokens.ts";
 import { sessionCookieNames } from "./auth/cookies.ts";
 import type { EmailVerificationService } from "./auth/email-verification.ts";
 import { type AuthMode, authModeOf, installAuthHook } from "./auth/hook.ts";
+import { FlowCookie } from "./auth/oidc/flow.ts";
+import type { OrgSsoService } from "./auth/oidc/org-sso.ts";
+import { orgSsoRoutes } from "./auth/oidc/org-sso-routes.ts";
+import { oidcRoutes } from "./auth/oidc/routes.ts";
+import type { OidcService } from "./auth/oidc/service.ts";
+import type { PasswordResetService } from "./auth/password-reset.ts";
 import { authRoutes } from "./auth/routes.ts";
 import type { AuthService } from "./auth/service.ts";
 import { automationRoutes } from "./board/automation/routes.ts";
@@ -25,22 +34,41 @@ import { taskRoutes } from "./board/tasks/routes.ts";
 import type { TaskService } from "./board/tasks/service.ts";
 import { workflowRoutes } from "./board/workflows/routes.ts";
 import type { WorkflowService } from "./board/workflows/service.ts";
+import { type BudgetLedger, type BudgetService, budgetRoutes } from "./budgets/index.ts";
 import { chatRoutes } from "./chats/routes.ts";
 import type { ChatService } from "./chats/service.ts";
 import type { ProjectStarter } from "./chats/start-project.ts";
 import type { KilnConfig } from "./config.ts";
 import type { Database } from "./db/client.ts";
+import type { SiteProcesses } from "./deployments/processes.ts";
+import { deploymentRoutes } from "./deployments/routes.ts";
+import type { RuntimeLogs } from "./deployments/runtime-log.ts";
+import type { DeploymentService } from "./deployments/service.ts";
+import type { PublishedSites } from "./deployments/sites.ts";
+import { deployTargetRoutes } from "./deployments/targets/routes.ts";
+import type { DeployTargetService } from "./deployments/targets/service.ts";
+import { versionShareRoutes } from "./deployments/version-share-routes.ts";
+import type { VersionShareService } from "./deployments/version-shares.ts";
+import type { VersionSites } from "./deployments/version-sites.ts";
 import { devServerRoutes } from "./devserver/routes.ts";
 import type { DevServerService } from "./devserver/service.ts";
+import type { DomainLookup } from "./domains/lookup.ts";
+import { domainRoutes } from "./domains/routes.ts";
+import type { CustomDomainSites } from "./domains/serve.ts";
+import type { CustomDomainService } from "./domains/service.ts";
 import { fileRoutes } from "./files/routes.ts";
 import type { FileService } from "./files/service.ts";
 import type { FileWatches } from "./files/watches.ts";
 import type { GitAccess } from "./git/access.ts";
 import type { GitBackend } from "./git/backend.ts";
 import { gitRoutes } from "./git/routes.ts";
+import type { GitHostActions } from "./git-hosts/actions.ts";
+import { gitHostRoutes } from "./git-hosts/routes.ts";
+import type { GitHostService } from "./git-hosts/service.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { historyRoutes } from "./history/routes.ts";
 import type { ProjectHistory } from "./history/service.ts";
+import { hostAwareServer } from "./host-server.ts";
 import { frameworkErrors, installErrorHandler } from "./http/error-handler.ts";
 import { eventStreams } from "./http/event-stream.ts";
 import { installSecurityHeaders } from "./http/security-headers.ts";
@@ -54,27 +82,39 @@ import { llmRoutes } from "./llm/routes.ts";
 import type { LlmService } from "./llm/service.ts";
 import { memberRoutes } from "./members/routes.ts";
 import type { MemberService } from "./members/service.ts";
+import { type NotificationService, notificationRoutes } from "./notifications/index.ts";
 import { orgRouter } from "./orgs/router.ts";
 import { orgRoutes } from "./orgs/routes.ts";
 import type { OrgService } from "./orgs/service.ts";
 import type { PreviewErrors } from "./preview/errors.ts";
 import { previewErrorRoutes } from "./preview/errors-routes.ts";
 import type { PreviewGateway } from "./preview/gateway.ts";
-import { previewAwareServer } from "./preview/server.ts";
+import { shareLinkRoutes } from "./preview/share-link-routes.ts";
+import type { ShareLinkService } from "./preview/share-links.ts";
 import type { ProjectEnvService } from "./projects/env.ts";
 import { projectRoutes } from "./projects/routes.ts";
 import type { ProjectService } from "./projects/service.ts";
+import type { GitImportDeps } from "./remotes/import.ts";
+import { remoteRoutes } from "./remotes/routes.ts";
+import type { GitRemotes } from "./remotes/service.ts";
+import type { SecretBox } from "./secrets/secret-box.ts";
 import { templateRoutes } from "./templates/routes.ts";
 import type { TemplateService } from "./templates/service.ts";
 import { terminalRoutes } from "./terminal/routes.ts";
 import type { TerminalService } from "./terminal/service.ts";
 import { VERSION } from "./version.ts";
+import { type WebhookService, webhookRoutes } from "./webhooks/index.ts";
 
 export interface Services {
   database: Database;
   auth: AuthService;
   account: AccountService;
   verification: EmailVerificationService;
+  passwordReset: PasswordResetService;
+  oidc: OidcService;
+  orgSso: OrgSsoService;
+  secrets: SecretBox;
+  accountDeletion: AccountDeletionService;
   apiTokens: ApiTokenService;
   orgs: OrgService;
   members: MemberService;
@@ -88,6 +128,10 @@ export interface Services {
   preview: PreviewGateway;
   terminals: TerminalService;
   llm: LlmService;
+  budgets: BudgetService;
+  /** Reserves and settles model calls against the budgets (tests flush it). */
+  budgetLedger: BudgetLedger;
+  notifications: NotificationService;
   history: ProjectHistory;
   previewErrors: PreviewErrors;
   chats: ChatService;
@@ -98,6 +142,17 @@ export interface Services {
   workflows: WorkflowService;
   automation: AutomationService;
   git: { access: GitAccess; backend: GitBackend };
+  deployments: DeploymentService;
+  deployTargets: DeployTargetService;
+  archives: ProjectArchives;
+  sites: PublishedSites;
+  siteProcesses: SiteProcesses;
+  shareLinks: ShareLinkService;
+  webhooks: WebhookService;
+  remotes: { remotes: GitRemotes; imports: GitImportDeps };
+  versions: { shares: VersionShareService; sites: VersionSites; runtimeLogs: RuntimeLogs };
+  domains: { service: CustomDomainService; lookup: DomainLookup; sites: CustomDomainSites };
+  gitHosts: { hosts: GitHostService; actions: GitHostActions };
 }
 
 export interface AppOptions {
@@ -121,7 +176,10 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     return503OnClosing: true,
     forceCloseConnections: "idle",
     frameworkErrors,
-    serverFactory: previewAwareServer(services.preview, options.logger),
+    serverFactory: hostAwareServer(services.preview, services.sites, options.logger, {
+      domains: services.domains.sites,
+      versions: services.versions.sites,
+    }),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -129,7 +187,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   installSecurityHeaders(app);
 
   await app.register(fastifyCookie);
-  // Upgrades for preview hosts never get here (preview/server.ts); the rest are routed like requests, so
+  // Upgrades for preview hosts never get here (host-server.ts); the rest are routed like requests, so
   // the auth hook and route checks run before a socket is accepted.
   await app.register(fastifyWebsocket, { options: { maxPayload: TERMINAL_MAX_MESSAGE_BYTES } });
   await app.register(fastifySwagger, {
@@ -189,6 +247,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       authMethods: ["password", "api_token"],
       appDomain: config.appDomain,
       signupOpen: config.signupOpen,
+      signInProviders: config.oidcProviders.map((p) => ({ id: p.id, name: p.name })),
     },
   });
   authRoutes(router, {
@@ -196,12 +255,30 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     account: services.account,
     apiTokens: services.apiTokens,
     verification: services.verification,
+    passwordReset: services.passwordReset,
+    accountDeletion: services.accountDeletion,
+    secureCookies,
+  });
+  orgSsoRoutes(router, services.orgSso);
+  oidcRoutes(router, {
+    oidc: services.oidc,
+    auth: services.auth,
+    cookie: new FlowCookie(services.secrets, secureCookies),
     secureCookies,
   });
   orgRoutes(router, { orgs: services.orgs });
   memberRoutes(router, { members: services.members });
   invitationRoutes(router, { invitations: services.invitations });
   projectRoutes(router, { projects: services.projects, env: services.projectEnv });
+  deploymentRoutes(router, services.deployments);
+  deployTargetRoutes(router, services.deployTargets, services.deployments);
+  shareLinkRoutes(router, services.shareLinks);
+  webhookRoutes(router, services.webhooks);
+  versionShareRoutes(router, services.versions.shares, services.versions.runtimeLogs);
+  domainRoutes(router, { domains: services.domains.service, lookup: services.domains.lookup });
+  archiveRoutes(router, services.archives);
+  remoteRoutes(router, services.remotes);
+  gitHostRoutes(router, services.gitHosts);
   // One table of open streams for every live route, so the per-user cap counts them all.
   const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
   fileRoutes(router, {
@@ -220,7 +297,9 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   historyRoutes(router, { projects: services.projects, history: services.history });
   terminalRoutes(router, { terminals: services.terminals, publicUrl: config.publicUrl });
   llmRoutes(router, { llm: services.llm });
+  budgetRoutes(router, services.budgets);
   jobRoutes(router, { projects: services.projects, jobs: services.jobs, streams });
+  notificationRoutes(router, { notifications: services.notifications, streams });
   workerSocketRoute(router, { jobs: services.jobs });
   gitRoutes(app, {
     auth: services.auth,

@@ -7,6 +7,7 @@ import path from "node:path";
 import { defaultPublicUrl, type KilnConfig, loadConfig } from "./config.ts";
 import { createKiln, type StartupStep } from "./kiln.ts";
 import { sandboxLine } from "./sandbox/sandbox-line.ts";
+import { prepareTemplates } from "./templates/prepare-command.ts";
 import { VERSION } from "./version.ts";
 import { KilnWorker } from "./worker/client.ts";
 import { localServerUrl, WORKER_USAGE, workerCommand } from "./worker/command.ts";
@@ -16,6 +17,8 @@ const USAGE = `kiln ${VERSION}
 Usage:
   kiln start      run the studio (PORT, HOST, KILN_DATA_DIR, DATABASE_URL, LOG_LEVEL)
   kiln migrate    apply database migrations and exit
+  kiln prepare-templates
+                  install the templates' dependencies once for every data dir (npm install runs it)
 ${WORKER_USAGE}
   kiln --version
 `;
@@ -90,6 +93,12 @@ async function main(argv: string[]): Promise<void> {
       return start();
     case "migrate":
       return migrate();
+    case "prepare-templates":
+      // Run by `npm install`: a failure here must not fail the install (`kiln start` builds its own).
+      return prepareTemplates(loadConfig(), (line) => process.stdout.write(`kiln: ${line}\n`)).catch(
+        (err: Error) =>
+          void process.stdout.write(`kiln: warning: template caches not prepared: ${err.message}\n`),
+      );
     case "worker":
       return workerCommand(argv.slice(1));
     case "--version":

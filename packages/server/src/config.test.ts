@@ -77,6 +77,34 @@ describe("config", () => {
     expect(loadConfig({ KILN_LLM_ALLOW_PRIVATE_URLS: "0" }).egressAllow).toEqual([]);
   });
 
+  it("reads the deploy targets' API roots: the public ones by default, a trailing slash dropped, nonsense refused", () => {
+    expect(loadConfig({}).deployTargets).toEqual({
+      apiUrls: {
+        vercel: "https://api.vercel.com",
+        netlify: "https://api.netlify.com",
+        "cloudflare-pages": "https://api.cloudflare.com/client/v4",
+      },
+      pollMs: 2000,
+    });
+    expect(loadConfig({ KILN_NETLIFY_API_URL: "http://127.0.0.1:9999/" }).deployTargets.apiUrls.netlify).toBe(
+      "http://127.0.0.1:9999",
+    );
+    expect(() => loadConfig({ KILN_VERCEL_API_URL: "api.vercel.com" })).toThrow(/KILN_VERCEL_API_URL/);
+    expect(() => loadConfig({ KILN_DEPLOY_POLL_MS: "1" })).toThrow(/KILN_DEPLOY_POLL_MS/);
+  });
+
+  it("reads the resolvers custom domains are verified with; the system's by default, a bad one named", () => {
+    expect(loadConfig({}).dnsServers).toEqual([]);
+    expect(loadConfig({ KILN_DNS_SERVERS: "127.0.0.1:5353, 9.9.9.9,[::1]:53" }).dnsServers).toEqual([
+      "127.0.0.1:5353",
+      "9.9.9.9",
+      "[::1]:53",
+    ]);
+    expect(() => loadConfig({ KILN_DNS_SERVERS: "dns.example.com" })).toThrow(
+      /KILN_DNS_SERVERS: .*dns\.example\.com/,
+    );
+  });
+
   it("reads the aggregate limits: defaults for a shared instance, 0 turns one off, nonsense is refused", () => {
     const c = loadConfig({});
     expect(c.limits).toEqual({

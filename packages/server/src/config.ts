@@ -1,3 +1,4 @@
+import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import path from "node:path";
@@ -7,8 +8,13 @@ import { LLM_MODEL_REF_PATTERN } from "@kiln/protocol";
 import { z } from "zod";
 import { ValidationError } from "./errors/errors.ts";
 import { sharedPreviewSite } from "./site.ts";
+import { type OidcProviderConfig, oidcProvidersFrom } from "./sso-providers.ts";
 
 const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL("../../../templates", import.meta.url));
+/** Where `npm install` builds the template dependency caches (`kiln prepare-templates`, ADR 0007). */
+const DEFAULT_INSTALLED_TEMPLATE_CACHE_DIR = fileURLToPath(
+  new URL("../../../node_modules/.cache/kiln/templates", import.meta.url),
+);
 
 const Bool = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
@@ -40,14 +46,20 @@ const Env = z.object({
   KILN_SECRET_KEY: z.string().optional(),
   KILN_PUBLIC_URL: OptionalUrl,
   KILN_APP_DOMAIN: z.string().default("localhost"),
+  KILN_PUBLISH_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "a domain name")
+    .optional(),
   KILN_ALLOW_SAME_SITE_PREVIEWS: Bool.default(false),
   KILN_SIGNUP_OPEN: Bool.default(true),
+  KILN_PGLITE_THREAD: Bool.default(true),
   KILN_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
   KILN_REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   KILN_REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   KILN_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   KILN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   KILN_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  KILN_NOTIFY_EMAIL_DELAY_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   KILN_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(32),
   KILN_TRUST_PROXY: Bool.default(false),
   KILN_INVITATION_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
@@ -55,6 +67,7 @@ const Env = z.object({
   SMTP_FROM: z.string().default("Kiln <kiln@localhost>"),
   KILN_TEMPLATES_DIR: z.string().optional(),
   KILN_TEMPLATE_CACHE_DIR: z.string().optional(),
+  KILN_INSTALLED_TEMPLATE_CACHE_DIR: z.string().optional(),
   KILN_ALLOW_UNSANDBOXED: Bool.default(false),
   KILN_HIBERNATE_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(15),
   KILN_CHAT_EVENTS_DAYS: z.coerce.number().min(0).max(3650).default(14),
@@ -64,6 +77,15 @@ const Env = z.object({
   KILN_AGENT_MAX_STEPS: z.coerce.number().int().min(1).max(500).default(40),
   KILN_GIT_MAX_PUSH_BYTES: z.coerce.number().int().min(1024).default(209_715_200),
   KILN_GIT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  KILN_GIT_WARM_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  // Git with hosts outside Kiln (remotes/, ADR 0025): a CA bundle trusted besides the system's (a
+  // self-hosted GitLab's own CA), and the most one import or fetch may bring in.
+  KILN_GIT_CA_FILE: OptionalText,
+  KILN_GIT_TRANSFER_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(209_715_200),
   // Aggregate limits per org and per user (limits/); 0 = no limit.
   KILN_MAX_PROJECTS_PER_ORG: Cap.default(100),
   KILN_MAX_ORGS_PER_USER: Cap.default(10),
@@ -98,6 +120,11 @@ const Env = z.object({
   KILN_LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   KILN_LLM_RETRY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
   KILN_LLM_MAX_RETRY_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  // External deploy targets' APIs (deployments/targets/, ADR 0024): the providers' public roots by default.
+  KILN_VERCEL_API_URL: z.url().default("https://api.vercel.com"),
+  KILN_NETLIFY_API_URL: z.url().default("https://api.netlify.com"),
+  KILN_CLOUDFLARE_API_URL: z.url().default("https://api.cloudflare.com/client/v4"),
+  KILN_DEPLOY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
   // Destinations exempt from the egress address policy (@kiln/agent net/address-policy.ts) for every
   // server-side fetch, tenants' included: an intranet model server orgs may use, a local fake provider.
   KILN_EGRESS_ALLOW: z
@@ -106,6 +133,25 @@ const Env = z.object({
     .transform((text, ctx) => {
       try {
         return parseEgressAllow(text);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  // Extra certificate authorities (a PEM file) trusted for outbound https besides Node's bundled ones:
+  // an operator's own CA for internal webhook receivers.
+  KILN_EXTRA_CA_FILE: z.string().optional(),
+  // Webhook deliveries: the first retry's wait (each next one 4× longer) and the attempts before giving up.
+  KILN_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  KILN_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+  // Where custom domains' TXT records are looked up (domains/dns-check.ts): `ip` or `ip:port`, comma-separated;
+  // empty: the system's resolvers.
+  KILN_DNS_SERVERS: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      try {
+        return parseDnsServers(text);
       } catch (err) {
         ctx.addIssue({ code: "custom", message: (err as Error).message });
         return z.NEVER;
@@ -125,30 +171,48 @@ export interface KilnConfig {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** Embedded PGlite in a thread of its own (ADR 0022); off: on the server's thread. */
+  pgliteThread: boolean;
   logLevel: z.infer<typeof Env>["LOG_LEVEL"];
   secretKey: string | undefined;
   /** Origin users reach the studio at; used in links (invitations) and to decide cookie `Secure`. */
   publicUrl: string;
   appDomain: string;
+  /** Published sites live at `<project>--<org>.<publishDomain>` (deployments/host.ts); `apps.<appDomain>` by default. */
+  publishDomain: string;
   /**
    * Previews may share the studio's registrable domain (UNSAFE: a preview can then toss cookies at the
    * studio and counts as same-site); without it such a configuration refuses to start.
    */
   allowSameSitePreviews: boolean;
   signupOpen: boolean;
+  /** Single sign-on providers (sso-providers.ts). */
+  oidcProviders: OidcProviderConfig[];
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
   refreshReuseGraceSeconds: number;
   loginMaxAttempts: number;
   loginWindowSeconds: number;
   bodyLimitBytes: number;
+  /** External deploy targets (ADR 0024): each provider's API root and the pause between status polls. */
+  deployTargets: {
+    apiUrls: { vercel: string; netlify: string; "cloudflare-pages": string };
+    pollMs: number;
+  };
   /** Exemptions from the egress address policy (KILN_EGRESS_ALLOW); apply to every server-side fetch. */
   egressAllow: EgressAllowEntry[];
+  /** A PEM file of extra CAs for outbound https (KILN_EXTRA_CA_FILE). */
+  extraCaFile: string | undefined;
+  webhooks: { retryBaseMs: number; maxAttempts: number };
+  /** Resolvers for custom domains' TXT records (KILN_DNS_SERVERS); empty: the system's. */
+  dnsServers: string[];
   /**
    * Live streams (server-sent events) one user may hold open at once on this server, over all their
    * sessions and tokens; one more is refused with 429 `too_many_streams`. Counted per replica.
    */
   maxStreamsPerUser: number;
+  /** How long a notification's mail waits so that those close together leave in one (KILN_NOTIFY_EMAIL_DELAY_MS). */
+  notifyEmailDelayMs: number;
   trustProxy: boolean;
   invitationTtlDays: number;
   smtpUrl: string | undefined;
@@ -157,6 +221,11 @@ export interface KilnConfig {
   templatesDir: string;
   /** Shared, install-once template dependencies; must be on the data dir's filesystem for hard links. */
   templateCacheDir: string;
+  /**
+   * Template dependencies built at install time (`npm install` runs `kiln prepare-templates`), shared by
+   * every data dir on the same filesystem and only read by `kiln start`; undefined (set to "") = none.
+   */
+  installedTemplateCacheDir: string | undefined;
   /** Run project code directly on the host when it cannot sandbox (UNSAFE; ADR 0006). */
   allowUnsandboxed: boolean;
   /** Dev servers with no preview traffic for this long are stopped; the next visit wakes them. 0 = never. */
@@ -199,6 +268,12 @@ export interface KilnConfig {
     maxPushBytes: number;
     /** Wall-clock limit of one git request, upload included. */
     timeoutMs: number;
+    /** A project's warm git sandbox stops after this long without a request; 0 = a sandbox per request. */
+    warmIdleMs: number;
+    /** PEM file of CAs trusted for transfers with git hosts, besides the system's (KILN_GIT_CA_FILE). */
+    caFile: string | undefined;
+    /** Bytes one import, fetch or push with a git host may move. */
+    transferMaxBytes: number;
   };
 }
 
@@ -276,12 +351,15 @@ export function loadConfig(
     host: e.HOST,
     dataDir: path.resolve(e.KILN_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
+    pgliteThread: e.KILN_PGLITE_THREAD,
     logLevel: e.LOG_LEVEL,
     secretKey: e.KILN_SECRET_KEY,
     publicUrl: (e.KILN_PUBLIC_URL ?? defaultPublicUrl(e.HOST, port)).replace(/\/$/, ""),
     appDomain: e.KILN_APP_DOMAIN,
+    publishDomain: e.KILN_PUBLISH_DOMAIN ?? `apps.${e.KILN_APP_DOMAIN}`,
     allowSameSitePreviews: e.KILN_ALLOW_SAME_SITE_PREVIEWS,
     signupOpen: e.KILN_SIGNUP_OPEN,
+    oidcProviders: oidcProvidersFrom(env),
     accessTokenTtlSeconds: e.KILN_ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: e.KILN_REFRESH_TOKEN_TTL_DAYS,
     refreshReuseGraceSeconds: e.KILN_REFRESH_REUSE_GRACE_SECONDS,
@@ -289,7 +367,19 @@ export function loadConfig(
     loginWindowSeconds: e.KILN_LOGIN_WINDOW_SECONDS,
     bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES,
     egressAllow: e.KILN_EGRESS_ALLOW,
+    extraCaFile: e.KILN_EXTRA_CA_FILE,
+    webhooks: { retryBaseMs: e.KILN_WEBHOOK_RETRY_BASE_MS, maxAttempts: e.KILN_WEBHOOK_MAX_ATTEMPTS },
+    deployTargets: {
+      apiUrls: {
+        vercel: e.KILN_VERCEL_API_URL.replace(/\/+$/, ""),
+        netlify: e.KILN_NETLIFY_API_URL.replace(/\/+$/, ""),
+        "cloudflare-pages": e.KILN_CLOUDFLARE_API_URL.replace(/\/+$/, ""),
+      },
+      pollMs: e.KILN_DEPLOY_POLL_MS,
+    },
+    dnsServers: e.KILN_DNS_SERVERS,
     maxStreamsPerUser: e.KILN_MAX_STREAMS_PER_USER,
+    notifyEmailDelayMs: e.KILN_NOTIFY_EMAIL_DELAY_MS,
     trustProxy: e.KILN_TRUST_PROXY,
     invitationTtlDays: e.KILN_INVITATION_TTL_DAYS,
     smtpUrl: e.SMTP_URL,
@@ -298,6 +388,10 @@ export function loadConfig(
     templateCacheDir: path.resolve(
       e.KILN_TEMPLATE_CACHE_DIR ?? path.join(path.resolve(e.KILN_DATA_DIR), "cache", "templates"),
     ),
+    installedTemplateCacheDir:
+      e.KILN_INSTALLED_TEMPLATE_CACHE_DIR === ""
+        ? undefined
+        : path.resolve(e.KILN_INSTALLED_TEMPLATE_CACHE_DIR ?? DEFAULT_INSTALLED_TEMPLATE_CACHE_DIR),
     allowUnsandboxed: e.KILN_ALLOW_UNSANDBOXED,
     hibernateAfterMinutes: e.KILN_HIBERNATE_AFTER_MINUTES,
     chatEventsDays: e.KILN_CHAT_EVENTS_DAYS,
@@ -334,7 +428,13 @@ export function loadConfig(
       projectDiskBytes: e.KILN_PROJECT_DISK_MB * 1024 * 1024,
       diskCheckMs: e.KILN_DISK_CHECK_SECONDS * 1000,
     },
-    git: { maxPushBytes: e.KILN_GIT_MAX_PUSH_BYTES, timeoutMs: e.KILN_GIT_TIMEOUT_SECONDS * 1000 },
+    git: {
+      maxPushBytes: e.KILN_GIT_MAX_PUSH_BYTES,
+      timeoutMs: e.KILN_GIT_TIMEOUT_SECONDS * 1000,
+      warmIdleMs: e.KILN_GIT_WARM_SECONDS * 1000,
+      caFile: e.KILN_GIT_CA_FILE ?? e.KILN_EXTRA_CA_FILE,
+      transferMaxBytes: e.KILN_GIT_TRANSFER_MAX_BYTES,
+    },
     jobs: {
       instanceWorkerToken: e.KILN_WORKER_TOKEN,
       leaseMs: e.KILN_JOB_LEASE_SECONDS * 1000,
@@ -347,7 +447,24 @@ export function loadConfig(
   };
   const result = { ...config, ...overrides };
   refuseSameSitePreviews(result);
+  refuseSharedPublishDomain(result);
   return result;
+}
+
+/** Published sites are tenant code like previews: never on the studio's site, never on previews' hosts. */
+function refuseSharedPublishDomain(config: KilnConfig): void {
+  if (config.publishDomain === config.appDomain)
+    throw new ValidationError(
+      `invalid configuration: KILN_PUBLISH_DOMAIN: published sites and previews would share the hosts ` +
+        `*.${config.appDomain}; give published sites a domain of their own (e.g. apps.${config.appDomain})`,
+    );
+  if (config.allowSameSitePreviews) return;
+  const site = sharedPreviewSite(config.publicUrl, config.publishDomain);
+  if (site)
+    throw new ValidationError(
+      `invalid configuration: KILN_PUBLISH_DOMAIN: published sites at *.${config.publishDomain} share the ` +
+        `site ${site} with the studio at ${config.publicUrl}; serve them from a domain of their own`,
+    );
 }
 
 /** Said at start-up rather than found out later: the studio would be open to cookie tossing by previews. */
@@ -362,4 +479,15 @@ function refuseSameSitePreviews(config: KilnConfig): void {
       "KILN_ALLOW_SAME_SITE_PREVIEWS=1 to accept that risk.",
     { appDomain: config.appDomain, publicUrl: config.publicUrl, site },
   );
+}
+
+/** `KILN_DNS_SERVERS`: comma-separated `ip`, `ip:port` or `[ipv6]:port` (domains/dns-check.ts uses them). */
+function parseDnsServers(text: string): string[] {
+  const servers = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  // Node's resolver checks each one with the parser it will use, and names the one it refuses.
+  if (servers.length > 0) new Resolver().setServers(servers);
+  return servers;
 }

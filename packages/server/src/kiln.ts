@@ -1,21 +1,28 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { AddressPolicy } from "@kiln/agent";
+import { AddressPolicy, createEgressFetch } from "@kiln/agent";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildApp, type Services } from "./app.ts";
+import { ProjectArchives } from "./archive/service.ts";
 import { AccountService } from "./auth/account.ts";
+import { AccountDeletionService } from "./auth/account-deletion.ts";
 import { ApiTokenService } from "./auth/api-tokens.ts";
 import { CsrfTokens } from "./auth/csrf.ts";
 import { EmailVerificationService } from "./auth/email-verification.ts";
+import { OidcClients } from "./auth/oidc/clients.ts";
+import { OrgSsoService } from "./auth/oidc/org-sso.ts";
+import { OidcService } from "./auth/oidc/service.ts";
+import { PasswordResetService } from "./auth/password-reset.ts";
 import { RateLimiter } from "./auth/rate-limiter.ts";
 import { AuthService } from "./auth/service.ts";
 import { AccessTokens } from "./auth/tokens.ts";
 import { createTaskBoard } from "./board/tasks/index.ts";
 import { onJobFinished } from "./board/tasks/job-results.ts";
 import { TaskReviews } from "./board/tasks/review.ts";
+import { createBudgets } from "./budgets/index.ts";
 import { createChats } from "./chats/index.ts";
 import { pruneChatEvents } from "./chats/retention.ts";
 import type { KilnConfig } from "./config.ts";
@@ -24,14 +31,19 @@ import { lockDataDir } from "./db/data-dir-lock.ts";
 import { scheduleHousekeeping } from "./db/housekeeping.ts";
 import { loggerOptions } from "./db/log-safe.ts";
 import { migrateAll } from "./db/migrate.ts";
+import { createDeployments } from "./deployments/index.ts";
 import { createDevServers } from "./devserver/index.ts";
 import type { DevServerManager } from "./devserver/manager.ts";
 import { prewarmWorkspace } from "./devserver/prewarm.ts";
+import { dnsChallengeLookup } from "./domains/dns-check.ts";
+import { createDomains } from "./domains/index.ts";
 import { FileEvents } from "./files/events.ts";
 import { FileService } from "./files/service.ts";
 import { FileWatches } from "./files/watches.ts";
 import { GitAccess } from "./git/access.ts";
 import { GitBackend } from "./git/backend.ts";
+import { GitHostActions } from "./git-hosts/actions.ts";
+import { GitHostService } from "./git-hosts/service.ts";
 import { ProjectHistory } from "./history/service.ts";
 import { InvitationService } from "./invitations/service.ts";
 import { compactJobEvents } from "./jobs/compaction.ts";
@@ -41,6 +53,8 @@ import { LlmService } from "./llm/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
 import { SmtpMailer } from "./mail/smtp-mailer.ts";
 import { MemberService } from "./members/service.ts";
+import { createNotifications } from "./notifications/index.ts";
+import { allEvents } from "./orgs/events.ts";
 import { OrgService } from "./orgs/service.ts";
 import { PreviewTokens } from "./preview/access.ts";
 import { createPreview } from "./preview/index.ts";
@@ -50,6 +64,8 @@ import { forgetDeleted } from "./projects/forget.ts";
 import { ProjectService } from "./projects/service.ts";
 import { ProjectStorage } from "./projects/storage.ts";
 import { ProjectTouches } from "./projects/touch.ts";
+import { GitRemotes } from "./remotes/service.ts";
+import { GitTransfers } from "./remotes/transfer.ts";
 import {
   DisabledDriver,
   openSandboxDriver,
@@ -62,6 +78,7 @@ import { TemplateRegistry } from "./templates/registry.ts";
 import { TemplateService } from "./templates/service.ts";
 import { SpareWorkspaces } from "./templates/spares.ts";
 import { TerminalService } from "./terminal/service.ts";
+import { createWebhooks } from "./webhooks/index.ts";
 
 export interface Kiln {
   app: FastifyInstance;
@@ -111,7 +128,11 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
   try {
     database =
       options.database ??
-      (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: path.join(config.dataDir, "db") }));
+      (await openDatabase({
+        databaseUrl: config.databaseUrl,
+        pgliteDir: path.join(config.dataDir, "db"),
+        pgliteInProcess: !config.pgliteThread,
+      }));
   } catch (err) {
     await unlock();
     throw err;
@@ -127,12 +148,16 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const driver = await openDriver(config, logger);
     const storage = new ProjectStorage(config.dataDir, {
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
+      onRemoved: (projectId) => void driver.forget?.(projectId)?.catch(() => {}),
     });
     const templates = new TemplateService(
       await TemplateRegistry.load(config.templatesDir),
       config.templateCacheDir,
       logger,
-      { guestUid: driver.guestUid },
+      {
+        guestUid: driver.guestUid,
+        ...(config.installedTemplateCacheDir ? { installed: config.installedTemplateCacheDir } : {}),
+      },
     );
     const mailer =
       options.mailer ??
@@ -208,14 +233,79 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       gateway: preview,
       errors: previewErrors,
       handoffs: previewHandoffs,
+      shares: shareLinks,
     } = createPreview({
       database,
+      projects,
       tokens: previewTokens,
       publicUrl: config.publicUrl,
       appDomain: config.appDomain,
       devServers,
     });
     const history = new ProjectHistory({ storage, driver, events: fileEvents });
+    // One address policy for every server-side fetch to a destination a tenant chose (model providers,
+    // web_fetch, deploy targets); the operator's KILN_EGRESS_ALLOW is its only exemption.
+    const egress = new AddressPolicy({ allow: config.egressAllow });
+    const webhooks = createWebhooks({ database, secrets, egress, projects, orgs, config, log: logger });
+    const notifications = createNotifications({
+      database,
+      mailer,
+      orgs,
+      publicUrl: config.publicUrl,
+      emailDelayMs: config.notifyEmailDelayMs,
+      log: logger,
+    });
+    // What happened in an org reaches its webhooks and the people it concerns.
+    const orgEvents = allEvents(webhooks.events, notifications.triggers.events);
+    const {
+      service: deployments,
+      targets: deployTargets,
+      sites,
+      processes: siteProcesses,
+      versions,
+      collect: collectArtifacts,
+    } = createDeployments({
+      database,
+      events: orgEvents,
+      idleMs: config.hibernateAfterMinutes * 60_000,
+      dataDir: config.dataDir,
+      publicUrl: config.publicUrl,
+      publishDomain: config.publishDomain,
+      projects,
+      templates,
+      storage,
+      driver,
+      limits,
+      env: projectEnv,
+      history,
+      secrets,
+      egress,
+      targets: config.deployTargets,
+      log: logger,
+    });
+    const domains = createDomains({
+      database,
+      projects,
+      sites,
+      publicUrl: config.publicUrl,
+      appDomain: config.appDomain,
+      publishDomain: config.publishDomain,
+      dnsServers: config.dnsServers,
+    });
+    const archives = new ProjectArchives({
+      projects,
+      storage,
+      history,
+      manifestOf: (template) => {
+        try {
+          return templates.get(template).manifest;
+        } catch {
+          return undefined; // a template this server no longer has
+        }
+      },
+      ownerOf: (projectId) => driver.workspaceOwner(projectId),
+      spoolDir: path.join(config.dataDir, "tmp", "imports"),
+    });
     const git = {
       access: new GitAccess({ database, orgs, projects }),
       backend: new GitBackend({
@@ -225,11 +315,54 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         events: fileEvents,
         limits: config.git,
         disk: limits.disk,
+        // A project's warm git sandbox is one of its live sandboxes (org budgets, disk watchdog).
+        warmDriver: (orgId, projectId) => limits.guard({ kind: "command", orgId, projectId }, driver),
       }),
     };
-    // One address policy for every server-side fetch to a destination a tenant chose (model providers,
-    // web_fetch); the operator's KILN_EGRESS_ALLOW is its only exemption.
-    const egress = new AddressPolicy({ allow: config.egressAllow });
+    const transfers = new GitTransfers({
+      driver,
+      policy: egress,
+      tmpRoot: path.join(config.dataDir, "tmp", "git-transfers"),
+      caFile: config.git.caFile,
+      maxBytes: config.git.transferMaxBytes,
+      timeoutMs: config.git.timeoutMs,
+    });
+    // Connected git hosts (ADR 0028): their REST APIs through the egress fetch (the operator's CAs too).
+    const hosts = new GitHostService({
+      database,
+      secrets,
+      fetch: createEgressFetch(egress, {
+        ...(config.extraCaFile ? { ca: readFileSync(config.extraCaFile, "utf8") } : {}),
+      }),
+    });
+    const remotes = {
+      remotes: new GitRemotes({
+        hosts: {
+          credentials: async (org, id) => {
+            const host = await hosts.open(org, id);
+            return { auth: host.auth, gitOrigin: host.gitOrigin };
+          },
+        },
+        database,
+        projects,
+        storage,
+        history,
+        transfers,
+        events: fileEvents,
+        timeoutMs: config.git.timeoutMs,
+        sandboxFor: (orgId, projectId) => limits.guard({ kind: "command", orgId, projectId }, driver),
+      }),
+      imports: {
+        database,
+        projects,
+        transfers,
+        timeoutMs: config.git.timeoutMs,
+        sandboxFor: (orgId: string, projectId: string) =>
+          limits.guard({ kind: "command", orgId, projectId }, driver),
+      },
+    };
+    // Spend budgets (ADR 0029): the gateway's middleware reserves and settles every model call against them.
+    const budgets = createBudgets({ database, mailer, publicUrl: config.publicUrl, log: logger });
     const llm = new LlmService({
       database,
       secrets,
@@ -237,6 +370,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       egress,
       log: logger,
       dataDir: config.dataDir,
+      budgets: budgets.ledger,
     });
     const files = new FileService(projects, storage, {
       events: fileEvents,
@@ -285,6 +419,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
             return tokens ? { tokens } : undefined;
           },
         },
+        { name: "collect unused artifacts", run: collectArtifacts },
         {
           name: "compact job events",
           run: async () => {
@@ -302,13 +437,51 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     const jobs = createJobs({ database, config, log: logger });
     board.automation.useJobStarter(jobs);
     jobs.onFinished(onJobFinished({ database, orgs, commands: board.tasks.commands, log: logger }));
-    const reviews = new TaskReviews({ database, projects, commands: board.tasks.commands, history, jobs });
+    jobs.onFinished(webhooks.onJobFinished);
+    jobs.onFinished(notifications.triggers.onJobFinished);
+    board.tasks.commands.onEvents(webhooks.onTaskEvents);
+    board.tasks.commands.onEvents(notifications.triggers.onTaskEvents);
+    const reviews = new TaskReviews({
+      database,
+      projects,
+      commands: board.tasks.commands,
+      history,
+      jobs,
+      // Merged into main: the project's deploy targets with auto-deploy on get it (in the background), and
+      // the org's webhooks hear of it.
+      onMerged: (org, projectId, userId, merge) => {
+        void deployments.autoDeploy(org, projectId, userId);
+        webhooks.events.emit(org.id, "review.merged", projectId, { ...merge, mergedBy: userId });
+      },
+    });
+    const gitHosts = {
+      hosts,
+      actions: new GitHostActions({
+        hosts,
+        remotes: remotes.remotes,
+        imports: remotes.imports,
+        reviews,
+        tasks: board.tasks,
+      }),
+    };
     git.access.useJobTokens({ verify: (token) => jobs.verifyJobToken(token) });
     // What a deleted project or org leaves outside its schema and files, in this order: the preview stops
     // resolving its hosts, its dev server, terminals and agent turns stop (so nothing writes into removed
     // files), then caches and queued jobs go.
-    forgetDeleted({ orgs, projects }, [preview, devServers, terminals, chatEngine, previewErrors, llm, jobs]);
+    forgetDeleted({ orgs, projects }, [
+      preview,
+      devServers,
+      terminals,
+      chatEngine,
+      previewErrors,
+      llm,
+      jobs,
+      git.backend,
+      siteProcesses,
+    ]);
     await jobs.start();
+    webhooks.dispatcher.start();
+    await notifications.mail.start();
     const verification = new EmailVerificationService({
       database,
       mailer,
@@ -320,10 +493,47 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       attemptLimiter: new RateLimiter(database, 10, 900),
       options: { publicUrl: config.publicUrl, log: logger },
     });
+    const oidcClients = new OidcClients(config.oidcProviders, egress);
+    const orgSso = new OrgSsoService({
+      database,
+      clients: oidcClients,
+      lookup: dnsChallengeLookup(config.dnsServers),
+      reserved: {
+        publicUrl: config.publicUrl,
+        appDomain: config.appDomain,
+        publishDomain: config.publishDomain,
+      },
+    });
+    const oidc = new OidcService({
+      clients: oidcClients,
+      database,
+      orgs,
+      orgSso,
+      secrets,
+      publicUrl: config.publicUrl,
+      signupOpen: config.signupOpen,
+      log: logger,
+    });
     const services: Services = {
       database,
       orgs,
       verification,
+      // Reset mails: 5 an hour per address; 20 requests or link tries a quarter hour per client address.
+      passwordReset: new PasswordResetService({
+        database,
+        mailer,
+        addressLimiter: new RateLimiter(database, 5, 3600),
+        clientLimiter: new RateLimiter(database, 20, 900),
+        options: { publicUrl: config.publicUrl, log: logger },
+      }),
+      secrets,
+      oidc,
+      orgSso,
+      accountDeletion: new AccountDeletionService({
+        database,
+        orgs,
+        passwordLimiter: new RateLimiter(database, config.loginMaxAttempts, config.loginWindowSeconds),
+      }),
       account: new AccountService({
         database,
         verification,
@@ -345,11 +555,12 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         },
       }),
       apiTokens: new ApiTokenService(database),
-      members: new MemberService(database),
+      members: new MemberService(database, orgEvents),
       invitations: new InvitationService(database, mailer, {
         publicUrl: config.publicUrl,
         ttlDays: config.invitationTtlDays,
         log: logger,
+        events: orgEvents,
       }),
       projects,
       projectEnv,
@@ -360,6 +571,9 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       preview,
       terminals,
       llm,
+      budgets: budgets.service,
+      budgetLedger: budgets.ledger,
+      notifications: notifications.service,
       history,
       previewErrors,
       chats,
@@ -370,7 +584,19 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       automation: board.automation,
       git,
       jobs,
+      deployments,
+      deployTargets,
+      sites,
+      siteProcesses,
+      shareLinks,
+      versions,
+      domains,
+      archives,
+      webhooks: webhooks.service,
+      remotes,
+      gitHosts,
     };
+    services.auth.useSessionCheck((session) => oidc.recheck(session));
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });
     await app.ready();
@@ -395,14 +621,19 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         spares.close();
         limits.close();
         preview.close();
+        await deployments.close();
+        await siteProcesses.close();
         history.close();
         git.backend.close();
         stopHousekeeping();
         await chatEngine.close();
         await jobs.close();
+        await webhooks.dispatcher.stop();
+        await notifications.mail.close();
         await app.close();
         fileWatches.close();
         await Promise.all([devServers.close(), terminals.close(), llm.close()]);
+        await budgets.ledger.flush();
         await touches.close();
         driver.close?.();
         if (mailer instanceof SmtpMailer) mailer.close();
@@ -419,7 +650,10 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
 
 async function openDriver(config: KilnConfig, logger: FastifyBaseLogger): Promise<SandboxDriver> {
   try {
-    const { driver, check } = await openSandboxDriver({ allowUnsandboxed: config.allowUnsandboxed });
+    const { driver, check } = await openSandboxDriver({
+      allowUnsandboxed: config.allowUnsandboxed,
+      egressAllow: config.egressAllow,
+    });
     for (const warning of check.warnings) logger.warn({ driver: driver.name }, warning);
     if (driver.unsandboxed)
       logger.error("KILN_ALLOW_UNSANDBOXED=1: project code runs UNSANDBOXED on this host");

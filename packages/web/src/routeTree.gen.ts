@@ -11,12 +11,14 @@
 import { Route as rootRouteImport } from "./routes/__root.tsx";
 import { Route as IndexRouteImport } from "./routes/index.tsx";
 import { Route as AppRouteImport } from "./routes/_app.tsx";
+import { Route as ForgotPasswordRouteImport } from "./routes/forgot-password.tsx";
 import { Route as LoginRouteImport } from "./routes/login.tsx";
 import { Route as SignupRouteImport } from "./routes/signup.tsx";
 import { Route as VerifyEmailRouteImport } from "./routes/verify-email.tsx";
 import { Route as AppOrgRouteImport } from "./routes/_app/$org.tsx";
 import { Route as AppAccountRouteImport } from "./routes/_app/account.tsx";
 import { Route as InviteTokenRouteImport } from "./routes/invite.$token.tsx";
+import { Route as ResetPasswordTokenRouteImport } from "./routes/reset-password.$token.tsx";
 import { Route as VerifyEmailTokenRouteImport } from "./routes/verify-email_.$token.tsx";
 import { Route as AppOrgIndexRouteImport } from "./routes/_app/$org/index.tsx";
 import { Route as AppOrgProjectRouteImport } from "./routes/_app/$org/$project.tsx";
@@ -31,6 +33,11 @@ const IndexRoute = IndexRouteImport.update({
 } as any);
 const AppRoute = AppRouteImport.update({
   id: "/_app",
+  getParentRoute: () => rootRouteImport,
+} as any);
+const ForgotPasswordRoute = ForgotPasswordRouteImport.update({
+  id: "/forgot-password",
+  path: "/forgot-password",
   getParentRoute: () => rootRouteImport,
 } as any);
 const LoginRoute = LoginRouteImport.update({
@@ -61,6 +68,11 @@ const AppAccountRoute = AppAccountRouteImport.update({
 const InviteTokenRoute = InviteTokenRouteImport.update({
   id: "/invite/$token",
   path: "/invite/$token",
+  getParentRoute: () => rootRouteImport,
+} as any);
+const ResetPasswordTokenRoute = ResetPasswordTokenRouteImport.update({
+  id: "/reset-password/$token",
+  path: "/reset-password/$token",
   getParentRoute: () => rootRouteImport,
 } as any);
 const VerifyEmailTokenRoute = VerifyEmailTokenRouteImport.update({
@@ -96,12 +108,14 @@ const AppOrgProjectSettingsRoute = AppOrgProjectSettingsRouteImport.update({
 
 export interface FileRoutesByFullPath {
   "/": typeof IndexRoute;
+  "/forgot-password": typeof ForgotPasswordRoute;
   "/login": typeof LoginRoute;
   "/signup": typeof SignupRoute;
   "/verify-email": typeof VerifyEmailRoute;
   "/$org": typeof AppOrgRouteWithChildren;
   "/account": typeof AppAccountRoute;
   "/invite/$token": typeof InviteTokenRoute;
+  "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email/$token": typeof VerifyEmailTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
   "/$org/settings": typeof AppOrgSettingsRoute;
@@ -111,11 +125,13 @@ export interface FileRoutesByFullPath {
 }
 export interface FileRoutesByTo {
   "/": typeof IndexRoute;
+  "/forgot-password": typeof ForgotPasswordRoute;
   "/login": typeof LoginRoute;
   "/signup": typeof SignupRoute;
   "/verify-email": typeof VerifyEmailRoute;
   "/account": typeof AppAccountRoute;
   "/invite/$token": typeof InviteTokenRoute;
+  "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email/$token": typeof VerifyEmailTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
   "/$org/settings": typeof AppOrgSettingsRoute;
@@ -127,12 +143,14 @@ export interface FileRoutesById {
   __root__: typeof rootRouteImport;
   "/": typeof IndexRoute;
   "/_app": typeof AppRouteWithChildren;
+  "/forgot-password": typeof ForgotPasswordRoute;
   "/login": typeof LoginRoute;
   "/signup": typeof SignupRoute;
   "/verify-email": typeof VerifyEmailRoute;
   "/_app/$org": typeof AppOrgRouteWithChildren;
   "/_app/account": typeof AppAccountRoute;
   "/invite/$token": typeof InviteTokenRoute;
+  "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email_/$token": typeof VerifyEmailTokenRoute;
   "/_app/$org/$project": typeof AppOrgProjectRoute;
   "/_app/$org/settings": typeof AppOrgSettingsRoute;
@@ -144,12 +162,14 @@ export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath;
   fullPaths:
     | "/"
+    | "/forgot-password"
     | "/login"
     | "/signup"
     | "/verify-email"
     | "/$org"
     | "/account"
     | "/invite/$token"
+    | "/reset-password/$token"
     | "/verify-email/$token"
     | "/$org/$project"
     | "/$org/settings"
@@ -159,11 +179,13 @@ export interface FileRouteTypes {
   fileRoutesByTo: FileRoutesByTo;
   to:
     | "/"
+    | "/forgot-password"
     | "/login"
     | "/signup"
     | "/verify-email"
     | "/account"
     | "/invite/$token"
+    | "/reset-password/$token"
     | "/verify-email/$token"
     | "/$org/$project"
     | "/$org/settings"
@@ -174,12 +196,14 @@ export interface FileRouteTypes {
     | "__root__"
     | "/"
     | "/_app"
+    | "/forgot-password"
     | "/login"
     | "/signup"
     | "/verify-email"
     | "/_app/$org"
     | "/_app/account"
     | "/invite/$token"
+    | "/reset-password/$token"
     | "/verify-email_/$token"
     | "/_app/$org/$project"
     | "/_app/$org/settings"
@@ -191,10 +215,12 @@ export interface FileRouteTypes {
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute;
   AppRoute: typeof AppRouteWithChildren;
+  ForgotPasswordRoute: typeof ForgotPasswordRoute;
   LoginRoute: typeof LoginRoute;
   SignupRoute: typeof SignupRoute;
   VerifyEmailRoute: typeof VerifyEmailRoute;
   InviteTokenRoute: typeof InviteTokenRoute;
+  ResetPasswordTokenRoute: typeof ResetPasswordTokenRoute;
   VerifyEmailTokenRoute: typeof VerifyEmailTokenRoute;
 }
 
@@ -212,6 +238,13 @@ declare module "@tanstack/react-router" {
       path: "";
       fullPath: "/";
       preLoaderRoute: typeof AppRouteImport;
+      parentRoute: typeof rootRouteImport;
+    };
+    "/forgot-password": {
+      id: "/forgot-password";
+      path: "/forgot-password";
+      fullPath: "/forgot-password";
+      preLoaderRoute: typeof ForgotPasswordRouteImport;
       parentRoute: typeof rootRouteImport;
     };
     "/login": {
@@ -254,6 +287,13 @@ declare module "@tanstack/react-router" {
       path: "/invite/$token";
       fullPath: "/invite/$token";
       preLoaderRoute: typeof InviteTokenRouteImport;
+      parentRoute: typeof rootRouteImport;
+    };
+    "/reset-password/$token": {
+      id: "/reset-password/$token";
+      path: "/reset-password/$token";
+      fullPath: "/reset-password/$token";
+      preLoaderRoute: typeof ResetPasswordTokenRouteImport;
       parentRoute: typeof rootRouteImport;
     };
     "/verify-email_/$token": {
@@ -335,10 +375,12 @@ const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren);
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
   AppRoute: AppRouteWithChildren,
+  ForgotPasswordRoute: ForgotPasswordRoute,
   LoginRoute: LoginRoute,
   SignupRoute: SignupRoute,
   VerifyEmailRoute: VerifyEmailRoute,
   InviteTokenRoute: InviteTokenRoute,
+  ResetPasswordTokenRoute: ResetPasswordTokenRoute,
   VerifyEmailTokenRoute: VerifyEmailTokenRoute,
 };
 export const routeTree = rootRouteImport

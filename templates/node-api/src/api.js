@@ -11,6 +11,9 @@ const todos = [
 export async function handleApi(req, res, url) {
   const route = `${req.method} ${url.pathname}`;
 
+  // Kiln asks this once a published copy starts: 200 means it is up.
+  if (route === "GET /api/health") return sendJson(res, 200, { ok: true });
+
   if (route === "GET /api/hello") {
     const name = url.searchParams.get("name") || "world";
     return sendJson(res, 200, { message: `Hello, ${name}!`, time: new Date().toISOString() });

@@ -112,9 +112,15 @@ export class AddressPolicy {
         });
     if (addresses.length === 0) throw new EgressUnresolvedError(host);
     if (!literal && this.#allowsName(host, port)) return addresses;
-    const own = new Set(this.#hostAddresses());
+    // Asked only when an address is public and not exempt: the only case it decides (listing the host's
+    // interfaces was a quarter of a millisecond of every model call).
+    let own: Set<string> | undefined;
+    const hostAddresses = () => {
+      own ??= new Set(this.#hostAddresses());
+      return own;
+    };
     for (const { address } of addresses) {
-      const reason = this.refusal(address, port, own);
+      const reason = this.refusal(address, port, hostAddresses);
       if (reason) {
         const subject = literal ? `${address} is` : `${host} resolves to ${address},`;
         throw new EgressRefusedError(host, `${subject} ${reason}; only public addresses can be fetched`);
@@ -127,14 +133,22 @@ export class AddressPolicy {
   refusal(
     address: string,
     port: number,
-    own: Set<string> = new Set(this.#hostAddresses()),
+    own: () => Set<string> = () => new Set(this.#hostAddresses()),
   ): string | undefined {
     const canonical = canonicalAddress(address);
     if (!canonical) return "not an IP address";
     if (this.#allowsAddress(canonical, port)) return undefined;
     if (!isPublicAddress(canonical)) return "a private, loopback, link-local or otherwise internal address";
-    if (own.has(canonical)) return "an address of this server itself";
+    if (own().has(canonical)) return "an address of this server itself";
     return undefined;
+  }
+
+  /** Whether the operator exempted this URL's host (by name, or an IP literal by address or range). */
+  exempts(url: URL): boolean {
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
+    const canonical = isIP(host) ? canonicalAddress(host) : undefined;
+    return canonical ? this.#allowsAddress(canonical, port) : this.#allowsName(host, port);
   }
 
   #allowsName(host: string, port: number): boolean {

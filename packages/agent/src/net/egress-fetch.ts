@@ -2,11 +2,14 @@ import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import { Readable } from "node:stream";
+import tls from "node:tls";
 import type { AddressPolicy, ResolvedAddress } from "./address-policy.ts";
 
 export interface EgressFetchOptions {
   /** Redirects followed when `redirect` is "follow" (the default); each hop is checked again. */
   maxRedirects?: number;
+  /** Extra certificate authorities trusted for https, besides Node's bundled ones (an operator's own CA). */
+  ca?: string;
 }
 
 // Credentials meant for one origin must not be replayed to another one a redirect names.
@@ -21,7 +24,13 @@ const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie", "x
 export function createEgressFetch(policy: AddressPolicy, options: EgressFetchOptions = {}): typeof fetch {
   const maxRedirects = options.maxRedirects ?? 5;
   // Pools of this fetch alone: a kept-alive socket was connected to an address this policy allowed.
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const agents = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({
+      keepAlive: true,
+      ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
+    }),
+  };
   return async (input, init = {}) => {
     let url = new URL(input instanceof Request ? input.url : String(input));
     let method = (init.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
@@ -30,6 +39,12 @@ export function createEgressFetch(policy: AddressPolicy, options: EgressFetchOpt
       throw new TypeError("egress fetch takes a request body in init.body, not in a Request");
     }
     let body = init.body ?? undefined;
+    // A form (OAuth token requests): sent as fetch would, urlencoded.
+    if (body instanceof URLSearchParams) {
+      if (!headers.has("content-type"))
+        headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
+      body = body.toString();
+    }
     if (body !== undefined && body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) {
       throw new TypeError("egress fetch sends only string or byte bodies");
     }

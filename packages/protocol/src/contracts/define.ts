@@ -47,8 +47,11 @@ export interface RouteDef {
   params?: AnySchema;
   query?: AnySchema;
   body?: AnySchema;
-  /** The success status; 200 unless said. */
-  status?: 200 | 201 | 202 | 204;
+  /**
+   * The success status; 200 unless said. 302: a browser navigation answered with a redirect (an OAuth
+   * hop); the handler sends it, and `response` is `z.null()`.
+   */
+  status?: 200 | 201 | 202 | 204 | 302;
   /** The success body: JSON, or for a stream each event's data; `z.null()` for a 204. */
   response: AnySchema;
   /**
@@ -56,6 +59,16 @@ export interface RouteDef {
    * once access is checked); `websocket` only upgrades (426 without an Upgrade header).
    */
   stream?: "sse" | "websocket";
+  /**
+   * The success body's media type when it is not JSON (a download): the handler sends the bytes through the
+   * reply, and `response` describes them (`ZipBytes`).
+   */
+  produces?: string;
+  /**
+   * The request body is a raw upload of this media type, handed to the handler unread as a stream (it
+   * enforces its own size limit); any other type is the handler's to refuse. Takes no `body` schema.
+   */
+  upload?: string;
   /** Failures particular to this route (not-found codes of its ids, conflicts); the common ones are implied. */
   errors?: readonly ErrorCode[];
 }

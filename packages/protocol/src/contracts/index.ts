@@ -1,22 +1,34 @@
 import { auth } from "./auth.ts";
 import { automation } from "./automation.ts";
+import { budgets } from "./budgets.ts";
 import { chats } from "./chats.ts";
 import type { AnyRoute } from "./define.ts";
+import { deployTargets } from "./deploy-targets.ts";
+import { deploymentRuntime } from "./deployment-runtime.ts";
+import { deploymentShares } from "./deployment-shares.ts";
+import { deployments } from "./deployments.ts";
+import { domains } from "./domains.ts";
 import { files } from "./files.ts";
+import { gitHosts } from "./git-hosts.ts";
 import { history } from "./history.ts";
 import { invitations } from "./invitations.ts";
 import { jobs } from "./jobs.ts";
 import { llm } from "./llm.ts";
 import { members } from "./members.ts";
+import { notifications } from "./notifications.ts";
 import { ops } from "./ops.ts";
+import { orgSso } from "./org-sso.ts";
 import { orgs } from "./orgs.ts";
 import { previewErrors } from "./preview-errors.ts";
 import { projectEnv } from "./project-env.ts";
 import { projects } from "./projects.ts";
+import { remotes } from "./remotes.ts";
 import { runtime } from "./runtime.ts";
+import { shareLinks } from "./share-links.ts";
 import { tasks } from "./tasks.ts";
 import { templates } from "./templates.ts";
 import { terminals } from "./terminals.ts";
+import { webhooks } from "./webhooks.ts";
 import { workers } from "./workers.ts";
 import { workflows } from "./workflows.ts";
 
@@ -35,19 +47,31 @@ export const routes = {
   invitations,
   projects,
   projectEnv,
+  deployments,
+  deployTargets,
+  shareLinks,
+  deploymentShares,
+  deploymentRuntime,
+  domains,
   templates,
   files,
   runtime,
   previewErrors,
   terminals,
   history,
+  remotes,
+  gitHosts,
   chats,
   tasks,
+  orgSso,
+  webhooks,
   workflows,
   automation,
   jobs,
   workers,
   llm,
+  budgets,
+  notifications,
 };
 
 /** The routes as one list. */

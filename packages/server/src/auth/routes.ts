@@ -3,9 +3,11 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { type ClientMeta, principalOf } from "../http/principal.ts";
 import type { OrgRouter } from "../orgs/router.ts";
 import type { AccountService } from "./account.ts";
+import type { AccountDeletionService } from "./account-deletion.ts";
 import type { ApiTokenService } from "./api-tokens.ts";
 import { clearSessionCookies, sessionCookieNames, setSessionCookies } from "./cookies.ts";
 import type { EmailVerificationService } from "./email-verification.ts";
+import type { PasswordResetService } from "./password-reset.ts";
 import type { AuthService, IssuedSession } from "./service.ts";
 
 function meta(request: FastifyRequest): ClientMeta {
@@ -24,10 +26,12 @@ export function authRoutes(
     account: AccountService;
     apiTokens: ApiTokenService;
     verification: EmailVerificationService;
+    passwordReset: PasswordResetService;
+    accountDeletion: AccountDeletionService;
     secureCookies: boolean;
   },
 ): void {
-  const { auth, account, apiTokens, verification, secureCookies } = deps;
+  const { auth, account, apiTokens, verification, passwordReset, accountDeletion, secureCookies } = deps;
   const names = sessionCookieNames(secureCookies);
   const c = routes.auth;
 
@@ -48,6 +52,13 @@ export function authRoutes(
   router.handle(c.login, async (request, reply) =>
     sendSession(reply, await auth.login(request.body, meta(request))),
   );
+  router.handle(c.requestPasswordReset, async (request) =>
+    passwordReset.request(request.body.email, request.ip),
+  );
+  router.handle(c.resetPassword, async (request, reply) => {
+    const userId = await passwordReset.reset(request.body.token, request.body.password, request.ip);
+    return sendSession(reply, await auth.signIn(userId, meta(request)));
+  });
   router.handle(c.refresh, async (request, reply) =>
     sendSession(reply, await auth.refresh(request.cookies[names.refresh], csrfOf(request, names.csrf))),
   );
@@ -65,6 +76,12 @@ export function authRoutes(
   router.handle(c.changePassword, async (request) =>
     account.changePassword(principalOf(request), request.body),
   );
+  router.handle(c.accountDeletionPlan, async (request) => accountDeletion.plan(principalOf(request)));
+  router.handle(c.deleteAccount, async (request, reply) => {
+    await accountDeletion.delete(principalOf(request), request.body.password);
+    clearSessionCookies(reply, secureCookies);
+    return { ok: true as const };
+  });
   router.handle(c.listSessions, async (request) => account.listSessions(principalOf(request)));
   router.handle(c.revokeOtherSessions, async (request) => account.revokeOthers(principalOf(request)));
   router.handle(c.revokeSession, async (request) => {

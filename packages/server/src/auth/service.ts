@@ -52,6 +52,12 @@ export class AuthService {
   readonly #verification: EmailVerificationService;
   readonly #options: AuthOptions;
   readonly #log: { warn(obj: object, msg: string): void };
+  #sessionCheck: ((session: typeof sessions.$inferSelect) => Promise<boolean>) | undefined;
+
+  /** Asked at each refresh whether the session still holds (auth/oidc: the provider still vouches). */
+  useSessionCheck(check: (session: typeof sessions.$inferSelect) => Promise<boolean>): void {
+    this.#sessionCheck = check;
+  }
 
   constructor(deps: {
     database: Database;
@@ -129,6 +135,15 @@ export class AuthService {
     return this.#database.transaction((tx) => this.#startSession(tx, user, meta));
   }
 
+  /** A new session for an account that proved itself another way (a password reset link). */
+  async signIn(userId: string, meta: ClientMeta): Promise<IssuedSession> {
+    return this.#database.transaction(async (tx) => {
+      const [user] = await tx.select().from(users).where(eq(users.id, userId));
+      if (!user) throw new UnauthenticatedError("token_invalid", "user no longer exists");
+      return this.#startSession(tx, user, meta);
+    });
+  }
+
   /**
    * Rotates a refresh token. A token presented twice means it leaked (or two tabs raced): within the
    * grace period the second caller is told to retry with the newer cookie; after it, the whole session
@@ -150,7 +165,7 @@ export class AuthService {
             | "refresh_token_reused"
             | "token_expired";
         }
-      | { issued: IssuedSession };
+      | { issued: IssuedSession; session: typeof sessions.$inferSelect };
     const outcome = await this.#database.transaction(async (tx): Promise<Outcome> => {
       const [found] = await tx
         .select({ token: refreshTokens, session: sessions, user: users })
@@ -174,7 +189,7 @@ export class AuthService {
       }
       if (found.token.expiresAt.getTime() <= Date.now()) return { error: "token_expired" };
       await tx.update(refreshTokens).set({ usedAt: new Date() }).where(eq(refreshTokens.id, found.token.id));
-      return { issued: await this.#issue(tx, found.user, found.session.id) };
+      return { issued: await this.#issue(tx, found.user, found.session.id), session: found.session };
     });
     if ("error" in outcome) {
       if (outcome.error === "csrf_failed")
@@ -187,6 +202,17 @@ export class AuthService {
         token_expired: "refresh token expired; sign in again",
       } as const;
       throw new UnauthenticatedError(outcome.error, messages[outcome.error]);
+    }
+    // A session begun through a single sign-on provider holds only while the provider still vouches.
+    if (this.#sessionCheck && !(await this.#sessionCheck(outcome.session))) {
+      await this.#database.db
+        .update(sessions)
+        .set({ revokedAt: new Date(), revokedReason: "sso_revoked" })
+        .where(eq(sessions.id, outcome.session.id));
+      throw new UnauthenticatedError(
+        "session_revoked",
+        "the sign-in provider no longer vouches for this account",
+      );
     }
     return outcome.issued;
   }

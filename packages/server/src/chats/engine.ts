@@ -20,6 +20,7 @@ import { agentRuns, orgs } from "../db/schema-shared.ts";
 import { chatMessages } from "../db/schema-tenant.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { assertRunRoom } from "../limits/counts.ts";
+import { DeltaCoalescer } from "./delta-coalescer.ts";
 import type { ChatRun } from "./run.ts";
 import { MAX_UNSAVED_EVENTS, RETRY_MAX_MS as RETRY_MAX_WAIT_MS, RunSaver, RunSavers } from "./run-saver.ts";
 import { appendEvents, EVENTS_PAGE, eventsAfter, lastEventSeq, type MessageRow } from "./store.ts";
@@ -218,6 +219,7 @@ export class ChatEngine {
     let result: RunAgentResult | undefined;
     const mutating = new Set(setup.tools.filter((t) => t.mutates).map((t) => t.name));
     let changedSomething = false;
+    const deltas = new DeltaCoalescer((event) => run.push(event));
     try {
       result = await runAgent({
         model: setup.model,
@@ -238,13 +240,16 @@ export class ChatEngine {
         onEvent: (event) => {
           if (event.type === "tool-call-start" && mutating.has(event.toolName)) changedSomething = true;
           // The turn ends after its checkpoint is saved; hold the loop's last word until then.
-          if (event.type === "message-end") held = event;
-          else run.push(event);
+          if (event.type === "message-end") {
+            deltas.flush();
+            held = event;
+          } else deltas.add(event);
         },
       });
     } catch (err) {
       this.#o.log.error({ err, messageId: run.messageId }, "agent run crashed");
     }
+    deltas.flush();
     clearInterval(timer);
     this.#savers.remove(saver);
     const interrupted = this.#closing;

@@ -4,10 +4,10 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Database, Executor } from "../db/client.ts";
 import { driverError } from "../db/driver-error.ts";
 import { agentRuns } from "../db/schema-shared.ts";
-import { chatEvents, chatMessages, chats } from "../db/schema-tenant.ts";
+import { chatMessages, chats } from "../db/schema-tenant.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import type { ChatRun } from "./run.ts";
-import { appendEvents } from "./store.ts";
+import { appendEvents, insertEvents } from "./store.ts";
 
 /** The most events a turn holds unsaved while the database is away; past it the turn stops. */
 export const MAX_UNSAVED_EVENTS = 20_000;
@@ -267,7 +267,7 @@ async function writeBatch(database: Database, schemaName: string, shares: Share[
     parts: JSON.stringify(s.saver.run.parts),
   }));
   await database.tenant(schemaName, async (tx) => {
-    if (rows.length > 0) await tx.insert(chatEvents).values(rows).onConflictDoNothing();
+    await insertEvents(tx, rows);
     if (partsJson.length > 0) {
       const values = sql.join(
         partsJson.map((p) => sql`(${p.id}::uuid, ${p.parts}::jsonb)`),

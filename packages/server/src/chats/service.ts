@@ -29,6 +29,7 @@ import type { ProjectService } from "../projects/service.ts";
 import { FanOut } from "../streams/fan-out.ts";
 import type { ChatEngine } from "./engine.ts";
 import { ChatRun } from "./run.ts";
+import { StartGate, TURN_STARTS_AT_ONCE } from "./start-gate.ts";
 import {
   type ChatRow,
   EVENTS_PAGE,
@@ -80,6 +81,12 @@ export interface ChatServiceDeps {
 }
 
 /** Chats with the agent: the conversation CRUD, starting/cancelling/resuming turns, approvals, replay. */
+type TurnInput = {
+  content: string | undefined;
+  mode?: ApprovalMode | undefined;
+  model?: string | undefined;
+};
+
 export class ChatService {
   readonly #d: ChatServiceDeps;
   /** Followers of turns that run on another replica (or ended), one poller per turn. */
@@ -88,6 +95,8 @@ export class ChatService {
     pollMs: POLL_MS,
     transient: isDatabaseUnavailable,
   });
+  /** Turn starts on this server, first come first served (start-gate.ts). */
+  readonly #starts = new StartGate(TURN_STARTS_AT_ONCE);
 
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
@@ -236,11 +245,20 @@ export class ChatService {
     return this.#startTurn(access, project, chatId, { content: undefined });
   }
 
-  async #startTurn(
+  #startTurn(
     access: OrgAccess,
     project: Project,
     chatId: string,
-    turn: { content: string | undefined; mode?: ApprovalMode | undefined; model?: string | undefined },
+    turn: TurnInput,
+  ): Promise<SendMessageResponse> {
+    return this.#starts.run(() => this.#startTurnNow(access, project, chatId, turn));
+  }
+
+  async #startTurnNow(
+    access: OrgAccess,
+    project: Project,
+    chatId: string,
+    turn: TurnInput,
   ): Promise<SendMessageResponse> {
     const chat = await this.#d.database.tenant(access.org.schemaName, (tx) =>
       findChat(tx, project.id, chatId),

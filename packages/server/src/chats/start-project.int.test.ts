@@ -12,7 +12,8 @@ beforeAll(async () => {
   fake.setResponder((request) => {
     const asked = lastUserText(readConversation(request));
     return asked.includes("slowly")
-      ? { text: "Thinking it over… ".repeat(6), chunkSize: 1, delayMs: 100 }
+      ? // ~5 s: long enough to outlast the second start (a project made) on a loaded machine.
+        { text: "Thinking it over… ".repeat(20), chunkSize: 18, delayMs: 250 }
       : { text: `On it: ${asked}` };
   });
   kiln = await startTestKiln({
@@ -41,7 +42,9 @@ const projectSlugs = async () =>
   );
 
 async function answered(project: string, chatId: string): Promise<{ role: string; status: string }[]> {
-  for (let i = 0; i < 100; i++) {
+  // By the clock, not by a count of polls: the slow reply alone takes ~5 s.
+  const end = Date.now() + 30_000;
+  while (Date.now() < end) {
     const chat = (await owner.client.get(`/api/orgs/${org}/projects/${project}/chats/${chatId}`)).json();
     if (chat.runningMessageId === null) return chat.messages;
     await new Promise((r) => setTimeout(r, 100));

@@ -8,7 +8,7 @@ import type {
   RunStopReason,
   Usage,
 } from "@kiln/protocol";
-import { and, asc, desc, eq, gt, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
 import { chatEvents, chatMessages, chats } from "../db/schema-tenant.ts";
 import { NotFoundError } from "../errors/errors.ts";
@@ -103,11 +103,26 @@ export async function listChats(tx: Executor, projectId: string): Promise<ChatRo
 }
 
 export async function appendEvents(tx: Executor, messageId: string, events: RunEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await tx
-    .insert(chatEvents)
-    .values(events.map((e) => ({ messageId, seq: e.seq, event: e.event })))
-    .onConflictDoNothing();
+  await insertEvents(
+    tx,
+    events.map((e) => ({ messageId, seq: e.seq, event: e.event })),
+  );
+}
+
+/**
+ * Stores numbered events of any messages; one already stored is left as it is. All rows go as one JSON
+ * parameter: a bound parameter per value cost Drizzle and the driver more than the insert itself on a fast
+ * stream, and PostgreSQL takes at most 65,535 parameters in one statement (a 30,000-token answer is more).
+ */
+export async function insertEvents(
+  tx: Executor,
+  rows: Array<{ messageId: string; seq: number; event: unknown }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const json = JSON.stringify(rows.map((r) => ({ m: r.messageId, s: r.seq, e: r.event })));
+  await tx.execute(
+    sql`INSERT INTO ${chatEvents} (message_id, seq, event) SELECT (r->>'m')::uuid, (r->>'s')::int, r->'e' FROM jsonb_array_elements(${json}::jsonb) AS r ON CONFLICT DO NOTHING`,
+  );
 }
 
 /** The most events `eventsAfter` returns at once. */

@@ -67,7 +67,8 @@ export class ProjectWorkspace implements Workspace {
   async readFile(raw: string): Promise<string> {
     const path = rel(raw);
     return translate(async () => {
-      const file = await this.#d.files.read(this.#d.access, this.#d.project.id, { path, encoding: "utf8" });
+      // The project was looked up for this access when the turn started: no second lookup per call.
+      const file = await this.#d.files.read(this.#d.access, this.#d.project, { path, encoding: "utf8" });
       return file.content;
     });
   }
@@ -76,7 +77,7 @@ export class ProjectWorkspace implements Workspace {
     const path = rel(raw);
     return translate(async () => {
       // Whether it existed comes from the write itself: a separate read first cost a whole second lookup.
-      const { created } = await this.#d.files.writeReporting(this.#d.access, this.#d.project.id, {
+      const { created } = await this.#d.files.writeReporting(this.#d.access, this.#d.project, {
         path,
         content,
         encoding: "utf8",

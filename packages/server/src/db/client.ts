@@ -5,6 +5,7 @@ import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT, PgTransactionConfig } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
+import { PgliteThread } from "./pglite-remote.ts";
 import { isDatabaseUnavailable } from "./unavailable.ts";
 
 /** Anything queries can run on: the database itself or a transaction. */
@@ -68,6 +69,8 @@ export interface OpenDatabaseOptions {
    * skips initdb, the costly part of opening a new PGlite. Tests start from a migrated template this way.
    */
   pgliteDump?: Blob | undefined;
+  /** PGlite on the calling thread instead of its own (benchmarks compare the two). */
+  pgliteInProcess?: boolean | undefined;
   poolSize?: number;
 }
 
@@ -106,13 +109,21 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     return wrap("postgres", db as unknown as Executor, () => pool.end());
   }
   if (options.pgliteDir) await mkdir(options.pgliteDir, { recursive: true });
-  const client = await PGlite.create({
-    ...(options.pgliteDump
-      ? { loadDataDir: options.pgliteDump }
-      : { dataDir: options.pgliteDir ?? "memory://" }),
-    startParams: PGLITE_START_PARAMS,
-  });
-  const db = drizzlePglite({ client }) as unknown as Executor;
+  // In a thread of its own (ADR 0022), unless asked not to.
+  const client = options.pgliteInProcess
+    ? await PGlite.create({
+        ...(options.pgliteDump
+          ? { loadDataDir: options.pgliteDump }
+          : { dataDir: options.pgliteDir ?? "memory://" }),
+        startParams: PGLITE_START_PARAMS,
+      })
+    : await PgliteThread.open({
+        ...(options.pgliteDump
+          ? { dump: await options.pgliteDump.arrayBuffer() }
+          : { dataDir: options.pgliteDir ?? "memory://" }),
+        startParams: PGLITE_START_PARAMS,
+      });
+  const db = drizzlePglite({ client: client as unknown as PGlite }) as unknown as Executor;
   return { ...wrap("pglite", db, () => client.close()), dump: () => client.dumpDataDir("none") };
 }
 

@@ -257,7 +257,10 @@ async function describeDatabase(
 ): Promise<Map<string, Omit<DbColumn, "table_name">[]>> {
   const columns = await query<DbColumn>(
     database.db,
-    sql`SELECT c.table_name, c.column_name, c.data_type, c.is_nullable,
+    // An array column is "ARRAY" there, its element type in udt_name (`_text`): spelled `text[]` as drizzle does.
+    sql`SELECT c.table_name, c.column_name,
+          CASE WHEN c.data_type = 'ARRAY' THEN substr(c.udt_name, 2) || '[]' ELSE c.data_type END AS data_type,
+          c.is_nullable,
           c.column_default IS NOT NULL AS has_default,
           EXISTS (
             SELECT 1 FROM information_schema.table_constraints tc

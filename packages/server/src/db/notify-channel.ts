@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import pg from "pg";
@@ -58,7 +57,9 @@ export class NotifyChannel<T> {
   async start(): Promise<void> {
     const client = (this.#database.db as unknown as { $client: unknown }).$client;
     if (this.#database.kind === "pglite") {
-      const unlisten = await (client as PGlite).listen(this.#o.channel, (payload) => this.#receive(payload));
+      const unlisten = await (client as Listening).listen(this.#o.channel, (payload) =>
+        this.#receive(payload),
+      );
       this.#stop = () => unlisten();
     } else {
       const { stop, first } = this.#listenPg(client as pg.Pool);
@@ -146,4 +147,9 @@ export class NotifyChannel<T> {
       }
     }
   }
+}
+
+/** The embedded database's client, in or out of its thread: both deliver NOTIFY to `listen`. */
+interface Listening {
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
 }

@@ -11,6 +11,7 @@ export const users = pgTable("users", {
   emailVerifiedAt: ts("email_verified_at"),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
+  deletedAt: ts("deleted_at"),
 });
 
 export const emailVerifications = pgTable("email_verifications", {
@@ -21,6 +22,15 @@ export const emailVerifications = pgTable("email_verifications", {
   codeHash: text("code_hash").notNull(),
   codeAttempts: integer("code_attempts").notNull().default(0),
   codeExpiresAt: ts("code_expires_at").notNull(),
+  expiresAt: ts("expires_at").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const passwordResets = pgTable("password_resets", {
+  id: uuid("id").primaryKey(),
+  userId: uuid("user_id").notNull(),
+  email: text("email").notNull(),
+  tokenHash: text("token_hash").notNull(),
   expiresAt: ts("expires_at").notNull(),
   createdAt: ts("created_at").notNull().defaultNow(),
 });
@@ -44,6 +54,7 @@ export const memberships = pgTable(
     userId: uuid("user_id").notNull(),
     role: text("role").notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
+    viaSso: boolean("via_sso").notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.userId] })],
 );
@@ -58,6 +69,8 @@ export const sessions = pgTable("sessions", {
   revokedReason: text("revoked_reason"),
   userAgent: text("user_agent"),
   ip: text("ip"),
+  ssoProvider: text("sso_provider"),
+  ssoRefreshSealed: text("sso_refresh_sealed"),
 });
 
 export const refreshTokens = pgTable("refresh_tokens", {
@@ -181,3 +194,91 @@ export const previewHandoffs = pgTable("preview_handoffs", {
   tokenId: uuid("token_id").primaryKey(),
   expiresAt: ts("expires_at").notNull(),
 });
+
+/** The webhook delivery queue of every org (webhooks/dispatcher.ts). */
+export const webhookDeliveries = pgTable("webhook_deliveries", {
+  id: uuid("id").primaryKey(),
+  orgId: uuid("org_id").notNull(),
+  webhookId: uuid("webhook_id").notNull(),
+  event: text("event").notNull(),
+  payload: jsonb("payload").notNull(),
+  state: text("state").notNull().default("pending"),
+  attempts: integer("attempts").notNull().default(0),
+  nextAttemptAt: ts("next_attempt_at"),
+  leaseExpiresAt: ts("lease_expires_at"),
+  lastStatus: integer("last_status"),
+  lastError: text("last_error"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  finishedAt: ts("finished_at"),
+});
+
+/** Custom domains of every org by hostname (domains/, ADR 0026); the org's own row is `custom_domains`. */
+export const domainClaims = pgTable("domain_claims", {
+  domainId: uuid("domain_id").primaryKey(),
+  hostname: text("hostname").notNull(),
+  orgId: uuid("org_id").notNull(),
+  projectId: uuid("project_id").notNull(),
+  verified: boolean("verified").notNull().default(false),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+/** Single sign-on identities linked to accounts (auth/oidc/). */
+export const userIdentities = pgTable(
+  "user_identities",
+  {
+    provider: text("provider").notNull(),
+    subject: text("subject").notNull(),
+    userId: uuid("user_id").notNull(),
+    email: text("email"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    lastUsedAt: ts("last_used_at"),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.subject] })],
+);
+
+/** An org's single sign-on binding (auth/oidc/org-sso.ts). */
+export const orgSso = pgTable("org_sso", {
+  orgId: uuid("org_id").primaryKey(),
+  provider: text("provider").notNull(),
+  defaultRole: text("default_role").notNull(),
+  groupRoles: jsonb("group_roles").notNull().default({}),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const orgSsoDomains = pgTable(
+  "org_sso_domains",
+  {
+    orgId: uuid("org_id").notNull(),
+    domain: text("domain").notNull(),
+    token: text("token").notNull(),
+    verifiedAt: ts("verified_at"),
+    lastError: text("last_error"),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.domain] })],
+);
+
+export const notifications = pgTable("notifications", {
+  id: uuid("id").primaryKey(),
+  userId: uuid("user_id").notNull(),
+  orgId: uuid("org_id"),
+  kind: text("kind").notNull(),
+  title: text("title").notNull(),
+  body: text("body").notNull(),
+  link: text("link").notNull(),
+  inApp: boolean("in_app").notNull().default(true),
+  readAt: ts("read_at"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  emailDueAt: ts("email_due_at"),
+  emailedAt: ts("emailed_at"),
+});
+
+export const notificationPreferences = pgTable(
+  "notification_preferences",
+  {
+    userId: uuid("user_id").notNull(),
+    kind: text("kind").notNull(),
+    channel: text("channel").notNull(),
+    enabled: boolean("enabled").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.kind, t.channel] })],
+);

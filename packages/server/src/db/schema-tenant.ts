@@ -26,9 +26,115 @@ export const projects = pgTable("projects", {
   description: text("description").notNull().default(""),
   template: text("template").notNull().default("react-vite"),
   previewPublic: boolean("preview_public").notNull().default(false),
+  /** The deployment its public address serves (deployments/). */
+  currentDeploymentId: uuid("current_deployment_id"),
   createdBy: uuid("created_by"),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+/** Production builds of a project (deployments/); `artifact` is an ArtifactManifest, immutable once built. */
+export const deployments = pgTable("deployments", {
+  id: uuid("id").primaryKey(),
+  projectId: uuid("project_id").notNull(),
+  number: integer("number").notNull(),
+  status: text("status").notNull(),
+  commitSha: text("commit_sha"),
+  artifact: jsonb("artifact"),
+  fileCount: integer("file_count"),
+  byteCount: bigint("byte_count", { mode: "number" }),
+  log: text("log").notNull().default(""),
+  error: text("error"),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  finishedAt: ts("finished_at"),
+  /** External target (ADR 0024); its name and kind are kept so the record reads the same once it is removed. */
+  targetId: uuid("target_id"),
+  targetName: text("target_name"),
+  targetKind: text("target_kind"),
+  providerDeploymentId: text("provider_deployment_id"),
+  url: text("url"),
+});
+
+/** An org's external deploy targets (deployments/targets/); the token sealed, never returned. */
+export const deployTargets = pgTable("deploy_targets", {
+  id: uuid("id").primaryKey(),
+  kind: text("kind").notNull(),
+  name: text("name").notNull(),
+  tokenSealed: text("token_sealed").notNull(),
+  tokenHint: text("token_hint").notNull(),
+  teamId: text("team_id"),
+  accountId: text("account_id"),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const projectDeployTargets = pgTable(
+  "project_deploy_targets",
+  {
+    projectId: uuid("project_id").notNull(),
+    targetId: uuid("target_id").notNull(),
+    providerProject: text("provider_project"),
+    autoDeploy: boolean("auto_deploy").notNull().default(false),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.targetId] })],
+);
+
+/** Share links of a project's preview (preview/share-links.ts); the token itself is never stored. */
+export const shareLinks = pgTable("share_links", {
+  id: uuid("id").primaryKey(),
+  projectId: uuid("project_id").notNull(),
+  tokenHash: text("token_hash").notNull(),
+  label: text("label").notNull().default(""),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  expiresAt: ts("expires_at"),
+  revokedAt: ts("revoked_at"),
+  lastUsedAt: ts("last_used_at"),
+});
+
+/** An org's outbound webhooks (webhooks/service.ts); `secret_sealed` is SecretBox output bound to the row. */
+export const webhooks = pgTable("webhooks", {
+  id: uuid("id").primaryKey(),
+  url: text("url").notNull(),
+  families: text("families").array().notNull(),
+  projectId: uuid("project_id"),
+  active: boolean("active").notNull().default(true),
+  secretSealed: text("secret_sealed").notNull(),
+  secretHint: text("secret_hint").notNull(),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+/** Share links of one deployment (deployments/version-shares.ts); only the token's SHA-256 is kept. */
+export const deploymentShareLinks = pgTable("deployment_share_links", {
+  id: uuid("id").primaryKey(),
+  projectId: uuid("project_id").notNull(),
+  deploymentId: uuid("deployment_id").notNull(),
+  tokenHash: text("token_hash").notNull(),
+  label: text("label").notNull().default(""),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  expiresAt: ts("expires_at"),
+  revokedAt: ts("revoked_at"),
+  lastUsedAt: ts("last_used_at"),
+});
+
+/** A project's custom domains (domains/, ADR 0026); claimed across orgs in the shared `domain_claims`. */
+export const customDomains = pgTable("custom_domains", {
+  id: uuid("id").primaryKey(),
+  projectId: uuid("project_id").notNull(),
+  hostname: text("hostname").notNull(),
+  token: text("token").notNull(),
+  status: text("status").notNull().default("pending"),
+  lastError: text("last_error"),
+  checkedAt: ts("checked_at"),
+  verifiedAt: ts("verified_at"),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
 });
 
 /** A project's environment variables (projects/env.ts); `value_sealed` is SecretBox output bound to the row. */
@@ -227,3 +333,61 @@ export const automationRules = pgTable("automation_rules", {
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
 });
+
+/** A project's linked git remote (remotes/service.ts); never a credential. */
+export const gitRemotes = pgTable("git_remotes", {
+  projectId: uuid("project_id").primaryKey(),
+  url: text("url").notNull(),
+  branch: text("branch").notNull(),
+  remoteCommit: text("remote_commit"),
+  lastPushedCommit: text("last_pushed_commit"),
+  lastSyncedAt: ts("last_synced_at"),
+  conflict: jsonb("conflict"),
+  hostId: uuid("host_id"),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+/** An org's connected git host (ADR 0028): token sealed like a deploy target's, the account checked at connect. */
+export const gitHosts = pgTable("git_hosts", {
+  id: uuid("id").primaryKey(),
+  kind: text("kind").notNull(),
+  name: text("name").notNull(),
+  apiUrl: text("api_url").notNull(),
+  gitUrl: text("git_url").notNull(),
+  login: text("login").notNull(),
+  tokenSealed: text("token_sealed").notNull(),
+  tokenHint: text("token_hint").notNull(),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+/** Spend budgets (budgets/, ADR 0029); `scope_id` is null for the org's own. */
+export const budgets = pgTable("budgets", {
+  id: uuid("id").primaryKey(),
+  scope: text("scope").notNull(),
+  scopeId: uuid("scope_id"),
+  period: text("period").notNull(),
+  unit: text("unit").notNull(),
+  hardLimit: doublePrecision("hard_limit").notNull(),
+  softFraction: doublePrecision("soft_fraction").notNull().default(0.8),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+/** Spend and reservations per budget and period (`YYYY-MM` or `run:<id>`). */
+export const budgetSpend = pgTable(
+  "budget_spend",
+  {
+    budgetId: uuid("budget_id").notNull(),
+    periodKey: text("period_key").notNull(),
+    spent: doublePrecision("spent").notNull().default(0),
+    reserved: doublePrecision("reserved").notNull().default(0),
+    softNotifiedAt: ts("soft_notified_at"),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.budgetId, t.periodKey] })],
+);

@@ -204,6 +204,11 @@ export class DevServerManager {
       e.detail = "Waiting for the dev server to answer";
       await this.#waitForHttp(e, generation);
     } catch (err) {
+      // A process that exits while its network is attached fails the attach (its slirp socket is gone) a
+      // moment before its exit is reported: give the exit that moment, so the status says why it stopped.
+      const exiting = e.process?.exited;
+      if (exiting && generation === e.generation)
+        await Promise.race([exiting, new Promise((r) => setTimeout(r, 1_000).unref())]);
       // It exited while starting (its network was still being attached): the exit said why already.
       if (
         generation === e.generation &&

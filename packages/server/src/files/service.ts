@@ -201,10 +201,13 @@ export class FileService {
     return (await this.writeReporting(access, projectRef, body)).info;
   }
 
-  /** `write`, also saying whether the file is new (the agent's tool reports it without a second lookup). */
+  /**
+   * `write`, also saying whether the file is new (the agent's tool reports it without a second lookup).
+   * `projectRef` may be a project the caller already looked up for this access, as for `read`.
+   */
   async writeReporting(
     access: OrgAccess,
-    projectRef: string,
+    projectRef: string | { id: string },
     body: WriteFileBody,
   ): Promise<{ info: FileInfo; created: boolean }> {
     const { root, projectId } = await this.#open(access, projectRef, "projects.write");

@@ -12,8 +12,8 @@ export interface WalkEntry {
 }
 
 export interface WalkOptions {
-  /** Directories not to descend into (they are still visited). */
-  skip(name: string): boolean;
+  /** Directories not to descend into (they are still visited); `path` is relative to the project root. */
+  skip(name: string, path: string): boolean;
   /** Return false to stop the walk. */
   visit(entry: WalkEntry): Promise<boolean> | boolean;
 }
@@ -30,7 +30,7 @@ export async function walk(root: ProjectRoot, dir: Dir, options: WalkOptions): P
     if (!stat) continue; // removed while we looked
     const entry = { path: prefix ? `${prefix}/${name}` : name, name, stat, parent: dir };
     if (!(await options.visit(entry))) return false;
-    if (!stat.isDirectory() || options.skip(name)) continue;
+    if (!stat.isDirectory() || options.skip(name, entry.path)) continue;
     let child: Dir;
     try {
       child = await root.openChildDir(dir, name);

@@ -22,6 +22,7 @@ import { readCgiHead } from "./cgi.ts";
 import { onlyPushing } from "./push-refs.ts";
 import { backendArgv } from "./script.ts";
 import { ClientGone, collect, endInput, feed, PushTooLarge } from "./streams.ts";
+import { WarmGit } from "./warm.ts";
 
 export interface GitLimits {
   /** Bytes one push may upload (the request body as sent). */
@@ -30,13 +31,22 @@ export interface GitLimits {
   maxFetchRequestBytes: number;
   /** Wall-clock limit of one request, upload and answer included; the sandbox is killed after it. */
   timeoutMs: number;
+  /**
+   * A project's warm git sandbox (warm.ts) stops after this long without a request; 0 = every request
+   * starts a sandbox of its own.
+   */
+  warmIdleMs: number;
 }
 
 export const DEFAULT_GIT_LIMITS: GitLimits = {
   maxPushBytes: 200 * 1024 * 1024,
   maxFetchRequestBytes: 32 * 1024 * 1024,
   timeoutMs: 10 * 60_000,
+  warmIdleMs: 30_000,
 };
+
+/** A warm git sandbox takes no new request after this long (a fresh one is started). */
+const WARM_MAX_AGE_MS = 10 * 60_000;
 
 /** A project repository a caller may use, as resolved by `GitAccess`. */
 export interface GitRepo {
@@ -83,6 +93,11 @@ export interface GitBackendOptions {
   limits?: Partial<GitLimits> | undefined;
   /** The per-project disk quota: a push into a project over it (or that would take it over) is refused. */
   disk?: DiskQuota | undefined;
+  /**
+   * The driver a project's warm git sandbox starts with (kiln.ts: `Limits.guard`, so it counts against its
+   * org's live sandboxes and is stopped with the project's). Default: `driver`.
+   */
+  warmDriver?: ((orgId: string, projectId: string) => SandboxDriver) | undefined;
 }
 
 const MAX_STDERR_BYTES = 8 * 1024 * 1024;
@@ -98,6 +113,7 @@ export class GitBackend {
   readonly #o: GitBackendOptions;
   readonly #runner: SandboxDriver;
   readonly #home: string;
+  readonly #warm: WarmGit | undefined;
 
   constructor(options: GitBackendOptions) {
     this.#o = options;
@@ -106,10 +122,36 @@ export class GitBackend {
     const host = options.driver instanceof DisabledDriver || options.driver.unsandboxed;
     this.#runner = options.driver instanceof DisabledDriver ? new UnsafeHostDriver() : options.driver;
     this.#home = host ? mkdtempSync(path.join(os.tmpdir(), "kiln-git-http-home-")) : "/tmp";
+    const driver = options.driver;
+    this.#warm =
+      host || this.limits.warmIdleMs <= 0
+        ? undefined
+        : new WarmGit({
+            driverFor: options.warmDriver ?? (() => driver),
+            workspaceOf: (orgId, projectId) => options.storage.projectDir(orgId, projectId),
+            ownerOf: (projectId) => driver.workspaceOwner(projectId),
+            idleMs: () => this.limits.warmIdleMs,
+            maxAgeMs: WARM_MAX_AGE_MS,
+          });
+  }
+
+  /** The warm git sandboxes (tests). */
+  get warm(): WarmGit | undefined {
+    return this.#warm;
   }
 
   close(): void {
+    this.#warm?.close();
     if (this.#home !== "/tmp") rmSync(this.#home, { recursive: true, force: true });
+  }
+
+  /** A deleted project's warm git sandbox stops (projects/forget.ts). */
+  async forgetProject(orgId: string, projectId: string): Promise<void> {
+    await this.#warm?.forgetProject(orgId, projectId);
+  }
+
+  async forgetOrg(orgId: string): Promise<void> {
+    await this.#warm?.forgetOrg(orgId);
   }
 
   async serve(repo: GitRepo, request: GitRequest): Promise<GitResponse> {
@@ -146,16 +188,21 @@ export class GitBackend {
     if (request.signal.aborted) throw clientGone();
     const push = request.service === "git-receive-pack" && !request.advertise;
     const nonce = `\x1ekiln-git-${randomBytes(12).toString("hex")}\x1e`;
+    const argv = backendArgv(push ? "push" : "serve");
+    const env = this.#env(repo, request, nonce);
     let proc: SandboxProcess;
     try {
-      proc = await this.#runner.spawn(
-        {
-          projectId: repo.projectId,
-          workspaceDir: this.#o.storage.projectDir(repo.orgId, repo.projectId),
-          network: "none",
-        },
-        { argv: backendArgv(push ? "push" : "serve"), env: this.#env(repo, request, nonce), openStdin: true },
-      );
+      // The project's warm sandbox when it has (or can start) one, else a sandbox for this request alone.
+      proc =
+        (await this.#warm?.spawn(repo.orgId, repo.projectId, argv, env)) ??
+        (await this.#runner.spawn(
+          {
+            projectId: repo.projectId,
+            workspaceDir: this.#o.storage.projectDir(repo.orgId, repo.projectId),
+            network: "none",
+          },
+          { argv, env, openStdin: true, noPorts: true },
+        ));
     } catch (error) {
       throw new KilnError("unavailable", "the project's repository cannot be opened right now", {
         cause: error,

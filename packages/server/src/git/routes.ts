@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { ApiTokenService } from "../auth/api-tokens.ts";
 import type { AuthService } from "../auth/service.ts";
 import { BadRequestError, ForbiddenError, KilnError } from "../errors/errors.ts";
+import { lingerOnClose } from "../http/linger.ts";
 import type { GitAccess, GitCaller } from "./access.ts";
 import type { GitBackend, GitResponse } from "./backend.ts";
 import { authenticateGit } from "./credentials.ts";
@@ -45,8 +46,12 @@ export function gitRoutes(
       callers.set(request, caller);
     });
     scope.addHook("onSend", async (request, reply, payload) => {
-      // An answer sent before the upload was read (a refusal) must not leave the socket to drain it.
-      if (!request.raw.complete) reply.header("connection", "close");
+      // An answer sent before the upload was read (a refusal) closes the connection rather than drain the
+      // upload, after a bounded linger so the client still reads the answer (http/linger.ts).
+      if (!request.raw.complete) {
+        reply.header("connection", "close");
+        lingerOnClose(request.raw.socket);
+      }
       return reply.statusCode >= 400 && isGitClient(request) ? asPlainText(reply, payload) : payload;
     });
     const callerOf = (request: FastifyRequest): GitCaller => {

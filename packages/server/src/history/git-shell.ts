@@ -240,3 +240,42 @@ g update-ref -m "kiln: merge" HEAD "$commit" "$head" || exit 1
 section merged
 record "$commit"
 `;
+
+/**
+ * $1: where to write the bundle (relative, inside `.kiln/`). The whole history (every ref and HEAD) as one
+ * git bundle, for a project's export; exits EXIT.notFound when there is no commit yet.
+ */
+export const BUNDLE_SCRIPT = `${PRELUDE}
+g rev-parse -q --verify 'HEAD^{commit}' >/dev/null || exit ${EXIT.notFound}
+mkdir -p .kiln || exit 1
+g bundle create -q "$1" --all
+`;
+
+/**
+ * $1: a git bundle in the working tree to restore history from, or empty. Env: KILN_MESSAGE, KILN_FORMAT,
+ * KILN_NONCE. An imported project's repository: `git init` on `main`, the bundle's HEAD fetched as `main`
+ * (a bundle is read over git's `file` transport, allowed for this one fetch of this one path)
+ * (then the bundle file removed) when it is a valid bundle, and the files as they are checkpointed on top.
+ * Prints `<nonce>history restored|none|kept` and the checkpoint's record, if one was made.
+ */
+export const IMPORT_SCRIPT = `
+set -u
+if [ -e .git ] || [ -L .git ]; then echo "the project already has a .git" >&2; exit 1; fi
+git -c init.templateDir= init -q -b main . >/dev/null || exit 1
+${PRELUDE}
+history=none
+if [ -n "$1" ]; then
+  history=kept
+  if g bundle verify -q "$1" >/dev/null 2>&1 \\
+    && g -c protocol.file.allow=always fetch -q --no-tags --update-head-ok "$1" '+HEAD:refs/heads/main' \\
+      >/dev/null 2>&1; then
+    g reset -q || exit 1
+    rm -f -- "$1"
+    history=restored
+  fi
+fi
+section "history $history"
+commit=$(save "$KILN_MESSAGE" import) || exit 1
+[ -n "$commit" ] && record "$commit"
+exit 0
+`;

@@ -56,10 +56,12 @@ async function newProject(files: Record<string, string> = { "README.md": "# App\
  */
 function branchWith(dir: string, branch: string, file: string, content: string): void {
   const env = { ...process.env, GIT_INDEX_FILE: path.join(dir, ".git/branch-index") };
-  const git = (...args: string[]) =>
-    execFileSync("git", ["-C", dir, ...args], { env, encoding: "utf8", input: content }).trim();
+  // Input only where git reads it: a git that exits without reading its stdin fails the write (EPIPE).
+  const gitWith = (input: string, ...args: string[]) =>
+    execFileSync("git", ["-C", dir, ...args], { env, encoding: "utf8", input }).trim();
+  const git = (...args: string[]) => gitWith("", ...args);
   git("read-tree", "HEAD");
-  const blob = git("hash-object", "-w", "--stdin");
+  const blob = gitWith(content, "hash-object", "-w", "--stdin");
   git("update-index", "--add", "--cacheinfo", `100644,${blob},${file}`);
   const tree = git("write-tree");
   const commit = git(

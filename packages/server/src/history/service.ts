@@ -10,10 +10,12 @@ import { DisabledDriver, type SandboxDriver, UnsafeHostDriver } from "../sandbox
 import { KILN_AUTHOR } from "../templates/git.ts";
 import {
   BRANCH_DIFF_SCRIPT,
+  BUNDLE_SCRIPT,
   CHECKPOINT_SCRIPT,
   DIFF_SCRIPT,
   EXIT,
   FIND_MESSAGE_SCRIPT,
+  IMPORT_SCRIPT,
   LIST_SCRIPT,
   MERGE_SCRIPT,
   RESTORE_SCRIPT,
@@ -115,6 +117,43 @@ export class ProjectHistory {
         author: input.author,
       });
       return parseRecords(out, nonce)[0] ?? null;
+    });
+  }
+
+  /**
+   * Writes the project's whole history as a git bundle at `.kiln/<name>` (made by git in the sandbox; the
+   * caller reads it back through no-follow descriptors and removes it). `history_unavailable` without commits.
+   */
+  async bundle(target: HistoryTarget, name: string): Promise<void> {
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(name) || name.startsWith("."))
+      throw new Error(`bad bundle name ${name}`);
+    await this.#lock.run(keyOf(target), async () => {
+      try {
+        await this.#git(target, BUNDLE_SCRIPT, [`.kiln/${name}`], { env: {} });
+      } catch (err) {
+        if (err instanceof NotFoundError)
+          throw new KilnError("history_unavailable", "the project has no checkpoint yet");
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Gives an imported project (files written, no `.git` yet) its repository: the history of `bundle` (a
+   * file at the project's root) when it is a valid git bundle, and its files checkpointed on top. Says
+   * whether the bundle was restored (its file then removed) or kept as a file.
+   */
+  async initImported(
+    target: HistoryTarget,
+    bundle: string | undefined,
+  ): Promise<"restored" | "kept" | "none"> {
+    return this.#lock.run(keyOf(target), async () => {
+      const nonce = newNonce();
+      const out = await this.#git(target, IMPORT_SCRIPT, [bundle ?? ""], {
+        env: { KILN_MESSAGE: "Imported from a zip", KILN_FORMAT: logFormat(nonce), KILN_NONCE: nonce },
+      });
+      const state = new RegExp(`${nonce}history (restored|kept|none)`).exec(out)?.[1];
+      return (state ?? "none") as "restored" | "kept" | "none";
     });
   }
 

@@ -169,6 +169,9 @@ function validValue(raw: Schema, where: string): unknown {
       if (new RegExp(s.pattern).test(code)) return code;
       const envName = "PROBE_VALUE"; // an environment variable's name
       if (new RegExp(s.pattern).test(envName)) return envName;
+      // An https URL (a git host's API root) on a reserved name that never resolves: nothing is sent.
+      const url = "https://kiln-probe.invalid/api";
+      if (new RegExp(s.pattern).test(url)) return url;
       throw new Error(`teach validValue a value for ${where} (pattern ${s.pattern})`);
     }
     return "valid value".padEnd(s.minLength ?? 0, "x").slice(0, s.maxLength ?? 100);

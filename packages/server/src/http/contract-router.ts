@@ -1,4 +1,4 @@
-import { type AnyRoute, ErrorEnvelope, type Permission, type RouteReturn } from "@kiln/protocol";
+import { type AnyRoute, ErrorEnvelope, type Permission, type RouteReturn, Upload } from "@kiln/protocol";
 import type {
   FastifyInstance,
   FastifyReply,
@@ -81,6 +81,7 @@ export class ContractRouter<Scope> {
     options: HandleOptions<R, Scope> = {},
   ): void {
     const status = route.status ?? 200;
+    if (route.upload) this.#acceptRaw(route.upload);
     const preHandlers: preHandlerAsyncHookHandler[] = [];
     if (route.permission) preHandlers.push(this.#scope(route.permission));
     if (options.preHandler) preHandlers.push(options.preHandler as unknown as preHandlerAsyncHookHandler);
@@ -94,11 +95,12 @@ export class ContractRouter<Scope> {
         ...(route.params ? { params: route.params } : {}),
         ...(route.query ? { querystring: route.query } : {}),
         ...(route.body ? { body: route.body } : {}),
+        ...(route.upload ? { body: Upload, consumes: [route.upload] } : {}),
         response:
           // A 204 declares `z.null()`: the document shows no body.
           route.stream === "websocket"
             ? { "4xx": ErrorEnvelope }
-            : { [status]: route.response, "4xx": ErrorEnvelope },
+            : { [status]: this.#success(route), "4xx": ErrorEnvelope },
         ...(options.security ? { security: options.security } : {}),
         ...(route.permission ? { "x-kiln-permission": route.permission } : {}),
         ...(route.others ? { "x-kiln-others": route.others } : {}),
@@ -116,6 +118,18 @@ export class ContractRouter<Scope> {
       ...(options.wsHandler ? { wsHandler: options.wsHandler as RouteOptions["wsHandler"] } : {}),
     };
     this.#app.route(definition);
+  }
+
+  /** A download's answer is documented under its own media type; the bytes go out unserialized. */
+  #success(route: AnyRoute): unknown {
+    if (!route.produces) return route.response;
+    return { description: route.summary, content: { [route.produces]: { schema: route.response } } };
+  }
+
+  /** An upload's body reaches its handler as the request stream, read (and limited) there. */
+  #acceptRaw(type: string): void {
+    if (this.#app.hasContentTypeParser(type)) return;
+    this.#app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
   }
 
   #scope(permission: Permission): preHandlerAsyncHookHandler {

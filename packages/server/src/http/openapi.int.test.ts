@@ -104,8 +104,27 @@ describe("the OpenAPI document", { timeout: 30_000 }, () => {
     }
   });
 
-  it("gives every request body a JSON schema whose strings are all bounded", () => {
-    const withBody = operations.filter((o) => o.op.requestBody);
+  it("documents an upload's body as bytes of its media type", () => {
+    const uploads = allRoutes().filter((route) => route.upload);
+    expect(uploads.length).toBeGreaterThan(0);
+    for (const route of uploads) {
+      const [method, path] = routeKey(route).split(" ") as [string, string];
+      const body = doc.paths[path]?.[method.toLowerCase()]?.requestBody;
+      expect(Object.keys(body?.content ?? {}), routeKey(route)).toEqual([route.upload]);
+      expect(body?.content?.[route.upload!]?.schema, routeKey(route)).toMatchObject({
+        type: "string",
+        format: "binary",
+      });
+    }
+  });
+
+  it("gives every request body but an upload's a JSON schema whose strings are all bounded", () => {
+    const uploads = new Set(
+      allRoutes()
+        .filter((r) => r.upload)
+        .map(routeKey),
+    );
+    const withBody = operations.filter((o) => o.op.requestBody && !uploads.has(`${o.method} ${o.path}`));
     expect(withBody.length).toBeGreaterThan(5);
     const unbounded: string[] = [];
     const walk = (schema: Schema | undefined, where: string): void => {
@@ -139,6 +158,13 @@ describe("the OpenAPI document", { timeout: 30_000 }, () => {
     for (const { method, path, op } of operations) {
       for (const [status, response] of Object.entries(op.responses ?? {})) {
         if (!/^4/.test(status)) continue;
+        // The model proxy answers a spend budget's refusal in the vendor's own error shape (ADR 0029).
+        if (path.startsWith("/v1/") && status === "402") {
+          expect(response.content?.["application/json"]?.schema, `${method} ${path} ${status}`).toEqual({
+            $ref: `#/components/schemas/${path === "/v1/messages" ? "Anthropic" : "OpenAi"}BudgetError`,
+          });
+          continue;
+        }
         expect(response.content?.["application/json"]?.schema, `${method} ${path} ${status}`).toEqual({
           $ref: "#/components/schemas/ErrorEnvelope",
         });
@@ -231,6 +257,9 @@ describe("the route contracts", () => {
       const status = String(route.status ?? 200);
       if (route.stream !== "websocket")
         expect(Object.keys(op.responses ?? {}), routeKey(route)).toContain(status);
+      // A download is documented under its own media type, not as JSON.
+      if (route.produces)
+        expect(Object.keys(op.responses?.[status]?.content ?? {}), routeKey(route)).toEqual([route.produces]);
     }
   });
 

@@ -7,6 +7,7 @@ import { invitations, memberships, orgs, users } from "../db/schema-shared.ts";
 import { ConflictError, ForbiddenError, KilnError, NotFoundError } from "../errors/errors.ts";
 import type { Mailer } from "../mail/mailer.ts";
 import { addMemberInTx } from "../members/service.ts";
+import type { OrgEvents } from "../orgs/events.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 
@@ -16,6 +17,8 @@ export interface InvitationOptions {
   publicUrl: string;
   ttlDays: number;
   log: { warn(obj: object, msg: string): void };
+  /** `member.joined`, once an invitation is accepted. */
+  events?: OrgEvents;
 }
 
 function toInvitation(row: InvitationRow): Invitation {
@@ -150,7 +153,7 @@ export class InvitationService {
    * to it): a forwarded link is not enough, nor is an account that merely typed the address in.
    */
   async accept(token: string, user: { userId: string }): Promise<{ orgId: string; role: Role }> {
-    return this.#database.transaction(async (tx) => {
+    const joined = await this.#database.transaction(async (tx) => {
       const [row] = await tx
         .select()
         .from(invitations)
@@ -176,6 +179,10 @@ export class InvitationService {
         .where(eq(invitations.id, row.id));
       return { orgId: row.orgId, role: row.role as Role };
     });
+    this.#options.events?.emit(joined.orgId, "member.joined", null, {
+      member: { userId: user.userId, role: joined.role, via: "invitation" },
+    });
+    return joined;
   }
 
   async #find(token: string) {

@@ -326,6 +326,7 @@ describe("job tokens", () => {
       orgId: org.id,
       projectId,
       jobId,
+      taskId: null,
       branch: `kiln/job-${jobId}`,
     });
     for (const garbage of [

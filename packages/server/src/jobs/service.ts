@@ -272,9 +272,13 @@ export class JobService {
    * For git and the model proxy: the job a `kiln_job_…` token belongs to, while its attempt holds the
    * lease; null otherwise. Scope every request to the returned org and project.
    */
-  async verifyJobToken(
-    token: string,
-  ): Promise<{ orgId: string; projectId: string; jobId: string; branch: string } | null> {
+  async verifyJobToken(token: string): Promise<{
+    orgId: string;
+    projectId: string;
+    jobId: string;
+    taskId: string | null;
+    branch: string;
+  } | null> {
     if (typeof token !== "string" || token.length > 200 || !token.startsWith(JOB_TOKEN_PREFIX)) return null;
     const [row] = await this.#o.database.db
       .select({ orgId: jobs.orgId, projectId: jobs.projectId, jobId: jobs.id, taskId: jobs.taskId })
@@ -287,8 +291,7 @@ export class JobService {
         ),
       );
     if (!row) return null;
-    const { taskId, ...scope } = row;
-    return { ...scope, branch: branchFor({ id: row.jobId, taskId }) };
+    return { ...row, branch: branchFor({ id: row.jobId, taskId: row.taskId }) };
   }
 
   /** Called once per job that ends (completed, failed or cancelled), on the server that ended it. */

@@ -196,6 +196,7 @@ describe("a job's life over the socket", () => {
       orgId: a.org.id,
       projectId: a.project.id,
       jobId: job.id,
+      taskId: null,
       branch: `kiln/job-${job.id}`,
     });
 

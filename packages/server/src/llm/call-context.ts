@@ -9,6 +9,8 @@ export interface LlmCallContext {
   chatId?: string;
   messageId?: string;
   jobId?: string;
+  /** The board task a job works on: its budgets apply (ADR 0029). */
+  taskId?: string;
   source: LlmCallSource;
   /** Told before each retry of a refused call (the chat shows it); the gateway logs it either way. */
   onRetry?: (notice: ModelRetryNotice) => void;

@@ -7,6 +7,7 @@ import type { LlmConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
+import type { BudgetGuard } from "./budget-guard.ts";
 import type { LlmCallContext } from "./call-context.ts";
 import type { CallLog } from "./call-log.ts";
 import { defaultContextWindow, FALLBACK_MODEL, knownModel } from "./catalog.ts";
@@ -40,6 +41,8 @@ export interface GatewayDeps {
   limiter: LlmRateLimiter;
   modelLists: ModelLists;
   log: FastifyBaseLogger;
+  /** Spend budgets (ADR 0029); none: no call is capped. */
+  budgets?: BudgetGuard | undefined;
 }
 
 /**
@@ -91,6 +94,7 @@ export class LlmGateway {
           limiter: this.#deps.limiter,
           calls: this.#deps.calls,
           log: this.#deps.log,
+          budgets: this.#deps.budgets,
           retry: {
             maxRetries: this.#deps.config.maxRetries,
             baseMs: this.#deps.config.retryBaseMs,

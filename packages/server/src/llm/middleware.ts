@@ -7,12 +7,13 @@ import type {
 } from "@ai-sdk/provider";
 import type { LlmCallStatus } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
+import { type BudgetGuard, type BudgetHold, reserve } from "./budget-guard.ts";
 import type { LlmCallContext, ModelRetryNotice } from "./call-context.ts";
 import type { CallLog, CallRecord } from "./call-log.ts";
 import { describeFailure, toProviderCallError } from "./errors.ts";
 import type { LlmRateLimiter } from "./rate-limit.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
-import { tokensOf } from "./usage.ts";
+import { promptChars, tokensOf } from "./usage.ts";
 
 /** Which call this is: who asked, for which model, under which limit. */
 export interface CallScope {
@@ -27,6 +28,8 @@ export interface MiddlewareDeps {
   calls: CallLog;
   retry: RetryPolicy;
   log: FastifyBaseLogger;
+  /** Spend budgets (ADR 0029): a reservation before the call, settled when it ends. */
+  budgets?: BudgetGuard | undefined;
 }
 
 /**
@@ -81,6 +84,7 @@ export function gatewayMiddleware(scope: CallScope, deps: MiddlewareDeps): Langu
     async wrapGenerate({ doGenerate, params }) {
       const call = new CallTracker(scope, deps, false, params);
       await deps.limiter.hit(scope.ctx.org.id, scope.rateLimitPerMinute, waitingFor(scope, deps, params));
+      call.hold = await reserve(deps.budgets, scope, params);
       try {
         const result = await withRetries(
           doGenerate,
@@ -108,6 +112,7 @@ export function gatewayMiddleware(scope: CallScope, deps: MiddlewareDeps): Langu
     async wrapStream({ doStream, params }) {
       const call = new CallTracker(scope, deps, true, params);
       await deps.limiter.hit(scope.ctx.org.id, scope.rateLimitPerMinute, waitingFor(scope, deps, params));
+      call.hold = await reserve(deps.budgets, scope, params);
       let result: Awaited<ReturnType<typeof doStream>>;
       try {
         result = await withRetries(
@@ -137,6 +142,8 @@ class CallTracker {
   #done = false;
   attempts = 0;
   outputChars = 0;
+  /** Settled with the call's tokens when the call ends, however it ends. */
+  hold: BudgetHold | undefined;
 
   constructor(scope: CallScope, deps: MiddlewareDeps, stream: boolean, params: LanguageModelV4CallOptions) {
     this.#scope = scope;
@@ -205,23 +212,12 @@ class CallTracker {
       createdAt: this.#createdAt,
     };
     this.#deps.calls.record(ctx.org, record);
+    this.hold?.settle({
+      inputTokens: tokens.input,
+      outputTokens: tokens.output,
+      cachedInputTokens: tokens.cacheRead,
+    });
   }
-}
-
-function promptChars(prompt: LanguageModelV4Prompt): number {
-  let n = 0;
-  for (const message of prompt) {
-    if (typeof message.content === "string") {
-      n += message.content.length;
-      continue;
-    }
-    for (const part of message.content) {
-      if (part.type === "text" || part.type === "reasoning") n += part.text.length;
-      else if (part.type === "tool-call") n += JSON.stringify(part.input ?? "").length;
-      else if (part.type === "tool-result") n += JSON.stringify(part.output).length;
-    }
-  }
-  return n;
 }
 
 /**

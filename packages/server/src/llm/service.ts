@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { LlmConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
+import type { BudgetGuard } from "./budget-guard.ts";
 import { CallLog } from "./call-log.ts";
 import { LlmGateway } from "./gateway.ts";
 import { ModelLists } from "./model-lists.ts";
@@ -29,6 +30,8 @@ export class LlmService {
     log: FastifyBaseLogger;
     /** Kiln's data dir: call rows wait in `outbox/` there while the database is away. */
     dataDir: string;
+    /** Spend budgets (budgets/, ADR 0029), enforced by the gateway's middleware on every call. */
+    budgets?: BudgetGuard;
   }) {
     const { database, config } = deps;
     this.providers = new ProviderService(database, deps.secrets, { egress: deps.egress });
@@ -49,6 +52,7 @@ export class LlmService {
       limiter: this.limiter,
       modelLists: this.#modelLists,
       log: deps.log,
+      budgets: deps.budgets,
     });
   }
 

@@ -3,14 +3,18 @@ import { and, eq } from "drizzle-orm";
 import type { Database, Executor } from "../db/client.ts";
 import { memberships, orgs, users } from "../db/schema-shared.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors/errors.ts";
+import { NO_EVENTS, type OrgEvents } from "../orgs/events.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 
 export class MemberService {
   readonly #database: Database;
+  readonly #events: OrgEvents;
 
-  constructor(database: Database) {
+  /** `events`: `member.removed` (left or removed). */
+  constructor(database: Database, events: OrgEvents = NO_EVENTS) {
     this.#database = database;
+    this.#events = events;
   }
 
   async list(access: OrgAccess): Promise<Member[]> {
@@ -62,6 +66,9 @@ export class MemberService {
       await tx
         .delete(memberships)
         .where(and(eq(memberships.orgId, access.org.id), eq(memberships.userId, userId)));
+    });
+    this.#events.emit(access.org.id, "member.removed", null, {
+      member: { userId, removedBy: access.userId, left: self },
     });
   }
 

@@ -188,13 +188,49 @@ export class OrgService {
         "a personal org cannot be deleted; delete the account instead",
       );
     }
-    await this.#database.transaction(async (tx) => {
-      // Lock the row first so a concurrent request that resolved this org waits and then finds it gone.
-      await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, access.org.id)).for("update");
-      await tx.execute(sql.raw(`DROP SCHEMA IF EXISTS "${assertSchemaName(access.org.schemaName)}" CASCADE`));
-      await tx.delete(orgs).where(eq(orgs.id, access.org.id));
+    await this.#remove(access.org, undefined);
+  }
+
+  /**
+   * Deletes an org with its last member's account (auth/account-deletion.ts): a personal org always (it
+   * is the account's own, whoever else was let in), any other org only if nobody joined it in between —
+   * then it stays, and its earliest member becomes its owner if it has none.
+   */
+  async removeWithAccount(org: OrgRow): Promise<boolean> {
+    return this.#remove(org, async (tx) => {
+      if (org.personal) return true;
+      const members = await tx
+        .select({ userId: memberships.userId, role: memberships.role })
+        .from(memberships)
+        .where(eq(memberships.orgId, org.id))
+        .orderBy(memberships.createdAt);
+      const first = members[0];
+      if (!first) return true;
+      if (!members.some((m) => m.role === "owner")) {
+        await tx
+          .update(memberships)
+          .set({ role: "owner" })
+          .where(and(eq(memberships.orgId, org.id), eq(memberships.userId, first.userId)));
+      }
+      return false;
     });
-    for (const listener of this.#deleteListeners) await listener(access.org.id);
-    await this.#storage.removeOrg(access.org.id);
+  }
+
+  async #remove(
+    org: OrgRow,
+    stillWanted: ((tx: Executor) => Promise<boolean>) | undefined,
+  ): Promise<boolean> {
+    const removed = await this.#database.transaction(async (tx) => {
+      // Lock the row first so a concurrent request that resolved this org waits and then finds it gone.
+      const [locked] = await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, org.id)).for("update");
+      if (!locked || (stillWanted && !(await stillWanted(tx)))) return false;
+      await tx.execute(sql.raw(`DROP SCHEMA IF EXISTS "${assertSchemaName(org.schemaName)}" CASCADE`));
+      await tx.delete(orgs).where(eq(orgs.id, org.id));
+      return true;
+    });
+    if (!removed) return false;
+    for (const listener of this.#deleteListeners) await listener(org.id);
+    await this.#storage.removeOrg(org.id);
+    return true;
   }
 }

@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { query } from "../db/client.ts";
 import { chatMessages } from "../db/schema-tenant.ts";
 import type { TestClient } from "../testing/client.ts";
+import { startFakeGitea } from "../testing/git-hosts/gitea.ts";
+import type { FakeGitHost } from "../testing/git-hosts/http.ts";
+import { startGitServer, type TestGitServer } from "../testing/git-server.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
 import { servedRoutes } from "../testing/served-routes.ts";
 
@@ -84,6 +87,15 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   statusId: "status_not_found",
   ruleId: "rule_not_found",
   variable: "env_var_not_found",
+  deployment: "deployment_not_found",
+  shareLink: "share_link_not_found",
+  webhook: "webhook_not_found",
+  delivery: "webhook_delivery_not_found",
+  target: "deploy_target_not_found",
+  domain: "domain_not_found",
+  versionLink: "share_link_not_found",
+  budget: "budget_not_found",
+  host: "git_host_not_found",
 };
 
 interface JsonSchema {
@@ -130,8 +142,8 @@ interface OrgRoute {
   query: string;
 }
 
-/** Values for required query parameters. Every tenant's project holds `README.md` (see makeTenant). */
-const QUERY_VALUES: Record<string, string> = { path: "README.md", query: "tenant" };
+/** Values for required query parameters. Every tenant's project holds `README.md` (see makeTenant); `name` names an import. */
+const QUERY_VALUES: Record<string, string> = { path: "README.md", query: "tenant", name: "Imported" };
 
 interface Tenant {
   owner: SignedUp;
@@ -157,20 +169,49 @@ interface Tenant {
   ruleId: string;
   /** An environment variable of the project, named after the tenant (so no other project has it). */
   variable: string;
+  /** A built deployment of the project (recorded directly: a real build is deployments.int.test.ts's). */
+  deployment: string;
+  /** An open share link of the project's preview. */
+  shareLink: string;
+  /** A webhook of the org, and one (finished) delivery of it. */
+  webhook: string;
+  delivery: string;
+  /** An external deploy target of the org (its API is never reached here). */
+  target: string;
+  /** A (pending) custom domain of the project. */
+  domain: string;
+  /** A share link of that deployment. */
+  versionLink: string;
+  /** A spend budget of the org (its project's, monthly). */
+  budget: string;
+  /** A connected git host of the org (a fake Gitea's API: listed by its owner, never changed here). */
+  gitHost: string;
 }
 
 let kiln: TestKiln;
+let gitServer: TestGitServer;
+let gitea: FakeGitHost;
+const GITEA_TOKEN = "gitea-tenant-token-secret";
 let routes: OrgRoute[];
 let a: Tenant;
 let b: Tenant;
 
 beforeAll(async () => {
-  kiln = await startTestKiln();
+  // A git host's API for the tenants' connections (a strict fake on a real https server; testing/git-hosts/).
+  gitServer = await startGitServer();
+  gitea = await startFakeGitea(gitServer, { token: GITEA_TOKEN, login: "tenant" });
+  kiln = await startTestKiln({
+    env: { KILN_EGRESS_ALLOW: new URL(gitea.apiUrl).host, KILN_EXTRA_CA_FILE: gitServer.caFile },
+  });
   routes = await discoverOrgRoutes();
   a = await makeTenant("a");
   b = await makeTenant("b");
 });
-afterAll(() => kiln?.stop());
+afterAll(async () => {
+  await kiln?.stop();
+  await gitea?.close();
+  await gitServer?.stop();
+});
 
 describe("route discovery", () => {
   it("finds every org-scoped route the app serves, documented and routed alike", () => {
@@ -533,7 +574,69 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     name: `worker ${prefix}`,
   });
   expect(workerToken.statusCode).toBe(201);
+  const deployment = randomUUID();
+  await kiln.database.tenant(row!.schema_name, (tx) =>
+    tx.execute(sql`INSERT INTO deployments (id, project_id, number, status, artifact, file_count, byte_count)
+      VALUES (${deployment}, ${project.json().id}, 1, 'ready', ${JSON.stringify({ files: {}, spa: false })}::jsonb, 0, 0)`),
+  );
+  // A linked git remote (nothing listens there: no sweep request may get as far as a transfer).
+  await kiln.database.tenant(row!.schema_name, (tx) =>
+    tx.execute(sql`INSERT INTO git_remotes (project_id, url, branch)
+      VALUES (${project.json().id}, ${`https://git.invalid/${prefix}.git`}, 'main')`),
+  );
+  const share = await owner.client.post(`${board}/share-links`, { label: `tenant ${prefix}` });
+  expect(share.statusCode).toBe(201);
+  // A public address literal: saved without DNS; subscribed to members only, so nothing here is sent.
+  const hook = await owner.client.post(`/api/orgs/${slug}/webhooks`, {
+    url: `https://93.184.216.34/${prefix}`,
+    families: ["member"],
+  });
+  expect(hook.statusCode, hook.body).toBe(201);
+  const delivery = randomUUID();
+  await kiln.database.db.execute(sql`INSERT INTO webhook_deliveries (id, org_id, webhook_id, event, payload, state)
+    VALUES (${delivery}, ${id}, ${hook.json().webhook.id}, 'member.joined', '{}'::jsonb, 'succeeded')`);
+  const target = await owner.client.post(`/api/orgs/${slug}/deploy-targets`, {
+    kind: "netlify",
+    name: `Netlify ${prefix}`,
+    token: `netlify-tenant-${prefix}-secret`,
+  });
+  expect(target.statusCode, target.body).toBe(201);
+  const linked = await owner.client.patch(`${board}/deploy-targets/${target.json().id}`, {
+    autoDeploy: true,
+  });
+  expect(linked.statusCode, linked.body).toBe(200);
+  const domain = await owner.client.post(`${board}/domains`, { hostname: `tenant-${prefix}.example.com` });
+  expect(domain.statusCode, domain.body).toBe(201);
+  const versionLink = await owner.client.post(`${board}/deployments/${deployment}/share-links`, {
+    label: `version ${prefix}`,
+  });
+  expect(versionLink.statusCode, versionLink.body).toBe(201);
+  const budget = await owner.client.post(`/api/orgs/${slug}/budgets`, {
+    scope: "project",
+    scopeId: project.json().id,
+    period: "monthly",
+    unit: "usd",
+    limit: 25,
+  });
+  expect(budget.statusCode, budget.body).toBe(201);
+  const gitHost = await owner.client.post(`/api/orgs/${slug}/git-hosts`, {
+    kind: "gitea",
+    name: `Gitea ${prefix}`,
+    token: GITEA_TOKEN,
+    apiUrl: gitea.apiUrl,
+    gitUrl: gitea.gitUrl,
+  });
+  expect(gitHost.statusCode, gitHost.body).toBe(201);
   return {
+    budget: budget.json().id,
+    gitHost: gitHost.json().id,
+    webhook: hook.json().webhook.id,
+    delivery,
+    target: target.json().id,
+    versionLink: versionLink.json().link.id,
+    domain: domain.json().id,
+    deployment,
+    shareLink: share.json().link.id,
     owner,
     org: { id, slug, schema: row!.schema_name },
     project: { id: project.json().id, slug: project.json().slug },
@@ -569,6 +672,17 @@ async function join(tenant: Tenant, role: Role): Promise<SignedUp> {
   const token = new URL(invited.json().url).pathname.split("/").at(-1);
   const accepted = await member.client.post(`/api/invitations/${token}/accept`);
   expect([accepted.statusCode, accepted.json().role]).toEqual([200, role]);
+  // The org's webhook hears `member.joined`, queued in the background: wait for it, so a state taken next
+  // does not race the delivery row.
+  for (let tries = 0; tries < 100; tries++) {
+    const [queued] = await query(
+      kiln.database.db,
+      sql`SELECT 1 FROM webhook_deliveries WHERE org_id = ${tenant.org.id}::uuid AND event = 'member.joined'
+          AND payload::text LIKE ${`%${member.user.id}%`}`,
+    );
+    if (queued) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return member;
 }
 
@@ -607,6 +721,71 @@ async function stateOf(tenant: Tenant) {
       db,
       sql.raw(
         `SELECT project_id, name, secret, value_sealed, updated_at FROM "${tenant.org.schema}".project_env_vars ORDER BY 1, 2`,
+      ),
+    ),
+    deployments: await query(
+      db,
+      sql.raw(
+        `SELECT d.id, d.number, d.status, p.current_deployment_id FROM "${tenant.org.schema}".deployments d
+         JOIN "${tenant.org.schema}".projects p ON p.id = d.project_id ORDER BY d.id`,
+      ),
+    ),
+    shareLinks: await query(
+      db,
+      sql.raw(`SELECT id, revoked_at FROM "${tenant.org.schema}".share_links ORDER BY id`),
+    ),
+    webhooks: await query(
+      db,
+      sql.raw(
+        `SELECT id, url, families, active, updated_at FROM "${tenant.org.schema}".webhooks ORDER BY id`,
+      ),
+    ),
+    webhookDeliveries: await query(
+      db,
+      sql`SELECT id, webhook_id, state FROM webhook_deliveries WHERE org_id = ${orgId}::uuid ORDER BY id`,
+    ),
+    gitRemotes: await query(
+      db,
+      sql.raw(
+        `SELECT project_id, url, host_id, branch, remote_commit, conflict, updated_at FROM "${tenant.org.schema}".git_remotes`,
+      ),
+    ),
+    gitHosts: await query(
+      db,
+      sql.raw(
+        `SELECT id, name, api_url, git_url, login, token_sealed, updated_at FROM "${tenant.org.schema}".git_hosts ORDER BY id`,
+      ),
+    ),
+    deployTargets: await query(
+      db,
+      sql.raw(
+        `SELECT id, name, token_sealed, team_id, account_id, updated_at FROM "${tenant.org.schema}".deploy_targets ORDER BY id`,
+      ),
+    ),
+    projectDeployTargets: await query(
+      db,
+      sql.raw(
+        `SELECT project_id, target_id, auto_deploy, provider_project FROM "${tenant.org.schema}".project_deploy_targets ORDER BY 1, 2`,
+      ),
+    ),
+    domains: await query(
+      db,
+      sql.raw(
+        `SELECT id, hostname, token, status, checked_at FROM "${tenant.org.schema}".custom_domains ORDER BY id`,
+      ),
+    ),
+    versionLinks: await query(
+      db,
+      sql.raw(`SELECT id, revoked_at FROM "${tenant.org.schema}".deployment_share_links ORDER BY id`),
+    ),
+    domainClaims: await query(
+      db,
+      sql`SELECT domain_id, hostname, verified FROM domain_claims WHERE org_id = ${orgId}::uuid ORDER BY 1`,
+    ),
+    budgets: await query(
+      db,
+      sql.raw(
+        `SELECT id, scope, scope_id, period, unit, hard_limit, soft_fraction, updated_at FROM "${tenant.org.schema}".budgets ORDER BY id`,
       ),
     ),
     projectDir: existsSync(kiln.storage.projectDir(orgId, tenant.project.id)),
@@ -662,6 +841,15 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     statusId: tenant.statusId,
     ruleId: tenant.ruleId,
     variable: tenant.variable,
+    deployment: tenant.deployment,
+    shareLink: tenant.shareLink,
+    webhook: tenant.webhook,
+    delivery: tenant.delivery,
+    target: tenant.target,
+    domain: tenant.domain,
+    versionLink: tenant.versionLink,
+    budget: tenant.budget,
+    host: tenant.gitHost,
   };
 }
 
@@ -771,9 +959,14 @@ function sampleString(schema: JsonSchema): string {
   if (schema.format === "email") return "someone@example.com";
   if (schema.format === "uuid") return randomUUID();
   if (schema.format === "date-time") return new Date().toISOString();
+  // A public address literal: passes the egress policy without DNS, and nothing is ever sent to it here.
+  if (schema.format === "uri") return "https://93.184.216.34/sample";
   const min = schema.minLength ?? 0;
   const max = schema.maxLength ?? Number.POSITIVE_INFINITY;
-  const fits = ["sample-value", "sample", "x".repeat(Math.max(min, 1)), "0".repeat(64), "SAMPLE_VALUE"].find(
+  const candidates = ["sample-value", "sample", "x".repeat(Math.max(min, 1)), "0".repeat(64), "SAMPLE_VALUE"];
+  // An https URL by pattern (a git host's API root): the same public literal, never reached here.
+  candidates.push("https://93.184.216.34/sample");
+  const fits = candidates.find(
     (s) => s.length >= min && s.length <= max && (!schema.pattern || new RegExp(schema.pattern).test(s)),
   );
   if (fits === undefined)

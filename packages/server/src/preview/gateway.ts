@@ -12,6 +12,7 @@ import type { UsedHandoffs } from "./handoffs.ts";
 import { type PreviewAddress, parsePreviewHost, previewOrigin } from "./host.ts";
 import { crashedPage, messagePage, startingPage } from "./pages.ts";
 import { type ProxyTarget, proxyHttp, proxyUpgrade } from "./proxy.ts";
+import { SHARE_PATH } from "./share-links.ts";
 
 export interface PreviewProject {
   orgId: string;
@@ -46,13 +47,19 @@ export interface PreviewGatewayOptions {
   resolveTarget(project: PreviewProject, waitMs: number): Promise<PreviewTarget>;
   /** How long a page request waits for a starting dev server before it gets the "starting…" page. */
   startWaitMs?: number;
+  /** Share links (share-links.ts): whether a token opens this project's preview. */
+  shares?: { valid(project: { schemaName: string; projectId: string }, token: string): Promise<boolean> };
   /** Marks a long-lived connection (HMR socket) open; the returned function marks it closed. */
   hold(project: PreviewProject): () => void;
   /** Collects errors the preview pages report; without it no reporter script is injected. */
   errors?: PreviewErrors | undefined;
 }
 
-const HIDDEN = new Set([PREVIEW_COOKIE, PREVIEW_EMBED_COOKIE]);
+/** Holds a share link's token on the preview's origin (share-links.ts). */
+const SHARE_COOKIE = "kiln_preview_share";
+const HIDDEN = new Set([PREVIEW_COOKIE, PREVIEW_EMBED_COOKIE, SHARE_COOKIE]);
+/** A share link's cookie lasts this long at most (the link is checked on every request anyway). */
+const SHARE_COOKIE_SECONDS = 12 * 3600;
 const AUTH_PATH = "/__kiln/auth";
 const MEMBERSHIP_TTL_MS = 5_000;
 // Every module a dev page loads is a preview request; without this each one costs a transaction.
@@ -85,6 +92,7 @@ export class PreviewGateway {
       return send(res, 404, messagePage("Preview not found", "There is no project at this address."));
     const url = new URL(req.url ?? "/", "http://preview");
     if (url.pathname === AUTH_PATH) return this.#exchange(res, project, address, url);
+    if (url.pathname.startsWith(SHARE_PATH)) return this.#share(res, project, url);
     if (!(await this.#allowed(req, project))) {
       return send(
         res,
@@ -93,8 +101,8 @@ export class PreviewGateway {
       );
     }
     if (url.pathname === ERRORS_PATH && this.#o.errors) {
-      // Anyone may view a public preview, but only members' pages may put text in front of the agent.
-      const member = !project.previewPublic || (await this.#memberSession(req, project));
+      // Anyone may view a public or shared preview, but only members' pages may put text in front of the agent.
+      const member = await this.#memberSession(req, project);
       return receiveErrorReport(req, res, project, this.#o.errors, member);
     }
     const target = await this.#o.resolveTarget(project, this.#o.startWaitMs ?? START_WAIT_MS);
@@ -116,7 +124,7 @@ export class PreviewGateway {
   async #reportsErrors(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
     if (!this.#o.errors || req.method !== "GET") return false;
     if (!String(req.headers.accept ?? "").includes("text/html")) return false;
-    return !project.previewPublic || this.#memberSession(req, project);
+    return this.#memberSession(req, project);
   }
 
   async handleUpgrade(
@@ -184,8 +192,35 @@ export class PreviewGateway {
     res.end();
   }
 
+  /** A share link's landing: its token becomes this origin's cookie, then the app; a bad one is refused. */
+  async #share(res: ServerResponse, project: PreviewProject, url: URL): Promise<void> {
+    const token = url.pathname.slice(SHARE_PATH.length);
+    if (!this.#o.shares || !(await this.#o.shares.valid(project, token)))
+      return send(res, 401, messagePage("Link expired", "This share link was revoked or has expired."));
+    const cookie = [
+      `${SHARE_COOKIE}=${token}`,
+      "Path=/",
+      "HttpOnly",
+      "SameSite=Lax",
+      `Max-Age=${SHARE_COOKIE_SECONDS}`,
+      ...(this.#o.secureCookies ? ["Secure"] : []),
+    ].join("; ");
+    res.writeHead(302, { location: "/", "set-cookie": cookie, "cache-control": "no-store" });
+    res.end();
+  }
+
   async #allowed(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
-    return project.previewPublic || this.#memberSession(req, project);
+    return (
+      project.previewPublic || (await this.#memberSession(req, project)) || this.#sharedSession(req, project)
+    );
+  }
+
+  async #sharedSession(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
+    if (!this.#o.shares) return false;
+    for (const token of readCookies(req.headers.cookie, SHARE_COOKIE).slice(0, 4)) {
+      if (await this.#o.shares.valid(project, token)) return true;
+    }
+    return false;
   }
 
   async #memberSession(req: IncomingMessage, project: PreviewProject): Promise<boolean> {

@@ -124,6 +124,30 @@ export class ProjectService {
     }
   }
 
+  /**
+   * Creates a project whose files `makeFiles` writes into its (new, empty, Kiln-owned) directory, given the
+   * sandbox owner they must belong to — an import. As with a template, a failure leaves no row and no files.
+   */
+  async createWith(
+    access: OrgAccess,
+    input: { name: string; template: string },
+    makeFiles: (
+      dir: string,
+      projectId: string,
+      owner: { uid: number; gid: number } | undefined,
+    ) => Promise<void>,
+  ): Promise<Project> {
+    requirePermission(access.role, "projects.write");
+    const template = this.#templates.get(input.template);
+    await this.#assertRoom(access);
+    const id = randomUUID();
+    const body: CreateProjectBody = { name: input.name, template: template.manifest.name };
+    return this.#createWithId(access, body, template, id, async (dir) => {
+      await this.#storage.createProject(access.org.id, id);
+      await makeFiles(dir, id, this.#ownerOf(id));
+    });
+  }
+
   async #createWithId(
     access: OrgAccess,
     input: CreateProjectBody,
@@ -150,13 +174,17 @@ export class ProjectService {
         if (inserted) {
           // Files are made inside the transaction: if they fail, the row is rolled back with them.
           const dir = this.#storage.projectDir(access.org.id, id);
+          let announced = false;
           try {
             const project = toProject(access.org.id, inserted);
             await makeFiles(dir, () => {
+              announced = true;
               for (const listener of this.#createListeners) listener(access, project, input);
             });
           } catch (err) {
-            for (const listener of this.#deleteListeners) await listener(access.org.id, id);
+            // Only what was told of the project (a dev server started) has anything to forget; the others
+            // would query tables this open transaction holds (a deadlock on a single-connection database).
+            if (announced) for (const listener of this.#deleteListeners) await listener(access.org.id, id);
             await this.#storage.removeProject(access.org.id, id);
             throw err;
           }

@@ -11,16 +11,20 @@ import type { Owner } from "../sandbox/workspace-owner.ts";
 export class ProjectStorage {
   readonly root: string;
   readonly #ownerOf: (projectId: string) => Owner | undefined;
+  readonly #onRemoved: (projectId: string) => void;
 
   constructor(
     dataDir: string,
     options: {
       /** The sandbox user of a project (the driver's `workspaceOwner`): its tree is removed as that user. */
       ownerOf?: (projectId: string) => Owner | undefined;
+      /** After a project's tree is gone: the sandbox driver frees what it kept for it (idle cgroups…). */
+      onRemoved?: (projectId: string) => void;
     } = {},
   ) {
     this.root = path.join(dataDir, "orgs");
     this.#ownerOf = options.ownerOf ?? (() => undefined);
+    this.#onRemoved = options.onRemoved ?? (() => {});
   }
 
   orgDir(orgId: string): string {
@@ -40,14 +44,20 @@ export class ProjectStorage {
   /** Never walked by root: a project's tree is the tenant's, and a symlink may appear in it at any time. */
   async removeProject(orgId: string, projectId: string): Promise<void> {
     await removeProjectTree(this.projectDir(orgId, projectId), this.#ownerOf(checkId(projectId)));
+    this.#onRemoved(projectId);
   }
 
   async removeOrg(orgId: string): Promise<void> {
-    await removeProjectTrees(path.join(this.orgDir(orgId), "projects"), (name) =>
-      looksLikeId(name) ? this.#ownerOf(name) : undefined,
-    );
+    const removed: string[] = [];
+    await removeProjectTrees(path.join(this.orgDir(orgId), "projects"), (name) => {
+      if (!looksLikeId(name)) return undefined;
+      removed.push(name);
+      return this.#ownerOf(name);
+    });
     // What is left is Kiln's own (the org and projects directories).
     await rm(this.orgDir(orgId), { recursive: true, force: true });
+    // Each project's resources kept between commands (cgroups, a standby chain, a warm network) go too.
+    for (const projectId of removed) this.#onRemoved(projectId);
   }
 }
 

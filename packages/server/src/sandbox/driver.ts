@@ -26,6 +26,11 @@ export interface SandboxDriver {
   workspaceOwner(projectId: string): { uid: number; gid: number } | undefined;
   /** Frees what the driver keeps on the host (the local driver's run directory); after the last process. */
   close?(): void;
+  /**
+   * Frees what the driver keeps for one project between its commands (the local driver's idle cgroups and
+   * warm network); when the project is deleted. Kept resources also expire when unused.
+   */
+  forget?(projectId: string): Promise<void>;
 }
 
 export interface DriverCheck {
@@ -118,6 +123,11 @@ export type SpawnRequest = Omit<ExecRequest, "stdin" | "signal"> & {
    * `exposePort` waits for it.
    */
   startBeforeNetwork?: boolean;
+  /**
+   * The process never exposes a port (`exposePort` fails): with network `none` no network stack is attached
+   * at all, which saves its start-up (a slirp4netns and a filter, tens of ms) and a process per sandbox.
+   */
+  noPorts?: boolean;
 };
 
 export interface SandboxProcess {

@@ -1,3 +1,4 @@
+import type { EgressAllowEntry } from "@kiln/agent";
 import type { DriverCheck, SandboxDriver } from "./driver.ts";
 import { LocalDriver } from "./local-driver.ts";
 import { UnsafeHostDriver } from "./unsafe-host-driver.ts";
@@ -26,8 +27,10 @@ export class SandboxUnavailableError extends Error {
  */
 export async function openSandboxDriver(options: {
   allowUnsandboxed: boolean;
+  /** The operator's egress exemptions (KILN_EGRESS_ALLOW), which the sandbox's egress filter lets through. */
+  egressAllow?: readonly EgressAllowEntry[];
 }): Promise<{ driver: SandboxDriver; check: DriverCheck }> {
-  const local = new LocalDriver();
+  const local = new LocalDriver({ egressAllow: options.egressAllow ?? [] });
   const check = await local.check();
   if (check.ok) return { driver: local, check };
   local.close();

@@ -216,12 +216,24 @@ describe("local sandbox: limits", () => {
     expect(runs.map((r) => r.stdout.trim())).toEqual(["0", "1", "2", "3", "4", "5", "6", "7"]);
   });
 
-  it("removes its cgroups afterwards", () => {
-    for (const c of ["memory", "pids", "cpu"]) {
+  it("keeps no process of a command in its cgroups, and removes them when the project is forgotten", async () => {
+    const groups = (c: string) => {
       const dir = `/sys/fs/cgroup/${c}/kiln`;
-      const left = existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith(projectId)) : [];
-      expect(left, c).toEqual([]);
+      return existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith(projectId)) : [];
+    };
+    for (const c of ["memory", "pids", "cpu"]) {
+      for (const g of groups(c)) {
+        const pids = readFileSync(`/sys/fs/cgroup/${c}/kiln/${g}/cgroup.procs`, "utf8")
+          .split("\n")
+          .filter(Boolean);
+        // Only the next command's wrapper, still root and waiting (a standby chain), never the project's uid.
+        for (const pid of pids) {
+          expect(readFileSync(`/proc/${pid}/status`, "utf8"), `${c}/${g}`).toMatch(/^Uid:\s+0\s/m);
+        }
+      }
     }
+    await driver.forget(projectId);
+    for (const c of ["memory", "pids", "cpu"]) expect(groups(c), c).toEqual([]);
   });
 });
 

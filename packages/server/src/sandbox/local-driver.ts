@@ -1,11 +1,22 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { constants as osConstants, tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { EgressAllowEntry } from "@kiln/agent";
 import { CgroupV1 } from "./cgroup.ts";
+import { CgroupPool } from "./cgroup-pool.ts";
 import {
   type DriverCheck,
   type ExecRequest,
@@ -17,10 +28,12 @@ import {
   type SandboxSpec,
   type SpawnRequest,
 } from "./driver.ts";
+import { EtcTrees } from "./etc-tree.ts";
 import { ExecCapture, type ExitStatus } from "./exec-capture.ts";
 import { installFilter, Slirp, type Tools } from "./network.ts";
 import { OutputCapture } from "./output.ts";
 import { baseEnv, findNpmDir, rootArgs, SANDBOX_GID, SANDBOX_UID, writeEtc } from "./sandbox-root.ts";
+import { type WarmNet, WarmNets } from "./warm-net.ts";
 import { chownWorkspace } from "./workspace-owner.ts";
 
 export interface LocalDriverOptions {
@@ -28,6 +41,8 @@ export interface LocalDriverOptions {
   hostIdBase?: number;
   /** Size of each sandbox's private /tmp (tmpfs, charged to its memory cgroup). */
   tmpBytes?: number;
+  /** The operator's egress exemptions (KILN_EGRESS_ALLOW): its addresses pass the egress filter. */
+  egressAllow?: readonly EgressAllowEntry[];
 }
 
 const SEARCH_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -73,18 +88,38 @@ export class LocalDriver implements SandboxDriver {
   readonly #options: Required<LocalDriverOptions>;
   readonly #runDir: string;
   readonly #etcDir: string;
+  readonly #etcTrees: EtcTrees;
   readonly #npmDir: string | undefined;
   readonly #isRoot = process.getuid?.() === 0;
   readonly #tools: Partial<Tools> & { unshare?: string; mount?: string };
   #cgroups: Promise<string | undefined> | undefined;
+  readonly #pool = new CgroupPool();
+  /** One wrapper chain waiting per (project, network, mounts), for the project's next command. */
+  readonly #standbys = new Map<string, Chain>();
+  /** Standby chains being started, per chain key: a command arriving meanwhile waits for it. */
+  readonly #replenishing = new Map<string, Promise<unknown>>();
+  readonly #goDir: string;
+  #closed = false;
+  #nets: WarmNets | undefined;
+  /** How many read-only staging mount points exist (made once; every launch reuses them). */
+  #staged = -1;
   #checked: Promise<DriverCheck> | undefined;
 
   constructor(options: LocalDriverOptions = {}) {
-    this.#options = { hostIdBase: 200_000, tmpBytes: 512 * 1024 * 1024, ...options };
+    this.#options = { hostIdBase: 200_000, tmpBytes: 512 * 1024 * 1024, egressAllow: [], ...options };
     this.#runDir = mkdtempSync(path.join(tmpdir(), "kiln-runtime-"));
     // Traversable but not listable: the unprivileged bwrap must reach the generated /etc files.
     chmodSync(this.#runDir, 0o711);
     this.#etcDir = writeEtc(this.#runDir);
+    this.#etcTrees = new EtcTrees(this.#etcDir);
+    // Commands' arguments files (their environment may hold the project's secrets): root's only, in memory
+    // where the host has a tmpfs for it, removed when each command ends.
+    if (existsSync("/dev/shm")) removeOrphanArgDirs("/dev/shm");
+    this.#goDir = existsSync("/dev/shm")
+      ? mkdtempSync(path.join("/dev/shm", `kiln-args-${process.pid}-`))
+      : path.join(this.#runDir, "args");
+    mkdirSync(this.#goDir, { recursive: true, mode: 0o700 });
+    chmodSync(this.#goDir, 0o700);
     this.#npmDir = findNpmDir();
     this.#tools = {
       bwrap: which("bwrap"),
@@ -104,11 +139,37 @@ export class LocalDriver implements SandboxDriver {
     return { uid: id, gid: id };
   }
 
-  /** Removes the driver's run directory (generated /etc, API sockets). */
+  /** Frees what is kept for `projectId` between its commands (idle cgroups); call when it stops or is deleted. */
+  async forget(projectId: string): Promise<void> {
+    const key = cgroupKey(projectId);
+    const ended: Promise<unknown>[] = [];
+    for (const [chainKey, chain] of this.#standbys) {
+      if ((JSON.parse(chainKey) as string[])[0] !== key) continue;
+      this.#standbys.delete(chainKey);
+      chain.dispose();
+      ended.push(chain.exited);
+    }
+    await Promise.all(ended);
+    this.#nets?.forget(cgroupKey(projectId));
+    await this.#pool.forget(cgroupKey(projectId));
+  }
+
+  /** Ids of the cgroups kept for `projectId`'s next commands (tests, status). */
+  idleCgroups(projectId: string): string[] {
+    return this.#pool.idle(cgroupKey(projectId)).map((g) => g.id);
+  }
+
+  /** Removes the driver's run directory (generated /etc, API sockets) and its idle cgroups. */
   close(): void {
+    this.#closed = true;
+    for (const chain of this.#standbys.values()) chain.dispose();
+    this.#standbys.clear();
+    this.#nets?.close();
+    this.#pool.close();
     try {
       // A sandbox still exiting may add a socket while the tree is removed; retry, and never fail a shutdown
       // over a leftover temp directory.
+      rmSync(this.#goDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
       rmSync(this.#runDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     } catch {
       // Left in the OS temp dir; harmless.
@@ -118,6 +179,8 @@ export class LocalDriver implements SandboxDriver {
   /** Empty mount points for the staging binds (`ws`, `ro0`…), shared by all launches. */
   #stageDir(readOnlyMounts: number): string {
     const stage = path.join(this.#runDir, "stage");
+    if (readOnlyMounts <= this.#staged) return stage;
+    this.#staged = readOnlyMounts;
     for (const name of ["ws", ...Array.from({ length: readOnlyMounts }, (_, i) => `ro${i}`)]) {
       mkdirSync(path.join(stage, name), { recursive: true, mode: 0o755 });
     }
@@ -216,7 +279,7 @@ export class LocalDriver implements SandboxDriver {
     let p: Launched;
     try {
       p = await this.#launch(sandbox, request, limits, {
-        exposable: true,
+        exposable: !request.noPorts,
         onSpawn: (child) => {
           child.stdout?.pipe(stdout);
           child.stderr?.on("data", (d: Buffer) => early.push(d));
@@ -246,6 +309,157 @@ export class LocalDriver implements SandboxDriver {
     };
   }
 
+  /** The standby chain waiting for `chainKey`, if it can still be used (alive, fresh, same workspace). */
+  #takeStandby(chainKey: string, workspace: string): Chain | undefined {
+    const chain = this.#standbys.get(chainKey);
+    if (!chain) return undefined;
+    this.#standbys.delete(chainKey);
+    const st = statSync(workspace);
+    if (
+      !chain.waiting() ||
+      Date.now() - chain.born > STANDBY_MS ||
+      st.ino !== chain.ino ||
+      st.dev !== chain.dev
+    ) {
+      chain.dispose();
+      return undefined;
+    }
+    return chain;
+  }
+
+  /** After a command took the standby for `start.chainKey`: start the next one, off the critical path. */
+  #replenish(start: ChainStart): void {
+    const { chainKey } = start;
+    if (this.#closed || this.#standbys.has(chainKey) || this.#replenishing.has(chainKey)) return;
+    const pending = this.#startChain(start)
+      .then((chain) => {
+        if (this.#closed || this.#standbys.has(chainKey)) return chain.dispose();
+        this.#standbys.set(chainKey, chain);
+        const timer = setTimeout(() => {
+          if (this.#standbys.get(chainKey) !== chain) return;
+          this.#standbys.delete(chainKey);
+          chain.dispose();
+        }, STANDBY_MS);
+        timer.unref();
+      })
+      .catch(() => {})
+      .finally(() => this.#replenishing.delete(chainKey));
+    this.#replenishing.set(chainKey, pending);
+  }
+
+  /**
+   * Starts the wrapper chain of a command up to the point where it needs the command itself: as root,
+   * in a private mount namespace with the project's directories staged, its cgroups joined (each join is
+   * a cgroup migration, milliseconds of kernel time: paid here, ahead of the command), the warm network
+   * joined for egress. It then waits on fd 4 for the path of its arguments file; `go` sends it, and the
+   * chain drops to the project's uid (setpriv) and execs bwrap with exactly the arguments a direct launch
+   * would have. A chain that is never used is ended by `dispose` (EOF on fd 4: the wrapper exits).
+   */
+  async #startChain(start: ChainStart): Promise<Chain> {
+    const tools = this.#tools as Tools & { unshare: string; mount: string };
+    const { key, sources, prefix, joinsWarm, limits, workspace } = start;
+    const st = statSync(workspace);
+    const cgroup = await this.#pool.acquire(key, limits);
+    let warm: WarmNet | undefined;
+    if (joinsWarm) {
+      this.#nets ??= new WarmNets(tools, this.#runDir, this.#options.egressAllow);
+      try {
+        warm = await this.#nets.acquire(key);
+      } catch (error) {
+        void this.#pool.release(key, cgroup).catch(() => {});
+        throw error;
+      }
+    }
+    const stage = path.join(this.#runDir, "stage");
+    this.#stageDir(sources.length - 1);
+    const mounts = sources.map(
+      (_, i) => `${tools.mount} --bind -- "$${i + 1}" '${stage}/${i === 0 ? "ws" : `ro${i - 1}`}'`,
+    );
+    // As in a direct launch: no inherited descriptor reaches the sandbox; 3 was nsenter's, 4 is ours.
+    const closeFds = `for f in /proc/$$/fd/*; do n=\${f##*/}; if [ "$n" -ge 5 ]; then eval "exec $n>&-"; fi; done`;
+    const script = [
+      closeFds,
+      "exec 3>&-",
+      cgroup.joinScript(),
+      ...mounts,
+      `shift ${sources.length}`,
+      "IFS= read -r go <&4",
+      "exec 4<&-",
+      `mapfile -d '' -t a < "$go"`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's array syntax, not a template
+      'ulimit -f "${a[0]}"',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's array syntax, not a template
+      'exec "$@" "${a[@]:1}"',
+    ].join(" && ");
+    const unshare = wrapperArgv(tools.unshare, script, [...sources, ...prefix, tools.bwrap]);
+    const argv = warm ? [tools.nsenter, "--net=/proc/self/fd/3", "--", ...unshare] : unshare;
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ["pipe", "pipe", "pipe", warm ? warm.fd : "ignore", "pipe"],
+      env: {},
+    });
+    for (const stream of child.stdio) stream?.on("error", () => {});
+    const watched = this.#watch(child, key, cgroup, warm);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once("spawn", resolve);
+        child.once("error", reject);
+      });
+    } catch (error) {
+      await watched.kill();
+      await watched.exited;
+      throw error;
+    }
+    const control = child.stdio[4] as Writable;
+    // Waiting, it must not keep Kiln (or a one-shot CLI) running; `go` makes it count again.
+    holdsLoop(child, false);
+    return {
+      child,
+      cgroup,
+      ...watched,
+      born: Date.now(),
+      ino: st.ino,
+      dev: st.dev,
+      waiting: () => !watched.closed() && child.exitCode === null && child.signalCode === null,
+      go: (file) => {
+        holdsLoop(child, true);
+        control.end(`${file}\n`);
+      },
+      // Counted again until it has exited: `forget` and `close` wait for that.
+      dispose: () => {
+        holdsLoop(child, true);
+        control.end();
+      },
+    };
+  }
+
+  /** Exit and kill handling of a chain: the answer first, the cgroup's return to the pool after it. */
+  #watch(
+    child: ChildProcess,
+    key: string,
+    cgroup: CgroupV1,
+    warm: WarmNet | undefined,
+  ): { exited: Promise<ExitStatus>; kill(): Promise<void>; closed(): boolean } {
+    let closed = false;
+    child.once("close", () => {
+      closed = true;
+    });
+    const kill = async () => {
+      await cgroup.killAll(child.pid);
+      for (let i = 0; i < 100 && !closed; i++) await sleep(10);
+      if (!closed) child.kill("SIGKILL");
+    };
+    const exited = new Promise<ExitStatus>((resolve) => {
+      child.once("close", async (code, signal) => {
+        const oomKilled = await cgroup.oomKilled();
+        await cgroup.killAll();
+        if (warm) this.#nets?.release(warm);
+        resolve({ exitCode: code, signal: signal ?? signalFromStatus(code), oomKilled });
+        void this.#pool.release(key, cgroup).catch(() => {});
+      });
+    });
+    return { exited, kill, closed: () => closed };
+  }
+
   async #launch(
     sandbox: SandboxSpec,
     request: SpawnRequest,
@@ -258,17 +472,20 @@ export class LocalDriver implements SandboxDriver {
     }
     const network = sandbox.network ?? "none";
     // A network stack (slirp4netns + filter) only when something must cross the namespace boundary.
-    const needsNet = network === "egress" || o.exposable;
-    if (needsNet && (!this.#isRoot || !tools.slirp4netns || !tools.nsenter || !tools.iptablesRestore)) {
+    const netted = network === "egress" || o.exposable;
+    if (netted && (!this.#isRoot || !tools.slirp4netns || !tools.nsenter || !tools.iptablesRestore)) {
       throw new Error("sandbox networking needs root, slirp4netns, nsenter and iptables (ADR 0006)");
     }
+    // A command (no port to expose) joins its project's warm egress network; a spawned process gets its
+    // own, since its ports are forwarded by its own slirp4netns.
+    const joinsWarm = netted && !o.exposable;
+    const needsNet = netted && !joinsWarm;
     const workspace = path.resolve(sandbox.workspaceDir);
     const hostId = this.#isRoot ? projectHostId(sandbox.projectId, this.#options.hostIdBase) : undefined;
     if (hostId !== undefined) await ensureOwner(workspace, hostId);
 
-    const id = `${sandbox.projectId.replace(/[^a-zA-Z0-9_-]/g, "_")}-${randomBytes(4).toString("hex")}`;
-    const cgroup = (await this.#cgroupProblem()) ? undefined : new CgroupV1(id);
-    await cgroup?.create(limits);
+    const key = cgroupKey(sandbox.projectId);
+    const cgroupsOk = !(await this.#cgroupProblem());
 
     const cwd = path.posix.resolve("/workspace", request.cwd ?? ".");
     const env: Record<string, string> = {
@@ -282,7 +499,8 @@ export class LocalDriver implements SandboxDriver {
       "--unshare-pid",
       "--unshare-ipc",
       "--unshare-uts",
-      "--unshare-net",
+      // Joined below instead (nsenter, as root, before the privileges are dropped).
+      ...(joinsWarm ? [] : ["--unshare-net"]),
       "--unshare-cgroup-try",
       "--disable-userns",
       "--die-with-parent",
@@ -299,6 +517,7 @@ export class LocalDriver implements SandboxDriver {
         { ...sandbox, workspaceDir: workspace },
         {
           etcDir: this.#etcDir,
+          etcTree: this.#etcTrees.dir(network),
           npmDir: this.#npmDir,
           network,
           tmpBytes: this.#options.tmpBytes,
@@ -315,15 +534,16 @@ export class LocalDriver implements SandboxDriver {
       ...request.argv,
     ];
     const prefix: string[] = [];
+    // Set by the wrapper shell itself (bash's `ulimit`, soft and hard, in KiB) and inherited by everything
+    // it execs: no separate prlimit process per command.
     const rlimits: string[] = [];
-    if (!cgroup) {
+    if (!cgroupsOk) {
       // Fallback limits. RLIMIT_NPROC counts per host uid, which is per project here; RLIMIT_DATA (not
       // RLIMIT_AS) because V8 reserves far more address space than it ever touches.
-      rlimits.push(`--nproc=${limits.maxProcesses}`, `--data=${limits.memoryBytes}`);
+      rlimits.push(`ulimit -u ${limits.maxProcesses}`, `ulimit -d ${kib(limits.memoryBytes)}`);
     }
     // No single file beyond the project's disk quota (limits/disk-quota.ts): there is no kernel quota here.
-    if (limits.fileBytes > 0) rlimits.push(`--fsize=${limits.fileBytes}`);
-    if (rlimits.length > 0 && tools.prlimit) prefix.push(tools.prlimit, ...rlimits, "--");
+    if (limits.fileBytes > 0) rlimits.push(`ulimit -f ${kib(limits.fileBytes)}`);
     if (hostId !== undefined && tools.setpriv) {
       prefix.push(tools.setpriv, `--reuid=${hostId}`, `--regid=${hostId}`, "--clear-groups", "--");
     }
@@ -334,37 +554,81 @@ export class LocalDriver implements SandboxDriver {
     );
     // Kiln may have inherited descriptors without close-on-exec from whoever started it (npm, a
     // supervisor); none may reach the sandbox. 0-2 are stdio, 3 bwrap's info pipe, 4 the start gate.
-    const closeFds = `for f in /proc/$$/fd/*; do n=\${f##*/}; if [ "$n" -ge 5 ]; then eval "exec $n>&-"; fi; done`;
+    // The warm network's descriptor (3) is nsenter's alone: closed here, once nsenter has joined it.
+    const firstFree = needsNet ? 5 : 3;
+    const closeFds = `for f in /proc/$$/fd/*; do n=\${f##*/}; if [ "$n" -ge ${firstFree} ]; then eval "exec $n>&-"; fi; done`;
+    if (cgroupsOk && !needsNet && hostId !== undefined && prefix.length > 0) {
+      const chainKey = JSON.stringify([key, joinsWarm, sources, prefix]);
+      const start = { chainKey, key, sources, prefix, joinsWarm, limits, workspace };
+      let chain = this.#takeStandby(chainKey, workspace);
+      const starting = chain ? undefined : this.#replenishing.get(chainKey);
+      if (starting) {
+        // Half started already (back-to-back commands): finishing it costs less than a second chain.
+        await starting;
+        chain = this.#takeStandby(chainKey, workspace);
+      }
+      if (chain) {
+        try {
+          await chain.cgroup.apply(limits);
+        } catch {
+          chain.dispose();
+          chain = undefined;
+        }
+      }
+      chain ??= await this.#startChain(start);
+      // Options and command reach the waiting wrapper through a file of Kiln's own (NUL-separated: bash's
+      // mapfile reads a file in one go, a pipe byte by byte); the first entry is RLIMIT_FSIZE in KiB.
+      const file = path.join(this.#goDir, `${chain.child.pid}-${randomBytes(4).toString("hex")}`);
+      const fsize = limits.fileBytes > 0 ? String(kib(limits.fileBytes)) : "unlimited";
+      writeFileSync(file, [fsize, ...bwrap.slice(1)].map((a) => `${a}\0`).join(""), { mode: 0o600 });
+      void chain.exited.finally(() => rmSync(file, { force: true }));
+      o.onSpawn(chain.child);
+      chain.go(file);
+      this.#replenish(start);
+      return {
+        child: chain.child,
+        cgroup: chain.cgroup,
+        slirp: Promise.resolve(undefined),
+        kill: chain.kill,
+        exited: chain.exited,
+      };
+    }
+    const cgroup = cgroupsOk ? await this.#pool.acquire(key, limits) : undefined;
     const script = [
       closeFds,
       ...(cgroup ? [cgroup.joinScript()] : []),
       ...mounts,
+      ...rlimits,
       `shift ${sources.length}`,
       'exec "$@"',
     ].join(" && ");
+    let warm: WarmNet | undefined;
+    if (joinsWarm) {
+      this.#nets ??= new WarmNets(
+        tools as Tools & { unshare: string },
+        this.#runDir,
+        this.#options.egressAllow,
+      );
+      try {
+        warm = await this.#nets.acquire(key);
+      } catch (error) {
+        if (cgroup) void this.#pool.release(key, cgroup).catch(() => {});
+        throw error;
+      }
+    }
     // The private mount namespace only holds the staging bind mounts; bwrap builds the real root.
-    const child = spawn(
-      tools.unshare as string,
-      [
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        "/bin/bash",
-        "--norc",
-        "--noprofile",
-        "-c",
-        script,
-        "kiln-sandbox",
-        ...sources,
-        ...prefix,
-        ...bwrap,
+    const unshare = wrapperArgv(tools.unshare as string, script, [...sources, ...prefix, ...bwrap]);
+    const argv = warm ? [tools.nsenter as string, "--net=/proc/self/fd/3", "--", ...unshare] : unshare;
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: [
+        "pipe",
+        "pipe",
+        "pipe",
+        warm ? warm.fd : needsNet ? "pipe" : "ignore",
+        needsNet ? "pipe" : "ignore",
       ],
-      {
-        stdio: ["pipe", "pipe", "pipe", needsNet ? "pipe" : "ignore", needsNet ? "pipe" : "ignore"],
-        env: {},
-      },
-    );
+      env: {},
+    });
 
     // A sandbox that dies early resets these pipes; that is reported through `exited`, not as a crash.
     for (const stream of child.stdio) stream?.on("error", () => {});
@@ -389,8 +653,13 @@ export class LocalDriver implements SandboxDriver {
       child.once("close", async (code, signal) => {
         slirp?.stop();
         const oomKilled = (await cgroup?.oomKilled()) ?? false;
-        await cgroup?.destroy();
+        // Normally nothing is left (bwrap's pid namespace dies with its init): one read of cgroup.procs.
+        await cgroup?.killAll();
+        // In use (slirp4netns kept) until the command is over, however long it runs.
+        if (warm) this.#nets?.release(warm);
         resolve({ exitCode: code, signal: signal ?? signalFromStatus(code), oomKilled });
+        // Checking the group empty and handing it to the next command happens after the answer.
+        if (cgroup) void this.#pool.release(key, cgroup).catch(() => {});
       });
     });
     const spawned = new Promise<void>((resolve, reject) => {
@@ -411,7 +680,7 @@ export class LocalDriver implements SandboxDriver {
         if (request.startBeforeNetwork) {
           // The command runs already, with nothing but loopback: the filter goes in before the interface.
           attached = (async () => {
-            await installFilter(pid, network, tools as Tools);
+            await installFilter(pid, network, tools as Tools, this.#options.egressAllow);
             if (killed) return undefined;
             slirp = await Slirp.start(pid, this.#runDir, tools as Tools);
             if (killed || closed) slirp.stop();
@@ -424,7 +693,7 @@ export class LocalDriver implements SandboxDriver {
           // command until both are done: in parallel they cost one process start, not two.
           const [started, filtered] = await Promise.allSettled([
             Slirp.start(pid, this.#runDir, tools as Tools),
-            installFilter(pid, network, tools as Tools),
+            installFilter(pid, network, tools as Tools, this.#options.egressAllow),
           ]);
           if (started.status === "fulfilled") slirp = started.value;
           if (started.status === "rejected") throw started.reason;
@@ -443,6 +712,35 @@ export class LocalDriver implements SandboxDriver {
   }
 }
 
+/** A standby chain unused this long is ended (its workspace could have been replaced since). */
+const STANDBY_MS = 30_000;
+
+interface ChainStart {
+  chainKey: string;
+  key: string;
+  sources: string[];
+  prefix: string[];
+  joinsWarm: boolean;
+  limits: ResourceLimits;
+  workspace: string;
+}
+
+/** A wrapper chain started ahead of its command (see #startChain). */
+interface Chain {
+  child: ChildProcess;
+  cgroup: CgroupV1;
+  exited: Promise<ExitStatus>;
+  kill(): Promise<void>;
+  closed(): boolean;
+  born: number;
+  ino: number;
+  dev: number;
+  /** Still waiting for its command. */
+  waiting(): boolean;
+  go(file: string): void;
+  dispose(): void;
+}
+
 /**
  * First process inside a sandbox with a network stack: says "ready" once bwrap has finished setting
  * the sandbox up (bwrap's own loopback configuration races with slirp4netns otherwise, and bwrap's
@@ -452,6 +750,63 @@ export class LocalDriver implements SandboxDriver {
 const GATE = 'echo ready >&4 && read -r _ <&4 && exec 4>&- && exec "$@"';
 /** The same first process for `startBeforeNetwork`: says "ready" (bwrap is done) and runs the command. */
 const NO_GATE = 'echo ready >&4 && exec 4>&- && exec "$@"';
+
+/** Argument directories of Kiln processes that died without closing their driver (killed, crashed). */
+function removeOrphanArgDirs(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = Number(/^kiln-args-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pidAlive(pid)) continue;
+    rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Whether a child process and its pipes keep Node's event loop alive. */
+function holdsLoop(child: ChildProcess, hold: boolean): void {
+  if (hold) child.ref();
+  else child.unref();
+  for (const stream of child.stdio) {
+    const socket = stream as { ref?: () => void; unref?: () => void } | null;
+    if (hold) socket?.ref?.();
+    else socket?.unref?.();
+  }
+}
+
+/** The cgroup pool's key for a project: its id, in characters safe for a directory name. */
+/** `unshare` into a private mount namespace running `script` in bash; `args` become its $1… */
+function wrapperArgv(unshare: string, script: string, args: string[]): string[] {
+  return [
+    unshare,
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/bash",
+    "--norc",
+    "--noprofile",
+    "-c",
+    script,
+    "kiln-sandbox",
+    ...args,
+  ];
+}
+
+function cgroupKey(projectId: string): string {
+  return projectId.replace(/[^a-zA-Z0-9_-]/g, "_");
+}
+
+/** Bytes as bash's `ulimit` takes them (KiB), rounded down: never more than asked, and at least 1 KiB. */
+function kib(bytes: number): number {
+  return Math.max(1, Math.floor(bytes / 1024));
+}
 
 /** bwrap exits with 128 + n when the sandboxed command died of signal n. */
 function signalFromStatus(code: number | null): NodeJS.Signals | null {

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { rmSync } from "node:fs";
-import { createServer, connect as netConnect } from "node:net";
+import { createServer, isIP, connect as netConnect } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type { EgressAllowEntry } from "@kiln/agent";
 import type { NetworkPolicy } from "./driver.ts";
 
 /** slirp4netns's fixed addresses inside the sandbox (its defaults for `--configure`). */
@@ -41,7 +42,7 @@ export function hostAddresses(): string[] {
  * no CAP_NET_ADMIN there, so it cannot change it). Refused connections get a TCP reset at once
  * instead of hanging until a timeout, so tools fail fast and tests can tell our rule from the network.
  */
-export function filterRules(policy: NetworkPolicy): string {
+export function filterRules(policy: NetworkPolicy, allow: readonly EgressAllowEntry[] = []): string {
   const lines = [
     "*filter",
     ":INPUT ACCEPT [0:0]",
@@ -54,6 +55,10 @@ export function filterRules(policy: NetworkPolicy): string {
   if (policy === "egress") {
     lines.push(`-A OUTPUT -d ${SLIRP_DNS}/32 -p udp --dport 53 -j ACCEPT`);
     lines.push(`-A OUTPUT -d ${SLIRP_DNS}/32 -p tcp --dport 53 -j ACCEPT`);
+    // The operator's exemptions (KILN_EGRESS_ALLOW) that name addresses: the same policy as the server's
+    // own fetches (address-policy.ts). Names cannot be matched here; the server checks those before it
+    // starts a transfer, and a name's addresses stay under the rules below.
+    lines.push(...allowRules(allow));
     for (const range of [...BLOCKED_RANGES, ...hostAddresses()]) {
       lines.push(`-A OUTPUT -d ${range} -p tcp -j REJECT --reject-with tcp-reset`);
       lines.push(`-A OUTPUT -d ${range} -j REJECT --reject-with icmp-admin-prohibited`);
@@ -64,6 +69,20 @@ export function filterRules(policy: NetworkPolicy): string {
   }
   lines.push("COMMIT", "");
   return lines.join("\n");
+}
+
+/** ACCEPT rules for the IPv4 addresses and ranges among `allow` (this filter is IPv4's). */
+export function allowRules(allow: readonly EgressAllowEntry[]): string[] {
+  const out: string[] = [];
+  for (const entry of allow) {
+    if (entry.kind === "range") {
+      if (isIP(entry.net) === 4) out.push(`-A OUTPUT -d ${entry.net}/${entry.bits} -j ACCEPT`);
+    } else if (isIP(entry.host) === 4) {
+      const port = entry.port === undefined ? "" : ` -p tcp --dport ${entry.port}`;
+      out.push(`-A OUTPUT -d ${entry.host}/32${port} -j ACCEPT`);
+    }
+  }
+  return out;
 }
 
 export async function run(cmd: string, args: string[], input?: string): Promise<void> {
@@ -81,8 +100,17 @@ export async function run(cmd: string, args: string[], input?: string): Promise<
   if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${code}): ${stderr.trim()}`);
 }
 
-export async function installFilter(pid: number, policy: NetworkPolicy, tools: Tools): Promise<void> {
-  await run(tools.nsenter, [`--net=/proc/${pid}/ns/net`, "--", tools.iptablesRestore], filterRules(policy));
+export async function installFilter(
+  pid: number,
+  policy: NetworkPolicy,
+  tools: Tools,
+  allow: readonly EgressAllowEntry[] = [],
+): Promise<void> {
+  await run(
+    tools.nsenter,
+    [`--net=/proc/${pid}/ns/net`, "--", tools.iptablesRestore],
+    filterRules(policy, allow),
+  );
 }
 
 export interface Tools {
@@ -98,13 +126,29 @@ export interface Tools {
 export class Slirp {
   readonly #child: ChildProcess;
   readonly #apiSocket: string;
+  get child(): ChildProcess {
+    return this.#child;
+  }
+
+  /** Resolves when slirp4netns has exited (killed, or its namespace gone). */
+  readonly exited: Promise<void>;
 
   private constructor(child: ChildProcess, apiSocket: string) {
     this.#child = child;
     this.#apiSocket = apiSocket;
+    this.exited =
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise((resolve) => child.once("exit", () => resolve()));
   }
 
-  static async start(pid: number, runDir: string, tools: Tools): Promise<Slirp> {
+  /** `exitWithKiln`: slirp4netns ends when Kiln does (it watches a pipe only Kiln holds open). */
+  static async start(
+    pid: number,
+    runDir: string,
+    tools: Tools,
+    options: { exitWithKiln?: boolean } = {},
+  ): Promise<Slirp> {
     const apiSocket = path.join(runDir, `slirp-${pid}.sock`);
     const child = spawn(
       tools.slirp4netns,
@@ -116,13 +160,14 @@ export class Slirp {
         "--api-socket",
         apiSocket,
         "--ready-fd=3",
+        ...(options.exitWithKiln ? ["--exit-fd=4"] : []),
         // By pid, slirp4netns would first join the sandbox's user namespace, where it may not enter the
         // network namespace; by path it enters the netns directly with the host root's rights.
         "--netns-type=path",
         `/proc/${pid}/ns/net`,
         "tap0",
       ],
-      { stdio: ["ignore", "ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "ignore", "pipe", "pipe", ...(options.exitWithKiln ? ["pipe" as const] : [])] },
     );
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => {

@@ -33,20 +33,6 @@ export function baseEnv(): Record<string, string> {
 /** Top-level names that Debian's merged-/usr layout turns into symlinks into /usr. */
 const USR_LINKS = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 
-/** Host files of /etc a program may legitimately need; nothing with secrets (no shadow, no ssl/private). */
-const ETC_FROM_HOST = [
-  "ssl/certs",
-  "ssl/openssl.cnf",
-  "ca-certificates",
-  "ca-certificates.conf",
-  "alternatives",
-  "ld.so.cache",
-  "localtime",
-  "mime.types",
-  "protocols",
-  "services",
-];
-
 /**
  * Finds npm for use inside the sandbox. The `node` devDependency ships only the binary, so npm is the
  * one the host used to install Kiln: `npm_execpath` when started by npm, else `npm` on the PATH.
@@ -102,6 +88,8 @@ export function writeEtc(runDir: string): string {
 
 export interface RootOptions {
   etcDir: string;
+  /** The complete /etc for this sandbox's network policy (EtcTrees), mounted as one piece. */
+  etcTree: string;
   npmDir: string | undefined;
   network: NetworkPolicy;
   tmpBytes: number;
@@ -124,12 +112,8 @@ export function rootArgs(spec: SandboxSpec, o: RootOptions): string[] {
   }
   args.push("--proc", "/proc", "--dev", "/dev");
   args.push("--size", String(o.tmpBytes), "--tmpfs", "/tmp");
-  args.push("--dir", "/etc");
-  for (const name of ["passwd", "group", "hosts", "hostname", "nsswitch.conf"]) {
-    args.push("--ro-bind", path.join(o.etcDir, name), `/etc/${name}`);
-  }
-  args.push("--ro-bind", path.join(o.etcDir, `resolv.conf.${o.network}`), "/etc/resolv.conf");
-  for (const name of ETC_FROM_HOST) args.push("--ro-bind-try", `/etc/${name}`, `/etc/${name}`);
+  // Kiln's passwd/group/hosts/resolv.conf and copies of the host files listed in etc-tree.ts.
+  args.push("--ro-bind", o.etcTree, "/etc");
   args.push("--ro-bind", path.dirname(process.execPath), NODE_DIR);
   if (o.npmDir)
     args.push("--ro-bind", o.npmDir, NPM_DIR, "--ro-bind", path.join(o.etcDir, "..", "bin"), SHIM_DIR);

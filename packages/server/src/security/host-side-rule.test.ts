@@ -48,6 +48,8 @@ describe("the trust rule in the sources", () => {
     expect(starts.map((hit) => hit.split(":")[0])).toEqual([
       // The seed of a template's first commit, made in a private temp directory.
       "server/src/templates/git.ts",
+      // Tests' git host outside Kiln (http-backend on the test's own bare repositories in a temp directory).
+      "server/src/testing/git-server.ts",
       // The worker's private bare clone.
       "server/src/worker/git.ts",
     ]);

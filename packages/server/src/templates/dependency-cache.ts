@@ -17,6 +17,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { primeCompileCache } from "./compile-cache.ts";
 import { hostEnv } from "./host-env.ts";
+import { checkInstalledEntry } from "./installed-cache.ts";
 import { linkTree } from "./link-tree.ts";
 import type { LoadedTemplate } from "./registry.ts";
 
@@ -46,12 +47,21 @@ export class DependencyCache {
   readonly #building = new Map<string, Promise<string>>();
   readonly #abort = new AbortController();
   readonly #guestUid: number | undefined;
+  readonly #installed: string | undefined;
+  readonly #refused = new Set<string>();
+  /** Installs under way in this process: where, and how many packages the lockfile names. */
+  readonly #installing = new Map<string, { tmp: string; packages: number; done?: boolean }>();
 
-  /** `guestUid`: the uid dev servers run as (the runtime driver's), for the primed compile cache. */
-  constructor(root: string, log?: CacheLog, options: { guestUid?: number } = {}) {
+  /**
+   * `guestUid`: the uid dev servers run as (the runtime driver's), for the primed compile cache.
+   * `installed`: entries built at install time (`kiln prepare-templates`, ADR 0007), linked from when
+   * present and safe, never built, touched or pruned here.
+   */
+  constructor(root: string, log?: CacheLog, options: { guestUid?: number; installed?: string } = {}) {
     this.root = root;
     this.#log = log;
     this.#guestUid = options.guestUid;
+    this.#installed = options.installed;
   }
 
   /** `<template>-<hash>`: a changed lockfile (or platform) is a new cache entry, never a stale one. */
@@ -74,12 +84,32 @@ export class DependencyCache {
     const key = await this.keyFor(template);
     const dir = path.join(this.root, key);
     if (existsSync(dir)) return dir;
+    const installed = await this.#installedEntry(key);
+    if (installed) return installed;
     let pending = this.#building.get(key);
     if (!pending) {
-      pending = this.#buildLocked(template, key, dir).finally(() => this.#building.delete(key));
+      pending = this.#buildLocked(template, key, dir).finally(() => {
+        this.#installing.delete(key);
+        this.#building.delete(key);
+      });
       this.#building.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * How far this process's install for the template is, 0–99 (the packages npm has placed of those the
+   * lockfile names; 99 while the compile cache is primed), or undefined when none is under way. For the
+   * studio to show while a first project waits for it.
+   */
+  async progress(template: LoadedTemplate): Promise<number | undefined> {
+    if (!template.manifest.install || this.#building.size === 0) return undefined;
+    const under = this.#installing.get(await this.keyFor(template));
+    if (!under) return this.#building.has(await this.keyFor(template)) ? 0 : undefined;
+    // Installed, and being put in place (primed, made read-only, renamed away from `tmp`): nearly done.
+    if (under.done) return 99;
+    const placed = await countPackages(path.join(under.tmp, "node_modules"));
+    return Math.min(99, Math.floor((placed / Math.max(1, under.packages)) * 100));
   }
 
   /** Gives `projectDir` its own `node_modules`: hard links into the cache, ~1k files in tens of ms. */
@@ -130,6 +160,28 @@ export class DependencyCache {
     this.#abort.abort();
   }
 
+  /**
+   * The install-time entry for `key` when Kiln may link from it: complete, on this cache's filesystem (a
+   * hard link cannot cross one; copying every file would cost more than it saves), and on a path nobody but
+   * root or Kiln's own user can change — else a local user could plant the dependencies every project runs.
+   */
+  async #installedEntry(key: string): Promise<string | undefined> {
+    if (!this.#installed) return undefined;
+    const dir = path.join(this.#installed, key);
+    if (!existsSync(path.join(dir, MARKER))) return undefined;
+    await mkdir(this.root, { recursive: true });
+    const checked = await checkInstalledEntry(dir, this.root);
+    if ("dir" in checked) return checked.dir;
+    if (!this.#refused.has(key)) {
+      this.#refused.add(key);
+      this.#log?.warn(
+        { dir, problem: checked.problem },
+        "not using the installed template cache; installing here instead",
+      );
+    }
+    return undefined;
+  }
+
   async #buildLocked(template: LoadedTemplate, key: string, dir: string): Promise<string> {
     await mkdir(this.root, { recursive: true });
     const lock = path.join(this.root, `${key}.lock`);
@@ -166,7 +218,14 @@ export class DependencyCache {
       await mkdir(tmp);
       await copyFile(path.join(template.dir, "package.json"), path.join(tmp, "package.json"));
       await copyFile(path.join(template.dir, install.lockfile), path.join(tmp, install.lockfile));
+      const installing = {
+        tmp,
+        packages: await lockfilePackages(path.join(tmp, install.lockfile)),
+        done: false,
+      };
+      this.#installing.set(key, installing);
       await run(install.argv, tmp, this.#abort.signal);
+      installing.done = true;
       if (install.compileCache) await this.#prime(template, tmp);
       // Read-only files: a hard-linked project cannot rewrite the shared copy by accident (root still can).
       await makeFilesReadOnly(path.join(tmp, "node_modules"));
@@ -213,6 +272,28 @@ export class DependencyCache {
         await rm(path.join(this.root, name), { recursive: true, force: true });
     }
   }
+}
+
+/** Top-level packages an npm v2/v3 lockfile installs (`packages["node_modules/x"]`, not nested ones). */
+async function lockfilePackages(lockfile: string): Promise<number> {
+  try {
+    const packages = (JSON.parse(await readFile(lockfile, "utf8")) as { packages?: object }).packages ?? {};
+    return Object.keys(packages).filter((k) => /^node_modules\/(@[^/]+\/)?[^/@][^/]*$/.test(k)).length;
+  } catch {
+    return 0; // not npm's: progress stays at 0 until the install is done
+  }
+}
+
+/** Packages placed in a `node_modules` so far (scoped ones counted one by one); 0 before it exists. */
+async function countPackages(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  let count = 0;
+  for (const name of names) {
+    if (name.startsWith(".")) continue;
+    if (name.startsWith("@")) count += (await readdir(path.join(dir, name)).catch(() => [])).length;
+    else count++;
+  }
+  return count;
 }
 
 function isAlive(pid: number): boolean {

@@ -17,7 +17,7 @@ export class TemplateService {
     registry: TemplateRegistry,
     cacheDir: string,
     log?: CacheLog,
-    options: { guestUid?: number } = {},
+    options: { guestUid?: number; installed?: string } = {},
   ) {
     this.registry = registry;
     this.cache = new DependencyCache(cacheDir, log, options);
@@ -26,6 +26,16 @@ export class TemplateService {
 
   list(): Template[] {
     return this.registry.list();
+  }
+
+  /** `list`, with how far each template's dependency install is while one is under way (the studio shows it). */
+  async listWithProgress(): Promise<Template[]> {
+    return Promise.all(
+      this.registry.list().map(async (t) => {
+        const preparing = await this.cache.progress(this.registry.get(t.name));
+        return preparing === undefined ? t : { ...t, preparing };
+      }),
+    );
   }
 
   /** Throws `template_not_found` (400) for an unknown name. */

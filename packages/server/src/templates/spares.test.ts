@@ -122,6 +122,45 @@ describe("spare workspaces", () => {
     spares.close();
   });
 
+  it("stop a warm-up under way when a project finds no spare ready; later ones wait out its start", async () => {
+    const { root, templates, template } = await setup();
+    template.manifest.dev.prewarm = { paths: ["/"], until: ".kiln/done" };
+    const calls: Array<{ id: string; at: number }> = [];
+    const spares = new SpareWorkspaces({
+      root: path.join(root, "orgs", ".spares"),
+      templates,
+      ownerOf: () => undefined,
+      quietAfterMissMs: 300,
+      // The first warm-up runs until stopped, as a dev server does for seconds on a busy machine.
+      warm: (spare, _t, signal) => {
+        calls.push({ id: spare.id, at: performance.now() });
+        if (calls.length > 1) return Promise.resolve(1);
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+        );
+      },
+    });
+    const filling = spares.fill();
+    const end = Date.now() + 5_000;
+    while (calls.length === 0 && Date.now() < end) await sleep(10);
+    expect(calls).toHaveLength(1);
+    // The project is made the ordinary way; its dev server gets the CPU the warm-up had.
+    expect(spares.claim("plain")).toBeUndefined();
+    await filling;
+    // That spare is kept, unwarmed: ready at once for the next project.
+    expect(calls).toHaveLength(1);
+    expect(spares.claim("plain")?.id).toBe(calls[0]!.id);
+
+    // A warm-up that would begin right after a miss waits for the project's start first.
+    const missed = performance.now();
+    expect(spares.claim("plain")).toBeUndefined();
+    await spares.fill();
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.at - missed).toBeGreaterThanOrEqual(290);
+    expect(spares.count("plain")).toBe(1);
+    spares.close();
+  });
+
   it("say so when a spare is gone by the time it is taken, and a spare not used is removed", async () => {
     const { root, spares } = await setup();
     await spares.fill();

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, rename } from "node:fs/promises";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { removeProjectTree, removeProjectTrees } from "../sandbox/as-owner.ts";
 import type { CacheLog } from "./dependency-cache.ts";
 import type { LoadedTemplate } from "./registry.ts";
@@ -26,6 +27,11 @@ export interface SpareWorkspacesOptions {
   /** How long after a spare is taken the next is made: not while the new project's dev server starts. */
   refillDelayMs?: number;
   /**
+   * How long after a project found no spare (its dev server starting cold, seconds of CPU) a warm-up waits
+   * before it begins; one under way then stops.
+   */
+  quietAfterMissMs?: number;
+  /**
    * Warms a spare of a template with `dev.prewarm` (its dev server run once in its sandbox); a failure
    * leaves the spare as it is, still good.
    */
@@ -50,12 +56,16 @@ export class SpareWorkspaces {
   readonly #abort = new AbortController();
   readonly #ready = new Map<string, Spare[]>();
   readonly #making = new Map<string, Promise<void>>();
+  /** Warm-ups under way, each stoppable on its own (`claim` with no spare ready stops them). */
+  readonly #warming = new Set<AbortController>();
+  /** When a project last found no spare ready (its dev server is starting cold). */
+  #missedAt = Number.NEGATIVE_INFINITY;
   #cleared = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: SpareWorkspacesOptions) {
-    this.#o = { perTemplate: 1, refillDelayMs: 10_000, ...options };
+    this.#o = { perTemplate: 1, refillDelayMs: 10_000, quietAfterMissMs: 5_000, ...options };
   }
 
   /** Spares ready per template (for tests and logs). */
@@ -73,10 +83,20 @@ export class SpareWorkspaces {
     for (const template of this.#o.templates.registry.all()) await this.#fillOne(template.manifest.name);
   }
 
-  /** Takes a spare of the template when one is ready; its id is to become the project's id. */
+  /**
+   * Takes a spare of the template when one is ready; its id is to become the project's id. With none ready,
+   * the project is made the ordinary way and its dev server starts cold at once: a warm-up under way (a
+   * whole dev server in another sandbox, seconds of CPU on a fresh instance) would take half the machine
+   * from it, so it stops (its spare is kept unwarmed), and warm-ups that would begin meanwhile wait until
+   * that start is over (`quietAfterMissMs`).
+   */
   claim(template: string): Spare | undefined {
     const spare = this.#ready.get(template)?.shift();
     if (spare) this.#refillLater();
+    else {
+      this.#missedAt = performance.now();
+      for (const warming of this.#warming) warming.abort(new Error("a project needs the CPU"));
+    }
     return spare;
   }
 
@@ -130,20 +150,43 @@ export class SpareWorkspaces {
         return;
       }
       const spare = { id, template: name, dir };
-      if (template.manifest.dev.prewarm && this.#o.warm && !this.#closed) {
-        try {
-          const ms = await this.#o.warm(spare, template, this.#abort.signal);
-          this.#o.log?.info({ template: name, ms }, "spare workspace warmed");
-        } catch (err) {
-          if (!this.#closed) this.#o.log?.warn({ err, template: name }, "could not warm a spare workspace");
-        }
-      }
+      if (template.manifest.dev.prewarm && this.#o.warm) await this.#warm(spare, template);
       if (this.#closed) {
         await removeProjectTree(dir, this.#o.ownerOf(id)).catch(() => {});
         return;
       }
       ready.push(spare);
     }
+  }
+
+  /**
+   * Warms a spare, first waiting out a project's cold start (`quietAfterMissMs` after a project found no
+   * spare; once, so that creates in a row cannot hold a spare back for long). A warm-up such a project
+   * stops keeps its spare unwarmed: still good, and ready at once. Never throws.
+   */
+  async #warm(spare: Spare, template: LoadedTemplate): Promise<void> {
+    const name = template.manifest.name;
+    const wait = this.#quietIn();
+    if (wait > 0) await sleep(wait, undefined, { signal: this.#abort.signal }).catch(() => {});
+    if (this.#closed) return;
+    const stop = new AbortController();
+    this.#warming.add(stop);
+    try {
+      const ms = await this.#o.warm!(spare, template, AbortSignal.any([this.#abort.signal, stop.signal]));
+      this.#o.log?.info({ template: name, ms }, "spare workspace warmed");
+    } catch (err) {
+      if (this.#closed) return;
+      if (stop.signal.aborted)
+        this.#o.log?.info({ template: name }, "spare workspace warm-up stopped for a new project");
+      else this.#o.log?.warn({ err, template: name }, "could not warm a spare workspace");
+    } finally {
+      this.#warming.delete(stop);
+    }
+  }
+
+  /** Ms until a project that found no spare has had its dev server's first start to itself. */
+  #quietIn(): number {
+    return this.#missedAt + this.#o.quietAfterMissMs - performance.now();
   }
 
   #refillLater(): void {

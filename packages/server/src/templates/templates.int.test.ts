@@ -4,9 +4,10 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../testing/free-port.ts";
-import { startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { startTestKiln, TEST_TEMPLATE_CACHE_DIR, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { DependencyCache } from "./dependency-cache.ts";
 import { gitEnv } from "./git.ts";
-import { devCommand } from "./registry.ts";
+import { devCommand, TemplateRegistry } from "./registry.ts";
 
 let kiln: TestKiln;
 beforeAll(async () => {
@@ -258,6 +259,35 @@ describe("templates", () => {
       const dir = kiln.storage.projectDir(p.orgId, p.id);
       expect(existsSync(path.join(dir, "node_modules/react/package.json"))).toBe(true);
       expect(gitOut(dir, ["rev-list", "--count", "HEAD"])).toBe("1");
+    }
+  });
+
+  it("a fresh data dir links its first project from the install-time cache, installing nothing", async () => {
+    // The shared test cache stands in for what `npm install` prepared; the new instance's own cache is empty.
+    const local = path.join(kiln.dataDir, `fresh-cache-${uniqueSlug()}`);
+    const fresh = await startTestKiln({
+      env: { KILN_TEMPLATE_CACHE_DIR: local, KILN_INSTALLED_TEMPLATE_CACHE_DIR: TEST_TEMPLATE_CACHE_DIR },
+    });
+    try {
+      const { client } = await fresh.signup();
+      const org = uniqueSlug("org");
+      await client.post("/api/orgs", { name: "Team", slug: org });
+      const listed = await client.get("/api/templates");
+      for (const t of listed.json()) expect(t).not.toHaveProperty("preparing");
+      const res = await client.post(`/api/orgs/${org}/projects`, { name: "First" });
+      expect(res.statusCode, res.body).toBe(201);
+      const p = res.json();
+      const file = "node_modules/react/package.json";
+      const registry = await TemplateRegistry.load(fresh.config.templatesDir);
+      const cache = new DependencyCache(local, undefined, { guestUid: fresh.driver.guestUid });
+      const key = await cache.keyFor(registry.get("react-vite"));
+      const dir = fresh.storage.projectDir(p.orgId, p.id);
+      expect(statSync(path.join(dir, file)).ino).toBe(
+        statSync(path.join(TEST_TEMPLATE_CACHE_DIR, key, file)).ino,
+      );
+      expect(existsSync(path.join(local, key))).toBe(false);
+    } finally {
+      await fresh.stop();
     }
   });
 });

@@ -8,6 +8,8 @@ export interface RequestOptions {
   raw?: string;
   /** Leave out the x-csrf-token header even when a CSRF cookie is held. */
   noCsrf?: boolean;
+  /** The client's address as the server sees it (per-client rate limits). */
+  remoteAddress?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ export class TestClient {
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     if (method !== "GET" && this.csrf && !opts.noCsrf && !this.bearer) headers["x-csrf-token"] ??= this.csrf;
     const options: InjectOptions = { method, url, headers };
+    if (opts.remoteAddress) options.remoteAddress = opts.remoteAddress;
     if (opts.raw !== undefined) {
       options.payload = opts.raw;
       headers["content-type"] ??= "application/json";

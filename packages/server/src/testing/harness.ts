@@ -130,6 +130,8 @@ export async function startTestKiln(
     KILN_SECRET_KEY: randomBytes(32).toString("base64"),
     KILN_PUBLIC_URL: "http://localhost:4000",
     KILN_TEMPLATE_CACHE_DIR: TEST_TEMPLATE_CACHE_DIR,
+    // The same on every machine, whether or not its `npm install` prepared the templates.
+    KILN_INSTALLED_TEMPLATE_CACHE_DIR: "",
     ...options.env,
   });
   const logger =

@@ -8,18 +8,26 @@ export interface PreviewAnswer {
 }
 
 /**
- * A request to a preview host over real HTTP: connect to loopback and send the preview Host header
- * (this machine's resolver does not map `*.localhost`, and `fetch` cannot set Host).
+ * A request to a preview (or published site's) host over real HTTP: connect to loopback and send the Host
+ * header (this machine's resolver does not map `*.localhost`, and `fetch` cannot set Host). A GET unless
+ * `options` says otherwise.
  */
 export function previewGet(
   port: number,
   host: string,
   path: string,
   cookie?: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<PreviewAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: "127.0.0.1", port, path, headers: { host, ...(cookie ? { cookie } : {}) } },
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: options.method ?? "GET",
+        headers: { host, ...(cookie ? { cookie } : {}), ...options.headers },
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -28,6 +36,7 @@ export function previewGet(
       },
     );
     req.on("error", reject);
+    req.end(options.body);
   });
 }
 

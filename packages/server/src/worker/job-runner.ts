@@ -110,9 +110,11 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
       const code: JobFailureCode =
         run.reason === "model_error"
           ? "provider_unavailable"
-          : run.reason === "step_limit"
-            ? "step_limit"
-            : "agent_failed";
+          : run.reason === "budget_exceeded"
+            ? "budget_exceeded"
+            : run.reason === "step_limit"
+              ? "step_limit"
+              : "agent_failed";
       return { ok: false, code, message: run.detail ?? run.reason };
     }
     const summary = lastText.trim() || "The agent finished without a summary.";

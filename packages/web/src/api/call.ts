@@ -22,6 +22,16 @@ export function call<R extends AnyRoute>(
   });
 }
 
+/** Calls a route that takes a raw upload (its contract's `upload` media type) with `data` as the body. */
+export function callUpload<R extends AnyRoute>(
+  route: R,
+  input: Pick<RouteInput<R>, "params" | "query">,
+  data: Blob,
+): Promise<RouteResult<R>> {
+  if (!route.upload) throw new Error(`${route.path} takes no upload`);
+  return request<RouteResult<R>>(route.method, urlOf(route, input), { upload: { type: route.upload, data } });
+}
+
 /** The URL of a route (for EventSource and WebSocket, which fetch does not open). */
 export function urlOf<R extends AnyRoute>(route: R, input: Pick<RouteInput<R>, "params" | "query">): string {
   const path = pathOf(route, input.params as Record<string, string> | undefined);

@@ -19,6 +19,8 @@ type Query = Record<string, string | number | boolean | undefined>;
 export interface RequestOptions {
   query?: Query;
   body?: unknown;
+  /** A raw upload (a route's `upload`): sent as is, with its media type, instead of a JSON body. */
+  upload?: { type: string; data: Blob };
   signal?: AbortSignal;
 }
 
@@ -125,7 +127,10 @@ export function refreshSession(): Promise<boolean> {
 function send(method: string, url: string, opts: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { accept: "application/json" };
   let body: BodyInit | undefined;
-  if (opts.body !== undefined) {
+  if (opts.upload) {
+    headers["content-type"] = opts.upload.type;
+    body = opts.upload.data;
+  } else if (opts.body !== undefined) {
     headers["content-type"] = "application/json";
     body = JSON.stringify(opts.body);
   }

@@ -13,6 +13,10 @@ export const keys = {
   me: ["me"] as const,
   tokens: ["tokens"] as const,
   sessions: ["sessions"] as const,
+  notificationPreferences: ["notification-preferences"] as const,
+  accountDeletion: ["account-deletion"] as const,
+  publicConfig: ["config"] as const,
+  signInMethods: ["sign-in-methods"] as const,
   templates: ["templates"] as const,
   invitation: (token: string) => ["invitation", token] as const,
 
@@ -20,7 +24,13 @@ export const keys = {
   members: (o: string) => [...org(o), "members"] as const,
   invitations: (o: string) => [...org(o), "invitations"] as const,
   workers: (o: string) => ["workers", o] as const,
+  deployTargets: (o: string) => [...org(o), "deploy-targets"] as const,
+  gitHosts: (o: string) => [...org(o), "git-hosts"] as const,
   workerTokens: (o: string) => ["worker-tokens", o] as const,
+  webhooks: (o: string) => [...org(o), "webhooks"] as const,
+  orgSso: (o: string) => [...org(o), "sso"] as const,
+  webhookDeliveries: (o: string, id: string) => [...org(o), "webhooks", id, "deliveries"] as const,
+  budgets: (o: string) => [...org(o), "budgets"] as const,
   usage: (o: string, days: number, from: string, groupBy: string) =>
     [...org(o), "usage", days, from, groupBy] as const,
 
@@ -52,5 +62,15 @@ export const keys = {
   tree: (o: string, p: string) => [...project(o, p), "tree"] as const,
   runtime: (o: string, p: string) => [...project(o, p), "runtime"] as const,
   env: (o: string, p: string) => [...project(o, p), "env"] as const,
+  deployments: (o: string, p: string) => [...project(o, p), "deployments"] as const,
+  projectDeployTargets: (o: string, p: string) => [...project(o, p), "deploy-targets"] as const,
+  shareLinks: (o: string, p: string) => [...project(o, p), "share-links"] as const,
+  remote: (o: string, p: string) => [...project(o, p), "remote"] as const,
+  domains: (o: string, p: string) => [...project(o, p), "domains"] as const,
+  deploymentRuntimeLog: (o: string, p: string, id: string) =>
+    [...project(o, p), "deployments", id, "runtime-log"] as const,
+  deploymentShares: (o: string, p: string, id: string) =>
+    [...project(o, p), "deployments", id, "share-links"] as const,
+  deploymentLog: (o: string, p: string, id: string) => [...project(o, p), "deployments", id, "log"] as const,
   previewErrors: (o: string, p: string) => [...project(o, p), "preview-errors"] as const,
 };

@@ -23,3 +23,10 @@ export const modelsQuery = (org: string) =>
     queryFn: () => api.llm.models(org),
     staleTime: 60_000,
   });
+
+/** What the instance tells anyone (the sign-in providers on the log-in page and the account page). */
+export const publicConfigQuery = queryOptions({
+  queryKey: keys.publicConfig,
+  queryFn: api.config,
+  staleTime: 5 * 60_000,
+});

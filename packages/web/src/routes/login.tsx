@@ -2,10 +2,13 @@ import { createFileRoute, Link, redirect } from "@tanstack/react-router";
 import { AuthForm } from "../features/auth/auth-form.tsx";
 import { AuthLayout } from "../features/auth/auth-layout.tsx";
 import { currentUser, homeOrg } from "../features/auth/session.ts";
+import { SSO_ERRORS, SsoButtons } from "../features/auth/sso-buttons.tsx";
 
 export const Route = createFileRoute("/login")({
-  validateSearch: (search: Record<string, unknown>): { next?: string } =>
-    typeof search.next === "string" ? { next: search.next } : {},
+  validateSearch: (search: Record<string, unknown>): { next?: string; sso_error?: string } => ({
+    ...(typeof search.next === "string" ? { next: search.next } : {}),
+    ...(typeof search.sso_error === "string" ? { sso_error: search.sso_error.slice(0, 40) } : {}),
+  }),
   beforeLoad: async ({ context }) => {
     const me = await currentUser((q) => context.queryClient.ensureQueryData(q));
     const org = me && homeOrg(me);
@@ -15,7 +18,7 @@ export const Route = createFileRoute("/login")({
 });
 
 function LoginPage() {
-  const { next } = Route.useSearch();
+  const { next, sso_error } = Route.useSearch();
   return (
     <AuthLayout
       title="Log in to Kiln"
@@ -29,6 +32,15 @@ function LoginPage() {
         </>
       }
     >
+      {sso_error && (
+        <p
+          role="alert"
+          className="mb-4 rounded-md border border-red-500/30 bg-red-500/10 px-3 py-2 text-xs text-red-300"
+        >
+          {SSO_ERRORS[sso_error] ?? "Single sign-on failed. Try again."}
+        </p>
+      )}
+      <SsoButtons next={next} />
       <AuthForm mode="login" next={next} />
     </AuthLayout>
   );

@@ -2,6 +2,7 @@ import { createFileRoute, Link, redirect } from "@tanstack/react-router";
 import { AuthForm } from "../features/auth/auth-form.tsx";
 import { AuthLayout } from "../features/auth/auth-layout.tsx";
 import { currentUser, homeOrg } from "../features/auth/session.ts";
+import { SsoButtons } from "../features/auth/sso-buttons.tsx";
 
 export const Route = createFileRoute("/signup")({
   validateSearch: (search: Record<string, unknown>): { next?: string } =>
@@ -29,6 +30,7 @@ function SignupPage() {
         </>
       }
     >
+      <SsoButtons next={next} />
       <AuthForm mode="signup" next={next} />
     </AuthLayout>
   );

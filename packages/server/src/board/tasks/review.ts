@@ -4,7 +4,7 @@ import { ConflictError } from "../../errors/errors.ts";
 import type { ProjectHistory } from "../../history/service.ts";
 import type { JobService } from "../../jobs/service.ts";
 import { requirePermission } from "../../orgs/roles.ts";
-import type { OrgAccess } from "../../orgs/service.ts";
+import type { OrgAccess, OrgRow } from "../../orgs/service.ts";
 import type { ProjectService } from "../../projects/service.ts";
 import { listStatuses } from "../workflows/store.ts";
 import type { BoardContext, TaskCommands } from "./commands.ts";
@@ -17,6 +17,13 @@ export interface TaskReviewsDeps {
   commands: TaskCommands;
   history: ProjectHistory;
   jobs: JobService;
+  /** Told after work was merged into main (auto-deploy); must not throw or wait. */
+  onMerged?(
+    org: OrgRow,
+    projectId: string,
+    userId: string,
+    merge: { taskId: string; jobId: string; commit: string },
+  ): void;
 }
 
 /**
@@ -70,6 +77,12 @@ export class TaskReviews {
         branch,
         `Merge #${task.number}: ${task.title}\n\nKiln-Task: ${task.id}\nKiln-Job: ${job.id}`,
       );
+      if (merged)
+        this.#d.onMerged?.(access.org, ctx.projectId, access.userId, {
+          taskId: task.id,
+          jobId: job.id,
+          commit: merged.sha,
+        });
       await this.#d.commands.comment(ctx, task.id, {
         body: `**Approved and merged** into main${merged ? ` (${merged.shortSha})` : " (already there)"}.${body.comment ? `\n\n${body.comment}` : ""}`,
       });

@@ -18,6 +18,7 @@ import { describeFailure } from "../errors.ts";
 import type { LlmService } from "../service.ts";
 import { AnthropicEventer, anthropicMessage, anthropicToCallOptions } from "./anthropic.ts";
 import { AnthropicMessageResponse, MessagesRequest } from "./anthropic-schema.ts";
+import { AnthropicBudgetError, OpenAiBudgetError, refusingOverBudget } from "./budget-refusal.ts";
 import { OpenAiChunker, openAiCompletion, openAiToCallOptions } from "./openai.ts";
 import { ChatCompletion, ChatCompletionRequest } from "./openai-schema.ts";
 import { SseWriter } from "./sse.ts";
@@ -92,31 +93,32 @@ export function llmProxyRoutes(
         security: [{ bearer: [] }],
         headers: ProxyHeaders,
         body: ChatCompletionRequest,
-        response: { 200: ChatCompletion, ...errors },
+        response: { 200: ChatCompletion, 402: OpenAiBudgetError, ...errors },
       },
     },
-    async (request, reply) => {
-      const body = request.body;
-      const { model, modelRef, signal } = await prepare(request, reply, body.model);
-      const options = openAiToCallOptions(body, signal);
-      if (!body.stream) {
-        const result = await generate(reply, model, options);
-        return result ? openAiCompletion(result, modelRef) : reply;
-      }
-      const chunker = new OpenAiChunker(modelRef, body.stream_options?.include_usage === true);
-      await streamTo(reply, model, options, {
-        start: async (sse) => sse.data(chunker.start()),
-        part: async (sse, part) => {
-          for (const chunk of chunker.onPart(part)) await sse.data(chunk);
-        },
-        end: async (sse) => sse.data("[DONE]"),
-        error: async (sse, err) => {
-          const failure = describeFailure(err);
-          await sse.data({ error: { message: failure.message, type: failure.code, code: failure.code } });
-        },
-      });
-      return reply;
-    },
+    async (request, reply) =>
+      refusingOverBudget(reply, "openai", async () => {
+        const body = request.body;
+        const { model, modelRef, signal } = await prepare(request, reply, body.model);
+        const options = openAiToCallOptions(body, signal);
+        if (!body.stream) {
+          const result = await generate(reply, model, options);
+          return result ? openAiCompletion(result, modelRef) : reply;
+        }
+        const chunker = new OpenAiChunker(modelRef, body.stream_options?.include_usage === true);
+        await streamTo(reply, model, options, {
+          start: async (sse) => sse.data(chunker.start()),
+          part: async (sse, part) => {
+            for (const chunk of chunker.onPart(part)) await sse.data(chunk);
+          },
+          end: async (sse) => sse.data("[DONE]"),
+          error: async (sse, err) => {
+            const failure = describeFailure(err);
+            await sse.data({ error: { message: failure.message, type: failure.code, code: failure.code } });
+          },
+        });
+        return reply;
+      }),
   );
 
   r.get(
@@ -173,35 +175,39 @@ export function llmProxyRoutes(
         security: [{ apiKey: [] }, { bearer: [] }],
         headers: ProxyHeaders,
         body: MessagesRequest,
-        response: { 200: AnthropicMessageResponse, ...errors },
+        response: { 200: AnthropicMessageResponse, 402: AnthropicBudgetError, ...errors },
       },
     },
-    async (request, reply) => {
-      const body = request.body;
-      const { model, modelRef, signal } = await prepare(request, reply, body.model);
-      const options = anthropicToCallOptions(body, signal);
-      if (!body.stream) {
-        const result = await generate(reply, model, options);
-        return result ? anthropicMessage(result, modelRef) : reply;
-      }
-      const eventer = new AnthropicEventer(modelRef);
-      const send = async (sse: SseWriter, events: Array<{ event: string; data: object }>) => {
-        for (const e of events) await sse.data(e.data, e.event);
-      };
-      await streamTo(reply, model, options, {
-        start: (sse) => send(sse, eventer.start()),
-        part: (sse, part) => send(sse, eventer.onPart(part)),
-        end: async () => {},
-        error: async (sse, err) => {
-          const failure = describeFailure(err);
-          await sse.data(
-            { type: "error", error: { type: anthropicErrorType(failure.status), message: failure.message } },
-            "error",
-          );
-        },
-      });
-      return reply;
-    },
+    async (request, reply) =>
+      refusingOverBudget(reply, "anthropic", async () => {
+        const body = request.body;
+        const { model, modelRef, signal } = await prepare(request, reply, body.model);
+        const options = anthropicToCallOptions(body, signal);
+        if (!body.stream) {
+          const result = await generate(reply, model, options);
+          return result ? anthropicMessage(result, modelRef) : reply;
+        }
+        const eventer = new AnthropicEventer(modelRef);
+        const send = async (sse: SseWriter, events: Array<{ event: string; data: object }>) => {
+          for (const e of events) await sse.data(e.data, e.event);
+        };
+        await streamTo(reply, model, options, {
+          start: (sse) => send(sse, eventer.start()),
+          part: (sse, part) => send(sse, eventer.onPart(part)),
+          end: async () => {},
+          error: async (sse, err) => {
+            const failure = describeFailure(err);
+            await sse.data(
+              {
+                type: "error",
+                error: { type: anthropicErrorType(failure.status), message: failure.message },
+              },
+              "error",
+            );
+          },
+        });
+        return reply;
+      }),
   );
 }
 
@@ -240,7 +246,9 @@ const ModelListResponse = z
 /** Org, project and permission for a proxied call, from the token's user and the x-kiln-* headers. */
 /** Verifies a running job's token (jobs/); the proxy serves workers with it. */
 export interface ProxyJobTokens {
-  verify(token: string): Promise<{ orgId: string; projectId: string; jobId: string } | null>;
+  verify(
+    token: string,
+  ): Promise<{ orgId: string; projectId: string; jobId: string; taskId?: string | null } | null>;
 }
 
 async function callContext(
@@ -252,7 +260,13 @@ async function callContext(
     // A worker's call for its job: billed to the job's org and project, whatever headers say.
     const job = await deps.jobTokens?.verify(token);
     if (!job) throw new UnauthenticatedError("token_invalid", "the job token is not valid (any more)");
-    return { org: await deps.orgs.row(job.orgId), projectId: job.projectId, jobId: job.jobId, source: "job" };
+    return {
+      org: await deps.orgs.row(job.orgId),
+      projectId: job.projectId,
+      jobId: job.jobId,
+      ...(job.taskId ? { taskId: job.taskId } : {}),
+      source: "job",
+    };
   }
   const { userId } = principalOf(request);
   const access = await deps.orgs.access(userId, await orgRefOf(request, deps.orgs));

@@ -19,4 +19,11 @@ export const auth = {
   sendVerification: () => call(a.sendVerification, {}),
   verifyCode: (code: string) => call(a.verifyCode, { body: { code } }),
   verifyLink: (token: string) => call(a.verifyLink, { body: { token } }),
+  signInMethods: () => call(a.signInMethods, {}),
+  linkProvider: (provider: string) => call(a.oidcLink, { params: { provider } }),
+  unlinkProvider: (provider: string) => call(a.unlinkIdentity, { params: { provider } }),
+  deletionPlan: () => call(a.accountDeletionPlan, {}),
+  deleteAccount: (password: string) => call(a.deleteAccount, { body: { password } }),
+  requestPasswordReset: (email: string) => call(a.requestPasswordReset, { body: { email } }),
+  resetPassword: (body: BodyOf<typeof a.resetPassword>) => call(a.resetPassword, { body }),
 };

@@ -1,5 +1,5 @@
 import { routes } from "@kiln/protocol";
-import { type BodyOf, call } from "../call.ts";
+import { type BodyOf, call, callUpload, urlOf } from "../call.ts";
 
 const p = routes.projects;
 
@@ -12,4 +12,9 @@ export const projects = {
   update: (org: string, project: string, body: BodyOf<typeof p.update>) =>
     call(p.update, { params: { org, project }, body }),
   remove: (org: string, project: string) => call(p.remove, { params: { org, project } }),
+  /** Where the browser downloads the project's zip (a plain link: the session cookie goes with it). */
+  exportUrl: (org: string, project: string, history: boolean) =>
+    urlOf(p.export, { params: { org, project }, query: { history: history ? "true" : "false" } }),
+  importZip: (org: string, name: string, zip: Blob) =>
+    callUpload(p.import, { params: { org }, query: { name } }, zip),
 };

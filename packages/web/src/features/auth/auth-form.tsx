@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useNavigate } from "@tanstack/react-router";
+import { Link, useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { isApiError } from "../../api/errors.ts";
@@ -101,6 +101,15 @@ export function AuthForm({ mode, next }: { mode: "login" | "signup"; next?: stri
           />
         )}
       </Field>
+      {mode === "login" && (
+        <Link
+          to="/forgot-password"
+          search={email.includes("@") ? { email } : {}}
+          className="-mt-2 self-end text-xs text-accent-400 hover:underline"
+        >
+          Forgot password?
+        </Link>
+      )}
       {errors.form && (
         <p
           role="alert"

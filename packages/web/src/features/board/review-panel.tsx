@@ -11,6 +11,7 @@ import { Spinner } from "../../ui/spinner.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { DiffView } from "../history/diff-view.tsx";
 import { useDecideReview } from "./mutations.ts";
+import { PullRequestButton } from "./pull-request-button.tsx";
 import { reviewQuery, taskJobsQuery } from "./queries.ts";
 import { describeReviewError } from "./review-errors.ts";
 
@@ -174,6 +175,7 @@ export function ReviewPanel({ task }: { task: Task }) {
           </form>
         ) : (
           <div className="flex flex-wrap justify-end gap-2">
+            <PullRequestButton taskId={task.id} disabled={!!working || busy !== null} />
             <Button disabled={!!working || busy !== null} onClick={() => setAsking(true)}>
               Request changes
             </Button>

@@ -30,6 +30,23 @@ export function RulesList({
   const rules = useQuery(rulesQuery(org, project));
   // null: a new rule; undefined: the dialog is closed.
   const [editing, setEditing] = useState<AutomationRule | null | undefined>(undefined);
+  // A box's new state while it is saved: set in the click itself, so the controlled box never flips back
+  // for a frame (the mutation's own state and the cache update land a tick later).
+  const [saving, setSaving] = useState<ReadonlyMap<string, boolean>>(new Map());
+  const toggle = (rule: AutomationRule, enabled: boolean) => {
+    setSaving((m) => new Map(m).set(rule.id, enabled));
+    // Not `mutate`'s callbacks: they run for the latest call only. A failure is toasted by the cache.
+    void setEnabled
+      .mutateAsync({ rule, enabled })
+      .catch(() => {})
+      .finally(() =>
+        setSaving((m) => {
+          const next = new Map(m);
+          next.delete(rule.id);
+          return next;
+        }),
+      );
+  };
   const name = (id: string | undefined) => statuses.find((s) => s.id === id)?.name ?? "a status";
   const who = (userId: string) => {
     const m = members?.find((x) => x.userId === userId);
@@ -77,8 +94,8 @@ export function RulesList({
               <input
                 type="checkbox"
                 aria-label={`Enable ${rule.name}`}
-                checked={rule.enabled}
-                onChange={(e) => setEnabled.mutate({ rule, enabled: e.target.checked })}
+                checked={saving.get(rule.id) ?? rule.enabled}
+                onChange={(e) => toggle(rule, e.target.checked)}
                 className="size-4 shrink-0 accent-accent-500"
               />
             )}

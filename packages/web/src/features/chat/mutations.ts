@@ -140,6 +140,13 @@ export function useUpdateChat(org: string, project: string) {
       chatId: string;
       body: { mode?: ApprovalMode; approveAll?: boolean; model?: string | null };
     }) => api.chats.update(org, project, chatId, body),
+    // Shown (and sent with the next message) at once: a message sent right after picking a mode runs in it,
+    // and a refetch already on its way cannot bring the old one back.
+    onMutate: async ({ chatId, body }) => {
+      await qc.cancelQueries({ queryKey: keys.chat(org, project, chatId) });
+      qc.setQueryData<ChatWithMessages>(keys.chat(org, project, chatId), (old) => old && { ...old, ...body });
+    },
+    onError: (_err, { chatId }) => void qc.invalidateQueries({ queryKey: keys.chat(org, project, chatId) }),
     onSuccess: (chat, { chatId }) => {
       qc.setQueryData<ChatWithMessages>(
         keys.chat(org, project, chatId),

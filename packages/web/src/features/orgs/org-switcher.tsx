@@ -36,7 +36,7 @@ export function OrgSwitcher({ current }: { current: string }) {
           <button
             type="button"
             {...props}
-            className="flex h-7 max-w-56 items-center gap-2 rounded-md px-2 text-[13px] font-medium text-neutral-200 hover:bg-tint/8"
+            className="flex h-7 max-w-44 sm:max-w-56 items-center gap-2 rounded-md px-2 text-[13px] font-medium text-neutral-200 hover:bg-tint/8"
           >
             <span className="flex size-5 shrink-0 items-center justify-center rounded bg-surface-3 text-[11px] font-semibold uppercase text-neutral-300">
               {(active?.name ?? current).slice(0, 1)}

@@ -6,10 +6,14 @@ import { useTitle } from "../../ui/use-title.ts";
 import { projectQuery } from "../projects/queries.ts";
 import { AppHeader } from "../shell/app-header.tsx";
 import { DangerSection } from "./danger-section.tsx";
+import { DomainsSection } from "./domains-section.tsx";
 import { EnvSection } from "./env-section.tsx";
+import { ExportSection } from "./export-section.tsx";
 import { GeneralSection } from "./general-section.tsx";
 import { GitSection } from "./git-section.tsx";
 import { PreviewSection } from "./preview-section.tsx";
+import { RemoteSection } from "./remote-section.tsx";
+import { ShareLinksSection } from "./share-links-section.tsx";
 
 /** One page for everything about a project that is not its code: names, preview access, env, git, deletion. */
 export function ProjectSettings({ org, project, role }: { org: string; project: string; role: Role }) {
@@ -40,8 +44,12 @@ export function ProjectSettings({ org, project, role }: { org: string; project: 
         {/* Keyed by slug: a renamed project's form starts from what was saved. */}
         <GeneralSection key={details.slug} org={org} project={details} canWrite={canWrite} />
         <PreviewSection org={org} project={details} canPublish={can(role, "projects.publish")} />
+        <ShareLinksSection org={org} project={details.slug} canPublish={can(role, "projects.publish")} />
+        <DomainsSection org={org} project={details.slug} canPublish={can(role, "projects.publish")} />
         <EnvSection org={org} project={details.slug} canWrite={canWrite} />
         <GitSection org={org} project={details.slug} canWrite={canWrite} />
+        <RemoteSection org={org} project={details.slug} canWrite={canWrite} />
+        {canWrite && <ExportSection org={org} project={details.slug} />}
         {can(role, "projects.delete") && <DangerSection org={org} project={details} />}
       </main>
     </div>

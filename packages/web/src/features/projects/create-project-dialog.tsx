@@ -11,6 +11,7 @@ import { Field, Input } from "../../ui/input.tsx";
 import { Spinner } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { useCreateProject } from "./mutations.ts";
+import { creatingLabel, preparingPercent } from "./preparing.ts";
 import { templatesQuery } from "./queries.ts";
 import { TemplateArt } from "./template-art.tsx";
 
@@ -23,8 +24,13 @@ export function CreateProjectDialog({
   open: boolean;
   onClose: () => void;
 }) {
-  const templates = useQuery({ ...templatesQuery, enabled: open });
   const create = useCreateProject(org);
+  // While a create waits on a new server's first dependency install, the list says how far it is.
+  const templates = useQuery({
+    ...templatesQuery,
+    enabled: open,
+    refetchInterval: create.isPending ? 500 : false,
+  });
   const navigate = useNavigate();
   const [name, setName] = useState("");
   const [template, setTemplate] = useState<string>();
@@ -58,6 +64,7 @@ export function CreateProjectDialog({
     );
   };
   const busy = create.isPending;
+  const preparing = busy ? preparingPercent(templates.data, template) : undefined;
 
   return (
     <Dialog
@@ -121,7 +128,7 @@ export function CreateProjectDialog({
           loading={busy}
           disabled={!name.trim() || !template}
         >
-          {busy ? "Creating…" : "Create project"}
+          {busy ? creatingLabel(preparing, "Creating…") : "Create project"}
         </Button>
       </div>
     </Dialog>

@@ -29,3 +29,28 @@ export function useDeleteProject(org: string) {
     meta: { errorToast: "Could not delete" },
   });
 }
+
+/** A new project from a zip (an export, or any folder zipped); the toast says what was not recognised. */
+export function useImportProject(org: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (file: File) =>
+      api.projects.importZip(
+        org,
+        file.name
+          .replace(/\.zip$/i, "")
+          .trim()
+          .slice(0, 100) || "Imported",
+        file,
+      ),
+    onSuccess: async ({ project, report }) => {
+      await qc.invalidateQueries({ queryKey: keys.projects(org) });
+      qc.setQueryData(keys.project(org, project.slug), project);
+      const notes = report.notes.length
+        ? ` (${report.notes.length} note${report.notes.length > 1 ? "s" : ""}: ${report.notes[0]})`
+        : "";
+      toast.success(`Imported ${project.name} as a ${report.template} project${notes}`);
+    },
+    meta: { errorToast: "Could not import the zip" },
+  });
+}

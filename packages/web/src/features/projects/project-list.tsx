@@ -11,6 +11,8 @@ import { Menu } from "../../ui/menu.tsx";
 import { EmptyState, ErrorState } from "../../ui/states.tsx";
 import { CreateProjectDialog } from "./create-project-dialog.tsx";
 import { DeleteProjectDialog } from "./delete-project-dialog.tsx";
+import { ImportGitButton } from "./import-git-dialog.tsx";
+import { ImportZipButton } from "./import-zip-button.tsx";
 import { TemplateArt } from "./template-art.tsx";
 import { relativeTime } from "./time.ts";
 
@@ -50,6 +52,8 @@ export function ProjectList({
             className="pl-8"
           />
         </div>
+        {canWrite && <ImportZipButton org={org} />}
+        {canWrite && <ImportGitButton org={org} />}
         {canWrite && (
           <Button
             variant="primary"

@@ -146,3 +146,50 @@ export function useRemovePrice(org: string) {
     onSuccess: () => void qc.invalidateQueries({ queryKey: keys.llmPrices(org) }),
   });
 }
+
+/** The org's deploy targets: the settings list and every project's Publish dialog read them. */
+function refreshDeployTargets(qc: ReturnType<typeof useQueryClient>, org: string) {
+  return qc.invalidateQueries({ queryKey: keys.org(org) });
+}
+
+export function useAddDeployTarget(org: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Parameters<typeof api.deployTargets.create>[1]) => api.deployTargets.create(org, body),
+    onSuccess: async (target) => {
+      await refreshDeployTargets(qc, org);
+      toast.success(`Added ${target.name}`);
+    },
+    meta: { errorToast: false },
+  });
+}
+
+export function useRemoveDeployTarget(org: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (target: string) => api.deployTargets.remove(org, target),
+    onSuccess: () => refreshDeployTargets(qc, org),
+    meta: { errorToast: "Could not remove the deploy target" },
+  });
+}
+
+export function useConnectGitHost(org: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Parameters<typeof api.gitHosts.create>[1]) => api.gitHosts.create(org, body),
+    onSuccess: async (host) => {
+      await qc.invalidateQueries({ queryKey: keys.gitHosts(org) });
+      toast.success(`Connected ${host.name} as ${host.login}`);
+    },
+    meta: { errorToast: false },
+  });
+}
+
+export function useRemoveGitHost(org: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (host: string) => api.gitHosts.remove(org, host),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.gitHosts(org) }),
+    meta: { errorToast: "Could not remove the git host" },
+  });
+}

@@ -4,6 +4,7 @@ import { IconButton } from "../../ui/button.tsx";
 import { ChartIcon, GridIcon, KilnLogo, MenuIcon, SettingsIcon } from "../../ui/icons.tsx";
 import { Menu } from "../../ui/menu.tsx";
 import { VerifyBanner } from "../auth/verify-banner.tsx";
+import { NotificationBell } from "../notifications/bell.tsx";
 import { OrgSwitcher } from "../orgs/org-switcher.tsx";
 import { UserMenu } from "./user-menu.tsx";
 
@@ -31,7 +32,7 @@ export function AppHeader({ org, children }: { org: string; children?: ReactNode
             Settings
           </Link>
         </nav>
-        <div className="ml-auto flex shrink-0 items-center gap-2">
+        <div className="ml-auto flex shrink-0 items-center gap-1 sm:gap-2">
           {children}
           {/* Where the tabs above do not fit, a menu has them. */}
           <Menu
@@ -61,6 +62,7 @@ export function AppHeader({ org, children }: { org: string; children?: ReactNode
               </IconButton>
             )}
           />
+          <NotificationBell />
           <UserMenu />
         </div>
       </header>

@@ -7,6 +7,7 @@ import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { SparkIcon } from "../../ui/icons.tsx";
 import { Select } from "../../ui/input.tsx";
+import { creatingLabel, preparingPercent } from "../projects/preparing.ts";
 import { templatesQuery } from "../projects/queries.ts";
 import { useStartProject } from "./mutations.ts";
 
@@ -30,8 +31,9 @@ const MODEL_ERRORS: readonly string[] = [
  * with the preview starting.
  */
 export function PromptStart({ org, hero }: { org: string; hero: boolean }) {
-  const templates = useQuery(templatesQuery);
   const start = useStartProject(org);
+  // While the start waits on a new server's first dependency install, the list says how far it is.
+  const templates = useQuery({ ...templatesQuery, refetchInterval: start.isPending ? 500 : false });
   const navigate = useNavigate();
   const [prompt, setPrompt] = useState("");
   const [template, setTemplate] = useState("");
@@ -66,6 +68,7 @@ export function PromptStart({ org, hero }: { org: string; hero: boolean }) {
     if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) submit(e);
   };
   const message = errors.fields.prompt ?? errors.fields.template ?? errors.form;
+  const preparing = start.isPending ? preparingPercent(templates.data, template || undefined) : undefined;
 
   return (
     <section
@@ -130,7 +133,7 @@ export function PromptStart({ org, hero }: { org: string; hero: boolean }) {
             loading={start.isPending}
             disabled={!prompt.trim()}
           >
-            {start.isPending ? "Creating your project…" : "Build it"}
+            {start.isPending ? creatingLabel(preparing, "Creating your project…") : "Build it"}
           </Button>
         </div>
       </form>

@@ -8,6 +8,7 @@ import { projectsQuery } from "../../api/queries.ts";
 import { cn } from "../../ui/cn.ts";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
+import { BudgetsPanel } from "./budgets-panel.tsx";
 import { ColumnChart, RowChart } from "./charts.tsx";
 import {
   dayBars,
@@ -43,9 +44,12 @@ export function UsagePage({
   org,
   days,
   metric,
+  manageBudgets,
   onChange,
 }: {
   org: string;
+  /** Whether the viewer may add and raise budgets (llm.manage). */
+  manageBudgets: boolean;
   days: Range;
   metric: Metric;
   onChange: (next: { days?: Range; metric?: Metric }) => void;
@@ -109,6 +113,9 @@ export function UsagePage({
           detail={t.errors ? `${t.errors} failed` : "none failed"}
         />
       </div>
+      <Card title="Budgets">
+        <BudgetsPanel org={org} manage={manageBudgets} />
+      </Card>
       <Card title={`Per day · ${metric === "cost" ? "cost" : "tokens"}`}>
         <ColumnChart
           label="Usage per day"

@@ -1,10 +1,13 @@
+import { can } from "@kiln/protocol";
 import { Link, useNavigate } from "@tanstack/react-router";
+import { useState } from "react";
 import { useProject } from "../../state/project-context.tsx";
 import { useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import {
   ChatIcon,
+  ExternalIcon,
   FolderIcon,
   GridIcon,
   KilnLogo,
@@ -17,12 +20,14 @@ import {
 import { Menu } from "../../ui/menu.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { useMe } from "../auth/use-me.ts";
+import { PublishDialog } from "../publish/publish-dialog.tsx";
 import { StatusPill } from "../runtime/status-pill.tsx";
 import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
 import { UserMenu } from "../shell/user-menu.tsx";
 
 export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
-  const { org, project, details, canWrite } = useProject();
+  const { org, project, details, canWrite, role } = useProject();
+  const [publishing, setPublishing] = useState(false);
   const me = useMe();
   const orgName = me.orgs.find((o) => o.slug === org)?.name ?? org;
   const runtime = useRuntime(org, project);
@@ -64,6 +69,23 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
         </Button>
       )}
       <div className="ml-auto flex shrink-0 items-center gap-0.5">
+        <Button
+          size="xs"
+          variant="primary"
+          className="mr-1.5"
+          icon={<ExternalIcon className="size-3" />}
+          onClick={() => setPublishing(true)}
+          title="Publish this app at its public address"
+        >
+          Publish
+        </Button>
+        <PublishDialog
+          org={org}
+          project={project}
+          open={publishing}
+          onClose={() => setPublishing(false)}
+          canPublish={can(role, "projects.publish")}
+        />
         {/* A narrow screen has the tab bar below for the panes, and this menu for the rest. */}
         <Menu
           label="Workspace menu"

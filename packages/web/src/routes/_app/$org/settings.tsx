@@ -1,16 +1,39 @@
 import { can } from "@kiln/protocol";
 import { createFileRoute } from "@tanstack/react-router";
+import { DeployTargetsPanel } from "../../../features/settings/deploy-targets-panel.tsx";
 import { GeneralPanel } from "../../../features/settings/general-panel.tsx";
+import { GitHostsPanel } from "../../../features/settings/git-hosts-panel.tsx";
 import { InvitationsPanel } from "../../../features/settings/invitations-panel.tsx";
 import { MembersPanel } from "../../../features/settings/members-panel.tsx";
 import { ModelsPanel } from "../../../features/settings/models-panel.tsx";
+import { SsoPanel } from "../../../features/settings/sso-panel.tsx";
+import { WebhooksPanel } from "../../../features/settings/webhooks-panel.tsx";
 import { WorkersPanel } from "../../../features/settings/workers-panel.tsx";
 import { AppHeader } from "../../../features/shell/app-header.tsx";
 import { Tabs } from "../../../ui/tabs.tsx";
 import { useTitle } from "../../../ui/use-title.ts";
 
-type Section = "general" | "members" | "invitations" | "models" | "workers";
-const SECTIONS: Section[] = ["general", "members", "invitations", "models", "workers"];
+type Section =
+  | "general"
+  | "members"
+  | "invitations"
+  | "models"
+  | "workers"
+  | "deploy"
+  | "git"
+  | "webhooks"
+  | "sso";
+const SECTIONS: Section[] = [
+  "general",
+  "members",
+  "invitations",
+  "models",
+  "workers",
+  "deploy",
+  "git",
+  "webhooks",
+  "sso",
+];
 
 export const Route = createFileRoute("/_app/$org/settings")({
   validateSearch: (search: Record<string, unknown>): { tab?: Section } =>
@@ -33,6 +56,12 @@ function Settings() {
       : []),
     { id: "models" as const, label: "Models" },
     { id: "workers" as const, label: "Workers" },
+    ...(can(membership.role, "webhooks.manage") ? [{ id: "webhooks" as const, label: "Webhooks" }] : []),
+    ...(can(membership.role, "org.update") && !membership.personal
+      ? [{ id: "sso" as const, label: "Single sign-on" }]
+      : []),
+    { id: "deploy" as const, label: "Deploy targets" },
+    { id: "git" as const, label: "Git hosts" },
   ];
 
   return (
@@ -65,6 +94,10 @@ function Settings() {
         {tab === "invitations" && <InvitationsPanel org={org} />}
         {tab === "models" && <ModelsPanel org={org} role={membership.role} />}
         {tab === "workers" && <WorkersPanel org={org} role={membership.role} />}
+        {tab === "webhooks" && <WebhooksPanel org={org} />}
+        {tab === "sso" && <SsoPanel org={org} />}
+        {tab === "deploy" && <DeployTargetsPanel org={org} role={membership.role} />}
+        {tab === "git" && <GitHostsPanel org={org} role={membership.role} />}
       </main>
     </div>
   );

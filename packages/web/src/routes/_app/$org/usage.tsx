@@ -1,3 +1,4 @@
+import { can } from "@kiln/protocol";
 import { createFileRoute } from "@tanstack/react-router";
 import { AppHeader } from "../../../features/shell/app-header.tsx";
 import { type Metric, RANGES, type Range } from "../../../features/usage/usage-data.ts";
@@ -31,6 +32,7 @@ function Usage() {
           org={org}
           days={days}
           metric={metric}
+          manageBudgets={can(membership.role, "llm.manage")}
           onChange={(next) => void navigate({ search: (s) => ({ ...s, ...next }), replace: true })}
         />
       </main>

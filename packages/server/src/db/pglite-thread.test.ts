@@ -1,0 +1,146 @@
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/pglite";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { PgliteThread } from "./pglite-remote.ts";
+import { isDatabaseUnavailable } from "./unavailable.ts";
+
+/** The embedded database in its own thread (ADR 0022), as Drizzle and Kiln use it. */
+
+let thread: PgliteThread;
+const orm = () => drizzle({ client: thread as unknown as PGlite });
+
+/** Each test starts from this dump: a fresh database's initdb takes a second or more. */
+let template: Blob;
+const open = async () =>
+  PgliteThread.open({ dump: await template.arrayBuffer(), startParams: PGlite.defaultStartParams });
+
+beforeAll(async () => {
+  const first = await PgliteThread.open({ dataDir: "memory://", startParams: PGlite.defaultStartParams });
+  await first.query("CREATE TABLE t (id int PRIMARY KEY, v text, at timestamptz, doc jsonb, raw bytea)");
+  template = await first.dumpDataDir();
+  await first.close();
+});
+beforeEach(async () => {
+  thread = await open();
+});
+afterEach(async () => {
+  await thread.close().catch(() => {});
+});
+
+describe("PgliteThread", () => {
+  it("answers Drizzle's queries with its types: dates as text, json, bytes, numbers", async () => {
+    const db = orm();
+    await db.execute(
+      sql`INSERT INTO t VALUES (1, ${"a'b"}, '2026-01-02T03:04:05Z', ${JSON.stringify({ x: [1] })}, ${new Uint8Array([0, 255])})`,
+    );
+    const [row] = (await db.execute(sql`SELECT * FROM t`)).rows as Record<string, unknown>[];
+    expect(row).toEqual({
+      id: 1,
+      v: "a'b",
+      at: expect.stringMatching(/^2026-01-02 03:04:05/),
+      doc: { x: [1] },
+      raw: new Uint8Array([0, 255]),
+    });
+  });
+
+  it("commits a transaction, and rolls back one that throws (savepoints too)", async () => {
+    const db = orm();
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`INSERT INTO t (id) VALUES (1)`);
+      await tx
+        .transaction(async (inner) => {
+          await inner.execute(sql`INSERT INTO t (id) VALUES (2)`);
+          throw new Error("inner fails");
+        })
+        .catch(() => {});
+    });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.execute(sql`INSERT INTO t (id) VALUES (3)`);
+        throw new Error("outer fails");
+      }),
+    ).rejects.toThrow("outer fails");
+    const ids = (await db.execute(sql`SELECT id FROM t ORDER BY id`)).rows.map((r) => r.id);
+    expect(ids).toEqual([1]);
+  });
+
+  it("runs transactions one at a time: another caller never sees one half done", async () => {
+    const db = orm();
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const first = db.transaction(async (tx) => {
+      await tx.execute(sql`INSERT INTO t (id) VALUES (1)`);
+      await held;
+      await tx.execute(sql`INSERT INTO t (id) VALUES (2)`);
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const count = db.execute(sql`SELECT count(*)::int AS n FROM t`);
+    release();
+    await first;
+    expect((await count).rows[0]).toEqual({ n: 2 });
+  });
+
+  it("gives a query error its SQLSTATE and fields; the transaction it was in is rolled back", async () => {
+    const db = orm();
+    await db.execute(sql`INSERT INTO t (id) VALUES (1)`);
+    const failed = await db
+      .transaction(async (tx) => {
+        await tx.execute(sql`INSERT INTO t (id) VALUES (2)`);
+        await tx.execute(sql`INSERT INTO t (id) VALUES (1)`);
+      })
+      .catch((error: unknown) => error);
+    const cause = (failed as { cause?: Record<string, unknown> }).cause;
+    expect(cause).toMatchObject({ code: "23505", constraint: "t_pkey", table: "t" });
+    expect(isDatabaseUnavailable(failed)).toBe(false);
+    expect((await db.execute(sql`SELECT count(*)::int AS n FROM t`)).rows[0]).toEqual({ n: 1 });
+  });
+
+  it("delivers NOTIFY to listeners until they stop", async () => {
+    const got: string[] = [];
+    const stop = await thread.listen("kiln_test", (payload) => got.push(payload));
+    await thread.query("SELECT pg_notify('kiln_test', 'one')");
+    await expect.poll(() => got).toEqual(["one"]);
+    await stop();
+    await thread.query("SELECT pg_notify('kiln_test', 'two')");
+    await thread.query("SELECT 1");
+    expect(got).toEqual(["one"]);
+  });
+
+  it("dumps its data directory, and a new thread starts from the dump", async () => {
+    await thread.query("INSERT INTO t (id, v) VALUES (7, 'kept')");
+    const dump = await thread.dumpDataDir();
+    template = dump;
+    const copy = await open();
+    try {
+      expect((await copy.query("SELECT v FROM t")).rows).toEqual([{ v: "kept" }]);
+    } finally {
+      await copy.close();
+    }
+  });
+
+  it("refuses a parameter that cannot cross a thread, and goes on", async () => {
+    await expect(thread.query("SELECT $1", [() => 1])).rejects.toThrow();
+    expect((await thread.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+  });
+
+  it("after close, and after a crash mid-transaction, every call fails as 'database unavailable'", async () => {
+    await thread.close();
+    const closed = await thread.query("SELECT 1").catch((e: unknown) => e);
+    expect(isDatabaseUnavailable(closed)).toBe(true);
+
+    thread = await open();
+    const db = orm();
+    const inFlight = db
+      .transaction(async (tx) => {
+        await tx.execute(sql`SELECT 1`);
+        await thread.terminate();
+        await tx.execute(sql`SELECT 2`);
+      })
+      .catch((e: unknown) => e);
+    expect(isDatabaseUnavailable(await inFlight)).toBe(true);
+    expect(isDatabaseUnavailable(await db.execute(sql`SELECT 1`).catch((e: unknown) => e))).toBe(true);
+  });
+});
