@@ -1,5 +1,6 @@
 export * from "./agent.ts";
 export * from "./archives.ts";
+export * from "./audit.ts";
 export * from "./auth.ts";
 export * from "./automation.ts";
 export * from "./budgets.ts";

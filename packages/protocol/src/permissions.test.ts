@@ -34,6 +34,7 @@ describe("the role → permission table", () => {
       "jobs.write": "developer",
       "workers.manage": "admin",
       "webhooks.manage": "admin",
+      "audit.read": "admin",
     });
   });
 

@@ -56,6 +56,8 @@ export const PERMISSIONS = {
   "workers.manage": "admin",
   // Webhooks send the org's events (projects, people, tasks) to a URL of the admin's choosing.
   "webhooks.manage": "admin",
+  // The audit log names every member's sign-ins, addresses and actions.
+  "audit.read": "admin",
 } as const satisfies Record<string, Role>;
 export type Permission = keyof typeof PERMISSIONS;
 

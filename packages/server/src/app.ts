@@ -13,6 +13,7 @@ import {
 } from "fastify-type-provider-zod";
 import { archiveRoutes } from "./archive/routes.ts";
 import type { ProjectArchives } from "./archive/service.ts";
+import { type AuditLog, auditRoutes } from "./audit/index.ts";
 import type { AccountService } from "./auth/account.ts";
 import type { AccountDeletionService } from "./auth/account-deletion.ts";
 import type { ApiTokenService } from "./auth/api-tokens.ts";
@@ -132,6 +133,7 @@ export interface Services {
   /** Reserves and settles model calls against the budgets (tests flush it). */
   budgetLedger: BudgetLedger;
   notifications: NotificationService;
+  audit: AuditLog;
   history: ProjectHistory;
   previewErrors: PreviewErrors;
   chats: ChatService;
@@ -300,6 +302,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   budgetRoutes(router, services.budgets);
   jobRoutes(router, { projects: services.projects, jobs: services.jobs, streams });
   notificationRoutes(router, { notifications: services.notifications, streams });
+  auditRoutes(router, services.audit);
   workerSocketRoute(router, { jobs: services.jobs });
   gitRoutes(app, {
     auth: services.auth,

@@ -71,6 +71,7 @@ const Env = z.object({
   KILN_ALLOW_UNSANDBOXED: Bool.default(false),
   KILN_HIBERNATE_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(15),
   KILN_CHAT_EVENTS_DAYS: z.coerce.number().min(0).max(3650).default(14),
+  KILN_AUDIT_DAYS: z.coerce.number().min(0).max(36_500).default(365),
   KILN_TERMINAL_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
   KILN_APPROVAL_TIMEOUT_SECONDS: z.coerce.number().min(1).max(86_400).default(600),
   KILN_EMBEDDED_WORKERS: z.coerce.number().int().min(0).max(32).default(1),
@@ -232,6 +233,8 @@ export interface KilnConfig {
   hibernateAfterMinutes: number;
   /** A finished chat turn's replay events are removed after this many days (its content stays). 0 = never. */
   chatEventsDays: number;
+  /** Audit log records older than this many days are removed. 0 = kept for ever. */
+  auditDays: number;
   /** Terminals with no attached socket and no output for this long are killed. 0 = never. */
   terminalIdleMinutes: number;
   agent: {
@@ -395,6 +398,7 @@ export function loadConfig(
     allowUnsandboxed: e.KILN_ALLOW_UNSANDBOXED,
     hibernateAfterMinutes: e.KILN_HIBERNATE_AFTER_MINUTES,
     chatEventsDays: e.KILN_CHAT_EVENTS_DAYS,
+    auditDays: e.KILN_AUDIT_DAYS,
     terminalIdleMinutes: e.KILN_TERMINAL_IDLE_MINUTES,
     agent: {
       approvalTimeoutMs: e.KILN_APPROVAL_TIMEOUT_SECONDS * 1000,

@@ -7,6 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import pino from "pino";
 import { buildApp, type Services } from "./app.ts";
 import { ProjectArchives } from "./archive/service.ts";
+import { AuditLog } from "./audit/index.ts";
 import { AccountService } from "./auth/account.ts";
 import { AccountDeletionService } from "./auth/account-deletion.ts";
 import { ApiTokenService } from "./auth/api-tokens.ts";
@@ -402,6 +403,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     });
     await chatEngine.recover();
     chatEngine.startSweeping();
+    const audit = new AuditLog(database);
     const stopHousekeeping = scheduleHousekeeping(
       [
         {
@@ -420,6 +422,14 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
           },
         },
         { name: "collect unused artifacts", run: collectArtifacts },
+        {
+          name: "prune the audit log",
+          run: async () => {
+            if (config.auditDays <= 0) return undefined;
+            const records = await audit.prune(config.auditDays * 86_400_000);
+            return records ? { records } : undefined;
+          },
+        },
         {
           name: "compact job events",
           run: async () => {
@@ -574,6 +584,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       budgets: budgets.service,
       budgetLedger: budgets.ledger,
       notifications: notifications.service,
+      audit,
       history,
       previewErrors,
       chats,

@@ -1,3 +1,4 @@
+import { audit } from "./audit.ts";
 import { auth } from "./auth.ts";
 import { automation } from "./automation.ts";
 import { budgets } from "./budgets.ts";
@@ -72,6 +73,7 @@ export const routes = {
   llm,
   budgets,
   notifications,
+  audit,
 };
 
 /** The routes as one list. */

@@ -1,4 +1,14 @@
-import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  bigserial,
+  boolean,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /** Tables of the shared layer (schema `public`); the DDL lives in migrations/shared. */
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -282,3 +292,21 @@ export const notificationPreferences = pgTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.kind, t.channel] })],
 );
+
+/** Every org's audit log (audit/, ADR 0033): append-only (a trigger refuses updates and deletes). */
+export const auditEvents = pgTable("audit_events", {
+  seq: bigserial("seq", { mode: "number" }).primaryKey(),
+  id: uuid("id").notNull(),
+  orgId: uuid("org_id").notNull(),
+  at: ts("at").notNull().defaultNow(),
+  action: text("action").notNull(),
+  actorType: text("actor_type").notNull(),
+  actorUserId: uuid("actor_user_id"),
+  actorEmail: text("actor_email"),
+  projectId: uuid("project_id"),
+  targetType: text("target_type"),
+  targetId: text("target_id"),
+  targetLabel: text("target_label"),
+  data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
+  ip: text("ip"),
+});

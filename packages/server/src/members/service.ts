@@ -1,5 +1,6 @@
 import type { Member, Role } from "@kiln/protocol";
 import { and, eq } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { memberships, orgs, users } from "../db/schema-shared.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors/errors.ts";
@@ -47,6 +48,15 @@ export class MemberService {
         .update(memberships)
         .set({ role })
         .where(and(eq(memberships.orgId, access.org.id), eq(memberships.userId, userId)));
+      if (target.role !== role) {
+        await recordAudit(tx, {
+          orgId: access.org.id,
+          action: "member.role_changed",
+          actor: userActor(access),
+          target: { type: "user", id: userId, label: target.email },
+          data: { from: target.role, to: role },
+        });
+      }
     });
     const member = (await this.list(access)).find((m) => m.userId === userId);
     if (!member) throw new NotFoundError("member_not_found", "member not found");
@@ -66,24 +76,32 @@ export class MemberService {
       await tx
         .delete(memberships)
         .where(and(eq(memberships.orgId, access.org.id), eq(memberships.userId, userId)));
+      await recordAudit(tx, {
+        orgId: access.org.id,
+        action: self ? "member.left" : "member.removed",
+        actor: userActor(access),
+        target: { type: "user", id: userId, label: target.email },
+        data: { role: target.role },
+      });
     });
     this.#events.emit(access.org.id, "member.removed", null, {
       member: { userId, removedBy: access.userId, left: self },
     });
   }
 
-  async #lockMember(tx: Executor, orgId: string, userId: string): Promise<{ role: Role }> {
+  async #lockMember(tx: Executor, orgId: string, userId: string): Promise<{ role: Role; email: string }> {
     // The org row first: membership changes in one org then queue. Otherwise two owners leaving at once
     // each hold their own row while waiting for the other's in #assertNotLastOwner, and PostgreSQL breaks
     // the deadlock by failing one of them. NO KEY UPDATE still lets invitations insert memberships (FK).
     await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, orgId)).for("no key update");
     const [row] = await tx
-      .select({ role: memberships.role })
+      .select({ role: memberships.role, email: users.email })
       .from(memberships)
+      .innerJoin(users, eq(users.id, memberships.userId))
       .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
-      .for("update");
+      .for("update", { of: memberships });
     if (!row) throw new NotFoundError("member_not_found", "member not found");
-    return { role: row.role as Role };
+    return { role: row.role as Role, email: row.email };
   }
 
   async #assertNotLastOwner(tx: Executor, orgId: string): Promise<void> {
