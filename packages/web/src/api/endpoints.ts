@@ -1,3 +1,4 @@
+import { audit } from "./endpoints/audit.ts";
 import { auth } from "./endpoints/auth.ts";
 import { budgets } from "./endpoints/budgets.ts";
 import { chats } from "./endpoints/chats.ts";
@@ -57,6 +58,7 @@ export const api = {
   jobs,
   orgSso,
   webhooks,
+  audit,
   workers,
   notifications,
 };

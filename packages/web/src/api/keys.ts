@@ -31,6 +31,7 @@ export const keys = {
   orgSso: (o: string) => [...org(o), "sso"] as const,
   webhookDeliveries: (o: string, id: string) => [...org(o), "webhooks", id, "deliveries"] as const,
   budgets: (o: string) => [...org(o), "budgets"] as const,
+  audit: (o: string, filter: object) => [...org(o), "audit", filter] as const,
   usage: (o: string, days: number, from: string, groupBy: string) =>
     [...org(o), "usage", days, from, groupBy] as const,
 

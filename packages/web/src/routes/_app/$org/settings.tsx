@@ -1,5 +1,6 @@
 import { can } from "@kiln/protocol";
 import { createFileRoute } from "@tanstack/react-router";
+import { AuditPanel } from "../../../features/audit/audit-panel.tsx";
 import { DeployTargetsPanel } from "../../../features/settings/deploy-targets-panel.tsx";
 import { GeneralPanel } from "../../../features/settings/general-panel.tsx";
 import { GitHostsPanel } from "../../../features/settings/git-hosts-panel.tsx";
@@ -22,7 +23,8 @@ type Section =
   | "deploy"
   | "git"
   | "webhooks"
-  | "sso";
+  | "sso"
+  | "audit";
 const SECTIONS: Section[] = [
   "general",
   "members",
@@ -33,6 +35,7 @@ const SECTIONS: Section[] = [
   "git",
   "webhooks",
   "sso",
+  "audit",
 ];
 
 export const Route = createFileRoute("/_app/$org/settings")({
@@ -62,6 +65,7 @@ function Settings() {
       : []),
     { id: "deploy" as const, label: "Deploy targets" },
     { id: "git" as const, label: "Git hosts" },
+    ...(can(membership.role, "audit.read") ? [{ id: "audit" as const, label: "Audit log" }] : []),
   ];
 
   return (
@@ -98,6 +102,7 @@ function Settings() {
         {tab === "sso" && <SsoPanel org={org} />}
         {tab === "deploy" && <DeployTargetsPanel org={org} role={membership.role} />}
         {tab === "git" && <GitHostsPanel org={org} role={membership.role} />}
+        {tab === "audit" && <AuditPanel org={org} />}
       </main>
     </div>
   );
