@@ -34,7 +34,7 @@ export function Tabs<T extends string>({
             aria-selected={t.id === active}
             onClick={() => onChange(t.id)}
             className={cn(
-              "relative flex items-center gap-1.5 px-3 text-xs font-medium transition-colors",
+              "relative flex shrink-0 items-center gap-1.5 whitespace-nowrap px-3 text-xs font-medium transition-colors",
               t.id === active
                 ? "text-neutral-100 after:absolute after:inset-x-2 after:bottom-0 after:h-0.5 after:rounded after:bg-accent-500"
                 : "text-neutral-500 hover:text-neutral-300",

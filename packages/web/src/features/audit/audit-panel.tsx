@@ -44,7 +44,7 @@ export function AuditPanel({ org }: { org: string }) {
       title="Audit log"
       description="Everything people and agents did in this org: sign-ins, members, settings, projects, deployments and every tool call an agent made for someone. Records cannot be changed; secrets are never recorded."
     >
-      <div className="flex flex-wrap items-end gap-2">
+      <div className="flex flex-wrap items-center gap-2">
         <Select
           aria-label="Kind"
           value={family}
