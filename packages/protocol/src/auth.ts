@@ -98,6 +98,7 @@ export const Me = z
     user: User,
     orgs: z.array(MembershipSummary),
     auth: z.enum(["cookie", "bearer", "api_token"]),
+    instanceAdmin: z.boolean().describe("This person administers the whole instance (the /admin pages)"),
   })
   .meta({ id: "Me" });
 export type Me = z.infer<typeof Me>;

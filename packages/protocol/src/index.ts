@@ -1,3 +1,4 @@
+export * from "./admin.ts";
 export * from "./agent.ts";
 export * from "./archives.ts";
 export * from "./audit.ts";

@@ -11,6 +11,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from "fastify-type-provider-zod";
+import { type AdminService, adminRoutes, type InstanceAdmins } from "./admin/index.ts";
 import { archiveRoutes } from "./archive/routes.ts";
 import type { ProjectArchives } from "./archive/service.ts";
 import { type AuditLog, auditRoutes } from "./audit/index.ts";
@@ -134,6 +135,8 @@ export interface Services {
   budgetLedger: BudgetLedger;
   notifications: NotificationService;
   audit: AuditLog;
+  admin: AdminService;
+  instanceAdmins: InstanceAdmins;
   history: ProjectHistory;
   previewErrors: PreviewErrors;
   chats: ChatService;
@@ -303,6 +306,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   jobRoutes(router, { projects: services.projects, jobs: services.jobs, streams });
   notificationRoutes(router, { notifications: services.notifications, streams });
   auditRoutes(router, services.audit);
+  adminRoutes(router, services.admin);
   workerSocketRoute(router, { jobs: services.jobs });
   gitRoutes(app, {
     auth: services.auth,

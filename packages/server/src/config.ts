@@ -52,6 +52,7 @@ const Env = z.object({
     .optional(),
   KILN_ALLOW_SAME_SITE_PREVIEWS: Bool.default(false),
   KILN_SIGNUP_OPEN: Bool.default(true),
+  KILN_ADMIN_EMAILS: z.string().max(10_000).default(""),
   KILN_PGLITE_THREAD: Bool.default(true),
   KILN_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
   KILN_REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
@@ -187,6 +188,8 @@ export interface KilnConfig {
    */
   allowSameSitePreviews: boolean;
   signupOpen: boolean;
+  /** Instance administrators by address (admin/); empty: the first verified account is the admin. */
+  adminEmails: string[];
   /** Single sign-on providers (sso-providers.ts). */
   oidcProviders: OidcProviderConfig[];
   accessTokenTtlSeconds: number;
@@ -362,6 +365,9 @@ export function loadConfig(
     publishDomain: e.KILN_PUBLISH_DOMAIN ?? `apps.${e.KILN_APP_DOMAIN}`,
     allowSameSitePreviews: e.KILN_ALLOW_SAME_SITE_PREVIEWS,
     signupOpen: e.KILN_SIGNUP_OPEN,
+    adminEmails: e.KILN_ADMIN_EMAILS.split(",")
+      .map((x) => x.trim().toLowerCase())
+      .filter(Boolean),
     oidcProviders: oidcProvidersFrom(env),
     accessTokenTtlSeconds: e.KILN_ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: e.KILN_REFRESH_TOKEN_TTL_DAYS,

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { AddressPolicy, createEgressFetch } from "@kiln/agent";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import pino from "pino";
+import { AdminService, InstanceAdmins, SignupPolicies } from "./admin/index.ts";
 import { buildApp, type Services } from "./app.ts";
 import { ProjectArchives } from "./archive/service.ts";
 import { AuditLog } from "./audit/index.ts";
@@ -404,6 +405,8 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     await chatEngine.recover();
     chatEngine.startSweeping();
     const audit = new AuditLog(database);
+    const instanceAdmins = new InstanceAdmins(database, config.adminEmails);
+    const signupPolicies = new SignupPolicies(database, config.signupOpen);
     const stopHousekeeping = scheduleHousekeeping(
       [
         {
@@ -565,6 +568,8 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         },
       }),
       apiTokens: new ApiTokenService(database),
+      admin: new AdminService(database, instanceAdmins, signupPolicies),
+      instanceAdmins,
       members: new MemberService(database, orgEvents),
       invitations: new InvitationService(database, mailer, {
         publicUrl: config.publicUrl,
@@ -608,6 +613,8 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       gitHosts,
     };
     services.auth.useSessionCheck((session) => oidc.recheck(session));
+    services.auth.useSignupPolicy((email) => signupPolicies.assertAllowed(email));
+    services.auth.useAdminCheck((userId) => instanceAdmins.isAdmin(userId));
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });
     await app.ready();

@@ -1,3 +1,4 @@
+import { admin } from "./admin.ts";
 import { audit } from "./audit.ts";
 import { auth } from "./auth.ts";
 import { automation } from "./automation.ts";
@@ -74,6 +75,7 @@ export const routes = {
   budgets,
   notifications,
   audit,
+  admin,
 };
 
 /** The routes as one list. */

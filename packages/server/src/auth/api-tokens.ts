@@ -3,7 +3,7 @@ import type { ApiToken } from "@kiln/protocol";
 import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { apiTokens, users } from "../db/schema-shared.ts";
-import { NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
 import type { Principal } from "../http/principal.ts";
 import { API_TOKEN_PREFIX, hashToken, opaqueToken } from "./tokens.ts";
 
@@ -73,6 +73,9 @@ export class ApiTokenService {
       throw new UnauthenticatedError("token_invalid", "API token is not valid");
     if (found.token.expiresAt && found.token.expiresAt.getTime() <= Date.now()) {
       throw new UnauthenticatedError("token_expired", "API token expired");
+    }
+    if (found.user.suspendedAt) {
+      throw new ForbiddenError("account_suspended", "this token's account is suspended");
     }
     // Coarse last-used stamp: at most one write per token per minute, not one per request.
     if (!found.token.lastUsedAt || Date.now() - found.token.lastUsedAt.getTime() > 60_000) {

@@ -259,7 +259,7 @@ describe("signup", () => {
     try {
       const email = uniqueEmail("closed");
       const res = await closed.client().post("/api/auth/signup", { email, password: PASSWORD });
-      expectError(res, 403, "forbidden");
+      expectError(res, 403, "signup_not_allowed");
       expect(cookie(res, ACCESS_COOKIE)).toBeUndefined();
       expect(await userRow(email)).toHaveLength(0);
 

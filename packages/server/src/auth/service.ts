@@ -54,6 +54,19 @@ export class AuthService {
   readonly #log: { warn(obj: object, msg: string): void };
   #sessionCheck: ((session: typeof sessions.$inferSelect) => Promise<boolean>) | undefined;
 
+  #signupPolicy: ((email: string) => Promise<void>) | undefined;
+  #isAdmin: (userId: string) => Promise<boolean> = async () => false;
+
+  /** Tells whether a person administers the instance (admin/), for `me`. */
+  useAdminCheck(check: (userId: string) => Promise<boolean>): void {
+    this.#isAdmin = check;
+  }
+
+  /** Asked before an account is made; throws when the instance's sign-up policy refuses it (admin/). */
+  useSignupPolicy(check: (email: string) => Promise<void>): void {
+    this.#signupPolicy = check;
+  }
+
   /** Asked at each refresh whether the session still holds (auth/oidc: the provider still vouches). */
   useSessionCheck(check: (session: typeof sessions.$inferSelect) => Promise<boolean>): void {
     this.#sessionCheck = check;
@@ -85,7 +98,8 @@ export class AuthService {
    */
   async signup(input: { email: string; password: string; name?: string | undefined }, meta: ClientMeta) {
     if (!this.#options.signupOpen)
-      throw new ForbiddenError("forbidden", "sign-up is closed on this instance");
+      throw new ForbiddenError("signup_not_allowed", "sign-up is closed on this instance");
+    await this.#signupPolicy?.(input.email);
     const passwordHash = await hashPassword(input.password);
     const name = input.name ?? input.email.split("@")[0] ?? input.email;
     const session = await this.#database.transaction(async (tx) => {
@@ -250,7 +264,7 @@ export class AuthService {
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(and(eq(sessions.id, claims.sessionId), eq(sessions.userId, claims.userId)));
     if (!found) throw new UnauthenticatedError("token_invalid", "session not found");
-    if (found.revokedAt)
+    if (found.revokedAt || found.user.suspendedAt)
       throw new UnauthenticatedError("session_revoked", "this session has been signed out");
     return {
       userId: found.user.id,
@@ -268,8 +282,12 @@ export class AuthService {
   async me(principal: Principal): Promise<Me> {
     const [user] = await this.#database.db.select().from(users).where(eq(users.id, principal.userId));
     if (!user) throw new UnauthenticatedError("token_invalid", "user no longer exists");
-    const orgs = await this.#orgs.listForUser(principal.userId);
+    const [orgs, instanceAdmin] = await Promise.all([
+      this.#orgs.listForUser(principal.userId),
+      this.#isAdmin(principal.userId),
+    ]);
     return {
+      instanceAdmin,
       user: toUser(user),
       orgs: orgs.map((o) => ({
         orgId: o.id,
@@ -283,6 +301,13 @@ export class AuthService {
   }
 
   async #startSession(tx: Executor, user: UserRow, meta: ClientMeta): Promise<IssuedSession> {
+    // Every way in (password, reset link, single sign-on) starts its session here.
+    if (user.suspendedAt) {
+      throw new ForbiddenError(
+        "account_suspended",
+        "this account is suspended; ask the instance's administrator",
+      );
+    }
     const sessionId = randomUUID();
     await tx.insert(sessions).values({
       id: sessionId,

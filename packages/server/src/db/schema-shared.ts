@@ -22,6 +22,7 @@ export const users = pgTable("users", {
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
   deletedAt: ts("deleted_at"),
+  suspendedAt: ts("suspended_at"),
 });
 
 export const emailVerifications = pgTable("email_verifications", {
@@ -309,4 +310,12 @@ export const auditEvents = pgTable("audit_events", {
   targetLabel: text("target_label"),
   data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
   ip: text("ip"),
+});
+
+/** Instance-wide settings an instance administrator changes at run time (admin/): one JSON value a key. */
+export const instanceSettings = pgTable("instance_settings", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").notNull(),
+  updatedBy: uuid("updated_by"),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
 });

@@ -1,0 +1,4 @@
+export { InstanceAdmins } from "./identity.ts";
+export { adminRoutes } from "./routes.ts";
+export { AdminService } from "./service.ts";
+export { SignupPolicies } from "./signup-policy.ts";
