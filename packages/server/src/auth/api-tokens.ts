@@ -1,9 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { ApiToken } from "@kiln/protocol";
 import { and, eq, isNull } from "drizzle-orm";
+<<<<<<< HEAD
 import type { Database } from "../db/client.ts";
 import { apiTokens, users } from "../db/schema-shared.ts";
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
+=======
+import { type AuditEntry, recordAudit } from "../audit/index.ts";
+import type { Database, Executor } from "../db/client.ts";
+import { apiTokens, memberships, users } from "../db/schema-shared.ts";
+import { NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
+>>>>>>> audit-people
 import type { Principal } from "../http/principal.ts";
 import { API_TOKEN_PREFIX, hashToken, opaqueToken } from "./tokens.ts";
 
@@ -30,18 +37,26 @@ export class ApiTokenService {
 
   async create(userId: string, input: { name: string; expiresInDays?: number | undefined }) {
     const token = opaqueToken(API_TOKEN_PREFIX);
-    const [row] = await this.#database.db
-      .insert(apiTokens)
-      .values({
-        id: randomUUID(),
-        userId,
-        name: input.name,
-        prefix: token.slice(0, API_TOKEN_PREFIX.length + 6),
-        tokenHash: hashToken(token),
-        expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null,
-      })
-      .returning();
-    return { ...toApiToken(row!), token };
+    const row = await this.#database.transaction(async (tx) => {
+      const [created] = await tx
+        .insert(apiTokens)
+        .values({
+          id: randomUUID(),
+          userId,
+          name: input.name,
+          prefix: token.slice(0, API_TOKEN_PREFIX.length + 6),
+          tokenHash: hashToken(token),
+          expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null,
+        })
+        .returning();
+      await recordInEachOrg(tx, userId, {
+        action: "token.created",
+        target: { type: "api_token", id: created!.id, label: created!.name },
+        data: { tokenPrefix: created!.prefix, expiresAt: created!.expiresAt?.toISOString() ?? null },
+      });
+      return created!;
+    });
+    return { ...toApiToken(row), token };
   }
 
   async list(userId: string): Promise<ApiToken[]> {
@@ -54,12 +69,19 @@ export class ApiTokenService {
   }
 
   async revoke(userId: string, id: string): Promise<void> {
-    const done = await this.#database.db
-      .update(apiTokens)
-      .set({ revokedAt: new Date() })
-      .where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
-      .returning({ id: apiTokens.id });
-    if (done.length === 0) throw new NotFoundError("api_token_not_found", "API token not found");
+    await this.#database.transaction(async (tx) => {
+      const [done] = await tx
+        .update(apiTokens)
+        .set({ revokedAt: new Date() })
+        .where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+        .returning({ id: apiTokens.id, name: apiTokens.name, prefix: apiTokens.prefix });
+      if (!done) throw new NotFoundError("api_token_not_found", "API token not found");
+      await recordInEachOrg(tx, userId, {
+        action: "token.revoked",
+        target: { type: "api_token", id: done.id, label: done.name },
+        data: { tokenPrefix: done.prefix },
+      });
+    });
   }
 
   async authenticate(token: string): Promise<Principal> {
@@ -92,4 +114,20 @@ export class ApiTokenService {
       apiTokenId: found.token.id,
     };
   }
+}
+
+/** A personal token reaches every org its owner is in: each of them records it. */
+async function recordInEachOrg(
+  tx: Executor,
+  userId: string,
+  entry: Pick<AuditEntry, "action" | "target" | "data">,
+): Promise<void> {
+  const orgIds = await tx
+    .select({ orgId: memberships.orgId })
+    .from(memberships)
+    .where(eq(memberships.userId, userId));
+  await recordAudit(
+    tx,
+    ...orgIds.map(({ orgId }) => ({ ...entry, orgId, actor: { type: "user" as const, userId } })),
+  );
 }

@@ -57,7 +57,7 @@ export function authRoutes(
   );
   router.handle(c.resetPassword, async (request, reply) => {
     const userId = await passwordReset.reset(request.body.token, request.body.password, request.ip);
-    return sendSession(reply, await auth.signIn(userId, meta(request)));
+    return sendSession(reply, await auth.signIn(userId, meta(request), "password_reset"));
   });
   router.handle(c.refresh, async (request, reply) =>
     sendSession(reply, await auth.refresh(request.cookies[names.refresh], csrfOf(request, names.csrf))),

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Me, User } from "@kiln/protocol";
 import { and, asc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { recordAudit } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
-import { refreshTokens, sessions, users } from "../db/schema-shared.ts";
+import { memberships, refreshTokens, sessions, users } from "../db/schema-shared.ts";
 import { ConflictError, ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
 import type { ClientMeta, Principal } from "../http/principal.ts";
 import type { OrgService } from "../orgs/service.ts";
@@ -113,7 +114,7 @@ export class AuthService {
         .values({ id: randomUUID(), email: input.email, name, passwordHash })
         .returning();
       await this.#orgs.createPersonalInTx(tx, user!.id, input.email, name);
-      return this.#startSession(tx, user!, meta);
+      return this.#startSession(tx, user!, meta, null);
     });
     try {
       await this.#verification.send(session.user.id);
@@ -146,15 +147,18 @@ export class AuthService {
     if (tried.length === 0) await verifyPassword(undefined, input.password);
     if (!user) throw new UnauthenticatedError("invalid_credentials", "wrong email or password");
     await this.#loginLimiter.reset(key);
-    return this.#database.transaction((tx) => this.#startSession(tx, user, meta));
+    return this.#database.transaction((tx) => this.#startSession(tx, user, meta, "password"));
   }
 
-  /** A new session for an account that proved itself another way (a password reset link). */
-  async signIn(userId: string, meta: ClientMeta): Promise<IssuedSession> {
+  /**
+   * A new session for an account that proved itself another way: `method` says how, for the audit log
+   * (`password_reset`, or the sign-in provider's id).
+   */
+  async signIn(userId: string, meta: ClientMeta, method: string): Promise<IssuedSession> {
     return this.#database.transaction(async (tx) => {
       const [user] = await tx.select().from(users).where(eq(users.id, userId));
       if (!user) throw new UnauthenticatedError("token_invalid", "user no longer exists");
-      return this.#startSession(tx, user, meta);
+      return this.#startSession(tx, user, meta, method);
     });
   }
 
@@ -300,7 +304,13 @@ export class AuthService {
     };
   }
 
-  async #startSession(tx: Executor, user: UserRow, meta: ClientMeta): Promise<IssuedSession> {
+  /** `method`: how the person signed in, recorded in each org they belong to; null at sign-up. */
+  async #startSession(
+    tx: Executor,
+    user: UserRow,
+    meta: ClientMeta,
+    method: string | null,
+  ): Promise<IssuedSession> {
     // Every way in (password, reset link, single sign-on) starts its session here.
     if (user.suspendedAt) {
       throw new ForbiddenError(
@@ -316,6 +326,22 @@ export class AuthService {
       userAgent: meta.userAgent?.slice(0, 300) ?? null,
       ip: meta.ip,
     });
+    if (method) {
+      const orgIds = await tx
+        .select({ orgId: memberships.orgId })
+        .from(memberships)
+        .where(eq(memberships.userId, user.id));
+      await recordAudit(
+        tx,
+        ...orgIds.map(({ orgId }) => ({
+          orgId,
+          action: "auth.signed_in" as const,
+          actor: { type: "user" as const, userId: user.id },
+          data: { method },
+          ip: meta.ip,
+        })),
+      );
+    }
     return this.#issue(tx, user, sessionId);
   }
 

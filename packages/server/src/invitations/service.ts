@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Invitation, Role } from "@kiln/protocol";
 import { and, eq, gt, isNull } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
 import { hashToken, opaqueToken } from "../auth/tokens.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { invitations, memberships, orgs, users } from "../db/schema-shared.ts";
@@ -69,7 +70,7 @@ export class InvitationService {
         .where(eq(users.email, input.email));
       if (member) throw new ConflictError("already_member", `${input.email} is already a member`);
       // A new invitation replaces any pending one for the same address.
-      await tx
+      const replaced = await tx
         .update(invitations)
         .set({ revokedAt: new Date() })
         .where(
@@ -79,7 +80,8 @@ export class InvitationService {
             isNull(invitations.acceptedAt),
             isNull(invitations.revokedAt),
           ),
-        );
+        )
+        .returning({ id: invitations.id, email: invitations.email, role: invitations.role });
       const [created] = await tx
         .insert(invitations)
         .values({
@@ -92,6 +94,23 @@ export class InvitationService {
           expiresAt: new Date(Date.now() + this.#options.ttlDays * 86_400_000),
         })
         .returning();
+      await recordAudit(
+        tx,
+        ...replaced.map((r) => ({
+          orgId: access.org.id,
+          action: "invitation.revoked" as const,
+          actor: userActor(access),
+          target: { type: "invitation", id: r.id, label: r.email },
+          data: { role: r.role, replacedById: created!.id },
+        })),
+        {
+          orgId: access.org.id,
+          action: "invitation.created",
+          actor: userActor(access),
+          target: { type: "invitation", id: created!.id, label: created!.email },
+          data: { role: created!.role },
+        },
+      );
       return created!;
     });
     const url = `${this.#options.publicUrl}/invite/${token}`;
@@ -129,12 +148,23 @@ export class InvitationService {
 
   async revoke(access: OrgAccess, id: string): Promise<void> {
     requirePermission(access.role, "invitations.manage");
-    const done = await this.#database.db
-      .update(invitations)
-      .set({ revokedAt: new Date() })
-      .where(and(eq(invitations.id, id), eq(invitations.orgId, access.org.id), isNull(invitations.revokedAt)))
-      .returning({ id: invitations.id });
-    if (done.length === 0) throw new NotFoundError("invitation_not_found", "invitation not found");
+    await this.#database.transaction(async (tx) => {
+      const [done] = await tx
+        .update(invitations)
+        .set({ revokedAt: new Date() })
+        .where(
+          and(eq(invitations.id, id), eq(invitations.orgId, access.org.id), isNull(invitations.revokedAt)),
+        )
+        .returning({ id: invitations.id, email: invitations.email, role: invitations.role });
+      if (!done) throw new NotFoundError("invitation_not_found", "invitation not found");
+      await recordAudit(tx, {
+        orgId: access.org.id,
+        action: "invitation.revoked",
+        actor: userActor(access),
+        target: { type: "invitation", id: done.id, label: done.email },
+        data: { role: done.role },
+      });
+    });
   }
 
   async preview(token: string) {
@@ -177,6 +207,13 @@ export class InvitationService {
         .update(invitations)
         .set({ acceptedAt: new Date(), acceptedBy: user.userId })
         .where(eq(invitations.id, row.id));
+      await recordAudit(tx, {
+        orgId: row.orgId,
+        action: "member.joined",
+        actor: userActor(user),
+        target: { type: "user", id: user.userId, label: account.email },
+        data: { role: row.role, via: "invitation", invitationId: row.id },
+      });
       return { orgId: row.orgId, role: row.role as Role };
     });
     this.#options.events?.emit(joined.orgId, "member.joined", null, {

@@ -49,7 +49,7 @@ export function jobRoutes(
     jobs.createWorkerToken(request.scope.org, request.scope.userId, request.body.name),
   );
   router.handle(w.revokeToken, async (request) => {
-    await jobs.revokeWorkerToken(request.scope.org, request.params.workerTokenId);
+    await jobs.revokeWorkerToken(request.scope.org, request.params.workerTokenId, request.scope.userId);
     return { ok: true as const };
   });
 }

@@ -334,8 +334,8 @@ export class JobService {
   }
 
   /** Revokes a token; its connected workers are cut off (their leases run out, their jobs go back). */
-  async revokeWorkerToken(org: OrgRow, tokenId: string): Promise<void> {
-    await this.tokens.revoke(org.id, tokenId);
+  async revokeWorkerToken(org: OrgRow, tokenId: string, userId: string): Promise<void> {
+    await this.tokens.revoke(org.id, tokenId, userId);
     this.#signals.publish({ t: "revoked", tokenId: tokenId.toLowerCase() });
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { WORKER_TOKEN_PREFIX, type WorkerToken } from "@kiln/protocol";
 import { and, eq, isNull } from "drizzle-orm";
+import { recordAudit } from "../audit/index.ts";
 import { hashToken, opaqueToken } from "../auth/tokens.ts";
 import type { Database } from "../db/client.ts";
 import { workerTokens } from "../db/schema-shared.ts";
@@ -37,18 +38,28 @@ export class WorkerTokenService {
 
   async create(orgId: string, createdBy: string, name: string): Promise<WorkerToken & { token: string }> {
     const token = opaqueToken(WORKER_TOKEN_PREFIX);
-    const [row] = await this.#database.db
-      .insert(workerTokens)
-      .values({
-        id: randomUUID(),
+    const row = await this.#database.transaction(async (tx) => {
+      const [created] = await tx
+        .insert(workerTokens)
+        .values({
+          id: randomUUID(),
+          orgId,
+          name,
+          prefix: token.slice(0, WORKER_TOKEN_PREFIX.length + 6),
+          tokenHash: hashToken(token),
+          createdBy,
+        })
+        .returning();
+      await recordAudit(tx, {
         orgId,
-        name,
-        prefix: token.slice(0, WORKER_TOKEN_PREFIX.length + 6),
-        tokenHash: hashToken(token),
-        createdBy,
-      })
-      .returning();
-    return { ...toWorkerToken(row!), token };
+        action: "worker_token.created",
+        actor: { type: "user", userId: createdBy },
+        target: { type: "worker_token", id: created!.id, label: created!.name },
+        data: { tokenPrefix: created!.prefix },
+      });
+      return created!;
+    });
+    return { ...toWorkerToken(row), token };
   }
 
   async list(orgId: string): Promise<WorkerToken[]> {
@@ -60,13 +71,22 @@ export class WorkerTokenService {
     return rows.map(toWorkerToken);
   }
 
-  async revoke(orgId: string, id: string): Promise<void> {
-    const done = await this.#database.db
-      .update(workerTokens)
-      .set({ revokedAt: new Date() })
-      .where(and(eq(workerTokens.id, id), eq(workerTokens.orgId, orgId), isNull(workerTokens.revokedAt)))
-      .returning({ id: workerTokens.id });
-    if (done.length === 0) throw new NotFoundError("worker_token_not_found", "worker token not found");
+  async revoke(orgId: string, id: string, revokedBy: string): Promise<void> {
+    await this.#database.transaction(async (tx) => {
+      const [done] = await tx
+        .update(workerTokens)
+        .set({ revokedAt: new Date() })
+        .where(and(eq(workerTokens.id, id), eq(workerTokens.orgId, orgId), isNull(workerTokens.revokedAt)))
+        .returning({ id: workerTokens.id, name: workerTokens.name, prefix: workerTokens.prefix });
+      if (!done) throw new NotFoundError("worker_token_not_found", "worker token not found");
+      await recordAudit(tx, {
+        orgId,
+        action: "worker_token.revoked",
+        actor: { type: "user", userId: revokedBy },
+        target: { type: "worker_token", id: done.id, label: done.name },
+        data: { tokenPrefix: done.prefix },
+      });
+    });
   }
 
   /** Whether the token (still) stands; a revoked token's connected workers are cut off with this. */

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Org, type Role, slugify } from "@kiln/protocol";
 import { and, desc, eq, sql } from "drizzle-orm";
+import { type AuditActor, recordAudit, SYSTEM_ACTOR, userActor } from "../audit/index.ts";
 import type { LimitsConfig } from "../config.ts";
 import { assertSchemaName, type Database, type Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
@@ -77,6 +78,13 @@ export class OrgService {
     if (!row) throw new ConflictError("slug_taken", `an org with slug "${input.slug}" already exists`);
     await tx.insert(memberships).values({ orgId: id, userId: input.ownerId, role: "owner" });
     await createTenantSchema(tx, id, schemaName);
+    await recordAudit(tx, {
+      orgId: id,
+      action: "org.created",
+      actor: { type: "user", userId: input.ownerId },
+      target: { type: "org", id, label: row.name },
+      data: { name: row.name, slug: row.slug, personal: row.personal },
+    });
     return row;
   }
 
@@ -168,6 +176,19 @@ export class OrgService {
           .set({ name: input.name ?? org.name, slug, schemaName: schemaNameFor(slug), updatedAt: new Date() })
           .where(eq(orgs.id, org.id))
           .returning();
+        const changed: Record<string, string> = {};
+        const previous: Record<string, string> = {};
+        if (updated && updated.name !== org.name) [changed.name, previous.name] = [updated.name, org.name];
+        if (updated && updated.slug !== org.slug) [changed.slug, previous.slug] = [updated.slug, org.slug];
+        if (updated && Object.keys(changed).length > 0) {
+          await recordAudit(tx, {
+            orgId: org.id,
+            action: "org.updated",
+            actor: userActor(access),
+            target: { type: "org", id: org.id, label: updated.name },
+            data: { fields: Object.keys(changed), ...changed, previous },
+          });
+        }
         return updated;
       });
       if (!row) throw new NotFoundError("org_not_found", "org not found");
@@ -188,7 +209,7 @@ export class OrgService {
         "a personal org cannot be deleted; delete the account instead",
       );
     }
-    await this.#remove(access.org, undefined);
+    await this.#remove(access.org, undefined, userActor(access));
   }
 
   /**
@@ -197,33 +218,47 @@ export class OrgService {
    * then it stays, and its earliest member becomes its owner if it has none.
    */
   async removeWithAccount(org: OrgRow): Promise<boolean> {
-    return this.#remove(org, async (tx) => {
-      if (org.personal) return true;
-      const members = await tx
-        .select({ userId: memberships.userId, role: memberships.role })
-        .from(memberships)
-        .where(eq(memberships.orgId, org.id))
-        .orderBy(memberships.createdAt);
-      const first = members[0];
-      if (!first) return true;
-      if (!members.some((m) => m.role === "owner")) {
-        await tx
-          .update(memberships)
-          .set({ role: "owner" })
-          .where(and(eq(memberships.orgId, org.id), eq(memberships.userId, first.userId)));
-      }
-      return false;
-    });
+    return this.#remove(
+      org,
+      async (tx) => {
+        if (org.personal) return true;
+        const members = await tx
+          .select({ userId: memberships.userId, role: memberships.role })
+          .from(memberships)
+          .where(eq(memberships.orgId, org.id))
+          .orderBy(memberships.createdAt);
+        const first = members[0];
+        if (!first) return true;
+        if (!members.some((m) => m.role === "owner")) {
+          await tx
+            .update(memberships)
+            .set({ role: "owner" })
+            .where(and(eq(memberships.orgId, org.id), eq(memberships.userId, first.userId)));
+        }
+        return false;
+      },
+      SYSTEM_ACTOR,
+    );
   }
 
+  /** `actor`: who deleted it (Kiln itself when it goes with its last member's account). */
   async #remove(
     org: OrgRow,
     stillWanted: ((tx: Executor) => Promise<boolean>) | undefined,
+    actor: AuditActor,
   ): Promise<boolean> {
     const removed = await this.#database.transaction(async (tx) => {
       // Lock the row first so a concurrent request that resolved this org waits and then finds it gone.
       const [locked] = await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, org.id)).for("update");
       if (!locked || (stillWanted && !(await stillWanted(tx)))) return false;
+      // Kept after the org is gone (the log has no foreign key to it): who deleted what, and when.
+      await recordAudit(tx, {
+        orgId: org.id,
+        action: "org.deleted",
+        actor,
+        target: { type: "org", id: org.id, label: org.name },
+        data: { name: org.name, slug: org.slug, personal: org.personal },
+      });
       await tx.execute(sql.raw(`DROP SCHEMA IF EXISTS "${assertSchemaName(org.schemaName)}" CASCADE`));
       await tx.delete(orgs).where(eq(orgs.id, org.id));
       return true;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type OrgSso, type PutOrgSsoBody, ROLES, type Role } from "@kiln/protocol";
 import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { recordAudit, userActor } from "../../audit/index.ts";
 import type { Database, Executor } from "../../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../../db/errors.ts";
 import { memberships, orgSso, orgSsoDomains } from "../../db/schema-shared.ts";
@@ -69,6 +70,19 @@ export class OrgSsoService {
             updatedAt: new Date(),
           },
         });
+      await recordAudit(tx, {
+        orgId: access.org.id,
+        action: "sso.updated",
+        actor: userActor(access),
+        target: { type: "sso", id: access.org.id, label: body.provider },
+        // The groups as a list: a group's name is the provider's, never a key checked for secrets.
+        data: {
+          provider: body.provider,
+          domains,
+          defaultRole: body.defaultRole,
+          groupRoles: Object.entries(body.groupRoles).map(([group, role]) => ({ group, role })),
+        },
+      });
       const kept = await tx.select().from(orgSsoDomains).where(eq(orgSsoDomains.orgId, access.org.id));
       const gone = kept.filter((d) => !domains.includes(d.domain)).map((d) => d.domain);
       if (gone.length > 0)
@@ -91,7 +105,19 @@ export class OrgSsoService {
   async remove(access: OrgAccess): Promise<void> {
     await this.#database.transaction(async (tx) => {
       await tx.delete(orgSsoDomains).where(eq(orgSsoDomains.orgId, access.org.id));
-      await tx.delete(orgSso).where(eq(orgSso.orgId, access.org.id));
+      const gone = await tx
+        .delete(orgSso)
+        .where(eq(orgSso.orgId, access.org.id))
+        .returning({ provider: orgSso.provider });
+      if (gone[0]) {
+        await recordAudit(tx, {
+          orgId: access.org.id,
+          action: "sso.removed",
+          actor: userActor(access),
+          target: { type: "sso", id: access.org.id, label: gone[0].provider },
+          data: { provider: gone[0].provider },
+        });
+      }
     });
   }
 
@@ -140,7 +166,7 @@ export class OrgSsoService {
       );
     for (const { sso } of bound) {
       const role = roleFor(sso, groups);
-      await tx
+      const [written] = await tx
         .insert(memberships)
         .values({ orgId: sso.orgId, userId, role, viaSso: true })
         .onConflictDoUpdate({
@@ -148,7 +174,18 @@ export class OrgSsoService {
           set: { role },
           // Only what single sign-on made; an owner or an invited member keeps their role.
           setWhere: sql`${memberships.viaSso} = true`,
+        })
+        // xmax is 0 on a row this statement inserted, set on one it updated.
+        .returning({ inserted: sql<boolean>`(xmax = 0)` });
+      if (written?.inserted) {
+        await recordAudit(tx, {
+          orgId: sso.orgId,
+          action: "member.joined",
+          actor: { type: "user", userId },
+          target: { type: "user", id: userId, label: email },
+          data: { role, via: "sso", provider },
         });
+      }
     }
   }
 

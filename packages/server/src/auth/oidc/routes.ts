@@ -57,10 +57,11 @@ export function oidcRoutes(
       return reply.redirect(`${page}?sso_error=${outcome.failure}`, 302);
     }
     if (outcome.kind === "linked") return reply.redirect("/account?sso_linked=1", 302);
-    const session = await auth.signIn(outcome.userId, {
-      ip: request.ip,
-      userAgent: request.headers["user-agent"],
-    });
+    const session = await auth.signIn(
+      outcome.userId,
+      { ip: request.ip, userAgent: request.headers["user-agent"] },
+      outcome.provider,
+    );
     await oidc.attachSession(session.sessionId, outcome.provider, outcome.refreshToken);
     setSessionCookies(reply, session, secureCookies);
     return reply.redirect(outcome.next ?? "/", 302);
