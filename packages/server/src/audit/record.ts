@@ -35,6 +35,8 @@ export const AUDIT_DATA_MAX_BYTES = 4096;
  */
 const SECRET_KEY = /(secret|password|passwd|token|apikey|api_key|privatekey|private_key|credential|^value$)/i;
 const ALLOWED_SUFFIX = /(Id|Hint|Name|Digest|Count|Kind|Type|Prefix)$/;
+/** A model call's token counts (numbers, not credentials). */
+const TOKEN_COUNT = /^(input|output|cachedInput)Tokens$/;
 
 export function assertNoSecrets(data: unknown, at = "data"): void {
   if (Array.isArray(data)) {
@@ -43,7 +45,7 @@ export function assertNoSecrets(data: unknown, at = "data"): void {
   }
   if (data === null || typeof data !== "object") return;
   for (const [key, value] of Object.entries(data)) {
-    if (SECRET_KEY.test(key) && !ALLOWED_SUFFIX.test(key)) {
+    if (SECRET_KEY.test(key) && !ALLOWED_SUFFIX.test(key) && !TOKEN_COUNT.test(key)) {
       throw new Error(`audit ${at}.${key}: a key that may hold a secret is never recorded`);
     }
     assertNoSecrets(value, `${at}.${key}`);

@@ -1,13 +1,15 @@
 import type { RunEvent } from "@kiln/protocol";
 import { eq, inArray, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
+import { toolCallEntry } from "../audit/agent.ts";
+import { type AuditEntry, recordAudit } from "../audit/record.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { driverError } from "../db/driver-error.ts";
 import { agentRuns } from "../db/schema-shared.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import type { ChatRun } from "./run.ts";
-import { appendEvents, insertEvents } from "./store.ts";
+import { appendEvents, insertEvents, type StoredToolEnd } from "./store.ts";
 
 /** The most events a turn holds unsaved while the database is away; past it the turn stops. */
 export const MAX_UNSAVED_EVENTS = 20_000;
@@ -110,6 +112,7 @@ export class RunSaver {
       this.#partsSavedSeq = share.seq;
     }
     if (share.heartbeat) this.#beatAt = at;
+    this.run.toolCallsStored(share.events);
     this.#back();
   }
 
@@ -171,7 +174,8 @@ export class RunSaver {
           this.#log.warn({ messageId: run.messageId }, "the turn was ended elsewhere; its end is not stored");
           return;
         }
-        await appendEvents(tx, run.messageId, events);
+        const ended = await appendEvents(tx, run.messageId, events, { toolEnds: endsTools(run, events) });
+        await recordAudit(tx, ...toolCallAudits(ended, [run]));
         await tx
           .update(chatMessages)
           .set({
@@ -191,6 +195,7 @@ export class RunSaver {
       if (events[0]) run.markUnsaved(events[0].seq);
       throw err;
     }
+    run.toolCallsStored(events);
     this.#back();
   }
 }
@@ -266,8 +271,13 @@ async function writeBatch(database: Database, schemaName: string, shares: Share[
     id: s.saver.run.messageId,
     parts: JSON.stringify(s.saver.run.parts),
   }));
+  const runs = shares.map((s) => s.saver.run);
+  const toolEnds = shares.some((s) => endsTools(s.saver.run, s.events));
   await database.tenant(schemaName, async (tx) => {
-    await insertEvents(tx, rows);
+    const ended = await insertEvents(tx, rows, { toolEnds });
+    // The agent's tool calls that ended, in the transaction that stores their results (ADR 0033): one
+    // INSERT, and only in a batch that holds one.
+    await recordAudit(tx, ...toolCallAudits(ended, runs));
     if (partsJson.length > 0) {
       const values = sql.join(
         partsJson.map((p) => sql`(${p.id}::uuid, ${p.parts}::jsonb)`),
@@ -289,4 +299,29 @@ async function stillRunning(tx: Executor, messageId: string): Promise<boolean> {
     .where(eq(chatMessages.id, messageId))
     .for("update");
   return row?.status === "running";
+}
+
+/** Whether these events of `run` end a tool call (their audit records are then written with them). */
+function endsTools(run: ChatRun, events: readonly RunEvent[]): boolean {
+  return run.heldToolCalls > 0 && events.some((e) => run.toolCall(e.seq) !== undefined);
+}
+
+/** The audit records of the tool-call ends an insert stored: the agent acted for the turn's sender. */
+function toolCallAudits(ended: StoredToolEnd[], runs: ChatRun[]): AuditEntry[] {
+  if (ended.length === 0) return [];
+  const byMessage = new Map(runs.map((r) => [r.messageId, r]));
+  return ended.flatMap(({ messageId, seq }) => {
+    const run = byMessage.get(messageId);
+    const call = run?.toolCall(seq);
+    if (!run || !call) return [];
+    return [
+      toolCallEntry(call, {
+        orgId: run.orgId,
+        userId: run.userId,
+        projectId: run.projectId,
+        target: { type: "chat", id: run.chatId },
+        source: "chat",
+      }),
+    ];
+  });
 }

@@ -5,6 +5,7 @@ import {
   type MessagePart,
   type RunEvent,
 } from "@kiln/protocol";
+import { ToolCallLedger, type ToolCallRecord } from "../audit/agent.ts";
 
 export interface PendingApproval {
   toolCallId: string;
@@ -23,6 +24,8 @@ export class ChatRun {
   readonly projectId: string;
   readonly chatId: string;
   readonly messageId: string;
+  /** The person who sent (or resumed) the turn: the agent acts for them. */
+  readonly userId: string | null;
   readonly controller = new AbortController();
   readonly approvals = new Map<string, PendingApproval>();
   /** Set by approve-all: the rest of this turn (and the chat, in the DB) runs without asking. */
@@ -34,6 +37,9 @@ export class ChatRun {
   /** Events after this one were recorded but not yet shown: `since()` holds them back until the finish. */
   #shownThrough = 0;
   #listeners = new Set<(event: RunEvent) => void>();
+  readonly #ledger = new ToolCallLedger();
+  /** What to audit for the tool calls that ended, by the seq of their `tool-call-end`, until it is stored. */
+  readonly #toolCalls = new Map<number, ToolCallRecord>();
   #finishedWaiters: Array<() => void> = [];
 
   constructor(init: {
@@ -42,6 +48,7 @@ export class ChatRun {
     projectId: string;
     chatId: string;
     messageId: string;
+    userId?: string | null;
     approveAll: boolean;
     /** Events already stored for this message (a resumed run continues their numbering). */
     startSeq?: number;
@@ -52,6 +59,7 @@ export class ChatRun {
     this.projectId = init.projectId;
     this.chatId = init.chatId;
     this.messageId = init.messageId;
+    this.userId = init.userId ?? null;
     this.approveAll = init.approveAll;
     this.parts = init.parts ?? [];
     this.#savedThrough = init.startSeq ?? 0;
@@ -77,6 +85,8 @@ export class ChatRun {
     const stored: RunEvent = { seq: ++this.#seq, event };
     this.#events.push(stored);
     this.parts = applyEventToParts(this.parts, event);
+    const call = this.#ledger.observe(event);
+    if (call) this.#toolCalls.set(stored.seq, call);
     return stored;
   }
 
@@ -108,6 +118,22 @@ export class ChatRun {
   /** The first event this process holds; replays from before it need the stored events. */
   get firstHeldSeq(): number {
     return this.#events[0]?.seq ?? this.#seq + 1;
+  }
+
+  /** The audit record of the tool call whose `tool-call-end` has this seq, until `toolCallsStored`. */
+  toolCall(seq: number): ToolCallRecord | undefined {
+    return this.#toolCalls.get(seq);
+  }
+
+  /** How many ended tool calls wait to be stored with their audit records. */
+  get heldToolCalls(): number {
+    return this.#toolCalls.size;
+  }
+
+  /** These events are stored (with their audit records): their records are not held any more. */
+  toolCallsStored(events: readonly RunEvent[]): void {
+    if (this.#toolCalls.size === 0) return;
+    for (const e of events) this.#toolCalls.delete(e.seq);
   }
 
   markUnsaved(fromSeq: number): void {

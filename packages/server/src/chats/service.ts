@@ -340,6 +340,7 @@ export class ChatService {
           projectId: project.id,
           chatId: locked.id,
           messageId: assistantId,
+          userId: access.userId,
           approveAll: locked.approveAll,
         });
         await this.#d.engine.register(tx, run, access.userId);

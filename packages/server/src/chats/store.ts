@@ -9,7 +9,7 @@ import type {
   Usage,
 } from "@kiln/protocol";
 import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
-import type { Executor } from "../db/client.ts";
+import { type Executor, query } from "../db/client.ts";
 import { chatEvents, chatMessages, chats } from "../db/schema-tenant.ts";
 import { NotFoundError } from "../errors/errors.ts";
 import { looksLikeId } from "../orgs/slug.ts";
@@ -102,11 +102,23 @@ export async function listChats(tx: Executor, projectId: string): Promise<ChatRo
   return tx.select().from(chats).where(eq(chats.projectId, projectId)).orderBy(desc(chats.updatedAt));
 }
 
-export async function appendEvents(tx: Executor, messageId: string, events: RunEvent[]): Promise<void> {
-  await insertEvents(
+export async function appendEvents(
+  tx: Executor,
+  messageId: string,
+  events: RunEvent[],
+  options: { toolEnds?: boolean } = {},
+): Promise<StoredToolEnd[]> {
+  return insertEvents(
     tx,
     events.map((e) => ({ messageId, seq: e.seq, event: e.event })),
+    options,
   );
+}
+
+/** A `tool-call-end` this insert stored (not one that was there already). */
+export interface StoredToolEnd {
+  messageId: string;
+  seq: number;
 }
 
 /**
@@ -117,11 +129,20 @@ export async function appendEvents(tx: Executor, messageId: string, events: RunE
 export async function insertEvents(
   tx: Executor,
   rows: Array<{ messageId: string; seq: number; event: unknown }>,
-): Promise<void> {
-  if (rows.length === 0) return;
+  options: { toolEnds?: boolean } = {},
+): Promise<StoredToolEnd[]> {
+  if (rows.length === 0) return [];
   const json = JSON.stringify(rows.map((r) => ({ m: r.messageId, s: r.seq, e: r.event })));
-  await tx.execute(
-    sql`INSERT INTO ${chatEvents} (message_id, seq, event) SELECT (r->>'m')::uuid, (r->>'s')::int, r->'e' FROM jsonb_array_elements(${json}::jsonb) AS r ON CONFLICT DO NOTHING`,
+  const insert = sql`INSERT INTO ${chatEvents} (message_id, seq, event) SELECT (r->>'m')::uuid, (r->>'s')::int, r->'e' FROM jsonb_array_elements(${json}::jsonb) AS r ON CONFLICT DO NOTHING`;
+  if (!options.toolEnds) {
+    await tx.execute(insert);
+    return [];
+  }
+  // The same statement says which tool results it stored, so a batch written again after an ambiguous
+  // commit does not audit them twice.
+  return query<StoredToolEnd>(
+    tx,
+    sql`WITH ins AS (${insert} RETURNING message_id, seq, event->>'type' AS type) SELECT message_id::text AS "messageId", seq FROM ins WHERE type = 'tool-call-end'`,
   );
 }
 

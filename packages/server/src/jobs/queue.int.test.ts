@@ -327,6 +327,7 @@ describe("job tokens", () => {
       projectId,
       jobId,
       taskId: null,
+      requestedBy: null,
       branch: `kiln/job-${jobId}`,
     });
     for (const garbage of [

@@ -11,6 +11,7 @@ import {
   type WorkerJobEvent,
 } from "@kiln/protocol";
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
+import { recordAudit } from "../audit/record.ts";
 import { hashToken, opaqueToken } from "../auth/tokens.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { jobs } from "../db/schema-shared.ts";
@@ -18,6 +19,7 @@ import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.
 import { looksLikeId } from "../orgs/slug.ts";
 import { retryDecision } from "./retry.ts";
 import { appendEvents, type JobRow, toJob } from "./store.ts";
+import { JobToolAudit } from "./tool-audit.ts";
 import { type AttemptEnd, endAttempt, later, type Transition, update } from "./transitions.ts";
 
 export interface QueueOptions {
@@ -74,6 +76,7 @@ export const jobNotFound = () => new NotFoundError("job_not_found", "job not fou
 export class JobQueue {
   readonly #database: Database;
   readonly options: QueueOptions;
+  readonly #toolAudit = new JobToolAudit();
 
   constructor(database: Database, options: QueueOptions) {
     this.#database = database;
@@ -236,6 +239,8 @@ export class JobQueue {
     return this.#database.transaction(async (tx) => {
       const row = await this.#lockHeld(tx, scope, jobId, attempt);
       const starting = row.state === "dispatched";
+      // The agent's tool calls that ended, with the events that say so (ADR 0033); no statement without one.
+      await recordAudit(tx, ...(await this.#toolAudit.entries(tx, row, events)));
       return update(
         tx,
         row,
@@ -253,6 +258,7 @@ export class JobQueue {
 
   /** Idempotent: the same attempt completing again gets the stored outcome and changes nothing. */
   async complete(scope: WorkerScope, jobId: string, attempt: number, result: JobResult): Promise<Outcome> {
+    this.#toolAudit.forget(jobId);
     return this.#database.transaction(async (tx) => {
       const row = await lockInScope(tx, scope, jobId);
       if (row.attempts === attempt && row.state === "completed") return unchanged(row);
@@ -268,6 +274,7 @@ export class JobQueue {
     code: JobFailureCode,
     message: string,
   ): Promise<Outcome> {
+    this.#toolAudit.forget(jobId);
     return this.#database.transaction(async (tx) => {
       const row = await lockInScope(tx, scope, jobId);
       const repeated =
@@ -281,6 +288,7 @@ export class JobQueue {
   }
 
   async cancelAck(scope: WorkerScope, jobId: string, attempt: number): Promise<Outcome> {
+    this.#toolAudit.forget(jobId);
     return this.#database.transaction(async (tx) => {
       const row = await lockInScope(tx, scope, jobId);
       if (row.attempts === attempt && row.state === "cancelled") return unchanged(row);

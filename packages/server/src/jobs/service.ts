@@ -277,11 +277,18 @@ export class JobService {
     projectId: string;
     jobId: string;
     taskId: string | null;
+    requestedBy: string | null;
     branch: string;
   } | null> {
     if (typeof token !== "string" || token.length > 200 || !token.startsWith(JOB_TOKEN_PREFIX)) return null;
     const [row] = await this.#o.database.db
-      .select({ orgId: jobs.orgId, projectId: jobs.projectId, jobId: jobs.id, taskId: jobs.taskId })
+      .select({
+        orgId: jobs.orgId,
+        projectId: jobs.projectId,
+        jobId: jobs.id,
+        taskId: jobs.taskId,
+        requestedBy: jobs.requestedBy,
+      })
       .from(jobs)
       .where(
         and(

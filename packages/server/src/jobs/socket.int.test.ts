@@ -197,6 +197,8 @@ describe("a job's life over the socket", () => {
       projectId: a.project.id,
       jobId: job.id,
       taskId: null,
+      // Who the job runs for (named in the audit log as whom its agent acted for).
+      requestedBy: a.owner.user.id,
       branch: `kiln/job-${job.id}`,
     });
 

@@ -5,6 +5,11 @@ import type { OrgRow } from "../orgs/service.ts";
 export interface LlmCallContext {
   org: OrgRow;
   userId?: string;
+  /**
+   * The person a job runs for (its requester): named in the audit log as whom the agent acted for, but not
+   * the caller — their budgets and limits do not hold the job's calls (ADR 0029).
+   */
+  onBehalfOf?: string;
   projectId?: string;
   chatId?: string;
   messageId?: string;

@@ -2,13 +2,14 @@ import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import type { FastifyBaseLogger } from "fastify";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, type Executor, openDatabase, setTenantPath } from "../db/client.ts";
+import { auditEvents } from "../db/schema-shared.ts";
 import { llmCalls } from "../db/schema-tenant.ts";
 import type { OrgRow } from "../orgs/service.ts";
 import { startTestKiln, type TestKiln, testDatabaseUrl, testDbKind, uniqueSlug } from "../testing/harness.ts";
@@ -95,6 +96,18 @@ async function markers(org: OrgRow): Promise<string[]> {
     tx.select({ messageId: llmCalls.messageId }).from(llmCalls),
   );
   return rows.map((r) => r.messageId ?? "").sort();
+}
+
+/** The calls the org's audit log names (agent.model_call), and the ids of its llm_calls rows, sorted. */
+async function audited(org: OrgRow): Promise<{ audited: string[]; rows: string[] }> {
+  const records = await kiln.database.db
+    .select({ id: auditEvents.targetId })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.orgId, org.id), eq(auditEvents.action, "agent.model_call")));
+  const rows = await kiln.database.tenant(org.schemaName, (tx) =>
+    tx.select({ id: llmCalls.id }).from(llmCalls),
+  );
+  return { audited: records.map((r) => r.id ?? "").sort(), rows: rows.map((r) => r.id).sort() };
 }
 
 function expected(prefix: string, n: number): string[] {
@@ -185,6 +198,10 @@ describe("while the database is down", () => {
     await calls.flush();
     expect(lost).toBeGreaterThan(2);
     expect(await markers(org)).toEqual(expected("amb", 7));
+    // Each call is in the audit log once too: the rows written again were not inserted, nor recorded.
+    const { audited: names, rows } = await audited(org);
+    expect(rows).toHaveLength(7);
+    expect(names).toEqual(rows);
     expect(lines.some((l) => l.msg.startsWith("database unavailable"))).toBe(true);
     await calls.close();
   });
@@ -281,6 +298,8 @@ describe("the outbox file", () => {
     two.use(kiln.database);
     await Promise.all([front.flush(), back.flush()]);
     expect(await markers(org)).toEqual(expected("both", 30));
+    const { audited: names, rows } = await audited(org);
+    expect(names).toEqual(rows);
     expect(await readdir(path.join(dataDir, "outbox"))).toEqual([]);
     await Promise.all([front.close(), back.close()]);
   });

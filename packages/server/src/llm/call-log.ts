@@ -10,6 +10,8 @@ import type {
 } from "@kiln/protocol";
 import { and, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
+import { modelCallEntry } from "../audit/agent.ts";
+import { recordAudit } from "../audit/record.ts";
 import type { Database } from "../db/client.ts";
 import { Outbox } from "../db/outbox.ts";
 import { llmCalls } from "../db/schema-tenant.ts";
@@ -26,6 +28,8 @@ export interface CallRecord {
   messageId?: string | undefined;
   jobId?: string | undefined;
   userId?: string | undefined;
+  /** The person a job's call is made for (its requester): audited, not charged (`userId` stays empty). */
+  onBehalfOf?: string | undefined;
   source: LlmCallSource;
   provider: string;
   model: string;
@@ -135,7 +139,7 @@ export class CallLog {
     await this.#database.tenant(schemaName, async (tx) => {
       const prices = new Map<string, Awaited<ReturnType<PriceService["priceFor"]>>>();
       const values: (typeof llmCalls.$inferInsert)[] = [];
-      for (const { orgId: _, schemaName: __, ...call } of calls) {
+      for (const { orgId: _, schemaName: __, onBehalfOf: ___, ...call } of calls) {
         const key = `${call.provider}/${call.model}`;
         if (!prices.has(key)) prices.set(key, await this.#prices.priceFor(tx, call.provider, call.model));
         const price = prices.get(key);
@@ -150,7 +154,15 @@ export class CallLog {
           costUsd: price ? costOf(price, call) : null,
         });
       }
-      await tx.insert(llmCalls).values(values).onConflictDoNothing({ target: llmCalls.id });
+      const inserted = await tx
+        .insert(llmCalls)
+        .values(values)
+        .onConflictDoNothing({ target: llmCalls.id })
+        .returning({ id: llmCalls.id });
+      // One audit record per call, with its row (ADR 0033); a row written already (a replay after an
+      // ambiguous commit) is not returned, so its call is not recorded twice.
+      const fresh = new Set(inserted.map((r) => r.id));
+      await recordAudit(tx, ...calls.filter((c) => fresh.has(c.id)).map(modelCallEntry));
     });
   }
 

@@ -24,6 +24,7 @@ export const QueuedCall = z.object({
   messageId: optionalText,
   jobId: optionalText,
   userId: optionalText,
+  onBehalfOf: optionalText,
   source: LlmCallSource,
   provider: z.string(),
   model: z.string(),

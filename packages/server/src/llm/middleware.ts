@@ -195,6 +195,7 @@ class CallTracker {
       messageId: ctx.messageId,
       jobId: ctx.jobId,
       userId: ctx.userId,
+      onBehalfOf: ctx.onBehalfOf,
       source: ctx.source,
       provider: this.#scope.provider,
       model: this.#scope.modelId,

@@ -246,9 +246,13 @@ const ModelListResponse = z
 /** Org, project and permission for a proxied call, from the token's user and the x-kiln-* headers. */
 /** Verifies a running job's token (jobs/); the proxy serves workers with it. */
 export interface ProxyJobTokens {
-  verify(
-    token: string,
-  ): Promise<{ orgId: string; projectId: string; jobId: string; taskId?: string | null } | null>;
+  verify(token: string): Promise<{
+    orgId: string;
+    projectId: string;
+    jobId: string;
+    taskId?: string | null;
+    requestedBy?: string | null;
+  } | null>;
 }
 
 async function callContext(
@@ -265,6 +269,7 @@ async function callContext(
       projectId: job.projectId,
       jobId: job.jobId,
       ...(job.taskId ? { taskId: job.taskId } : {}),
+      ...(job.requestedBy ? { onBehalfOf: job.requestedBy } : {}),
       source: "job",
     };
   }
