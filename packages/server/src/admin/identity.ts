@@ -27,7 +27,7 @@ export class InstanceAdmins {
       })
       .from(users)
       .where(eq(users.id, userId));
-    if (!user || !user.verified || user.gone || user.suspended) return false;
+    if (!user?.verified || user.gone || user.suspended) return false;
     if (this.#emails.size > 0) return this.#emails.has(user.email.toLowerCase());
     return (await this.#first()) === userId;
   }

@@ -1,16 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { ApiToken } from "@kiln/protocol";
 import { and, eq, isNull } from "drizzle-orm";
-<<<<<<< HEAD
-import type { Database } from "../db/client.ts";
-import { apiTokens, users } from "../db/schema-shared.ts";
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
-=======
 import { type AuditEntry, recordAudit } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { apiTokens, memberships, users } from "../db/schema-shared.ts";
-import { NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
->>>>>>> audit-people
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
 import type { Principal } from "../http/principal.ts";
 import { API_TOKEN_PREFIX, hashToken, opaqueToken } from "./tokens.ts";
 
