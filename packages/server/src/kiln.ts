@@ -614,6 +614,11 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
     };
     services.auth.useSessionCheck((session) => oidc.recheck(session));
     services.auth.useSignupPolicy((email) => signupPolicies.assertAllowed(email));
+    // A person from a domain an org proved and bound to the provider joins through it whatever the policy.
+    oidc.useSignupPolicy(
+      async (tx, email, provider) =>
+        (await signupPolicies.allows(email, tx)) || orgSso.bindsDomain(provider, email, tx),
+    );
     services.auth.useAdminCheck((userId) => instanceAdmins.isAdmin(userId));
     const webDir = existsSync(DEFAULT_WEB_DIR) ? DEFAULT_WEB_DIR : PLACEHOLDER_WEB_DIR;
     const app = await buildApp(services, { config, logger, webDir });

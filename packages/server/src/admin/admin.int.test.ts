@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
+import { startOidcProvider, throughProvider } from "../testing/oidc-provider.ts";
 
 /**
  * The instance administrator (ADR 0034): who it is, what only it can reach, suspending an account (every way
@@ -196,6 +197,45 @@ describe("the instance administrator", () => {
       await setPolicy({ mode: "open" });
     }
     expect((await signup(uniqueEmail("open"))).statusCode).toBe(201);
+  });
+
+  it("holds single sign-on to the policy too: a new account through a provider is refused when sign-up is closed", async () => {
+    const PUBLIC = "http://localhost:4003";
+    const provider = await startOidcProvider({ redirectUris: [`${PUBLIC}/api/auth/oidc/corp/callback`] });
+    const sso = await startTestKiln({
+      database: kiln.database,
+      env: {
+        KILN_PUBLIC_URL: PUBLIC,
+        KILN_OIDC_PROVIDERS: "corp",
+        KILN_OIDC_CORP_ISSUER: provider.issuer,
+        KILN_OIDC_CORP_CLIENT_ID: provider.clientId,
+        KILN_OIDC_CORP_CLIENT_SECRET: provider.clientSecret,
+      },
+    });
+    const signIn = async (login: string) => {
+      const browser = sso.client();
+      const start = await browser.get("/api/auth/oidc/corp/start");
+      const callback = await throughProvider(String(start.headers.location), login, PUBLIC);
+      return (await browser.get(callback)).headers.location;
+    };
+    try {
+      const newcomer = uniqueEmail("newcomer");
+      provider.accounts.set("newcomer", { email: newcomer, email_verified: true });
+      provider.accounts.set("known", { email: someone.user.email, email_verified: true });
+      await setPolicy({ mode: "closed" });
+      expect(await signIn("newcomer")).toBe("/login?sso_error=signup_closed");
+      expect(
+        (await admin.client.get(`/api/admin/users?q=${encodeURIComponent(newcomer)}`)).json().total,
+      ).toBe(0);
+      // An existing account still signs in through the provider.
+      expect(await signIn("known")).toBe("/");
+      await setPolicy({ mode: "open" });
+      expect(await signIn("newcomer")).toBe("/");
+    } finally {
+      await setPolicy({ mode: "open" });
+      await sso.stop();
+      await provider.close();
+    }
   });
 
   it("shows the instance's counts and worker fleet", async () => {

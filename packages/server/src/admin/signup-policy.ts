@@ -1,6 +1,6 @@
 import type { SignupPolicy, UpdateSignupPolicyBody } from "@kiln/protocol";
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { instanceSettings, invitations, users } from "../db/schema-shared.ts";
 import { ForbiddenError } from "../errors/errors.ts";
 
@@ -19,11 +19,8 @@ export class SignupPolicies {
     this.#envOpen = envOpen;
   }
 
-  async get(): Promise<SignupPolicy> {
-    const [row] = await this.#database.db
-      .select()
-      .from(instanceSettings)
-      .where(eq(instanceSettings.key, KEY));
+  async get(ex: Executor = this.#database.db): Promise<SignupPolicy> {
+    const [row] = await ex.select().from(instanceSettings).where(eq(instanceSettings.key, KEY));
     const value = (row?.value ?? {}) as Partial<UpdateSignupPolicyBody>;
     return {
       mode: this.#envOpen ? (value.mode ?? "open") : "closed",
@@ -44,27 +41,36 @@ export class SignupPolicies {
     return this.get();
   }
 
+  /** Whether the policy lets `email` make an account now (`ex`: the caller's transaction, if in one). */
+  async allows(email: string, ex: Executor = this.#database.db): Promise<boolean> {
+    return (await this.#refusal(email, ex)) === undefined;
+  }
+
   /** Refuses a sign-up the policy does not allow, with a reason the person can act on. */
   async assertAllowed(email: string): Promise<void> {
-    const policy = await this.get();
-    if (policy.mode === "open") return;
-    const [anyone] = await this.#database.db.select({ id: users.id }).from(users).limit(1);
-    if (!anyone) return;
+    const why = await this.#refusal(email, this.#database.db);
+    if (why) throw new ForbiddenError("signup_not_allowed", why);
+  }
+
+  async #refusal(email: string, ex: Executor): Promise<string | undefined> {
+    const policy = await this.get(ex);
+    if (policy.mode === "open") return undefined;
+    const [anyone] = await ex.select({ id: users.id }).from(users).limit(1);
+    if (!anyone) return undefined;
     const address = email.toLowerCase();
-    if (policy.mode !== "closed" && (await this.#invited(address))) return;
+    if (policy.mode !== "closed" && (await this.#invited(address, ex))) return undefined;
     if (policy.mode === "domains" && policy.domains.includes(address.slice(address.lastIndexOf("@") + 1))) {
-      return;
+      return undefined;
     }
-    const why = {
+    return {
       closed: "sign-up is closed on this instance",
       invite_only: "sign-up on this instance needs an invitation to this address",
       domains: "sign-up on this instance is for invited addresses and some domains only",
     }[policy.mode];
-    throw new ForbiddenError("signup_not_allowed", why);
   }
 
-  async #invited(email: string): Promise<boolean> {
-    const [pending] = await this.#database.db
+  async #invited(email: string, ex: Executor): Promise<boolean> {
+    const [pending] = await ex
       .select({ id: invitations.id })
       .from(invitations)
       .where(

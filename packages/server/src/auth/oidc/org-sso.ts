@@ -189,6 +189,25 @@ export class OrgSsoService {
     }
   }
 
+  /** Whether some org took `email`'s domain for `provider` (a proven domain): its people may join through it. */
+  async bindsDomain(provider: string, email: string, ex: Executor = this.#database.db): Promise<boolean> {
+    const domain = email.split("@")[1]?.toLowerCase();
+    if (!domain) return false;
+    const [bound] = await ex
+      .select({ orgId: orgSso.orgId })
+      .from(orgSso)
+      .innerJoin(orgSsoDomains, eq(orgSsoDomains.orgId, orgSso.orgId))
+      .where(
+        and(
+          eq(orgSso.provider, provider),
+          eq(orgSsoDomains.domain, domain),
+          isNotNull(orgSsoDomains.verifiedAt),
+        ),
+      )
+      .limit(1);
+    return Boolean(bound);
+  }
+
   /** The provider no longer vouches for the person: the memberships single sign-on gave are taken back. */
   async deprovision(userId: string, provider: string): Promise<void> {
     const bound = this.#database.db

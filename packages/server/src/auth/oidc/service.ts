@@ -66,6 +66,15 @@ export class OidcService {
   readonly #orgs: OrgService;
   readonly #publicUrl: string;
   readonly #signupOpen: boolean;
+  #signupAllowed: (tx: Executor, email: string, provider: string) => Promise<boolean> = async () => true;
+
+  /**
+   * Asked, in the sign-in's transaction, before a sign-in makes a new account (admin/: the instance's
+   * sign-up policy).
+   */
+  useSignupPolicy(allowed: (tx: Executor, email: string, provider: string) => Promise<boolean>): void {
+    this.#signupAllowed = allowed;
+  }
   readonly #log: { warn(obj: object, msg: string): void };
   readonly #orgSso: OrgSsoService;
   readonly #secrets: SecretBox;
@@ -289,7 +298,9 @@ export class OidcService {
         await link(tx, provider.id, claims, owner.id);
         return this.#signedIn(tx, provider, claims, owner.id, flow);
       }
-      if (!this.#signupOpen) return fail("signup_closed");
+      if (!this.#signupOpen || !(await this.#signupAllowed(tx, claims.email, provider.id))) {
+        return fail("signup_closed");
+      }
       const name = claims.name?.trim().slice(0, 100) || claims.email.split("@")[0] || claims.email;
       const [user] = await tx
         .insert(users)
