@@ -17,6 +17,7 @@ import { Route as SignupRouteImport } from "./routes/signup.tsx";
 import { Route as VerifyEmailRouteImport } from "./routes/verify-email.tsx";
 import { Route as AppOrgRouteImport } from "./routes/_app/$org.tsx";
 import { Route as AppAccountRouteImport } from "./routes/_app/account.tsx";
+import { Route as AppAdminRouteImport } from "./routes/_app/admin.tsx";
 import { Route as InviteTokenRouteImport } from "./routes/invite.$token.tsx";
 import { Route as ResetPasswordTokenRouteImport } from "./routes/reset-password.$token.tsx";
 import { Route as VerifyEmailTokenRouteImport } from "./routes/verify-email_.$token.tsx";
@@ -63,6 +64,11 @@ const AppOrgRoute = AppOrgRouteImport.update({
 const AppAccountRoute = AppAccountRouteImport.update({
   id: "/account",
   path: "/account",
+  getParentRoute: () => AppRoute,
+} as any);
+const AppAdminRoute = AppAdminRouteImport.update({
+  id: "/admin",
+  path: "/admin",
   getParentRoute: () => AppRoute,
 } as any);
 const InviteTokenRoute = InviteTokenRouteImport.update({
@@ -114,6 +120,7 @@ export interface FileRoutesByFullPath {
   "/verify-email": typeof VerifyEmailRoute;
   "/$org": typeof AppOrgRouteWithChildren;
   "/account": typeof AppAccountRoute;
+  "/admin": typeof AppAdminRoute;
   "/invite/$token": typeof InviteTokenRoute;
   "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email/$token": typeof VerifyEmailTokenRoute;
@@ -130,6 +137,7 @@ export interface FileRoutesByTo {
   "/signup": typeof SignupRoute;
   "/verify-email": typeof VerifyEmailRoute;
   "/account": typeof AppAccountRoute;
+  "/admin": typeof AppAdminRoute;
   "/invite/$token": typeof InviteTokenRoute;
   "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email/$token": typeof VerifyEmailTokenRoute;
@@ -149,6 +157,7 @@ export interface FileRoutesById {
   "/verify-email": typeof VerifyEmailRoute;
   "/_app/$org": typeof AppOrgRouteWithChildren;
   "/_app/account": typeof AppAccountRoute;
+  "/_app/admin": typeof AppAdminRoute;
   "/invite/$token": typeof InviteTokenRoute;
   "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email_/$token": typeof VerifyEmailTokenRoute;
@@ -168,6 +177,7 @@ export interface FileRouteTypes {
     | "/verify-email"
     | "/$org"
     | "/account"
+    | "/admin"
     | "/invite/$token"
     | "/reset-password/$token"
     | "/verify-email/$token"
@@ -184,6 +194,7 @@ export interface FileRouteTypes {
     | "/signup"
     | "/verify-email"
     | "/account"
+    | "/admin"
     | "/invite/$token"
     | "/reset-password/$token"
     | "/verify-email/$token"
@@ -202,6 +213,7 @@ export interface FileRouteTypes {
     | "/verify-email"
     | "/_app/$org"
     | "/_app/account"
+    | "/_app/admin"
     | "/invite/$token"
     | "/reset-password/$token"
     | "/verify-email_/$token"
@@ -280,6 +292,13 @@ declare module "@tanstack/react-router" {
       path: "/account";
       fullPath: "/account";
       preLoaderRoute: typeof AppAccountRouteImport;
+      parentRoute: typeof AppRoute;
+    };
+    "/_app/admin": {
+      id: "/_app/admin";
+      path: "/admin";
+      fullPath: "/admin";
+      preLoaderRoute: typeof AppAdminRouteImport;
       parentRoute: typeof AppRoute;
     };
     "/invite/$token": {
@@ -363,11 +382,13 @@ const AppOrgRouteWithChildren =
 interface AppRouteChildren {
   AppOrgRoute: typeof AppOrgRouteWithChildren;
   AppAccountRoute: typeof AppAccountRoute;
+  AppAdminRoute: typeof AppAdminRoute;
 }
 
 const AppRouteChildren: AppRouteChildren = {
   AppOrgRoute: AppOrgRouteWithChildren,
   AppAccountRoute: AppAccountRoute,
+  AppAdminRoute: AppAdminRoute,
 };
 
 const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren);

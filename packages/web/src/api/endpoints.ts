@@ -1,3 +1,4 @@
+import { admin } from "./endpoints/admin.ts";
 import { audit } from "./endpoints/audit.ts";
 import { auth } from "./endpoints/auth.ts";
 import { budgets } from "./endpoints/budgets.ts";
@@ -59,6 +60,7 @@ export const api = {
   orgSso,
   webhooks,
   audit,
+  admin,
   workers,
   notifications,
 };

@@ -32,6 +32,10 @@ export const keys = {
   webhookDeliveries: (o: string, id: string) => [...org(o), "webhooks", id, "deliveries"] as const,
   budgets: (o: string) => [...org(o), "budgets"] as const,
   audit: (o: string, filter: object) => [...org(o), "audit", filter] as const,
+  adminOverview: ["admin", "overview"] as const,
+  adminUsers: (q: string, offset: number) => ["admin", "users", q, offset] as const,
+  adminOrgs: (q: string, offset: number) => ["admin", "orgs", q, offset] as const,
+  adminSignup: ["admin", "signup-policy"] as const,
   usage: (o: string, days: number, from: string, groupBy: string) =>
     [...org(o), "usage", days, from, groupBy] as const,
 

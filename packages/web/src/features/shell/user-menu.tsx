@@ -1,7 +1,15 @@
 import { useNavigate } from "@tanstack/react-router";
 import type { ReactNode } from "react";
 import { type ThemeChoice, useTheme } from "../../state/theme.ts";
-import { KeyboardIcon, LogoutIcon, MonitorIcon, MoonIcon, SettingsIcon, SunIcon } from "../../ui/icons.tsx";
+import {
+  GridIcon,
+  KeyboardIcon,
+  LogoutIcon,
+  MonitorIcon,
+  MoonIcon,
+  SettingsIcon,
+  SunIcon,
+} from "../../ui/icons.tsx";
 import { Menu, type MenuEntry } from "../../ui/menu.tsx";
 import { useLogout } from "../auth/use-logout.ts";
 import { useMe } from "../auth/use-me.ts";
@@ -26,6 +34,9 @@ export function UserMenu() {
   const items: MenuEntry[] = [
     { heading: me.user.name ? `${me.user.name} · ${me.user.email}` : me.user.email },
     { label: "Account", icon: <SettingsIcon />, onSelect: () => void navigate({ to: "/account" }) },
+    ...(me.instanceAdmin
+      ? [{ label: "Instance admin", icon: <GridIcon />, onSelect: () => void navigate({ to: "/admin" }) }]
+      : []),
     { label: "Keyboard shortcuts", icon: <KeyboardIcon />, hint: "?", onSelect: openShortcuts },
     { label: "Log out", icon: <LogoutIcon />, onSelect: () => void logout() },
     "separator",
