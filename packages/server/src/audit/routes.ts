@@ -1,9 +1,9 @@
 import { Readable } from "node:stream";
 import { AUDIT_CSV_TYPE, AUDIT_JSONL_TYPE, type AuditEvent, routes } from "@kiln/protocol";
-import type { OrgRouter } from "../orgs/router.ts";
-import { AUDIT_CSV_HEADER, type AuditLog, csvLine } from "./service.ts";
+import type { ContractRouter } from "../http/contract-router.ts";
+import { AUDIT_CSV_HEADER, type AuditLog, type AuditReader, csvLine } from "./service.ts";
 
-export function auditRoutes(router: OrgRouter, log: AuditLog): void {
+export function auditRoutes(router: ContractRouter<AuditReader>, log: AuditLog): void {
   const c = routes.audit;
   router.handle(c.list, async (request) => log.list(request.scope, request.query));
   router.handle(c.exportJsonl, async (request, reply) => {

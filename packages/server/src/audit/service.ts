@@ -1,9 +1,14 @@
-import type { AuditEvent, AuditFilterQuery, AuditList, AuditListQuery } from "@kiln/protocol";
+import type { AuditEvent, AuditFilterQuery, AuditList, AuditListQuery, Role } from "@kiln/protocol";
 import { and, asc, desc, eq, gt, gte, lt, lte, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { auditEvents } from "../db/schema-shared.ts";
-import { requirePermission } from "../orgs/roles.ts";
-import type { OrgAccess } from "../orgs/service.ts";
+import { requirePermission } from "../http/permission.ts";
+
+/** The reader: an org's member (`OrgAccess` fits), whose role must allow `audit.read`. */
+export interface AuditReader {
+  org: { id: string; slug: string };
+  role: Role;
+}
 
 type Row = typeof auditEvents.$inferSelect;
 
@@ -37,7 +42,7 @@ export class AuditLog {
     this.#database = database;
   }
 
-  async list(access: OrgAccess, query: AuditListQuery): Promise<AuditList> {
+  async list(access: AuditReader, query: AuditListQuery): Promise<AuditList> {
     requirePermission(access.role, "audit.read");
     const limit = query.limit ?? PAGE_DEFAULT;
     const where = and(
@@ -58,7 +63,7 @@ export class AuditLog {
   }
 
   /** The filtered log, oldest first, read a batch at a time. */
-  async *export(access: OrgAccess, query: AuditFilterQuery): AsyncGenerator<AuditEvent> {
+  async *export(access: AuditReader, query: AuditFilterQuery): AsyncGenerator<AuditEvent> {
     requirePermission(access.role, "audit.read");
     // Up to the newest row when the export began: rows recorded meanwhile wait for the next export.
     const [top] = await this.#database.db
