@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type {
+  AuditAction,
   Budget,
   BudgetPeriod,
   BudgetScope,
@@ -8,7 +9,6 @@ import type {
   UpdateBudgetBody,
 } from "@kiln/protocol";
 import { and, desc, eq, inArray } from "drizzle-orm";
-import type { AuditAction } from "@kiln/protocol";
 import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";

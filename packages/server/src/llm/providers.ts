@@ -136,9 +136,13 @@ export class ProviderService {
           .returning();
         const before = providerData(current);
         const after = providerData(updated!);
-        const changed = (Object.keys(after) as (keyof typeof after)[]).filter(
-          (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
-        );
+        const changed = [
+          ...(current.name === updated!.name ? [] : ["name"]),
+          ...(Object.keys(after) as (keyof typeof after)[]).filter(
+            (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+          ),
+          ...(input.apiKey === undefined ? [] : ["key"]),
+        ];
         await recordAudit(tx, {
           orgId: access.org.id,
           action: "llm.provider_updated",
@@ -147,7 +151,7 @@ export class ProviderService {
           data: {
             changed,
             ...after,
-            ...(input.name !== undefined && current.name !== updated!.name ? { previousName: current.name } : {}),
+            ...(current.name === updated!.name ? {} : { previousName: current.name }),
             ...(input.apiKey === undefined ? {} : { keyChanged: true, hasKey: input.apiKey !== null }),
           },
         });

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { AddressPolicy } from "@kiln/agent";
 import type {
+  AuditAction,
   CreatedWebhook,
   CreateWebhookBody,
   UpdateWebhookBody,
@@ -10,7 +11,6 @@ import type {
   WebhookFamily,
 } from "@kiln/protocol";
 import { and, arrayContains, desc, eq, isNull, or, sql } from "drizzle-orm";
-import type { AuditAction } from "@kiln/protocol";
 import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { webhookDeliveries } from "../db/schema-shared.ts";
