@@ -134,6 +134,7 @@ export class ProjectArchives {
             const state = await this.#d.history.initImported({ orgId: access.org.id, projectId }, bundle);
             history = state === "kept" ? "kept-as-file" : state;
           },
+          { kind: "zip" },
         );
         const notes = [...plan.notes];
         if (detected.note) notes.push(detected.note);

@@ -45,7 +45,13 @@ export function assertNoSecrets(data: unknown, at = "data"): void {
   }
   if (data === null || typeof data !== "object") return;
   for (const [key, value] of Object.entries(data)) {
-    if (SECRET_KEY.test(key) && !ALLOWED_SUFFIX.test(key) && !TOKEN_COUNT.test(key)) {
+    // A boolean says whether, never what (`secret: true` of an environment variable).
+    if (
+      SECRET_KEY.test(key) &&
+      !ALLOWED_SUFFIX.test(key) &&
+      !TOKEN_COUNT.test(key) &&
+      typeof value !== "boolean"
+    ) {
       throw new Error(`audit ${at}.${key}: a key that may hold a secret is never recorded`);
     }
     assertNoSecrets(value, `${at}.${key}`);

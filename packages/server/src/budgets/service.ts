@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type {
+  AuditAction,
   Budget,
   BudgetPeriod,
   BudgetScope,
@@ -8,6 +9,7 @@ import type {
   UpdateBudgetBody,
 } from "@kiln/protocol";
 import { and, desc, eq, inArray } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { memberships } from "../db/schema-shared.ts";
@@ -79,6 +81,7 @@ export class BudgetService {
             createdBy: access.userId,
           })
           .returning();
+        await auditBudget(tx, access, "budget.set", created!, { created: true });
         return created!;
       });
       return toBudget(row, undefined);
@@ -106,6 +109,7 @@ export class BudgetService {
         .where(eq(budgets.id, id))
         .returning();
       if (!row) throw new NotFoundError("budget_not_found", "budget not found");
+      await auditBudget(tx, access, "budget.set", row, { created: false });
       return toBudget(row, await this.#spendOf(tx, row));
     });
   }
@@ -115,6 +119,7 @@ export class BudgetService {
     return this.#database.tenant(access.org.schemaName, async (tx) => {
       const [row] = await tx.delete(budgets).where(eq(budgets.id, id)).returning();
       if (!row) throw new NotFoundError("budget_not_found", "budget not found");
+      await auditBudget(tx, access, "budget.removed", row);
       return toBudget(row, undefined);
     });
   }
@@ -133,6 +138,38 @@ export class BudgetService {
       .limit(1);
     return spend;
   }
+}
+
+/** A budget set or removed, in the change's transaction; a project's (or its task's) carries the project. */
+async function auditBudget(
+  tx: Executor,
+  access: OrgAccess,
+  action: AuditAction,
+  row: Row,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  let projectId: string | null = null;
+  if (row.scope === "project") projectId = row.scopeId;
+  else if (row.scope === "task" && row.scopeId) {
+    const [t] = await tx.select({ projectId: tasks.projectId }).from(tasks).where(eq(tasks.id, row.scopeId));
+    projectId = t?.projectId ?? null;
+  }
+  await recordAudit(tx, {
+    orgId: access.org.id,
+    action,
+    actor: userActor(access),
+    projectId,
+    target: { type: "budget", id: row.id, label: `${row.scope} ${row.period}` },
+    data: {
+      scope: row.scope,
+      scopeId: row.scopeId,
+      period: row.period,
+      unit: row.unit,
+      limit: row.hardLimit,
+      softFraction: row.softFraction,
+      ...extra,
+    },
+  });
 }
 
 /** The project, member or task a budget names, in this org; 404 with the scope's own code otherwise. */

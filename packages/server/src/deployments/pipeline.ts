@@ -1,5 +1,6 @@
 import { ARTIFACT_LIMITS, type TemplateManifest } from "@kiln/protocol";
 import { eq } from "drizzle-orm";
+import { recordAudit, SYSTEM_ACTOR } from "../audit/index.ts";
 import type { Database } from "../db/client.ts";
 import { deployments, projects } from "../db/schema-tenant.ts";
 import { KilnError } from "../errors/errors.ts";
@@ -64,12 +65,31 @@ export async function runDeployment(
   const log = buildLog(ARTIFACT_LIMITS.logBytes);
   const finish = async (values: Partial<Row>, promote: boolean) => {
     await o.database.tenant(org.schemaName, async (tx) => {
-      await tx
+      const [row] = await tx
         .update(deployments)
         .set({ ...values, log: log.text(), finishedAt: new Date() })
-        .where(eq(deployments.id, id));
+        .where(eq(deployments.id, id))
+        .returning();
       if (promote)
         await tx.update(projects).set({ currentDeploymentId: id }).where(eq(projects.id, project.id));
+      // Published: live on Kiln's hosting, or shipped to the target. For whoever started it (a merge's
+      // auto-deploy: who merged), or Kiln itself.
+      if (row && values.status === "ready") {
+        await recordAudit(tx, {
+          orgId: org.id,
+          action: "deployment.published",
+          actor: row.createdBy ? { type: "user", userId: row.createdBy } : SYSTEM_ACTOR,
+          projectId: project.id,
+          target: { type: "deployment", id, label: `#${row.number}` },
+          data: {
+            deploymentId: id,
+            number: row.number,
+            commit: row.commitSha,
+            target: target ? { id: target.row.id, kind: target.row.kind, name: target.row.name } : "kiln",
+            url: row.url ?? o.urlOf(org.slug, project.slug),
+          },
+        });
+      }
     });
     if (promote) o.onPromoted?.(org.slug, project.slug);
     o.events?.emit(org.id, "deployment.finished", project.id, {

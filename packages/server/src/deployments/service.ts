@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Deployment, DeploymentList, DeploymentLog, DeployTargetKind } from "@kiln/protocol";
 import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { deployments, projects } from "../db/schema-tenant.ts";
@@ -185,7 +186,33 @@ export class DeploymentService {
         );
       if (row.status !== "ready")
         throw new ConflictError("deployment_not_ready", `deployment #${row.number} is ${row.status}`);
+      const [before] = await tx
+        .select({ current: projects.currentDeploymentId })
+        .from(projects)
+        .where(eq(projects.id, project.id))
+        .for("update");
       await tx.update(projects).set({ currentDeploymentId: id }).where(eq(projects.id, project.id));
+      if (before?.current !== id) {
+        const [from] = before?.current
+          ? await tx
+              .select({ number: deployments.number })
+              .from(deployments)
+              .where(eq(deployments.id, before.current))
+          : [];
+        await recordAudit(tx, {
+          orgId: access.org.id,
+          action: "deployment.rolled_back",
+          actor: userActor(access),
+          projectId: project.id,
+          target: { type: "deployment", id, label: `#${row.number}` },
+          data: {
+            deploymentId: id,
+            number: row.number,
+            fromDeploymentId: before?.current ?? null,
+            fromNumber: from?.number ?? null,
+          },
+        });
+      }
       return row;
     });
     this.#o.onPromoted?.(access.org.slug, project.slug);

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { type AddDomainBody, DOMAIN_CHALLENGE_LABEL, type Domain } from "@kiln/protocol";
 import { and, asc, count, eq, ne } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { domainClaims } from "../db/schema-shared.ts";
@@ -85,6 +86,14 @@ export class CustomDomainService {
         await tx
           .insert(domainClaims)
           .values({ domainId: id, hostname, orgId: access.org.id, projectId: project.id });
+        await recordAudit(tx, {
+          orgId: access.org.id,
+          action: "domain.added",
+          actor: userActor(access),
+          projectId: project.id,
+          target: { type: "domain", id, label: hostname },
+          data: { hostname },
+        });
         return inserted!;
       })
       .catch((err: unknown) => {
@@ -139,9 +148,17 @@ export class CustomDomainService {
       const [gone] = await tx
         .delete(customDomains)
         .where(and(eq(customDomains.projectId, project.id), eq(customDomains.id, id)))
-        .returning({ hostname: customDomains.hostname });
+        .returning({ hostname: customDomains.hostname, status: customDomains.status });
       if (!gone) throw new NotFoundError("domain_not_found", "no such domain in this project");
       await tx.delete(domainClaims).where(eq(domainClaims.domainId, id));
+      await recordAudit(tx, {
+        orgId: access.org.id,
+        action: "domain.removed",
+        actor: userActor(access),
+        projectId: project.id,
+        target: { type: "domain", id, label: gone.hostname },
+        data: { hostname: gone.hostname, status: gone.status },
+      });
       return gone.hostname;
     });
     this.#o.lookup.forget(hostname);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CreateGitHostBody, GitAuth, GitHost, GitHostKind, GitHostRepository } from "@kiln/protocol";
 import { eq } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { gitHosts } from "../db/schema-tenant.ts";
 import { ConflictError, KilnError, NotFoundError } from "../errors/errors.ts";
@@ -78,6 +79,7 @@ export class GitHostService {
         })
         .onConflictDoNothing()
         .returning();
+      if (inserted) await auditHost(tx, access, "git_host.connected", inserted);
       return inserted;
     });
     if (!row)
@@ -90,6 +92,7 @@ export class GitHostService {
     await this.#o.database.tenant(access.org.schemaName, async (tx) => {
       const row = await findHost(tx, id);
       await tx.delete(gitHosts).where(eq(gitHosts.id, row.id));
+      await auditHost(tx, access, "git_host.removed", row);
     });
   }
 
@@ -155,6 +158,22 @@ export function repositoryOf(host: OpenHost, url: URL): string {
 
 function tokenContext(org: OrgRow, id: string): string {
   return `org:${org.id}:git-host:${id}`;
+}
+
+/** What a record says of a host: its kind, URLs and account; never its token. */
+async function auditHost(
+  tx: Executor,
+  access: OrgAccess,
+  action: "git_host.connected" | "git_host.removed",
+  row: Row,
+): Promise<void> {
+  await recordAudit(tx, {
+    orgId: access.org.id,
+    action,
+    actor: userActor(access),
+    target: { type: "git_host", id: row.id, label: row.name },
+    data: { kind: row.kind, name: row.name, baseUrl: row.apiUrl, gitUrl: row.gitUrl, accountName: row.login },
+  });
 }
 
 async function findHost(tx: Executor, id: string): Promise<Row> {

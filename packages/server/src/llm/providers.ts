@@ -10,6 +10,7 @@ import {
 } from "@kiln/protocol";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { llmProviders } from "../db/schema-tenant.ts";
@@ -89,6 +90,15 @@ export class ProviderService {
         })
         .onConflictDoNothing()
         .returning();
+      if (inserted) {
+        await recordAudit(tx, {
+          orgId: access.org.id,
+          action: "llm.provider_created",
+          actor: userActor(access),
+          target: providerTarget(inserted),
+          data: { ...providerData(inserted), hasKey: inserted.apiKeySealed !== null },
+        });
+      }
       return inserted;
     });
     if (!row) throw nameTaken(input.name);
@@ -124,6 +134,27 @@ export class ProviderService {
           })
           .where(eq(llmProviders.id, current.id))
           .returning();
+        const before = providerData(current);
+        const after = providerData(updated!);
+        const changed = [
+          ...(current.name === updated!.name ? [] : ["name"]),
+          ...(Object.keys(after) as (keyof typeof after)[]).filter(
+            (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+          ),
+          ...(input.apiKey === undefined ? [] : ["key"]),
+        ];
+        await recordAudit(tx, {
+          orgId: access.org.id,
+          action: "llm.provider_updated",
+          actor: userActor(access),
+          target: providerTarget(updated!),
+          data: {
+            changed,
+            ...after,
+            ...(current.name === updated!.name ? {} : { previousName: current.name }),
+            ...(input.apiKey === undefined ? {} : { keyChanged: true, hasKey: input.apiKey !== null }),
+          },
+        });
         return updated!;
       });
       return toProvider(row);
@@ -138,6 +169,13 @@ export class ProviderService {
     await this.#database.tenant(access.org.schemaName, async (tx) => {
       const current = await findProvider(tx, id);
       await tx.delete(llmProviders).where(eq(llmProviders.id, current.id));
+      await recordAudit(tx, {
+        orgId: access.org.id,
+        action: "llm.provider_deleted",
+        actor: userActor(access),
+        target: providerTarget(current),
+        data: providerData(current),
+      });
     });
   }
 
@@ -200,6 +238,19 @@ export class ProviderService {
     }
     return { apiKeySealed: this.#secrets.encrypt(key, keyContext(org, id)), apiKeyHint: keyHint(key) };
   }
+}
+
+function providerTarget(row: ProviderRow) {
+  return { type: "llm_provider", id: row.id, label: row.name };
+}
+
+/** What an audit record says of a provider: never its key, only whether it has one. */
+function providerData(row: ProviderRow) {
+  return {
+    kind: row.kind,
+    baseUrl: row.baseUrl,
+    models: StoredModels.parse(row.models).map((m) => m.id),
+  };
 }
 
 function keyContext(org: OrgRow, providerId: string): string {

@@ -1,4 +1,5 @@
 import type { LlmSettings, UpdateLlmSettingsBody } from "@kiln/protocol";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { llmSettings } from "../db/schema-tenant.ts";
 import { requirePermission } from "../orgs/roles.ts";
@@ -38,13 +39,29 @@ export class SettingsService {
       ...(input.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: input.rateLimitPerMinute }),
       updatedAt: new Date(),
     };
-    const [row] = await this.#database.tenant(access.org.schemaName, (tx) =>
-      tx
+    const [row] = await this.#database.tenant(access.org.schemaName, async (tx) => {
+      const [before] = await tx.select().from(llmSettings).limit(1);
+      const written = await tx
         .insert(llmSettings)
         .values({ id: 1, ...set })
         .onConflictDoUpdate({ target: llmSettings.id, set })
-        .returning(),
-    );
+        .returning();
+      const after = written[0]!;
+      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      for (const key of ["defaultModel", "rateLimitPerMinute"] as const) {
+        const from = before?.[key] ?? null;
+        if (input[key] !== undefined && from !== after[key]) changes[key] = { from, to: after[key] };
+      }
+      if (Object.keys(changes).length > 0) {
+        await recordAudit(tx, {
+          orgId: access.org.id,
+          action: "llm.settings_updated",
+          actor: userActor(access),
+          data: { changed: Object.keys(changes), ...changes },
+        });
+      }
+      return written;
+    });
     return this.#view({ defaultModel: row!.defaultModel, rateLimitPerMinute: row!.rateLimitPerMinute });
   }
 

@@ -9,6 +9,7 @@ import {
   type SetEnvVarBody,
 } from "@kiln/protocol";
 import { and, count, eq } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { projectEnvVars, projects } from "../db/schema-tenant.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.ts";
@@ -113,6 +114,15 @@ export class ProjectEnvService {
         .values({ projectId: project.id, name: input.name, ...values })
         .onConflictDoUpdate({ target: [projectEnvVars.projectId, projectEnvVars.name], set: values })
         .returning();
+      // Never the value: its name, whether it is a secret, whether it is new.
+      await recordAudit(tx, {
+        orgId: access.org.id,
+        action: "project.env_set",
+        actor: userActor(access),
+        projectId: project.id,
+        target: { type: "env_var", id: `${project.id}:${input.name}`, label: input.name },
+        data: { name: input.name, secret: input.secret, created: !existing },
+      });
       return saved!;
     });
     return {
@@ -126,10 +136,21 @@ export class ProjectEnvService {
     const project = await this.#o.projects.get(access, ref);
     const removed = await this.#o.database.tenant(access.org.schemaName, async (tx) => {
       await lockProject(tx, project.id);
-      return tx
+      const deleted = await tx
         .delete(projectEnvVars)
         .where(and(eq(projectEnvVars.projectId, project.id), eq(projectEnvVars.name, name)))
-        .returning({ name: projectEnvVars.name });
+        .returning({ name: projectEnvVars.name, secret: projectEnvVars.secret });
+      if (deleted.length > 0) {
+        await recordAudit(tx, {
+          orgId: access.org.id,
+          action: "project.env_deleted",
+          actor: userActor(access),
+          projectId: project.id,
+          target: { type: "env_var", id: `${project.id}:${name}`, label: name },
+          data: { name, secret: deleted[0]!.secret },
+        });
+      }
+      return deleted;
     });
     if (removed.length === 0) throw new NotFoundError("env_var_not_found", "no such environment variable");
     return { ok: true, restarted: await this.#changed(access, project) };

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type CreateProjectBody, type Project, slugify, type UpdateProjectBody } from "@kiln/protocol";
 import { eq } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
 import type { LimitsConfig } from "../config.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
@@ -108,7 +109,8 @@ export class ProjectService {
     let adopted = false;
     const id = spare?.id ?? randomUUID();
     try {
-      return await this.#createWithId(access, input, template, id, async (dir, onFiles) => {
+      const created = { action: "project.created" as const, data: {} };
+      return await this.#createWithId(access, input, template, id, created, async (dir, onFiles) => {
         // A spare comes committed and owned (its warm-up ran the template's own code in its sandbox; no
         // host git ever runs on it again).
         if (spare && (await this.#spares!.adopt(spare, dir))) {
@@ -127,6 +129,7 @@ export class ProjectService {
   /**
    * Creates a project whose files `makeFiles` writes into its (new, empty, Kiln-owned) directory, given the
    * sandbox owner they must belong to — an import. As with a template, a failure leaves no row and no files.
+   * `source` says where it came from, for the audit record (`project.imported`): never a credential.
    */
   async createWith(
     access: OrgAccess,
@@ -136,13 +139,15 @@ export class ProjectService {
       projectId: string,
       owner: { uid: number; gid: number } | undefined,
     ) => Promise<void>,
+    source: ImportSource,
   ): Promise<Project> {
     requirePermission(access.role, "projects.write");
     const template = this.#templates.get(input.template);
     await this.#assertRoom(access);
     const id = randomUUID();
     const body: CreateProjectBody = { name: input.name, template: template.manifest.name };
-    return this.#createWithId(access, body, template, id, async (dir) => {
+    const imported = { action: "project.imported" as const, data: importData(source) };
+    return this.#createWithId(access, body, template, id, imported, async (dir) => {
       await this.#storage.createProject(access.org.id, id);
       await makeFiles(dir, id, this.#ownerOf(id));
     });
@@ -153,6 +158,7 @@ export class ProjectService {
     input: CreateProjectBody,
     template: LoadedTemplate,
     id: string,
+    audit: { action: "project.created" | "project.imported"; data: Record<string, unknown> },
     makeFiles: (dir: string, onFiles: () => void) => Promise<void>,
   ): Promise<Project> {
     const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
@@ -188,6 +194,14 @@ export class ProjectService {
             await this.#storage.removeProject(access.org.id, id);
             throw err;
           }
+          await recordAudit(tx, {
+            orgId: access.org.id,
+            action: audit.action,
+            actor: userActor(access),
+            projectId: id,
+            target: { type: "project", id, label: inserted.name },
+            data: { slug: inserted.slug, template: inserted.template, ...audit.data },
+          });
           return inserted;
         }
         // An explicit slug is the caller's choice: say it is taken. A derived one gets a suffix.
@@ -228,6 +242,20 @@ export class ProjectService {
           })
           .where(eq(projects.id, current.id))
           .returning();
+        const changes: Record<string, { from: unknown; to: unknown }> = {};
+        for (const key of ["name", "slug", "description", "previewPublic"] as const) {
+          if (current[key] !== updated![key]) changes[key] = { from: current[key], to: updated![key] };
+        }
+        if (Object.keys(changes).length > 0) {
+          await recordAudit(tx, {
+            orgId: access.org.id,
+            action: "project.updated",
+            actor: userActor(access),
+            projectId: current.id,
+            target: { type: "project", id: current.id, label: updated!.name },
+            data: { changed: Object.keys(changes), ...changes },
+          });
+        }
         return updated!;
       });
       return toProject(access.org.id, row);
@@ -259,11 +287,37 @@ export class ProjectService {
       if (createdBy !== undefined && current.createdBy !== createdBy)
         throw new NotFoundError("project_not_found", "project not found");
       await tx.delete(projects).where(eq(projects.id, current.id));
+      await recordAudit(tx, {
+        orgId: access.org.id,
+        action: "project.deleted",
+        actor: userActor(access),
+        projectId: current.id,
+        target: { type: "project", id: current.id, label: current.name },
+        data: { slug: current.slug, ...(createdBy === undefined ? {} : { discarded: true }) },
+      });
       return current.id;
     });
     for (const listener of this.#deleteListeners) await listener(access.org.id, id);
     await this.#storage.removeProject(access.org.id, id);
   }
+}
+
+/** Where an imported project came from: an uploaded zip, or a git URL (without any credentials in it). */
+export type ImportSource = { kind: "zip" } | { kind: "git"; url: URL; branch: string; hostId?: string };
+
+function importData(source: ImportSource): Record<string, unknown> {
+  if (source.kind === "zip") return { sourceKind: "zip" };
+  const url = new URL(source.url.href);
+  url.username = "";
+  url.password = "";
+  url.search = "";
+  url.hash = "";
+  return {
+    sourceKind: "git",
+    url: url.href,
+    branch: source.branch,
+    ...(source.hostId ? { gitHostId: source.hostId } : {}),
+  };
 }
 
 async function findProject(tx: Executor, ref: string): Promise<ProjectRow> {

@@ -65,6 +65,7 @@ export async function importFromGit(
           fetched.branch,
         );
       },
+      { kind: "git", url, branch: fetched.branch, ...(hostId ? { hostId } : {}) },
     );
     await d.database.tenant(access.org.schemaName, (tx) =>
       tx.insert(gitRemotes).values({

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { AddressPolicy } from "@kiln/agent";
 import type {
+  AuditAction,
   CreatedWebhook,
   CreateWebhookBody,
   UpdateWebhookBody,
@@ -10,7 +11,8 @@ import type {
   WebhookFamily,
 } from "@kiln/protocol";
 import { and, arrayContains, desc, eq, isNull, or, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import { recordAudit, userActor } from "../audit/index.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { webhookDeliveries } from "../db/schema-shared.ts";
 import { webhooks } from "../db/schema-tenant.ts";
 import { ConflictError, KilnError, NotFoundError } from "../errors/errors.ts";
@@ -118,6 +120,7 @@ export class WebhookService {
           createdBy: access.userId,
         })
         .returning();
+      await auditWebhook(tx, access, "webhook.created", created!);
       return created!;
     });
     return { webhook: toWebhook(row), secret };
@@ -125,8 +128,10 @@ export class WebhookService {
 
   async update(access: OrgAccess, webhookId: string, body: UpdateWebhookBody): Promise<Webhook> {
     const url = body.url === undefined ? undefined : await this.#checkUrl(body.url);
-    const [row] = await this.#database.tenant(access.org.schemaName, (tx) =>
-      tx
+    const row = await this.#database.tenant(access.org.schemaName, async (tx) => {
+      const [before] = await tx.select().from(webhooks).where(eq(webhooks.id, webhookId)).for("update");
+      if (!before) return undefined;
+      const [updated] = await tx
         .update(webhooks)
         .set({
           ...(url ? { url } : {}),
@@ -135,16 +140,25 @@ export class WebhookService {
           updatedAt: new Date(),
         })
         .where(eq(webhooks.id, webhookId))
-        .returning(),
-    );
+        .returning();
+      const changed = [
+        ...(before.url === updated!.url ? [] : ["url"]),
+        ...(JSON.stringify(before.families) === JSON.stringify(updated!.families) ? [] : ["families"]),
+        ...(before.active === updated!.active ? [] : ["paused"]),
+      ];
+      await auditWebhook(tx, access, "webhook.updated", updated!, { changed });
+      return updated;
+    });
     if (!row) throw notFound();
     return toWebhook(row);
   }
 
   async remove(access: OrgAccess, webhookId: string): Promise<Webhook> {
-    const [row] = await this.#database.tenant(access.org.schemaName, (tx) =>
-      tx.delete(webhooks).where(eq(webhooks.id, webhookId)).returning(),
-    );
+    const [row] = await this.#database.tenant(access.org.schemaName, async (tx) => {
+      const deleted = await tx.delete(webhooks).where(eq(webhooks.id, webhookId)).returning();
+      if (deleted[0]) await auditWebhook(tx, access, "webhook.deleted", deleted[0]);
+      return deleted;
+    });
     if (!row) throw notFound();
     await this.#database.db
       .update(webhookDeliveries)
@@ -271,6 +285,24 @@ export class WebhookService {
     await assertEgressAllowed(this.#egress, url.href);
     return url.href;
   }
+}
+
+/** What a record says of a webhook: where it posts and what; never its signing secret. */
+async function auditWebhook(
+  tx: Executor,
+  access: OrgAccess,
+  action: AuditAction,
+  row: Row,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  await recordAudit(tx, {
+    orgId: access.org.id,
+    action,
+    actor: userActor(access),
+    projectId: row.projectId,
+    target: { type: "webhook", id: row.id, label: row.url },
+    data: { url: row.url, families: row.families, paused: !row.active, ...extra },
+  });
 }
 
 const notFound = () => new NotFoundError("webhook_not_found", "no such webhook in this org");

@@ -1,4 +1,5 @@
 import type { ReviewDecisionBody, ReviewDecisionResult, TaskReview } from "@kiln/protocol";
+import { recordAudit, userActor } from "../../audit/index.ts";
 import type { Database } from "../../db/client.ts";
 import { ConflictError } from "../../errors/errors.ts";
 import type { ProjectHistory } from "../../history/service.ts";
@@ -77,6 +78,19 @@ export class TaskReviews {
         branch,
         `Merge #${task.number}: ${task.title}\n\nKiln-Task: ${task.id}\nKiln-Job: ${job.id}`,
       );
+      if (merged) {
+        // The merge is git's commit, not a row: recorded right after it, before anything else follows.
+        await this.#d.database.transaction((tx) =>
+          recordAudit(tx, {
+            orgId: access.org.id,
+            action: "task.merged",
+            actor: userActor(access),
+            projectId: ctx.projectId,
+            target: { type: "task", id: task.id, label: `#${task.number} ${task.title}` },
+            data: { taskId: task.id, number: task.number, jobId: job.id, branch, commit: merged.sha },
+          }),
+        );
+      }
       if (merged)
         this.#d.onMerged?.(access.org, ctx.projectId, access.userId, {
           taskId: task.id,

@@ -7,6 +7,7 @@ import type {
   UpdateDeployTargetBody,
 } from "@kiln/protocol";
 import { and, eq } from "drizzle-orm";
+import { recordAudit, userActor } from "../../audit/index.ts";
 import type { Database, Executor } from "../../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../../db/errors.ts";
 import { deployTargets, projectDeployTargets } from "../../db/schema-tenant.ts";
@@ -74,6 +75,7 @@ export class DeployTargetService {
         })
         .onConflictDoNothing()
         .returning();
+      if (inserted) await auditTarget(tx, access, "deploy_target.created", inserted);
       return inserted;
     });
     if (!row) throw nameTaken(input.name);
@@ -114,6 +116,7 @@ export class DeployTargetService {
     await this.#o.database.tenant(access.org.schemaName, async (tx) => {
       const current = await findTarget(tx, id);
       await tx.delete(deployTargets).where(eq(deployTargets.id, current.id));
+      await auditTarget(tx, access, "deploy_target.deleted", current);
     });
   }
 
@@ -233,6 +236,27 @@ export class DeployTargetService {
 
 function tokenContext(org: OrgRow, targetId: string): string {
   return `org:${org.id}:deploy-target:${targetId}`;
+}
+
+/** What a record says of a target: its kind, name and account; never its token. */
+async function auditTarget(
+  tx: Executor,
+  access: OrgAccess,
+  action: "deploy_target.created" | "deploy_target.deleted",
+  row: Row,
+): Promise<void> {
+  await recordAudit(tx, {
+    orgId: access.org.id,
+    action,
+    actor: userActor(access),
+    target: { type: "deploy_target", id: row.id, label: row.name },
+    data: {
+      kind: row.kind,
+      name: row.name,
+      ...(row.teamId ? { teamId: row.teamId } : {}),
+      ...(row.accountId ? { accountId: row.accountId } : {}),
+    },
+  });
 }
 
 async function findTarget(tx: Executor, id: string): Promise<Row> {
