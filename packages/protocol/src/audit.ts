@@ -35,6 +35,7 @@ export const AUDIT_ACTIONS = [
   "webhook.updated",
   "webhook.deleted",
   "deploy_target.created",
+  "deploy_target.updated",
   "deploy_target.deleted",
   "git_host.connected",
   "git_host.removed",

@@ -318,6 +318,32 @@ describe("audit records of the org's settings", () => {
     await expectNoSecrets(org, TARGET_TOKEN);
   });
 
+  it("deploy_target.updated: what changed and that the token did, never the new token; a no-op is not recorded", async () => {
+    const org = await newOrg();
+    const target = await createTarget(org);
+    const url = `${org.base}/deploy-targets/${target.id}`;
+    expect((await owner.client.patch(url, { name: "Production" })).statusCode).toBe(200);
+    expect(await recorded(org, "deploy_target.updated")).toEqual([]);
+    const rotated = `${TARGET_TOKEN}-rotated`;
+    const res = await owner.client.patch(url, { name: "Prod", token: rotated });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(await recorded(org, "deploy_target.updated")).toEqual([
+      expect.objectContaining({
+        actor: byOwner(),
+        target: { type: "deploy_target", id: target.id, label: "Prod" },
+        data: {
+          kind: "vercel",
+          name: "Prod",
+          teamId: "team_audit",
+          changed: ["name"],
+          keyChanged: true,
+          previousName: "Production",
+        },
+      }),
+    ]);
+    await expectNoSecrets(org, rotated);
+  });
+
   it("deploy_target.deleted: the target as it was", async () => {
     const org = await newOrg();
     const target = await createTarget(org);

@@ -102,6 +102,16 @@ export class DeployTargetService {
           })
           .where(eq(deployTargets.id, current.id))
           .returning();
+        const changed = (["name", "teamId", "accountId"] as const).filter(
+          (k) => input[k] !== undefined && input[k] !== current[k],
+        );
+        if (changed.length > 0 || input.token !== undefined) {
+          await auditTarget(tx, access, "deploy_target.updated", updated!, {
+            changed,
+            ...(input.token === undefined ? {} : { keyChanged: true }),
+            ...(changed.includes("name") ? { previousName: current.name } : {}),
+          });
+        }
         return updated!;
       });
       return toTarget(row);
@@ -242,8 +252,9 @@ function tokenContext(org: OrgRow, targetId: string): string {
 async function auditTarget(
   tx: Executor,
   access: OrgAccess,
-  action: "deploy_target.created" | "deploy_target.deleted",
+  action: "deploy_target.created" | "deploy_target.updated" | "deploy_target.deleted",
   row: Row,
+  more: Record<string, unknown> = {},
 ): Promise<void> {
   await recordAudit(tx, {
     orgId: access.org.id,
@@ -255,6 +266,7 @@ async function auditTarget(
       name: row.name,
       ...(row.teamId ? { teamId: row.teamId } : {}),
       ...(row.accountId ? { accountId: row.accountId } : {}),
+      ...more,
     },
   });
 }

@@ -28,6 +28,7 @@ const VERBS: Record<AuditAction, string> = {
   "webhook.updated": "changed a webhook",
   "webhook.deleted": "deleted a webhook",
   "deploy_target.created": "added a deploy target",
+  "deploy_target.updated": "changed a deploy target",
   "deploy_target.deleted": "removed a deploy target",
   "git_host.connected": "connected a git host",
   "git_host.removed": "removed a git host",
