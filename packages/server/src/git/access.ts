@@ -66,7 +66,7 @@ export class GitAccess {
   ): Promise<GitRepo> {
     const projectRef = ref.project.endsWith(".git") ? ref.project.slice(0, -4) : ref.project;
     if (caller.kind === "user") {
-      const access = await this.#o.orgs.access(caller.principal.userId, ref.org);
+      const access = await this.#o.orgs.access(caller.principal.userId, ref.org, caller.principal);
       requirePermission(access.role, permission);
       const project = await this.#o.projects.get(access, projectRef);
       return {

@@ -8,7 +8,7 @@ import type {
 } from "fastify";
 import type { WebSocket } from "ws";
 import type { z } from "zod";
-import { principalOf } from "./principal.ts";
+import { type Principal, principalOf } from "./principal.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -55,7 +55,7 @@ export interface HandleOptions<R extends AnyRoute, Scope> {
 
 export interface ScopeRules<Scope> {
   /** The caller's access to an org (404 when they are not a member). */
-  resolve(userId: string, orgRef: string): Promise<Scope>;
+  resolve(principal: Principal, orgRef: string): Promise<Scope>;
   /** Throws `forbidden` when the scope lacks the permission. */
   authorize(scope: Scope, permission: Permission): void;
 }
@@ -136,7 +136,7 @@ export class ContractRouter<Scope> {
     const rules = this.#rules;
     return async (request) => {
       const { org } = request.params as { org: string };
-      const scope = await rules.resolve(principalOf(request).userId, org);
+      const scope = await rules.resolve(principalOf(request), org);
       rules.authorize(scope, permission);
       request.scope = scope;
     };

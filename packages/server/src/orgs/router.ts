@@ -8,7 +8,7 @@ export type OrgRouter = ContractRouter<OrgAccess>;
 
 export function orgRouter(app: FastifyInstance, orgs: OrgService): OrgRouter {
   return new ContractRouter<OrgAccess>(app, {
-    resolve: (userId, orgRef) => orgs.access(userId, orgRef),
+    resolve: (principal, orgRef) => orgs.access(principal.userId, orgRef, principal),
     authorize: (access, permission) => requirePermission(access.role, permission),
   });
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { type Org, type Role, slugify } from "@kiln/protocol";
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, isNotNull, sql } from "drizzle-orm";
 import { type AuditActor, recordAudit, SYSTEM_ACTOR, userActor } from "../audit/index.ts";
 import type { LimitsConfig } from "../config.ts";
 import { assertSchemaName, type Database, type Executor } from "../db/client.ts";
 import { pgErrorCode, UNIQUE_VIOLATION } from "../db/errors.ts";
 import { createTenantSchema } from "../db/migrate.ts";
-import { memberships, orgs } from "../db/schema-shared.ts";
+import { memberships, orgSso, orgSsoDomains, orgs, sessions, users } from "../db/schema-shared.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors/errors.ts";
 import { assertOrgRoom } from "../limits/counts.ts";
 import { requirePermission } from "./roles.ts";
@@ -138,18 +138,62 @@ export class OrgService {
    * The org named by id or slug, as the given user may see it. A non-member gets the same 404 as for an
    * org that does not exist, so ids and slugs of other tenants cannot be probed.
    */
-  async access(userId: string, ref: string): Promise<OrgAccess> {
+  /**
+   * The caller's access to an org (404 when not a member). With `via` (the request's credentials), an org
+   * bound to a single sign-on provider for the member's proven email domain (ADR 0031) also needs a session
+   * begun through that provider: a password session or an API token gets 403 `sso_required`. Owners are
+   * exempt (the way back in when the provider fails).
+   */
+  async access(
+    userId: string,
+    ref: string,
+    via?: { sessionId?: string | undefined; apiTokenId?: string | undefined },
+  ): Promise<OrgAccess> {
     // An id-shaped ref is an id only: a slug spelled like it (refused now, but possible in older data)
     // must never resolve in its place.
     const match = looksLikeId(ref) ? eq(orgs.id, ref.toLowerCase()) : eq(orgs.slug, ref);
     const [found] = await this.#database.db
-      .select({ org: orgs, role: memberships.role })
+      .select({
+        org: orgs,
+        role: memberships.role,
+        ssoProvider: orgSso.provider,
+        boundDomain: orgSsoDomains.domain,
+      })
       .from(orgs)
       .innerJoin(memberships, and(eq(memberships.orgId, orgs.id), eq(memberships.userId, userId)))
+      .innerJoin(users, eq(users.id, memberships.userId))
+      .leftJoin(orgSso, eq(orgSso.orgId, orgs.id))
+      .leftJoin(
+        orgSsoDomains,
+        and(
+          eq(orgSsoDomains.orgId, orgs.id),
+          isNotNull(orgSsoDomains.verifiedAt),
+          eq(orgSsoDomains.domain, sql`split_part(lower(${users.email}), '@', 2)`),
+        ),
+      )
       .where(match)
       .limit(1);
     if (!found) throw new NotFoundError("org_not_found", "org not found");
-    return { org: found.org, role: found.role as Role, userId };
+    const role = found.role as Role;
+    if (via && found.ssoProvider && found.boundDomain && role !== "owner") {
+      await this.#requireSso(found.ssoProvider, via);
+    }
+    return { org: found.org, role, userId };
+  }
+
+  async #requireSso(provider: string, via: { sessionId?: string | undefined }): Promise<void> {
+    if (via.sessionId) {
+      const [session] = await this.#database.db
+        .select({ provider: sessions.ssoProvider })
+        .from(sessions)
+        .where(eq(sessions.id, via.sessionId));
+      if (session?.provider === provider) return;
+    }
+    throw new ForbiddenError(
+      "sso_required",
+      "this org asks its members to sign in through its single sign-on provider",
+      { provider },
+    );
   }
 
   async update(

@@ -151,4 +151,48 @@ describe("org single sign-on", () => {
     const res = await dev.client.get(`/api/orgs/${org}/sso`);
     expect([res.statusCode, res.json().error.code]).toEqual([403, "forbidden"]);
   });
+
+  it("asks members from the bound domain to come through the provider: a password session or token gets sso_required", async () => {
+    const boss = await kiln.signup({ email: `boss-${uniqueSlug()}@gamma-kiln-test.com` });
+    const org = uniqueSlug("gamma");
+    expect((await boss.client.post("/api/orgs", { name: "Gamma", slug: org })).statusCode).toBe(201);
+    const put = await boss.client.put(`/api/orgs/${org}/sso`, {
+      provider: "corp",
+      domains: ["gamma-kiln-test.com"],
+    });
+    await dns.setTxt({ "_kiln-challenge.gamma-kiln-test.com": [put.json().domains[0].token] });
+    expect((await boss.client.post(`/api/orgs/${org}/sso/verify`)).json().domains[0].verified).toBe(true);
+
+    const invite = async (email: string) => {
+      const invited = await boss.client.post(`/api/orgs/${org}/invitations`, { email, role: "developer" });
+      return new URL(invited.json().url).pathname.split("/").pop();
+    };
+    const pat = await kiln.signup({ email: `pat-${uniqueSlug()}@gamma-kiln-test.com` });
+    const outsider = await kiln.signup();
+    for (const who of [pat, outsider]) {
+      expect(
+        (await who.client.post(`/api/invitations/${await invite(who.user.email)}/accept`)).statusCode,
+      ).toBe(200);
+    }
+    const projects = `/api/orgs/${org}/projects`;
+    // Pat signed in with a password: the org is closed to that session and to Pat's API token.
+    const refused = await pat.client.get(projects);
+    expect([refused.statusCode, refused.json().error.code, refused.json().error.details]).toEqual([
+      403,
+      "sso_required",
+      { provider: "corp" },
+    ]);
+    const token = (await pat.client.post("/api/auth/tokens", { name: "script" })).json().token as string;
+    const bearer = kiln.client();
+    bearer.bearer = token;
+    expect((await bearer.get(projects)).json().error.code).toBe("sso_required");
+    expect((await bearer.get(`/v1/models`, { headers: { "x-kiln-org": org } })).json().error?.code).toBe(
+      "sso_required",
+    );
+    // Through the provider it opens. Someone from another domain and the owner (the way back in) are not asked.
+    provider.accounts.set("pat", { email: pat.user.email });
+    expect((await (await ssoSignIn("pat")).get(projects)).statusCode).toBe(200);
+    expect((await outsider.client.get(projects)).statusCode).toBe(200);
+    expect((await boss.client.get(projects)).statusCode).toBe(200);
+  });
 });

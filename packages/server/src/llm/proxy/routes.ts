@@ -135,8 +135,8 @@ export function llmProxyRoutes(
       },
     },
     async (request) => {
-      const { userId } = principalOf(request);
-      const access = await deps.orgs.access(userId, await orgRefOf(request, deps.orgs));
+      const principal = principalOf(request);
+      const access = await deps.orgs.access(principal.userId, await orgRefOf(request, deps.orgs), principal);
       const { models } = await deps.llm.gateway.listModels(access);
       if (request.headers["anthropic-version"] === undefined) {
         return {
@@ -273,12 +273,12 @@ async function callContext(
       source: "job",
     };
   }
-  const { userId } = principalOf(request);
-  const access = await deps.orgs.access(userId, await orgRefOf(request, deps.orgs));
+  const principal = principalOf(request);
+  const access = await deps.orgs.access(principal.userId, await orgRefOf(request, deps.orgs), principal);
   requirePermission(access.role, "llm.use");
   const projectRef = header(request, "x-kiln-project");
   const projectId = projectRef === undefined ? undefined : (await deps.projects.get(access, projectRef)).id;
-  return { org: access.org, userId, source: "proxy", ...(projectId ? { projectId } : {}) };
+  return { org: access.org, userId: principal.userId, source: "proxy", ...(projectId ? { projectId } : {}) };
 }
 
 /** The org named by x-kiln-org, else the caller's personal org. */
