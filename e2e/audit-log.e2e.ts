@@ -55,21 +55,31 @@ it("shows who did what, filters it, and exports it as CSV", async () => {
   expect(await roleChange.textContent()).toContain("to: admin");
   await shot(page, "audit-log");
 
-  // Only members' events; then only what the developer did (nothing yet).
+  // Only members' events; then only what the developer did; then nothing from tomorrow on.
   await page.getByLabel("Kind").selectOption({ label: "Members" });
   await expect
     .poll(async () => [
       ...new Set(await list.locator("li").evaluateAll((li) => li.map((x) => x.dataset.action))),
     ])
-    .toEqual(["member.role_changed"]);
+    .toEqual(["member.role_changed", "member.joined"]);
   const csvHref = await page.getByRole("link", { name: "Export CSV" }).getAttribute("href");
   expect(csvHref).toContain("action=member");
   const csv = await (await call(page, "GET", csvHref!)).text();
   expect(csv.split("\r\n")[0]).toMatch(/^seq,id,at,action,/);
   expect(csv).toContain("member.role_changed");
   expect(csv).not.toContain("project.created");
+  // What the developer did themselves: joining.
   await page.getByLabel("Person").selectOption({ label: dev.user.email });
+  await expect
+    .poll(async () => [
+      ...new Set(await list.locator("li").evaluateAll((li) => li.map((x) => x.dataset.action))),
+    ])
+    .toEqual(["member.joined"]);
+  // Nothing of theirs before tomorrow.
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel("Since").fill(tomorrow);
   await page.getByText("Nothing matches these filters.").waitFor();
+  await page.getByLabel("Since").fill("");
 
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByLabel("Person").selectOption({ label: "Anyone" });

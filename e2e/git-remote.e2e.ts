@@ -39,7 +39,9 @@ it("imports a repository from its URL, pushes, and shows a pull's conflict befor
   await page.goto(`${studio.base}/${org}/site/settings`);
   const panel = page.getByTestId("git-remote");
   await panel.waitFor();
-  await expect.poll(() => panel.getByTestId("ahead-behind").textContent()).toContain("0 to push, 0 to pull");
+  await expect
+    .poll(() => panel.getByTestId("ahead-behind").textContent(), { timeout: 30_000 })
+    .toContain("0 to push, 0 to pull");
 
   // The same line changed elsewhere and here (through the file API, as the editor saves).
   await server.commitOutside("site", { "notes.md": "title\nfrom outside\n" }, "outside");
@@ -76,5 +78,7 @@ it("imports a repository from its URL, pushes, and shows a pull's conflict befor
   await expect
     .poll(() => server.show("site", "main", "notes.md"), { timeout: 60_000 })
     .toBe("title\nfrom kiln\nfrom outside\n");
-  await expect.poll(() => panel.getByTestId("ahead-behind").textContent()).toContain("0 to push, 0 to pull");
+  await expect
+    .poll(() => panel.getByTestId("ahead-behind").textContent(), { timeout: 30_000 })
+    .toContain("0 to push, 0 to pull");
 });
