@@ -1,5 +1,6 @@
+import { sql } from "drizzle-orm";
 import {
-  bigserial,
+  bigint,
   boolean,
   integer,
   jsonb,
@@ -296,7 +297,8 @@ export const notificationPreferences = pgTable(
 
 /** Every org's audit log (audit/, ADR 0033): append-only (a trigger refuses updates and deletes). */
 export const auditEvents = pgTable("audit_events", {
-  seq: bigserial("seq", { mode: "number" }).primaryKey(),
+  // bigserial in the migration: a bigint whose default is its sequence.
+  seq: bigint("seq", { mode: "number" }).primaryKey().default(sql`nextval('audit_events_seq_seq')`),
   id: uuid("id").notNull(),
   orgId: uuid("org_id").notNull(),
   at: ts("at").notNull().defaultNow(),
