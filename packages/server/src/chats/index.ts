@@ -91,8 +91,7 @@ export function createChats(d: ChatsDeps): {
         info: () => context.info(access, project),
         previewStatus: () => context.previewStatus(access, project),
       }),
-    systemPromptFor: async (access, project, mode) =>
-      systemPrompt({ project, guide: await context.guide(access, project), mode }),
+    guideFor: (access, project) => context.guide(access, project),
     errorsFor: (access, project) => context.errorReport(access, project),
   });
   const starter = new ProjectStarter({ projects: d.projects, chats, templates: d.templateNames });

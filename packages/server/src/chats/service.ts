@@ -18,7 +18,7 @@ import type {
 } from "@kiln/protocol";
 import type { LanguageModel } from "ai";
 import { eq } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { ConflictError, NotFoundError } from "../errors/errors.ts";
@@ -40,11 +40,13 @@ import {
   listChats,
   listMessages,
   lockChat,
+  lockChatForTurn,
   type MessageRow,
   runningMessageIds,
   toChat,
   toMessage,
 } from "./store.ts";
+import { systemPrompt } from "./system-prompt.ts";
 
 const NEW_CHAT_TITLE = "New chat";
 const POLL_MS = 300;
@@ -65,6 +67,8 @@ export interface ModelSource {
       onRetry?: (notice: ModelRetryNotice) => void;
     },
     modelRef?: string,
+    /** A transaction open in the org's schema to read the org's model settings in. */
+    tx?: Executor,
   ): Promise<{ model: LanguageModel; modelRef: string; contextWindow: number }>;
 }
 
@@ -75,7 +79,8 @@ export interface ChatServiceDeps {
   models: ModelSource;
   workspaceFor(access: OrgAccess, project: Project): Workspace;
   toolsFor(mode: ApprovalMode): ToolDefinition[];
-  systemPromptFor(access: OrgAccess, project: Project, mode: ApprovalMode): Promise<string>;
+  /** The project's guide (KILN.md) for the system prompt, if it has one. */
+  guideFor(access: OrgAccess, project: Project): Promise<string | undefined>;
   /** The preview's current errors as a message to the agent; null when there are none. */
   errorsFor(access: OrgAccess, project: Project): Promise<string | null>;
 }
@@ -260,73 +265,67 @@ export class ChatService {
     chatId: string,
     turn: TurnInput,
   ): Promise<SendMessageResponse> {
-    const chat = await this.#d.database.tenant(access.org.schemaName, (tx) =>
-      findChat(tx, project.id, chatId),
-    );
     const assistantId = randomUUID();
     // The run exists once the turn is stored; a retry can only happen after it started.
     let run: ChatRun | undefined;
-    const mode = turn.mode ?? (chat.mode as ApprovalMode);
-    // The prompt (the project's guide, read from its files) is read while the database works on the rest.
-    const system = this.#d.systemPromptFor(access, project, mode);
-    system.catch(() => {});
-    // Resolve the model before storing anything: an unconfigured model is the caller's 4xx, not a dead turn.
-    const resolved = await this.#d.models.languageModel(
-      {
-        org: access.org,
-        userId: access.userId,
-        projectId: project.id,
-        chatId: chat.id,
-        messageId: assistantId,
-        source: "chat",
-        onRetry: (notice) => run?.push({ type: "model-retry", messageId: assistantId, ...notice }),
-      },
-      turn.model ?? chat.model ?? undefined,
-    );
+    // The project's guide is read from its files while the database works on the rest.
+    const guide = this.#d.guideFor(access, project);
+    guide.catch(() => {});
     const now = Date.now();
+    // One transaction from the chat's lock to the run's registration, the model resolved inside it: an
+    // unconfigured model is the caller's 4xx and stores nothing. Each statement on a turn's way to its
+    // first token is a round trip to the database, so nothing here is read twice.
     const created = await this.#d.database
       .tenant(access.org.schemaName, async (tx) => {
-        const locked = await lockChat(tx, project.id, chatId);
-        const running = await runningMessageIds(tx, [locked.id]);
-        if (running.size > 0) {
+        const { chat: locked, runningMessageId } = await lockChatForTurn(tx, project.id, chatId);
+        if (runningMessageId) {
           throw new ConflictError(
             "chat_busy",
             "the agent is still answering in this chat; cancel it or wait",
-            {
-              runningMessageId: running.get(locked.id),
-            },
+            { runningMessageId },
           );
         }
-        let userRow: MessageRow | undefined;
-        if (turn.content !== undefined) {
-          [userRow] = await tx
-            .insert(chatMessages)
-            .values({
-              id: randomUUID(),
-              chatId: locked.id,
-              role: "user",
-              parts: [{ type: "text", text: turn.content }],
-              status: "complete",
-              createdBy: access.userId,
-              createdAt: new Date(now),
-              updatedAt: new Date(now),
-            })
-            .returning();
-        }
-        const [assistantRow] = await tx
-          .insert(chatMessages)
-          .values({
-            id: assistantId,
+        const mode = turn.mode ?? (locked.mode as ApprovalMode);
+        const resolved = await this.#d.models.languageModel(
+          {
+            org: access.org,
+            userId: access.userId,
+            projectId: project.id,
             chatId: locked.id,
-            role: "assistant",
-            parts: [],
-            status: "running",
-            model: resolved.modelRef,
+            messageId: assistantId,
+            source: "chat",
+            onRetry: (notice) => run?.push({ type: "model-retry", messageId: assistantId, ...notice }),
+          },
+          turn.model ?? locked.model ?? undefined,
+          tx,
+        );
+        const rows: (typeof chatMessages.$inferInsert)[] = [];
+        if (turn.content !== undefined) {
+          rows.push({
+            id: randomUUID(),
+            chatId: locked.id,
+            role: "user",
+            parts: [{ type: "text", text: turn.content }],
+            status: "complete",
             createdBy: access.userId,
-            createdAt: new Date(now + 1),
-            updatedAt: new Date(now + 1),
-          })
-          .returning();
+            createdAt: new Date(now),
+            updatedAt: new Date(now),
+          });
+        }
+        rows.push({
+          id: assistantId,
+          chatId: locked.id,
+          role: "assistant",
+          parts: [],
+          status: "running",
+          model: resolved.modelRef,
+          createdBy: access.userId,
+          createdAt: new Date(now + 1),
+          updatedAt: new Date(now + 1),
+        });
+        const inserted = await tx.insert(chatMessages).values(rows).returning();
+        const userRow = inserted.find((r) => r.role === "user");
+        const assistantRow = inserted.find((r) => r.id === assistantId);
         const title =
           locked.title === NEW_CHAT_TITLE && turn.content ? titleFrom(turn.content) : locked.title;
         await tx
@@ -344,7 +343,7 @@ export class ChatService {
           approveAll: locked.approveAll,
         });
         await this.#d.engine.register(tx, run, access.userId);
-        return { userRow, assistantRow: assistantRow!, history, run };
+        return { userRow, assistantRow: assistantRow!, history, run, mode, resolved };
       })
       .catch((err: unknown) => {
         // Rolled back: nothing of the turn was stored.
@@ -360,9 +359,10 @@ export class ChatService {
       history.push({ role: "user", parts: [{ type: "text", text: "Continue where you stopped." }] });
     }
     run = created.run;
+    const { mode, resolved } = created;
     let prompt: string;
     try {
-      prompt = await system;
+      prompt = systemPrompt({ project, guide: await guide, mode });
     } catch (err) {
       // Stored as running but never started: the sweeper marks it interrupted (resumable).
       this.#d.engine.abandon(assistantId);

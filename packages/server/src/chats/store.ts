@@ -70,6 +70,30 @@ export async function lockChat(tx: Executor, projectId: string, chatId: string):
   return row;
 }
 
+/**
+ * `lockChat` for a new turn, in one statement: the chat locked, and the answer still running in it if any
+ * (a subquery in the locking select; only the chat row is locked).
+ */
+export async function lockChatForTurn(
+  tx: Executor,
+  projectId: string,
+  chatId: string,
+): Promise<{ chat: ChatRow; runningMessageId: string | null }> {
+  if (!looksLikeId(chatId)) throw new NotFoundError("chat_not_found", "chat not found");
+  const [row] = await tx
+    .select({
+      chat: chats,
+      // Spelled out: Drizzle renders a column of a one-table select unqualified, and here `id` would be m's.
+      runningMessageId: sql<string | null>`(SELECT m.id::text FROM chat_messages m
+        WHERE m.chat_id = "chats"."id" AND m.status = 'running' LIMIT 1)`,
+    })
+    .from(chats)
+    .where(and(eq(chats.id, chatId.toLowerCase()), eq(chats.projectId, projectId)))
+    .for("update", { of: chats });
+  if (!row) throw new NotFoundError("chat_not_found", "chat not found");
+  return row;
+}
+
 export async function findMessage(tx: Executor, chatId: string, messageId: string): Promise<MessageRow> {
   if (!looksLikeId(messageId)) throw new NotFoundError("message_not_found", "message not found");
   const [row] = await tx

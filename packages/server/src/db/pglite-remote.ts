@@ -64,6 +64,7 @@ export class PgliteThread implements PgliteQueryable {
   readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   readonly #listeners = new Map<string, Set<(payload: string) => void>>();
   #nextId = 1;
+  #nextTx = 1;
   #closed = false;
   #closing = false;
 
@@ -115,7 +116,11 @@ export class PgliteThread implements PgliteQueryable {
   }
 
   async transaction<T>(fn: (tx: PgliteTransactionClient) => Promise<T>): Promise<T> {
-    const txId = (await this.#call({ op: "begin" })) as number;
+    // Not waited for: its queries follow at once (the thread takes requests in order), one hop less per
+    // transaction. A begin that fails fails them too, and is the error this call throws.
+    const txId = this.#nextTx++;
+    const began = this.#call({ op: "begin", tx: txId });
+    began.catch(() => {});
     let ended = false;
     const end = async (op: "commit" | "rollback") => {
       if (ended) return;
@@ -136,9 +141,12 @@ export class PgliteThread implements PgliteQueryable {
     try {
       result = await fn(tx);
     } catch (error) {
+      // Never begun: its error is the one that explains what the callback saw.
+      await began;
       await end("rollback").catch(() => {});
       throw error;
     }
+    await began;
     await end("commit");
     return result;
   }

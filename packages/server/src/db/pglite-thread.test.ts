@@ -83,6 +83,26 @@ describe("PgliteThread", () => {
     expect((await count).rows[0]).toEqual({ n: 2 });
   });
 
+  it("queues a transaction's queries behind its begin: twenty at once, each whole, one failing alone", async () => {
+    // Queries are sent without waiting for `begin` to be answered; the thread holds them until the
+    // transaction has PGlite. Nineteen commit, one rolls back, and none sees another half done.
+    const db = orm();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        db.transaction(async (tx) => {
+          const before = (await tx.execute(sql`SELECT count(*)::int AS n FROM t`)).rows[0] as { n: number };
+          await tx.execute(sql`INSERT INTO t (id) VALUES (${2 * i + 10})`);
+          if (i === 7) throw new Error("seven fails");
+          await tx.execute(sql`INSERT INTO t (id) VALUES (${2 * i + 11})`);
+          const after = (await tx.execute(sql`SELECT count(*)::int AS n FROM t`)).rows[0] as { n: number };
+          expect(after.n - before.n).toBe(2);
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
+    expect((await db.execute(sql`SELECT count(*)::int AS n FROM t`)).rows[0]).toEqual({ n: 38 });
+  });
+
   it("gives a query error its SQLSTATE and fields; the transaction it was in is rolled back", async () => {
     const db = orm();
     await db.execute(sql`INSERT INTO t (id) VALUES (1)`);

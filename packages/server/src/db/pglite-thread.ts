@@ -31,12 +31,21 @@ function run(on: PGlite | Transaction, q: Query) {
   return on.query(q.sql, q.params, { rowMode: q.rowMode, parsers: parsersFor(q.raw) });
 }
 
-/** An open transaction: the requests for it wait here until its callback takes them. */
+/**
+ * An open transaction: the requests for it wait here until its callback takes them. If it cannot begin,
+ * what waits and what comes later fails with the same error.
+ */
 class OpenTransaction {
   readonly #queue: PgliteRequest[] = [];
   #waiting: ((request: PgliteRequest) => void) | undefined;
+  #failed: unknown;
+  #isFailed = false;
 
   push(request: PgliteRequest): void {
+    if (this.#isFailed) {
+      fail(request.id, this.#failed);
+      return;
+    }
     const waiting = this.#waiting;
     this.#waiting = undefined;
     if (waiting) waiting(request);
@@ -50,11 +59,17 @@ class OpenTransaction {
       this.#waiting = resolve;
     });
   }
+
+  /** It never began: everything queued for it fails now, anything sent later fails on arrival. */
+  failAll(error: unknown): void {
+    this.#isFailed = true;
+    this.#failed = error;
+    for (const request of this.#queue.splice(0)) fail(request.id, error);
+  }
 }
 
 const transactions = new Map<number, OpenTransaction>();
 const unlisten = new Map<string, () => Promise<void>>();
-let nextTransaction = 1;
 
 function answer(id: number, value: unknown): void {
   send({ kind: "answer", id, value });
@@ -63,12 +78,17 @@ function fail(id: number, error: unknown): void {
   send({ kind: "error", id, error: toWire(error) });
 }
 
-function begin(pg: PGlite, id: number): void {
-  const txId = nextTransaction++;
+function begin(pg: PGlite, id: number, txId: number): void {
+  if (transactions.has(txId)) {
+    fail(id, new Error(`transaction ${txId} is already open`));
+    return;
+  }
   const open = new OpenTransaction();
   transactions.set(txId, open);
+  let began = false;
   let end: number | undefined;
   pg.transaction(async (tx) => {
+    began = true;
     answer(id, txId);
     for (;;) {
       const request = await open.next();
@@ -86,7 +106,12 @@ function begin(pg: PGlite, id: number): void {
   })
     .then(
       () => end !== undefined && answer(end, null),
-      (error: unknown) => fail(end ?? id, error),
+      (error: unknown) => {
+        if (!began) {
+          fail(id, error);
+          open.failAll(error);
+        } else fail(end ?? id, error);
+      },
     )
     .finally(() => transactions.delete(txId));
 }
@@ -105,7 +130,7 @@ async function handle(pg: PGlite, request: PgliteRequest): Promise<void> {
         (error: unknown) => fail(request.id, error),
       );
     case "begin":
-      return begin(pg, request.id);
+      return begin(pg, request.id, request.tx);
     case "commit":
     case "rollback": {
       const open = transactions.get(request.tx);

@@ -25,7 +25,11 @@ export type PgliteRequest =
       /** Type OIDs whose values stay text (Drizzle parses dates itself). */
       raw: number[];
     }
-  | { id: number; op: "begin" }
+  /**
+   * Opens transaction `tx` (numbered by the caller, so its queries can follow at once without waiting for
+   * this answer: the thread handles requests in order of arrival).
+   */
+  | { id: number; op: "begin"; tx: number }
   | { id: number; op: "commit" | "rollback"; tx: number }
   | { id: number; op: "listen" | "unlisten"; channel: string }
   | { id: number; op: "dump" }

@@ -4,7 +4,7 @@ import type { LlmModel, LlmModelList } from "@kiln/protocol";
 import { wrapLanguageModel } from "ai";
 import type { FastifyBaseLogger } from "fastify";
 import type { LlmConfig } from "../config.ts";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess, OrgRow } from "../orgs/service.ts";
 import type { BudgetGuard } from "./budget-guard.ts";
@@ -73,12 +73,15 @@ export class LlmGateway {
     return this.#instanceDefault;
   }
 
-  async languageModel(ctx: LlmCallContext, modelRef?: string): Promise<GatewayModel> {
-    // One transaction for both reads: on a turn's way to its first token, each one is a round trip more.
-    const [settings, own] = await this.#deps.database.tenant(ctx.org.schemaName, async (tx) => [
-      await this.#deps.settings.forOrg(ctx.org, tx),
-      await this.#deps.providers.specs(ctx.org, tx),
-    ]);
+  /**
+   * `tx`: a transaction already open in the org's schema, read in instead of a new one (a chat turn resolves
+   * its model inside the transaction that stores it: on its way to the first token each one is a round trip).
+   */
+  async languageModel(ctx: LlmCallContext, modelRef?: string, tx?: Executor): Promise<GatewayModel> {
+    const read = async (ex: Executor) =>
+      [await this.#deps.settings.forOrg(ctx.org, ex), await this.#deps.providers.specs(ctx.org, ex)] as const;
+    // One transaction for both reads.
+    const [settings, own] = tx ? await read(tx) : await this.#deps.database.tenant(ctx.org.schemaName, read);
     const ref = modelRef ?? settings.defaultModel ?? this.#instanceDefault;
     if (!ref) throw new ModelNotConfiguredError();
     const { provider, modelId } = parseModelRef(ref);
