@@ -62,7 +62,7 @@ export function UsagePanel() {
                   <tr>
                     <th className="px-3 py-2 font-medium">Org</th>
                     <th className="px-3 py-2 text-right font-medium">Calls</th>
-                    <th className="px-3 py-2 text-right font-medium">Tokens in / out</th>
+                    <th className="hidden px-3 py-2 text-right font-medium sm:table-cell">Tokens in / out</th>
                     <th className="px-3 py-2 text-right font-medium">Cost</th>
                   </tr>
                 </thead>
@@ -70,10 +70,10 @@ export function UsagePanel() {
                   {usage.data.orgs.map((o) => (
                     <tr key={o.id} data-org={o.slug}>
                       <td className="max-w-48 truncate px-3 py-2 text-neutral-100">
-                        {o.name} <span className="text-neutral-500">/{o.slug}</span>
+                        {o.name} <span className="hidden text-neutral-500 sm:inline">/{o.slug}</span>
                       </td>
                       <td className="px-3 py-2 text-right tabular-nums">{o.calls}</td>
-                      <td className="whitespace-nowrap px-3 py-2 text-right tabular-nums">
+                      <td className="hidden whitespace-nowrap px-3 py-2 text-right tabular-nums sm:table-cell">
                         {formatTokenCount(o.inputTokens)} / {formatTokenCount(o.outputTokens)}
                       </td>
                       <td className="whitespace-nowrap px-3 py-2 text-right tabular-nums text-neutral-100">
