@@ -66,7 +66,7 @@ it("lets the first account run the instance: accounts, suspension and who may si
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByRole("tab", { name: "Accounts" }).click();
   await page.getByLabel("Search accounts").fill("");
-  await row.waitFor();
+  await row.getByText("Suspended").waitFor();
   expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
   await shot(page, "admin-accounts-phone");
   await page.close();
@@ -191,7 +191,7 @@ it("resets a password, deletes an account and an org, shows usage and cost, and 
   // All of it in the admin log.
   await page.getByRole("tab", { name: "Admin log" }).click();
   const log = page.getByRole("list", { name: "Admin log" });
-  await log.locator('li[data-action="admin.org_deleted"]').getByText("Doomed Studio").waitFor();
+  await log.locator('li[data-action="admin.org_deleted"]').getByText("Doomed Studio").first().waitFor();
   await log.locator('li[data-action="admin.user_deleted"]').waitFor();
   await log
     .locator('li[data-action="admin.user_password_reset"]')

@@ -140,8 +140,8 @@ function UserRow({ user: u }: { user: AdminUser }) {
   };
   const busy = suspend.isPending || unsuspend.isPending || reset.isPending || remove.isPending;
   return (
-    <li className="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2 text-xs" data-user={u.email}>
-      <div className="min-w-0 flex-1">
+    <li className="flex flex-wrap items-center gap-x-3 gap-y-1.5 px-3 py-2 text-xs" data-user={u.email}>
+      <div className="min-w-48 flex-1">
         <p className="truncate font-medium text-neutral-100">{u.email}</p>
         <p className="text-neutral-500">
           {u.name} · joined {relativeTime(u.createdAt)} · {u.orgs === 1 ? "1 org" : `${u.orgs} orgs`}
