@@ -118,6 +118,7 @@ function UserRow({ user: u }: { user: AdminUser }) {
           </>
         ),
         confirmLabel: "OK",
+        notice: true,
       });
       return;
     }
