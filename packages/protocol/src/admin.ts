@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { AUDIT_PAGE_MAX } from "./audit.ts";
 import { Id, Timestamp } from "./common.ts";
+import { Role } from "./orgs.ts";
 
 /**
  * The instance administrator's pages (ADR 0034): the people and orgs of the whole instance, who may sign up,
@@ -115,3 +117,71 @@ export const AdminOverview = z
 export type AdminOverview = z.infer<typeof AdminOverview>;
 
 export const AdminUserParams = z.strictObject({ userId: Id });
+
+export const AdminOrgParams = z.strictObject({ orgId: Id });
+
+export const AdminPasswordReset = z
+  .object({
+    email: z.string().describe("Where the link was mailed"),
+    expiresInMinutes: z.number().int(),
+    sessionsRevoked: z.number().int().describe("Sessions ended by the reset"),
+  })
+  .meta({ id: "AdminPasswordReset" });
+export type AdminPasswordReset = z.infer<typeof AdminPasswordReset>;
+
+export const AdminOrgMember = z.object({
+  userId: Id,
+  email: z.string(),
+  name: z.string(),
+  role: Role,
+});
+export type AdminOrgMember = z.infer<typeof AdminOrgMember>;
+
+/** Calls, tokens and cost of a span of time; cost sums priced calls only (`unpricedCalls` were not). */
+export const AdminUsageTotals = z.object({
+  calls: z.number().int(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  costUsd: z.number(),
+  unpricedCalls: z.number().int().describe("Calls with no price known: not in costUsd"),
+});
+export type AdminUsageTotals = z.infer<typeof AdminUsageTotals>;
+
+export const AdminOrgDetail = z
+  .object({
+    org: AdminOrg,
+    members: z.array(AdminOrgMember),
+    projects: z.number().int(),
+    usage: AdminUsageTotals.extend({ from: Timestamp, to: Timestamp }).describe("The last 30 days"),
+  })
+  .meta({ id: "AdminOrgDetail" });
+export type AdminOrgDetail = z.infer<typeof AdminOrgDetail>;
+
+export const AdminUsageQuery = z.strictObject({
+  from: Timestamp.optional().describe("Inclusive; default 30 days before `to`"),
+  to: Timestamp.optional().describe("Exclusive; default now"),
+});
+export type AdminUsageQuery = z.infer<typeof AdminUsageQuery>;
+
+export const AdminOrgUsage = AdminUsageTotals.extend({ id: Id, slug: z.string(), name: z.string() });
+export type AdminOrgUsage = z.infer<typeof AdminOrgUsage>;
+
+export const AdminUsageReport = z
+  .object({
+    from: Timestamp,
+    to: Timestamp,
+    totals: AdminUsageTotals,
+    orgs: z
+      .array(AdminOrgUsage)
+      .describe(
+        "Orgs with at least one model call in the span, costliest first; orgs without any are absent",
+      ),
+  })
+  .meta({ id: "AdminUsageReport" });
+export type AdminUsageReport = z.infer<typeof AdminUsageReport>;
+
+export const AdminAuditQuery = z.strictObject({
+  before: z.coerce.number().int().positive().optional().describe("The `nextBefore` of the previous page"),
+  limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_MAX).optional(),
+});
+export type AdminAuditQuery = z.infer<typeof AdminAuditQuery>;

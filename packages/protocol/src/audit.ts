@@ -54,6 +54,13 @@ export const AUDIT_ACTIONS = [
   // What agents did, on whose behalf
   "agent.tool_call",
   "agent.model_call",
+  // The instance administrator's own actions (ADR 0034): recorded with no org
+  "admin.user_suspended",
+  "admin.user_unsuspended",
+  "admin.user_password_reset",
+  "admin.user_deleted",
+  "admin.org_deleted",
+  "admin.signup_policy_updated",
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS).describe("What was done");
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -11,7 +11,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from "fastify-type-provider-zod";
-import { type AdminService, adminRoutes, type InstanceAdmins } from "./admin/index.ts";
+import { type AdminOrgs, type AdminService, adminRoutes, type InstanceAdmins } from "./admin/index.ts";
 import { archiveRoutes } from "./archive/routes.ts";
 import type { ProjectArchives } from "./archive/service.ts";
 import { type AuditLog, auditRoutes } from "./audit/index.ts";
@@ -136,6 +136,7 @@ export interface Services {
   notifications: NotificationService;
   audit: AuditLog;
   admin: AdminService;
+  adminOrgs: AdminOrgs;
   instanceAdmins: InstanceAdmins;
   history: ProjectHistory;
   previewErrors: PreviewErrors;
@@ -306,7 +307,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   jobRoutes(router, { projects: services.projects, jobs: services.jobs, streams });
   notificationRoutes(router, { notifications: services.notifications, streams });
   auditRoutes(router, services.audit);
-  adminRoutes(router, services.admin);
+  adminRoutes(router, services.admin, services.adminOrgs);
   workerSocketRoute(router, { jobs: services.jobs });
   gitRoutes(app, {
     auth: services.auth,

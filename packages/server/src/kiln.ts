@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { AddressPolicy, createEgressFetch } from "@kiln/agent";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import pino from "pino";
-import { AdminService, InstanceAdmins, SignupPolicies } from "./admin/index.ts";
+import { AdminOrgs, AdminService, InstanceAdmins, SignupPolicies } from "./admin/index.ts";
 import { buildApp, type Services } from "./app.ts";
 import { ProjectArchives } from "./archive/service.ts";
 import { AuditLog } from "./audit/index.ts";
@@ -527,26 +527,28 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       signupOpen: config.signupOpen,
       log: logger,
     });
+    // Reset mails: 5 an hour per address; 20 requests or link tries a quarter hour per client address.
+    const passwordReset = new PasswordResetService({
+      database,
+      mailer,
+      addressLimiter: new RateLimiter(database, 5, 3600),
+      clientLimiter: new RateLimiter(database, 20, 900),
+      options: { publicUrl: config.publicUrl, log: logger },
+    });
+    const accountDeletion = new AccountDeletionService({
+      database,
+      orgs,
+      passwordLimiter: new RateLimiter(database, config.loginMaxAttempts, config.loginWindowSeconds),
+    });
     const services: Services = {
       database,
       orgs,
       verification,
-      // Reset mails: 5 an hour per address; 20 requests or link tries a quarter hour per client address.
-      passwordReset: new PasswordResetService({
-        database,
-        mailer,
-        addressLimiter: new RateLimiter(database, 5, 3600),
-        clientLimiter: new RateLimiter(database, 20, 900),
-        options: { publicUrl: config.publicUrl, log: logger },
-      }),
+      passwordReset,
       secrets,
       oidc,
       orgSso,
-      accountDeletion: new AccountDeletionService({
-        database,
-        orgs,
-        passwordLimiter: new RateLimiter(database, config.loginMaxAttempts, config.loginWindowSeconds),
-      }),
+      accountDeletion,
       account: new AccountService({
         database,
         verification,
@@ -568,7 +570,14 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
         },
       }),
       apiTokens: new ApiTokenService(database),
-      admin: new AdminService(database, instanceAdmins, signupPolicies),
+      admin: new AdminService({
+        database,
+        admins: instanceAdmins,
+        signup: signupPolicies,
+        passwordReset,
+        accountDeletion,
+      }),
+      adminOrgs: new AdminOrgs({ database, admins: instanceAdmins, orgs }),
       instanceAdmins,
       members: new MemberService(database, orgEvents),
       invitations: new InvitationService(database, mailer, {

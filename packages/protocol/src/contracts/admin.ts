@@ -1,13 +1,22 @@
 import {
+  AdminAuditQuery,
   AdminListQuery,
+  AdminOrgDetail,
   AdminOrgList,
+  AdminOrgParams,
   AdminOverview,
+  AdminPasswordReset,
+  AdminUsageQuery,
+  AdminUsageReport,
   AdminUser,
   AdminUserList,
   AdminUserParams,
   SignupPolicy,
   UpdateSignupPolicyBody,
 } from "../admin.ts";
+import { AuditList } from "../audit.ts";
+import { AccountDeletionPlan } from "../auth.ts";
+import { Ok } from "../common.ts";
 import { defineRoute } from "./define.ts";
 
 const tags = ["admin"];
@@ -74,6 +83,71 @@ export const admin = {
     tags,
     body: UpdateSignupPolicyBody,
     response: SignupPolicy,
+    errors: ["not_instance_admin"],
+  }),
+  passwordReset: defineRoute({
+    method: "POST",
+    path: `${BASE}/users/:userId/password-reset`,
+    summary:
+      "Sign an account out everywhere and mail it a single-use link to choose a new password (a verified address only)",
+    tags,
+    params: AdminUserParams,
+    response: AdminPasswordReset,
+    errors: ["not_instance_admin", "user_not_found", "email_not_verified"],
+  }),
+  deletionPlan: defineRoute({
+    method: "GET",
+    path: `${BASE}/users/:userId/deletion-plan`,
+    summary: "What deleting an account would do: orgs deleted with it, orgs it leaves, orgs that block it",
+    tags,
+    params: AdminUserParams,
+    response: AccountDeletionPlan,
+    errors: ["not_instance_admin", "user_not_found"],
+  }),
+  deleteUser: defineRoute({
+    method: "DELETE",
+    path: `${BASE}/users/:userId`,
+    summary:
+      "Delete an account as its owner could: its personal org and orgs it alone is in go with it; refused while it is the last owner of an org others are in",
+    tags,
+    params: AdminUserParams,
+    response: Ok,
+    errors: ["not_instance_admin", "user_not_found", "last_owner", "conflict"],
+  }),
+  org: defineRoute({
+    method: "GET",
+    path: `${BASE}/orgs/:orgId`,
+    summary: "One org: its members, projects and model usage of the last 30 days",
+    tags,
+    params: AdminOrgParams,
+    response: AdminOrgDetail,
+    errors: ["not_instance_admin", "org_not_found"],
+  }),
+  deleteOrg: defineRoute({
+    method: "DELETE",
+    path: `${BASE}/orgs/:orgId`,
+    summary: "Delete an org with its projects (a personal org goes only with its account)",
+    tags,
+    params: AdminOrgParams,
+    response: Ok,
+    errors: ["not_instance_admin", "org_not_found", "org_is_personal"],
+  }),
+  usage: defineRoute({
+    method: "GET",
+    path: `${BASE}/usage`,
+    summary: "Model calls, tokens and cost of the whole instance, per org, costliest first",
+    tags,
+    query: AdminUsageQuery,
+    response: AdminUsageReport,
+    errors: ["not_instance_admin", "validation_failed"],
+  }),
+  audit: defineRoute({
+    method: "GET",
+    path: `${BASE}/audit`,
+    summary: "What instance administrators did, newest first",
+    tags,
+    query: AdminAuditQuery,
+    response: AuditList,
     errors: ["not_instance_admin"],
   }),
 };

@@ -1,27 +1,31 @@
 import type {
+  AccountDeletionPlan,
+  AdminAuditQuery,
   AdminListQuery,
-  AdminOrgList,
   AdminOverview,
+  AdminPasswordReset,
   AdminUser,
   AdminUserList,
+  AuditAction,
+  AuditList,
   SignupPolicy,
   UpdateSignupPolicyBody,
 } from "@kiln/protocol";
-import { and, desc, eq, gt, ilike, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { jobs, orgs, sessions, users, workers } from "../db/schema-shared.ts";
+import { and, desc, eq, gt, ilike, isNotNull, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { recordAudit, userActor } from "../audit/index.ts";
+import { toAuditEvent } from "../audit/service.ts";
+import type { AccountDeletionService } from "../auth/account-deletion.ts";
+import type { PasswordResetService } from "../auth/password-reset.ts";
+import type { Database, Executor } from "../db/client.ts";
+import { auditEvents, jobs, orgs, sessions, users, workers } from "../db/schema-shared.ts";
 import { ConflictError, NotFoundError } from "../errors/errors.ts";
 import type { InstanceAdmins } from "./identity.ts";
+import { contains, PAGE_DEFAULT } from "./search.ts";
 import type { SignupPolicies } from "./signup-policy.ts";
 
-const PAGE_DEFAULT = 50;
 /** A worker not heard from for this long is shown offline. */
 const WORKER_ONLINE_MS = 60_000;
-
-/** `q` as a LIKE pattern that matches it anywhere, its own % and _ taken literally. */
-function contains(q: string): string {
-  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
+const AUDIT_PAGE_DEFAULT = 50;
 
 /**
  * The instance administrator's view and controls (ADR 0034). Every method checks the caller first; nothing
@@ -31,11 +35,21 @@ export class AdminService {
   readonly #database: Database;
   readonly #admins: InstanceAdmins;
   readonly #signup: SignupPolicies;
+  readonly #passwordReset: PasswordResetService;
+  readonly #deletion: AccountDeletionService;
 
-  constructor(database: Database, admins: InstanceAdmins, signup: SignupPolicies) {
-    this.#database = database;
-    this.#admins = admins;
-    this.#signup = signup;
+  constructor(deps: {
+    database: Database;
+    admins: InstanceAdmins;
+    signup: SignupPolicies;
+    passwordReset: PasswordResetService;
+    accountDeletion: AccountDeletionService;
+  }) {
+    this.#database = deps.database;
+    this.#admins = deps.admins;
+    this.#signup = deps.signup;
+    this.#passwordReset = deps.passwordReset;
+    this.#deletion = deps.accountDeletion;
   }
 
   async overview(callerId: string): Promise<AdminOverview> {
@@ -107,8 +121,9 @@ export class AdminService {
         .update(users)
         .set({ suspendedAt: sql`coalesce(${users.suspendedAt}, now())` })
         .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-        .returning({ id: users.id });
+        .returning({ id: users.id, email: users.email });
       if (!user) throw new NotFoundError("user_not_found", "no such account");
+      await this.#record(tx, callerId, "admin.user_suspended", user);
       // Signed out everywhere now; the access tokens already out stop at their next request (the session
       // row is read with each), API tokens stop because the account is suspended.
       await tx
@@ -121,45 +136,82 @@ export class AdminService {
 
   async unsuspend(callerId: string, userId: string): Promise<AdminUser> {
     await this.#admins.require(callerId);
-    const [user] = await this.#database.db
-      .update(users)
-      .set({ suspendedAt: null })
-      .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-      .returning({ id: users.id });
-    if (!user) throw new NotFoundError("user_not_found", "no such account");
+    await this.#database.transaction(async (tx) => {
+      const [user] = await tx
+        .update(users)
+        .set({ suspendedAt: null })
+        .where(and(eq(users.id, userId), isNull(users.deletedAt)))
+        .returning({ id: users.id, email: users.email });
+      if (!user) throw new NotFoundError("user_not_found", "no such account");
+      await this.#record(tx, callerId, "admin.user_unsuspended", user);
+    });
     return this.#one(userId);
   }
 
-  async orgs(callerId: string, query: AdminListQuery): Promise<AdminOrgList> {
+  /** Signs the account out everywhere and mails it a single-use reset link (auth/password-reset.ts). */
+  async resetPassword(callerId: string, userId: string): Promise<AdminPasswordReset> {
     await this.#admins.require(callerId);
-    const where = query.q
-      ? or(ilike(orgs.name, contains(query.q)), ilike(orgs.slug, contains(query.q)))
-      : undefined;
-    const members = sql<number>`(SELECT count(*)::int FROM memberships m WHERE m.org_id = orgs.id)`;
-    const owners = sql<string[]>`coalesce((SELECT array_agg(u.email ORDER BY u.email) FROM memberships m
-      JOIN users u ON u.id = m.user_id WHERE m.org_id = orgs.id AND m.role = 'owner'), '{}')`;
-    const [rows, [total]] = await Promise.all([
-      this.#database.db
-        .select({ org: orgs, members, owners })
-        .from(orgs)
-        .where(where)
-        .orderBy(desc(orgs.createdAt), desc(orgs.id))
-        .limit(query.limit ?? PAGE_DEFAULT)
-        .offset(query.offset ?? 0),
-      this.#database.db.select({ n: sql<number>`count(*)::int` }).from(orgs).where(where),
-    ]);
+    return this.#passwordReset.issueFor(userId, (tx, user) =>
+      this.#record(tx, callerId, "admin.user_password_reset", user),
+    );
+  }
+
+  async deletionPlan(callerId: string, userId: string): Promise<AccountDeletionPlan> {
+    await this.#admins.require(callerId);
+    return this.#deletion.planFor(userId);
+  }
+
+  /** Deletes an account by the owner's own rules (auth/account-deletion.ts); never the caller's own. */
+  async deleteUser(callerId: string, userId: string): Promise<void> {
+    await this.#admins.require(callerId);
+    if (userId === callerId) {
+      throw new ConflictError(
+        "conflict",
+        "you cannot delete your own account from here: use your account page",
+      );
+    }
+    await this.#deletion.deleteAccount(userId, (tx, user) =>
+      this.#record(tx, callerId, "admin.user_deleted", user, { name: user.name }),
+    );
+  }
+
+  /** What instance administrators did (audit rows without an org), newest first. */
+  async audit(callerId: string, query: AdminAuditQuery): Promise<AuditList> {
+    await this.#admins.require(callerId);
+    const limit = query.limit ?? AUDIT_PAGE_DEFAULT;
+    const rows = await this.#database.db
+      .select()
+      .from(auditEvents)
+      .where(
+        and(
+          isNull(auditEvents.orgId),
+          query.before === undefined ? undefined : lt(auditEvents.seq, query.before),
+        ),
+      )
+      .orderBy(desc(auditEvents.seq))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
     return {
-      orgs: rows.map(({ org, members, owners }) => ({
-        id: org.id,
-        slug: org.slug,
-        name: org.name,
-        personal: org.personal,
-        createdAt: org.createdAt.toISOString(),
-        members,
-        owners,
-      })),
-      total: total?.n ?? 0,
+      events: page.map(toAuditEvent),
+      nextBefore: rows.length > limit ? page[page.length - 1]!.seq : null,
     };
+  }
+
+  /** The admin's own record, with no org, in the change's transaction. */
+  #record(
+    tx: Executor,
+    callerId: string,
+    action: AuditAction,
+    user: { id: string; email: string },
+    data: Record<string, unknown> = {},
+  ): Promise<void> {
+    return recordAudit(tx, {
+      orgId: null,
+      action,
+      actor: userActor({ userId: callerId }),
+      target: { type: "user", id: user.id, label: user.email },
+      data: { email: user.email, ...data },
+    });
   }
 
   async signupPolicy(callerId: string): Promise<SignupPolicy> {
@@ -169,7 +221,15 @@ export class AdminService {
 
   async updateSignupPolicy(callerId: string, body: UpdateSignupPolicyBody): Promise<SignupPolicy> {
     await this.#admins.require(callerId);
-    return this.#signup.set(body, callerId);
+    return this.#signup.set(body, callerId, (tx, before, after) =>
+      recordAudit(tx, {
+        orgId: null,
+        action: "admin.signup_policy_updated",
+        actor: userActor({ userId: callerId }),
+        target: { type: "instance", id: "signup", label: "Sign-up policy" },
+        data: { from: { mode: before.mode, domains: before.domains }, to: after },
+      }),
+    );
   }
 
   async #one(userId: string): Promise<AdminUser> {

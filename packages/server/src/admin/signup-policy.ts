@@ -29,16 +29,25 @@ export class SignupPolicies {
     };
   }
 
-  async set(body: UpdateSignupPolicyBody, by: string): Promise<SignupPolicy> {
+  /** `within`: the admin's audit record, in the same transaction (it gets the policy before and after). */
+  async set(
+    body: UpdateSignupPolicyBody,
+    by: string,
+    within?: (tx: Executor, before: SignupPolicy, after: UpdateSignupPolicyBody) => Promise<void>,
+  ): Promise<SignupPolicy> {
     const value = { mode: body.mode, domains: [...new Set(body.domains)] };
-    await this.#database.db
-      .insert(instanceSettings)
-      .values({ key: KEY, value, updatedBy: by })
-      .onConflictDoUpdate({
-        target: instanceSettings.key,
-        set: { value, updatedBy: by, updatedAt: new Date() },
-      });
-    return this.get();
+    return this.#database.transaction(async (tx) => {
+      const before = await this.get(tx);
+      await tx
+        .insert(instanceSettings)
+        .values({ key: KEY, value, updatedBy: by })
+        .onConflictDoUpdate({
+          target: instanceSettings.key,
+          set: { value, updatedBy: by, updatedAt: new Date() },
+        });
+      await within?.(tx, before, value);
+      return this.get(tx);
+    });
   }
 
   /** Whether the policy lets `email` make an account now (`ex`: the caller's transaction, if in one). */

@@ -16,7 +16,8 @@ export const SYSTEM_ACTOR: AuditActor = { type: "system" };
 export const userActor = (who: { userId: string }): AuditActor => ({ type: "user", userId: who.userId });
 
 export interface AuditEntry {
-  orgId: string;
+  /** Null only for the instance administrator's own actions (`admin.*`), which belong to no org. */
+  orgId: string | null;
   action: AuditAction;
   actor: AuditActor;
   projectId?: string | null;

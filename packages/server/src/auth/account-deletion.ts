@@ -11,7 +11,7 @@ import {
   userIdentities,
   users,
 } from "../db/schema-shared.ts";
-import { ConflictError, ForbiddenError, UnauthenticatedError } from "../errors/errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from "../errors/errors.ts";
 import type { Principal } from "../http/principal.ts";
 import type { OrgRow, OrgService } from "../orgs/service.ts";
 import { verifyPassword } from "./passwords.ts";
@@ -46,7 +46,16 @@ export class AccountDeletionService {
   }
 
   async plan(principal: Principal): Promise<AccountDeletionPlan> {
-    const plan = await this.#database.transaction((tx) => planFor(tx, principal.userId, false));
+    return this.planFor(principal.userId);
+  }
+
+  /** The plan for any account (the instance administrator's view of someone's); `user_not_found` if gone. */
+  async planFor(userId: string): Promise<AccountDeletionPlan> {
+    const plan = await this.#database.transaction(async (tx) => {
+      const [user] = await tx.select({ gone: users.deletedAt }).from(users).where(eq(users.id, userId));
+      if (!user || user.gone) throw new NotFoundError("user_not_found", "no such account");
+      return planFor(tx, userId, false);
+    });
     return {
       deletes: plan.deletes.map(view),
       blockedBy: plan.blockedBy.map(view),
@@ -54,6 +63,7 @@ export class AccountDeletionService {
     };
   }
 
+  /** The account's owner deletes it, with its password. */
   async delete(principal: Principal, password: string): Promise<void> {
     const [user] = await this.#database.db.select().from(users).where(eq(users.id, principal.userId));
     if (!user || user.deletedAt) throw new UnauthenticatedError("token_invalid", "user no longer exists");
@@ -62,16 +72,31 @@ export class AccountDeletionService {
     if (!(await verifyPassword(user.passwordHash, password)))
       throw new ForbiddenError("wrong_password", "the password is wrong");
     await this.#passwordLimiter.reset(key);
+    await this.deleteAccount(user.id);
+  }
 
+  /**
+   * Deletes the account by the rules above: by its owner (`delete`) or by the instance administrator (ADR
+   * 0034), whose audit record `within` writes in the same transaction. `user_not_found` if already gone;
+   * `last_owner` (naming the orgs) if an org would be left without an owner.
+   */
+  async deleteAccount(
+    userId: string,
+    within?: (tx: Executor, user: { id: string; email: string; name: string }) => Promise<void>,
+  ): Promise<void> {
     const plan = await this.#database.transaction(async (tx) => {
+      const [user] = await tx.select().from(users).where(eq(users.id, userId)).for("update");
+      if (!user || user.deletedAt) throw new NotFoundError("user_not_found", "no such account");
       const planned = await planFor(tx, user.id, true);
       if (planned.blockedBy.length > 0) {
         throw new ConflictError(
           "last_owner",
-          `you are the last owner of ${planned.blockedBy.map((o) => `"${o.name}"`).join(", ")}: make someone else an owner there, or delete it, first`,
+          `the account is the last owner of ${planned.blockedBy.map((o) => `"${o.name}"`).join(", ")}: make someone else an owner there, or delete it, first`,
           { orgs: planned.blockedBy.map(view) },
         );
       }
+      // Before the scrub: the record names the account as it was.
+      await within?.(tx, user);
       const now = new Date();
       await tx.delete(memberships).where(eq(memberships.userId, user.id));
       await tx

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { ErrorCode, PasswordResetRequested } from "@kiln/protocol";
+import type { AdminPasswordReset, ErrorCode, PasswordResetRequested } from "@kiln/protocol";
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { passwordResets, sessions, users } from "../db/schema-shared.ts";
-import { KilnError } from "../errors/errors.ts";
+import { ForbiddenError, KilnError, NotFoundError } from "../errors/errors.ts";
 import type { Mailer } from "../mail/mailer.ts";
 import { hashPassword } from "./passwords.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -66,20 +66,65 @@ export class PasswordResetService {
       .from(users)
       .where(and(eq(sql`lower(${users.email})`, address), isNotNull(users.emailVerifiedAt)));
     if (!user) return answer;
-    const token = opaqueToken("kpr_");
-    await this.#database.transaction(async (tx) => {
-      await tx.delete(passwordResets).where(eq(passwordResets.userId, user.id));
-      await tx.insert(passwordResets).values({
-        id: randomUUID(),
-        userId: user.id,
-        email: user.email,
-        tokenHash: hashToken(token),
-        expiresAt: new Date(Date.now() + RESET_TTL_MS),
-      });
-    });
-    const sending = this.#mail(user.email, token).finally(() => this.#sending.delete(sending));
-    this.#sending.add(sending);
+    const token = await this.#database.transaction((tx) => this.#issue(tx, user));
+    this.#send(user.email, token, "requested");
     return answer;
+  }
+
+  /**
+   * The instance administrator's reset (ADR 0034) of one account, by id: no rate limit and no
+   * anti-enumeration (the admin sees every account anyway). It signs the account out everywhere and mails
+   * the same single-use link as "forgot password"; `within` runs in the same transaction (the admin's
+   * audit record). An unverified address is refused: the link would not work for it (see `reset`).
+   */
+  async issueFor(
+    userId: string,
+    within?: (tx: Executor, user: { id: string; email: string }) => Promise<void>,
+  ): Promise<AdminPasswordReset> {
+    const { email, token, sessionsRevoked } = await this.#database.transaction(async (tx) => {
+      const [user] = await tx
+        .select({ id: users.id, email: users.email, verified: users.emailVerifiedAt, gone: users.deletedAt })
+        .from(users)
+        .where(eq(users.id, userId))
+        .for("update");
+      if (!user || user.gone) throw new NotFoundError("user_not_found", "no such account");
+      if (!user.verified) {
+        throw new ForbiddenError(
+          "email_not_verified",
+          "this account's address is not verified, so a reset link would not work for it",
+        );
+      }
+      const revoked = await tx
+        .update(sessions)
+        .set({ revokedAt: new Date(), revokedReason: "admin_password_reset" })
+        .where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt)))
+        .returning({ id: sessions.id });
+      const token = await this.#issue(tx, user);
+      await within?.(tx, user);
+      return { email: user.email, token, sessionsRevoked: revoked.length };
+    });
+    this.#send(email, token, "admin");
+    return { email, expiresInMinutes: RESET_TTL_MS / 60_000, sessionsRevoked };
+  }
+
+  /** A new link for `user`, replacing any earlier one; answers the token to mail. */
+  async #issue(tx: Executor, user: { id: string; email: string }): Promise<string> {
+    const token = opaqueToken("kpr_");
+    await tx.delete(passwordResets).where(eq(passwordResets.userId, user.id));
+    await tx.insert(passwordResets).values({
+      id: randomUUID(),
+      userId: user.id,
+      email: user.email,
+      tokenHash: hashToken(token),
+      expiresAt: new Date(Date.now() + RESET_TTL_MS),
+    });
+    return token;
+  }
+
+  /** Mails the link after the answer; tracked so tests and shutdown can wait for it. */
+  #send(to: string, token: string, why: "requested" | "admin"): void {
+    const sending = this.#mail(to, token, why).finally(() => this.#sending.delete(sending));
+    this.#sending.add(sending);
   }
 
   /** Sets the password; answers the account's id for the new session. */
@@ -123,21 +168,34 @@ export class PasswordResetService {
     await Promise.allSettled([...this.#sending]);
   }
 
-  async #mail(to: string, token: string): Promise<void> {
+  async #mail(to: string, token: string, why: "requested" | "admin"): Promise<void> {
     const url = `${this.#options.publicUrl}/reset-password/${token}`;
+    const choose = [
+      `Choose a new password here (the link works once, for ${RESET_TTL_MS / 60_000} minutes):`,
+      url,
+    ];
     try {
       await this.#mailer.send({
         to,
         subject: "Reset your Kiln password",
-        text: [
-          "Someone (hopefully you) asked to reset the password of the Kiln account using this address.",
-          "",
-          `Choose a new password here (the link works once, for ${RESET_TTL_MS / 60_000} minutes):`,
-          url,
-          "",
-          "Resetting signs the account out everywhere. If you did not ask for this, ignore this email:",
-          "your password stays as it is.",
-        ].join("\n"),
+        text: (why === "admin"
+          ? [
+              "The administrator of this Kiln signed the account using this address out everywhere and asks",
+              "you to choose a new password.",
+              "",
+              ...choose,
+              "",
+              "Until then your current password still signs you in.",
+            ]
+          : [
+              "Someone (hopefully you) asked to reset the password of the Kiln account using this address.",
+              "",
+              ...choose,
+              "",
+              "Resetting signs the account out everywhere. If you did not ask for this, ignore this email:",
+              "your password stays as it is.",
+            ]
+        ).join("\n"),
       });
     } catch (err) {
       this.#options.log.warn({ err }, "password reset email could not be sent");

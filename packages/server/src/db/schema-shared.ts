@@ -300,7 +300,8 @@ export const auditEvents = pgTable("audit_events", {
   // bigserial in the migration: a bigint whose default is its sequence.
   seq: bigint("seq", { mode: "number" }).primaryKey().default(sql`nextval('audit_events_seq_seq')`),
   id: uuid("id").notNull(),
-  orgId: uuid("org_id").notNull(),
+  /** Null: the instance administrator's own action (ADR 0034), in no org's log. */
+  orgId: uuid("org_id"),
   at: ts("at").notNull().defaultNow(),
   action: text("action").notNull(),
   actorType: text("actor_type").notNull(),

@@ -285,7 +285,29 @@ export class OrgService {
     );
   }
 
-  /** `actor`: who deleted it (Kiln itself when it goes with its last member's account). */
+  /**
+   * The instance administrator deletes an org (ADR 0034; a personal one is the caller's to refuse): as its
+   * owner would, plus `within` (the admin's own record) in the same transaction. False if already gone.
+   */
+  async removeByAdmin(
+    org: OrgRow,
+    adminId: string,
+    within: (tx: Executor) => Promise<void>,
+  ): Promise<boolean> {
+    return this.#remove(
+      org,
+      async (tx) => {
+        await within(tx);
+        return true;
+      },
+      { type: "user", userId: adminId },
+    );
+  }
+
+  /**
+   * `actor`: who deleted it (Kiln itself when it goes with its last member's account). `stillWanted` runs
+   * in the transaction, the org row locked: false keeps the org.
+   */
   async #remove(
     org: OrgRow,
     stillWanted: ((tx: Executor) => Promise<boolean>) | undefined,

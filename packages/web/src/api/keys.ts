@@ -36,6 +36,9 @@ export const keys = {
   adminUsers: (q: string, offset: number) => ["admin", "users", q, offset] as const,
   adminOrgs: (q: string, offset: number) => ["admin", "orgs", q, offset] as const,
   adminSignup: ["admin", "signup-policy"] as const,
+  adminOrg: (orgId: string) => ["admin", "org", orgId] as const,
+  adminUsage: (days: number) => ["admin", "usage", days] as const,
+  adminAudit: ["admin", "audit"] as const,
   usage: (o: string, days: number, from: string, groupBy: string) =>
     [...org(o), "usage", days, from, groupBy] as const,
 

@@ -8,6 +8,8 @@ interface ConfirmRequest {
   description?: ReactNode;
   confirmLabel: string;
   danger?: boolean;
+  /** Only tells: one button, no Cancel (a refusal explained). */
+  notice?: boolean;
   resolve(ok: boolean): void;
 }
 
@@ -33,7 +35,7 @@ export function ConfirmHost() {
       title={request?.title ?? ""}
       footer={
         <>
-          <Button onClick={() => answer(false)}>Cancel</Button>
+          {!request?.notice && <Button onClick={() => answer(false)}>Cancel</Button>}
           <Button variant={request?.danger ? "danger" : "primary"} onClick={() => answer(true)} autoFocus>
             {request?.confirmLabel}
           </Button>

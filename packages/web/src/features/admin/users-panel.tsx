@@ -1,4 +1,4 @@
-import type { AdminUser } from "@kiln/protocol";
+import type { AccountDeletionPlan, AdminUser } from "@kiln/protocol";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api } from "../../api/endpoints.ts";
@@ -74,9 +74,75 @@ function UserRow({ user: u }: { user: AdminUser }) {
     onSuccess: () => done(`${u.email} can sign in again`),
     meta: { errorToast: "Could not let the account back in" },
   });
+  const reset = useMutation({
+    mutationFn: () => api.admin.passwordReset(u.id),
+    onSuccess: (r) => done(`Password reset sent to ${r.email}; signed out everywhere`),
+    meta: { errorToast: "Could not send a password reset" },
+  });
+  const remove = useMutation({
+    mutationFn: () => api.admin.deleteUser(u.id),
+    onSuccess: () => done(`${u.email} is deleted`),
+    meta: { errorToast: "Could not delete the account" },
+  });
+  const askReset = async () => {
+    const ok = await confirmDialog({
+      title: `Send ${u.email} a password reset?`,
+      description:
+        "They are signed out everywhere and get an email with a link to choose a new password (it works once, for 30 minutes). Their current password keeps working until they do.",
+      confirmLabel: "Send reset",
+    });
+    if (ok) reset.mutate();
+  };
+  const askDelete = async () => {
+    let plan: AccountDeletionPlan;
+    try {
+      plan = await qc.fetchQuery({
+        queryKey: ["admin", "deletion-plan", u.id],
+        queryFn: () => api.admin.deletionPlan(u.id),
+        staleTime: 0,
+      });
+    } catch (err) {
+      toast.error(describeError(err));
+      return;
+    }
+    if (plan.blockedBy.length > 0) {
+      await confirmDialog({
+        title: `${u.email} cannot be deleted yet`,
+        description: (
+          <>
+            <p>
+              They are the last owner of orgs other people are in. Make someone else an owner there (or delete
+              the org) first: Kiln does not pick a new owner for people.
+            </p>
+            <PlanList label="Blocked by" orgs={plan.blockedBy} />
+          </>
+        ),
+        confirmLabel: "OK",
+        notice: true,
+      });
+      return;
+    }
+    const ok = await confirmDialog({
+      title: `Delete ${u.email}?`,
+      description: (
+        <>
+          <p>
+            The account is signed out, its API tokens stop, and its address is freed. What it did stays, under
+            "Deleted user". This cannot be undone.
+          </p>
+          <PlanList label="Deleted with it, projects and all" orgs={plan.deletes} />
+          <PlanList label="It leaves" orgs={plan.leaves} />
+        </>
+      ),
+      confirmLabel: "Delete account",
+      danger: true,
+    });
+    if (ok) remove.mutate();
+  };
+  const busy = suspend.isPending || unsuspend.isPending || reset.isPending || remove.isPending;
   return (
-    <li className="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2 text-xs" data-user={u.email}>
-      <div className="min-w-0 flex-1">
+    <li className="flex flex-wrap items-center gap-x-3 gap-y-1.5 px-3 py-2 text-xs" data-user={u.email}>
+      <div className="min-w-48 flex-1">
         <p className="truncate font-medium text-neutral-100">{u.email}</p>
         <p className="text-neutral-500">
           {u.name} · joined {relativeTime(u.createdAt)} · {u.orgs === 1 ? "1 org" : `${u.orgs} orgs`}
@@ -85,30 +151,65 @@ function UserRow({ user: u }: { user: AdminUser }) {
       {u.instanceAdmin && <Badge>Admin</Badge>}
       {!u.emailVerified && <Badge>Unverified</Badge>}
       {u.suspendedAt && <Badge tone="danger">Suspended</Badge>}
-      {u.instanceAdmin ? null : u.suspendedAt ? (
-        <Button size="xs" loading={unsuspend.isPending} onClick={() => unsuspend.mutate()}>
-          Unsuspend
-        </Button>
-      ) : (
-        <Button
-          size="xs"
-          variant="danger"
-          loading={suspend.isPending}
-          onClick={async () => {
-            const ok = await confirmDialog({
-              title: `Suspend ${u.email}?`,
-              description:
-                "They are signed out everywhere, their API tokens stop working and they cannot sign in until you let them back in. Their orgs and projects stay.",
-              confirmLabel: "Suspend",
-              danger: true,
-            });
-            if (ok) suspend.mutate();
-          }}
-        >
-          Suspend
-        </Button>
+      {u.instanceAdmin ? null : (
+        <div className="flex flex-wrap gap-1.5">
+          {u.emailVerified && (
+            <Button size="xs" disabled={busy} loading={reset.isPending} onClick={askReset}>
+              Send password reset
+            </Button>
+          )}
+          {u.suspendedAt ? (
+            <Button
+              size="xs"
+              disabled={busy}
+              loading={unsuspend.isPending}
+              onClick={() => unsuspend.mutate()}
+            >
+              Unsuspend
+            </Button>
+          ) : (
+            <Button
+              size="xs"
+              variant="danger"
+              disabled={busy}
+              loading={suspend.isPending}
+              onClick={async () => {
+                const ok = await confirmDialog({
+                  title: `Suspend ${u.email}?`,
+                  description:
+                    "They are signed out everywhere, their API tokens stop working and they cannot sign in until you let them back in. Their orgs and projects stay.",
+                  confirmLabel: "Suspend",
+                  danger: true,
+                });
+                if (ok) suspend.mutate();
+              }}
+            >
+              Suspend
+            </Button>
+          )}
+          <Button size="xs" variant="danger" disabled={busy} loading={remove.isPending} onClick={askDelete}>
+            Delete…
+          </Button>
+        </div>
       )}
     </li>
+  );
+}
+
+function PlanList({ label, orgs }: { label: string; orgs: AccountDeletionPlan["deletes"] }) {
+  if (orgs.length === 0) return null;
+  return (
+    <div className="mt-3">
+      <p className="text-xs font-medium text-neutral-400">{label}</p>
+      <ul aria-label={label} className="mt-1 list-disc pl-5 text-xs">
+        {orgs.map((o) => (
+          <li key={o.id}>
+            {o.name} <span className="text-neutral-500">/{o.slug}</span>
+            {o.personal && <span className="text-neutral-500"> (personal)</span>}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

@@ -128,7 +128,7 @@ export function AuditPanel({ org }: { org: string }) {
   );
 }
 
-function AuditRow({ event: e, project }: { event: AuditEvent; project: string | undefined }) {
+export function AuditRow({ event: e, project }: { event: AuditEvent; project: string | undefined }) {
   const details = detailsOf(e);
   return (
     <li className="flex flex-col gap-1 px-3 py-2 text-xs" data-action={e.action}>

@@ -19,7 +19,8 @@ describe("audit log wording", () => {
   it("has words for every action and a label for every family", () => {
     for (const a of AUDIT_ACTIONS) {
       expect(verbOf(a), a).not.toBe(a);
-      expect(FAMILY_LABELS[a.split(".")[0]!], a).toBeTruthy();
+      // The instance admin's own actions have no org: they never reach an org's log or its filter.
+      if (!a.startsWith("admin.")) expect(FAMILY_LABELS[a.split(".")[0]!], a).toBeTruthy();
     }
   });
 

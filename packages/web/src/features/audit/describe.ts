@@ -45,6 +45,12 @@ const VERBS: Record<AuditAction, string> = {
   "task.merged": "merged a task",
   "agent.tool_call": "used a tool",
   "agent.model_call": "called a model",
+  "admin.user_suspended": "suspended an account",
+  "admin.user_unsuspended": "let an account back in",
+  "admin.user_password_reset": "sent a password reset",
+  "admin.user_deleted": "deleted an account",
+  "admin.org_deleted": "deleted an org",
+  "admin.signup_policy_updated": "changed who may sign up",
 };
 
 /** The families the filter offers, in the order people look for them. */

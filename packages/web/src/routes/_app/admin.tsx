@@ -1,7 +1,9 @@
 import { createFileRoute } from "@tanstack/react-router";
+import { AdminAuditPanel } from "../../features/admin/audit-panel.tsx";
 import { OrgsPanel } from "../../features/admin/orgs-panel.tsx";
 import { OverviewPanel } from "../../features/admin/overview-panel.tsx";
 import { SignupPanel } from "../../features/admin/signup-panel.tsx";
+import { UsagePanel } from "../../features/admin/usage-panel.tsx";
 import { UsersPanel } from "../../features/admin/users-panel.tsx";
 import { homeOrg } from "../../features/auth/session.ts";
 import { useMe } from "../../features/auth/use-me.ts";
@@ -10,8 +12,8 @@ import { EmptyState } from "../../ui/states.tsx";
 import { Tabs } from "../../ui/tabs.tsx";
 import { useTitle } from "../../ui/use-title.ts";
 
-type Section = "overview" | "accounts" | "orgs" | "signup";
-const SECTIONS: Section[] = ["overview", "accounts", "orgs", "signup"];
+type Section = "overview" | "accounts" | "orgs" | "usage" | "signup" | "log";
+const SECTIONS: Section[] = ["overview", "accounts", "orgs", "usage", "signup", "log"];
 
 /** The instance administrator's pages (ADR 0034): the whole instance, not one org. */
 export const Route = createFileRoute("/_app/admin")({
@@ -31,7 +33,9 @@ function Admin() {
       {org && <AppHeader org={org} />}
       <main className="mx-auto w-full max-w-4xl px-4 py-6 sm:px-6 sm:py-8">
         <h1 className="mb-1 text-lg font-semibold text-neutral-50">Instance admin</h1>
-        <p className="mb-5 text-xs text-neutral-500">Every account and org on this Kiln, and who may join.</p>
+        <p className="mb-5 text-xs text-neutral-500">
+          Every account and org on this Kiln, what they spend on models, and who may join.
+        </p>
         {!me.instanceAdmin ? (
           <EmptyState
             title="Not for you"
@@ -45,7 +49,9 @@ function Admin() {
                 { id: "overview" as const, label: "Overview" },
                 { id: "accounts" as const, label: "Accounts" },
                 { id: "orgs" as const, label: "Orgs" },
+                { id: "usage" as const, label: "Usage" },
                 { id: "signup" as const, label: "Sign-up" },
+                { id: "log" as const, label: "Admin log" },
               ]}
               active={tab}
               onChange={(t) => void navigate({ search: { tab: t }, replace: true })}
@@ -54,7 +60,9 @@ function Admin() {
             {tab === "overview" && <OverviewPanel />}
             {tab === "accounts" && <UsersPanel />}
             {tab === "orgs" && <OrgsPanel />}
+            {tab === "usage" && <UsagePanel />}
             {tab === "signup" && <SignupPanel />}
+            {tab === "log" && <AdminAuditPanel />}
           </>
         )}
       </main>
