@@ -17,7 +17,6 @@ import { ChatEngine, type CheckpointSink } from "./engine.ts";
 import { type BrowserErrorSource, ProjectContext } from "./project-context.ts";
 import { ChatService, type ModelSource } from "./service.ts";
 import { ProjectStarter } from "./start-project.ts";
-import { systemPrompt } from "./system-prompt.ts";
 import { ProjectWorkspace } from "./workspace.ts";
 
 export interface ChatsDeps {

@@ -39,7 +39,6 @@ import {
   lastEventSeq,
   listChats,
   listMessages,
-  lockChat,
   lockChatForTurn,
   type MessageRow,
   runningMessageIds,

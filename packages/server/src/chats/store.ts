@@ -63,16 +63,10 @@ export async function findChat(tx: Executor, projectId: string, chatId: string):
   return row;
 }
 
-/** Locks the chat row: sends to one chat are serialised, so two tabs cannot start two runs at once. */
-export async function lockChat(tx: Executor, projectId: string, chatId: string): Promise<ChatRow> {
-  const row = await findChat(tx, projectId, chatId);
-  await tx.select({ id: chats.id }).from(chats).where(eq(chats.id, row.id)).for("update");
-  return row;
-}
-
 /**
- * `lockChat` for a new turn, in one statement: the chat locked, and the answer still running in it if any
- * (a subquery in the locking select; only the chat row is locked).
+ * Locks the chat row for a new turn: sends to one chat are serialised, so two tabs cannot start two runs at
+ * once. One statement: the chat, and the answer still running in it if any (a subquery in the locking
+ * select; only the chat row is locked).
  */
 export async function lockChatForTurn(
   tx: Executor,
