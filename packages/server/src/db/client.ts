@@ -46,10 +46,13 @@ export function assertSchemaName(name: string): string {
   return name;
 }
 
+// public stays second so shared tables (users, orgs) resolve too; tenant and shared table names never
+// overlap (a test checks), so a tenant name can never silently land on a shared table.
+const tenantPathSql = (schemaName: string) =>
+  `SET LOCAL search_path TO "${assertSchemaName(schemaName)}", public`;
+
 export async function setTenantPath(tx: Executor, schemaName: string): Promise<void> {
-  // public stays second so shared tables (users, orgs) resolve too; tenant and shared table names never
-  // overlap (a test checks), so a tenant name can never silently land on a shared table.
-  await tx.execute(sql.raw(`SET LOCAL search_path TO "${assertSchemaName(schemaName)}", public`));
+  await tx.execute(sql.raw(tenantPathSql(schemaName)));
 }
 
 export function rows<T>(result: unknown): T[] {
@@ -124,7 +127,30 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         startParams: PGLITE_START_PARAMS,
       });
   const db = drizzlePglite({ client: client as unknown as PGlite }) as unknown as Executor;
-  return { ...wrap("pglite", db, () => client.close()), dump: () => client.dumpDataDir("none") };
+  const wrapped = wrap("pglite", db, () => client.close());
+  if (client instanceof PgliteThread) {
+    // The search path travels with the transaction's begin (PgliteThread.prelude): one round trip less.
+    wrapped.tenant = (schemaName, fn) => {
+      let prelude: { sql: string; taken: boolean };
+      try {
+        prelude = { sql: tenantPathSql(schemaName), taken: false };
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      client.prelude = prelude;
+      try {
+        return db.transaction(async (tx) => {
+          const ex = tx as unknown as Executor;
+          if (!prelude.taken) await setTenantPath(ex, schemaName);
+          return fn(ex);
+        });
+      } finally {
+        // Taken synchronously by Drizzle's call, or not at all: never left for another transaction.
+        if (client.prelude === prelude) client.prelude = undefined;
+      }
+    };
+  }
+  return { ...wrapped, dump: () => client.dumpDataDir("none") };
 }
 
 function wrap(kind: Database["kind"], db: Executor, close: () => Promise<void>): Database {

@@ -115,12 +115,27 @@ export class PgliteThread implements PgliteQueryable {
     return this.#query(undefined, sql, params, options);
   }
 
+  /**
+   * The statement the next transaction begins with: taken by the next `transaction` call, which must come
+   * synchronously after (as Drizzle's does). Sent right behind its begin without waiting for either answer
+   * (a tenant transaction's `SET LOCAL search_path`: one round trip less). `taken` says whether it was.
+   */
+  prelude: { sql: string; taken: boolean } | undefined;
+
   async transaction<T>(fn: (tx: PgliteTransactionClient) => Promise<T>): Promise<T> {
     // Not waited for: its queries follow at once (the thread takes requests in order), one hop less per
     // transaction. A begin that fails fails them too, and is the error this call throws.
     const txId = this.#nextTx++;
     const began = this.#call({ op: "begin", tx: txId });
     began.catch(() => {});
+    const prelude = this.prelude;
+    this.prelude = undefined;
+    let first: Promise<unknown> = began;
+    if (prelude) {
+      prelude.taken = true;
+      first = this.#query(txId, prelude.sql, [], undefined).then(() => began);
+      first.catch(() => {});
+    }
     let ended = false;
     const end = async (op: "commit" | "rollback") => {
       if (ended) return;
@@ -141,12 +156,18 @@ export class PgliteThread implements PgliteQueryable {
     try {
       result = await fn(tx);
     } catch (error) {
-      // Never begun: its error is the one that explains what the callback saw.
-      await began;
+      // Never begun, or its first statement failed: that error explains what the callback saw.
+      await first.catch(async (cause: unknown) => {
+        await end("rollback").catch(() => {});
+        throw cause;
+      });
       await end("rollback").catch(() => {});
       throw error;
     }
-    await began;
+    await first.catch(async (cause: unknown) => {
+      await end("rollback").catch(() => {});
+      throw cause;
+    });
     await end("commit");
     return result;
   }

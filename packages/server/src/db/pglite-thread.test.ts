@@ -2,6 +2,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/pglite";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { openDatabase, query } from "./client.ts";
 import { PgliteThread } from "./pglite-remote.ts";
 import { isDatabaseUnavailable } from "./unavailable.ts";
 
@@ -101,6 +102,41 @@ describe("PgliteThread", () => {
     );
     expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
     expect((await db.execute(sql`SELECT count(*)::int AS n FROM t`)).rows[0]).toEqual({ n: 38 });
+  });
+
+  it("sends a tenant transaction's search path with its begin; it never leaks into another transaction", async () => {
+    const database = await openDatabase({ pgliteDump: template });
+    try {
+      for (const org of ["org_aa", "org_bb"]) {
+        await database.db.execute(sql.raw(`CREATE SCHEMA ${org}`));
+        await database.db.execute(sql.raw(`CREATE TABLE ${org}.t2 (name text)`));
+        await database.db.execute(sql.raw(`INSERT INTO ${org}.t2 VALUES ('${org}')`));
+      }
+      const seen = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => {
+          const org = i % 2 ? "org_aa" : "org_bb";
+          const plain = database.transaction(
+            async (tx) => (await query<{ search_path: string }>(tx, sql`SHOW search_path`))[0]!,
+          );
+          const tenant = database.tenant(
+            org,
+            async (tx) => (await query<{ name: string }>(tx, sql`SELECT name FROM t2`))[0]?.name,
+          );
+          return Promise.all([Promise.resolve(org), tenant, plain]);
+        }),
+      );
+      for (const [org, name, plain] of seen) {
+        expect(name).toBe(org);
+        expect(plain.search_path).not.toContain("org_");
+      }
+      // A bad name is refused as a rejection, before anything is sent.
+      await expect(database.tenant("public; DROP TABLE t", async () => 1)).rejects.toThrow(
+        /invalid tenant schema/,
+      );
+      expect(await query(database.db, sql`SELECT count(*)::int AS n FROM t`)).toEqual([{ n: 0 }]);
+    } finally {
+      await database.close();
+    }
   });
 
   it("gives a query error its SQLSTATE and fields; the transaction it was in is rolled back", async () => {
