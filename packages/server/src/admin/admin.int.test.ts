@@ -1,5 +1,5 @@
-import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectError } from "../testing/api.ts";
 import type { TestClient } from "../testing/client.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueEmail, uniqueSlug } from "../testing/harness.ts";
 import { startOidcProvider, throughProvider } from "../testing/oidc-provider.ts";
@@ -20,10 +20,6 @@ beforeAll(async () => {
   someone = await kiln.signup({ name: "Someone" });
 });
 afterAll(() => kiln?.stop());
-
-function expectError(res: LightMyRequestResponse, status: number, code: string) {
-  expect({ status: res.statusCode, code: res.json()?.error?.code }, res.body).toEqual({ status, code });
-}
 
 const ADMIN_GETS = ["/api/admin/overview", "/api/admin/users", "/api/admin/orgs", "/api/admin/signup-policy"];
 

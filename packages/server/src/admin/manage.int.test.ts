@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { eq, sql } from "drizzle-orm";
-import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { query } from "../db/client.ts";
 import { auditEvents, orgs } from "../db/schema-shared.ts";
 import { llmCalls } from "../db/schema-tenant.ts";
-import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { expectError, joinByInvitation, newOrg } from "../testing/api.ts";
+import { type SignedUp, startTestKiln, type TestKiln } from "../testing/harness.ts";
 import { usageOf } from "./usage.ts";
 
 /**
@@ -26,27 +26,6 @@ beforeAll(async () => {
   someone = await kiln.signup({ name: "Someone" });
 });
 afterAll(() => kiln?.stop());
-
-function expectError(res: LightMyRequestResponse, status: number, code: string) {
-  expect({ status: res.statusCode, code: res.json()?.error?.code }, res.body).toEqual({ status, code });
-}
-
-async function newOrg(owner: SignedUp, name: string) {
-  const slug = uniqueSlug("org");
-  const res = await owner.client.post("/api/orgs", { name, slug });
-  expect(res.statusCode, res.body).toBe(201);
-  return { slug, id: res.json().id as string };
-}
-
-async function join(owner: SignedUp, org: { slug: string }, member: SignedUp, role: string) {
-  const invited = await owner.client.post(`/api/orgs/${org.slug}/invitations`, {
-    email: member.user.email,
-    role,
-  });
-  expect(invited.statusCode, invited.body).toBe(201);
-  const token = new URL(invited.json().url).pathname.split("/").pop();
-  expect((await member.client.post(`/api/invitations/${token}/accept`)).statusCode).toBe(200);
-}
 
 /** Model calls straight into an org's own llm_calls, as the gateway's call log writes them. */
 async function addCalls(
@@ -161,9 +140,9 @@ describe("the instance administrator's controls", () => {
     const solo = await newOrg(ada, "Solo");
     const project = (await ada.client.post(`/api/orgs/${solo.slug}/projects`, { name: "Lone app" })).json();
     const ruled = await newOrg(ada, "Ruled");
-    await join(ada, ruled, bob, "developer");
+    await joinByInvitation(ada, ruled, bob, "developer");
     const guest = await newOrg(bob, "Bob's");
-    await join(bob, guest, ada, "developer");
+    await joinByInvitation(bob, guest, ada, "developer");
 
     const plan = (await admin.client.get(`/api/admin/users/${ada.user.id}/deletion-plan`)).json();
     const slugs = (list: Array<{ slug: string }>) => list.map((o) => o.slug).sort();
@@ -219,7 +198,7 @@ describe("the instance administrator's controls", () => {
     const owner = await kiln.signup({ name: "Owner" });
     const dev = await kiln.signup({ name: "Dev" });
     const org = await newOrg(owner, "Detailed");
-    await join(owner, org, dev, "developer");
+    await joinByInvitation(owner, org, dev, "developer");
     const project = (await owner.client.post(`/api/orgs/${org.slug}/projects`, { name: "App" })).json();
     await addCalls(org.id, [
       { input: 100, output: 10, cost: 0.25 },

@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memberships, orgs, users } from "../db/schema-shared.ts";
-import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { expectError, joinByInvitation, newOrg } from "../testing/api.ts";
+import { startTestKiln, type TestKiln } from "../testing/harness.ts";
 
 /**
  * Deleting an account leaves no org without an owner: what it alone holds goes with it, an org where it is
@@ -21,28 +21,6 @@ afterAll(async () => {
   await kiln?.stop();
 });
 
-function expectError(res: LightMyRequestResponse, status: number, code: string) {
-  expect({ status: res.statusCode, code: res.json()?.error?.code }, res.body).toEqual({ status, code });
-}
-
-async function newOrg(owner: SignedUp, name: string) {
-  const slug = uniqueSlug("org");
-  const res = await owner.client.post("/api/orgs", { name, slug });
-  expect(res.statusCode, res.body).toBe(201);
-  return { slug, id: res.json().id as string };
-}
-
-/** `member` joins `org` by invitation with `role`. */
-async function join(owner: SignedUp, org: { slug: string }, member: SignedUp, role: string) {
-  const invited = await owner.client.post(`/api/orgs/${org.slug}/invitations`, {
-    email: member.user.email,
-    role,
-  });
-  expect(invited.statusCode, invited.body).toBe(201);
-  const token = new URL(invited.json().url).pathname.split("/").pop();
-  expect((await member.client.post(`/api/invitations/${token}/accept`)).statusCode).toBe(200);
-}
-
 const slugs = (list: Array<{ slug: string }>) => list.map((o) => o.slug).sort();
 
 describe("deleting an account", () => {
@@ -52,11 +30,11 @@ describe("deleting an account", () => {
     const solo = await newOrg(ada, "Solo");
     const project = (await ada.client.post(`/api/orgs/${solo.slug}/projects`, { name: "Lone app" })).json();
     const shared = await newOrg(ada, "Shared");
-    await join(ada, shared, bob, "owner");
+    await joinByInvitation(ada, shared, bob, "owner");
     const ruled = await newOrg(ada, "Ruled");
-    await join(ada, ruled, bob, "developer");
+    await joinByInvitation(ada, ruled, bob, "developer");
     const guest = await newOrg(bob, "Bob's");
-    await join(bob, guest, ada, "developer");
+    await joinByInvitation(bob, guest, ada, "developer");
 
     const plan = (await ada.client.get("/api/auth/me/deletion")).json();
     expect(slugs(plan.deletes)).toEqual(slugs([ada.personalOrg, solo]));
@@ -108,7 +86,7 @@ describe("deleting an account", () => {
   it("takes the personal org with it even when others were let in", async () => {
     const owner = await kiln.signup();
     const guest = await kiln.signup();
-    await join(owner, owner.personalOrg, guest, "developer");
+    await joinByInvitation(owner, owner.personalOrg, guest, "developer");
     const plan = (await owner.client.get("/api/auth/me/deletion")).json();
     expect(slugs(plan.deletes)).toEqual([owner.personalOrg.slug]);
     expect((await owner.client.post("/api/auth/me/delete", { password: owner.password })).statusCode).toBe(
