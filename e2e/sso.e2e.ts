@@ -4,8 +4,10 @@
  * a new account; a password user links the provider from the account page and then signs in with it; a
  * provider that does not vouch for the address gets a plain reason on the log-in page; an org bound to the
  * provider's (DNS-proven) domain gets a newcomer as a member with the role their group maps to, and their
- * access ends at the next refresh once the provider removes them. Screenshots
- * (desktop and phone width) go to e2e/screenshots/.
+ * access ends at the next refresh once the provider removes them; a member from that domain signed in with a
+ * password is shown "<Org> signs in through <provider>" (when opening the org, and mid-visit once it gets
+ * bound), signs in there and lands back on the page they opened. Screenshots (desktop and phone width) go to
+ * e2e/screenshots/.
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -188,12 +190,6 @@ it("a bound-domain member signed in with a password is shown the org's provider,
   const boss = await kiln.signup({ name: "Bo Boss" });
   const org = uniqueSlug("initech");
   expect((await boss.client.post("/api/orgs", { name: "Initech", slug: org })).statusCode).toBe(201);
-  const bound = await boss.client.put(`/api/orgs/${org}/sso`, {
-    provider: "corp",
-    domains: ["initech-kiln-test.com"],
-  });
-  await dns.setTxt({ "_kiln-challenge.initech-kiln-test.com": [bound.json().domains[0].token] });
-  expect((await boss.client.post(`/api/orgs/${org}/sso/verify`)).json().domains[0].verified).toBe(true);
   const pat = await kiln.signup({ name: "Pat Initech", email: `pat-${uniqueSlug()}@initech-kiln-test.com` });
   const invited = await boss.client.post(`/api/orgs/${org}/invitations`, {
     email: pat.user.email,
@@ -214,6 +210,19 @@ it("a bound-domain member signed in with a password is shown the org's provider,
   };
   const title = { name: "Initech signs in through Corp SSO" };
 
+  // Pat is in the org when it gets bound: the next read of it shows the way in instead of the page.
+  const page = await logIn(desktop);
+  await page.goto(`${base}/${org}/settings?tab=members`);
+  await page.getByText("Bo Boss").waitFor();
+  const bound = await boss.client.put(`/api/orgs/${org}/sso`, {
+    provider: "corp",
+    domains: ["initech-kiln-test.com"],
+  });
+  await dns.setTxt({ "_kiln-challenge.initech-kiln-test.com": [bound.json().domains[0].token] });
+  expect((await boss.client.post(`/api/orgs/${org}/sso/verify`)).json().domains[0].verified).toBe(true);
+  await page.getByRole("link", { name: "Projects", exact: true }).click();
+  await page.getByRole("heading", title).waitFor();
+
   // On a phone, the org's page is the way in, and the user's own workspace is one tap away.
   const small = await logIn(phone);
   await small.goto(`${base}/${org}/settings?tab=members`);
@@ -228,8 +237,7 @@ it("a bound-domain member signed in with a password is shown the org's provider,
   expect(new URL(small.url()).pathname).not.toBe(`/${org}`);
   await small.close();
 
-  // On a desktop, a page of the org that was being opened is where the provider's sign-in returns to.
-  const page = await logIn(desktop);
+  // A page of the org opened afresh is where the provider's sign-in returns to.
   await page.goto(`${base}/${org}/settings?tab=members`);
   await page.getByRole("heading", title).waitFor();
   await shot(page, "sso-required");
