@@ -65,5 +65,13 @@ it("a read of an org refused with sso_required asks that org's gate again, and o
       .catch(() => undefined);
   }
   expect(gate("acme")).toBe(false);
+
+  // A change refused that way names no org: every gate is asked again (those on screen are refetched).
+  const observer = new MutationObserver<unknown, Error, unknown>(queryClient, {
+    mutationFn: () => Promise.reject(refused),
+  });
+  await observer.mutate(undefined).catch(() => undefined);
+  expect([gate("acme"), gate("globex")]).toEqual([true, true]);
+  expect(shown()).toEqual(["error: sign in through the provider"]);
   queryClient.clear();
 });

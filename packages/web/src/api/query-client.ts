@@ -34,12 +34,22 @@ export function toastMutationError(
 
 /**
  * A read of an org refused with `sso_required` (the org was bound to single sign-on while the page was open)
- * asks the org's gate again, so the org's layout swaps the page for the "sign in through …" screen.
+ * asks the org's gate again, so the org's layout swaps the page for the "sign in through …" screen. A change
+ * names no org in its key: it asks the gates on screen (only those observed are fetched again).
  */
-export function gateOnSsoRequired(client: QueryClient, err: unknown, queryKey: QueryKey): void {
+export function gateOnSsoRequired(client: QueryClient, err: unknown, queryKey: QueryKey | undefined): void {
   if (!isApiError(err, "sso_required")) return;
-  const [head, org, leaf] = queryKey;
-  if (head !== keys.org("")[0] || typeof org !== "string" || leaf === keys.orgAccess(org)[2]) return;
+  const leaf = keys.orgAccess("")[2];
+  if (!queryKey) {
+    void client.invalidateQueries({
+      queryKey: keys.org("").slice(0, 1),
+      predicate: (q) => q.queryKey[2] === leaf,
+      refetchType: "active",
+    });
+    return;
+  }
+  const [head, org, last] = queryKey;
+  if (head !== keys.org("")[0] || typeof org !== "string" || last === leaf) return;
   void client.invalidateQueries({ queryKey: keys.orgAccess(org) });
 }
 
@@ -48,8 +58,10 @@ export const queryClient: QueryClient = new QueryClient({
     onError: (err, query) => gateOnSsoRequired(queryClient, err, query.queryKey),
   }),
   mutationCache: new MutationCache({
-    onError: (err, variables, _context, mutation) =>
-      toastMutationError(err, variables, mutation.meta?.errorToast),
+    onError: (err, variables, _context, mutation) => {
+      toastMutationError(err, variables, mutation.meta?.errorToast);
+      gateOnSsoRequired(queryClient, err, undefined);
+    },
   }),
   defaultOptions: {
     queries: {

@@ -60,6 +60,16 @@ export function SsoRequired({ org, provider }: { org: string; provider: string }
           </p>
         )
       )}
+      {!me.user.emailVerified && (
+        // The provider's sign-in opens this Kiln account only through a proven address (else a new one).
+        <p className="mt-3 text-xs text-neutral-400">
+          First{" "}
+          <Link to="/verify-email" search={{ next: href }} className="text-accent-400 hover:underline">
+            verify {me.user.email}
+          </Link>
+          , so that signing in through {providerName} opens this account.
+        </p>
+      )}
       {others.length > 0 && (
         <nav aria-label="Your other workspaces" className="mt-6 border-t border-line pt-4">
           <p className="mb-2 text-xs text-neutral-500">Or go to</p>
