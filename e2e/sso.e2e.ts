@@ -4,8 +4,10 @@
  * a new account; a password user links the provider from the account page and then signs in with it; a
  * provider that does not vouch for the address gets a plain reason on the log-in page; an org bound to the
  * provider's (DNS-proven) domain gets a newcomer as a member with the role their group maps to, and their
- * access ends at the next refresh once the provider removes them. Screenshots
- * (desktop and phone width) go to e2e/screenshots/.
+ * access ends at the next refresh once the provider removes them; a member from that domain signed in with a
+ * password is shown "<Org> signs in through <provider>" (when opening the org, and mid-visit once it gets
+ * bound), signs in there and lands back on the page they opened. Screenshots (desktop and phone width) go to
+ * e2e/screenshots/.
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -181,5 +183,77 @@ it("an org bound to the provider's domain gets the newcomer with the mapped role
   await page.waitForURL(/\/login/, { timeout: 20_000 });
   const members = (await admin.client.get(`/api/orgs/${org}/members`)).json();
   expect(members.map((m: { name: string }) => m.name)).not.toContain("Gina Globex");
+  await page.close();
+});
+
+it("a bound-domain member signed in with a password is shown the org's provider, signs in through it and lands back in the org", async () => {
+  const boss = await kiln.signup({ name: "Bo Boss" });
+  const org = uniqueSlug("initech");
+  expect((await boss.client.post("/api/orgs", { name: "Initech", slug: org })).statusCode).toBe(201);
+  const pat = await kiln.signup({ name: "Pat Initech", email: `pat-${uniqueSlug()}@initech-kiln-test.com` });
+  const invited = await boss.client.post(`/api/orgs/${org}/invitations`, {
+    email: pat.user.email,
+    role: "developer",
+  });
+  const token = new URL(invited.json().url).pathname.split("/").pop();
+  expect((await pat.client.post(`/api/invitations/${token}/accept`)).statusCode).toBe(200);
+
+  const logIn = async (browser: Browser) => {
+    await browser.context.clearCookies();
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/login`);
+    await page.getByLabel("Email").fill(pat.user.email);
+    await page.getByLabel("Password").fill(pat.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Projects" }).waitFor();
+    return page;
+  };
+  const title = { name: "Initech signs in through Corp SSO" };
+
+  // Pat is in the org when it gets bound: the next read of it shows the way in instead of the page.
+  const page = await logIn(desktop);
+  await page.goto(`${base}/${org}/settings?tab=members`);
+  await page.getByText("Bo Boss").waitFor();
+  const bound = await boss.client.put(`/api/orgs/${org}/sso`, {
+    provider: "corp",
+    domains: ["initech-kiln-test.com"],
+  });
+  await dns.setTxt({ "_kiln-challenge.initech-kiln-test.com": [bound.json().domains[0].token] });
+  expect((await boss.client.post(`/api/orgs/${org}/sso/verify`)).json().domains[0].verified).toBe(true);
+  await page.getByRole("link", { name: "Projects", exact: true }).click();
+  await page.getByRole("heading", title).waitFor();
+
+  // On a phone, the org's page is the way in, and the user's own workspace is one tap away.
+  const small = await logIn(phone);
+  await small.goto(`${base}/${org}/settings?tab=members`);
+  await small.getByRole("heading", title).waitFor();
+  await shot(small, "sso-required-phone");
+  const others = small.getByRole("navigation", { name: "Your other workspaces" });
+  const links = await others.getByRole("link").allTextContents();
+  expect(links, links.join()).toHaveLength(1);
+  expect(links[0]).toMatch(/\(personal\)$/);
+  await others.getByRole("link").click();
+  await small.getByRole("heading", { name: "Projects" }).waitFor();
+  expect(new URL(small.url()).pathname).not.toBe(`/${org}`);
+  await small.close();
+
+  // A page of the org opened afresh is where the provider's sign-in returns to.
+  await page.goto(`${base}/${org}/settings?tab=members`);
+  await page.getByRole("heading", title).waitFor();
+  await shot(page, "sso-required");
+  const refused = (await page.evaluate(
+    `fetch('/api/orgs/${org}/projects').then(async (r) => [r.status, (await r.json()).error.code])`,
+  )) as [number, string];
+  expect(refused).toEqual([403, "sso_required"]);
+
+  provider.accounts.set("pat", { email: pat.user.email, email_verified: true, name: "Pat Initech" });
+  await page.getByRole("link", { name: "Sign in with Corp SSO" }).click();
+  await signInAtProvider(page, "pat");
+  await page.waitForURL(`${base}/${org}/settings?tab=members`, { timeout: 20_000 });
+  await page.getByText("Bo Boss").waitFor();
+  expect(await page.getByRole("heading", title).count()).toBe(0);
+  const opened = await page.evaluate(`fetch('/api/orgs/${org}/projects').then((r) => r.status)`);
+  expect(opened).toBe(200);
+  await shot(page, "sso-required-after");
   await page.close();
 });

@@ -21,6 +21,8 @@ export const keys = {
   invitation: (token: string) => ["invitation", token] as const,
 
   org,
+  /** Whether this session may open the org at all (`GET /api/orgs/:org`): the org pages' gate. */
+  orgAccess: (o: string) => [...org(o), "access"] as const,
   members: (o: string) => [...org(o), "members"] as const,
   invitations: (o: string) => [...org(o), "invitations"] as const,
   workers: (o: string) => ["workers", o] as const,

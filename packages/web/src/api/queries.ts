@@ -30,3 +30,18 @@ export const publicConfigQuery = queryOptions({
   queryFn: api.config,
   staleTime: 5 * 60_000,
 });
+
+/**
+ * The org pages' gate: whether this session may open the org (an org bound to single sign-on refuses a
+ * password session with `sso_required`, ADR 0031). Asked once per org, not on focus: its refusal stays on
+ * screen until the user signs in again (a full page load) or another read of the org is refused.
+ */
+export const orgAccessQuery = (org: string) =>
+  queryOptions({
+    queryKey: keys.orgAccess(org),
+    queryFn: () => api.orgs.get(org),
+    staleTime: 5 * 60_000,
+    retry: false,
+    retryOnMount: false,
+    refetchOnWindowFocus: false,
+  });

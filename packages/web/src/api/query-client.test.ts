@@ -2,6 +2,7 @@ import { MutationObserver } from "@tanstack/react-query";
 import { afterEach, expect, it } from "vitest";
 import { useToasts } from "../ui/toast.tsx";
 import { ApiError } from "./errors.ts";
+import { keys } from "./keys.ts";
 import { queryClient } from "./query-client.ts";
 
 afterEach(() => useToasts.setState({ toasts: [] }));
@@ -41,4 +42,36 @@ it("lets a mutation word the toast from the error and its variables, or say noth
 it("stays quiet for a form that shows the error beside its fields", async () => {
   await fail({ errorToast: false });
   expect(shown()).toEqual([]);
+});
+
+it("a read of an org refused with sso_required asks that org's gate again, and only that", async () => {
+  const refused = new ApiError(403, "sso_required", "sign in through the provider", { provider: "corp" });
+  const gate = (org: string) => queryClient.getQueryState(keys.orgAccess(org))?.isInvalidated;
+  queryClient.setQueryData(keys.orgAccess("acme"), { slug: "acme" });
+  queryClient.setQueryData(keys.orgAccess("globex"), { slug: "globex" });
+  await queryClient
+    .fetchQuery({ queryKey: keys.members("acme"), queryFn: () => Promise.reject(refused), retry: false })
+    .catch(() => undefined);
+  expect([gate("acme"), gate("globex")]).toEqual([true, false]);
+
+  // Other refusals, and reads outside an org, leave the gates alone.
+  queryClient.setQueryData(keys.orgAccess("acme"), { slug: "acme" });
+  for (const [key, err] of [
+    [keys.members("acme"), new ApiError(403, "forbidden", "no")],
+    [keys.tokens, refused],
+  ] as const) {
+    await queryClient
+      .fetchQuery({ queryKey: key, queryFn: () => Promise.reject(err), retry: false })
+      .catch(() => undefined);
+  }
+  expect(gate("acme")).toBe(false);
+
+  // A change refused that way names no org: every gate is asked again (those on screen are refetched).
+  const observer = new MutationObserver<unknown, Error, unknown>(queryClient, {
+    mutationFn: () => Promise.reject(refused),
+  });
+  await observer.mutate(undefined).catch(() => undefined);
+  expect([gate("acme"), gate("globex")]).toEqual([true, true]);
+  expect(shown()).toEqual(["error: sign in through the provider"]);
+  queryClient.clear();
 });

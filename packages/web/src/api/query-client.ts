@@ -1,6 +1,7 @@
-import { MutationCache, QueryClient } from "@tanstack/react-query";
+import { MutationCache, QueryCache, QueryClient, type QueryKey } from "@tanstack/react-query";
 import { toast } from "../ui/toast.tsx";
-import { ApiError, describeError } from "./errors.ts";
+import { ApiError, describeError, isApiError } from "./errors.ts";
+import { keys } from "./keys.ts";
 
 /**
  * What a mutation's failure toast says. A string is a prefix ("Could not delete" → "Could not delete: <why>");
@@ -31,10 +32,36 @@ export function toastMutationError(
   if (message !== null) toast.error(message);
 }
 
-export const queryClient = new QueryClient({
+/**
+ * A read of an org refused with `sso_required` (the org was bound to single sign-on while the page was open)
+ * asks the org's gate again, so the org's layout swaps the page for the "sign in through …" screen. A change
+ * names no org in its key: it asks the gates on screen (only those observed are fetched again).
+ */
+export function gateOnSsoRequired(client: QueryClient, err: unknown, queryKey: QueryKey | undefined): void {
+  if (!isApiError(err, "sso_required")) return;
+  const leaf = keys.orgAccess("")[2];
+  if (!queryKey) {
+    void client.invalidateQueries({
+      queryKey: keys.org("").slice(0, 1),
+      predicate: (q) => q.queryKey[2] === leaf,
+      refetchType: "active",
+    });
+    return;
+  }
+  const [head, org, last] = queryKey;
+  if (head !== keys.org("")[0] || typeof org !== "string" || last === leaf) return;
+  void client.invalidateQueries({ queryKey: keys.orgAccess(org) });
+}
+
+export const queryClient: QueryClient = new QueryClient({
+  queryCache: new QueryCache({
+    onError: (err, query) => gateOnSsoRequired(queryClient, err, query.queryKey),
+  }),
   mutationCache: new MutationCache({
-    onError: (err, variables, _context, mutation) =>
-      toastMutationError(err, variables, mutation.meta?.errorToast),
+    onError: (err, variables, _context, mutation) => {
+      toastMutationError(err, variables, mutation.meta?.errorToast);
+      gateOnSsoRequired(queryClient, err, undefined);
+    },
   }),
   defaultOptions: {
     queries: {

@@ -23,7 +23,8 @@ export const Route = createFileRoute("/_app/$org/$project")({
       return await context.queryClient.ensureQueryData(projectQuery(params.org, params.project));
     } catch (err) {
       // Someone else's project and a missing one look the same: not found, and nothing about it is shown.
-      if (isApiError(err) && (err.status === 404 || err.status === 403)) throw notFound();
+      if (isApiError(err) && (err.status === 404 || (err.status === 403 && err.code !== "sso_required")))
+        throw notFound();
       throw err;
     }
   },

@@ -10,7 +10,8 @@ export const Route = createFileRoute("/_app/$org/$project_/settings")({
     try {
       return await context.queryClient.ensureQueryData(projectQuery(params.org, params.project));
     } catch (err) {
-      if (isApiError(err) && (err.status === 404 || err.status === 403)) throw notFound();
+      if (isApiError(err) && (err.status === 404 || (err.status === 403 && err.code !== "sso_required")))
+        throw notFound();
       throw err;
     }
   },
