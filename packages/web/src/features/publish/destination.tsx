@@ -1,6 +1,6 @@
 import { DEPLOY_TARGET_LABELS, type Deployment, type ProjectDeployTarget } from "@kiln/protocol";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useId } from "react";
+import { useId, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { keys } from "../../api/keys.ts";
 import { ExternalIcon } from "../../ui/icons.tsx";
@@ -56,12 +56,18 @@ export function AutoDeploySwitch({
   link: ProjectDeployTarget;
 }) {
   const qc = useQueryClient();
+  // What the user just chose, shown from the click on (a mutation's pending state arrives a tick later, and
+  // a controlled box would spring back meanwhile) until the link is read again after the change, or it fails.
+  const [chosen, setChosen] = useState<boolean | null>(null);
   const set = useMutation({
     mutationFn: (on: boolean) => api.deployTargets.setAutoDeploy(org, project, link.target.id, on),
-    onSettled: () => qc.invalidateQueries({ queryKey: keys.projectDeployTargets(org, project) }),
+    onSettled: async () => {
+      await qc.invalidateQueries({ queryKey: keys.projectDeployTargets(org, project) });
+      setChosen(null);
+    },
     meta: { errorToast: "Could not change auto-deploy" },
   });
-  const checked = set.isPending ? set.variables : link.autoDeploy;
+  const checked = chosen ?? link.autoDeploy;
   return (
     <label className="flex items-center gap-2 text-xs text-neutral-300">
       <input
@@ -69,7 +75,10 @@ export function AutoDeploySwitch({
         className="size-4 accent-accent-500"
         checked={checked}
         disabled={set.isPending}
-        onChange={(e) => set.mutate(e.target.checked)}
+        onChange={(e) => {
+          setChosen(e.target.checked);
+          set.mutate(e.target.checked);
+        }}
       />
       Deploy to {link.target.name} when a task is merged into main
     </label>
