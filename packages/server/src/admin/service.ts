@@ -11,9 +11,8 @@ import type {
   SignupPolicy,
   UpdateSignupPolicyBody,
 } from "@kiln/protocol";
-import { and, desc, eq, gt, ilike, isNotNull, isNull, lt, or, type SQL, sql } from "drizzle-orm";
-import { recordAudit, userActor } from "../audit/index.ts";
-import { toAuditEvent } from "../audit/service.ts";
+import { and, desc, eq, gt, ilike, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
+import { auditPage, recordAudit, userActor } from "../audit/index.ts";
 import type { AccountDeletionService } from "../auth/account-deletion.ts";
 import type { PasswordResetService } from "../auth/password-reset.ts";
 import type { Database, Executor } from "../db/client.ts";
@@ -25,7 +24,6 @@ import type { SignupPolicies } from "./signup-policy.ts";
 
 /** A worker not heard from for this long is shown offline. */
 const WORKER_ONLINE_MS = 60_000;
-const AUDIT_PAGE_DEFAULT = 50;
 
 /**
  * The instance administrator's view and controls (ADR 0034). Every method checks the caller first; nothing
@@ -178,23 +176,7 @@ export class AdminService {
   /** What instance administrators did (audit rows without an org), newest first. */
   async audit(callerId: string, query: AdminAuditQuery): Promise<AuditList> {
     await this.#admins.require(callerId);
-    const limit = query.limit ?? AUDIT_PAGE_DEFAULT;
-    const rows = await this.#database.db
-      .select()
-      .from(auditEvents)
-      .where(
-        and(
-          isNull(auditEvents.orgId),
-          query.before === undefined ? undefined : lt(auditEvents.seq, query.before),
-        ),
-      )
-      .orderBy(desc(auditEvents.seq))
-      .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    return {
-      events: page.map(toAuditEvent),
-      nextBefore: rows.length > limit ? page[page.length - 1]!.seq : null,
-    };
+    return auditPage(this.#database.db, isNull(auditEvents.orgId), query);
   }
 
   /** The admin's own record, with no org, in the change's transaction. */

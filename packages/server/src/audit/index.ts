@@ -7,4 +7,4 @@ export {
   userActor,
 } from "./record.ts";
 export { auditRoutes } from "./routes.ts";
-export { AuditLog } from "./service.ts";
+export { AuditLog, auditPage } from "./service.ts";

@@ -1,6 +1,6 @@
 import type { AuditEvent, AuditFilterQuery, AuditList, AuditListQuery, Role } from "@kiln/protocol";
 import { and, asc, desc, eq, gt, gte, lt, lte, type SQL, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { auditEvents } from "../db/schema-shared.ts";
 import { requirePermission } from "../http/permission.ts";
 
@@ -13,6 +13,26 @@ export interface AuditReader {
 type Row = typeof auditEvents.$inferSelect;
 
 const PAGE_DEFAULT = 50;
+
+/** One page of the rows `where` picks, newest first, before `query.before` (a `seq`). */
+export async function auditPage(
+  ex: Executor,
+  where: SQL | undefined,
+  query: { limit?: number | undefined; before?: number | undefined },
+): Promise<AuditList> {
+  const limit = query.limit ?? PAGE_DEFAULT;
+  const rows = await ex
+    .select()
+    .from(auditEvents)
+    .where(and(where, query.before === undefined ? undefined : lt(auditEvents.seq, query.before)))
+    .orderBy(desc(auditEvents.seq))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  return {
+    events: page.map(toAuditEvent),
+    nextBefore: rows.length > limit ? page[page.length - 1]!.seq : null,
+  };
+}
 /** Rows read at a time by an export (it streams; memory stays flat whatever the log's size). */
 const EXPORT_BATCH = 500;
 
@@ -44,22 +64,7 @@ export class AuditLog {
 
   async list(access: AuditReader, query: AuditListQuery): Promise<AuditList> {
     requirePermission(access.role, "audit.read");
-    const limit = query.limit ?? PAGE_DEFAULT;
-    const where = and(
-      this.#filter(access.org.id, query),
-      query.before === undefined ? undefined : lt(auditEvents.seq, query.before),
-    );
-    const rows = await this.#database.db
-      .select()
-      .from(auditEvents)
-      .where(where)
-      .orderBy(desc(auditEvents.seq))
-      .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    return {
-      events: page.map(toAuditEvent),
-      nextBefore: rows.length > limit ? page[page.length - 1]!.seq : null,
-    };
+    return auditPage(this.#database.db, this.#filter(access.org.id, query), query);
   }
 
   /** The filtered log, oldest first, read a batch at a time. */
