@@ -685,6 +685,8 @@ async function openDriver(config: KilnConfig, logger: FastifyBaseLogger): Promis
     const { driver, check } = await openSandboxDriver({
       allowUnsandboxed: config.allowUnsandboxed,
       egressAllow: config.egressAllow,
+      onOrphansEnded: (groups) =>
+        logger.warn({ groups }, "ended sandboxes that a Kiln process on this host left when it died"),
     });
     for (const warning of check.warnings) logger.warn({ driver: driver.name }, warning);
     if (driver.unsandboxed)

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { CgroupV1 } from "./cgroup.ts";
+import { ownedName } from "./cgroup-owner.ts";
 import type { ResourceLimits } from "./driver.ts";
 
 /** Idle groups kept per project; more than this (a burst of parallel commands) are removed. */
@@ -43,7 +44,7 @@ export class CgroupPool {
         void reused.destroy();
       }
     }
-    const group = new CgroupV1(`${project}-${randomBytes(4).toString("hex")}`);
+    const group = new CgroupV1(ownedName(`${project}-${randomBytes(4).toString("hex")}`));
     try {
       await group.create(limits);
     } catch (error) {

@@ -29,8 +29,13 @@ export async function openSandboxDriver(options: {
   allowUnsandboxed: boolean;
   /** The operator's egress exemptions (KILN_EGRESS_ALLOW), which the sandbox's egress filter lets through. */
   egressAllow?: readonly EgressAllowEntry[];
+  /** Told when sandboxes a Kiln process left running when it died were ended. */
+  onOrphansEnded?: (groups: number) => void;
 }): Promise<{ driver: SandboxDriver; check: DriverCheck }> {
-  const local = new LocalDriver({ egressAllow: options.egressAllow ?? [] });
+  const local = new LocalDriver({
+    egressAllow: options.egressAllow ?? [],
+    ...(options.onOrphansEnded ? { onOrphansEnded: options.onOrphansEnded } : {}),
+  });
   const check = await local.check();
   if (check.ok) return { driver: local, check };
   local.close();

@@ -16,6 +16,7 @@ import { PassThrough, type Readable, type Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EgressAllowEntry } from "@kiln/agent";
 import { CgroupV1 } from "./cgroup.ts";
+import { sweepOrphansEvery } from "./cgroup-owner.ts";
 import { CgroupPool } from "./cgroup-pool.ts";
 import {
   type DriverCheck,
@@ -43,6 +44,8 @@ export interface LocalDriverOptions {
   tmpBytes?: number;
   /** The operator's egress exemptions (KILN_EGRESS_ALLOW): its addresses pass the egress filter. */
   egressAllow?: readonly EgressAllowEntry[];
+  /** Told how many sandbox cgroups of Kiln processes that died on this host were ended (cgroup-owner.ts). */
+  onOrphansEnded?: (groups: number) => void;
 }
 
 const SEARCH_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -104,9 +107,17 @@ export class LocalDriver implements SandboxDriver {
   /** How many read-only staging mount points exist (made once; every launch reuses them). */
   #staged = -1;
   #checked: Promise<DriverCheck> | undefined;
+  /** Stops the sweep for sandboxes left by Kiln processes that died (cgroup-owner.ts). */
+  readonly #stopSweep: () => void;
 
   constructor(options: LocalDriverOptions = {}) {
-    this.#options = { hostIdBase: 200_000, tmpBytes: 512 * 1024 * 1024, egressAllow: [], ...options };
+    this.#options = {
+      hostIdBase: 200_000,
+      tmpBytes: 512 * 1024 * 1024,
+      egressAllow: [],
+      onOrphansEnded: () => {},
+      ...options,
+    };
     this.#runDir = mkdtempSync(path.join(tmpdir(), "kiln-runtime-"));
     // Traversable but not listable: the unprivileged bwrap must reach the generated /etc files.
     chmodSync(this.#runDir, 0o711);
@@ -131,6 +142,9 @@ export class LocalDriver implements SandboxDriver {
       unshare: which("unshare"),
       mount: which("mount"),
     };
+    this.#stopSweep = this.#isRoot
+      ? sweepOrphansEvery(ORPHAN_SWEEP_MS, (names) => this.#options.onOrphansEnded(names.length))
+      : () => {};
   }
 
   workspaceOwner(projectId: string): { uid: number; gid: number } | undefined {
@@ -162,6 +176,7 @@ export class LocalDriver implements SandboxDriver {
   /** Removes the driver's run directory (generated /etc, API sockets) and its idle cgroups. */
   close(): void {
     this.#closed = true;
+    this.#stopSweep();
     for (const chain of this.#standbys.values()) chain.dispose();
     this.#standbys.clear();
     this.#nets?.close();
@@ -545,7 +560,15 @@ export class LocalDriver implements SandboxDriver {
     // No single file beyond the project's disk quota (limits/disk-quota.ts): there is no kernel quota here.
     if (limits.fileBytes > 0) rlimits.push(`ulimit -f ${kib(limits.fileBytes)}`);
     if (hostId !== undefined && tools.setpriv) {
-      prefix.push(tools.setpriv, `--reuid=${hostId}`, `--regid=${hostId}`, "--clear-groups", "--");
+      // The parent-death signal is armed from here on, not only once bwrap arms its own (cgroup-owner.ts).
+      prefix.push(
+        tools.setpriv,
+        `--reuid=${hostId}`,
+        `--regid=${hostId}`,
+        "--clear-groups",
+        "--pdeathsig=KILL",
+        "--",
+      );
     }
     const sources = [workspace, ...(sandbox.readOnlyMounts ?? []).map((m) => m.hostPath)];
     const stage = path.join(this.#runDir, "stage");
@@ -711,6 +734,9 @@ export class LocalDriver implements SandboxDriver {
     return { child, cgroup, slirp: attached, kill, exited };
   }
 }
+
+/** How often the cgroups of Kiln processes that died are looked for (three directory reads). */
+const ORPHAN_SWEEP_MS = 10_000;
 
 /** A standby chain unused this long is ended (its workspace could have been replaced since). */
 const STANDBY_MS = 30_000;

@@ -36,6 +36,8 @@ export async function workerCommand(argv: string[]): Promise<void> {
   const log = pino(loggerOptions(process.env.LOG_LEVEL ?? "info")) as FastifyBaseLogger;
   const { driver } = await openSandboxDriver({
     allowUnsandboxed: process.env.KILN_ALLOW_UNSANDBOXED === "1",
+    onOrphansEnded: (groups) =>
+      log.warn({ groups }, "ended sandboxes that a Kiln process on this host left when it died"),
   });
   // Like `kiln start`: whoever runs a worker must see whether (and how well) it isolates project code.
   process.stdout.write(`kiln worker: ${await sandboxLine(driver)}\n`);
