@@ -4,6 +4,7 @@ import { BROWSER_GONE } from "./e2e/browser-gone.ts";
 const integration = ["packages/*/src/**/*.int.test.ts", "bench/**/*.int.test.ts"];
 /** Multi-process system tests (real `kiln start` / `kiln worker` processes, faults): once, on PostgreSQL. */
 const system = ["packages/*/src/**/*.sys.test.ts"];
+const web = ["packages/web/src/**/*.test.ts"];
 
 /**
  * Plain unit tests once, every integration test (`*.int.test.ts`) twice — on embedded PGlite and on the
@@ -18,13 +19,26 @@ export default defineConfig({
     // wait on processes, sandboxes and the database, so two at once roughly halve the wall time.
     maxWorkers: 2,
     hookTimeout: 60_000,
+    // Node runs the server's TypeScript itself (ADR 0001): importing it natively instead of through Vite's
+    // module runner saves every file seconds of transforming and evaluating the app's module graph.
+    experimental: { viteModuleRunner: false, nodeLoader: false },
     projects: [
       {
         extends: true,
         test: {
           name: "unit",
           include: ["packages/*/src/**/*.test.ts"],
-          exclude: [...integration, ...system],
+          isolate: false,
+          exclude: [...integration, ...system, ...web],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The studio's code is TSX and Vite-resolved: through Vite's module runner.
+          name: "web",
+          include: web,
+          experimental: { viteModuleRunner: true },
         },
       },
       {
@@ -32,6 +46,7 @@ export default defineConfig({
         test: {
           name: "pglite",
           include: integration,
+          isolate: false,
           env: { KILN_TEST_DB: "pglite" },
           globalSetup: ["./packages/server/src/testing/pglite-setup.ts"],
         },
@@ -41,6 +56,7 @@ export default defineConfig({
         test: {
           name: "postgres",
           include: integration,
+          isolate: false,
           env: { KILN_TEST_DB: "postgres" },
           globalSetup: ["./packages/server/src/testing/postgres-setup.ts"],
         },

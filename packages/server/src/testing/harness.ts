@@ -5,7 +5,7 @@ import path from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import pg from "pg";
 import pino from "pino";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { type KilnConfig, loadConfig } from "../config.ts";
 import { type Database, openDatabase } from "../db/client.ts";
 import { loggerOptions } from "../db/log-safe.ts";
@@ -20,14 +20,18 @@ export function testDbKind(): TestDb {
   return process.env.KILN_TEST_DB === "postgres" ? "postgres" : "pglite";
 }
 
-let fileDatabase: Promise<string> | undefined;
+/** Per test file: one worker runs many files one after another, with its modules loaded once (isolate: false). */
+const fileDatabases = new Map<string, Promise<string>>();
 
 /**
  * This test file's own PostgreSQL database, made on first use (every Kiln of the file shares it, like
  * replicas do). Files run in parallel and must not share one: an instance worker of one file's Kiln would
- * claim another file's jobs from a shared queue. The run's global setup drops them all at the end.
+ * claim another file's jobs from a shared queue; and each starts empty (the first account is the instance's
+ * admin). The run's global setup drops them all at the end.
  */
 export function testDatabaseUrl(): Promise<string> {
+  const file = expect.getState().testPath ?? "";
+  let fileDatabase = fileDatabases.get(file);
   fileDatabase ??= (async () => {
     const runUrl = new URL(inject("databaseUrl"));
     const name = `${runUrl.pathname.slice(1)}${FILE_DATABASE_INFIX}${randomBytes(5).toString("hex")}`;
@@ -41,6 +45,7 @@ export function testDatabaseUrl(): Promise<string> {
     runUrl.pathname = `/${name}`;
     return runUrl.toString();
   })();
+  fileDatabases.set(file, fileDatabase);
   return fileDatabase;
 }
 
