@@ -59,6 +59,8 @@ export interface RunSetup {
   tools: ToolDefinition[];
   workspace: Workspace;
   mode: ApprovalMode;
+  /** The agent's own limit on model calls; the server's (`maxSteps`) still caps it. */
+  maxSteps?: number;
   /** The user's words, for the checkpoint's commit message. */
   summary: string;
 }
@@ -230,7 +232,7 @@ export class ChatEngine {
         workspace: setup.workspace,
         mode: setup.mode,
         messageId: run.messageId,
-        maxSteps: this.#o.maxSteps,
+        maxSteps: Math.min(setup.maxSteps ?? this.#o.maxSteps, this.#o.maxSteps),
         approvalTimeoutMs: this.#o.approvalTimeoutMs,
         // The gateway retries provider errors itself (and logs each attempt); retrying here would stack.
         maxRetries: 0,
