@@ -253,9 +253,9 @@ describe("chats run an agent", () => {
     expect(body).not.toContain("You are Kiln's coding agent.");
     expect(body).toContain("The project's guide (KILN.md)");
 
-    const ends = (await events(project, chat.id, last.id)).flatMap((e) =>
-      e.event.type === "tool-call-end" ? [e.event] : [],
-    );
+    const run = await events(project, chat.id, last.id);
+    expect(run[0]!.event).toMatchObject({ type: "message-start", agent: { id: agent.id, version: 1 } });
+    const ends = run.flatMap((e) => (e.event.type === "tool-call-end" ? [e.event] : []));
     expect(ends.map((e) => [e.toolName, e.isError])).toEqual([
       ["bash", true],
       ["write_file", false],

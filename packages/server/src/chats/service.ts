@@ -386,6 +386,7 @@ export class ChatService {
       system: prompt,
       history,
       tools: this.#d.toolsFor(mode, agent.tools),
+      agent: { id: agent.id, version: agent.version },
       ...(agent.stepLimit !== null ? { maxSteps: agent.stepLimit } : {}),
       workspace: this.#d.workspaceFor(access, project),
       mode,
