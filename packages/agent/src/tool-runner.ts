@@ -89,7 +89,7 @@ export class ToolRunner {
     if (!tool) {
       const names = this.#o.offered.map((t) => t.name).join(", ");
       return end({
-        output: `Unknown tool "${call.toolName}". Tool names are case-sensitive; available: ${names}.`,
+        output: `Unknown tool "${call.toolName}": not one of this agent's tools, so it did not run. Tool names are case-sensitive; available: ${names}.`,
         isError: true,
       });
     }

@@ -61,7 +61,13 @@ export type TodoItem = z.infer<typeof TodoItem>;
 const base = { messageId: z.string() };
 
 export const AgentEvent = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("message-start"), ...base, model: z.string().optional() }),
+  z.object({
+    type: z.literal("message-start"),
+    ...base,
+    model: z.string().optional(),
+    /** The agent definition and version the turn runs (ADR 0035). */
+    agent: z.object({ id: z.string(), version: z.number().int().positive() }).optional(),
+  }),
   z.object({ type: z.literal("text-delta"), ...base, delta: z.string() }),
   z.object({ type: z.literal("reasoning-delta"), ...base, delta: z.string() }),
   /** The model began writing a call; its arguments stream next (`tool-input-progress`), then `tool-call-start`. */

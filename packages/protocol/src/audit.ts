@@ -39,6 +39,9 @@ export const AUDIT_ACTIONS = [
   "deploy_target.deleted",
   "git_host.connected",
   "git_host.removed",
+  "agent.created",
+  "agent.updated",
+  "agent.archived",
   // Projects
   "project.created",
   "project.imported",

@@ -24,6 +24,8 @@ export const Chat = z
     mode: ApprovalMode,
     model: z.string().nullable().describe("Model for new turns; null = the instance default"),
     approveAll: z.boolean().describe("Every tool call in this chat is approved (set by approve-all)"),
+    agentId: Id.describe("The agent definition the chat's turns run (ADR 0035)"),
+    agentVersion: z.number().int().positive().describe("The agent's version new turns run"),
     /** The assistant message currently being generated, if any. */
     runningMessageId: Id.nullable(),
     createdBy: Id.nullable(),
@@ -49,6 +51,9 @@ export const ChatMessage = z
     usage: Usage.nullable(),
     /** The git commit this turn's changes were saved as (null when it changed nothing). */
     checkpointSha: z.string().nullable(),
+    /** The agent definition and version this answer ran (null for the person's messages). */
+    agentId: Id.nullable(),
+    agentVersion: z.number().int().positive().nullable(),
     createdBy: Id.nullable(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -65,6 +70,7 @@ export const CreateChatBody = z.strictObject({
   title: Name.optional().describe("Defaults to the first message's beginning"),
   mode: ApprovalMode.optional(),
   model: ModelRef.optional(),
+  agentId: Id.optional().describe("The org's agent to run; defaults to the built-in Kiln agent"),
 });
 export type CreateChatBody = z.infer<typeof CreateChatBody>;
 
@@ -73,6 +79,7 @@ export const UpdateChatBody = z.strictObject({
   mode: ApprovalMode.optional(),
   model: ModelRef.nullable().optional(),
   approveAll: z.boolean().optional(),
+  agentId: Id.optional().describe("Switch to this agent's current version"),
 });
 export type UpdateChatBody = z.infer<typeof UpdateChatBody>;
 

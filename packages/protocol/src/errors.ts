@@ -148,6 +148,8 @@ export const ERROR_CODES = [
   "git_host_error",
   "git_host_unresolved",
   "pull_request_exists",
+  "agent_not_found",
+  "agent_built_in",
   "git_repository_exists",
   "git_url_not_on_host",
   "task_branch_missing",
@@ -333,6 +335,9 @@ export const ERROR_STATUS = {
   remote_not_linked: 404,
   // Connected git hosts (ADR 0028): the token checked at connect time, the host's API refusing a call.
   git_host_not_found: 404,
+  // Agent definitions (ADR 0035): a foreign, missing or archived one; the built-in agent is read-only.
+  agent_not_found: 404,
+  agent_built_in: 409,
   git_host_name_taken: 409,
   git_host_token_refused: 422,
   git_host_error: 502,

@@ -1,5 +1,6 @@
 export * from "./admin.ts";
 export * from "./agent.ts";
+export * from "./agents.ts";
 export * from "./archives.ts";
 export * from "./audit.ts";
 export * from "./auth.ts";

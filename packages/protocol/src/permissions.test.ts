@@ -22,6 +22,8 @@ describe("the role → permission table", () => {
       "llm.read": "viewer",
       "llm.use": "developer",
       "llm.manage": "admin",
+      "agents.read": "viewer",
+      "agents.manage": "admin",
       "chats.read": "viewer",
       "chats.write": "developer",
       "tasks.read": "viewer",
@@ -53,6 +55,9 @@ describe("the role → permission table", () => {
     expect(can("developer", "chats.write")).toBe(true);
     expect(can("developer", "llm.manage")).toBe(false);
     expect(can("admin", "workers.manage")).toBe(true);
+    expect(can("viewer", "agents.read")).toBe(true);
+    expect(can("developer", "agents.manage")).toBe(false);
+    expect(can("admin", "agents.manage")).toBe(true);
     expect(can("admin", "org.delete")).toBe(false);
     for (const permission of Object.keys(PERMISSIONS) as Permission[])
       expect(can("owner", permission)).toBe(true);

@@ -34,6 +34,10 @@ export const PERMISSIONS = {
   "llm.use": "developer",
   // Providers hold credentials and prices decide reported costs.
   "llm.manage": "admin",
+  // Agent definitions (ADR 0035): every member sees them (and picks one for a chat); what an agent is told and
+  // may run is an org setting, like its models and providers.
+  "agents.read": "viewer",
+  "agents.manage": "admin",
   "chats.read": "viewer",
   // Running the agent changes the project's files and runs code in its sandbox, like editing does.
   "chats.write": "developer",

@@ -12,6 +12,8 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import { type AdminOrgs, type AdminService, adminRoutes, type InstanceAdmins } from "./admin/index.ts";
+import { agentRoutes } from "./agents/routes.ts";
+import type { AgentService } from "./agents/service.ts";
 import { archiveRoutes } from "./archive/routes.ts";
 import type { ProjectArchives } from "./archive/service.ts";
 import { type AuditLog, auditRoutes } from "./audit/index.ts";
@@ -140,6 +142,7 @@ export interface Services {
   instanceAdmins: InstanceAdmins;
   history: ProjectHistory;
   previewErrors: PreviewErrors;
+  agents: AgentService;
   chats: ChatService;
   projectStarter: ProjectStarter;
   jobs: JobService;
@@ -285,6 +288,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   archiveRoutes(router, services.archives);
   remoteRoutes(router, services.remotes);
   gitHostRoutes(router, services.gitHosts);
+  agentRoutes(router, services.agents);
   // One table of open streams for every live route, so the per-user cap counts them all.
   const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
   fileRoutes(router, {

@@ -6,6 +6,7 @@ import { AddressPolicy, createEgressFetch } from "@kiln/agent";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import pino from "pino";
 import { AdminOrgs, AdminService, InstanceAdmins, SignupPolicies } from "./admin/index.ts";
+import { AgentService } from "./agents/service.ts";
 import { buildApp, type Services } from "./app.ts";
 import { ProjectArchives } from "./archive/service.ts";
 import { AuditLog } from "./audit/index.ts";
@@ -379,12 +380,14 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       ownerOf: (projectId) => driver.workspaceOwner(projectId),
       disk: limits.disk,
     });
+    const agents = new AgentService({ database });
     const {
       chats,
       engine: chatEngine,
       starter: projectStarter,
     } = createChats({
       database,
+      agents,
       config,
       log: logger,
       embedded,
@@ -620,6 +623,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       webhooks: webhooks.service,
       remotes,
       gitHosts,
+      agents,
     };
     services.auth.useSessionCheck((session) => oidc.recheck(session));
     services.auth.useSignupPolicy((email) => signupPolicies.assertAllowed(email));

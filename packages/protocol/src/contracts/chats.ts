@@ -56,7 +56,7 @@ export const chats = {
     body: CreateChatBody,
     status: 201,
     response: Chat,
-    errors: ["project_not_found"],
+    errors: ["project_not_found", "agent_not_found"],
   }),
   get: defineRoute({
     method: "GET",
@@ -77,7 +77,7 @@ export const chats = {
     params: ChatParams,
     body: UpdateChatBody,
     response: Chat,
-    errors: ["project_not_found", "chat_not_found"],
+    errors: ["project_not_found", "chat_not_found", "agent_not_found"],
   }),
   remove: defineRoute({
     method: "DELETE",

@@ -1,4 +1,5 @@
 import { admin } from "./admin.ts";
+import { agents } from "./agents.ts";
 import { audit } from "./audit.ts";
 import { auth } from "./auth.ts";
 import { automation } from "./automation.ts";
@@ -63,6 +64,7 @@ export const routes = {
   history,
   remotes,
   gitHosts,
+  agents,
   chats,
   tasks,
   orgSso,

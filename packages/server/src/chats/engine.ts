@@ -59,6 +59,10 @@ export interface RunSetup {
   tools: ToolDefinition[];
   workspace: Workspace;
   mode: ApprovalMode;
+  /** The agent version the turn runs, named in its `message-start` event. */
+  agent?: { id: string; version: number };
+  /** The agent's own limit on model calls; the server's (`maxSteps`) still caps it. */
+  maxSteps?: number;
   /** The user's words, for the checkpoint's commit message. */
   summary: string;
 }
@@ -230,7 +234,7 @@ export class ChatEngine {
         workspace: setup.workspace,
         mode: setup.mode,
         messageId: run.messageId,
-        maxSteps: this.#o.maxSteps,
+        maxSteps: Math.min(setup.maxSteps ?? this.#o.maxSteps, this.#o.maxSteps),
         approvalTimeoutMs: this.#o.approvalTimeoutMs,
         // The gateway retries provider errors itself (and logs each attempt); retrying here would stack.
         maxRetries: 0,
@@ -243,7 +247,9 @@ export class ChatEngine {
           if (event.type === "message-end") {
             deltas.flush();
             held = event;
-          } else deltas.add(event);
+          } else if (event.type === "message-start" && setup.agent)
+            deltas.add({ ...event, agent: setup.agent });
+          else deltas.add(event);
         },
       });
     } catch (err) {

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { type AddressPolicy, createDefaultTools, type ToolDefinition } from "@kiln/agent";
 import type { ApprovalMode } from "@kiln/protocol";
 import type { FastifyBaseLogger } from "fastify";
+import type { AgentService } from "../agents/service.ts";
 import type { KilnConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { DevServerService } from "../devserver/service.ts";
@@ -21,6 +22,8 @@ import { ProjectWorkspace } from "./workspace.ts";
 
 export interface ChatsDeps {
   database: Database;
+  /** Agent definitions: what each chat's turns are told and may use (ADR 0035). */
+  agents: AgentService;
   config: KilnConfig;
   log: FastifyBaseLogger;
   embedded: boolean;
@@ -62,14 +65,17 @@ export function createChats(d: ChatsDeps): {
   });
   const context = new ProjectContext(d.files, d.devServer, d.previewErrors);
   const tools = createDefaultTools({ webFetch: { policy: d.egress } });
-  // Plan mode: the loop refuses mutating tools anyway; not offering them keeps the model from trying.
-  const readOnly = tools.filter((t) => !t.mutates);
   const chats = new ChatService({
     database: d.database,
     projects: d.projects,
     engine,
+    agents: d.agents,
     models: d.models,
-    toolsFor: (mode: ApprovalMode): ToolDefinition[] => (mode === "plan" ? readOnly : tools),
+    // Only the agent's tools: the loop finds a call's tool among those it was given, so a call to any other
+    // is refused as unknown, never run. Plan mode: the loop refuses mutating tools anyway; not offering them
+    // keeps the model from trying.
+    toolsFor: (mode: ApprovalMode, allowed: readonly string[]): ToolDefinition[] =>
+      tools.filter((t) => allowed.includes(t.name) && (mode !== "plan" || !t.mutates)),
     workspaceFor: (access, project) =>
       new ProjectWorkspace({
         access,

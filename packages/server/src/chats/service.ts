@@ -18,6 +18,7 @@ import type {
 } from "@kiln/protocol";
 import type { LanguageModel } from "ai";
 import { eq } from "drizzle-orm";
+import type { AgentService } from "../agents/service.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
@@ -75,9 +76,11 @@ export interface ChatServiceDeps {
   database: Database;
   projects: ProjectService;
   engine: ChatEngine;
+  agents: Pick<AgentService, "pick" | "version">;
   models: ModelSource;
   workspaceFor(access: OrgAccess, project: Project): Workspace;
-  toolsFor(mode: ApprovalMode): ToolDefinition[];
+  /** The tools a turn is offered: the agent's allowed ones, as the mode permits. */
+  toolsFor(mode: ApprovalMode, allowed: readonly string[]): ToolDefinition[];
   /** The project's guide (KILN.md) for the system prompt, if it has one. */
   guideFor(access: OrgAccess, project: Project): Promise<string | undefined>;
   /** The preview's current errors as a message to the agent; null when there are none. */
@@ -122,19 +125,22 @@ export class ChatService {
   async create(access: OrgAccess, projectRef: string, body: CreateChatBody): Promise<Chat> {
     requirePermission(access.role, "chats.write");
     const project = await this.#d.projects.get(access, projectRef);
-    const [row] = await this.#d.database.tenant(access.org.schemaName, (tx) =>
-      tx
+    const [row] = await this.#d.database.tenant(access.org.schemaName, async (tx) => {
+      const agent = await this.#d.agents.pick(tx, body.agentId);
+      return tx
         .insert(chats)
         .values({
           id: randomUUID(),
           projectId: project.id,
           title: body.title ?? NEW_CHAT_TITLE,
-          mode: body.mode ?? "allow",
+          mode: body.mode ?? agent.defaultMode ?? "allow",
           model: body.model ?? null,
+          agentId: agent.id,
+          agentVersion: agent.version,
           createdBy: access.userId,
         })
-        .returning(),
-    );
+        .returning();
+    });
     return toChat(row!, null);
   }
 
@@ -154,9 +160,11 @@ export class ChatService {
     const project = await this.#d.projects.get(access, projectRef);
     const chat = await this.#d.database.tenant(access.org.schemaName, async (tx) => {
       const current = await findChat(tx, project.id, chatId);
+      const agent = body.agentId !== undefined ? await this.#d.agents.pick(tx, body.agentId) : undefined;
       const [row] = await tx
         .update(chats)
         .set({
+          ...(agent ? { agentId: agent.id, agentVersion: agent.version } : {}),
           ...(body.title !== undefined ? { title: body.title } : {}),
           ...(body.mode !== undefined ? { mode: body.mode } : {}),
           ...(body.model !== undefined ? { model: body.model } : {}),
@@ -285,6 +293,7 @@ export class ChatService {
           );
         }
         const mode = turn.mode ?? (locked.mode as ApprovalMode);
+        const agent = await this.#d.agents.version(tx, locked.agentId, locked.agentVersion);
         const resolved = await this.#d.models.languageModel(
           {
             org: access.org,
@@ -295,7 +304,7 @@ export class ChatService {
             source: "chat",
             onRetry: (notice) => run?.push({ type: "model-retry", messageId: assistantId, ...notice }),
           },
-          turn.model ?? locked.model ?? undefined,
+          turn.model ?? locked.model ?? agent.defaultModel ?? undefined,
           tx,
         );
         const rows: (typeof chatMessages.$inferInsert)[] = [];
@@ -318,6 +327,8 @@ export class ChatService {
           parts: [],
           status: "running",
           model: resolved.modelRef,
+          agentId: agent.id,
+          agentVersion: agent.version,
           createdBy: access.userId,
           createdAt: new Date(now + 1),
           updatedAt: new Date(now + 1),
@@ -342,7 +353,7 @@ export class ChatService {
           approveAll: locked.approveAll,
         });
         await this.#d.engine.register(tx, run, access.userId);
-        return { userRow, assistantRow: assistantRow!, history, run, mode, resolved };
+        return { userRow, assistantRow: assistantRow!, history, run, mode, resolved, agent };
       })
       .catch((err: unknown) => {
         // Rolled back: nothing of the turn was stored.
@@ -358,10 +369,10 @@ export class ChatService {
       history.push({ role: "user", parts: [{ type: "text", text: "Continue where you stopped." }] });
     }
     run = created.run;
-    const { mode, resolved } = created;
+    const { mode, resolved, agent } = created;
     let prompt: string;
     try {
-      prompt = systemPrompt({ project, guide: await guide, mode });
+      prompt = systemPrompt({ agentPrompt: agent.systemPrompt, project, guide: await guide, mode });
     } catch (err) {
       // Stored as running but never started: the sweeper marks it interrupted (resumable).
       this.#d.engine.abandon(assistantId);
@@ -374,7 +385,9 @@ export class ChatService {
       contextWindow: resolved.contextWindow,
       system: prompt,
       history,
-      tools: this.#d.toolsFor(mode),
+      tools: this.#d.toolsFor(mode, agent.tools),
+      agent: { id: agent.id, version: agent.version },
+      ...(agent.stepLimit !== null ? { maxSteps: agent.stepLimit } : {}),
       workspace: this.#d.workspaceFor(access, project),
       mode,
       summary: turn.content ?? "Resumed turn",

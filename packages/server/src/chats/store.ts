@@ -8,7 +8,9 @@ import type {
   RunStopReason,
   Usage,
 } from "@kiln/protocol";
+import { BUILTIN_AGENT_ID } from "@kiln/protocol";
 import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { BUILTIN_AGENT_VERSION } from "../agents/builtin.ts";
 import { type Executor, query } from "../db/client.ts";
 import { chatEvents, chatMessages, chats } from "../db/schema-tenant.ts";
 import { NotFoundError } from "../errors/errors.ts";
@@ -27,6 +29,9 @@ export function toChat(row: ChatRow, runningMessageId: string | null): Chat {
     mode: row.mode as Chat["mode"],
     model: row.model,
     approveAll: row.approveAll,
+    // A chat from before agents runs the built-in (ADR 0035).
+    agentId: row.agentId ?? BUILTIN_AGENT_ID,
+    agentVersion: row.agentVersion ?? BUILTIN_AGENT_VERSION,
     runningMessageId,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
@@ -46,6 +51,8 @@ export function toMessage(row: MessageRow): ChatMessage {
     model: row.model,
     usage: (row.usage as Usage | null) ?? null,
     checkpointSha: row.checkpointSha,
+    agentId: row.agentId,
+    agentVersion: row.agentVersion,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -160,6 +160,8 @@ export const chats = pgTable("chats", {
   mode: text("mode").notNull().default("allow"),
   model: text("model"),
   approveAll: boolean("approve_all").notNull().default(false),
+  agentId: uuid("agent_id"),
+  agentVersion: integer("agent_version"),
   createdBy: uuid("created_by"),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
@@ -176,6 +178,8 @@ export const chatMessages = pgTable("chat_messages", {
   model: text("model"),
   usage: jsonb("usage"),
   checkpointSha: text("checkpoint_sha"),
+  agentId: uuid("agent_id"),
+  agentVersion: integer("agent_version"),
   createdBy: uuid("created_by"),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
@@ -390,4 +394,33 @@ export const budgetSpend = pgTable(
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.budgetId, t.periodKey] })],
+);
+
+/** Agent definitions (agents/, ADR 0035): the agent points at its current version. */
+export const agents = pgTable("agents", {
+  id: uuid("id").primaryKey(),
+  currentVersion: integer("current_version").notNull(),
+  archivedAt: ts("archived_at"),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const agentVersions = pgTable(
+  "agent_versions",
+  {
+    agentId: uuid("agent_id").notNull(),
+    version: integer("version").notNull(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    icon: text("icon").notNull(),
+    systemPrompt: text("system_prompt").notNull(),
+    tools: jsonb("tools").$type<string[]>().notNull(),
+    defaultModel: text("default_model"),
+    defaultMode: text("default_mode"),
+    stepLimit: integer("step_limit"),
+    createdBy: uuid("created_by"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.version] })],
 );

@@ -96,6 +96,7 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   versionLink: "share_link_not_found",
   budget: "budget_not_found",
   host: "git_host_not_found",
+  agentId: "agent_not_found",
 };
 
 interface JsonSchema {
@@ -186,6 +187,8 @@ interface Tenant {
   budget: string;
   /** A connected git host of the org (a fake Gitea's API: listed by its owner, never changed here). */
   gitHost: string;
+  /** An agent definition of the org (two versions). */
+  agentId: string;
 }
 
 let kiln: TestKiln;
@@ -627,7 +630,16 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     gitUrl: gitea.gitUrl,
   });
   expect(gitHost.statusCode, gitHost.body).toBe(201);
+  const agentSpec = { name: `Agent ${prefix}`, systemPrompt: `Only ${prefix}.`, tools: ["read_file"] };
+  const agent = await owner.client.post(`/api/orgs/${slug}/agents`, agentSpec);
+  expect(agent.statusCode, agent.body).toBe(201);
+  const edited = await owner.client.put(`/api/orgs/${slug}/agents/${agent.json().id}`, {
+    ...agentSpec,
+    tools: ["read_file", "grep"],
+  });
+  expect(edited.statusCode, edited.body).toBe(200);
   return {
+    agentId: agent.json().id,
     budget: budget.json().id,
     gitHost: gitHost.json().id,
     webhook: hook.json().webhook.id,
@@ -788,6 +800,22 @@ async function stateOf(tenant: Tenant) {
         `SELECT id, scope, scope_id, period, unit, hard_limit, soft_fraction, updated_at FROM "${tenant.org.schema}".budgets ORDER BY id`,
       ),
     ),
+    agents: await query(
+      db,
+      sql.raw(
+        `SELECT id, current_version, archived_at, updated_at FROM "${tenant.org.schema}".agents ORDER BY id`,
+      ),
+    ),
+    agentVersions: await query(
+      db,
+      sql.raw(
+        `SELECT agent_id, version, name, system_prompt, tools FROM "${tenant.org.schema}".agent_versions ORDER BY 1, 2`,
+      ),
+    ),
+    chatAgents: await query(
+      db,
+      sql.raw(`SELECT id, agent_id, agent_version FROM "${tenant.org.schema}".chats ORDER BY id`),
+    ),
     projectDir: existsSync(kiln.storage.projectDir(orgId, tenant.project.id)),
     projectFiles: await projectFiles(kiln.storage.projectDir(orgId, tenant.project.id)),
   };
@@ -850,6 +878,7 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     versionLink: tenant.versionLink,
     budget: tenant.budget,
     host: tenant.gitHost,
+    agentId: tenant.agentId,
   };
 }
 

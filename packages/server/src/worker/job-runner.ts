@@ -3,6 +3,7 @@ import path from "node:path";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createDefaultTools, runAgent } from "@kiln/agent";
 import type { AgentEvent, Job, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
+import { BUILTIN_AGENT } from "../agents/builtin.ts";
 import { systemPrompt } from "../chats/system-prompt.ts";
 import type { SandboxDriver } from "../sandbox/driver.ts";
 import { PrivateClone } from "./private-clone.ts";
@@ -81,6 +82,7 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
       modelId: "default",
       system: [
         systemPrompt({
+          agentPrompt: BUILTIN_AGENT.systemPrompt,
           project: { name: a.job.projectId, slug: a.job.projectId, template: "unknown", description: "" },
           guide,
           mode: review ? "plan" : "allow",
