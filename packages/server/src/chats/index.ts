@@ -91,7 +91,7 @@ export function createChats(d: ChatsDeps): {
           projectId: project.id,
           workspaceDir: d.storage.projectDir(access.org.id, project.id),
           network: network ? "egress" : "none",
-          env: await d.env.forProject(access.org.id, project.id),
+          env: await d.env.forProject(access.org, project.id),
         }),
         info: () => context.info(access, project),
         previewStatus: () => context.previewStatus(access, project),

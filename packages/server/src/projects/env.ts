@@ -8,9 +8,9 @@ import {
   reservedEnvName,
   type SetEnvVarBody,
 } from "@kiln/protocol";
-import { and, count, eq } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import { recordAudit, userActor } from "../audit/index.ts";
-import type { Database, Executor } from "../db/client.ts";
+import { assertSchemaName, type Database, type Executor, query } from "../db/client.ts";
 import { projectEnvVars, projects } from "../db/schema-tenant.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.ts";
 import { requirePermission } from "../orgs/roles.ts";
@@ -160,24 +160,28 @@ export class ProjectEnvService {
    * The environment a project's own processes get. No permission check: the caller runs them for someone
    * who may. A value that no longer opens (the master key changed) is left out and logged by name.
    */
-  async forProject(orgId: string, projectId: string): Promise<Record<string, string>> {
-    const org = await this.#o.orgRow(orgId);
-    const rows = await this.#o.database.tenant(org.schemaName, (tx) =>
-      tx.select().from(projectEnvVars).where(eq(projectEnvVars.projectId, projectId)),
+  async forProject(org: string | OrgRow, projectId: string): Promise<Record<string, string>> {
+    const row = typeof org === "string" ? await this.#o.orgRow(org) : org;
+    // One statement, not a transaction of three: every agent command waits for this read (schema-qualified,
+    // the name checked by `assertSchemaName`; the project id a parameter).
+    const rows = await query<{ name: string; project_id: string; value_sealed: string }>(
+      this.#o.database.db,
+      sql`SELECT name, project_id, value_sealed FROM ${sql.raw(`"${assertSchemaName(row.schemaName)}".project_env_vars`)}
+        WHERE project_id = ${projectId}`,
     );
     const env: Record<string, string> = {};
-    for (const row of rows) {
+    for (const r of rows) {
       // Stored names passed these checks when set; checked again in case the reserved list grew since.
-      if (!ENV_NAME_PATTERN.test(row.name) || reservedEnvName(row.name)) continue;
-      const value = this.#open(org, row);
+      if (!ENV_NAME_PATTERN.test(r.name) || reservedEnvName(r.name)) continue;
+      const value = this.#open(row, { name: r.name, projectId: r.project_id, valueSealed: r.value_sealed });
       if (value === undefined) {
         this.#o.log?.warn(
-          { projectId, name: row.name },
+          { projectId, name: r.name },
           "an environment variable could not be decrypted (was KILN_SECRET_KEY changed?); left out",
         );
         continue;
       }
-      env[row.name] = value;
+      env[r.name] = value;
     }
     return env;
   }
@@ -198,7 +202,7 @@ export class ProjectEnvService {
     };
   }
 
-  #open(org: OrgRow, row: EnvRow): string | undefined {
+  #open(org: OrgRow, row: Pick<EnvRow, "name" | "projectId" | "valueSealed">): string | undefined {
     try {
       return this.#o.secrets.decrypt(row.valueSealed, sealContext(org, row.projectId, row.name));
     } catch {
