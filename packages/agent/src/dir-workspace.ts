@@ -17,6 +17,8 @@ import {
   type Workspace,
   WorkspaceError,
   type WorkspaceExecResult,
+  type WriteOptions,
+  type WriteResult,
 } from "./workspace.ts";
 
 /** Runs a command for a `DirWorkspace`; the server or worker plugs its sandbox in here. */
@@ -113,7 +115,7 @@ export class DirWorkspace implements Workspace {
     }
   }
 
-  async writeFile(path: string, content: string): Promise<{ created: boolean }> {
+  async writeFile(path: string, content: string, options: WriteOptions = {}): Promise<WriteResult> {
     // Writing through an in-project symlink writes its target, checked like a read.
     const target = await this.#resolve(path, { followFinal: true });
     const { dir, name } = await this.#parentOf(target.rel, { create: true, owner: this.#options.owner });
@@ -126,6 +128,11 @@ export class DirWorkspace implements Workspace {
       if (existing && !existing.isFile())
         throw new WorkspaceError("path_invalid", `${path} is not a regular file`);
       const mode = existing ? existing.mode & 0o777 : 0o644;
+      const max = this.#options.maxReadBytes ?? 2 * 1024 * 1024;
+      const previous =
+        options.previous && existing && existing.size <= max
+          ? await readTextOrUndefined(dir.child(name), max, path)
+          : undefined;
       const temp = `.${name.slice(0, 200)}.kiln-${randomBytes(6).toString("hex")}.tmp`;
       // O_EXCL: a new inode of our own, so the fchown can reach nothing else. An existing file (maybe a hard
       // link shared with the dependency cache) is replaced by the rename below, never written into.
@@ -147,7 +154,7 @@ export class DirWorkspace implements Workspace {
         await unlink(dir.child(temp)).catch(() => {});
         throw fsError(err, path);
       });
-      return { created: !existing };
+      return previous === undefined ? { created: !existing } : { created: !existing, previous };
     } finally {
       await dir.close();
     }
@@ -362,6 +369,25 @@ function fsError(err: unknown, path: string): Error {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A file's UTF-8 text through a descriptor that never follows a link (one planted since the caller looked
+ * reads as nothing), or undefined when it is not a regular text file of at most `max` bytes.
+ */
+async function readTextOrUndefined(file: string, max: number, path: string): Promise<string | undefined> {
+  const handle = await open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size > max) return undefined;
+    const bytes = await handle.readFile();
+    return bytes.length > max ? undefined : decodeText(bytes, path);
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
 
 export function decodeText(bytes: Uint8Array, path: string): string {
   const probe = bytes.subarray(0, 8192);

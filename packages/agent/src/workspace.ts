@@ -10,8 +10,12 @@
 export interface Workspace {
   /** UTF-8 text of a file. Codes: file_not_found, is_a_directory, file_too_large, file_binary, path_*. */
   readFile(path: string): Promise<string>;
-  /** Creates parent directories as needed; atomic (temp + rename). */
-  writeFile(path: string, content: string): Promise<{ created: boolean }>;
+  /**
+   * Creates parent directories as needed; atomic (temp + rename). With `previous`, also answers the UTF-8
+   * text the write replaced (read in the same step, so it is exactly what was there), unless the file was
+   * new, binary or over the read limit.
+   */
+  writeFile(path: string, content: string, options?: WriteOptions): Promise<WriteResult>;
   deleteFile(path: string): Promise<void>;
   /**
    * Entries under a directory ("" = root), depth-first, sorted; `.git` and `node_modules` are skipped
@@ -28,6 +32,15 @@ export interface Workspace {
   info?(): Promise<ProjectInfo>;
   /** Dev-server state and recent build/runtime errors for `preview_status`. */
   previewStatus?(): Promise<PreviewStatus>;
+}
+
+export interface WriteOptions {
+  previous?: boolean;
+}
+
+export interface WriteResult {
+  created: boolean;
+  previous?: string;
 }
 
 export interface ListEntry {

@@ -1,7 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import nodePath from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestWorkspace, tempWorkspace, toolHarness } from "../testing/harness.ts";
+import type { Workspace } from "../workspace.ts";
 import { writeFileTool } from "./write-file.ts";
 
 let t: TestWorkspace;
@@ -33,6 +34,33 @@ describe("write_file", () => {
     expect((result.metadata as { diff: string }).diff).toBe(
       "--- a/src/a.ts\n+++ b/src/a.ts\n@@ -1,2 +1,2 @@\n one\n-two\n+TWO\n",
     );
+  });
+
+  it("diffs against exactly what the write replaced; a binary file it replaces has no diff", async () => {
+    await writeFile(nodePath.join(t.root, "src/c.txt"), "before\n");
+    await writeFile(nodePath.join(t.root, "logo.bin"), Buffer.from([1, 0, 2]));
+    // The write reads what it replaces itself: no separate read_file step the file could change between.
+    let reads = 0;
+    const w = t.workspace;
+    const counting: Workspace = {
+      readFile: (p) => {
+        reads++;
+        return w.readFile(p);
+      },
+      writeFile: (p, c, o) => w.writeFile(p, c, o),
+      deleteFile: (p) => w.deleteFile(p),
+      list: (d, o) => w.list(d, o),
+      grep: (p, o) => w.grep(p, o),
+      exec: (c, o) => w.exec(c, o),
+    };
+    const h = toolHarness(counting);
+    const text = await h.call(writeFileTool, { path: "src/c.txt", content: "after\n" });
+    expect((text.metadata as { diff: string }).diff).toContain("-before\n+after\n");
+    const binary = await h.call(writeFileTool, { path: "logo.bin", content: "now text\n" });
+    expect(binary.output).toBe("Replaced the content of logo.bin (1 lines, was not text).");
+    expect((binary.metadata as { diff?: string }).diff).toBeUndefined();
+    expect(reads).toBe(0);
+    expect(await readFile(nodePath.join(t.root, "logo.bin"), "utf8")).toBe("now text\n");
   });
 
   it("refuses paths outside the project, into .git and garbage input", async () => {

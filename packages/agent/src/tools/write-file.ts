@@ -2,7 +2,6 @@ import { z } from "zod";
 import { unifiedDiff } from "../diff.ts";
 import { countLines } from "../text.ts";
 import { defineTool } from "../tool.ts";
-import { readIfText } from "./edit-core.ts";
 
 export const writeFileTool = defineTool({
   name: "write_file",
@@ -15,8 +14,10 @@ export const writeFileTool = defineTool({
   }),
   mutates: true,
   async execute(input, ctx) {
-    const before = await readIfText(ctx.workspace, input.path);
-    const { created } = await ctx.workspace.writeFile(input.path, input.content);
+    // What was there comes from the write itself: one step, and the diff is against exactly what it replaced.
+    const { created, previous: before } = await ctx.workspace.writeFile(input.path, input.content, {
+      previous: true,
+    });
     const lines = countLines(input.content);
     const diff =
       before === undefined && !created ? undefined : unifiedDiff(input.path, before ?? "", input.content);

@@ -9,6 +9,8 @@ import type {
   Workspace,
   WorkspaceErrorCode,
   WorkspaceExecResult,
+  WriteOptions,
+  WriteResult,
 } from "@kiln/agent";
 import {
   globToRegExp,
@@ -73,18 +75,17 @@ export class ProjectWorkspace implements Workspace {
     });
   }
 
-  async writeFile(raw: string, content: string): Promise<{ created: boolean }> {
+  async writeFile(raw: string, content: string, options: WriteOptions = {}): Promise<WriteResult> {
     const path = rel(raw);
     return translate(async () => {
-      // Whether it existed comes from the write itself: a separate read first cost a whole second lookup.
-      const { created } = await this.#d.files.writeReporting(this.#d.access, this.#d.project, {
-        path,
-        content,
-        encoding: "utf8",
-        createParents: true,
-        createOnly: false,
-      });
-      return { created };
+      // Whether it existed, and what it held, come from the write itself: no separate read first.
+      const { created, previous } = await this.#d.files.writeReporting(
+        this.#d.access,
+        this.#d.project,
+        { path, content, encoding: "utf8", createParents: true, createOnly: false },
+        { previous: options.previous ?? false },
+      );
+      return previous === undefined ? { created } : { created, previous };
     });
   }
 

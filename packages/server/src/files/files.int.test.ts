@@ -517,6 +517,24 @@ describe("symlinks", () => {
     expect(
       (await kiln.services.files.writeReporting(access, project.id, body("agent/new.txt"))).created,
     ).toBe(false);
+    // What the write replaced comes with it when asked (the agent's diff), through the same checked path.
+    const again = await kiln.services.files.writeReporting(
+      access,
+      project.id,
+      { ...body("agent/new.txt"), content: "agent, again" },
+      { previous: true },
+    );
+    expect([again.created, again.previous]).toEqual([false, "agent"]);
+    const first = await kiln.services.files.writeReporting(access, project.id, body("agent/2.txt"), {
+      previous: true,
+    });
+    expect([first.created, first.previous]).toEqual([true, undefined]);
+    for (const link of ["decoy", "sibling/secret.txt"]) {
+      await expect(
+        kiln.services.files.writeReporting(access, project.id, body(link), { previous: true }),
+        link,
+      ).rejects.toMatchObject({ code: "path_outside_project" });
+    }
     await untouched();
   });
 

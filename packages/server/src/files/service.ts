@@ -209,7 +209,8 @@ export class FileService {
     access: OrgAccess,
     projectRef: string | { id: string },
     body: WriteFileBody,
-  ): Promise<{ info: FileInfo; created: boolean }> {
+    options: { previous?: boolean } = {},
+  ): Promise<{ info: FileInfo; created: boolean; previous?: string }> {
     const { root, projectId } = await this.#open(access, projectRef, "projects.write");
     const segments = parsePath(body.path);
     assertNotReserved(segments);
@@ -233,6 +234,7 @@ export class FileService {
       });
     let mtime: Date;
     let created = false;
+    let previous: string | undefined;
     // One write per file at a time in this process, so an expectedVersion check and its rename cannot
     // interleave with another API write (two tabs, or the agent and the editor).
     const unlock = await this.#lock(`${projectId}/${joinSegments(target.segments)}`);
@@ -253,6 +255,11 @@ export class FileService {
             details: { expectedVersion: body.expectedVersion, currentVersion: current },
           });
         }
+      }
+      // What the write replaces, for the agent's diff: read through the verified directory, never following
+      // a link planted since the lstat (that reads as nothing); text within the read limit only.
+      if (options.previous && existing && existing.size <= this.limits.maxFileBytes) {
+        previous = await readPreviousText(dir, name, body.path, this.limits.maxFileBytes);
       }
       // A new inode owned by the project's user from the start; an existing file — maybe a hard link
       // shared with the dependency cache — is replaced, never written into or chowned.
@@ -280,7 +287,7 @@ export class FileService {
       mtime: mtime.toISOString(),
       version: versionOf(bytes),
     };
-    return { info, created };
+    return previous === undefined ? { info, created } : { info, created, previous };
   }
 
   async move(access: OrgAccess, projectRef: string, body: MoveFileBody): Promise<FileInfo> {
@@ -513,4 +520,20 @@ function typeOf(stat: Stats): FileType {
   if (stat.isFile()) return "file";
   if (stat.isDirectory()) return "directory";
   return stat.isSymbolicLink() ? "symlink" : "other";
+}
+
+async function readPreviousText(
+  dir: Dir,
+  name: string,
+  where: string,
+  max: number,
+): Promise<string | undefined> {
+  const handle = await openFileForRead(dir, name, where).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const bytes = await handle.readFile();
+    return bytes.length > max ? undefined : asText(bytes);
+  } finally {
+    await handle.close();
+  }
 }
