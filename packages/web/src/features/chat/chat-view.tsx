@@ -14,6 +14,7 @@ import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { useRestoreActions } from "../history/restore.ts";
 import { relativeTime } from "../projects/time.ts";
+import { AgentPicker } from "./agent-picker.tsx";
 import { NEW_CHAT, useChatUi } from "./chat-store.ts";
 import { Composer } from "./composer.tsx";
 import { runningMessage } from "./fold.ts";
@@ -76,9 +77,14 @@ export function ChatView() {
   const removeChatMutation = useRemoveChat(org, project);
   const restore = useRestoreActions(org, project);
   const [draft, setDraft] = useState("");
-  const [newChat, setNewChat] = useState<{ mode: ApprovalMode; model: string | null }>({
+  const [newChat, setNewChat] = useState<{
+    mode: ApprovalMode;
+    model: string | null;
+    agentId: string | null;
+  }>({
     mode: "allow",
     model: null,
+    agentId: null,
   });
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -202,6 +208,18 @@ export function ChatView() {
             {costs.data?.total != null && ` · ${formatCost(costs.data.total)}`}
           </span>
         )}
+        <AgentPicker
+          org={org}
+          agentId={chat.data ? chat.data.agentId : newChat.agentId}
+          version={chat.data ? chat.data.agentVersion : null}
+          disabled={!canWrite}
+          onPick={(agent) =>
+            chatId
+              ? updateChat.mutate({ chatId, body: { agentId: agent.id } })
+              : // A new chat starts in the agent's default mode, which the mode selector then shows.
+                setNewChat((s) => ({ ...s, agentId: agent.id, mode: agent.defaultMode ?? s.mode }))
+          }
+        />
         {canWrite && (
           <IconButton label="New chat" onClick={() => select(projectKey, NEW_CHAT)}>
             <PlusIcon className="size-3.5" />
