@@ -145,7 +145,12 @@ export function useUpdateChat(org: string, project: string) {
     // and a refetch already on its way cannot bring the old one back.
     onMutate: async ({ chatId, body }) => {
       await qc.cancelQueries({ queryKey: keys.chat(org, project, chatId) });
-      qc.setQueryData<ChatWithMessages>(keys.chat(org, project, chatId), (old) => old && { ...old, ...body });
+      // An agent's version is the server's to say: the header shows the switch once it has answered.
+      const { agentId: _agent, ...shown } = body;
+      qc.setQueryData<ChatWithMessages>(
+        keys.chat(org, project, chatId),
+        (old) => old && { ...old, ...shown },
+      );
     },
     onError: (_err, { chatId }) => void qc.invalidateQueries({ queryKey: keys.chat(org, project, chatId) }),
     onSuccess: (chat, { chatId }) => {
