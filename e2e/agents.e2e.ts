@@ -163,10 +163,15 @@ it("an admin makes a restricted agent, a chat switches to it, and its forged bas
   await turn(1).getByText("I tried a command; it was not allowed.").waitFor();
   // The command's file was never written.
   const listing = await page.evaluate(
-    async ([o]) => (await fetch(`/api/orgs/${o}/projects/docs-site/files/tree`)).text(),
+    async ([o]) => {
+      const res = await fetch(`/api/orgs/${o}/projects/docs-site/files/tree`);
+      return { status: res.status, text: await res.text() };
+    },
     [org],
   );
-  expect(listing).not.toContain("forged-by-bash");
+  expect(listing.status).toBe(200);
+  expect(listing.text).toContain("index.html");
+  expect(listing.text).not.toContain("forged-by-bash");
   await shot(page, "agents-chat-refused");
 
   // At phone width: the header's picker still fits, and the settings list reads.

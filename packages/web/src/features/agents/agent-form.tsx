@@ -162,7 +162,7 @@ export function AgentForm({
               className="font-mono text-[13px]"
             >
               <option value="">
-                {models?.defaultModel ? `The org's (${models.defaultModel})` : "The org's default"}
+                {models?.defaultModel ? `Org default (${models.defaultModel})` : "Org default"}
               </option>
               {d.defaultModel && !known.has(d.defaultModel) && (
                 <option value={d.defaultModel}>{d.defaultModel}</option>

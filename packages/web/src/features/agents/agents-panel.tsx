@@ -95,7 +95,7 @@ function AgentList({
               <span className="w-6 shrink-0 text-center text-base" aria-hidden>
                 {a.icon}
               </span>
-              <div className="min-w-40 flex-1">
+              <div className="min-w-0 flex-1">
                 <button
                   type="button"
                   onClick={() => onOpen(a.id)}
@@ -110,10 +110,13 @@ function AgentList({
                 )}
                 {a.description && <p className="truncate text-xs text-neutral-500">{a.description}</p>}
               </div>
-              <span className="text-xs text-neutral-400">
+              <span className="hidden text-xs text-neutral-400 sm:inline">
                 {a.tools.length} tool{a.tools.length === 1 ? "" : "s"}
               </span>
-              <span className="text-xs text-neutral-500" title={`Saved ${when(a.updatedAt)}`}>
+              <span
+                className="text-xs text-neutral-500"
+                title={a.builtIn ? "Ships with Kiln" : `Saved ${when(a.updatedAt)}`}
+              >
                 v{a.version}
               </span>
               <Button size="xs" variant="ghost" onClick={() => onOpen(a.id)} aria-label={`Open ${a.name}`}>
@@ -189,8 +192,9 @@ function OpenAgent({
         title={`${a.icon} ${a.name}`}
         description={
           <>
-            Version {a.version} · saved {when(a.updatedAt)}
-            {a.builtIn && " · Kiln's built-in agent: read-only"}
+            Version {a.version}
+            {/* The built-in's words ship with Kiln: it has no save date. */}
+            {a.builtIn ? " · Kiln's built-in agent: read-only" : ` · saved ${when(a.updatedAt)}`}
             {a.archived && " · archived"}
             {!a.builtIn && !manage && " · your role can read it, not change it"}
           </>
@@ -234,9 +238,13 @@ function OpenAgent({
               <span className="text-xs text-neutral-400">
                 {v.tools.length} tool{v.tools.length === 1 ? "" : "s"}
               </span>
-              <time dateTime={v.createdAt} className="text-xs text-neutral-500">
-                {when(v.createdAt)}
-              </time>
+              {a.builtIn ? (
+                <span className="text-xs text-neutral-500">ships with Kiln</span>
+              ) : (
+                <time dateTime={v.createdAt} className="text-xs text-neutral-500">
+                  {when(v.createdAt)}
+                </time>
+              )}
             </li>
           ))}
         </ol>
