@@ -9,6 +9,7 @@
 import { currentTurn, type RecordedRequest, readConversation } from "@kiln/fake-provider";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { uniqueSlug } from "../packages/server/src/testing/harness.ts";
 import { type Studio, shot, shotOnFailure, signUpInBrowser, startStudio } from "./studio-setup.ts";
 
 const PROMPT =
@@ -174,6 +175,20 @@ it("an admin makes a restricted agent, a chat switches to it, and its forged bas
   expect(listing.text).not.toContain("forged-by-bash");
   await shot(page, "agents-chat-refused");
 
+  // A new chat starts with the agent picked before its first message.
+  await chat.getByRole("button", { name: "New chat" }).click();
+  await expect.poll(() => picker.textContent()).toBe("🔥Kilnv1");
+  await picker.click();
+  await page.getByRole("menuitemradio", { name: /Copy editor/ }).click();
+  await expect.poll(() => picker.textContent()).toBe("✏️Copy editorv2");
+  const beforeNew = modelCalls(studio).length;
+  await composer.fill("check the spelling");
+  await composer.press("Enter");
+  await expect.poll(() => turn(0).getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
+  expect(offeredTools(modelCalls(studio)[beforeNew]!)).not.toContain("bash");
+  await turn(0).locator("[data-tool=bash][data-refused]").waitFor();
+  expect(await picker.textContent()).toBe("✏️Copy editorv2");
+
   // At phone width: the header's picker still fits, and the settings list reads.
   await page.setViewportSize({ width: 390, height: 844 });
   await picker.waitFor();
@@ -186,6 +201,65 @@ it("an admin makes a restricted agent, a chat switches to it, and its forged bas
   await form.waitFor();
   await shot(page, "agents-editor-phone");
 
+  // Archived after a confirmation: it leaves the list, and the chats that run it still say which.
+  await form.getByRole("button", { name: "Cancel" }).click();
+  await page.getByRole("button", { name: "Archive Copy editor" }).click();
+  const confirm = page.getByRole("dialog", { name: "Archive “Copy editor”?" });
+  await confirm.getByRole("button", { name: "Archive agent" }).click();
+  await expect.poll(() => rows.count()).toBe(1);
+  await page.goto(`${studio.base}/${org}/docs-site`);
+  await expect.poll(() => picker.textContent(), { timeout: 20_000 }).toBe("✏️Copy editorv2");
+
   expect(errors).toEqual([]);
   await page.close();
 }, 300_000);
+
+it("a viewer reads the org's agents but gets no controls to change them", async () => {
+  const { kiln, base } = studio;
+  const owner = await kiln.signup({ name: "Olga Owner" });
+  const org = uniqueSlug("agents");
+  expect((await owner.client.post("/api/orgs", { name: "Docs Team", slug: org })).statusCode).toBe(201);
+  const made = await owner.client.post(`/api/orgs/${org}/agents`, {
+    name: "Reviewer",
+    icon: "🔎",
+    description: "Reads and comments; changes nothing",
+    systemPrompt: "You review code and never change it.",
+    tools: ["read_file", "list_files", "grep"],
+  });
+  expect(made.statusCode).toBe(201);
+  const viewer = await kiln.signup({ name: "Vera Viewer" });
+  const invited = await owner.client.post(`/api/orgs/${org}/invitations`, {
+    email: viewer.user.email,
+    role: "viewer",
+  });
+  const token = new URL(invited.json().url).pathname.split("/").at(-1);
+  expect((await viewer.client.post(`/api/invitations/${token}/accept`)).statusCode).toBe(200);
+
+  const page = await studio.browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  shotOnFailure(page, "agents-viewer");
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  await studio.browser.context.clearCookies();
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Email").fill(viewer.user.email);
+  await page.getByLabel("Password").fill(viewer.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+  await openAgents(page, org);
+  await page.getByRole("button", { name: "Open Reviewer" }).waitFor();
+  expect(await page.getByRole("button", { name: "New agent" }).count()).toBe(0);
+  expect(await page.getByRole("button", { name: /^Archive/ }).count()).toBe(0);
+  expect(await page.getByRole("button", { name: "Open Reviewer" }).textContent()).toBe("View");
+
+  await page.getByRole("button", { name: "Open Reviewer" }).click();
+  const form = page.getByRole("form", { name: "Agent" });
+  await form.waitFor();
+  expect(await form.getByLabel("Name", { exact: true }).isDisabled()).toBe(true);
+  expect(await form.getByRole("checkbox", { name: /^grep\b/ }).isChecked()).toBe(true);
+  expect(await form.getByRole("button", { name: /^Save/ }).count()).toBe(0);
+  await page.getByText("your role can read it, not change it").waitFor();
+  await shot(page, "agents-viewer");
+  expect(errors).toEqual([]);
+  await page.close();
+}, 120_000);
