@@ -106,7 +106,8 @@ export function AgentForm({
               value={d.systemPrompt}
               disabled={readOnly}
               onChange={(e) => set("systemPrompt", e.target.value)}
-              rows={readOnly ? 12 : 10}
+              // Read-only, it is as tall as its text (up to a screenful); editable, room to write.
+              rows={readOnly ? Math.min(16, Math.max(3, d.systemPrompt.split("\n").length + 1)) : 10}
               className={cn(textarea, "font-mono text-[12px] leading-relaxed")}
               placeholder="You are a careful copy editor…"
             />

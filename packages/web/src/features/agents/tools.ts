@@ -63,7 +63,7 @@ export function draftOf(spec: AgentSpec, copy = false): AgentDraft {
   };
 }
 
-/** The body a create or an update sends; a step limit that is not a number is sent as is, for the server to refuse. */
+/** The body a create or an update sends (the number field keeps the step limit a whole number in range). */
 export function bodyOf(d: AgentDraft) {
   const steps = d.stepLimit.trim();
   return {
