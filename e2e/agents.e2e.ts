@@ -173,6 +173,9 @@ it("an admin makes a restricted agent, a chat switches to it, and its forged bas
   expect(listing.status).toBe(200);
   expect(listing.text).toContain("index.html");
   expect(listing.text).not.toContain("forged-by-bash");
+  // With two agents in the chat, each answer says which version ran it.
+  expect(await turn(0).getByTestId("message-agent").textContent()).toBe("🔥 Kiln v1");
+  expect(await turn(1).getByTestId("message-agent").textContent()).toBe("✏️ Copy editor v2");
   await shot(page, "agents-chat-refused");
 
   // A new chat starts with the agent picked before its first message.
@@ -209,6 +212,11 @@ it("an admin makes a restricted agent, a chat switches to it, and its forged bas
   await expect.poll(() => rows.count()).toBe(1);
   await page.goto(`${studio.base}/${org}/docs-site`);
   await expect.poll(() => picker.textContent(), { timeout: 20_000 }).toBe("✏️Copy editorv2");
+  await chat.getByRole("button", { name: "Switch chat" }).click();
+  await page.getByRole("menuitem", { name: /^hello/ }).click();
+  await expect
+    .poll(() => turn(1).getByTestId("message-agent").textContent(), { timeout: 20_000 })
+    .toBe("Archived agent v2");
 
   expect(errors).toEqual([]);
   await page.close();

@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { describeError } from "../../api/errors.ts";
-import { modelsQuery } from "../../api/queries.ts";
+import { agentsQuery, modelsQuery } from "../../api/queries.ts";
 import { succeeds } from "../../api/query-client.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { IconButton } from "../../ui/button.tsx";
@@ -66,6 +66,7 @@ export function ChatView() {
   const chat = useQuery({ ...chatQuery(org, project, chatId ?? ""), enabled: !!chatId });
   const costs = useQuery({ ...chatCostsQuery(org, chatId ?? ""), enabled: !!chatId });
   const models = useQuery(modelsQuery(org));
+  const agents = useQuery(agentsQuery(org));
   const running = runningMessage(chat.data);
   const stream = useRunFollower(org, project, chatId, running?.id);
   const createChat = useCreateChat(org, project);
@@ -263,6 +264,12 @@ export function ChatView() {
           <MessageList
             messages={messages}
             costs={costs.data?.byMessage}
+            agentLabel={(id, version) => {
+              const a = agents.data?.find((x) => x.id === id);
+              if (a) return `${a.icon} ${a.name} v${version}`;
+              // Not listed once archived (its versions still ran here).
+              return agents.data ? `Archived agent v${version}` : `Agent v${version}`;
+            }}
             actions={
               canWrite && chatId
                 ? {
