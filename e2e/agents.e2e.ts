@@ -1,10 +1,12 @@
 /**
  * Custom agents (ADR 0035) in a real browser against a real Kiln whose model is the scripted fake provider:
- * an admin creates "Copy editor" in Settings → Agents, limited to reading and editing files with its own
- * prompt, and saves a second version; in a project chat that ran the built-in agent, the header's picker
- * switches the chat to it. The next model call is offered only the agent's tools and told its prompt; the
- * scripted model then forges a `bash` call anyway, and the chat shows it refused — nothing ran. Screenshots
- * (desktop and phone) go to e2e/screenshots/agents-*.png.
+ * the built-in agent reads as read-only and duplicates into the create form; an admin creates "Copy editor"
+ * in Settings → Agents, limited to reading and editing files with its own prompt (a field error from the
+ * server first), and saves a second version; in a project chat that ran the built-in agent, the header's
+ * picker switches the chat to it. The next model call is offered only the agent's tools and told its prompt;
+ * the scripted model then forges a `bash` call anyway, and the chat shows it refused — nothing ran. A new
+ * chat starts with the picked agent; archiving asks first, and the chats that ran it still name it. A viewer
+ * reads agents without controls to change them. Screenshots (desktop and phone): e2e/screenshots/agents-*.png.
  */
 import { currentTurn, type RecordedRequest, readConversation } from "@kiln/fake-provider";
 import type { Page } from "playwright-core";
@@ -82,7 +84,16 @@ it("an admin makes a restricted agent, a chat switches to it, and its forged bas
   expect(await form.getByRole("button", { name: /^Save/ }).count()).toBe(0);
   await page.getByRole("button", { name: "Duplicate" }).waitFor();
   await shot(page, "agents-builtin");
-  await form.getByRole("button", { name: "Back" }).click();
+  const builtInPrompt = await form.getByLabel("System prompt").inputValue();
+
+  // Duplicating it opens the create form with its words and tools, editable.
+  await page.getByRole("button", { name: "Duplicate" }).click();
+  await page.getByRole("heading", { name: "New agent" }).waitFor();
+  expect(await form.getByLabel("Name", { exact: true }).inputValue()).toBe("Kiln (copy)");
+  expect(await form.getByLabel("System prompt").inputValue()).toBe(builtInPrompt);
+  expect(await form.getByLabel("System prompt").isDisabled()).toBe(false);
+  expect(await form.getByRole("checkbox", { name: /^bash\b/ }).isChecked()).toBe(true);
+  await form.getByRole("button", { name: "Cancel" }).click();
 
   // A new agent: a field error from the server first (an icon with a space), then the real thing.
   await page.getByRole("button", { name: "New agent" }).click();
