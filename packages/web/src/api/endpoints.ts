@@ -1,4 +1,5 @@
 import { admin } from "./endpoints/admin.ts";
+import { agents } from "./endpoints/agents.ts";
 import { audit } from "./endpoints/audit.ts";
 import { auth } from "./endpoints/auth.ts";
 import { budgets } from "./endpoints/budgets.ts";
@@ -52,6 +53,7 @@ export const api = {
   terminals,
   previewErrors,
   chats,
+  agents,
   history,
   llm,
   budgets,

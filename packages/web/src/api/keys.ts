@@ -28,6 +28,9 @@ export const keys = {
   workers: (o: string) => ["workers", o] as const,
   deployTargets: (o: string) => [...org(o), "deploy-targets"] as const,
   gitHosts: (o: string) => [...org(o), "git-hosts"] as const,
+  /** The org's agents; an agent's versions below it. */
+  agents: (o: string) => [...org(o), "agents"] as const,
+  agent: (o: string, id: string) => [...org(o), "agents", id] as const,
   workerTokens: (o: string) => ["worker-tokens", o] as const,
   webhooks: (o: string) => [...org(o), "webhooks"] as const,
   orgSso: (o: string) => [...org(o), "sso"] as const,

@@ -24,6 +24,10 @@ export const modelsQuery = (org: string) =>
     staleTime: 60_000,
   });
 
+/** The org's agents (ADR 0035): settings edit them, the chat picks one. */
+export const agentsQuery = (org: string) =>
+  queryOptions({ queryKey: keys.agents(org), queryFn: () => api.agents.list(org), staleTime: 30_000 });
+
 /** What the instance tells anyone (the sign-in providers on the log-in page and the account page). */
 export const publicConfigQuery = queryOptions({
   queryKey: keys.publicConfig,

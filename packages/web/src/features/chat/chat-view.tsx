@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { describeError } from "../../api/errors.ts";
-import { modelsQuery } from "../../api/queries.ts";
+import { agentsQuery, modelsQuery } from "../../api/queries.ts";
 import { succeeds } from "../../api/query-client.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { IconButton } from "../../ui/button.tsx";
@@ -14,6 +14,7 @@ import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { useRestoreActions } from "../history/restore.ts";
 import { relativeTime } from "../projects/time.ts";
+import { AgentPicker } from "./agent-picker.tsx";
 import { NEW_CHAT, useChatUi } from "./chat-store.ts";
 import { Composer } from "./composer.tsx";
 import { runningMessage } from "./fold.ts";
@@ -65,6 +66,7 @@ export function ChatView() {
   const chat = useQuery({ ...chatQuery(org, project, chatId ?? ""), enabled: !!chatId });
   const costs = useQuery({ ...chatCostsQuery(org, chatId ?? ""), enabled: !!chatId });
   const models = useQuery(modelsQuery(org));
+  const agents = useQuery(agentsQuery(org));
   const running = runningMessage(chat.data);
   const stream = useRunFollower(org, project, chatId, running?.id);
   const createChat = useCreateChat(org, project);
@@ -76,9 +78,14 @@ export function ChatView() {
   const removeChatMutation = useRemoveChat(org, project);
   const restore = useRestoreActions(org, project);
   const [draft, setDraft] = useState("");
-  const [newChat, setNewChat] = useState<{ mode: ApprovalMode; model: string | null }>({
+  const [newChat, setNewChat] = useState<{
+    mode: ApprovalMode;
+    model: string | null;
+    agentId: string | null;
+  }>({
     mode: "allow",
     model: null,
+    agentId: null,
   });
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -202,6 +209,18 @@ export function ChatView() {
             {costs.data?.total != null && ` · ${formatCost(costs.data.total)}`}
           </span>
         )}
+        <AgentPicker
+          org={org}
+          agentId={chat.data ? chat.data.agentId : newChat.agentId}
+          version={chat.data ? chat.data.agentVersion : null}
+          disabled={!canWrite}
+          onPick={(agent) =>
+            chatId
+              ? updateChat.mutate({ chatId, body: { agentId: agent.id } })
+              : // A new chat starts in the agent's default mode, which the mode selector then shows.
+                setNewChat((s) => ({ ...s, agentId: agent.id, mode: agent.defaultMode ?? s.mode }))
+          }
+        />
         {canWrite && (
           <IconButton label="New chat" onClick={() => select(projectKey, NEW_CHAT)}>
             <PlusIcon className="size-3.5" />
@@ -245,6 +264,12 @@ export function ChatView() {
           <MessageList
             messages={messages}
             costs={costs.data?.byMessage}
+            agentLabel={(id, version) => {
+              const a = agents.data?.find((x) => x.id === id);
+              if (a) return `${a.icon} ${a.name} v${version}`;
+              // Not listed once archived (its versions still ran here).
+              return agents.data ? `Archived agent v${version}` : `Agent v${version}`;
+            }}
             actions={
               canWrite && chatId
                 ? {

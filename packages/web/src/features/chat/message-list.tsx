@@ -19,12 +19,18 @@ export function MessageList({
   messages,
   costs,
   actions,
+  agentLabel,
 }: {
   messages: ChatMessage[];
   costs: Map<string, number | null> | undefined;
   actions: MessageActions;
+  /** What to call the agent version an answer ran (ADR 0035). */
+  agentLabel?: (agentId: string, version: number) => string;
 }) {
   const last = messages[messages.length - 1];
+  // Which agent answered is said once the chat has run more than one (or more than one version of one).
+  const ran = new Set(messages.filter((m) => m.agentId).map((m) => `${m.agentId}@${m.agentVersion}`));
+  const label = ran.size > 1 ? agentLabel : undefined;
   return (
     <ol className="flex flex-col gap-4 px-3 py-4">
       {messages.map((m) => (
@@ -40,7 +46,13 @@ export function MessageList({
               {m.parts.map((p) => (p.type === "text" ? p.text : "")).join("")}
             </div>
           ) : (
-            <AssistantMessage message={m} cost={costs?.get(m.id)} isLast={m === last} actions={actions} />
+            <AssistantMessage
+              message={m}
+              cost={costs?.get(m.id)}
+              isLast={m === last}
+              actions={actions}
+              agent={label && m.agentId && m.agentVersion ? label(m.agentId, m.agentVersion) : undefined}
+            />
           )}
         </li>
       ))}
@@ -53,11 +65,13 @@ function AssistantMessage({
   cost,
   isLast,
   actions,
+  agent,
 }: {
   message: ChatMessage;
   cost: number | null | undefined;
   isLast: boolean;
   actions: MessageActions;
+  agent: string | undefined;
 }) {
   const running = message.status === "running";
   const waiting = running && !message.parts.some((p) => p.type === "text" || p.type === "tool");
@@ -72,7 +86,7 @@ function AssistantMessage({
           <Spinner className="[&_svg]:size-3" label="Working" /> Thinking…
         </div>
       )}
-      <Footer message={message} cost={cost} isLast={isLast} actions={actions} />
+      <Footer message={message} cost={cost} isLast={isLast} actions={actions} agent={agent} />
     </>
   );
 }
@@ -168,11 +182,13 @@ function Footer({
   cost,
   isLast,
   actions,
+  agent,
 }: {
   message: ChatMessage;
   cost: number | null | undefined;
   isLast: boolean;
   actions: MessageActions;
+  agent: string | undefined;
 }) {
   const [busy, setBusy] = useState<"undo" | "resume">();
   const run = async (kind: "undo" | "resume", action: (id: string) => Promise<unknown>) => {
@@ -202,6 +218,11 @@ function Footer({
         <span data-testid="message-usage">
           {formatTokens(message.usage)}
           {cost !== undefined && cost !== null && ` · ${formatCost(cost)}`}
+        </span>
+      )}
+      {agent && (
+        <span data-testid="message-agent" className="truncate text-neutral-500">
+          {agent}
         </span>
       )}
       {message.model && <span className="truncate font-mono text-neutral-700">{message.model}</span>}

@@ -48,10 +48,11 @@ export async function addTurn(
 export function useCreateChat(org: string, project: string) {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (settings: { mode: ApprovalMode; model: string | null }) =>
+    mutationFn: (settings: { mode: ApprovalMode; model: string | null; agentId?: string | null }) =>
       api.chats.create(org, project, {
         mode: settings.mode,
         ...(settings.model ? { model: settings.model } : {}),
+        ...(settings.agentId ? { agentId: settings.agentId } : {}),
       }),
     onSuccess: (chat) => {
       qc.setQueryData<ChatWithMessages>(keys.chat(org, project, chat.id), { ...chat, messages: [] });
@@ -138,13 +139,18 @@ export function useUpdateChat(org: string, project: string) {
       body,
     }: {
       chatId: string;
-      body: { mode?: ApprovalMode; approveAll?: boolean; model?: string | null };
+      body: { mode?: ApprovalMode; approveAll?: boolean; model?: string | null; agentId?: string };
     }) => api.chats.update(org, project, chatId, body),
     // Shown (and sent with the next message) at once: a message sent right after picking a mode runs in it,
     // and a refetch already on its way cannot bring the old one back.
     onMutate: async ({ chatId, body }) => {
       await qc.cancelQueries({ queryKey: keys.chat(org, project, chatId) });
-      qc.setQueryData<ChatWithMessages>(keys.chat(org, project, chatId), (old) => old && { ...old, ...body });
+      // An agent's version is the server's to say: the header shows the switch once it has answered.
+      const { agentId: _agent, ...shown } = body;
+      qc.setQueryData<ChatWithMessages>(
+        keys.chat(org, project, chatId),
+        (old) => old && { ...old, ...shown },
+      );
     },
     onError: (_err, { chatId }) => void qc.invalidateQueries({ queryKey: keys.chat(org, project, chatId) }),
     onSuccess: (chat, { chatId }) => {

@@ -43,6 +43,14 @@ function formatChars(n: number): string {
   return n < 1000 ? `(${n} chars)` : `(${(n / 1000).toFixed(1)}k chars)`;
 }
 
+/** The loop's words for a call to a tool the agent is not given (agent package, tool-runner.ts). */
+const REFUSED = /^Unknown tool "[^"]*": not one of this agent's tools, so it did not run\./;
+
+/** Whether the call was refused because the chat's agent does not have that tool (ADR 0035): nothing ran. */
+export function refusedByAgent(part: Pick<ToolPart, "state" | "output">): boolean {
+  return part.state === "error" && typeof part.output === "string" && REFUSED.test(part.output);
+}
+
 /** A diff the tool reported for the UI (`metadata.diff`), if any. */
 function diffOf(metadata: unknown): string | undefined {
   if (metadata && typeof metadata === "object" && typeof (metadata as { diff?: unknown }).diff === "string") {
@@ -62,7 +70,8 @@ export function ToolCard({
   // Until the user chooses, a card is open while it needs attention.
   const [chosen, setOpen] = useState<boolean>();
   const open = chosen ?? (part.state === "error" || part.state === "awaiting-approval");
-  const look = STATE_LOOK[part.state];
+  const refused = refusedByAgent(part);
+  const look = refused ? { label: "not allowed", className: "text-amber-300" } : STATE_LOOK[part.state];
   const diff = diffOf(part.metadata);
   if (part.state === "writing") {
     return (
@@ -82,6 +91,7 @@ export function ToolCard({
       className="rounded-md border border-line bg-surface-0/70 text-xs"
       data-tool={part.toolName}
       data-state={part.state}
+      data-refused={refused || undefined}
     >
       <button
         type="button"
@@ -104,6 +114,12 @@ export function ToolCard({
       </button>
       {part.state === "awaiting-approval" && onDecide && (
         <ApprovalCard expiresAt={part.expiresAt} onDecide={(d) => onDecide(part.toolCallId, d)} />
+      )}
+      {refused && (
+        <p role="note" className="border-t border-line bg-amber-500/5 px-2.5 py-1.5 text-amber-200/90">
+          This agent is not allowed to use <span className="font-mono">{part.toolName}</span>: the call was
+          refused and nothing ran.
+        </p>
       )}
       {open && (
         <div className="flex flex-col gap-2 border-t border-line px-2.5 py-2">

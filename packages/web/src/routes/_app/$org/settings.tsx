@@ -1,5 +1,6 @@
 import { can } from "@kiln/protocol";
 import { createFileRoute } from "@tanstack/react-router";
+import { AgentsPanel } from "../../../features/agents/agents-panel.tsx";
 import { AuditPanel } from "../../../features/audit/audit-panel.tsx";
 import { DeployTargetsPanel } from "../../../features/settings/deploy-targets-panel.tsx";
 import { GeneralPanel } from "../../../features/settings/general-panel.tsx";
@@ -19,6 +20,7 @@ type Section =
   | "members"
   | "invitations"
   | "models"
+  | "agents"
   | "workers"
   | "deploy"
   | "git"
@@ -30,6 +32,7 @@ const SECTIONS: Section[] = [
   "members",
   "invitations",
   "models",
+  "agents",
   "workers",
   "deploy",
   "git",
@@ -58,6 +61,7 @@ function Settings() {
       ? [{ id: "invitations" as const, label: "Invitations" }]
       : []),
     { id: "models" as const, label: "Models" },
+    { id: "agents" as const, label: "Agents" },
     { id: "workers" as const, label: "Workers" },
     ...(can(membership.role, "webhooks.manage") ? [{ id: "webhooks" as const, label: "Webhooks" }] : []),
     ...(can(membership.role, "org.update") && !membership.personal
@@ -97,6 +101,7 @@ function Settings() {
         )}
         {tab === "invitations" && <InvitationsPanel org={org} />}
         {tab === "models" && <ModelsPanel org={org} role={membership.role} />}
+        {tab === "agents" && <AgentsPanel org={org} role={membership.role} />}
         {tab === "workers" && <WorkersPanel org={org} role={membership.role} />}
         {tab === "webhooks" && <WebhooksPanel org={org} />}
         {tab === "sso" && <SsoPanel org={org} />}
