@@ -39,6 +39,10 @@ missing=()
 if $with_browser && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+# The e2e screenshots show the studio's emoji (agent icons) as a user's browser would.
+if $with_browser && ! [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
+  missing+=(fonts-noto-color-emoji)
+fi
 for cmd in "${!needed[@]}"; do
   if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/sbin/$cmd" ]; then
     missing+=("${needed[$cmd]}")
