@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AgentEvent } from "./agent.ts";
-import { RunEventsQuery } from "./chats.ts";
+import { AgentToolName } from "./agents.ts";
+import { ModelRef, RunEventsQuery } from "./chats.ts";
 import { Id, Name, Text, Timestamp } from "./common.ts";
 import { ErrorCode } from "./errors.ts";
 
@@ -71,6 +72,25 @@ export const JobResult = z
   .meta({ id: "JobResult" });
 export type JobResult = z.infer<typeof JobResult>;
 
+/** Which agent version a job runs (ADR 0035/0036). */
+export const JobAgentRef = z
+  .object({ id: Id, version: z.number().int().positive() })
+  .meta({ id: "JobAgentRef" });
+export type JobAgentRef = z.infer<typeof JobAgentRef>;
+
+/**
+ * What a worker needs of the agent version a job runs: workers have no database, so it travels with the job
+ * (recorded when the job was created; a later edit of the agent does not change it).
+ */
+export const JobAgent = JobAgentRef.extend({
+  name: z.string(),
+  systemPrompt: z.string(),
+  tools: z.array(AgentToolName),
+  stepLimit: z.number().int().positive().nullable(),
+  defaultModel: ModelRef.nullable(),
+});
+export type JobAgent = z.infer<typeof JobAgent>;
+
 export const Job = z
   .object({
     id: Id,
@@ -91,6 +111,9 @@ export const Job = z
       .describe("Why the last attempt failed (also set while a retry waits)"),
     result: JobResult.nullable(),
     requestedBy: Id.nullable(),
+    agent: JobAgentRef.nullable().describe(
+      "The agent version the job runs; null for a job from before agents (it ran Kiln's built-in agent)",
+    ),
     nextAttemptAt: Timestamp.describe("A queued job is not handed out before this (retry backoff)"),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -105,6 +128,7 @@ export const StartJobBody = z.strictObject({
   instructions: Text(MAX_JOB_INSTRUCTIONS)
     .refine((s) => s.trim().length > 0, "must not be empty")
     .describe("What the agent should do"),
+  agentId: Id.optional().describe("The agent the job runs; Kiln's built-in agent when absent"),
 });
 export type StartJobBody = z.infer<typeof StartJobBody>;
 
@@ -291,6 +315,9 @@ export const WorkerServerMessage = z.discriminatedUnion("type", [
     repoUrl: z.string().describe("Git smart HTTP URL of the project; authenticate with jobToken"),
     modelProxyUrl: z.string().describe("OpenAI/Anthropic-compatible base URL; authenticate with jobToken"),
     jobToken: z.string().describe("kiln_job_…: valid for this attempt while it holds its lease"),
+    agent: JobAgent.optional().describe(
+      "The agent version to run: its prompt, tools, step limit and model; absent: Kiln's built-in agent",
+    ),
   }),
   /**
    * Stop this attempt. `requested`: someone cancelled it; stop, then send `cancel-ack`. Any other reason: the

@@ -4,6 +4,7 @@ import {
   type CancelReason,
   JOB_TOKEN_PREFIX,
   type Job,
+  type JobAgent,
   type JobFailureCode,
   type JobKind,
   type JobResult,
@@ -18,7 +19,7 @@ import { jobs } from "../db/schema-shared.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.ts";
 import { looksLikeId } from "../orgs/slug.ts";
 import { retryDecision } from "./retry.ts";
-import { appendEvents, type JobRow, toJob } from "./store.ts";
+import { appendEvents, type JobRow, jobAgentOf, toJob } from "./store.ts";
 import { JobToolAudit } from "./tool-audit.ts";
 import { type AttemptEnd, endAttempt, later, type Transition, update } from "./transitions.ts";
 
@@ -41,6 +42,8 @@ export interface WorkerScope {
 export interface Claimed extends Transition {
   attempt: number;
   jobToken: string;
+  /** The agent version the job runs, for the worker; absent: the built-in (a job from before agents). */
+  agent?: JobAgent;
 }
 
 /** A worker that must stop an attempt: told over its socket, wherever that is connected. */
@@ -90,11 +93,19 @@ export class JobQueue {
     kind: JobKind;
     instructions: string;
     requestedBy: string | null;
+    /** The agent version the job runs, recorded with it; absent: the built-in, whichever version the worker has. */
+    agent?: JobAgent;
   }): Promise<Transition> {
+    const { agent, ...fields } = input;
     return this.#database.transaction(async (tx) => {
       const [row] = await tx
         .insert(jobs)
-        .values({ id: randomUUID(), ...input, maxAttempts: this.options.maxAttempts })
+        .values({
+          id: randomUUID(),
+          ...fields,
+          ...(agent ? { agentId: agent.id, agentVersion: agent.version, agentSpec: agent } : {}),
+          maxAttempts: this.options.maxAttempts,
+        })
         .returning();
       const events = await appendEvents(tx, row!.id, 0, [
         { type: "state", state: "queued", workerId: null, failure: null },
@@ -142,7 +153,14 @@ export class JobQueue {
         const events = await appendEvents(tx, id, row!.attempts, [
           { type: "state", state: "dispatched", workerId: scope.workerId, failure: null },
         ]);
-        claimed.push({ job: toJob(row!), events, attempt: row!.attempts, jobToken });
+        const agent = jobAgentOf(row!);
+        claimed.push({
+          job: toJob(row!),
+          events,
+          attempt: row!.attempts,
+          jobToken,
+          ...(agent ? { agent } : {}),
+        });
       }
       return claimed;
     });

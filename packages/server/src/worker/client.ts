@@ -175,6 +175,7 @@ export class KilnWorker {
           repoUrl: parsed.repoUrl,
           modelProxyUrl: parsed.modelProxyUrl,
           jobToken: parsed.jobToken,
+          ...(parsed.agent ? { agent: parsed.agent } : {}),
         });
         return;
       case "cancel": {
