@@ -230,7 +230,8 @@ export type Worker = z.infer<typeof Worker>;
 
 // ---- the worker socket: GET /api/workers/socket, Authorization: Bearer kiln_wrk_… ----
 
-export const WORKER_PROTOCOL_VERSION = 1;
+/** 2: jobs carry the agent version they run (`agent`), and a worker registering with 2 runs it (ADR 0036). */
+export const WORKER_PROTOCOL_VERSION = 2;
 /** Largest message either side sends (bytes); a larger one closes the socket with 1009. */
 export const WORKER_MAX_MESSAGE_BYTES = 128 * 1024;
 export const WORKER_MAX_CONCURRENCY = 32;
@@ -254,6 +255,15 @@ export const WorkerClientMessage = z.discriminatedUnion("type", [
     name: WorkerName,
     concurrency: z.number().int().min(1).max(WORKER_MAX_CONCURRENCY),
     version: Version,
+    protocol: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe(
+        "The worker protocol it speaks (1 when absent); only 2 and up are given jobs of an org's agents",
+      ),
     workerId: Id.optional(),
     jobs: z
       .array(z.strictObject({ jobId: Id, attempt: Attempt }))

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   ACTIVE_JOB_STATES,
+  BUILTIN_AGENT_ID,
   type CancelReason,
   JOB_TOKEN_PREFIX,
   type Job,
@@ -11,7 +12,7 @@ import {
   type JobState,
   type WorkerJobEvent,
 } from "@kiln/protocol";
-import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/record.ts";
 import { hashToken, opaqueToken } from "../auth/tokens.ts";
 import type { Database, Executor } from "../db/client.ts";
@@ -37,6 +38,8 @@ export interface QueueOptions {
 export interface WorkerScope {
   workerId: string;
   orgId: string | null;
+  /** Speaks worker protocol 2: runs the agent a job carries. Others only get jobs of the built-in agent. */
+  runsAgents?: boolean;
 }
 
 export interface Claimed extends Transition {
@@ -129,6 +132,7 @@ export class JobQueue {
             eq(jobs.state, "queued"),
             lte(jobs.runAfter, sql`now()`),
             scope.orgId ? eq(jobs.orgId, scope.orgId) : undefined,
+            scope.runsAgents ? undefined : or(isNull(jobs.agentId), eq(jobs.agentId, BUILTIN_AGENT_ID)),
           ),
         )
         .orderBy(asc(jobs.createdAt))

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILTIN_AGENT } from "../agents/builtin.ts";
 import { freePort } from "../testing/free-port.ts";
 import { type SignedUp, startTestKiln, type TestKiln, uniqueSlug } from "../testing/harness.ts";
+import { TestWorker } from "../testing/jobs.ts";
 import { KilnWorker } from "./client.ts";
 
 /** Board jobs run the agent a task or an automation rule names (ADR 0036), on a real worker. */
@@ -363,5 +364,49 @@ describe("naming an agent on the board", () => {
     const failed = activity.find((a) => a.kind === "automation_failed");
     expect(failed?.message).toContain("no such agent");
     expect((await owner.client.get(`/api/orgs/${org}/jobs?taskId=${task.id}`)).json()).toEqual([]);
+  });
+});
+
+describe("workers from before agents", () => {
+  it("are given built-in jobs only; a protocol-2 worker gets an org agent's job with its spec", async () => {
+    await worker?.stop();
+    worker = undefined;
+    const project = await newProject();
+    const agent = await createAgent(owner.client, org, { ...copyEditor, name: "Needs v2", stepLimit: 7 });
+    const token = (await owner.client.post(`/api/orgs/${org}/workers/tokens`, { name: "old" })).json().token;
+    const socketUrl = `ws://127.0.0.1:${port}/api/workers/socket`;
+    const old = await TestWorker.connect(socketUrl, token);
+    const current = await TestWorker.connect(socketUrl, token);
+    try {
+      await old.register({ name: "old worker", concurrency: 2 });
+      const start = (body: object) =>
+        owner.client.post(`${project.base}/jobs`, { kind: "implement", instructions: "x", ...body });
+      const agentJob = (await start({ agentId: agent.id })).json() as Job;
+      const builtInJob = (await start({})).json() as Job;
+      // The old worker gets the built-in's job, never the org agent's.
+      const pushed = await old.waitFor("job", (m) => m.job.id === builtInJob.id);
+      expect(pushed.job.agent).toEqual({ id: BUILTIN_AGENT_ID, version: BUILTIN_AGENT.version });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(old.received.some((m) => m.type === "job" && m.job.id === agentJob.id)).toBe(false);
+      expect((await owner.client.get(`/api/orgs/${org}/jobs/${agentJob.id}`)).json().state).toBe("queued");
+
+      await current.register({ name: "current worker", protocol: 2 });
+      const got = await current.waitFor("job", (m) => m.job.id === agentJob.id);
+      expect(got.agent).toEqual({
+        id: agent.id,
+        version: 1,
+        name: "Needs v2",
+        systemPrompt: copyEditor.systemPrompt,
+        tools: copyEditor.tools,
+        stepLimit: 7,
+        defaultModel: null,
+      });
+    } finally {
+      for (const w of [old, current]) await w.close().catch(() => {});
+      for (const j of (
+        await owner.client.get(`/api/orgs/${org}/jobs?projectId=${project.id}`)
+      ).json() as Job[])
+        await owner.client.post(`/api/orgs/${org}/jobs/${j.id}/cancel`);
+    }
   });
 });
