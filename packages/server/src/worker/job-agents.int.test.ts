@@ -225,8 +225,13 @@ describe("board jobs run a chosen agent", () => {
     expect(offeredTools(fake.requests[1]!).sort()).toEqual(["list_files", "read_file"]);
   }, 120_000);
 
-  it("respects the agent's step limit", async () => {
-    const agent = await createAgent(owner.client, org, { ...copyEditor, name: "One step", stepLimit: 1 });
+  it("respects the agent's step limit and runs on its default model", async () => {
+    const agent = await createAgent(owner.client, org, {
+      ...copyEditor,
+      name: "One step",
+      stepLimit: 1,
+      defaultModel: "openai/fake-model-large",
+    });
     const project = await newProject();
     fake.reset();
     fake.enqueue(
@@ -248,6 +253,8 @@ describe("board jobs run a chosen agent", () => {
     }
     expect(job).toMatchObject({ state: "failed", failure: { code: "step_limit" }, agent: { id: agent.id } });
     expect(fake.requests).toHaveLength(1);
+    // The job's model comes from the agent's default (the org's when it names none).
+    expect((fake.requests[0]!.body as { model?: string }).model).toBe("fake-model-large");
   }, 120_000);
 
   it("a job without an agent runs the built-in, and says so", async () => {
@@ -271,6 +278,7 @@ describe("board jobs run a chosen agent", () => {
     expect(offered).not.toContain("bash");
     expect(offered).not.toContain("write_file");
     expect(JSON.stringify(fake.requests[0]!.body)).toContain("You are Kiln's coding agent.");
+    expect((fake.requests[0]!.body as { model?: string }).model).toBe("fake-model");
   }, 120_000);
 });
 
