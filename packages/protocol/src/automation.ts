@@ -51,6 +51,9 @@ export const AutomationAction = z
       type: z.literal("start_job"),
       kind: AutomationJobKind,
       instructions: MarkdownText(10_000).optional().describe("Added to the job's prompt"),
+      agentId: Id.optional().describe(
+        "The agent the job runs; when absent, the one the task is assigned to, else Kiln's built-in agent",
+      ),
     }),
     z.strictObject({ type: z.literal("move"), statusId: Id.describe("To the bottom of this status") }),
     z.strictObject({ type: z.literal("assign"), assignee: TaskAssignee.nullable() }),

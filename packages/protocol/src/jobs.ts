@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AgentEvent } from "./agent.ts";
-import { RunEventsQuery } from "./chats.ts";
+import { AgentToolName } from "./agents.ts";
+import { ModelRef, RunEventsQuery } from "./chats.ts";
 import { Id, Name, Text, Timestamp } from "./common.ts";
 import { ErrorCode } from "./errors.ts";
 
@@ -71,6 +72,25 @@ export const JobResult = z
   .meta({ id: "JobResult" });
 export type JobResult = z.infer<typeof JobResult>;
 
+/** Which agent version a job runs (ADR 0035/0036). */
+export const JobAgentRef = z
+  .object({ id: Id, version: z.number().int().positive() })
+  .meta({ id: "JobAgentRef" });
+export type JobAgentRef = z.infer<typeof JobAgentRef>;
+
+/**
+ * What a worker needs of the agent version a job runs: workers have no database, so it travels with the job
+ * (recorded when the job was created; a later edit of the agent does not change it).
+ */
+export const JobAgent = JobAgentRef.extend({
+  name: z.string(),
+  systemPrompt: z.string(),
+  tools: z.array(AgentToolName),
+  stepLimit: z.number().int().positive().nullable(),
+  defaultModel: ModelRef.nullable(),
+});
+export type JobAgent = z.infer<typeof JobAgent>;
+
 export const Job = z
   .object({
     id: Id,
@@ -91,6 +111,9 @@ export const Job = z
       .describe("Why the last attempt failed (also set while a retry waits)"),
     result: JobResult.nullable(),
     requestedBy: Id.nullable(),
+    agent: JobAgentRef.nullable().describe(
+      "The agent version the job runs; null for a job from before agents (it ran Kiln's built-in agent)",
+    ),
     nextAttemptAt: Timestamp.describe("A queued job is not handed out before this (retry backoff)"),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -105,6 +128,7 @@ export const StartJobBody = z.strictObject({
   instructions: Text(MAX_JOB_INSTRUCTIONS)
     .refine((s) => s.trim().length > 0, "must not be empty")
     .describe("What the agent should do"),
+  agentId: Id.optional().describe("The agent the job runs; Kiln's built-in agent when absent"),
 });
 export type StartJobBody = z.infer<typeof StartJobBody>;
 
@@ -206,7 +230,8 @@ export type Worker = z.infer<typeof Worker>;
 
 // ---- the worker socket: GET /api/workers/socket, Authorization: Bearer kiln_wrk_… ----
 
-export const WORKER_PROTOCOL_VERSION = 1;
+/** 2: jobs carry the agent version they run (`agent`), and a worker registering with 2 runs it (ADR 0036). */
+export const WORKER_PROTOCOL_VERSION = 2;
 /** Largest message either side sends (bytes); a larger one closes the socket with 1009. */
 export const WORKER_MAX_MESSAGE_BYTES = 128 * 1024;
 export const WORKER_MAX_CONCURRENCY = 32;
@@ -230,6 +255,15 @@ export const WorkerClientMessage = z.discriminatedUnion("type", [
     name: WorkerName,
     concurrency: z.number().int().min(1).max(WORKER_MAX_CONCURRENCY),
     version: Version,
+    protocol: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe(
+        "The worker protocol it speaks (1 when absent); only 2 and up are given jobs of an org's agents",
+      ),
     workerId: Id.optional(),
     jobs: z
       .array(z.strictObject({ jobId: Id, attempt: Attempt }))
@@ -291,6 +325,9 @@ export const WorkerServerMessage = z.discriminatedUnion("type", [
     repoUrl: z.string().describe("Git smart HTTP URL of the project; authenticate with jobToken"),
     modelProxyUrl: z.string().describe("OpenAI/Anthropic-compatible base URL; authenticate with jobToken"),
     jobToken: z.string().describe("kiln_job_…: valid for this attempt while it holds its lease"),
+    agent: JobAgent.optional().describe(
+      "The agent version to run: its prompt, tools, step limit and model; absent: Kiln's built-in agent",
+    ),
   }),
   /**
    * Stop this attempt. `requested`: someone cancelled it; stop, then send `cancel-ack`. Any other reason: the

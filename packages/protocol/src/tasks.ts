@@ -40,7 +40,12 @@ export const TaskPriority = z.enum(TASK_PRIORITIES);
 export type TaskPriority = z.infer<typeof TaskPriority>;
 
 export const MemberAssignee = z.strictObject({ type: z.literal("member"), userId: Id });
-export const AgentAssignee = z.strictObject({ type: z.literal("agent") });
+export const AgentAssignee = z.strictObject({
+  type: z.literal("agent"),
+  agentId: Id.optional().describe(
+    "The org's agent that runs the task's jobs (GET /api/orgs/{org}/agents); Kiln's built-in agent when absent",
+  ),
+});
 /** A member of the org, or the agent (whichever worker takes the task's jobs). */
 export const TaskAssignee = z.union([MemberAssignee, AgentAssignee]).meta({ id: "TaskAssignee" });
 export type TaskAssignee = z.infer<typeof TaskAssignee>;

@@ -129,24 +129,37 @@ export class AgentService {
    * The version a chat picking this agent will run: the built-in's, or an org agent's current one (a missing,
    * foreign or archived agent is a 404). Runs in the caller's transaction.
    */
-  async pick(tx: Executor, agentId: string | undefined): Promise<AgentRun> {
-    if (agentId === undefined || agentId === BUILTIN_AGENT_ID) return builtinRun();
-    const row = await findAgent(tx, agentId);
-    if (row.archivedAt) throw notFound();
-    return this.version(tx, row.id, row.currentVersion);
+  pick(tx: Executor, agentId: string | undefined): Promise<AgentRun> {
+    return pickAgent(tx, agentId);
   }
 
   /** One version of an agent, archived or not, for a turn to run (a chat from before agents runs the built-in). */
-  async version(tx: Executor, agentId: string | null, version: number | null): Promise<AgentRun> {
-    if (agentId === null || agentId === BUILTIN_AGENT_ID) return builtinRun();
-    const [row] = await tx
-      .select()
-      .from(agentVersions)
-      .where(and(eq(agentVersions.agentId, agentId), eq(agentVersions.version, version ?? 0)))
-      .limit(1);
-    if (!row) throw notFound();
-    return { id: row.agentId, version: row.version, ...specFromRow(row) };
+  version(tx: Executor, agentId: string | null, version: number | null): Promise<AgentRun> {
+    return agentVersion(tx, agentId, version);
   }
+}
+
+/**
+ * The version work picking this agent will run (a chat, a board job): the built-in's, or an org agent's
+ * current one; a missing, foreign or archived agent is a 404 `agent_not_found`. Runs in the caller's
+ * transaction, in the org's schema.
+ */
+export async function pickAgent(tx: Executor, agentId: string | undefined | null): Promise<AgentRun> {
+  if (agentId === undefined || agentId === null || agentId === BUILTIN_AGENT_ID) return builtinRun();
+  const row = await findAgent(tx, agentId);
+  if (row.archivedAt) throw notFound();
+  return agentVersion(tx, row.id, row.currentVersion);
+}
+
+async function agentVersion(tx: Executor, agentId: string | null, version: number | null): Promise<AgentRun> {
+  if (agentId === null || agentId === BUILTIN_AGENT_ID) return builtinRun();
+  const [row] = await tx
+    .select()
+    .from(agentVersions)
+    .where(and(eq(agentVersions.agentId, agentId), eq(agentVersions.version, version ?? 0)))
+    .limit(1);
+  if (!row) throw notFound();
+  return { id: row.agentId, version: row.version, ...specFromRow(row) };
 }
 
 function builtinRun(): AgentRun {

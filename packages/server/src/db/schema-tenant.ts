@@ -291,6 +291,7 @@ export const tasks = pgTable("tasks", {
   priority: text("priority").notNull().default("none"),
   assigneeType: text("assignee_type"),
   assigneeUserId: uuid("assignee_user_id"),
+  assigneeAgentId: uuid("assignee_agent_id"),
   labels: jsonb("labels").$type<string[]>().notNull().default([]),
   parentId: uuid("parent_id"),
   /** Fractional key, COLLATE "C" in the DDL (board/tasks/position.ts). */

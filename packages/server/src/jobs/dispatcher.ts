@@ -36,6 +36,7 @@ export function jobMessage(claimed: Claimed, urls: JobUrls, leaseMs: number): Wo
     repoUrl: urls.repo(claimed.job),
     modelProxyUrl: urls.modelProxy,
     jobToken: claimed.jobToken,
+    ...(claimed.agent ? { agent: claimed.agent } : {}),
   };
 }
 

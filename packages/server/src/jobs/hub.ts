@@ -55,7 +55,8 @@ export class WorkerHub {
       throw new UnauthenticatedError("token_invalid", "worker token is not valid");
     }
     const { workerId, resumed, since } = await registry.register(credential, m);
-    const scope = { workerId, orgId: credential.orgId };
+    // A worker from before agents would run an org agent's job with the built-in's tools: it gets none.
+    const scope = { workerId, orgId: credential.orgId, runsAgents: (m.protocol ?? 1) >= 2 };
     const listed = new Map(m.jobs.map((j) => [j.jobId.toLowerCase(), j.attempt]));
     const held = resumed ? await queue.held(workerId) : [];
     const kept = held.filter((job) => listed.get(job.id) === job.attempt);

@@ -1,16 +1,18 @@
 import { randomUUID } from "node:crypto";
 import {
   ACTIVE_JOB_STATES,
+  BUILTIN_AGENT_ID,
   type CancelReason,
   JOB_TOKEN_PREFIX,
   type Job,
+  type JobAgent,
   type JobFailureCode,
   type JobKind,
   type JobResult,
   type JobState,
   type WorkerJobEvent,
 } from "@kiln/protocol";
-import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/record.ts";
 import { hashToken, opaqueToken } from "../auth/tokens.ts";
 import type { Database, Executor } from "../db/client.ts";
@@ -18,7 +20,7 @@ import { jobs } from "../db/schema-shared.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors/errors.ts";
 import { looksLikeId } from "../orgs/slug.ts";
 import { retryDecision } from "./retry.ts";
-import { appendEvents, type JobRow, toJob } from "./store.ts";
+import { appendEvents, type JobRow, jobAgentOf, toJob } from "./store.ts";
 import { JobToolAudit } from "./tool-audit.ts";
 import { type AttemptEnd, endAttempt, later, type Transition, update } from "./transitions.ts";
 
@@ -36,11 +38,15 @@ export interface QueueOptions {
 export interface WorkerScope {
   workerId: string;
   orgId: string | null;
+  /** Speaks worker protocol 2: runs the agent a job carries. Others only get jobs of the built-in agent. */
+  runsAgents?: boolean;
 }
 
 export interface Claimed extends Transition {
   attempt: number;
   jobToken: string;
+  /** The agent version the job runs, for the worker; absent: the built-in (a job from before agents). */
+  agent?: JobAgent;
 }
 
 /** A worker that must stop an attempt: told over its socket, wherever that is connected. */
@@ -90,11 +96,19 @@ export class JobQueue {
     kind: JobKind;
     instructions: string;
     requestedBy: string | null;
+    /** The agent version the job runs, recorded with it; absent: the built-in, whichever version the worker has. */
+    agent?: JobAgent;
   }): Promise<Transition> {
+    const { agent, ...fields } = input;
     return this.#database.transaction(async (tx) => {
       const [row] = await tx
         .insert(jobs)
-        .values({ id: randomUUID(), ...input, maxAttempts: this.options.maxAttempts })
+        .values({
+          id: randomUUID(),
+          ...fields,
+          ...(agent ? { agentId: agent.id, agentVersion: agent.version, agentSpec: agent } : {}),
+          maxAttempts: this.options.maxAttempts,
+        })
         .returning();
       const events = await appendEvents(tx, row!.id, 0, [
         { type: "state", state: "queued", workerId: null, failure: null },
@@ -118,6 +132,7 @@ export class JobQueue {
             eq(jobs.state, "queued"),
             lte(jobs.runAfter, sql`now()`),
             scope.orgId ? eq(jobs.orgId, scope.orgId) : undefined,
+            scope.runsAgents ? undefined : or(isNull(jobs.agentId), eq(jobs.agentId, BUILTIN_AGENT_ID)),
           ),
         )
         .orderBy(asc(jobs.createdAt))
@@ -142,7 +157,14 @@ export class JobQueue {
         const events = await appendEvents(tx, id, row!.attempts, [
           { type: "state", state: "dispatched", workerId: scope.workerId, failure: null },
         ]);
-        claimed.push({ job: toJob(row!), events, attempt: row!.attempts, jobToken });
+        const agent = jobAgentOf(row!);
+        claimed.push({
+          job: toJob(row!),
+          events,
+          attempt: row!.attempts,
+          jobToken,
+          ...(agent ? { agent } : {}),
+        });
       }
       return claimed;
     });

@@ -39,6 +39,7 @@ export function jobRoutes(
       kind: request.body.kind,
       instructions: request.body.instructions,
       requestedBy: who.userId,
+      agentId: request.body.agentId,
     });
     return jobs.get(who.org, jobId);
   });

@@ -14,6 +14,7 @@ import {
 import { and, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import type { WebSocket } from "ws";
+import { pickAgent } from "../agents/service.ts";
 import { hashToken } from "../auth/tokens.ts";
 import type { Database } from "../db/client.ts";
 import { jobs } from "../db/schema-shared.ts";
@@ -56,6 +57,8 @@ export interface StartJobContext {
   requestedBy: string | null;
   /** What the agent should do; the task's text and review comments belong in here. */
   instructions?: string;
+  /** The org's agent the job runs (its current version, recorded with the job); absent: the built-in. */
+  agentId?: string | undefined;
 }
 
 export interface JobFilter {
@@ -177,10 +180,14 @@ export class JobService {
     }
     const notFound = new NotFoundError("project_not_found", "project not found");
     if (!looksLikeId(ctx.projectId)) throw notFound;
-    const [project] = await this.#o.database.tenant(ctx.org.schemaName, (tx) =>
-      tx.select({ id: projects.id }).from(projects).where(eq(projects.id, ctx.projectId.toLowerCase())),
-    );
-    if (!project) throw notFound;
+    const { project, agent } = await this.#o.database.tenant(ctx.org.schemaName, async (tx) => {
+      const [project] = await tx
+        .select({ id: projects.id })
+        .from(projects)
+        .where(eq(projects.id, ctx.projectId.toLowerCase()));
+      if (!project) throw notFound;
+      return { project, agent: await pickAgent(tx, ctx.agentId) };
+    });
     const t = await this.queue.enqueue({
       orgId: ctx.org.id,
       projectId: project.id,
@@ -188,6 +195,15 @@ export class JobService {
       kind: ctx.kind,
       instructions,
       requestedBy: ctx.requestedBy,
+      agent: {
+        id: agent.id,
+        version: agent.version,
+        name: agent.name,
+        systemPrompt: agent.systemPrompt,
+        tools: agent.tools,
+        stepLimit: agent.stepLimit,
+        defaultModel: agent.defaultModel,
+      },
     });
     this.#published(t);
     return { jobId: t.job.id };

@@ -180,7 +180,7 @@ describe("a job's life over the socket", () => {
   it("is pushed to a free worker, runs, reports steps and completes; a repeated complete gets the same ack", async () => {
     const w = await connect(a.token);
     const registered = await w.register({ concurrency: 2 });
-    expect(registered).toMatchObject({ protocol: 1, jobs: [] });
+    expect(registered).toMatchObject({ protocol: 2, jobs: [] });
     expect(registered.heartbeatMs).toBeLessThan(registered.leaseMs);
     const job = await startJob(a);
     const pushed = await w.waitFor("job", (m) => m.job.id === job.id);

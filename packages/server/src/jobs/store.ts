@@ -1,11 +1,12 @@
-import type {
-  Job,
-  JobEvent,
-  JobEventBody,
-  JobFailureCode,
-  JobKind,
-  JobResult,
-  JobState,
+import {
+  type Job,
+  JobAgent,
+  type JobEvent,
+  type JobEventBody,
+  type JobFailureCode,
+  type JobKind,
+  type JobResult,
+  type JobState,
 } from "@kiln/protocol";
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
@@ -39,12 +40,22 @@ export function toJob(row: JobRow): Job {
       : null,
     result: (row.result as JobResult | null) ?? null,
     requestedBy: row.requestedBy,
+    agent:
+      row.agentId !== null && row.agentVersion !== null
+        ? { id: row.agentId, version: row.agentVersion }
+        : null,
     nextAttemptAt: row.runAfter.toISOString(),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
   };
+}
+
+/** The agent spec a job carries to its worker; a job from before agents has none (the worker runs the built-in). */
+export function jobAgentOf(row: JobRow): JobAgent | undefined {
+  const parsed = JobAgent.safeParse(row.agentSpec);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /**

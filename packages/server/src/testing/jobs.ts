@@ -125,6 +125,8 @@ export class TestWorker {
       concurrency?: number;
       workerId?: string;
       jobs?: Array<{ jobId: string; attempt: number }>;
+      /** The worker protocol to speak; absent: 1, as workers from before agents register. */
+      protocol?: number;
     } = {},
   ) {
     const since = this.received.length;
@@ -133,6 +135,7 @@ export class TestWorker {
       name: input.name ?? "test worker",
       concurrency: input.concurrency ?? 1,
       version: "0.0.1",
+      ...(input.protocol ? { protocol: input.protocol } : {}),
       ...(input.workerId ? { workerId: input.workerId } : {}),
       ...(input.jobs ? { jobs: input.jobs } : {}),
     });

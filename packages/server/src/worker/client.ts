@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import {
   WORKER_CLOSE,
+  WORKER_PROTOCOL_VERSION,
   type WorkerClientMessage,
   type WorkerJobEvent,
   WorkerServerMessage,
@@ -105,6 +106,7 @@ export class KilnWorker {
         name: this.#o.name ?? `${hostname()}-${process.pid}`,
         concurrency: this.#o.concurrency,
         version: VERSION,
+        protocol: WORKER_PROTOCOL_VERSION,
         ...(this.#workerId ? { workerId: this.#workerId } : {}),
         jobs: [...this.#jobs.values()].map((j) => ({
           jobId: j.assignment.job.id,
@@ -175,6 +177,7 @@ export class KilnWorker {
           repoUrl: parsed.repoUrl,
           modelProxyUrl: parsed.modelProxyUrl,
           jobToken: parsed.jobToken,
+          ...(parsed.agent ? { agent: parsed.agent } : {}),
         });
         return;
       case "cancel": {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createDefaultTools, runAgent } from "@kiln/agent";
-import type { AgentEvent, Job, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
+import type { AgentEvent, Job, JobAgent, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
 import { BUILTIN_AGENT } from "../agents/builtin.ts";
 import { systemPrompt } from "../chats/system-prompt.ts";
 import type { SandboxDriver } from "../sandbox/driver.ts";
@@ -17,6 +17,8 @@ export interface JobAssignment {
   repoUrl: string;
   modelProxyUrl: string;
   jobToken: string;
+  /** The agent version to run; absent (a job from before agents, an older server): the built-in. */
+  agent?: JobAgent;
 }
 
 export type JobOutcome =
@@ -30,6 +32,23 @@ export interface JobRunnerDeps {
   emit(event: WorkerJobEvent): void;
   signal: AbortSignal;
   maxSteps?: number;
+}
+
+/** What a job without agent data runs: the built-in agent as this worker's Kiln ships it. */
+const BUILTIN_JOB_AGENT: JobAgent = {
+  id: BUILTIN_AGENT.id,
+  version: BUILTIN_AGENT.version,
+  name: BUILTIN_AGENT.name,
+  systemPrompt: BUILTIN_AGENT.systemPrompt,
+  tools: BUILTIN_AGENT.tools,
+  stepLimit: null,
+  defaultModel: null,
+};
+
+/** The agent's allowed tools; in a review (plan mode) only the read-only ones among them. */
+export function jobTools(agent: Pick<JobAgent, "tools">, review: boolean) {
+  const allowed = new Set<string>(agent.tools);
+  return createDefaultTools().filter((t) => allowed.has(t.name) && (!review || !t.mutates));
 }
 
 /**
@@ -75,14 +94,17 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
       includeUsage: true,
     });
     const review = a.job.kind === "review";
+    const agent = a.agent ?? BUILTIN_JOB_AGENT;
+    // The org's default model unless the agent names one (the proxy checks it is the org's).
+    const modelId = agent.defaultModel ?? "default";
     let lastText = "";
-    step("agent", `${a.job.kind} on ${a.branch}`);
+    step("agent", `${a.job.kind} on ${a.branch} as ${agent.name} v${agent.version}`);
     const run = await runAgent({
-      model: provider.chatModel("default"),
-      modelId: "default",
+      model: provider.chatModel(modelId),
+      modelId,
       system: [
         systemPrompt({
-          agentPrompt: BUILTIN_AGENT.systemPrompt,
+          agentPrompt: agent.systemPrompt,
           project: { name: a.job.projectId, slug: a.job.projectId, template: "unknown", description: "" },
           guide,
           mode: review ? "plan" : "allow",
@@ -93,17 +115,23 @@ export async function runJob(a: JobAssignment, deps: JobRunnerDeps): Promise<Job
           : `You work on branch ${a.branch} for a task on the project's board. Make the change completely; your work is committed and pushed for review when you finish.`,
       ].join("\n"),
       messages: [{ role: "user", content: a.job.instructions || "Do the task." }],
-      tools: createDefaultTools().filter((t) => !review || !t.mutates),
+      // The loop knows only these: a call naming any other tool (bash for an agent without it) never runs.
+      tools: jobTools(agent, review),
       workspace,
       mode: review ? "plan" : "allow",
       approve: async () => "approve",
       messageId: `${a.job.id}:${a.attempt}`,
-      maxSteps: deps.maxSteps ?? 40,
+      maxSteps: Math.min(agent.stepLimit ?? Number.POSITIVE_INFINITY, deps.maxSteps ?? 40),
       signal: deps.signal,
       onEvent: (event: AgentEvent) => {
         if (event.type === "text-delta") lastText += event.delta;
         if (event.type === "tool-call-start") lastText = "";
-        deps.emit({ type: "agent", event });
+        // Like a chat turn's, the job's message-start names the agent version it runs.
+        const named =
+          event.type === "message-start"
+            ? { ...event, agent: { id: agent.id, version: agent.version } }
+            : event;
+        deps.emit({ type: "agent", event: named });
       },
     });
     if (run.status === "cancelled")

@@ -117,6 +117,9 @@ export class AutomationEngine {
           });
           return;
         }
+        // The rule's agent, else the one the task is assigned to, else the built-in.
+        const agentId =
+          action.agentId ?? (task.assignee?.type === "agent" ? task.assignee.agentId : undefined);
         const { jobId } = await this.#jobs.startJob({
           org: ctx.org,
           projectId: ctx.projectId,
@@ -124,6 +127,7 @@ export class AutomationEngine {
           kind: action.kind,
           requestedBy: ctx.requestedBy,
           instructions: jobInstructions(task, action.kind, action.instructions),
+          ...(agentId ? { agentId } : {}),
           ruleId: rule.id,
           depth: ctx.depth,
         });

@@ -10,6 +10,8 @@ export interface StartJobContext {
   /** The person whose change set the rule off; null when an agent's or Kiln's own change did. */
   requestedBy: string | null;
   instructions?: string;
+  /** The org's agent the job runs; absent: Kiln's built-in agent. */
+  agentId?: string;
   /** The rule that asked. */
   ruleId?: string;
   /**

@@ -9,6 +9,7 @@ import {
   type UpdateRuleBody,
 } from "@kiln/protocol";
 import { count, eq } from "drizzle-orm";
+import { pickAgent } from "../../agents/service.ts";
 import type { Database, Executor } from "../../db/client.ts";
 import { automationRules } from "../../db/schema-tenant.ts";
 import { ConflictError } from "../../errors/errors.ts";
@@ -16,7 +17,7 @@ import { requirePermission } from "../../orgs/roles.ts";
 import type { OrgAccess } from "../../orgs/service.ts";
 import type { ProjectService } from "../../projects/service.ts";
 import { inProject } from "../tasks/in-project.ts";
-import { checkAssignee } from "../tasks/store.ts";
+import { agentIdOf, checkAssignee } from "../tasks/store.ts";
 import { ensureWorkflow, lockBoard, requireStatuses } from "../workflows/store.ts";
 import type { AutomationEngine } from "./engine.ts";
 import type { JobStarter } from "./job-starter.ts";
@@ -135,6 +136,7 @@ export class AutomationService {
     await requireStatuses(tx, projectId, statusIdsIn(rule));
     for (const action of rule.actions) {
       if (action.type === "assign") await checkAssignee(tx, access.org.id, action.assignee);
+      if (action.type === "start_job") await pickAgent(tx, action.agentId);
     }
   }
 }
@@ -156,6 +158,15 @@ function normalAction(action: AutomationAction): AutomationAction {
   if (action.type === "move") return { ...action, statusId: action.statusId.toLowerCase() };
   if (action.type === "assign" && action.assignee?.type === "member") {
     return { ...action, assignee: { ...action.assignee, userId: action.assignee.userId.toLowerCase() } };
+  }
+  if (action.type === "assign" && action.assignee?.type === "agent") {
+    const agentId = agentIdOf(action.assignee);
+    return { ...action, assignee: agentId ? { type: "agent", agentId } : { type: "agent" } };
+  }
+  if (action.type === "start_job") {
+    const { agentId: _given, ...rest } = action;
+    const agentId = agentIdOf(action);
+    return agentId ? { ...rest, agentId } : rest;
   }
   return action;
 }

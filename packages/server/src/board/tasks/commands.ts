@@ -26,6 +26,7 @@ import { type ActivityEntry, recordActivity } from "./activity.ts";
 import { keyBetween } from "./position.ts";
 import {
   actorColumns,
+  agentIdOf,
   assigneeColumns,
   assigneeOf,
   checkAssignee,
@@ -355,7 +356,8 @@ function distinct(labels: string[]): string[] {
 function sameAssignee(a: TaskAssignee | null, b: TaskAssignee | null): boolean {
   if (a === null || b === null) return a === b;
   if (a.type !== b.type) return false;
-  return a.type === "agent" || (b.type === "member" && a.userId === b.userId.toLowerCase());
+  if (a.type === "agent") return b.type === "agent" && agentIdOf(a) === agentIdOf(b);
+  return b.type === "member" && a.userId === b.userId.toLowerCase();
 }
 
 function authorColumns(actor: TaskActor) {

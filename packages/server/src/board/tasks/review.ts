@@ -120,6 +120,8 @@ export class TaskReviews {
       taskId: task.id,
       kind: "fix",
       requestedBy: access.userId,
+      // The agent the task is assigned to fixes it (the built-in when none is named).
+      ...(task.assignee?.type === "agent" && task.assignee.agentId ? { agentId: task.assignee.agentId } : {}),
       instructions: [
         `Task #${task.number}: ${task.title}`,
         task.description.trim(),

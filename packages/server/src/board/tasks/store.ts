@@ -1,5 +1,14 @@
-import type { Task, TaskActor, TaskAssignee, TaskComment, TaskListQuery, TaskPriority } from "@kiln/protocol";
+import {
+  BUILTIN_AGENT_ID,
+  type Task,
+  type TaskActor,
+  type TaskAssignee,
+  type TaskComment,
+  type TaskListQuery,
+  type TaskPriority,
+} from "@kiln/protocol";
 import { and, asc, eq, gt, ilike, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
+import { pickAgent } from "../../agents/service.ts";
 import { type Executor, query } from "../../db/client.ts";
 import { memberships } from "../../db/schema-shared.ts";
 import { taskComments, tasks, workflowStatuses } from "../../db/schema-tenant.ts";
@@ -30,8 +39,11 @@ export function toTask(row: TaskRow): Task {
   };
 }
 
-export function assigneeOf(row: Pick<TaskRow, "assigneeType" | "assigneeUserId">): TaskAssignee | null {
-  if (row.assigneeType === "agent") return { type: "agent" };
+export function assigneeOf(
+  row: Pick<TaskRow, "assigneeType" | "assigneeUserId" | "assigneeAgentId">,
+): TaskAssignee | null {
+  if (row.assigneeType === "agent")
+    return row.assigneeAgentId ? { type: "agent", agentId: row.assigneeAgentId } : { type: "agent" };
   if (row.assigneeType === "member" && row.assigneeUserId)
     return { type: "member", userId: row.assigneeUserId };
   return null;
@@ -41,7 +53,14 @@ export function assigneeColumns(assignee: TaskAssignee | null) {
   return {
     assigneeType: assignee?.type ?? null,
     assigneeUserId: assignee?.type === "member" ? assignee.userId.toLowerCase() : null,
+    assigneeAgentId: assignee?.type === "agent" ? (agentIdOf(assignee) ?? null) : null,
   };
+}
+
+/** An agent assignee's agent as stored: lower case, and absent for the built-in agent. */
+export function agentIdOf(assignee: { agentId?: string | undefined }): string | undefined {
+  const id = assignee.agentId?.toLowerCase();
+  return id === BUILTIN_AGENT_ID ? undefined : id;
 }
 
 /** Actors are stored as a type, a user id (members), and a reference (a job id, a rule id). */
@@ -181,12 +200,19 @@ export async function neighbour(
   return row?.position ?? null;
 }
 
-/** A member assignee must belong to the org (memberships live in the shared schema). */
+/**
+ * A member assignee must belong to the org (memberships live in the shared schema); an agent assignee's agent
+ * must be one of the org's, not archived (404 `agent_not_found`). `tx` runs in the org's schema.
+ */
 export async function checkAssignee(
   tx: Executor,
   orgId: string,
   assignee: TaskAssignee | null,
 ): Promise<void> {
+  if (assignee?.type === "agent") {
+    await pickAgent(tx, agentIdOf(assignee));
+    return;
+  }
   if (assignee?.type !== "member") return;
   const [row] = await tx
     .select({ role: memberships.role })
