@@ -4,6 +4,7 @@ import { describeError } from "../../api/errors.ts";
 import { Button } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
+import { AgentOptions, useOrgAgents } from "./agent-options.tsx";
 import { parseAssignee, parseLabels } from "./assignee.ts";
 import { useCreateTask } from "./mutations.ts";
 
@@ -21,6 +22,7 @@ export function CreateTaskDialog({
   onCreated: (taskId: string) => void;
 }) {
   const create = useCreateTask();
+  const agents = useOrgAgents();
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [statusId, setStatusId] = useState("");
@@ -98,7 +100,7 @@ export function CreateTaskDialog({
             {(id) => (
               <Select id={id} value={assignee} onChange={(e) => setAssignee(e.target.value)}>
                 <option value="">Nobody</option>
-                <option value="agent">Agent</option>
+                <AgentOptions agents={agents} current={assignee} prefix="Agent: " />
                 {members?.map((m) => (
                   <option key={m.userId} value={`member:${m.userId}`}>
                     {m.name || m.email}

@@ -16,6 +16,7 @@ import { Button, IconButton } from "../../ui/button.tsx";
 import { Dialog } from "../../ui/dialog.tsx";
 import { CloseIcon, PlusIcon } from "../../ui/icons.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
+import { AgentOptions, useOrgAgents } from "./agent-options.tsx";
 import { useSaveRule } from "./mutations.ts";
 import {
   ACTION_LABELS,
@@ -333,6 +334,7 @@ function ActionEditor({
   onRemove: (() => void) | undefined;
 }) {
   const id = useId();
+  const agents = useOrgAgents();
   const n = index + 1;
   return (
     <li
@@ -368,6 +370,17 @@ function ActionEditor({
             ))}
           </Select>
         )}
+        {action.type === "start_job" && (
+          <Select
+            aria-label={`Action ${n} agent`}
+            className="h-8 w-auto text-xs"
+            value={action.jobAgent}
+            onChange={(e) => onChange({ jobAgent: e.target.value })}
+          >
+            <option value="">The task's agent</option>
+            <AgentOptions agents={agents} current={action.jobAgent} />
+          </Select>
+        )}
         {action.type === "move" && (
           <Select
             aria-label={`Action ${n} status`}
@@ -391,7 +404,7 @@ function ActionEditor({
             onChange={(e) => onChange({ assignee: e.target.value })}
           >
             <option value="">Nobody (unassign)</option>
-            <option value="agent">The agent</option>
+            <AgentOptions agents={agents} current={action.assignee} prefix="Agent: " />
             {members?.map((m) => (
               <option key={m.userId} value={`member:${m.userId}`}>
                 {m.name || m.email}

@@ -1,9 +1,10 @@
-import { type AutomationRule, CreateRuleBody } from "@kiln/protocol";
+import { type AutomationRule, BUILTIN_AGENT_ID, CreateRuleBody } from "@kiln/protocol";
 import { expect, it } from "vitest";
 import { draftFromRule, draftToBody, emptyDraft } from "./rule-draft.ts";
 
 const STATUS = "8d3c1a52-8a0e-4c5e-9d7a-6f2b1c0d9e11";
 const USER = "1b2c3d4e-5f60-4172-8394-a5b6c7d8e9f0";
+const AGENT = "2c3d4e5f-6071-4283-94a5-b6c7d8e9f0a1";
 
 const rule: AutomationRule = {
   id: "0f0e0d0c-0b0a-4909-8807-060504030201",
@@ -14,8 +15,12 @@ const rule: AutomationRule = {
   conditions: { labelsInclude: ["bug", "ui"], priorityIn: ["high", "urgent"], assigneeType: "agent" },
   actions: [
     { type: "start_job", kind: "fix", instructions: "Add a test first." },
+    { type: "start_job", kind: "implement", agentId: AGENT },
+    { type: "start_job", kind: "review", agentId: BUILTIN_AGENT_ID },
     { type: "move", statusId: STATUS },
     { type: "assign", assignee: { type: "member", userId: USER } },
+    { type: "assign", assignee: { type: "agent", agentId: AGENT } },
+    { type: "assign", assignee: { type: "agent" } },
     { type: "assign", assignee: null },
     { type: "comment", text: "On it." },
   ],

@@ -1,12 +1,13 @@
-import type {
-  AutomationAction,
-  AutomationJobKind,
-  AutomationRule,
-  AutomationTrigger,
-  CreateRuleBody,
-  TaskPriority,
+import {
+  type AutomationAction,
+  type AutomationJobKind,
+  type AutomationRule,
+  type AutomationTrigger,
+  BUILTIN_AGENT_ID,
+  type CreateRuleBody,
+  type TaskPriority,
 } from "@kiln/protocol";
-import { assigneeValue, parseAssignee, parseLabels } from "./assignee.ts";
+import { agentValue, assigneeValue, parseAssignee, parseLabels } from "./assignee.ts";
 
 /**
  * An automation rule as its editor holds it: plain strings for the inputs, every action's fields kept
@@ -32,8 +33,10 @@ export interface ActionDraft {
   kind: AutomationJobKind;
   instructions: string;
   statusId: string;
-  /** An assignee select value: "", "agent" or "member:<userId>". */
+  /** An assignee select value: "", "agent", "agent:<agentId>" or "member:<userId>". */
   assignee: string;
+  /** The agent a start_job runs: "" the task's agent, "agent" the built-in, or "agent:<agentId>". */
+  jobAgent: string;
   text: string;
 }
 
@@ -52,7 +55,15 @@ export const ACTION_LABELS: Record<AutomationAction["type"], string> = {
 };
 
 export function emptyAction(type: AutomationAction["type"] = "start_job"): ActionDraft {
-  return { type, kind: "implement", instructions: "", statusId: "", assignee: "agent", text: "" };
+  return {
+    type,
+    kind: "implement",
+    instructions: "",
+    statusId: "",
+    assignee: "agent",
+    jobAgent: "",
+    text: "",
+  };
 }
 
 export function emptyDraft(): RuleDraft {
@@ -88,7 +99,12 @@ function actionDraftOf(a: AutomationAction): ActionDraft {
   const draft = emptyAction(a.type);
   switch (a.type) {
     case "start_job":
-      return { ...draft, kind: a.kind, instructions: a.instructions ?? "" };
+      return {
+        ...draft,
+        kind: a.kind,
+        instructions: a.instructions ?? "",
+        jobAgent: a.agentId ? agentValue(a.agentId) : "",
+      };
     case "move":
       return { ...draft, statusId: a.statusId };
     case "assign":
@@ -101,9 +117,12 @@ function actionDraftOf(a: AutomationAction): ActionDraft {
 function actionOf(d: ActionDraft): AutomationAction {
   switch (d.type) {
     case "start_job":
-      return d.instructions.trim()
-        ? { type: "start_job", kind: d.kind, instructions: d.instructions }
-        : { type: "start_job", kind: d.kind };
+      return {
+        type: "start_job",
+        kind: d.kind,
+        ...(d.instructions.trim() ? { instructions: d.instructions } : {}),
+        ...(d.jobAgent ? { agentId: jobAgentId(d.jobAgent) } : {}),
+      };
     case "move":
       return { type: "move", statusId: d.statusId };
     case "assign":
@@ -137,4 +156,8 @@ export function draftToBody(d: RuleDraft): CreateRuleBody {
     },
     actions: d.actions.map(actionOf),
   };
+}
+
+function jobAgentId(value: string): string {
+  return value.startsWith("agent:") ? value.slice("agent:".length) : BUILTIN_AGENT_ID;
 }

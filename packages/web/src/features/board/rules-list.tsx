@@ -1,4 +1,10 @@
-import type { AutomationAction, AutomationRule, Member, WorkflowStatus } from "@kiln/protocol";
+import {
+  type AutomationAction,
+  type AutomationRule,
+  BUILTIN_AGENT_ID,
+  type Member,
+  type WorkflowStatus,
+} from "@kiln/protocol";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { describeError } from "../../api/errors.ts";
@@ -7,6 +13,7 @@ import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { PencilIcon, PlusIcon, TrashIcon } from "../../ui/icons.tsx";
+import { useOrgAgents } from "./agent-options.tsx";
 import { useRemoveRule, useSetRuleEnabled } from "./mutations.ts";
 import { rulesQuery } from "./queries.ts";
 import { RuleDialog } from "./rule-dialog.tsx";
@@ -48,6 +55,11 @@ export function RulesList({
       );
   };
   const name = (id: string | undefined) => statuses.find((s) => s.id === id)?.name ?? "a status";
+  const agents = useOrgAgents();
+  const agentName = (id: string | undefined) => {
+    if (!agents) return "an agent";
+    return agents.find((a) => a.id === (id ?? BUILTIN_AGENT_ID))?.name ?? "an archived agent";
+  };
   const who = (userId: string) => {
     const m = members?.find((x) => x.userId === userId);
     return m?.name || m?.email || "a member";
@@ -106,7 +118,7 @@ export function RulesList({
                 {rule.name}
               </span>
               {!rule.enabled && <span className="text-neutral-500"> (off)</span>}
-              <span className="text-neutral-500"> — {describeRule(rule, name, who)}</span>
+              <span className="text-neutral-500"> — {describeRule(rule, name, who, agentName)}</span>
             </p>
             {canManage && (
               <>
@@ -134,7 +146,12 @@ export function RulesList({
 
 type Namer = (id: string | undefined) => string;
 
-export function describeRule(rule: AutomationRule, name: Namer, who: (userId: string) => string): string {
+export function describeRule(
+  rule: AutomationRule,
+  name: Namer,
+  who: (userId: string) => string,
+  agent: Namer,
+): string {
   const t = rule.trigger;
   const when =
     t.type === "task_moved"
@@ -158,19 +175,24 @@ export function describeRule(rule: AutomationRule, name: Namer, who: (userId: st
     c.priorityIn?.length && `priority ${c.priorityIn.join("/")}`,
     c.statusIn?.length && `in ${c.statusIn.map((id) => name(id)).join(" or ")}`,
   ].filter(Boolean);
-  const then = rule.actions.map((a) => describeAction(a, name, who)).join(", then ");
+  const then = rule.actions.map((a) => describeAction(a, name, who, agent)).join(", then ");
   return `${when}${ifs.length ? ` and ${ifs.join(" and ")}` : ""}: ${then}`;
 }
 
-function describeAction(a: AutomationAction, name: Namer, who: (userId: string) => string): string {
+function describeAction(
+  a: AutomationAction,
+  name: Namer,
+  who: (userId: string) => string,
+  agent: Namer,
+): string {
   switch (a.type) {
     case "start_job":
-      return `start ${a.kind === "implement" ? "an" : "a"} ${a.kind} job`;
+      return `start ${a.kind === "implement" ? "an" : "a"} ${a.kind} job${a.agentId ? ` by ${agent(a.agentId)}` : ""}`;
     case "move":
       return `move it to ${name(a.statusId)}`;
     case "assign":
       return a.assignee
-        ? `assign ${a.assignee.type === "agent" ? "the agent" : who(a.assignee.userId)}`
+        ? `assign ${a.assignee.type === "agent" ? `the agent ${agent(a.assignee.agentId)}` : who(a.assignee.userId)}`
         : "unassign";
     case "comment":
       return `comment "${a.text.length > 40 ? `${a.text.slice(0, 40)}…` : a.text}"`;

@@ -1,6 +1,8 @@
-import type { Job, Member, Task } from "@kiln/protocol";
+import type { Agent, Job, Member, Task } from "@kiln/protocol";
 import type { DragEvent } from "react";
 import { cn } from "../../ui/cn.ts";
+import { useOrgAgents } from "./agent-options.tsx";
+import { agentLabel } from "./assignee.ts";
 
 const PRIORITY: Record<string, string> = {
   urgent: "text-red-300 border-red-500/40",
@@ -18,9 +20,13 @@ const JOB_TONE: Record<string, string> = {
   cancelled: "bg-neutral-500/15 text-neutral-400",
 };
 
-export function assigneeName(task: Task, members: readonly Member[] | undefined): string | null {
+export function assigneeName(
+  task: Task,
+  members: readonly Member[] | undefined,
+  agents: readonly Agent[] | undefined,
+): string | null {
   if (!task.assignee) return null;
-  if (task.assignee.type === "agent") return "Agent";
+  if (task.assignee.type === "agent") return agentLabel(task.assignee.agentId, agents);
   const userId = task.assignee.userId;
   const m = members?.find((x) => x.userId === userId);
   return m?.name || m?.email || "Member";
@@ -43,7 +49,8 @@ export function TaskCard({
   onDragStart: (e: DragEvent) => void;
   onDragEnd: () => void;
 }) {
-  const who = assigneeName(task, members);
+  const agents = useOrgAgents();
+  const who = assigneeName(task, members, agents);
   return (
     <button
       type="button"
@@ -77,7 +84,13 @@ export function TaskCard({
           </span>
         )}
         {who && (
-          <span className={cn("ml-auto truncate", who === "Agent" ? "text-purple-300" : "text-neutral-400")}>
+          <span
+            data-testid="task-assignee"
+            className={cn(
+              "ml-auto truncate",
+              task.assignee?.type === "agent" ? "text-purple-300" : "text-neutral-400",
+            )}
+          >
             {who}
           </span>
         )}

@@ -8,6 +8,7 @@ import { cn } from "../../ui/cn.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { CloseIcon, PencilIcon, TrashIcon } from "../../ui/icons.tsx";
 import { LoadingBlock } from "../../ui/spinner.tsx";
+import { useOrgAgents } from "./agent-options.tsx";
 import { useDeleteTask } from "./mutations.ts";
 import { STATUS_SWATCH } from "./order.ts";
 import { tasksQuery } from "./queries.ts";
@@ -40,6 +41,7 @@ export function TaskDrawer({
 }) {
   const { org, project, canWrite } = useProject();
   const removeTask = useDeleteTask();
+  const agents = useOrgAgents();
   const tasks = useQuery(tasksQuery(org, project));
   const task = tasks.data?.find((t) => t.id === taskId);
   const status = statuses.find((s) => s.id === task?.statusId);
@@ -88,7 +90,7 @@ export function TaskDrawer({
                     <span data-testid="task-status">{status.name}</span>
                   </span>
                 )}
-                <span>{assigneeName(task, members) ?? "Unassigned"}</span>
+                <span data-testid="task-assignee">{assigneeName(task, members, agents) ?? "Unassigned"}</span>
                 {task.priority !== "none" && <span>{task.priority}</span>}
                 {task.labels.map((l) => (
                   <span key={l} className="rounded bg-accent-600/15 px-1 text-accent-300">

@@ -4,6 +4,7 @@ import { errorsFromApi, type FormErrors, issuesToErrors } from "../../api/form-e
 import { Button } from "../../ui/button.tsx";
 import { Field, Input, Select } from "../../ui/input.tsx";
 import { toast } from "../../ui/toast.tsx";
+import { AgentOptions, useOrgAgents } from "./agent-options.tsx";
 import { assigneeValue, parseAssignee, parseLabels } from "./assignee.ts";
 import { useUpdateTask } from "./mutations.ts";
 import { descendantIds } from "./subtasks.ts";
@@ -27,6 +28,7 @@ export function TaskEditor({
   onDone: () => void;
 }) {
   const update = useUpdateTask(false);
+  const agents = useOrgAgents();
   const [title, setTitle] = useState(task.title);
   const [description, setDescription] = useState(task.description);
   const [priority, setPriority] = useState<TaskPriority>(task.priority);
@@ -137,7 +139,7 @@ export function TaskEditor({
           {(id) => (
             <Select id={id} value={assignee} onChange={(e) => edit("assignee", setAssignee)(e.target.value)}>
               <option value="">Nobody</option>
-              <option value="agent">Agent</option>
+              <AgentOptions agents={agents} current={assignee} prefix="Agent: " />
               {members?.map((m) => (
                 <option key={m.userId} value={`member:${m.userId}`}>
                   {m.name || m.email}

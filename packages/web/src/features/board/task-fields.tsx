@@ -7,6 +7,7 @@ import {
 } from "@kiln/protocol";
 import { useProject } from "../../state/project-context.tsx";
 import { Select } from "../../ui/input.tsx";
+import { AgentOptions, useOrgAgents } from "./agent-options.tsx";
 import { assigneeValue, parseAssignee } from "./assignee.ts";
 import { useMoveTask, useUpdateTask } from "./mutations.ts";
 
@@ -26,6 +27,8 @@ export function TaskFields({
   const { canWrite } = useProject();
   const move = useMoveTask();
   const update = useUpdateTask();
+  const agents = useOrgAgents();
+  const assignee = assigneeValue(task.assignee);
   const current = statuses.find((s) => s.id === task.statusId);
   const targets = statuses.filter((s) => s.id === task.statusId || current?.transitions.includes(s.id));
 
@@ -49,13 +52,13 @@ export function TaskFields({
         aria-label="Assignee"
         className={cls}
         disabled={!canWrite}
-        value={assigneeValue(task.assignee)}
+        value={assignee}
         onChange={(e) =>
           update.mutate({ taskId: task.id, body: { assignee: parseAssignee(e.target.value) } })
         }
       >
         <option value="">Nobody</option>
-        <option value="agent">Agent</option>
+        <AgentOptions agents={agents} current={assignee} prefix="Agent: " />
         {members?.map((m) => (
           <option key={m.userId} value={`member:${m.userId}`}>
             {m.name || m.email}

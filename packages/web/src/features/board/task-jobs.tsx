@@ -1,7 +1,10 @@
-import { FINAL_JOB_STATES } from "@kiln/protocol";
+import { BUILTIN_AGENT_ID, FINAL_JOB_STATES, type Job } from "@kiln/protocol";
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import Markdown from "react-markdown";
+import { api } from "../../api/endpoints.ts";
+import { keys } from "../../api/keys.ts";
+import { agentsQuery } from "../../api/queries.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
@@ -64,7 +67,8 @@ export function TaskJobs({ taskId, showResult }: { taskId: string; showResult: b
       )}
       {current && (
         <>
-          <div className="flex items-center gap-2 text-xs text-neutral-500">
+          <div className="flex flex-wrap items-center gap-2 text-xs text-neutral-500">
+            <JobAgent org={org} agent={current.agent} />
             <span>
               Attempt {current.attempt}/{current.maxAttempts}
             </span>
@@ -85,5 +89,28 @@ export function TaskJobs({ taskId, showResult }: { taskId: string; showResult: b
         </>
       )}
     </DrawerSection>
+  );
+}
+
+/**
+ * The agent version a job ran (ADR 0036): "✏️ Copy editor v1". A job from before agents has no agent and ran
+ * the built-in; an agent archived since is not listed, so it is read by id.
+ */
+function JobAgent({ org, agent }: { org: string; agent: Job["agent"] }) {
+  const agents = useQuery(agentsQuery(org));
+  const id = agent?.id ?? BUILTIN_AGENT_ID;
+  const listed = agents.data?.find((a) => a.id === id);
+  const archived = useQuery({
+    queryKey: keys.agent(org, id),
+    queryFn: () => api.agents.get(org, id),
+    enabled: agents.isSuccess && !listed,
+  });
+  const shown = listed ?? archived.data;
+  if (!shown) return null;
+  return (
+    <span data-testid="job-agent" className="text-purple-300" title={shown.description || undefined}>
+      {shown.icon} {shown.name}
+      {agent && <span className="text-neutral-500"> v{agent.version}</span>}
+    </span>
   );
 }
