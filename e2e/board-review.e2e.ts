@@ -283,7 +283,7 @@ it("adds an automation rule in the rules editor and sees it fire on a new task",
   const rule = rules.getByTestId("rule").filter({ hasText: "Welcome docs tasks" });
   const said = await rule.textContent();
   expect(said).toContain('when a task is created and labelled docs: comment "Thanks!');
-  expect(said).toContain("then assign the agent");
+  expect(said).toContain("then assign the agent Kiln");
 
   // The rule fires on a task it fits.
   await page.getByRole("button", { name: "New task" }).click();
@@ -293,7 +293,8 @@ it("adds an automation rule in the rules editor and sees it fire on a new task",
   await create.getByRole("button", { name: "Create task" }).click();
   const drawer = drawerOf(2);
   await drawer.getByTestId("comment").filter({ hasText: "A docs task gets a look" }).waitFor();
-  await expect.poll(() => drawer.locator("header").first().textContent()).toContain("Agent");
+  // Assigned to the built-in agent, named as such.
+  await expect.poll(() => drawer.getByTestId("task-assignee").textContent()).toBe("🔥 Kiln");
   await shot("board-rule-fired");
   await drawer.getByRole("button", { name: "Close" }).click();
 

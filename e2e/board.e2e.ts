@@ -142,7 +142,7 @@ it("creates a task for the agent, drags it into In progress and sees it land in 
   await drawer.getByText("NOTES.md", { exact: true }).waitFor();
   await drawer.getByRole("button", { name: "Close" }).click();
   const card = backlog.getByTestId("task-card").filter({ hasText: "Write the release notes" });
-  await expect.poll(() => card.textContent()).toContain("Agent");
+  await expect.poll(() => card.getByTestId("task-assignee").textContent()).toBe("🔥 Kiln");
   await shot(page, "board");
 
   // While dragging, Done is dimmed (Backlog → Done is not a transition of the workflow); In progress is not.
