@@ -4,8 +4,8 @@
  * own prompt) in Settings → Agents, then an automation rule in the board's rules editor that assigns a new
  * "copy" task to Copy editor and starts an implement job by it. A task created in Backlog gets both: its
  * card names the agent, the job runs, and the model call it made was offered Copy editor's tools (no `bash`)
- * and told its prompt; the drawer says the job ran "Copy editor v1". The task's assignee select offers the
- * org's agents. Screenshots (desktop and phone): e2e/screenshots/board-agent-*.png.
+ * and told its prompt; the drawer says the job ran "Copy editor v1", and its comment and the task's activity
+ * name the agent. The task's assignee select offers the org's agents. Screenshots (desktop and phone): e2e/screenshots/board-agent-*.png.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -171,6 +171,11 @@ it("a rule hands a new task to Copy editor, whose job runs with its tools and pr
   expect(await assignee.locator("option:checked").textContent()).toBe("Agent: ✏️ Copy editor");
   const card = page.getByTestId("task-card").filter({ hasText: "Fix the typos in the notes" });
   expect(await card.getByTestId("task-assignee").textContent()).toBe("✏️ Copy editor");
+  // Its comment and the task's activity name the agent, not just "Agent".
+  const summary = drawer.getByTestId("comment").filter({ hasText: SUMMARY });
+  expect(await summary.textContent()).toContain("✏️ Copy editor");
+  const activity = drawer.getByRole("region", { name: "Activity" });
+  await expect.poll(() => activity.textContent()).toContain("assigned it to the agent ✏️ Copy editor");
   await shot(page, "board-agent-drawer");
 
   // On a phone.

@@ -2,7 +2,8 @@ import type { Agent } from "@kiln/protocol";
 import { useQuery } from "@tanstack/react-query";
 import { agentsQuery } from "../../api/queries.ts";
 import { useProject } from "../../state/project-context.tsx";
-import { agentValue } from "./assignee.ts";
+import { agentLabel, agentValue } from "./assignee.ts";
+import { taskJobsQuery } from "./queries.ts";
 
 /** The org's agents (ADR 0035) for the board's agent choices; the built-in "Kiln" is always among them. */
 export function useOrgAgents(): readonly Agent[] | undefined {
@@ -43,4 +44,15 @@ export function AgentOptions({
       )}
     </>
   );
+}
+
+/** Names the agent a task's job ran ("✏️ Copy editor"), for comments and activity by that job. */
+export function useJobAgentName(taskId: string): (jobId: string | null) => string | undefined {
+  const { org } = useProject();
+  const agents = useOrgAgents();
+  const jobs = useQuery(taskJobsQuery(org, taskId)).data;
+  return (jobId) => {
+    const job = jobId ? jobs?.find((j) => j.id === jobId) : undefined;
+    return job && agents ? agentLabel(job.agent?.id, agents) : undefined;
+  };
 }

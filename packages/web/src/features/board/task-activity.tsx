@@ -1,11 +1,17 @@
-import type { Member, TaskActivity as TaskActivityEntry, TaskActor } from "@kiln/protocol";
+import type { Agent, Member, TaskActivity as TaskActivityEntry, TaskActor } from "@kiln/protocol";
 import { useQuery } from "@tanstack/react-query";
 import { useProject } from "../../state/project-context.tsx";
 import { actorName } from "./actor-name.ts";
+import { useJobAgentName, useOrgAgents } from "./agent-options.tsx";
+import { agentLabel } from "./assignee.ts";
 import { DrawerSection } from "./drawer-section.tsx";
 import { activityQuery } from "./queries.ts";
 
-function describeActivity(a: TaskActivityEntry, members: readonly Member[] | undefined): string {
+function describeActivity(
+  a: TaskActivityEntry,
+  members: readonly Member[] | undefined,
+  agents: readonly Agent[] | undefined,
+): string {
   const name = (v: unknown) => (v && typeof v === "object" && "name" in v ? String(v.name) : null);
   const text = (v: unknown) => (typeof v === "string" ? v : null);
   switch (a.kind) {
@@ -24,9 +30,17 @@ function describeActivity(a: TaskActivityEntry, members: readonly Member[] | und
         ? `set the labels to ${a.to.join(", ")}`
         : "removed the labels";
     case "assignee_changed": {
-      const to = a.to as TaskActor | { type: "member"; userId: string } | null;
+      const to = a.to as
+        | TaskActor
+        | { type: "member"; userId: string }
+        | { type: "agent"; agentId?: string }
+        | null;
       if (!to) return "unassigned it";
-      return `assigned it to ${to.type === "agent" ? "the agent" : actorName(to as TaskActor, members)}`;
+      if (to.type === "agent") {
+        const agentId = "agentId" in to ? to.agentId : undefined;
+        return `assigned it to the agent ${agentLabel(agentId, agents)}`;
+      }
+      return `assigned it to ${actorName(to as TaskActor, members)}`;
     }
     default:
       return a.message ?? a.kind.replaceAll("_", " ");
@@ -43,13 +57,15 @@ export function TaskActivity({
 }) {
   const { org, project } = useProject();
   const activity = useQuery(activityQuery(org, project, taskId));
+  const agents = useOrgAgents();
+  const jobAgent = useJobAgentName(taskId);
   return (
     <DrawerSection title="Activity">
       <ol className="flex flex-col gap-1 text-xs text-neutral-400">
         {activity.data?.map((a) => (
           <li key={a.id}>
-            <span className="text-neutral-300">{actorName(a.actor, members)}</span>{" "}
-            {describeActivity(a, members)}
+            <span className="text-neutral-300">{actorName(a.actor, members, jobAgent)}</span>{" "}
+            {describeActivity(a, members, agents)}
             <span className="text-neutral-600"> · {new Date(a.createdAt).toLocaleTimeString()}</span>
           </li>
         ))}

@@ -5,6 +5,7 @@ import Markdown from "react-markdown";
 import { useProject } from "../../state/project-context.tsx";
 import { Button } from "../../ui/button.tsx";
 import { actorName } from "./actor-name.ts";
+import { useJobAgentName } from "./agent-options.tsx";
 import { DrawerSection } from "./drawer-section.tsx";
 import { useAddComment } from "./mutations.ts";
 import { commentsQuery } from "./queries.ts";
@@ -21,6 +22,7 @@ export function TaskComments({
   const add = useAddComment();
   const comments = useQuery(commentsQuery(org, project, taskId));
   const [body, setBody] = useState("");
+  const jobAgent = useJobAgentName(taskId);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -39,7 +41,7 @@ export function TaskComments({
           >
             <p className="text-[11px] text-neutral-500">
               <span className={c.author.type === "agent" ? "text-purple-300" : "text-neutral-300"}>
-                {actorName(c.author, members)}
+                {actorName(c.author, members, jobAgent)}
               </span>{" "}
               · {new Date(c.createdAt).toLocaleString()}
             </p>
