@@ -1,4 +1,10 @@
-import { AGENT_TOOL_NAMES, type Agent, BUILTIN_AGENT_ID } from "@kiln/protocol";
+import {
+  AGENT_TOOL_NAMES,
+  type Agent,
+  type AgentSpec,
+  BUILTIN_AGENT_ID,
+  type JobAgent,
+} from "@kiln/protocol";
 
 /**
  * The built-in Kiln agent (ADR 0035): one definition, the same in every org, shipped with Kiln and never
@@ -38,3 +44,9 @@ export const BUILTIN_AGENT: Agent = {
   createdAt: SHIPPED,
   updatedAt: SHIPPED,
 };
+
+/** What a worker is sent of an agent version to run a job (workers have no database). */
+export function toJobAgent(agent: AgentSpec & { id: string; version: number }): JobAgent {
+  const { id, version, name, systemPrompt, tools, stepLimit, defaultModel } = agent;
+  return { id, version, name, systemPrompt, tools, stepLimit, defaultModel };
+}

@@ -14,6 +14,7 @@ import {
 import { and, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import type { WebSocket } from "ws";
+import { toJobAgent } from "../agents/builtin.ts";
 import { pickAgent } from "../agents/service.ts";
 import { hashToken } from "../auth/tokens.ts";
 import type { Database } from "../db/client.ts";
@@ -195,15 +196,7 @@ export class JobService {
       kind: ctx.kind,
       instructions,
       requestedBy: ctx.requestedBy,
-      agent: {
-        id: agent.id,
-        version: agent.version,
-        name: agent.name,
-        systemPrompt: agent.systemPrompt,
-        tools: agent.tools,
-        stepLimit: agent.stepLimit,
-        defaultModel: agent.defaultModel,
-      },
+      agent: toJobAgent(agent),
     });
     this.#published(t);
     return { jobId: t.job.id };

@@ -3,7 +3,7 @@ import path from "node:path";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createDefaultTools, runAgent } from "@kiln/agent";
 import type { AgentEvent, Job, JobAgent, JobFailureCode, JobResult, WorkerJobEvent } from "@kiln/protocol";
-import { BUILTIN_AGENT } from "../agents/builtin.ts";
+import { BUILTIN_AGENT, toJobAgent } from "../agents/builtin.ts";
 import { systemPrompt } from "../chats/system-prompt.ts";
 import type { SandboxDriver } from "../sandbox/driver.ts";
 import { PrivateClone } from "./private-clone.ts";
@@ -35,15 +35,7 @@ export interface JobRunnerDeps {
 }
 
 /** What a job without agent data runs: the built-in agent as this worker's Kiln ships it. */
-const BUILTIN_JOB_AGENT: JobAgent = {
-  id: BUILTIN_AGENT.id,
-  version: BUILTIN_AGENT.version,
-  name: BUILTIN_AGENT.name,
-  systemPrompt: BUILTIN_AGENT.systemPrompt,
-  tools: BUILTIN_AGENT.tools,
-  stepLimit: null,
-  defaultModel: null,
-};
+const BUILTIN_JOB_AGENT = toJobAgent(BUILTIN_AGENT);
 
 /** The agent's allowed tools; in a review (plan mode) only the read-only ones among them. */
 export function jobTools(agent: Pick<JobAgent, "tools">, review: boolean) {
