@@ -13,6 +13,7 @@ import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { PencilIcon, PlusIcon, TrashIcon } from "../../ui/icons.tsx";
+import { useHeldValues } from "../../ui/use-held-values.ts";
 import { useOrgAgents } from "./agent-options.tsx";
 import { useRemoveRule, useSetRuleEnabled } from "./mutations.ts";
 import { rulesQuery } from "./queries.ts";
@@ -37,23 +38,10 @@ export function RulesList({
   const rules = useQuery(rulesQuery(org, project));
   // null: a new rule; undefined: the dialog is closed.
   const [editing, setEditing] = useState<AutomationRule | null | undefined>(undefined);
-  // A box's new state while it is saved: set in the click itself, so the controlled box never flips back
-  // for a frame (the mutation's own state and the cache update land a tick later).
-  const [saving, setSaving] = useState<ReadonlyMap<string, boolean>>(new Map());
-  const toggle = (rule: AutomationRule, enabled: boolean) => {
-    setSaving((m) => new Map(m).set(rule.id, enabled));
-    // Not `mutate`'s callbacks: they run for the latest call only. A failure is toasted by the cache.
-    void setEnabled
-      .mutateAsync({ rule, enabled })
-      .catch(() => {})
-      .finally(() =>
-        setSaving((m) => {
-          const next = new Map(m);
-          next.delete(rule.id);
-          return next;
-        }),
-      );
-  };
+  // A box's new state while it is saved. A failure is toasted by the cache.
+  const saving = useHeldValues<boolean>();
+  const toggle = (rule: AutomationRule, enabled: boolean) =>
+    saving.hold(rule.id, enabled, setEnabled.mutateAsync({ rule, enabled }));
   const name = (id: string | undefined) => statuses.find((s) => s.id === id)?.name ?? "a status";
   const agents = useOrgAgents();
   const agentName = (id: string | undefined) => {

@@ -11,6 +11,7 @@ import { describeError } from "../../api/errors.ts";
 import { keys } from "../../api/keys.ts";
 import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
+import { useHeldValues } from "../../ui/use-held-values.ts";
 
 const KEY = keys.notificationPreferences;
 
@@ -28,21 +29,23 @@ const CHANNEL_LABELS: Record<NotificationChannel, string> = { in_app: "In app", 
 export function NotificationPreferencesSection() {
   const client = useQueryClient();
   const prefs = useQuery({ queryKey: KEY, queryFn: api.notifications.preferences });
+  // A switch follows the click at once, until the server's answer replaces it or a failure refetches the truth.
+  const held = useHeldValues<boolean>();
   const save = useMutation({
     mutationFn: (p: NotificationPreference) => api.notifications.updatePreferences({ preferences: [p] }),
-    // Shown at once (a checkbox follows the click), put right by the answer or refetched on a failure.
-    onMutate: (p) =>
-      client.setQueryData<NotificationPreference[]>(KEY, (list) =>
-        list?.map((q) => (q.kind === p.kind && q.channel === p.channel ? p : q)),
-      ),
+    onMutate: () => client.cancelQueries({ queryKey: KEY }),
     onSuccess: (next) => client.setQueryData(KEY, next),
     onError: () => void client.invalidateQueries({ queryKey: KEY }),
   });
+  const toggle = (p: NotificationPreference) =>
+    held.hold(`${p.kind}:${p.channel}`, p.enabled, save.mutateAsync(p));
   if (prefs.isPending) return <LoadingBlock label="Loading notification preferences" />;
   if (prefs.isError)
     return <ErrorState message={describeError(prefs.error)} onRetry={() => prefs.refetch()} />;
   const enabled = (kind: NotificationKind, channel: NotificationChannel) =>
-    prefs.data.find((p) => p.kind === kind && p.channel === channel)?.enabled ?? false;
+    held.get(`${kind}:${channel}`) ??
+    prefs.data.find((p) => p.kind === kind && p.channel === channel)?.enabled ??
+    false;
   return (
     <div className="flex flex-col gap-2">
       <table className="w-full text-[13px]">
@@ -66,7 +69,7 @@ export function NotificationPreferencesSection() {
                     type="checkbox"
                     aria-label={`${KIND_LABELS[kind]}: ${CHANNEL_LABELS[channel]}`}
                     checked={enabled(kind, channel)}
-                    onChange={(e) => save.mutate({ kind, channel, enabled: e.target.checked })}
+                    onChange={(e) => toggle({ kind, channel, enabled: e.target.checked })}
                     className="size-4 accent-accent-500"
                   />
                 </td>
