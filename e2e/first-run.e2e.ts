@@ -21,6 +21,8 @@ import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
 import { freePort } from "../packages/server/src/testing/free-port.ts";
 import { startTestKiln, type TestKiln } from "../packages/server/src/testing/harness.ts";
 import { type Browser, launchChromium } from "./chromium.ts";
+import { inPreview, previewSettled } from "./preview-frame.ts";
+import { signUpInBrowser } from "./studio-setup.ts";
 import { enterMailedCode } from "./verify-email.ts";
 
 const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "screenshots");
@@ -109,8 +111,9 @@ it("takes a brand-new user from sign-up to a built habit tracker by describing i
   const chat = page.getByRole("region", { name: "Chat" });
   await chat.locator("li[data-role=user]").getByText(PROMPT).waitFor();
   await chat.getByText(HABIT_TRACKER_SUMMARY.slice(0, 30)).waitFor({ timeout: 60_000 });
+  await previewSettled(page, chat.locator("li[data-role=assistant]").last());
   const preview = page.frameLocator('iframe[title="App preview"]');
-  await preview.getByRole("heading", { name: "Habit tracker" }).waitFor({ timeout: 90_000 });
+  await inPreview(page, preview.getByRole("heading", { name: "Habit tracker" }).waitFor({ timeout: 90_000 }));
   await preview.getByText("Best streak: 3 days").waitFor();
   await preview.getByRole("button", { name: /Mark done · 0 day streak/ }).click();
   await preview.getByRole("button", { name: /Done · 1 day streak/ }).waitFor();
@@ -119,6 +122,48 @@ it("takes a brand-new user from sign-up to a built habit tracker by describing i
   // The dashboard lists it, named and described by the prompt.
   await page.goto(`${base}/${org}`);
   await page.getByRole("link", { name: "Open Habit tracker" }).waitFor();
+});
+
+it("a reload asked for while the preview is still signing in waits for it: the app, never 'private'", async () => {
+  const page = await newPage();
+  const { org } = await signUpInBrowser(page, { kiln, base }, "Rae Reload");
+  await page.getByRole("button", { name: "New project" }).click();
+  const create = page.getByRole("dialog", { name: "New project" });
+  await create.getByLabel("Project name").fill("Held");
+  await create.locator("[data-template=static]").click();
+  // The preview's sign-in hand-off is held until the reload below has been asked for: the turn that ends
+  // while the hand-off is on its way, as it does on a loaded machine.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let handoffAsked!: () => void;
+  const asked = new Promise<void>((resolve) => {
+    handoffAsked = resolve;
+  });
+  await page.route("**/__kiln/auth?**", async (route) => {
+    handoffAsked();
+    await held;
+    await route.continue();
+  });
+  await create.getByRole("button", { name: "Create project" }).click();
+  await page.waitForURL(`${base}/${org}/held`);
+  await asked;
+  const reload = page.getByRole("button", { name: "Reload preview" });
+  await expect.poll(() => reload.isEnabled()).toBe(true);
+  await reload.click();
+  release();
+  const preview = page.frameLocator('iframe[title="App preview"]');
+  await inPreview(
+    page,
+    preview.getByRole("heading", { name: "Hello, static web" }).waitFor({ timeout: 30_000 }),
+  );
+  const busy = page.getByRole("region", { name: "Preview" }).locator("[aria-busy=true]");
+  await expect.poll(() => busy.count(), { timeout: 30_000 }).toBe(0);
+  await inPreview(
+    page,
+    preview.getByRole("heading", { name: "Hello, static web" }).waitFor({ timeout: 5_000 }),
+  );
 });
 
 it("says what is wrong next to the field: sign-up's password, create-org's name and URL name (no console error)", async () => {

@@ -47,6 +47,7 @@ export function PreviewPane() {
   const setSrc = useCallback((src: string) => {
     const frame = { key: ++loadCount.current, src };
     setFrames((f) => (f.shown ? { shown: f.shown, loading: frame } : { shown: frame }));
+    return frame.key;
   }, []);
   const loaded = useCallback((key: number) => {
     setFrames((f) => (f.loading?.key === key ? { shown: f.loading } : f));
@@ -58,19 +59,24 @@ export function PreviewPane() {
     return () => clearTimeout(timer);
   }, [loadingKey, loaded]);
   const [signInError, setSignInError] = useState<string>();
+  // Signed in once the hand-off frame has loaded: only then does the iframe hold its preview cookie. A page
+  // asked for before that (a turn ending while the hand-off is still on its way) would be "private" for
+  // good, so it waits for the hand-off and runs after it.
   const signedIn = useRef(false);
+  const handoffKey = useRef<number>(undefined);
+  const afterSignIn = useRef<(() => void) | undefined>(undefined);
   const origin = runtime.data?.previewUrl;
 
   // One hand-off per mount: it sets the preview cookie inside the iframe's (partitioned) storage.
   useEffect(() => {
     let cancelled = false;
     signedIn.current = false;
+    handoffKey.current = undefined;
+    afterSignIn.current = undefined;
     api.runtime
       .previewSession(org, project)
       .then((s) => {
-        if (cancelled) return;
-        signedIn.current = true;
-        setSrc(s.url);
+        if (!cancelled) handoffKey.current = setSrc(s.url);
       })
       .catch((err) => !cancelled && setSignInError(describeError(err)));
     return () => {
@@ -81,13 +87,26 @@ export function PreviewPane() {
   // A new frame (a new key) loads the page even when the address is the same.
   const navigate = useCallback(
     (to: string) => {
-      if (!origin || !signedIn.current) return;
+      if (!origin) return;
       const next = to.startsWith("/") ? to : `/${to}`;
       setPath(next);
       setAddress(next);
-      setSrc(`${origin}${next}`);
+      if (signedIn.current) setSrc(`${origin}${next}`);
+      else afterSignIn.current = () => setSrc(`${origin}${next}`);
     },
     [origin, setSrc],
+  );
+  const frameLoaded = useCallback(
+    (key: number, shown: boolean) => {
+      if (key === handoffKey.current && !signedIn.current) {
+        signedIn.current = true;
+        const next = afterSignIn.current;
+        afterSignIn.current = undefined;
+        next?.();
+      }
+      if (!shown) setTimeout(() => loaded(key), PAINT_MS);
+    },
+    [loaded],
   );
 
   const reload = useCallback(() => navigate(path), [navigate, path]);
@@ -105,7 +124,7 @@ export function PreviewPane() {
   const state = runtime.data?.state;
   const previous = useRef(state);
   useEffect(() => {
-    if (previous.current === "crashed" && state === "running" && signedIn.current) reload();
+    if (previous.current === "crashed" && state === "running") reload();
     previous.current = state;
   }, [state, reload]);
 
@@ -176,7 +195,11 @@ export function PreviewPane() {
           <ExternalIcon className="size-3.5" />
         </IconButton>
       </div>
-      <div className={cn("relative min-h-0 flex-1 overflow-auto", width ? "bg-surface-0" : "bg-white")}>
+      <div
+        className={cn("relative min-h-0 flex-1 overflow-auto", width ? "bg-surface-0" : "bg-white")}
+        // A reload under way: the page on screen is about to be replaced.
+        aria-busy={frames.loading !== undefined || undefined}
+      >
         {[frames.shown, frames.loading].map(
           (frame) =>
             frame && (
@@ -192,9 +215,7 @@ export function PreviewPane() {
                 <iframe
                   title={frame === frames.shown ? "App preview" : "App preview (loading)"}
                   src={frame.src}
-                  onLoad={() => {
-                    if (frame !== frames.shown) setTimeout(() => loaded(frame.key), PAINT_MS);
-                  }}
+                  onLoad={() => frameLoaded(frame.key, frame === frames.shown)}
                   // The app runs on its own origin: scripts and forms yes, but it cannot reach the studio.
                   sandbox="allow-scripts allow-same-origin allow-forms allow-popups allow-modals allow-downloads"
                   className={cn(
