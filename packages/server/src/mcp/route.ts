@@ -1,0 +1,83 @@
+import { routes } from "@kiln/protocol";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { KilnError } from "../errors/errors.ts";
+import { principalOf } from "../http/principal.ts";
+import type { OrgRouter } from "../orgs/router.ts";
+import { buildMcpServer, type McpDeps } from "./server.ts";
+
+const notOffered = (what: string) =>
+  new KilnError("method_not_allowed", `${what}: this MCP endpoint is stateless, POST a JSON-RPC message`, {
+    headers: { allow: "POST" },
+  });
+
+/** Programs only: a Bearer token (kiln_pat_…), never a browser's cookies, so no page can drive it for a visitor. */
+const config = { auth: "required", tokenOnly: true };
+
+/**
+ * `/mcp` (ADR 0038): Kiln's MCP endpoint, stateless Streamable HTTP. Each POST builds an MCP server bound to
+ * the caller the token named and hands the parsed body to the SDK's transport, which answers it as JSON.
+ */
+export function mcpRoutes(router: OrgRouter, deps: McpDeps & { bodyLimitBytes: number }): void {
+  const c = routes.mcp;
+  router.handle(
+    c.post,
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const server = buildMcpServer(principal, deps, request.log);
+      // No sessions: every request stands alone, so any Kiln process can answer any of them.
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: true,
+      });
+      // The SDK writes the answer itself; the headers every response carries go with it.
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined) reply.raw.setHeader(name, value);
+      }
+      reply.hijack();
+      reply.raw.on("close", () => {
+        void transport.close();
+        void server.close();
+      });
+      try {
+        await server.connect(transport);
+        await transport.handleRequest(request.raw, reply.raw, request.body);
+      } catch (err) {
+        request.log.error({ err }, "MCP request failed");
+        if (!reply.raw.headersSent) {
+          reply.raw.writeHead(500, { "content-type": "application/json; charset=utf-8" });
+          reply.raw.end(JSON.stringify({ error: { code: "internal_error", message: "internal error" } }));
+        }
+      }
+      return reply;
+    },
+    {
+      config,
+      bodyLimit: deps.bodyLimitBytes,
+      security: [{ bearer: [] }],
+      // Refused before the transport, so the answer is Kiln's error envelope.
+      preHandler: async (request) => {
+        const accept = String(request.headers.accept ?? "");
+        if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+          throw new KilnError(
+            "not_acceptable",
+            "an MCP client accepts both application/json and text/event-stream",
+          );
+        }
+      },
+    },
+  );
+  router.handle(
+    c.stream,
+    async () => {
+      throw notOffered("no server-initiated stream");
+    },
+    { config, security: [{ bearer: [] }] },
+  );
+  router.handle(
+    c.end,
+    async () => {
+      throw notOffered("no session to end");
+    },
+    { config, security: [{ bearer: [] }] },
+  );
+}
