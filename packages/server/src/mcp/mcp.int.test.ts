@@ -1,4 +1,4 @@
-import type { Task } from "@kiln/protocol";
+import { ACCESS_COOKIE, type Task } from "@kiln/protocol";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -246,21 +246,21 @@ describe("the MCP endpoint", { timeout: 60_000 }, () => {
   });
 
   it("answers 401 in the error envelope without a token or with a bad one, and ignores cookies", async () => {
-    for (const headers of [
+    const refused: Array<Record<string, string>> = [
       {},
       { authorization: "Bearer garbage" },
       { authorization: "Bearer kiln_pat_notarealtoken" },
       { authorization: "Basic Zm9vOmJhcg==" },
-    ]) {
+    ];
+    for (const headers of refused) {
       const res = await post(initialize, headers);
       expect(res.status, JSON.stringify(headers)).toBe(401);
-      const body = await res.json();
+      const body = (await res.json()) as { error: { code: string } };
       expect(body.error.code).toMatch(/^(unauthenticated|token_invalid)$/);
     }
     // The browser's session cookie is not a credential here (no CSRF through an MCP endpoint).
-    const cookie =
-      board.owner.client.cookies.get("kiln_access") ?? [...board.owner.client.cookies.values()][0];
-    const res = await post(initialize, { cookie: `${cookie!.name}=${cookie!.value}` });
+    const cookie = board.owner.client.cookies.get(ACCESS_COOKIE)!;
+    const res = await post(initialize, { cookie: `${ACCESS_COOKIE}=${cookie.value}` });
     expect(res.status).toBe(401);
     // A revoked token stops working.
     const token = await tokenOf(board.owner);
@@ -287,12 +287,12 @@ describe("the MCP endpoint", { timeout: 60_000 }, () => {
     for (const [body, headers, status, code] of cases) {
       const res = await post(body, { ...auth, ...headers });
       expect(res.status, body.slice(0, 40)).toBe(status);
-      expect((await res.json()).error.code).toBe(code);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
     }
     for (const method of ["GET", "DELETE"]) {
       const res = await fetch(`${base}/mcp`, { method, headers: { ...auth, accept: "text/event-stream" } });
       expect(res.status, method).toBe(405);
-      expect((await res.json()).error.code).toBe("method_not_allowed");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
     }
   });
 

@@ -56,6 +56,8 @@ export function mcpRoutes(router: OrgRouter, deps: McpDeps & { bodyLimitBytes: n
       security: [{ bearer: [] }],
       // Refused before the transport, so the answer is Kiln's error envelope.
       preHandler: async (request) => {
+        // A job token (kiln_job_…) passes the hook on token-only routes but is nobody's: 401 here.
+        principalOf(request);
         const accept = String(request.headers.accept ?? "");
         if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
           throw new KilnError(
