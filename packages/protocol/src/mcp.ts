@@ -1,21 +1,56 @@
 import { z } from "zod";
 
-/** The most JSON-RPC messages one POST to /mcp may carry (a batch). */
-export const MAX_MCP_BATCH = 50;
+/** What an MCP client may ask of (or tell) a server: the requests and notifications of the protocol. */
+export const MCP_CLIENT_METHODS = [
+  "initialize",
+  "ping",
+  "tools/list",
+  "tools/call",
+  "resources/list",
+  "resources/templates/list",
+  "resources/read",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "prompts/list",
+  "prompts/get",
+  "completion/complete",
+  "logging/setLevel",
+  "tasks/get",
+  "tasks/result",
+  "tasks/list",
+  "tasks/cancel",
+  "notifications/initialized",
+  "notifications/cancelled",
+  "notifications/progress",
+  "notifications/roots/list_changed",
+  "notifications/tasks/status",
+  "notifications/elicitation/complete",
+] as const;
 
 /**
- * One JSON-RPC 2.0 message as the MCP endpoint (Streamable HTTP) accepts it. Only the envelope is checked
- * here, so garbage is a 400 in Kiln's error envelope; the method's params are the MCP server's to check.
+ * One JSON-RPC 2.0 message as the MCP endpoint (Streamable HTTP) accepts it: one per POST (MCP 2025-06-18
+ * dropped batches), a client's request or notification. Only the envelope is checked here, so garbage is a
+ * 400 in Kiln's error envelope; the params are the MCP server's (and each tool's schema's) to check.
  */
 export const McpMessage = z
-  .looseObject({
+  .strictObject({
     jsonrpc: z.literal("2.0"),
-    id: z.union([z.string().max(200), z.number().int()]).optional(),
-    method: z.string().max(200).optional(),
+    id: z
+      .union([z.number().int(), z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/)])
+      .optional()
+      .describe("A request's id; absent for a notification"),
+    method: z.enum(MCP_CLIENT_METHODS),
+    params: z.looseObject({}).optional(),
   })
   .meta({ id: "McpMessage" });
 export type McpMessage = z.infer<typeof McpMessage>;
 
-export const McpRequestBody = z
-  .union([McpMessage, z.array(McpMessage).min(1).max(MAX_MCP_BATCH)])
-  .describe("A JSON-RPC 2.0 message or batch of the Model Context Protocol");
+/** What the endpoint answers: a JSON-RPC result or error (a notification is answered 202 without a body). */
+export const McpAnswer = z
+  .looseObject({
+    jsonrpc: z.literal("2.0"),
+    id: z.union([z.number(), z.string()]).nullable(),
+    result: z.looseObject({}).optional(),
+    error: z.looseObject({ code: z.number(), message: z.string() }).optional(),
+  })
+  .meta({ id: "McpAnswer" });

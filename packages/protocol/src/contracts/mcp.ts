@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { McpMessage, McpRequestBody } from "../mcp.ts";
+import { McpAnswer, McpMessage } from "../mcp.ts";
 import { defineRoute } from "./define.ts";
 
 const tags = ["mcp"];
@@ -14,12 +14,12 @@ export const mcp = {
     method: "POST",
     path: "/mcp",
     summary:
-      "MCP transport endpoint (Streamable HTTP, stateless): a JSON-RPC message or batch; Accept must name application/json and text/event-stream",
+      "MCP transport endpoint (Streamable HTTP, stateless): one JSON-RPC message; Accept must name application/json and text/event-stream",
     tags,
     // Not under /api, where `required` is the default.
     auth: "required",
-    body: McpRequestBody,
-    response: z.union([McpMessage, z.array(McpMessage)]),
+    body: McpMessage,
+    response: McpAnswer,
     errors: ["not_acceptable", "payload_too_large"],
   }),
   stream: defineRoute({

@@ -281,7 +281,17 @@ describe("the MCP endpoint", { timeout: 60_000 }, () => {
       ['"just a string"', {}, 400, "validation_failed"],
       ['{"jsonrpc":"1.0","method":"x"}', {}, 400, "validation_failed"],
       ["[]", {}, 400, "validation_failed"],
-      [initialize, { accept: "application/json" }, 406, "not_acceptable"],
+      // No batches since MCP 2025-06-18.
+      [`[${initialize}]`, {}, 400, "validation_failed"],
+      [initialize, { accept: "text/html" }, 406, "not_acceptable"],
+      [
+        JSON.stringify({ jsonrpc: "2.0", id: 2, method: "x'); DROP TABLE users;--" }),
+        {},
+        400,
+        "validation_failed",
+      ],
+      [JSON.stringify({ jsonrpc: "2.0", id: "a\u0000b", method: "ping" }), {}, 400, "validation_failed"],
+      [JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ping", extra: 1 }), {}, 400, "validation_failed"],
       [JSON.stringify({ jsonrpc: "2.0", id: 1, method: "x".repeat(limit) }), {}, 413, "payload_too_large"],
     ];
     for (const [body, headers, status, code] of cases) {
@@ -289,6 +299,12 @@ describe("the MCP endpoint", { timeout: 60_000 }, () => {
       expect(res.status, body.slice(0, 40)).toBe(status);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
     }
+    // A client that takes JSON but does not name the stream is answered all the same.
+    const plain = await post(initialize, { ...auth, accept: "application/json" });
+    expect(plain.status).toBe(200);
+    expect(
+      ((await plain.json()) as { result: { serverInfo: { name: string } } }).result.serverInfo.name,
+    ).toBe("kiln");
     for (const method of ["GET", "DELETE"]) {
       const res = await fetch(`${base}/mcp`, { method, headers: { ...auth, accept: "text/event-stream" } });
       expect(res.status, method).toBe(405);
@@ -298,6 +314,7 @@ describe("the MCP endpoint", { timeout: 60_000 }, () => {
 
   it("answers garbage and oversized tool arguments with clear tool errors", async () => {
     const client = await connect(ownerToken);
+    const [task] = (await board.owner.client.get(`${board.base}/tasks`)).json() as Task[];
     const garbage: Array<[string, Record<string, unknown>]> = [
       ["create_task", { ...at(board) }],
       ["create_task", { ...at(board), title: 42 }],
@@ -305,6 +322,8 @@ describe("the MCP endpoint", { timeout: 60_000 }, () => {
       ["create_task", { ...at(board), title: "x", extra: "field" }],
       ["create_task", { org: "../../etc", project: board.project, title: "x" }],
       ["create_task", { ...at(board), title: "x".repeat(10_000) }],
+      ["create_task", { ...at(board), title: "nul\u0000byte" }],
+      ["comment_on_task", { ...at(board), taskId: task!.id, body: "nul\u0000byte" }],
       ["create_task", { ...at(board), title: "x", description: "y".repeat(1_000_000) }],
       ["update_task", { ...at(board), taskId: "not-a-uuid", title: "x" }],
       ["list_tasks", { ...at(board), limit: -1 }],
@@ -327,6 +346,7 @@ describe("the MCP endpoint", { timeout: 60_000 }, () => {
     // Nothing of it reached the board.
     const tasks = (await board.owner.client.get(`${board.base}/tasks`)).json();
     expect(tasks.map((t: Task) => t.title)).toEqual(["Made by an agent over MCP"]);
+    expect((await board.owner.client.get(`${board.base}/tasks/${task!.id}/comments`)).json()).toEqual([]);
     await client.close();
   });
 });

@@ -58,13 +58,13 @@ export function mcpRoutes(router: OrgRouter, deps: McpDeps & { bodyLimitBytes: n
       preHandler: async (request) => {
         // A job token (kiln_job_…) passes the hook on token-only routes but is nobody's: 401 here.
         principalOf(request);
-        const accept = String(request.headers.accept ?? "");
-        if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
-          throw new KilnError(
-            "not_acceptable",
-            "an MCP client accepts both application/json and text/event-stream",
-          );
+        // The spec has clients accept both JSON and a stream; the answer is always JSON here, so a client that
+        // takes JSON (or says nothing) is answered, and one that cannot read JSON is refused.
+        const accept = String(request.headers.accept ?? "*/*");
+        if (!/application\/json|\*\/\*|application\/\*/.test(accept)) {
+          throw new KilnError("not_acceptable", "the MCP endpoint answers application/json");
         }
+        request.raw.headers.accept = "application/json, text/event-stream";
       },
     },
   );

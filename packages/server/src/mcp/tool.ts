@@ -3,6 +3,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { FastifyBaseLogger } from "fastify";
 import { z } from "zod";
+import { pgErrorCode } from "../db/errors.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { KilnError, ValidationError } from "../errors/errors.ts";
 import type { Principal } from "../http/principal.ts";
@@ -49,6 +50,9 @@ export function toolError(err: unknown, log: FastifyBaseLogger): CallToolResult 
     };
   } else if (err instanceof KilnError && err.status === 503) {
     error = { code: err.code, message: err.message };
+  } else if (pgErrorCode(err) === "22021") {
+    // As over REST (http/error-handler.ts): PostgreSQL text cannot hold U+0000.
+    error = { code: "bad_request", message: "text must not contain NUL (\\u0000) characters" };
   } else if (isDatabaseUnavailable(err)) {
     error = { code: "database_unavailable", message: "the database is unavailable; try again" };
   } else {
