@@ -61,7 +61,7 @@ import { domainRoutes } from "./domains/routes.ts";
 import type { CustomDomainSites } from "./domains/serve.ts";
 import type { CustomDomainService } from "./domains/service.ts";
 import { fileRoutes } from "./files/routes.ts";
-import type { FileService } from "./files/service.ts";
+import { type FileService, writeBodyLimit } from "./files/service.ts";
 import type { FileWatches } from "./files/watches.ts";
 import type { GitAccess } from "./git/access.ts";
 import type { GitBackend } from "./git/backend.ts";
@@ -84,6 +84,7 @@ import { workerSocketRoute } from "./jobs/socket-route.ts";
 import { llmProxyRoutes } from "./llm/proxy/routes.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import type { LlmService } from "./llm/service.ts";
+import { mcpRoutes } from "./mcp/route.ts";
 import { memberRoutes } from "./members/routes.ts";
 import type { MemberService } from "./members/service.ts";
 import { type NotificationService, notificationRoutes } from "./notifications/index.ts";
@@ -313,6 +314,17 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   auditRoutes(router, services.audit);
   adminRoutes(router, services.admin, services.adminOrgs);
   workerSocketRoute(router, { jobs: services.jobs });
+  mcpRoutes(router, {
+    orgs: services.orgs,
+    projects: services.projects,
+    files: services.files,
+    tasks: services.tasks,
+    workflows: services.workflows,
+    chats: services.chats,
+    deployments: services.deployments,
+    // A file written through MCP may be as large as one written through the file API.
+    bodyLimitBytes: Math.max(config.bodyLimitBytes, writeBodyLimit(services.files.limits)),
+  });
   gitRoutes(app, {
     auth: services.auth,
     apiTokens: services.apiTokens,

@@ -17,6 +17,7 @@ import { history } from "./history.ts";
 import { invitations } from "./invitations.ts";
 import { jobs } from "./jobs.ts";
 import { llm } from "./llm.ts";
+import { mcp } from "./mcp.ts";
 import { members } from "./members.ts";
 import { notifications } from "./notifications.ts";
 import { ops } from "./ops.ts";
@@ -78,6 +79,7 @@ export const routes = {
   notifications,
   audit,
   admin,
+  mcp,
 };
 
 /** The routes as one list. */

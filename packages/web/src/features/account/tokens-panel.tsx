@@ -42,7 +42,8 @@ export function TokensPanel() {
     <div className="flex flex-col gap-4">
       <p className="text-xs text-neutral-400">
         Tokens act as you, in every organization you belong to. Send one as{" "}
-        <code className="font-mono">Authorization: Bearer …</code>.
+        <code className="font-mono">Authorization: Bearer …</code>. Use this token with Kiln's MCP endpoint at{" "}
+        <code className="font-mono">{window.location.origin}/mcp</code> (Claude Code, Cursor…).
       </p>
       <form onSubmit={create} className="flex flex-wrap items-end gap-2">
         <Input
