@@ -53,10 +53,12 @@ export const McpStdioConfig = z.strictObject({
     .describe("Extra environment variables; sealed, never returned; omitted on update: kept"),
 });
 
-export const CreateMcpServerBody = z.discriminatedUnion("transport", [
-  McpHttpConfig.extend({ name: McpServerName }),
-  McpStdioConfig.extend({ name: McpServerName }),
-]);
+export const CreateMcpServerBody = z
+  .discriminatedUnion("transport", [
+    McpHttpConfig.extend({ name: McpServerName }),
+    McpStdioConfig.extend({ name: McpServerName }),
+  ])
+  .meta({ id: "McpServerBody" });
 export type CreateMcpServerBody = z.input<typeof CreateMcpServerBody>;
 export const UpdateMcpServerBody = CreateMcpServerBody;
 export type UpdateMcpServerBody = z.input<typeof UpdateMcpServerBody>;
