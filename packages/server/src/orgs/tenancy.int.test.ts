@@ -637,7 +637,11 @@ async function makeTenant(prefix: string): Promise<Tenant> {
   const agent = await owner.client.post(`/api/orgs/${slug}/agents`, agentSpec);
   expect(agent.statusCode, agent.body).toBe(201);
   const server = await owner.client.post(`/api/orgs/${slug}/mcp-servers`, {
-    name: `tools_${prefix}`.toLowerCase().replace(/[^a-z0-9_]/g, "_").replace(/_+/g, "_").slice(0, 24),
+    name: `tools_${prefix}`
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, "_")
+      .replace(/_+/g, "_")
+      .slice(0, 24),
     transport: "stdio",
     command: ["node", "mcp.js"],
     env: { TOKEN: `secret-${prefix}` },
