@@ -31,6 +31,11 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   input: I;
+  /**
+   * The schema the model is shown, when it is not `input`'s (a tool from an MCP server describes its own in
+   * JSON Schema; `input` then only checks the arguments are an object, and the server checks the rest).
+   */
+  jsonSchema?: Readonly<Record<string, unknown>>;
   /** Mutating tools run one at a time, need approval in `ask` mode and are refused in `plan` mode. */
   mutates: boolean;
   /** Longest one call may take (default 60 s); a function when the input carries its own timeout. */
@@ -70,6 +75,7 @@ export function defineTool<I extends z.ZodObject>(definition: ToolDefinition<I>)
  * same module-level inputs.
  */
 export function toolInputJsonSchema(tool: ToolDefinition): Readonly<Record<string, unknown>> {
+  if (tool.jsonSchema) return tool.jsonSchema;
   let schema = jsonSchemas.get(tool.input);
   if (!schema) {
     const made = z.toJSONSchema(tool.input, { target: "draft-7", io: "input", unrepresentable: "any" });

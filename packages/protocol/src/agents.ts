@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ApprovalMode } from "./agent.ts";
 import { ModelRef } from "./chats.ts";
 import { Id, Name, Text, Timestamp } from "./common.ts";
+import { MCP_SERVERS_PER_AGENT_MAX } from "./mcp-servers.ts";
 
 /**
  * Agent definitions (ADR 0035): what a chat's agent is told (system prompt), may use (tools), runs on by
@@ -59,6 +60,12 @@ export const AgentSpec = z.strictObject({
     .max(AGENT_TOOL_NAMES.length)
     .refine((t) => new Set(t).size === t.length, "each tool once")
     .describe("The tools the agent is offered and may call; plan mode leaves out the mutating ones"),
+  mcpServers: z
+    .array(Id)
+    .max(MCP_SERVERS_PER_AGENT_MAX)
+    .refine((t) => new Set(t).size === t.length, "each server once")
+    .default([])
+    .describe("The org's MCP servers (ADR 0039) whose tools the agent is offered, as mcp__<server>__<tool>"),
   defaultModel: ModelRef.nullable().default(null).describe("For chats that pick no model"),
   defaultMode: ApprovalMode.nullable().default(null).describe("For chats created without a mode"),
   stepLimit: z

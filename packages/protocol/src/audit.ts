@@ -42,6 +42,9 @@ export const AUDIT_ACTIONS = [
   "agent.created",
   "agent.updated",
   "agent.archived",
+  "mcp_server.created",
+  "mcp_server.updated",
+  "mcp_server.deleted",
   // Projects
   "project.created",
   "project.imported",

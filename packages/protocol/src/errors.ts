@@ -150,6 +150,9 @@ export const ERROR_CODES = [
   "pull_request_exists",
   "agent_not_found",
   "agent_built_in",
+  "mcp_server_not_found",
+  "mcp_server_name_taken",
+  "too_many_mcp_servers",
   "git_repository_exists",
   "git_url_not_on_host",
   "task_branch_missing",
@@ -338,6 +341,10 @@ export const ERROR_STATUS = {
   // Agent definitions (ADR 0035): a foreign, missing or archived one; the built-in agent is read-only.
   agent_not_found: 404,
   agent_built_in: 409,
+  // MCP servers (ADR 0039): a foreign or missing one, a name the org already uses, the org's limit.
+  mcp_server_not_found: 404,
+  mcp_server_name_taken: 409,
+  too_many_mcp_servers: 409,
   git_host_name_taken: 409,
   git_host_token_refused: 422,
   git_host_error: 502,

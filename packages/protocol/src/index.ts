@@ -21,6 +21,7 @@ export * from "./history.ts";
 export * from "./jobs.ts";
 export * from "./llm.ts";
 export * from "./mcp.ts";
+export * from "./mcp-servers.ts";
 export * from "./message-parts.ts";
 export * from "./notifications.ts";
 export * from "./org-sso.ts";

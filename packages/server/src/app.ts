@@ -85,6 +85,8 @@ import { llmProxyRoutes } from "./llm/proxy/routes.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import type { LlmService } from "./llm/service.ts";
 import { mcpRoutes } from "./mcp/route.ts";
+import { mcpServerRoutes } from "./mcp-client/routes.ts";
+import type { McpServerService } from "./mcp-client/service.ts";
 import { memberRoutes } from "./members/routes.ts";
 import type { MemberService } from "./members/service.ts";
 import { type NotificationService, notificationRoutes } from "./notifications/index.ts";
@@ -144,6 +146,7 @@ export interface Services {
   history: ProjectHistory;
   previewErrors: PreviewErrors;
   agents: AgentService;
+  mcpServers: McpServerService;
   chats: ChatService;
   projectStarter: ProjectStarter;
   jobs: JobService;
@@ -290,6 +293,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   remoteRoutes(router, services.remotes);
   gitHostRoutes(router, services.gitHosts);
   agentRoutes(router, services.agents);
+  mcpServerRoutes(router, services.mcpServers);
   // One table of open streams for every live route, so the per-user cap counts them all.
   const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
   fileRoutes(router, {

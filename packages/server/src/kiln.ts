@@ -55,6 +55,7 @@ import { Limits } from "./limits/index.ts";
 import { LlmService } from "./llm/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
 import { SmtpMailer } from "./mail/smtp-mailer.ts";
+import { McpServerService } from "./mcp-client/service.ts";
 import { MemberService } from "./members/service.ts";
 import { createNotifications } from "./notifications/index.ts";
 import { allEvents } from "./orgs/events.ts";
@@ -381,6 +382,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       disk: limits.disk,
     });
     const agents = new AgentService({ database });
+    const mcpServers = new McpServerService({ database, secrets, egress });
     const {
       chats,
       engine: chatEngine,
@@ -404,6 +406,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       limits,
       touches,
       templateNames: () => templates.list().map((t) => t.name),
+      mcpServers,
     });
     await chatEngine.recover();
     chatEngine.startSweeping();
@@ -624,6 +627,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       remotes,
       gitHosts,
       agents,
+      mcpServers,
     };
     services.auth.useSessionCheck((session) => oidc.recheck(session));
     services.auth.useSignupPolicy((email) => signupPolicies.assertAllowed(email));

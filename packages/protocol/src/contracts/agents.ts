@@ -42,6 +42,7 @@ export const agents = {
     body: CreateAgentBody,
     status: 201,
     response: Agent,
+    errors: ["mcp_server_not_found"],
   }),
   update: defineRoute({
     method: "PUT",
@@ -52,7 +53,7 @@ export const agents = {
     params: One,
     body: UpdateAgentBody,
     response: Agent,
-    errors: ["agent_not_found", "agent_built_in"],
+    errors: ["agent_not_found", "agent_built_in", "mcp_server_not_found"],
   }),
   archive: defineRoute({
     method: "DELETE",

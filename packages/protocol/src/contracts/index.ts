@@ -18,6 +18,7 @@ import { invitations } from "./invitations.ts";
 import { jobs } from "./jobs.ts";
 import { llm } from "./llm.ts";
 import { mcp } from "./mcp.ts";
+import { mcpServers } from "./mcp-servers.ts";
 import { members } from "./members.ts";
 import { notifications } from "./notifications.ts";
 import { ops } from "./ops.ts";
@@ -66,6 +67,7 @@ export const routes = {
   remotes,
   gitHosts,
   agents,
+  mcpServers,
   chats,
   tasks,
   orgSso,

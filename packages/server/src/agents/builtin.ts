@@ -35,6 +35,7 @@ export const BUILTIN_AGENT: Agent = {
   icon: "🔥",
   systemPrompt: PROMPT,
   tools: [...AGENT_TOOL_NAMES],
+  mcpServers: [],
   defaultModel: null,
   defaultMode: null,
   stepLimit: null,

@@ -15,6 +15,7 @@ import { recordAudit, userActor } from "../audit/index.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { agents, agentVersions } from "../db/schema-tenant.ts";
 import { ConflictError, NotFoundError } from "../errors/errors.ts";
+import { assertMcpServersExist } from "../mcp-client/store.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import { looksLikeId } from "../orgs/slug.ts";
@@ -80,6 +81,7 @@ export class AgentService {
     const spec = specOf(body);
     const id = randomUUID();
     return this.#database.tenant(access.org.schemaName, async (tx) => {
+      await assertMcpServersExist(tx, spec.mcpServers);
       const [row] = await tx
         .insert(agents)
         .values({ id, currentVersion: 1, createdBy: access.userId })
@@ -98,6 +100,7 @@ export class AgentService {
     return this.#database.tenant(access.org.schemaName, async (tx) => {
       const current = await findAgent(tx, agentId, { forUpdate: true });
       if (current.archivedAt) throw notFound();
+      await assertMcpServersExist(tx, spec.mcpServers);
       const next = current.currentVersion + 1;
       const version = await insertVersion(tx, current.id, next, spec, access.userId);
       const [row] = await tx
@@ -165,7 +168,19 @@ async function agentVersion(tx: Executor, agentId: string | null, version: numbe
 function builtinRun(): AgentRun {
   const { id, version, name, description, icon, systemPrompt, tools, defaultModel, defaultMode, stepLimit } =
     BUILTIN_AGENT;
-  return { id, version, name, description, icon, systemPrompt, tools, defaultModel, defaultMode, stepLimit };
+  return {
+    id,
+    version,
+    name,
+    description,
+    icon,
+    systemPrompt,
+    tools,
+    mcpServers: [],
+    defaultModel,
+    defaultMode,
+    stepLimit,
+  };
 }
 
 const builtIn = () =>
@@ -178,6 +193,7 @@ function specOf(body: CreateAgentBody): AgentSpec {
     icon: body.icon ?? "🤖",
     systemPrompt: body.systemPrompt,
     tools: body.tools,
+    mcpServers: body.mcpServers ?? [],
     defaultModel: body.defaultModel ?? null,
     defaultMode: body.defaultMode ?? null,
     stepLimit: body.stepLimit ?? null,
@@ -231,6 +247,7 @@ function specFromRow(v: VersionRow): AgentSpec {
     systemPrompt: v.systemPrompt,
     // Stored through the schema; a name a later Kiln dropped is simply not offered.
     tools: v.tools.filter((t): t is AgentSpec["tools"][number] => AgentToolName.safeParse(t).success),
+    mcpServers: v.mcpServers,
     defaultModel: v.defaultModel,
     defaultMode: v.defaultMode === null ? null : ApprovalMode.parse(v.defaultMode),
     stepLimit: v.stepLimit,

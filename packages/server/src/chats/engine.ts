@@ -65,6 +65,8 @@ export interface RunSetup {
   maxSteps?: number;
   /** The user's words, for the checkpoint's commit message. */
   summary: string;
+  /** Called once the loop has stopped (closes the turn's MCP sessions). */
+  onEnd?: () => Promise<void>;
 }
 
 export interface EngineOptions {
@@ -255,6 +257,9 @@ export class ChatEngine {
     } catch (err) {
       this.#o.log.error({ err, messageId: run.messageId }, "agent run crashed");
     }
+    await setup.onEnd?.().catch((err: unknown) => {
+      this.#o.log.warn({ err, messageId: run.messageId }, "closing the turn's MCP sessions failed");
+    });
     deltas.flush();
     clearInterval(timer);
     this.#savers.remove(saver);

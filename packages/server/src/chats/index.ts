@@ -9,6 +9,9 @@ import type { Database } from "../db/client.ts";
 import type { DevServerService } from "../devserver/service.ts";
 import type { FileService } from "../files/service.ts";
 import type { Limits } from "../limits/index.ts";
+import type { McpServerService } from "../mcp-client/service.ts";
+import { McpClients } from "../mcp-client/toolset.ts";
+import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectEnvService } from "../projects/env.ts";
 import type { ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
@@ -45,6 +48,8 @@ export interface ChatsDeps {
   touches?: Pick<ProjectTouches, "touch">;
   /** The templates this server has (the prompt-first start picks one). */
   templateNames: () => readonly string[];
+  /** The org's MCP servers (ADR 0039), for agents that name some. */
+  mcpServers: McpServerService;
 }
 
 /** Builds the chat engine and service from the server's parts (kept out of kiln.ts to keep it short). */
@@ -65,6 +70,27 @@ export function createChats(d: ChatsDeps): {
   });
   const context = new ProjectContext(d.files, d.devServer, d.previewErrors);
   const tools = createDefaultTools({ webFetch: { policy: d.egress } });
+  const guarded = (access: OrgAccess, projectId: string): SandboxDriver =>
+    d.limits
+      ? d.limits.guard({ kind: "command", orgId: access.org.id, projectId, userId: access.userId }, d.driver)
+      : d.driver;
+  const mcp = new McpClients({
+    database: d.database,
+    servers: d.mcpServers,
+    egress: d.egress,
+    log: d.log,
+    // A stdio server is one of the agent's commands: the project's sandbox, its user, its limits; it may
+    // reach the public internet as a command allowed the network may.
+    sandboxFor: async (access, project) => ({
+      driver: guarded(access, project.id),
+      spec: {
+        projectId: project.id,
+        workspaceDir: d.storage.projectDir(access.org.id, project.id),
+        network: "egress",
+        env: await d.env.forProject(access.org, project.id),
+      },
+    }),
+  });
   const chats = new ChatService({
     database: d.database,
     projects: d.projects,
@@ -81,12 +107,7 @@ export function createChats(d: ChatsDeps): {
         access,
         project,
         files: d.files,
-        driver: d.limits
-          ? d.limits.guard(
-              { kind: "command", orgId: access.org.id, projectId: project.id, userId: access.userId },
-              d.driver,
-            )
-          : d.driver,
+        driver: guarded(access, project.id),
         sandbox: async (network) => ({
           projectId: project.id,
           workspaceDir: d.storage.projectDir(access.org.id, project.id),
@@ -96,6 +117,7 @@ export function createChats(d: ChatsDeps): {
         info: () => context.info(access, project),
         previewStatus: () => context.previewStatus(access, project),
       }),
+    mcpToolsFor: (access, project, ids) => mcp.toolsFor(access, project, ids),
     guideFor: (access, project) => context.guide(access, project),
     errorsFor: (access, project) => context.errorReport(access, project),
   });

@@ -24,6 +24,7 @@ import { chatMessages, chats } from "../db/schema-tenant.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { ConflictError, NotFoundError } from "../errors/errors.ts";
 import type { ModelRetryNotice } from "../llm/call-context.ts";
+import type { McpToolset } from "../mcp-client/toolset.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
@@ -81,6 +82,8 @@ export interface ChatServiceDeps {
   workspaceFor(access: OrgAccess, project: Project): Workspace;
   /** The tools a turn is offered: the agent's allowed ones, as the mode permits. */
   toolsFor(mode: ApprovalMode, allowed: readonly string[]): ToolDefinition[];
+  /** The agent's MCP servers' tools for one turn (ADR 0039); asked only when the agent names servers. */
+  mcpToolsFor?(access: OrgAccess, project: Project, serverIds: readonly string[]): Promise<McpToolset>;
   /** The project's guide (KILN.md) for the system prompt, if it has one. */
   guideFor(access: OrgAccess, project: Project): Promise<string | undefined>;
   /** The preview's current errors as a message to the agent; null when there are none. */
@@ -371,11 +374,17 @@ export class ChatService {
     run = created.run;
     const { mode, resolved, agent } = created;
     let prompt: string;
+    let mcp: McpToolset | undefined;
     try {
+      // Plan mode offers no mutating tool, and every MCP tool counts as one: no session to open.
+      if (agent.mcpServers.length > 0 && mode !== "plan" && this.#d.mcpToolsFor)
+        mcp = await this.#d.mcpToolsFor(access, project, agent.mcpServers);
       prompt = systemPrompt({ agentPrompt: agent.systemPrompt, project, guide: await guide, mode });
+      if (mcp?.notes.length) prompt = `${prompt}\n\n${mcp.notes.join("\n")}`;
     } catch (err) {
       // Stored as running but never started: the sweeper marks it interrupted (resumable).
       this.#d.engine.abandon(assistantId);
+      await mcp?.close();
       throw err;
     }
     this.#d.engine.start({
@@ -385,7 +394,10 @@ export class ChatService {
       contextWindow: resolved.contextWindow,
       system: prompt,
       history,
-      tools: this.#d.toolsFor(mode, agent.tools),
+      tools: mcp
+        ? [...this.#d.toolsFor(mode, agent.tools), ...mcp.tools]
+        : this.#d.toolsFor(mode, agent.tools),
+      ...(mcp ? { onEnd: mcp.close } : {}),
       agent: { id: agent.id, version: agent.version },
       ...(agent.stepLimit !== null ? { maxSteps: agent.stepLimit } : {}),
       workspace: this.#d.workspaceFor(access, project),

@@ -420,8 +420,23 @@ export const agentVersions = pgTable(
     defaultModel: text("default_model"),
     defaultMode: text("default_mode"),
     stepLimit: integer("step_limit"),
+    mcpServers: jsonb("mcp_servers").$type<string[]>().notNull().default([]),
     createdBy: uuid("created_by"),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.agentId, t.version] })],
 );
+
+/** An org's MCP servers (mcp-client/, ADR 0039); the headers or environment only sealed, names readable. */
+export const mcpServers = pgTable("mcp_servers", {
+  id: uuid("id").primaryKey(),
+  name: text("name").notNull(),
+  transport: text("transport").notNull(),
+  url: text("url"),
+  command: jsonb("command").$type<string[]>(),
+  secretNames: jsonb("secret_names").$type<string[]>().notNull().default([]),
+  secretsSealed: text("secrets_sealed"),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});

@@ -97,6 +97,7 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   budget: "budget_not_found",
   host: "git_host_not_found",
   agentId: "agent_not_found",
+  serverId: "mcp_server_not_found",
 };
 
 interface JsonSchema {
@@ -187,8 +188,10 @@ interface Tenant {
   budget: string;
   /** A connected git host of the org (a fake Gitea's API: listed by its owner, never changed here). */
   gitHost: string;
-  /** An agent definition of the org (two versions). */
+  /** An agent definition of the org (two versions, the second using the org's MCP server). */
   agentId: string;
+  /** An MCP server of the org (stdio: nothing to reach while saving it). */
+  serverId: string;
 }
 
 let kiln: TestKiln;
@@ -633,12 +636,25 @@ async function makeTenant(prefix: string): Promise<Tenant> {
   const agentSpec = { name: `Agent ${prefix}`, systemPrompt: `Only ${prefix}.`, tools: ["read_file"] };
   const agent = await owner.client.post(`/api/orgs/${slug}/agents`, agentSpec);
   expect(agent.statusCode, agent.body).toBe(201);
+  const server = await owner.client.post(`/api/orgs/${slug}/mcp-servers`, {
+    name: `tools_${prefix}`
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, "_")
+      .replace(/_+/g, "_")
+      .slice(0, 24),
+    transport: "stdio",
+    command: ["node", "mcp.js"],
+    env: { TOKEN: `secret-${prefix}` },
+  });
+  expect(server.statusCode, server.body).toBe(201);
   const edited = await owner.client.put(`/api/orgs/${slug}/agents/${agent.json().id}`, {
     ...agentSpec,
     tools: ["read_file", "grep"],
+    mcpServers: [server.json().id],
   });
   expect(edited.statusCode, edited.body).toBe(200);
   return {
+    serverId: server.json().id,
     agentId: agent.json().id,
     budget: budget.json().id,
     gitHost: gitHost.json().id,
@@ -879,6 +895,7 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     budget: tenant.budget,
     host: tenant.gitHost,
     agentId: tenant.agentId,
+    serverId: tenant.serverId,
   };
 }
 

@@ -31,6 +31,8 @@ export const keys = {
   /** The org's agents; an agent's versions below it. */
   agents: (o: string) => [...org(o), "agents"] as const,
   agent: (o: string, id: string) => [...org(o), "agents", id] as const,
+  /** The org's MCP servers (ADR 0039). */
+  mcpServers: (o: string) => [...org(o), "mcp-servers"] as const,
   workerTokens: (o: string) => ["worker-tokens", o] as const,
   webhooks: (o: string) => [...org(o), "webhooks"] as const,
   orgSso: (o: string) => [...org(o), "sso"] as const,

@@ -28,6 +28,14 @@ export const modelsQuery = (org: string) =>
 export const agentsQuery = (org: string) =>
   queryOptions({ queryKey: keys.agents(org), queryFn: () => api.agents.list(org), staleTime: 30_000 });
 
+/** The org's MCP servers (ADR 0039): the agent form offers them, settings list them. */
+export const mcpServersQuery = (org: string) =>
+  queryOptions({
+    queryKey: keys.mcpServers(org),
+    queryFn: () => api.mcpServers.list(org),
+    staleTime: 30_000,
+  });
+
 /** What the instance tells anyone (the sign-in providers on the log-in page and the account page). */
 export const publicConfigQuery = queryOptions({
   queryKey: keys.publicConfig,

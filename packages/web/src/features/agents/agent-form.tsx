@@ -5,6 +5,7 @@ import {
   AGENT_TOOL_NAMES,
   type ApprovalMode,
   type LlmModelList,
+  type McpServer,
 } from "@kiln/protocol";
 import { type FormEvent, useState } from "react";
 import type { FormErrors } from "../../api/form-errors.ts";
@@ -24,6 +25,7 @@ export function AgentForm({
   initial,
   readOnly,
   models,
+  servers,
   errors,
   pending,
   submitLabel,
@@ -33,6 +35,8 @@ export function AgentForm({
   initial: AgentDraft;
   readOnly: boolean;
   models: LlmModelList | undefined;
+  /** The org's MCP servers the agent may be given (ADR 0039). */
+  servers?: McpServer[] | undefined;
   errors: FormErrors | undefined;
   pending: boolean;
   submitLabel: string;
@@ -152,6 +156,36 @@ export function AgentForm({
           </p>
         )}
       </fieldset>
+      {servers && servers.length > 0 && (
+        <fieldset className="sm:col-span-2">
+          <legend className="mb-1 text-[13px] font-medium text-neutral-200">MCP servers</legend>
+          <ul className="flex flex-wrap gap-x-4 gap-y-1" aria-label="MCP servers">
+            {servers.map((s) => (
+              <li key={s.id}>
+                <label className="flex items-center gap-2 text-[13px]">
+                  <input
+                    type="checkbox"
+                    checked={d.mcpServers.includes(s.id)}
+                    disabled={readOnly}
+                    onChange={(e) =>
+                      set(
+                        "mcpServers",
+                        e.target.checked ? [...d.mcpServers, s.id] : d.mcpServers.filter((x) => x !== s.id),
+                      )
+                    }
+                    className="accent-accent-500"
+                  />
+                  <span className="font-mono text-neutral-100">{s.name}</span>
+                </label>
+              </li>
+            ))}
+          </ul>
+          <p className="mt-1 text-xs text-neutral-500">
+            {err("mcpServers") ??
+              "Their tools are offered as mcp__<server>__<tool>; each call counts as a change."}
+          </p>
+        </fieldset>
+      )}
       <div className="grid gap-4 sm:col-span-2 sm:grid-cols-3">
         <Field label="Default model" error={err("defaultModel")} hint="For chats that pick none">
           {(id) => (

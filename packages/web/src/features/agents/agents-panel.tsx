@@ -5,7 +5,7 @@ import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
 import { errorsFromApi, type FormErrors } from "../../api/form-errors.ts";
 import { keys } from "../../api/keys.ts";
-import { agentsQuery, modelsQuery } from "../../api/queries.ts";
+import { agentsQuery, mcpServersQuery, modelsQuery } from "../../api/queries.ts";
 import { Button } from "../../ui/button.tsx";
 import { confirmDialog } from "../../ui/confirm.tsx";
 import { PlusIcon } from "../../ui/icons.tsx";
@@ -13,6 +13,7 @@ import { LoadingBlock } from "../../ui/spinner.tsx";
 import { ErrorState } from "../../ui/states.tsx";
 import { Section } from "../settings/section.tsx";
 import { AgentForm } from "./agent-form.tsx";
+import { McpServersSection } from "./mcp-servers-section.tsx";
 import { useArchiveAgent, useCreateAgent, useUpdateAgent } from "./mutations.ts";
 import { type AgentDraft, draftOf, EMPTY_DRAFT } from "./tools.ts";
 
@@ -40,12 +41,15 @@ export function AgentsPanel({ org, role }: { org: string; role: Role }) {
       />
     );
   return (
-    <AgentList
-      org={org}
-      manage={manage}
-      onOpen={(id) => setView({ kind: "open", id })}
-      onNew={() => setView({ kind: "new", draft: EMPTY_DRAFT })}
-    />
+    <div className="flex flex-col gap-8">
+      <AgentList
+        org={org}
+        manage={manage}
+        onOpen={(id) => setView({ kind: "open", id })}
+        onNew={() => setView({ kind: "new", draft: EMPTY_DRAFT })}
+      />
+      <McpServersSection org={org} manage={manage} />
+    </div>
   );
 }
 
@@ -143,6 +147,7 @@ function AgentList({
 
 function NewAgent({ org, initial, onDone }: { org: string; initial: AgentDraft; onDone: () => void }) {
   const models = useQuery(modelsQuery(org));
+  const servers = useQuery(mcpServersQuery(org));
   const create = useCreateAgent(org);
   const [errors, setErrors] = useState<FormErrors>();
   return (
@@ -151,6 +156,7 @@ function NewAgent({ org, initial, onDone }: { org: string; initial: AgentDraft; 
         initial={initial}
         readOnly={false}
         models={models.data}
+        servers={servers.data}
         errors={errors}
         pending={create.isPending}
         submitLabel="Create agent"
@@ -179,6 +185,7 @@ function OpenAgent({
 }) {
   const agent = useQuery({ queryKey: keys.agent(org, id), queryFn: () => api.agents.get(org, id) });
   const models = useQuery(modelsQuery(org));
+  const servers = useQuery(mcpServersQuery(org));
   const update = useUpdateAgent(org);
   const [errors, setErrors] = useState<FormErrors>();
   if (agent.isPending) return <LoadingBlock label="Loading the agent" />;
@@ -214,6 +221,7 @@ function OpenAgent({
           initial={draftOf(a)}
           readOnly={readOnly}
           models={models.data}
+          servers={servers.data}
           errors={errors}
           pending={update.isPending}
           submitLabel={`Save as version ${a.version + 1}`}

@@ -8,6 +8,7 @@ const spec: AgentSpec = {
   icon: "✏️",
   systemPrompt: "Fix spelling.",
   tools: ["read_file", "edit_file"],
+  mcpServers: ["0b4c4f0e-8a51-4c1e-9a8e-3f1f7f2a1c11"],
   defaultModel: "openai/gpt-x",
   defaultMode: "ask",
   stepLimit: 12,

@@ -33,6 +33,8 @@ export interface AgentDraft {
   icon: string;
   systemPrompt: string;
   tools: AgentToolName[];
+  /** The org's MCP servers the agent uses (kept through an edit even where the form shows none). */
+  mcpServers: string[];
   defaultModel: string;
   defaultMode: ApprovalMode | "";
   stepLimit: string;
@@ -44,6 +46,7 @@ export const EMPTY_DRAFT: AgentDraft = {
   icon: "🤖",
   systemPrompt: "",
   tools: [],
+  mcpServers: [],
   defaultModel: "",
   defaultMode: "",
   stepLimit: "",
@@ -57,6 +60,7 @@ export function draftOf(spec: AgentSpec, copy = false): AgentDraft {
     icon: spec.icon,
     systemPrompt: spec.systemPrompt,
     tools: [...spec.tools],
+    mcpServers: [...spec.mcpServers],
     defaultModel: spec.defaultModel ?? "",
     defaultMode: spec.defaultMode ?? "",
     stepLimit: spec.stepLimit === null ? "" : String(spec.stepLimit),
@@ -72,6 +76,7 @@ export function bodyOf(d: AgentDraft) {
     icon: d.icon,
     systemPrompt: d.systemPrompt,
     tools: d.tools,
+    mcpServers: d.mcpServers,
     defaultModel: d.defaultModel || null,
     defaultMode: d.defaultMode || null,
     stepLimit: steps === "" ? null : Number(steps),
