@@ -150,6 +150,7 @@ export const ERROR_CODES = [
   "pull_request_exists",
   "agent_not_found",
   "agent_built_in",
+  "listing_not_found",
   "git_repository_exists",
   "git_url_not_on_host",
   "task_branch_missing",
@@ -338,6 +339,8 @@ export const ERROR_STATUS = {
   // Agent definitions (ADR 0035): a foreign, missing or archived one; the built-in agent is read-only.
   agent_not_found: 404,
   agent_built_in: 409,
+  // The marketplace (ADR 0040): a listing that does not exist or the org may not see (org-only, unapproved).
+  listing_not_found: 404,
   git_host_name_taken: 409,
   git_host_token_refused: 422,
   git_host_error: 502,

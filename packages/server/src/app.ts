@@ -84,6 +84,8 @@ import { workerSocketRoute } from "./jobs/socket-route.ts";
 import { llmProxyRoutes } from "./llm/proxy/routes.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import type { LlmService } from "./llm/service.ts";
+import { marketplaceRoutes } from "./marketplace/routes.ts";
+import type { MarketplaceService } from "./marketplace/service.ts";
 import { memberRoutes } from "./members/routes.ts";
 import type { MemberService } from "./members/service.ts";
 import { type NotificationService, notificationRoutes } from "./notifications/index.ts";
@@ -154,6 +156,7 @@ export interface Services {
   deployments: DeploymentService;
   deployTargets: DeployTargetService;
   archives: ProjectArchives;
+  marketplace: MarketplaceService;
   sites: PublishedSites;
   siteProcesses: SiteProcesses;
   shareLinks: ShareLinkService;
@@ -289,6 +292,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   remoteRoutes(router, services.remotes);
   gitHostRoutes(router, services.gitHosts);
   agentRoutes(router, services.agents);
+  marketplaceRoutes(router, services.marketplace);
   // One table of open streams for every live route, so the per-user cap counts them all.
   const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
   fileRoutes(router, {

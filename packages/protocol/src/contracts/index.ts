@@ -17,6 +17,7 @@ import { history } from "./history.ts";
 import { invitations } from "./invitations.ts";
 import { jobs } from "./jobs.ts";
 import { llm } from "./llm.ts";
+import { marketplace } from "./marketplace.ts";
 import { members } from "./members.ts";
 import { notifications } from "./notifications.ts";
 import { ops } from "./ops.ts";
@@ -65,6 +66,7 @@ export const routes = {
   remotes,
   gitHosts,
   agents,
+  marketplace,
   chats,
   tasks,
   orgSso,
