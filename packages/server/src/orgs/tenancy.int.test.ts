@@ -97,6 +97,7 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   budget: "budget_not_found",
   host: "git_host_not_found",
   agentId: "agent_not_found",
+  listingId: "listing_not_found",
 };
 
 interface JsonSchema {
@@ -189,6 +190,8 @@ interface Tenant {
   gitHost: string;
   /** An agent definition of the org (two versions). */
   agentId: string;
+  /** A marketplace listing the org published for itself only (ADR 0040). */
+  listingId: string;
 }
 
 let kiln: TestKiln;
@@ -638,7 +641,10 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     tools: ["read_file", "grep"],
   });
   expect(edited.statusCode, edited.body).toBe(200);
+  const listing = await owner.client.post(`${board}/marketplace`, { name: `Template ${prefix}` });
+  expect(listing.statusCode, listing.body).toBe(201);
   return {
+    listingId: listing.json().id,
     agentId: agent.json().id,
     budget: budget.json().id,
     gitHost: gitHost.json().id,
@@ -879,6 +885,7 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     budget: tenant.budget,
     host: tenant.gitHost,
     agentId: tenant.agentId,
+    listingId: tenant.listingId,
   };
 }
 

@@ -16,6 +16,7 @@ import { history } from "./endpoints/history.ts";
 import { invitations } from "./endpoints/invitations.ts";
 import { jobs } from "./endpoints/jobs.ts";
 import { llm } from "./endpoints/llm.ts";
+import { marketplace } from "./endpoints/marketplace.ts";
 import { notifications } from "./endpoints/notifications.ts";
 import { orgSso } from "./endpoints/orgSso.ts";
 import { orgs } from "./endpoints/orgs.ts";
@@ -54,6 +55,7 @@ export const api = {
   previewErrors,
   chats,
   agents,
+  marketplace,
   history,
   llm,
   budgets,
