@@ -63,10 +63,11 @@ it("publishes a project as a template, installs it in another org, and shows an 
   // Project settings → Marketplace: publish for every org.
   await page.goto(`${studio.base}/${ada.org}/${source.slug}/settings`);
   await page.getByRole("heading", { name: "Marketplace" }).waitFor();
-  await page.getByLabel("Template name").fill("Demo shop");
-  await page.getByLabel("Description").fill("A one-page shop to start from");
-  await page.getByLabel("Who sees it").selectOption("instance");
-  await page.getByRole("button", { name: "Publish as template" }).click();
+  const form = page.getByRole("form", { name: "Publish as template" });
+  await form.getByLabel("Template name").fill("Demo shop");
+  await form.getByLabel("Template description").fill("A one-page shop to start from");
+  await form.getByLabel("Who sees it").selectOption("instance");
+  await form.getByRole("button", { name: "Publish as template" }).click();
   await page.getByTestId("published-listing").getByText("version 1 (awaiting approval)").waitFor();
   await page.getByTestId("published-listing").scrollIntoViewIfNeeded();
   await shot(page, "marketplace-publish");

@@ -55,6 +55,7 @@ export function PublishTemplateSection({
       )}
       {canPublish && (
         <form
+          aria-label="Publish as template"
           className="flex flex-col gap-3"
           onSubmit={(e) => {
             e.preventDefault();
@@ -64,7 +65,7 @@ export function PublishTemplateSection({
           <Field label="Template name">
             {(id) => <Input id={id} value={body.name} onChange={(e) => setName(e.target.value)} />}
           </Field>
-          <Field label="Description">
+          <Field label="Template description">
             {(id) => (
               <Input id={id} value={body.description} onChange={(e) => setDescription(e.target.value)} />
             )}
