@@ -100,7 +100,11 @@ it("publishes a project as a template, installs it in another org, and shows an 
   const preview = page.frameLocator('iframe[title="App preview"]');
   await preview.getByRole("heading", { name: HEADING }).waitFor({ timeout: 120_000 });
   await preview.getByText("v1").waitFor();
-  const installedFiles = (await api(page, "GET", `/api/orgs/${ben.org}/projects/ben-shop/files/tree`)) as unknown;
+  const installedFiles = (await api(
+    page,
+    "GET",
+    `/api/orgs/${ben.org}/projects/ben-shop/files/tree`,
+  )) as unknown;
   expect(JSON.stringify(installedFiles)).not.toContain(".env");
   await shot(page, "marketplace-installed");
 
@@ -123,6 +127,7 @@ it("publishes a project as a template, installs it in another org, and shows an 
 
   await page.goto(`${studio.base}/${ben.org}/ben-shop`);
   await page.getByTestId("update-available").getByText("Update available: v2").waitFor();
+  await preview.getByRole("heading", { name: HEADING }).waitFor({ timeout: 60_000 });
   await shot(page, "marketplace-update-available");
   await page.goto(`${studio.base}/${ben.org}/ben-shop/settings`);
   await page.getByTestId("installed-from").getByText("Update available: v2").waitFor();
