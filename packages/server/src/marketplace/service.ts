@@ -167,14 +167,12 @@ export class MarketplaceService {
       },
     );
     await this.#d.database.transaction(async (tx) => {
-      await tx
-        .insert(marketplaceInstalls)
-        .values({
-          orgId: access.org.id,
-          projectId: project.id,
-          listingId: listing.id,
-          version: latest.version,
-        });
+      await tx.insert(marketplaceInstalls).values({
+        orgId: access.org.id,
+        projectId: project.id,
+        listingId: listing.id,
+        version: latest.version,
+      });
       await tx
         .update(marketplaceListings)
         .set({ installs: sql`${marketplaceListings.installs} + 1` })
