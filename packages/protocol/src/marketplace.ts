@@ -58,9 +58,12 @@ export const MarketplaceQuery = z.strictObject({
   q: z.string().max(100).optional().describe("Words in a listing's name or description"),
 });
 
+/** Kept in a jsonb manifest: no lone surrogates (PostgreSQL's JSON refuses them). */
+const wellFormed = (s: string) => s.isWellFormed();
+
 export const PublishTemplateBody = z.strictObject({
-  name: Name,
-  description: Text(2000).default(""),
+  name: Name.refine(wellFormed, "must be valid Unicode"),
+  description: Text(2000).refine(wellFormed, "must be valid Unicode").default(""),
   visibility: ListingVisibility.default("org"),
 });
 export type PublishTemplateBody = z.input<typeof PublishTemplateBody>;

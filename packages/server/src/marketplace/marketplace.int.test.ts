@@ -238,6 +238,7 @@ describe("the marketplace", () => {
       { name: "ok", description: "d".repeat(2001) },
       { name: "ok", extra: 1 },
       { name: "a\u0000b" },
+      { name: "lone \ud800 surrogate" },
       { name: ["array"] },
     ];
     for (const body of bad) {
