@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { lchown, mkdir, writeFile } from "node:fs/promises";
+import { lchown, mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectError } from "../testing/api.ts";
@@ -93,6 +93,9 @@ describe("the marketplace", () => {
     await plant(p, "node_modules/dep.js", (at) => writeFile(at, "dep"));
     await plant(p, "dist", (at) => mkdir(at));
     await plant(p, "dist/bundle.js", (at) => writeFile(at, "built"));
+    // A hostile tenant's links out of its tree: never followed into the published files.
+    await plant(p, "leak.txt", (at) => symlink("/etc/passwd", at));
+    await plant(p, "escape", (at) => symlink("../../..", at));
 
     const listing = await publish(p.api, {
       name: "Landing page",
@@ -139,7 +142,8 @@ describe("the marketplace", () => {
     const expected = new Map([...source].filter(([name]) => !secrets.includes(name)));
     expect(copy).toEqual(expected);
     expect(copy.get("index.html")).toBe("<h1>Shared landing</h1>");
-    for (const name of copy.keys()) expect(name).not.toMatch(/^(node_modules|dist)(\/|$)/);
+    for (const name of copy.keys()) expect(name).not.toMatch(/^(node_modules|dist|leak\.txt|escape)(\/|$)/);
+    for (const content of copy.values()) expect(content).not.toContain("root:x:0:0");
     // The new project's files are its own user's, never root's (the trust rule).
     const owner = kiln.driver.workspaceOwner(installed.project.id);
     if (owner) {
