@@ -153,6 +153,7 @@ export const ERROR_CODES = [
   "mcp_server_not_found",
   "mcp_server_name_taken",
   "too_many_mcp_servers",
+  "listing_not_found",
   "git_repository_exists",
   "git_url_not_on_host",
   "task_branch_missing",
@@ -345,6 +346,8 @@ export const ERROR_STATUS = {
   mcp_server_not_found: 404,
   mcp_server_name_taken: 409,
   too_many_mcp_servers: 409,
+  // The marketplace (ADR 0040): a listing that does not exist or the org may not see (org-only, unapproved).
+  listing_not_found: 404,
   git_host_name_taken: 409,
   git_host_token_refused: 422,
   git_host_error: 502,

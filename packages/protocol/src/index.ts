@@ -20,6 +20,7 @@ export * from "./git-hosts.ts";
 export * from "./history.ts";
 export * from "./jobs.ts";
 export * from "./llm.ts";
+export * from "./marketplace.ts";
 export * from "./mcp.ts";
 export * from "./mcp-servers.ts";
 export * from "./message-parts.ts";

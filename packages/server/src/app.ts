@@ -84,6 +84,8 @@ import { workerSocketRoute } from "./jobs/socket-route.ts";
 import { llmProxyRoutes } from "./llm/proxy/routes.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import type { LlmService } from "./llm/service.ts";
+import { marketplaceRoutes } from "./marketplace/routes.ts";
+import type { MarketplaceService } from "./marketplace/service.ts";
 import { mcpRoutes } from "./mcp/route.ts";
 import { mcpServerRoutes } from "./mcp-client/routes.ts";
 import type { McpServerService } from "./mcp-client/service.ts";
@@ -158,6 +160,7 @@ export interface Services {
   deployments: DeploymentService;
   deployTargets: DeployTargetService;
   archives: ProjectArchives;
+  marketplace: MarketplaceService;
   sites: PublishedSites;
   siteProcesses: SiteProcesses;
   shareLinks: ShareLinkService;
@@ -294,6 +297,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   gitHostRoutes(router, services.gitHosts);
   agentRoutes(router, services.agents);
   mcpServerRoutes(router, services.mcpServers);
+  marketplaceRoutes(router, services.marketplace);
   // One table of open streams for every live route, so the per-user cap counts them all.
   const streams = eventStreams(app, { maxPerUser: config.maxStreamsPerUser });
   fileRoutes(router, {

@@ -55,6 +55,7 @@ import { Limits } from "./limits/index.ts";
 import { LlmService } from "./llm/service.ts";
 import { LogMailer, type Mailer } from "./mail/mailer.ts";
 import { SmtpMailer } from "./mail/smtp-mailer.ts";
+import { MarketplaceService } from "./marketplace/service.ts";
 import { McpServerService } from "./mcp-client/service.ts";
 import { MemberService } from "./members/service.ts";
 import { createNotifications } from "./notifications/index.ts";
@@ -623,6 +624,7 @@ export async function createKiln(config: KilnConfig, options: CreateKilnOptions 
       versions,
       domains,
       archives,
+      marketplace: new MarketplaceService({ database, archives, projects, admins: instanceAdmins }),
       webhooks: webhooks.service,
       remotes,
       gitHosts,

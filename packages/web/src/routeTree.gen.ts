@@ -23,6 +23,7 @@ import { Route as ResetPasswordTokenRouteImport } from "./routes/reset-password.
 import { Route as VerifyEmailTokenRouteImport } from "./routes/verify-email_.$token.tsx";
 import { Route as AppOrgIndexRouteImport } from "./routes/_app/$org/index.tsx";
 import { Route as AppOrgProjectRouteImport } from "./routes/_app/$org/$project.tsx";
+import { Route as AppOrgMarketplaceRouteImport } from "./routes/_app/$org/marketplace.tsx";
 import { Route as AppOrgSettingsRouteImport } from "./routes/_app/$org/settings.tsx";
 import { Route as AppOrgUsageRouteImport } from "./routes/_app/$org/usage.tsx";
 import { Route as AppOrgProjectSettingsRouteImport } from "./routes/_app/$org/$project_.settings.tsx";
@@ -96,6 +97,11 @@ const AppOrgProjectRoute = AppOrgProjectRouteImport.update({
   path: "/$project",
   getParentRoute: () => AppOrgRoute,
 } as any);
+const AppOrgMarketplaceRoute = AppOrgMarketplaceRouteImport.update({
+  id: "/marketplace",
+  path: "/marketplace",
+  getParentRoute: () => AppOrgRoute,
+} as any);
 const AppOrgSettingsRoute = AppOrgSettingsRouteImport.update({
   id: "/settings",
   path: "/settings",
@@ -125,6 +131,7 @@ export interface FileRoutesByFullPath {
   "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email/$token": typeof VerifyEmailTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
+  "/$org/marketplace": typeof AppOrgMarketplaceRoute;
   "/$org/settings": typeof AppOrgSettingsRoute;
   "/$org/usage": typeof AppOrgUsageRoute;
   "/$org/": typeof AppOrgIndexRoute;
@@ -142,6 +149,7 @@ export interface FileRoutesByTo {
   "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email/$token": typeof VerifyEmailTokenRoute;
   "/$org/$project": typeof AppOrgProjectRoute;
+  "/$org/marketplace": typeof AppOrgMarketplaceRoute;
   "/$org/settings": typeof AppOrgSettingsRoute;
   "/$org/usage": typeof AppOrgUsageRoute;
   "/$org": typeof AppOrgIndexRoute;
@@ -162,6 +170,7 @@ export interface FileRoutesById {
   "/reset-password/$token": typeof ResetPasswordTokenRoute;
   "/verify-email_/$token": typeof VerifyEmailTokenRoute;
   "/_app/$org/$project": typeof AppOrgProjectRoute;
+  "/_app/$org/marketplace": typeof AppOrgMarketplaceRoute;
   "/_app/$org/settings": typeof AppOrgSettingsRoute;
   "/_app/$org/usage": typeof AppOrgUsageRoute;
   "/_app/$org/": typeof AppOrgIndexRoute;
@@ -182,6 +191,7 @@ export interface FileRouteTypes {
     | "/reset-password/$token"
     | "/verify-email/$token"
     | "/$org/$project"
+    | "/$org/marketplace"
     | "/$org/settings"
     | "/$org/usage"
     | "/$org/"
@@ -199,6 +209,7 @@ export interface FileRouteTypes {
     | "/reset-password/$token"
     | "/verify-email/$token"
     | "/$org/$project"
+    | "/$org/marketplace"
     | "/$org/settings"
     | "/$org/usage"
     | "/$org"
@@ -218,6 +229,7 @@ export interface FileRouteTypes {
     | "/reset-password/$token"
     | "/verify-email_/$token"
     | "/_app/$org/$project"
+    | "/_app/$org/marketplace"
     | "/_app/$org/settings"
     | "/_app/$org/usage"
     | "/_app/$org/"
@@ -336,6 +348,13 @@ declare module "@tanstack/react-router" {
       preLoaderRoute: typeof AppOrgProjectRouteImport;
       parentRoute: typeof AppOrgRoute;
     };
+    "/_app/$org/marketplace": {
+      id: "/_app/$org/marketplace";
+      path: "/marketplace";
+      fullPath: "/$org/marketplace";
+      preLoaderRoute: typeof AppOrgMarketplaceRouteImport;
+      parentRoute: typeof AppOrgRoute;
+    };
     "/_app/$org/settings": {
       id: "/_app/$org/settings";
       path: "/settings";
@@ -362,6 +381,7 @@ declare module "@tanstack/react-router" {
 
 interface AppOrgRouteChildren {
   AppOrgProjectRoute: typeof AppOrgProjectRoute;
+  AppOrgMarketplaceRoute: typeof AppOrgMarketplaceRoute;
   AppOrgSettingsRoute: typeof AppOrgSettingsRoute;
   AppOrgUsageRoute: typeof AppOrgUsageRoute;
   AppOrgIndexRoute: typeof AppOrgIndexRoute;
@@ -370,6 +390,7 @@ interface AppOrgRouteChildren {
 
 const AppOrgRouteChildren: AppOrgRouteChildren = {
   AppOrgProjectRoute: AppOrgProjectRoute,
+  AppOrgMarketplaceRoute: AppOrgMarketplaceRoute,
   AppOrgSettingsRoute: AppOrgSettingsRoute,
   AppOrgUsageRoute: AppOrgUsageRoute,
   AppOrgIndexRoute: AppOrgIndexRoute,

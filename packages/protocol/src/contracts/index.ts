@@ -17,6 +17,7 @@ import { history } from "./history.ts";
 import { invitations } from "./invitations.ts";
 import { jobs } from "./jobs.ts";
 import { llm } from "./llm.ts";
+import { marketplace } from "./marketplace.ts";
 import { mcp } from "./mcp.ts";
 import { mcpServers } from "./mcp-servers.ts";
 import { members } from "./members.ts";
@@ -68,6 +69,7 @@ export const routes = {
   gitHosts,
   agents,
   mcpServers,
+  marketplace,
   chats,
   tasks,
   orgSso,

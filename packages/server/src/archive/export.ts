@@ -35,6 +35,8 @@ export interface PlanOptions {
   excludeAnywhere: readonly string[];
   /** Names left out at the project's root only (build output, the template's ignored directories). */
   excludeAtRoot: readonly string[];
+  /** Names left out wherever they appear, by a rule (secrets: `.env*`). */
+  excludeMatching?: (name: string) => boolean;
   limits?: Partial<Pick<ArchiveLimits, "entries" | "bytes" | "fileBytes">>;
 }
 
@@ -59,7 +61,9 @@ export async function planExport(root: ProjectRoot, top: Dir, options: PlanOptio
   let files = 0;
   let bytes = 0;
   const leftOut = (entryPath: string, name: string) =>
-    anywhere.has(name) || (!entryPath.includes("/") && atRoot.has(name));
+    anywhere.has(name) ||
+    (!entryPath.includes("/") && atRoot.has(name)) ||
+    options.excludeMatching?.(name) === true;
   await walk(root, top, {
     skip: (name, entryPath) => leftOut(entryPath, name) || unportable(name),
     visit: async (entry) => {

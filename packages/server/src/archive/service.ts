@@ -16,7 +16,7 @@ import { type Dir, openFileForRead, ProjectRoot } from "../files/project-root.ts
 import type { ProjectHistory } from "../history/service.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
-import type { ProjectService } from "../projects/service.ts";
+import type { ImportSource, ProjectService } from "../projects/service.ts";
 import type { ProjectStorage } from "../projects/storage.ts";
 import type { Owner } from "../sandbox/workspace-owner.ts";
 import { type ExtraFile, planExport, streamExport } from "./export.ts";
@@ -110,47 +110,139 @@ export class ProjectArchives {
     if (Number(contentLength) > this.limits.uploadBytes) throw uploadTooLarge(this.limits.uploadBytes);
     const file = await this.#spool(body);
     try {
-      const plan = await planZip(file, this.limits);
-      try {
-        const detected = detectTemplate(plan.rootFiles);
-        const bundles = plan.entries.filter(
-          (e) => e.kind === "file" && !e.path.includes("/") && e.path.endsWith(".bundle"),
-        );
-        let history = "none" as ImportReport["history"];
-        const project = await this.#d.projects.createWith(
-          access,
-          { name, template: detected.template },
-          async (dir, projectId, owner) => {
-            const root = await ProjectRoot.open(dir, owner);
-            const top = await root.openDir([]);
-            try {
-              // The directory is Kiln's new, empty one: given to the project through its descriptor.
-              if (owner && top.handle) await top.handle.chown(owner.uid, owner.gid);
-            } finally {
-              await top.close();
-            }
-            await writeZip(root, plan, owner);
-            const bundle = bundles.length === 1 ? `./${bundles[0]!.path}` : undefined;
-            const state = await this.#d.history.initImported({ orgId: access.org.id, projectId }, bundle);
-            history = state === "kept" ? "kept-as-file" : state;
-          },
-          { kind: "zip" },
-        );
-        const notes = [...plan.notes];
-        if (detected.note) notes.push(detected.note);
-        if (bundles.length > 1)
-          notes.push("more than one .bundle at the root: kept as files, history not restored");
-        if (history === "kept-as-file")
-          notes.push(`${bundles[0]!.path} is not a git bundle git could read: kept as a file`);
-        return {
-          project,
-          report: { template: detected.template, files: plan.files, bytes: plan.bytes, history, notes },
-        };
-      } finally {
-        plan.zip.close();
-      }
+      return await this.#importFile(access, name, file, { kind: "zip" });
     } finally {
       await rm(file, { force: true });
+    }
+  }
+
+  /**
+   * A new project from a zip Kiln made itself (a marketplace version, ADR 0040), checked like an upload all
+   * the same: it is kept in Kiln's spool and goes through planZip and writeZip. `template` is the one the
+   * files were published from, so its dependency cache is reused.
+   */
+  async importZip(
+    access: OrgAccess,
+    name: string,
+    zip: Buffer,
+    template: string,
+    source: ImportSource,
+  ): Promise<ImportedProject> {
+    requirePermission(access.role, "projects.write");
+    if (zip.length > this.limits.uploadBytes) throw uploadTooLarge(this.limits.uploadBytes);
+    const file = await this.#spool(Readable.from([zip]));
+    try {
+      return await this.#importFile(access, name, file, source, template);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /**
+   * A project's files as a zip in memory, for the marketplace (ADR 0040): what an export leaves out, and also
+   * secrets (`.env*`, `.npmrc`, keys) wherever they are; its README.md (cut at `readmeBytes`), if any.
+   */
+  async snapshot(
+    access: OrgAccess,
+    ref: string,
+    options: { maxZipBytes: number; readmeBytes: number },
+  ): Promise<{ zip: Buffer; files: number; bytes: number; readme: string | undefined; template: string }> {
+    requirePermission(access.role, "projects.write");
+    const project = await this.#d.projects.get(access, ref);
+    const root = await ProjectRoot.open(
+      this.#d.storage.projectDir(access.org.id, project.id),
+      this.#d.ownerOf(project.id),
+    );
+    const top = await root.openDir([]);
+    let readme: string | undefined;
+    const plan = await planExport(root, top, {
+      excludeAnywhere: EXCLUDED_ANYWHERE,
+      excludeAtRoot: rootExclusions(this.#d.manifestOf(project.template)),
+      excludeMatching: isSecretFile,
+      limits: this.limits,
+    });
+    try {
+      if (plan.entries.some((e) => e.kind === "file" && e.path === "README.md")) {
+        const handle = await openFileForRead(top, "README.md", "README.md");
+        try {
+          const buffer = Buffer.alloc(options.readmeBytes);
+          const { bytesRead } = await handle.read(buffer, 0, options.readmeBytes, 0);
+          readme = buffer.subarray(0, bytesRead).toString("utf8");
+        } finally {
+          await handle.close();
+        }
+      }
+    } finally {
+      await top.close();
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const zip = streamExport(root, plan);
+    for await (const chunk of zip as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > options.maxZipBytes) {
+        zip.destroy();
+        throw new KilnError(
+          "payload_too_large",
+          `the project's files are more than ${Math.round(options.maxZipBytes / 2 ** 20)} MiB zipped`,
+        );
+      }
+      chunks.push(chunk);
+    }
+    return {
+      zip: Buffer.concat(chunks),
+      files: plan.files,
+      bytes: plan.bytes,
+      readme,
+      template: project.template,
+    };
+  }
+
+  async #importFile(
+    access: OrgAccess,
+    name: string,
+    file: string,
+    source: ImportSource,
+    template?: string,
+  ): Promise<ImportedProject> {
+    const plan = await planZip(file, this.limits);
+    try {
+      const detected = template ? { template } : detectTemplate(plan.rootFiles);
+      const bundles = plan.entries.filter(
+        (e) => e.kind === "file" && !e.path.includes("/") && e.path.endsWith(".bundle"),
+      );
+      let history = "none" as ImportReport["history"];
+      const project = await this.#d.projects.createWith(
+        access,
+        { name, template: detected.template },
+        async (dir, projectId, owner) => {
+          const root = await ProjectRoot.open(dir, owner);
+          const top = await root.openDir([]);
+          try {
+            // The directory is Kiln's new, empty one: given to the project through its descriptor.
+            if (owner && top.handle) await top.handle.chown(owner.uid, owner.gid);
+          } finally {
+            await top.close();
+          }
+          await writeZip(root, plan, owner);
+          const bundle = bundles.length === 1 && !template ? `./${bundles[0]!.path}` : undefined;
+          const state = await this.#d.history.initImported({ orgId: access.org.id, projectId }, bundle);
+          history = state === "kept" ? "kept-as-file" : state;
+        },
+        source,
+      );
+      const notes = [...plan.notes];
+      if ("note" in detected && detected.note) notes.push(detected.note);
+      if (bundles.length > 1)
+        notes.push("more than one .bundle at the root: kept as files, history not restored");
+      if (history === "kept-as-file")
+        notes.push(`${bundles[0]!.path} is not a git bundle git could read: kept as a file`);
+      return {
+        project,
+        report: { template: detected.template, files: plan.files, bytes: plan.bytes, history, notes },
+      };
+    } finally {
+      plan.zip.close();
     }
   }
 
@@ -190,6 +282,11 @@ async function bundleFile(dir: Dir, name: string, room: number) {
   }
   // Read up to the size checked: the sandbox could still append to it.
   return handle.createReadStream({ start: 0, end: Math.max(size - 1, 0) });
+}
+
+/** Files that hold secrets by convention: never in a published template (ADR 0040). */
+export function isSecretFile(name: string): boolean {
+  return name.startsWith(".env") || name === ".npmrc" || name.endsWith(".pem") || name.endsWith(".key");
 }
 
 /** The build output and the template's ignored top-level directories (`dist/`), never exported. */

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  customType,
   integer,
   jsonb,
   pgTable,
@@ -325,3 +326,52 @@ export const instanceSettings = pgTable("instance_settings", {
   updatedBy: uuid("updated_by"),
   updatedAt: ts("updated_at").notNull().defaultNow(),
 });
+
+/** Bytes (bytea): node-postgres gives a Buffer, PGlite a Uint8Array; both read back as a Buffer. */
+const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => "bytea",
+  fromDriver: (value) => Buffer.from(value),
+});
+
+/** The marketplace (ADR 0040): instance-wide template listings, their versions (the files as a zip), installs. */
+export const marketplaceListings = pgTable("marketplace_listings", {
+  id: uuid("id").primaryKey(),
+  orgId: uuid("org_id").notNull(),
+  projectId: uuid("project_id"),
+  name: text("name").notNull(),
+  description: text("description").notNull().default(""),
+  template: text("template").notNull(),
+  visibility: text("visibility").notNull(),
+  approvedAt: ts("approved_at"),
+  approvedBy: uuid("approved_by"),
+  latestVersion: integer("latest_version").notNull().default(0),
+  installs: integer("installs").notNull().default(0),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const marketplaceVersions = pgTable(
+  "marketplace_versions",
+  {
+    listingId: uuid("listing_id").notNull(),
+    version: integer("version").notNull(),
+    manifest: jsonb("manifest").notNull(),
+    readme: text("readme"),
+    archive: bytea("archive").notNull(),
+    createdBy: uuid("created_by"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.listingId, t.version] })],
+);
+
+export const marketplaceInstalls = pgTable(
+  "marketplace_installs",
+  {
+    orgId: uuid("org_id").notNull(),
+    projectId: uuid("project_id").notNull(),
+    listingId: uuid("listing_id").notNull(),
+    version: integer("version").notNull(),
+    installedAt: ts("installed_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.projectId] })],
+);

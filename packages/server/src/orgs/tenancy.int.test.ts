@@ -98,6 +98,7 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   host: "git_host_not_found",
   agentId: "agent_not_found",
   serverId: "mcp_server_not_found",
+  listingId: "listing_not_found",
 };
 
 interface JsonSchema {
@@ -192,6 +193,8 @@ interface Tenant {
   agentId: string;
   /** An MCP server of the org (stdio: nothing to reach while saving it). */
   serverId: string;
+  /** A marketplace listing the org published for itself only (ADR 0040). */
+  listingId: string;
 }
 
 let kiln: TestKiln;
@@ -653,8 +656,11 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     mcpServers: [server.json().id],
   });
   expect(edited.statusCode, edited.body).toBe(200);
+  const listing = await owner.client.post(`${board}/marketplace`, { name: `Template ${prefix}` });
+  expect(listing.statusCode, listing.body).toBe(201);
   return {
     serverId: server.json().id,
+    listingId: listing.json().id,
     agentId: agent.json().id,
     budget: budget.json().id,
     gitHost: gitHost.json().id,
@@ -896,6 +902,7 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     host: tenant.gitHost,
     agentId: tenant.agentId,
     serverId: tenant.serverId,
+    listingId: tenant.listingId,
   };
 }
 

@@ -302,11 +302,19 @@ export class ProjectService {
   }
 }
 
-/** Where an imported project came from: an uploaded zip, or a git URL (without any credentials in it). */
-export type ImportSource = { kind: "zip" } | { kind: "git"; url: URL; branch: string; hostId?: string };
+/**
+ * Where an imported project came from: an uploaded zip, a git URL (without any credentials in it), or a
+ * marketplace listing's version (ADR 0040).
+ */
+export type ImportSource =
+  | { kind: "zip" }
+  | { kind: "git"; url: URL; branch: string; hostId?: string }
+  | { kind: "marketplace"; listingId: string; version: number };
 
 function importData(source: ImportSource): Record<string, unknown> {
   if (source.kind === "zip") return { sourceKind: "zip" };
+  if (source.kind === "marketplace")
+    return { sourceKind: "marketplace", listingId: source.listingId, version: source.version };
   const url = new URL(source.url.href);
   url.username = "";
   url.password = "";

@@ -16,6 +16,7 @@ import { history } from "./endpoints/history.ts";
 import { invitations } from "./endpoints/invitations.ts";
 import { jobs } from "./endpoints/jobs.ts";
 import { llm } from "./endpoints/llm.ts";
+import { marketplace } from "./endpoints/marketplace.ts";
 import { mcpServers } from "./endpoints/mcpServers.ts";
 import { notifications } from "./endpoints/notifications.ts";
 import { orgSso } from "./endpoints/orgSso.ts";
@@ -56,6 +57,7 @@ export const api = {
   chats,
   agents,
   mcpServers,
+  marketplace,
   history,
   llm,
   budgets,

@@ -33,6 +33,11 @@ export const keys = {
   agent: (o: string, id: string) => [...org(o), "agents", id] as const,
   /** The org's MCP servers (ADR 0039). */
   mcpServers: (o: string) => [...org(o), "mcp-servers"] as const,
+  /** The marketplace listings the org sees (by search words). */
+  marketplace: (o: string) => [...org(o), "marketplace"] as const,
+  /** Where a project came from in the marketplace and what it published there. */
+  projectMarketplace: (o: string, p: string) => [...project(o, p), "marketplace"] as const,
+  adminMarketplace: ["admin", "marketplace"] as const,
   workerTokens: (o: string) => ["worker-tokens", o] as const,
   webhooks: (o: string) => [...org(o), "webhooks"] as const,
   orgSso: (o: string) => [...org(o), "sso"] as const,

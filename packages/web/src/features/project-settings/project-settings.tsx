@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { ChevronRight } from "../../ui/icons.tsx";
 import { useTitle } from "../../ui/use-title.ts";
+import { PublishTemplateSection } from "../marketplace/publish-section.tsx";
 import { projectQuery } from "../projects/queries.ts";
 import { AppHeader } from "../shell/app-header.tsx";
 import { DangerSection } from "./danger-section.tsx";
@@ -50,6 +51,13 @@ export function ProjectSettings({ org, project, role }: { org: string; project: 
         <GitSection org={org} project={details.slug} canWrite={canWrite} />
         <RemoteSection org={org} project={details.slug} canWrite={canWrite} />
         {canWrite && <ExportSection org={org} project={details.slug} />}
+        <PublishTemplateSection
+          key={`marketplace-${details.slug}`}
+          org={org}
+          project={details.slug}
+          projectName={details.name}
+          canPublish={can(role, "projects.publish")}
+        />
         {can(role, "projects.delete") && <DangerSection org={org} project={details} />}
       </main>
     </div>

@@ -25,6 +25,9 @@ export function AppHeader({ org, children }: { org: string; children?: ReactNode
           <Link to="/$org" params={{ org }} activeOptions={{ exact: true }} className={tab}>
             Projects
           </Link>
+          <Link to="/$org/marketplace" params={{ org }} className={tab}>
+            Marketplace
+          </Link>
           <Link to="/$org/usage" params={{ org }} className={tab}>
             Usage
           </Link>
@@ -44,6 +47,11 @@ export function AppHeader({ org, children }: { org: string; children?: ReactNode
                 label: "Projects",
                 icon: <GridIcon />,
                 onSelect: () => void navigate({ to: "/$org", params: { org } }),
+              },
+              {
+                label: "Marketplace",
+                icon: <GridIcon />,
+                onSelect: () => void navigate({ to: "/$org/marketplace", params: { org } }),
               },
               {
                 label: "Usage",

@@ -20,6 +20,7 @@ import {
 import { Menu } from "../../ui/menu.tsx";
 import { toast } from "../../ui/toast.tsx";
 import { useMe } from "../auth/use-me.ts";
+import { UpdateBadge } from "../marketplace/update-badge.tsx";
 import { PublishDialog } from "../publish/publish-dialog.tsx";
 import { StatusPill } from "../runtime/status-pill.tsx";
 import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
@@ -69,6 +70,9 @@ export function WorkspaceHeader({ view }: { view: "code" | "board" }) {
         </Button>
       )}
       <div className="ml-auto flex shrink-0 items-center gap-0.5">
+        <span className="mr-1.5 max-md:hidden">
+          <UpdateBadge org={org} project={project} />
+        </span>
         <Button
           size="xs"
           variant="primary"

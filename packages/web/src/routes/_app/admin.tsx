@@ -7,13 +7,14 @@ import { UsagePanel } from "../../features/admin/usage-panel.tsx";
 import { UsersPanel } from "../../features/admin/users-panel.tsx";
 import { homeOrg } from "../../features/auth/session.ts";
 import { useMe } from "../../features/auth/use-me.ts";
+import { PendingListingsPanel } from "../../features/marketplace/pending-panel.tsx";
 import { AppHeader } from "../../features/shell/app-header.tsx";
 import { EmptyState } from "../../ui/states.tsx";
 import { Tabs } from "../../ui/tabs.tsx";
 import { useTitle } from "../../ui/use-title.ts";
 
-type Section = "overview" | "accounts" | "orgs" | "usage" | "signup" | "log";
-const SECTIONS: Section[] = ["overview", "accounts", "orgs", "usage", "signup", "log"];
+type Section = "overview" | "accounts" | "orgs" | "usage" | "signup" | "marketplace" | "log";
+const SECTIONS: Section[] = ["overview", "accounts", "orgs", "usage", "signup", "marketplace", "log"];
 
 /** The instance administrator's pages (ADR 0034): the whole instance, not one org. */
 export const Route = createFileRoute("/_app/admin")({
@@ -51,6 +52,7 @@ function Admin() {
                 { id: "orgs" as const, label: "Orgs" },
                 { id: "usage" as const, label: "Usage" },
                 { id: "signup" as const, label: "Sign-up" },
+                { id: "marketplace" as const, label: "Marketplace" },
                 { id: "log" as const, label: "Admin log" },
               ]}
               active={tab}
@@ -62,6 +64,7 @@ function Admin() {
             {tab === "orgs" && <OrgsPanel />}
             {tab === "usage" && <UsagePanel />}
             {tab === "signup" && <SignupPanel />}
+            {tab === "marketplace" && <PendingListingsPanel />}
             {tab === "log" && <AdminAuditPanel />}
           </>
         )}
