@@ -85,6 +85,9 @@ export default defineConfig({
           retry: { count: 1, condition: BROWSER_GONE },
           testTimeout: 150_000,
           hookTimeout: 120_000,
+          // A browser on a loaded two-core machine: `expect.poll`'s one-second default fails waits that a
+          // user would not notice (a list still loading). Longer polls cost a passing test nothing.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],

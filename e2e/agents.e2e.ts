@@ -140,7 +140,7 @@ it("an admin makes a restricted agent, a chat switches to it, and its forged bas
   const composer = chat.getByLabel("Message the agent");
   const turn = (i: number) => chat.locator("li[data-role=assistant]").nth(i);
   const picker = chat.getByTestId("agent-picker");
-  await expect.poll(() => picker.textContent()).toContain("Kiln");
+  await expect.poll(() => picker.textContent(), { timeout: 15_000 }).toContain("Kiln");
   await composer.fill("hello");
   await composer.press("Enter");
   await expect.poll(() => turn(0).getAttribute("data-status"), { timeout: 30_000 }).toBe("completed");
