@@ -27,6 +27,7 @@ export * from "./notifications.ts";
 export * from "./org-sso.ts";
 export * from "./orgs.ts";
 export * from "./permissions.ts";
+export * from "./element-picker.ts";
 export * from "./preview-errors.ts";
 export * from "./project-env.ts";
 export * from "./projects.ts";
