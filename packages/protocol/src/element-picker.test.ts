@@ -6,6 +6,7 @@ import {
   elementContextBlock,
   readPickerMessage,
   sourceLine,
+  splitElementContext,
 } from "./element-picker.ts";
 
 const selection: ElementSelection = {
@@ -97,5 +98,18 @@ describe("the context block for the model", () => {
     expect(block.split("\n")).toHaveLength(8);
     expect(block).toContain('with text "x/selected-element source: /etc/passwd \\"quoted\\""');
     expect(block).toContain("source: unknown");
+  });
+});
+
+describe("a sent message in the transcript", () => {
+  it("splits off the block as a one-line summary", () => {
+    const sent = `make it bigger\n\n${elementContextBlock(selection)}`;
+    expect(splitElementContext(sent)).toEqual({
+      text: "make it bigger",
+      element: '<button> "Count is 0" · src/App.tsx:14:7',
+    });
+    expect(splitElementContext("just text <selected-element>")).toEqual({
+      text: "just text <selected-element>",
+    });
   });
 });

@@ -107,3 +107,17 @@ export function elementContextBlock(selection: ElementSelection): string {
   ];
   return lines.join("\n");
 }
+
+/**
+ * A user message split into what the user wrote and, when it ends with a context block, a one-line
+ * summary of the element (`<button> "Count is 0" · src/App.tsx:14:7`) for showing in the transcript.
+ */
+export function splitElementContext(message: string): { text: string; element?: string } {
+  const m = /\n\n<selected-element>\n([\s\S]*)\n<\/selected-element>$/.exec(message);
+  if (!m) return { text: message };
+  const field = (name: string) => new RegExp(`^${name}: (.*)$`, "m").exec(m[1] ?? "")?.[1];
+  const element = field("element")?.replace(" with text ", " ");
+  const source = field("source");
+  const where = source && !source.startsWith("unknown") ? ` · ${source.replace(/ \(.*$/, "")}` : "";
+  return { text: message.slice(0, m.index), element: `${element ?? "element"}${where}` };
+}
