@@ -21,7 +21,7 @@ function source(studioOrigin: string): string {
   function show(el) {
     if (!box) {
       box = document.createElement("div");
-      box.setAttribute("data-kiln", "picker");
+      box.setAttribute("data-kiln", "picker-highlight");
       box.style.cssText = "position:fixed;z-index:2147483647;pointer-events:none;box-sizing:border-box;" +
         "border:2px solid #6366f1;background:rgba(99,102,241,.14);border-radius:3px;transition:all 60ms linear";
     }
