@@ -73,7 +73,7 @@ it("picks the counter button and sends its file and line with the message", asyn
   await pickCounterButton(page);
   const chip = chat.getByTestId("element-chip");
   await chip.waitFor();
-  expect(await chip.innerText()).toMatch(new RegExp(`<button>\\s*“Count: 0”\\s*· ${BUTTON_AT}`));
+  expect(await chip.textContent()).toMatch(new RegExp(`<button>\\s*“Count: 0”\\s*· ${BUTTON_AT}`));
   await app.getByRole("button", { name: "Count: 0" }).waitFor();
   await shot(page, "element-picker-desktop");
 
