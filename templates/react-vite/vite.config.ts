@@ -1,6 +1,7 @@
 import tailwindcss from "@tailwindcss/vite";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
+import { kilnSource } from "./kiln/source-plugin.ts";
 
 // Kiln runs this dev server in a sandbox and shows it at http://<project>--<org>.localhost:4000 through a
 // proxy. Read KILN.md before changing the `server` block: the preview depends on it.
@@ -8,7 +9,8 @@ const port = Number(process.env.PORT) || 3000;
 const hmrClientPort = Number(process.env.KILN_HMR_CLIENT_PORT) || undefined;
 
 export default defineConfig({
-  plugins: [react(), tailwindcss()],
+  // kilnSource: dev only, marks each JSX element with its file and line for the studio's element picker.
+  plugins: [kilnSource(), react(), tailwindcss()],
   // node_modules may be a shared, read-only dependency cache: keep Vite's own cache in the project.
   cacheDir: ".kiln/vite",
   server: {

@@ -13,6 +13,7 @@ export * from "./contracts/index.ts";
 export * from "./deploy-targets.ts";
 export * from "./deployments.ts";
 export * from "./domains.ts";
+export * from "./element-picker.ts";
 export * from "./errors.ts";
 export * from "./files.ts";
 export * from "./git.ts";

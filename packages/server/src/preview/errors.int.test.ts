@@ -255,9 +255,13 @@ describe("preview error reporting", () => {
     const page = await request(p.host, "/", { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
     expect(page.body).not.toContain('data-kiln="errors"');
+    expect(page.body).not.toContain('data-kiln="picker"');
     expect((await report({ ...p, cookie: "" }, { kind: "error", message: "spoofed" })).status).toBe(403);
     const member = await request(p.host, "/", { headers: { accept: "text/html", cookie: p.cookie } });
     expect(member.body).toContain('data-kiln="errors"');
+    // The element picker rides along, answering only the studio's origin.
+    expect(member.body).toContain('data-kiln="picker"');
+    expect(member.body).toContain(JSON.stringify(new URL(kiln.config.publicUrl).origin));
     expect((await report(p, { kind: "error", message: "real" })).status).toBe(204);
     expect(kiln.services.previewErrors.recent(orgId, p.id).map((e) => e.message)).toEqual(["real"]);
   });

@@ -11,6 +11,7 @@ import { ERROR_REPORTER_TAG, ERRORS_PATH } from "./errors-script.ts";
 import type { UsedHandoffs } from "./handoffs.ts";
 import { type PreviewAddress, parsePreviewHost, previewOrigin } from "./host.ts";
 import { crashedPage, messagePage, startingPage } from "./pages.ts";
+import { elementPickerTag } from "./picker-script.ts";
 import { type ProxyTarget, proxyHttp, proxyUpgrade } from "./proxy.ts";
 import { SHARE_PATH } from "./share-links.ts";
 
@@ -77,8 +78,12 @@ export class PreviewGateway {
   readonly #sockets = new Set<Duplex>();
   readonly #projects = new Map<string, { project: PreviewProject | undefined; at: number }>();
 
+  /** Put into members' page loads: the error reporter and the element picker's page half. */
+  readonly #memberScripts: string;
+
   constructor(options: PreviewGatewayOptions) {
     this.#o = options;
+    this.#memberScripts = ERROR_REPORTER_TAG + elementPickerTag(new URL(options.publicUrl).origin);
   }
 
   match(req: IncomingMessage): PreviewAddress | undefined {
@@ -116,11 +121,11 @@ export class PreviewGateway {
       hiddenCookies: HIDDEN,
       // Reachable a moment ago but not now: the server is restarting. Say so rather than fail blank.
       onError: () => send(res, 503, startingPage(project.name, "Reconnecting to the dev server", [])),
-      injectHtml: (await this.#reportsErrors(req, project)) ? ERROR_REPORTER_TAG : undefined,
+      injectHtml: (await this.#reportsErrors(req, project)) ? this.#memberScripts : undefined,
     });
   }
 
-  /** Page loads of members get the error reporter script (preview/errors-script.ts). */
+  /** Page loads of members get the error reporter (errors-script.ts) and the picker (picker-script.ts). */
   async #reportsErrors(req: IncomingMessage, project: PreviewProject): Promise<boolean> {
     if (!this.#o.errors || req.method !== "GET") return false;
     if (!String(req.headers.accept ?? "").includes("text/html")) return false;

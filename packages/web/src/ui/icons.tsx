@@ -302,3 +302,23 @@ export function BellIcon(props: IconProps) {
     </Svg>
   );
 }
+
+/** A pointer over a dashed box: "select an element". */
+export function PickIcon(props: IconProps) {
+  return (
+    <svg
+      viewBox="0 0 16 16"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="1.5"
+      aria-hidden="true"
+      {...props}
+    >
+      <path
+        d="M6.5 2.5h-3a1 1 0 0 0-1 1v3M2.5 9.5v3a1 1 0 0 0 1 1h3M9.5 2.5h3a1 1 0 0 1 1 1v3"
+        strokeDasharray="2 1.5"
+      />
+      <path d="m8 8 6 2-2.5 1-1 2.5L8 8Z" strokeLinejoin="round" />
+    </svg>
+  );
+}

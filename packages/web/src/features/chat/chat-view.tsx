@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { describeError } from "../../api/errors.ts";
 import { agentsQuery, modelsQuery } from "../../api/queries.ts";
 import { succeeds } from "../../api/query-client.ts";
+import { clearPicked, withPickedContext } from "../../state/element-selection.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { IconButton } from "../../ui/button.tsx";
 import { confirmDialog } from "../../ui/confirm.tsx";
@@ -17,6 +18,7 @@ import { relativeTime } from "../projects/time.ts";
 import { AgentPicker } from "./agent-picker.tsx";
 import { NEW_CHAT, useChatUi } from "./chat-store.ts";
 import { Composer } from "./composer.tsx";
+import { ElementChip } from "./element-chip.tsx";
 import { runningMessage } from "./fold.ts";
 import { compact, formatCost, MessageList } from "./message-list.tsx";
 import {
@@ -121,7 +123,10 @@ export function ChatView() {
       select(projectKey, target.id);
     }
     stick.current = true;
-    return succeeds(sendMessage.mutateAsync({ chat: target, content: text, mode }));
+    const content = withPickedContext(projectKey, text);
+    const ok = await succeeds(sendMessage.mutateAsync({ chat: target, content, mode }));
+    if (ok && content !== text) clearPicked(projectKey);
+    return ok;
   };
 
   const queued = useChatQueue((s) => (chatId ? s.queued[chatId] : undefined)) ?? NOTHING_QUEUED;
@@ -305,6 +310,7 @@ export function ChatView() {
         draft={draft}
         onDraft={setDraft}
         onSend={send}
+        context={<ElementChip projectKey={projectKey} />}
         onQueue={(text) => chatId && queue.add(chatId, text)}
         onCancel={() => chatId && cancelRun.mutate(chatId)}
         onMode={(m) =>

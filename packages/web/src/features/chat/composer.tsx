@@ -1,5 +1,5 @@
 import type { ApprovalMode, LlmModelList } from "@kiln/protocol";
-import { type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { Button } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
 import { StopIcon } from "../../ui/icons.tsx";
@@ -44,6 +44,7 @@ export function Composer({
   onCancel,
   onMode,
   onModel,
+  context,
 }: {
   running: boolean;
   disabled: boolean;
@@ -61,6 +62,8 @@ export function Composer({
   onCancel: () => void;
   onMode: (mode: ApprovalMode) => void;
   onModel: (model: string | null) => void;
+  /** Shown above the text: what goes along with the message (the element picked in the preview). */
+  context?: ReactNode;
 }) {
   const area = useRef<HTMLTextAreaElement>(null);
   const [sending, setSending] = useState(false);
@@ -124,6 +127,7 @@ export function Composer({
           disabled && "opacity-60",
         )}
       >
+        {context}
         <textarea
           ref={area}
           aria-label="Message the agent"

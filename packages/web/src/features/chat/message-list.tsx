@@ -1,4 +1,10 @@
-import type { ApprovalDecision, ChatMessage, MessagePart, Usage } from "@kiln/protocol";
+import {
+  type ApprovalDecision,
+  type ChatMessage,
+  type MessagePart,
+  splitElementContext,
+  type Usage,
+} from "@kiln/protocol";
 import { useState } from "react";
 import Markdown from "react-markdown";
 import { Button } from "../../ui/button.tsx";
@@ -42,9 +48,7 @@ export function MessageList({
           className={cn("flex min-w-0 flex-col gap-2", m.role === "user" && "items-end")}
         >
           {m.role === "user" ? (
-            <div className="max-w-[85%] rounded-lg bg-accent-600/15 px-3 py-2 text-[13px] break-words whitespace-pre-wrap text-neutral-100">
-              {m.parts.map((p) => (p.type === "text" ? p.text : "")).join("")}
-            </div>
+            <UserMessage text={m.parts.map((p) => (p.type === "text" ? p.text : "")).join("")} />
           ) : (
             <AssistantMessage
               message={m}
@@ -249,6 +253,24 @@ function Footer({
           </Button>
         )}
       </span>
+    </div>
+  );
+}
+
+/** What the user wrote; an element picked in the preview that went with it shows as one line under it. */
+function UserMessage({ text }: { text: string }) {
+  const { text: said, element } = splitElementContext(text);
+  return (
+    <div className="max-w-[85%] rounded-lg bg-accent-600/15 px-3 py-2 text-[13px] break-words whitespace-pre-wrap text-neutral-100">
+      {said}
+      {element && (
+        <span
+          data-testid="message-element"
+          className="mt-1 block truncate font-mono text-[11px] text-neutral-400"
+        >
+          {element}
+        </span>
+      )}
     </div>
   );
 }

@@ -1,13 +1,19 @@
-import type { RuntimeStatus } from "@kiln/protocol";
+import {
+  ELEMENT_PICKER_CHANNEL,
+  type PickerStudioMessage,
+  type RuntimeStatus,
+  readPickerMessage,
+} from "@kiln/protocol";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
+import { pickElement, setPicking, useElementSelection } from "../../state/element-selection.ts";
 import { usePreviewReload } from "../../state/preview-reload.ts";
 import { useProject } from "../../state/project-context.tsx";
 import { type Device, useWorkspaceUi } from "../../state/ui-store.ts";
 import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
-import { ExternalIcon, MonitorIcon, PhoneIcon, RefreshIcon, TabletIcon } from "../../ui/icons.tsx";
+import { ExternalIcon, MonitorIcon, PhoneIcon, PickIcon, RefreshIcon, TabletIcon } from "../../ui/icons.tsx";
 import { Spinner } from "../../ui/spinner.tsx";
 import { useRuntime, useRuntimeAction } from "../runtime/use-runtime.ts";
 import { useOpenPreviewSession } from "./mutations.ts";
@@ -141,6 +147,38 @@ export function PreviewPane() {
     );
   };
 
+  // Element picker: the page's half (injected by the preview gateway) highlights and reports; this half
+  // tells it to start or stop and takes only picker messages from the shown frame on the preview origin.
+  const picking = useElementSelection((s) => s.picking);
+  const iframes = useRef(new Map<number, HTMLIFrameElement>());
+  const previewOrigin = origin ? new URL(origin).origin : undefined;
+  const shownKey = frames.shown?.key;
+  const tellPage = useCallback(
+    (type: PickerStudioMessage["type"], key = shownKey) => {
+      const win = key === undefined ? undefined : iframes.current.get(key)?.contentWindow;
+      if (!win || !previewOrigin) return;
+      const message: PickerStudioMessage = { kiln: ELEMENT_PICKER_CHANNEL, type };
+      win.postMessage(message, previewOrigin);
+    },
+    [previewOrigin, shownKey],
+  );
+  useEffect(() => {
+    tellPage(picking ? "start" : "stop");
+  }, [picking, tellPage]);
+  useEffect(() => () => setPicking(false), []);
+  useEffect(() => {
+    if (!previewOrigin || shownKey === undefined) return;
+    const onMessage = (event: MessageEvent) => {
+      if (event.origin !== previewOrigin) return;
+      if (event.source === null || event.source !== iframes.current.get(shownKey)?.contentWindow) return;
+      const message = readPickerMessage(event.data);
+      if (message?.type === "selected") pickElement(`${org}/${project}`, message.selection);
+      else if (message?.type === "cancelled") setPicking(false);
+    };
+    window.addEventListener("message", onMessage);
+    return () => window.removeEventListener("message", onMessage);
+  }, [previewOrigin, shownKey, org, project]);
+
   const width = WIDTHS[device];
 
   return (
@@ -191,6 +229,16 @@ export function PreviewPane() {
             </IconButton>
           ))}
         </div>
+        <IconButton
+          label={picking ? "Stop selecting (Esc in the preview)" : "Select element"}
+          aria-pressed={picking}
+          active={picking}
+          disabled={!origin || state !== "running"}
+          onClick={() => setPicking(!picking)}
+          className={cn(picking && "text-accent-300")}
+        >
+          <PickIcon className="size-3.5" />
+        </IconButton>
         <IconButton label="Open preview in a new tab" onClick={openInNewTab}>
           <ExternalIcon className="size-3.5" />
         </IconButton>
@@ -213,9 +261,17 @@ export function PreviewPane() {
                 aria-hidden={frame !== frames.shown || undefined}
               >
                 <iframe
+                  ref={(el) => {
+                    if (el) iframes.current.set(frame.key, el);
+                    else iframes.current.delete(frame.key);
+                  }}
                   title={frame === frames.shown ? "App preview" : "App preview (loading)"}
                   src={frame.src}
-                  onLoad={() => frameLoaded(frame.key, frame === frames.shown)}
+                  onLoad={() => {
+                    frameLoaded(frame.key, frame === frames.shown);
+                    // A page loaded while picking (a reload, a navigation) picks too.
+                    if (useElementSelection.getState().picking) tellPage("start", frame.key);
+                  }}
                   // The app runs on its own origin: scripts and forms yes, but it cannot reach the studio.
                   sandbox="allow-scripts allow-same-origin allow-forms allow-popups allow-modals allow-downloads"
                   className={cn(
