@@ -1,5 +1,5 @@
 import type { MessagePart } from "@kiln/protocol";
-import type { AssistantContent, ImagePart, ModelMessage, ToolContent, UserContent } from "ai";
+import type { AssistantContent, FilePart, ModelMessage, ToolContent, UserContent } from "ai";
 
 /** A chat message as stored: the user's text, or an assistant message's parts. */
 export type StoredMessage =
@@ -55,9 +55,9 @@ export function toModelMessages(
               .join("\n");
       const pictures =
         "parts" in message
-          ? message.parts.flatMap((p): ImagePart[] => {
+          ? message.parts.flatMap((p): FilePart[] => {
               const image = p.type === "image" ? images.get(p.imageId) : undefined;
-              return image ? [{ type: "image", image: image.data, mediaType: image.mediaType }] : [];
+              return image ? [{ type: "file", data: image.data, mediaType: image.mediaType }] : [];
             })
           : [];
       if (pictures.length) pushUserParts(out, text, pictures);
@@ -76,7 +76,7 @@ function pushUser(out: ModelMessage[], text: string): void {
 }
 
 /** A user message with images: its text first, then the images, as content parts. */
-function pushUserParts(out: ModelMessage[], text: string, images: ImagePart[]): void {
+function pushUserParts(out: ModelMessage[], text: string, images: FilePart[]): void {
   const content: UserContent = [...(text.trim() ? [{ type: "text" as const, text }] : []), ...images];
   const last = out[out.length - 1];
   if (last?.role === "user") {

@@ -100,7 +100,9 @@ export const ChatImage = z
   .meta({ id: "ChatImage" });
 export type ChatImage = z.infer<typeof ChatImage>;
 
-export const ChatImageBytes = z.string().meta({ format: "binary", description: "A PNG, JPEG, GIF or WebP image" });
+export const ChatImageBytes = z
+  .string()
+  .meta({ format: "binary", description: "A PNG, JPEG, GIF or WebP image" });
 
 export const SendMessageBody = z.strictObject({
   content: Prompt.describe("What the user asks for"),

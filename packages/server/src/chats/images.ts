@@ -13,8 +13,8 @@ import { chatImages } from "../db/schema-tenant.ts";
 import { BadRequestError, KilnError, NotFoundError } from "../errors/errors.ts";
 import { requirePermission } from "../orgs/roles.ts";
 import type { OrgAccess } from "../orgs/service.ts";
-import type { ProjectService } from "../projects/service.ts";
 import { looksLikeId } from "../orgs/slug.ts";
+import type { ProjectService } from "../projects/service.ts";
 import { findChat } from "./store.ts";
 
 /**
@@ -26,16 +26,24 @@ export function sniffImageType(bytes: Uint8Array): ChatImageType | undefined {
   const at = (offset: number, sig: number[]) => sig.every((v, i) => b[offset + i] === v);
   if (b.length >= 8 && at(0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return "image/png";
   if (b.length >= 3 && at(0, [0xff, 0xd8, 0xff])) return "image/jpeg";
-  if (b.length >= 6 && (at(0, [0x47, 0x49, 0x46, 0x38, 0x37, 0x61]) || at(0, [0x47, 0x49, 0x46, 0x38, 0x39, 0x61])))
+  if (
+    b.length >= 6 &&
+    (at(0, [0x47, 0x49, 0x46, 0x38, 0x37, 0x61]) || at(0, [0x47, 0x49, 0x46, 0x38, 0x39, 0x61]))
+  )
     return "image/gif";
-  if (b.length >= 12 && at(0, [0x52, 0x49, 0x46, 0x46]) && at(8, [0x57, 0x45, 0x42, 0x50])) return "image/webp";
+  if (b.length >= 12 && at(0, [0x52, 0x49, 0x46, 0x46]) && at(8, [0x57, 0x45, 0x42, 0x50]))
+    return "image/webp";
   return undefined;
 }
 
 function tooLarge(): KilnError {
-  return new KilnError("payload_too_large", `an image may be at most ${MAX_CHAT_IMAGE_BYTES / 1024 / 1024} MB`, {
-    details: { limit: MAX_CHAT_IMAGE_BYTES },
-  });
+  return new KilnError(
+    "payload_too_large",
+    `an image may be at most ${MAX_CHAT_IMAGE_BYTES / 1024 / 1024} MB`,
+    {
+      details: { limit: MAX_CHAT_IMAGE_BYTES },
+    },
+  );
 }
 
 /** An image as the model is sent it. */
@@ -112,7 +120,11 @@ export async function loadImages(
 }
 
 /** A new message's image parts, each id one of the chat's images (refused otherwise). */
-export async function imageParts(tx: Executor, chatId: string, ids: readonly string[]): Promise<MessagePart[]> {
+export async function imageParts(
+  tx: Executor,
+  chatId: string,
+  ids: readonly string[],
+): Promise<MessagePart[]> {
   if (ids.length > MAX_IMAGES_PER_MESSAGE)
     throw new BadRequestError("validation_failed", `at most ${MAX_IMAGES_PER_MESSAGE} images per message`);
   const found = new Map(await loadImages(tx, chatId, ids));

@@ -50,7 +50,13 @@ export function chatRoutes(
   router.handle(c.uploadImage, async (request, reply) => {
     try {
       const { project, chatId } = request.params;
-      return await chats.images.upload(request.scope, project, chatId, request.body, request.headers["content-length"]);
+      return await chats.images.upload(
+        request.scope,
+        project,
+        chatId,
+        request.body,
+        request.headers["content-length"],
+      );
     } catch (err) {
       // Refused before the upload was read to its end: answer, then close after a bounded linger.
       if (!request.raw.complete) {
