@@ -2,6 +2,7 @@ import { type ApprovalMode, addUsage, type Chat, type Usage, ZERO_USAGE } from "
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
 import { agentsQuery, modelsQuery } from "../../api/queries.ts";
 import { succeeds } from "../../api/query-client.ts";
@@ -110,7 +111,7 @@ export function ChatView() {
   const model = chat.data ? chat.data.model : newChat.model;
   const noModel = models.data && models.data.models.length === 0 && !models.data.defaultModel;
 
-  const send = async (text: string): Promise<boolean> => {
+  const send = async (text: string, images: readonly File[] = []): Promise<boolean> => {
     let target: Chat | undefined = chat.data;
     if (!target) {
       try {
@@ -121,7 +122,7 @@ export function ChatView() {
       select(projectKey, target.id);
     }
     stick.current = true;
-    return succeeds(sendMessage.mutateAsync({ chat: target, content: text, mode }));
+    return succeeds(sendMessage.mutateAsync({ chat: target, content: text, mode, images }));
   };
 
   const queued = useChatQueue((s) => (chatId ? s.queued[chatId] : undefined)) ?? NOTHING_QUEUED;
@@ -263,6 +264,7 @@ export function ChatView() {
         ) : (
           <MessageList
             messages={messages}
+            imageUrl={(chatOf, imageId) => api.chats.imageUrl(org, project, chatOf, imageId)}
             costs={costs.data?.byMessage}
             agentLabel={(id, version) => {
               const a = agents.data?.find((x) => x.id === id);
