@@ -1,8 +1,8 @@
 /**
  * Images in chat (issue #15, ADR 0041): a person attaches an image in the composer, sees it as a thumbnail
  * before sending and in the sent message, and the model is sent it (the scripted provider records an
- * OpenAI image_url part with the image's bytes). Screenshots: e2e/screenshots/chat-image-desktop.png and
- * chat-image-phone.png (390 px wide).
+ * OpenAI image_url part with the image's bytes). Screenshots: e2e/screenshots/chat-image-attached.png (the
+ * composer), chat-image-desktop.png and chat-image-phone.png (390 px wide).
  */
 import path from "node:path";
 import { crc32, deflateSync } from "node:zlib";
@@ -82,6 +82,7 @@ it("attaches an image in the composer; the message shows it and the model is sen
     .setInputFiles({ name: "x.svg", mimeType: "image/svg+xml", buffer: Buffer.from("<svg/>") });
   await chat.getByRole("alert").filter({ hasText: "Only PNG, JPEG, GIF or WebP" }).waitFor();
   expect(await attached.getByRole("img").count()).toBe(1);
+  await page.screenshot({ path: path.join(SCREENSHOTS, "chat-image-attached.png") });
 
   const composer = page.getByLabel("Message the agent");
   await composer.fill("What is in this picture?");
