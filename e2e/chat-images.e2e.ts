@@ -92,7 +92,9 @@ it("attaches an image in the composer; the message shows it and the model is sen
   const thumbnail = sent.getByRole("img", { name: "Attached" });
   await thumbnail.waitFor();
   // The thumbnail is the stored image, loaded (not a broken link).
-  await expect.poll(() => thumbnail.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(96);
+  await expect
+    .poll(() => thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+    .toBe(96);
   expect(await attached.isVisible()).toBe(false);
 
   // The provider was sent the image's bytes as an OpenAI image_url part.
@@ -115,7 +117,9 @@ it("attaches an image in the composer; the message shows it and the model is sen
   const phoneChat = phone.getByRole("region", { name: "Chat" });
   await phoneChat.getByText(ANSWER).waitFor({ timeout: 30_000 });
   const phoneThumb = phoneChat.locator("li[data-role=user]").first().getByRole("img", { name: "Attached" });
-  await expect.poll(() => phoneThumb.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(96);
+  await expect
+    .poll(() => phoneThumb.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+    .toBe(96);
   await phone.screenshot({ path: path.join(SCREENSHOTS, "chat-image-phone.png") });
   await phone.close();
   await page.close();

@@ -232,6 +232,32 @@ describe("a message with an image", () => {
     expect(fake.requests).toHaveLength(0);
     const stored = await owner.client.get(`${chatsUrl()}/${chat}`);
     expect(stored.json().messages).toEqual([]);
+    // Through the /v1 proxy too, in both formats: refused before any call.
+    const token = (await owner.client.post("/api/auth/tokens", { name: "proxy" })).json().token as string;
+    const proxy = (url: string, content: unknown) =>
+      kiln.app.inject({
+        method: "POST",
+        url,
+        headers: { authorization: `Bearer ${token}`, "x-kiln-org": org, "content-type": "application/json" },
+        payload: { model: "local/tiny", max_tokens: 10, messages: [{ role: "user", content }] },
+      });
+    expectError(
+      await proxy("/v1/chat/completions", [
+        { type: "text", text: "see" },
+        { type: "image_url", image_url: { url: `data:image/png;base64,${PNG_BASE64}` } },
+      ]),
+      422,
+      "model_no_images",
+    );
+    expectError(
+      await proxy("/v1/messages", [
+        { type: "image", source: { type: "base64", media_type: "image/png", data: PNG_BASE64 } },
+        { type: "text", text: "see" },
+      ]),
+      422,
+      "model_no_images",
+    );
+    expect(fake.requests).toHaveLength(0);
     // Words alone still go to it.
     fake.enqueue({ text: "Hi." });
     const words = await owner.client.post(`${chatsUrl()}/${chat}/messages`, { content: "hello" });
