@@ -70,11 +70,12 @@ export class ChatImages {
     contentLength: string | undefined,
   ): Promise<ChatImage> {
     requirePermission(access.role, "chats.write");
+    // Whose chat it is comes first: another tenant's is a 404 whatever was sent.
+    const project = await this.#projects.get(access, projectRef);
+    const chat = await this.#database.tenant(access.org.schemaName, (tx) => findChat(tx, project.id, chatId));
     if (!(body instanceof Readable))
       throw new KilnError("unsupported_media_type", "send the image's bytes as application/octet-stream");
     if (Number(contentLength) > MAX_CHAT_IMAGE_BYTES) throw tooLarge();
-    const project = await this.#projects.get(access, projectRef);
-    const chat = await this.#database.tenant(access.org.schemaName, (tx) => findChat(tx, project.id, chatId));
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
