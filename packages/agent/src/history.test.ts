@@ -107,6 +107,38 @@ describe("toModelMessages", () => {
     expect(messages[3]).toEqual({ role: "user", content: "Continue" });
   });
 
+  it("sends a user message's images as file parts after its text; an image whose bytes are missing is left out", () => {
+    const data = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+    const images = new Map([["img-1", { mediaType: "image/png", data }]]);
+    const out = toModelMessages(
+      [
+        { role: "user", parts: [{ type: "text", text: "first" }] },
+        {
+          role: "user",
+          parts: [
+            { type: "text", text: "look" },
+            { type: "image", imageId: "img-1", mediaType: "image/png" },
+            { type: "image", imageId: "gone", mediaType: "image/png" },
+          ],
+        },
+        { role: "user", parts: [{ type: "text", text: "and this" }] },
+      ],
+      images,
+    );
+    // Consecutive user turns still merge into one message, now with content parts.
+    expect(out).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "first" },
+          { type: "text", text: "look" },
+          { type: "file", data, mediaType: "image/png" },
+          { type: "text", text: "and this" },
+        ],
+      },
+    ]);
+  });
+
   it("starts from the latest compaction summary", () => {
     const messages = toModelMessages([
       { role: "user", text: "old request" },

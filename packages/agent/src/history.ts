@@ -1,5 +1,5 @@
 import type { MessagePart } from "@kiln/protocol";
-import type { AssistantContent, ModelMessage, ToolContent } from "ai";
+import type { AssistantContent, FilePart, ModelMessage, ToolContent, UserContent } from "ai";
 
 /** A chat message as stored: the user's text, or an assistant message's parts. */
 export type StoredMessage =
@@ -19,7 +19,10 @@ export function compactionMessage(summary: string): string {
  * in order. A compaction part replaces everything before it with its summary. Calls that never got a result
  * (the server stopped mid-run) get an "interrupted" result, because providers refuse a call without one.
  */
-export function toModelMessages(messages: readonly StoredMessage[]): ModelMessage[] {
+export function toModelMessages(
+  messages: readonly StoredMessage[],
+  images: ReadonlyMap<string, { mediaType: string; data: Uint8Array }> = new Map(),
+): ModelMessage[] {
   let start = 0;
   let firstParts: MessagePart[] | undefined;
   let summary: string | undefined;
@@ -50,7 +53,15 @@ export function toModelMessages(messages: readonly StoredMessage[]): ModelMessag
               .filter((p) => p.type === "text")
               .map((p) => p.text)
               .join("\n");
-      if (text.trim()) pushUser(out, text);
+      const pictures =
+        "parts" in message
+          ? message.parts.flatMap((p): FilePart[] => {
+              const image = p.type === "image" ? images.get(p.imageId) : undefined;
+              return image ? [{ type: "file", data: image.data, mediaType: image.mediaType }] : [];
+            })
+          : [];
+      if (pictures.length) pushUserParts(out, text, pictures);
+      else if (text.trim()) pushUser(out, text);
     } else if ("parts" in message) pushAssistantParts(out, message.parts, ids);
   }
   return out;
@@ -60,7 +71,19 @@ export function toModelMessages(messages: readonly StoredMessage[]): ModelMessag
 function pushUser(out: ModelMessage[], text: string): void {
   const last = out[out.length - 1];
   if (last?.role === "user" && typeof last.content === "string") last.content = `${last.content}\n\n${text}`;
+  else if (last?.role === "user" && Array.isArray(last.content)) last.content.push({ type: "text", text });
   else out.push({ role: "user", content: text });
+}
+
+/** A user message with images: its text first, then the images, as content parts. */
+function pushUserParts(out: ModelMessage[], text: string, images: FilePart[]): void {
+  const content: UserContent = [...(text.trim() ? [{ type: "text" as const, text }] : []), ...images];
+  const last = out[out.length - 1];
+  if (last?.role === "user") {
+    const before: Exclude<UserContent, string> =
+      typeof last.content === "string" ? [{ type: "text", text: last.content }] : last.content;
+    last.content = [...before, ...content];
+  } else out.push({ role: "user", content });
 }
 
 function pushAssistantParts(out: ModelMessage[], parts: readonly MessagePart[], ids: ToolCallIds): void {

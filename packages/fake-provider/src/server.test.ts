@@ -157,6 +157,46 @@ describe("requests and routes", () => {
     expect((await text(await chat())).choices[0]!.message.content).toBe("kept");
   });
 
+  it("takes image parts as each API does and refuses malformed ones with its 400", async () => {
+    const png =
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    fake.enqueue({ text: "seen" }, { text: "seen too" });
+    const openAiImage = (url: string) => [
+      { type: "text", text: "look" },
+      { type: "image_url", image_url: { url } },
+    ];
+    const anthropicImage = (source: unknown) => [
+      { type: "image", source },
+      { type: "text", text: "look" },
+    ];
+    expect((await chat(openAiImage(`data:image/png;base64,${png}`) as never)).status).toBe(200);
+    const good = { type: "base64", media_type: "image/png", data: png };
+    expect((await messages(anthropicImage(good) as never)).status).toBe(200);
+    // The request is recorded as received, image and all.
+    expect(JSON.stringify(fake.requests[0]!.body)).toContain(png);
+    expect(JSON.stringify(fake.requests[1]!.body)).toContain(png);
+    for (const url of [
+      "data:image/svg+xml;base64,PHN2Zy8+",
+      "data:image/png;base64,not base64!",
+      "file:///etc/passwd",
+    ]) {
+      const res = await chat(openAiImage(url) as never);
+      expect(res.status, url).toBe(400);
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
+    }
+    for (const source of [
+      { ...good, media_type: "image/svg+xml" },
+      { ...good, data: "%%%" },
+      { type: "file", file_id: "x" },
+      undefined,
+    ]) {
+      const res = await messages(anthropicImage(source) as never);
+      expect(res.status, JSON.stringify(source)).toBe(400);
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
+    }
+    expect(fake.requests).toHaveLength(9);
+  });
+
   it("never reports zero usage", async () => {
     fake.enqueue({ text: "" }, { toolCalls: [{ name: "t", arguments: {} }] });
     const a = (await (await chat("")).json()) as {

@@ -7,6 +7,7 @@ import {
   anthropicModel,
   anthropicModels,
 } from "./anthropic.ts";
+import { malformedImage } from "./images.ts";
 import { openaiBody, openaiError, openaiFrames, openaiModel, openaiModels } from "./openai.ts";
 import { assertReply, estimateTokens, newId, type Resolution, resolveReply } from "./plan.ts";
 import { responsesBody, responsesFrames } from "./responses.ts";
@@ -213,6 +214,9 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     if (format !== "responses" && !Array.isArray(body.messages)) {
       return sendError(res, api, 400, "fake-provider: the body needs a `messages` array");
     }
+    // Image parts are checked as the real APIs check them (images.ts), before the script is asked.
+    const badImage = format === "responses" ? undefined : malformedImage(format, body.messages as unknown[]);
+    if (badImage) return sendError(res, api, 400, badImage);
     const index = modelCalls++;
     let reply: Reply | undefined;
     try {

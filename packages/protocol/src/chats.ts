@@ -86,8 +86,31 @@ export type UpdateChatBody = z.infer<typeof UpdateChatBody>;
 /** What a person asks the agent: any text but an empty one. */
 const Prompt = Text(MAX_MESSAGE_CHARS).refine((s) => s.trim().length > 0, "must not be empty");
 
+/** Images a chat accepts (ADR 0041): checked by their magic bytes, never by a client's content-type. */
+export const CHAT_IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"] as const;
+export const ChatImageType = z.enum(CHAT_IMAGE_TYPES);
+export type ChatImageType = z.infer<typeof ChatImageType>;
+export const MAX_CHAT_IMAGE_BYTES = 5 * 1024 * 1024;
+export const MAX_IMAGES_PER_MESSAGE = 4;
+/** Uploads are sent as raw bytes under this type; the server decides what they are. */
+export const CHAT_IMAGE_UPLOAD_TYPE = "application/octet-stream";
+
+export const ChatImage = z
+  .object({ id: Id, chatId: Id, mediaType: ChatImageType, size: z.number().int().positive() })
+  .meta({ id: "ChatImage" });
+export type ChatImage = z.infer<typeof ChatImage>;
+
+export const ChatImageBytes = z
+  .string()
+  .meta({ format: "binary", description: "A PNG, JPEG, GIF or WebP image" });
+
 export const SendMessageBody = z.strictObject({
   content: Prompt.describe("What the user asks for"),
+  images: z
+    .array(Id)
+    .max(MAX_IMAGES_PER_MESSAGE)
+    .optional()
+    .describe("Ids of images uploaded to this chat, shown to the model with the message"),
   mode: ApprovalMode.optional().describe("Overrides the chat's mode for this turn"),
   model: ModelRef.optional().describe("Overrides the chat's model for this turn"),
 });

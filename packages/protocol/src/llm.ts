@@ -50,6 +50,7 @@ export type LlmSource = z.infer<typeof LlmSource>;
 export const LlmConfiguredModel = z.strictObject({
   id: LlmModelId,
   contextWindow: z.number().int().min(256).max(100_000_000).optional().describe("Tokens the model takes"),
+  images: z.boolean().optional().describe("Whether the model accepts images; unset: Kiln's guess (ADR 0041)"),
 });
 export type LlmConfiguredModel = z.infer<typeof LlmConfiguredModel>;
 

@@ -26,6 +26,8 @@ export const MessagePart = z.discriminatedUnion("type", [
     /** While `writing`: how many characters of arguments the model has streamed so far. */
     inputChars: z.number().optional(),
   }),
+  /** An image the person attached (ADR 0041); its bytes are served at the chat's images/{imageId}. */
+  z.object({ type: z.literal("image"), imageId: z.string(), mediaType: z.string() }),
   z.object({ type: z.literal("compaction"), summary: z.string() }),
   z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
   /** The gateway is waiting to retry a refused model call (the latest retry of a run of them). */

@@ -1,7 +1,10 @@
 import { z } from "zod";
 import {
   ApprovalBody,
+  CHAT_IMAGE_UPLOAD_TYPE,
   Chat,
+  ChatImage,
+  ChatImageBytes,
   ChatWithMessages,
   CreateChatBody,
   FixErrorsBody,
@@ -25,6 +28,7 @@ const CHAT = `${CHATS}/:chatId` as const;
 const MESSAGE = `${CHAT}/messages/:messageId` as const;
 const ChatParams = ProjectParams.extend({ chatId: Id });
 const MessageParams = ChatParams.extend({ messageId: Id });
+const ImageParams = ChatParams.extend({ imageId: Id });
 
 /** Why starting a turn can fail: the chat is busy, or its model cannot be had. */
 const TURN_ERRORS = [
@@ -90,6 +94,30 @@ export const chats = {
     response: z.null(),
     errors: ["project_not_found", "chat_not_found"],
   }),
+  uploadImage: defineRoute({
+    method: "POST",
+    path: `${CHAT}/images`,
+    summary:
+      "Upload an image for the chat's next message (the bytes as application/octet-stream; PNG, JPEG, GIF or WebP, at most 5 MB)",
+    tags,
+    permission: "chats.write",
+    params: ChatParams,
+    upload: CHAT_IMAGE_UPLOAD_TYPE,
+    status: 201,
+    response: ChatImage,
+    errors: ["project_not_found", "chat_not_found", "image_invalid", "payload_too_large"],
+  }),
+  image: defineRoute({
+    method: "GET",
+    path: `${CHAT}/images/:imageId`,
+    summary: "An image of the chat, as the type its bytes were checked to be",
+    tags,
+    permission: "chats.read",
+    params: ImageParams,
+    response: ChatImageBytes,
+    produces: "image/*",
+    errors: ["project_not_found", "chat_not_found", "image_not_found"],
+  }),
   /** JSON, or with Accept: text/event-stream the turn's events as they come (like `events`). */
   send: defineRoute({
     method: "POST",
@@ -102,7 +130,7 @@ export const chats = {
     body: SendMessageBody,
     status: 202,
     response: SendMessageResponse,
-    errors: ["project_not_found", "chat_not_found", ...TURN_ERRORS],
+    errors: ["project_not_found", "chat_not_found", "image_not_found", "model_no_images", ...TURN_ERRORS],
   }),
   /** JSON (one page after `after`), or with Accept: text/event-stream live until the turn ends. */
   events: defineRoute({

@@ -56,6 +56,8 @@ export interface RunSetup {
   system: string;
   /** The chat so far (stored messages, oldest first), ending with the new user message. */
   history: Array<{ role: "user" | "assistant"; parts: MessagePart[] }>;
+  /** The bytes of the images the history's image parts name (ADR 0041). */
+  images?: ReadonlyMap<string, { mediaType: string; data: Uint8Array }>;
   tools: ToolDefinition[];
   workspace: Workspace;
   mode: ApprovalMode;
@@ -231,7 +233,7 @@ export class ChatEngine {
         model: setup.model,
         modelId: setup.modelRef,
         system: setup.system,
-        messages: toModelMessages(setup.history),
+        messages: toModelMessages(setup.history, setup.images),
         tools: setup.tools,
         workspace: setup.workspace,
         mode: setup.mode,

@@ -1,6 +1,7 @@
 import { type RunEvent, routes } from "@kiln/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type EventStreams, lastEventId, wantsStream } from "../http/event-stream.ts";
+import { lingerOnClose } from "../http/linger.ts";
 import type { OrgRouter } from "../orgs/router.ts";
 import type { OrgAccess } from "../orgs/service.ts";
 import type { ChatService } from "./service.ts";
@@ -45,6 +46,39 @@ export function chatRoutes(
     const follow = chats.followStarted(who, messageId);
     return streams.numbered<RunEvent>(request, reply, (emit, signal) => follow(0, emit, signal));
   };
+
+  router.handle(c.uploadImage, async (request, reply) => {
+    try {
+      const { project, chatId } = request.params;
+      return await chats.images.upload(
+        request.scope,
+        project,
+        chatId,
+        request.body,
+        request.headers["content-length"],
+      );
+    } catch (err) {
+      // Refused before the upload was read to its end: answer, then close after a bounded linger.
+      if (!request.raw.complete) {
+        reply.header("connection", "close");
+        lingerOnClose(request.raw.socket);
+      }
+      throw err;
+    }
+  });
+  router.handle(c.image, async (request, reply) => {
+    const { project, chatId, imageId } = request.params;
+    const image = await chats.images.get(request.scope, project, chatId, imageId);
+    // Only the four raster types are ever stored (checked by their bytes); nothing here can run script, and
+    // the headers say so to a browser that would sniff or open it as a document.
+    reply
+      .type(image.mediaType)
+      .header("x-content-type-options", "nosniff")
+      .header("content-security-policy", "default-src 'none'; sandbox")
+      .header("content-disposition", "inline")
+      .header("cache-control", "private, max-age=86400, immutable");
+    return reply.send(Buffer.from(image.data));
+  });
 
   router.handle(c.send, async (request, reply) => {
     // A turn is not started for a stream that would be refused.

@@ -22,7 +22,7 @@ import type { AgentService } from "../agents/service.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { chatMessages, chats } from "../db/schema-tenant.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
-import { ConflictError, NotFoundError } from "../errors/errors.ts";
+import { ConflictError, KilnError, NotFoundError } from "../errors/errors.ts";
 import type { ModelRetryNotice } from "../llm/call-context.ts";
 import type { McpToolset } from "../mcp-client/toolset.ts";
 import { requirePermission } from "../orgs/roles.ts";
@@ -30,6 +30,7 @@ import type { OrgAccess } from "../orgs/service.ts";
 import type { ProjectService } from "../projects/service.ts";
 import { FanOut } from "../streams/fan-out.ts";
 import type { ChatEngine } from "./engine.ts";
+import { ChatImages, imageIdsOf, imageParts, loadImages } from "./images.ts";
 import { ChatRun } from "./run.ts";
 import { StartGate, TURN_STARTS_AT_ONCE } from "./start-gate.ts";
 import {
@@ -70,7 +71,7 @@ export interface ModelSource {
     modelRef?: string,
     /** A transaction open in the org's schema to read the org's model settings in. */
     tx?: Executor,
-  ): Promise<{ model: LanguageModel; modelRef: string; contextWindow: number }>;
+  ): Promise<{ model: LanguageModel; modelRef: string; contextWindow: number; images?: boolean }>;
 }
 
 export interface ChatServiceDeps {
@@ -93,6 +94,8 @@ export interface ChatServiceDeps {
 /** Chats with the agent: the conversation CRUD, starting/cancelling/resuming turns, approvals, replay. */
 type TurnInput = {
   content: string | undefined;
+  /** Ids of images uploaded to the chat, shown with the message (ADR 0041). */
+  images?: readonly string[] | undefined;
   mode?: ApprovalMode | undefined;
   model?: string | undefined;
 };
@@ -108,8 +111,12 @@ export class ChatService {
   /** Turn starts on this server, first come first served (start-gate.ts). */
   readonly #starts = new StartGate(TURN_STARTS_AT_ONCE);
 
+  /** The images a chat's messages show (ADR 0041). */
+  readonly images: ChatImages;
+
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
+    this.images = new ChatImages({ database: deps.database, projects: deps.projects });
   }
 
   async list(access: OrgAccess, projectRef: string): Promise<Chat[]> {
@@ -230,6 +237,7 @@ export class ChatService {
     const project = await this.#d.projects.get(access, projectRef);
     return this.#startTurn(access, project, chatId, {
       content: body.content,
+      images: body.images,
       mode: body.mode,
       model: body.model,
     });
@@ -311,12 +319,24 @@ export class ChatService {
           tx,
         );
         const rows: (typeof chatMessages.$inferInsert)[] = [];
+        const parts: MessagePart[] = [{ type: "text", text: turn.content ?? "" }];
+        // Only a message with images costs the statements that check them (and only before any call).
+        if (turn.images?.length) {
+          if (resolved.images === false) {
+            throw new KilnError(
+              "model_no_images",
+              `${resolved.modelRef} reads text only; pick a model that accepts images or send the message without them`,
+              { details: { model: resolved.modelRef } },
+            );
+          }
+          parts.push(...(await imageParts(tx, locked.id, turn.images)));
+        }
         if (turn.content !== undefined) {
           rows.push({
             id: randomUUID(),
             chatId: locked.id,
             role: "user",
-            parts: [{ type: "text", text: turn.content }],
+            parts,
             status: "complete",
             createdBy: access.userId,
             createdAt: new Date(now),
@@ -346,6 +366,8 @@ export class ChatService {
           .set({ title, updatedAt: new Date(now) })
           .where(eq(chats.id, locked.id));
         const history = (await listMessages(tx, locked.id)).filter((m) => m.id !== assistantId);
+        const shown = imageIdsOf(history);
+        const images = new Map(shown.length ? await loadImages(tx, locked.id, shown) : []);
         const run = new ChatRun({
           orgId: access.org.id,
           schemaName: access.org.schemaName,
@@ -356,7 +378,7 @@ export class ChatService {
           approveAll: locked.approveAll,
         });
         await this.#d.engine.register(tx, run, access.userId);
-        return { userRow, assistantRow: assistantRow!, history, run, mode, resolved, agent };
+        return { userRow, assistantRow: assistantRow!, history, images, run, mode, resolved, agent };
       })
       .catch((err: unknown) => {
         // Rolled back: nothing of the turn was stored.
@@ -394,6 +416,7 @@ export class ChatService {
       contextWindow: resolved.contextWindow,
       system: prompt,
       history,
+      images: created.images,
       tools: mcp
         ? [...this.#d.toolsFor(mode, agent.tools), ...mcp.tools]
         : this.#d.toolsFor(mode, agent.tools),

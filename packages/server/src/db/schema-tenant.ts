@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  customType,
   doublePrecision,
   integer,
   jsonb,
@@ -183,6 +184,22 @@ export const chatMessages = pgTable("chat_messages", {
   createdBy: uuid("created_by"),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => "bytea",
+  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v)),
+});
+
+/** Images attached to a chat's messages (ADR 0041); a message's image part names one by id. */
+export const chatImages = pgTable("chat_images", {
+  id: uuid("id").primaryKey(),
+  chatId: uuid("chat_id").notNull(),
+  mediaType: text("media_type").notNull(),
+  size: integer("size").notNull(),
+  data: bytea("data").notNull(),
+  createdBy: uuid("created_by"),
+  createdAt: ts("created_at").notNull().defaultNow(),
 });
 
 export const chatEvents = pgTable(

@@ -7,6 +7,8 @@ import type { LlmProviderKind } from "@kiln/protocol";
  */
 export interface KnownModel {
   contextWindow: number;
+  /** false: the model reads text only (ADR 0041); unset: it accepts images. */
+  images?: boolean;
   price?: { input: number; output: number; cachedInput: number };
 }
 
@@ -22,7 +24,7 @@ export const KNOWN_MODELS: Record<string, KnownModel> = {
   "gpt-4o": { contextWindow: 128_000, price: p(2.5, 1.25, 10) },
   "gpt-4o-mini": { contextWindow: 128_000, price: p(0.15, 0.075, 0.6) },
   o3: { contextWindow: 200_000, price: p(2, 0.5, 8) },
-  "o3-mini": { contextWindow: 200_000, price: p(1.1, 0.55, 4.4) },
+  "o3-mini": { contextWindow: 200_000, images: false, price: p(1.1, 0.55, 4.4) },
   "o4-mini": { contextWindow: 200_000, price: p(1.1, 0.275, 4.4) },
   "claude-opus-4-5": { contextWindow: 200_000, price: p(5, 0.5, 25) },
   "claude-opus-4-1": { contextWindow: 200_000, price: p(15, 1.5, 75) },
@@ -57,6 +59,14 @@ export function knownModel(modelId: string): { id: string; model: KnownModel } |
     }
   }
   return best === undefined ? undefined : { id: best, model: KNOWN_MODELS[best]! };
+}
+
+/**
+ * Whether a model accepts images (ADR 0041): what the provider's configuration says, else what Kiln knows of
+ * it, else yes for the hosted APIs and no for Ollama (most local models read text only).
+ */
+export function acceptsImages(kind: LlmProviderKind, modelId: string, configured?: boolean): boolean {
+  return configured ?? knownModel(modelId)?.model.images ?? kind !== "ollama";
 }
 
 /** The model Kiln picks when a provider is configured from the environment and KILN_MODEL is not set. */

@@ -10,7 +10,7 @@ import type { OrgAccess, OrgRow } from "../orgs/service.ts";
 import type { BudgetGuard } from "./budget-guard.ts";
 import type { LlmCallContext } from "./call-context.ts";
 import type { CallLog } from "./call-log.ts";
-import { defaultContextWindow, FALLBACK_MODEL, knownModel } from "./catalog.ts";
+import { acceptsImages, defaultContextWindow, FALLBACK_MODEL, knownModel } from "./catalog.ts";
 import { instancePolicy } from "./egress.ts";
 import { ModelNotConfiguredError, ProviderCallError, ProviderNotFoundError } from "./errors.ts";
 import { gatewayMiddleware } from "./middleware.ts";
@@ -27,6 +27,8 @@ export interface GatewayModel {
   /** The ref actually used (the default when none was asked for). */
   modelRef: string;
   contextWindow: number;
+  /** Whether the model is sent images (ADR 0041); a turn with images for one that is not is refused. */
+  images: boolean;
 }
 
 export interface GatewayDeps {
@@ -106,7 +108,12 @@ export class LlmGateway {
         },
       ),
     });
-    return { model, modelRef: ref, contextWindow: this.#contextWindow(spec, modelId) };
+    return {
+      model,
+      modelRef: ref,
+      contextWindow: this.#contextWindow(spec, modelId),
+      images: acceptsImages(spec.kind, modelId, spec.models.find((m) => m.id === modelId)?.images),
+    };
   }
 
   /** Every model an org can use: configured ones plus what each provider lists, org providers first. */

@@ -80,6 +80,7 @@ const NOT_FOUND_CODE: Record<string, ErrorCode> = {
   priceId: "price_not_found",
   chatId: "chat_not_found",
   messageId: "message_not_found",
+  imageId: "image_not_found",
   jobId: "job_not_found",
   workerTokenId: "worker_token_not_found",
   taskId: "task_not_found",
@@ -161,6 +162,8 @@ interface Tenant {
   chatId: string;
   /** An answered message in that chat. */
   messageId: string;
+  /** An image uploaded to that chat. */
+  imageId: string;
   /** A queued AI job on the project. */
   jobId: string;
   workerTokenId: string;
@@ -558,6 +561,16 @@ async function makeTenant(prefix: string): Promise<Tenant> {
       reason: "done",
     }),
   );
+  const image = await owner.client.request(
+    "POST",
+    `/api/orgs/${slug}/projects/${project.json().slug}/chats/${chat.json().id}/images`,
+    Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+      "base64",
+    ),
+    { headers: { "content-type": "application/octet-stream" } },
+  );
+  expect(image.statusCode).toBe(201);
   const board = `/api/orgs/${slug}/projects/${project.json().slug}`;
   const task = await owner.client.post(`${board}/tasks`, { title: `Task ${prefix}`, labels: [prefix] });
   expect(task.statusCode).toBe(201);
@@ -685,6 +698,7 @@ async function makeTenant(prefix: string): Promise<Tenant> {
     ))!.sha,
     chatId: chat.json().id,
     messageId,
+    imageId: image.json().id,
     jobId: job.json().id,
     workerTokenId: workerToken.json().id,
     taskId: task.json().id,
@@ -884,6 +898,7 @@ function paramsOf(tenant: Tenant): Record<string, string> {
     sha: tenant.sha,
     chatId: tenant.chatId,
     messageId: tenant.messageId,
+    imageId: tenant.imageId,
     jobId: tenant.jobId,
     workerTokenId: tenant.workerTokenId,
     taskId: tenant.taskId,

@@ -161,6 +161,15 @@ export function CloseIcon(props: IconProps) {
     </Svg>
   );
 }
+export function ImageIcon(props: IconProps) {
+  return (
+    <Svg {...props}>
+      <rect x="2.5" y="3" width="11" height="10" rx="1.5" />
+      <circle cx="6" cy="6.5" r="1" />
+      <path d="m3 12 3.5-3.5 2.5 2.5 1.5-1.5L13 12" />
+    </Svg>
+  );
+}
 export function StopIcon(props: IconProps) {
   return (
     <Svg {...props}>

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { LanguageModelV4FilePart, LanguageModelV4FinishReason } from "@ai-sdk/provider";
-import { BadRequestError } from "../../errors/errors.ts";
+import { BadRequestError, KilnError } from "../../errors/errors.ts";
 
 export function randomId(prefix: string): string {
   return `${prefix}${randomBytes(12).toString("hex")}`;
@@ -39,4 +39,22 @@ export function imagePart(url: string, mediaType?: string): LanguageModelV4FileP
     throw new BadRequestError("validation_failed", "an image URL must be an http(s) or base64 data: URL");
   }
   return { type: "file", mediaType: mediaType ?? "image", data: { type: "url", url: parsed } };
+}
+
+/** A request with an image for a model that reads text only is refused before any call (ADR 0041). */
+export function refuseImagesIfTextOnly(
+  model: { images: boolean; modelRef: string },
+  options: { prompt: readonly { role: string; content: unknown }[] },
+): void {
+  if (model.images) return;
+  const hasImage = options.prompt.some(
+    (m) => Array.isArray(m.content) && m.content.some((p: { type?: string }) => p.type === "file"),
+  );
+  if (hasImage) {
+    throw new KilnError(
+      "model_no_images",
+      `${model.modelRef} reads text only; pick a model that accepts images or send the request without them`,
+      { details: { model: model.modelRef } },
+    );
+  }
 }

@@ -19,6 +19,7 @@ import type { LlmService } from "../service.ts";
 import { AnthropicEventer, anthropicMessage, anthropicToCallOptions } from "./anthropic.ts";
 import { AnthropicMessageResponse, MessagesRequest } from "./anthropic-schema.ts";
 import { AnthropicBudgetError, OpenAiBudgetError, refusingOverBudget } from "./budget-refusal.ts";
+import { refuseImagesIfTextOnly } from "./common.ts";
 import { OpenAiChunker, openAiCompletion, openAiToCallOptions } from "./openai.ts";
 import { ChatCompletion, ChatCompletionRequest } from "./openai-schema.ts";
 import { SseWriter } from "./sse.ts";
@@ -99,8 +100,9 @@ export function llmProxyRoutes(
     async (request, reply) =>
       refusingOverBudget(reply, "openai", async () => {
         const body = request.body;
-        const { model, modelRef, signal } = await prepare(request, reply, body.model);
+        const { model, modelRef, signal, images } = await prepare(request, reply, body.model);
         const options = openAiToCallOptions(body, signal);
+        refuseImagesIfTextOnly({ images, modelRef }, options);
         if (!body.stream) {
           const result = await generate(reply, model, options);
           return result ? openAiCompletion(result, modelRef) : reply;
@@ -181,8 +183,9 @@ export function llmProxyRoutes(
     async (request, reply) =>
       refusingOverBudget(reply, "anthropic", async () => {
         const body = request.body;
-        const { model, modelRef, signal } = await prepare(request, reply, body.model);
+        const { model, modelRef, signal, images } = await prepare(request, reply, body.model);
         const options = anthropicToCallOptions(body, signal);
+        refuseImagesIfTextOnly({ images, modelRef }, options);
         if (!body.stream) {
           const result = await generate(reply, model, options);
           return result ? anthropicMessage(result, modelRef) : reply;

@@ -1,5 +1,5 @@
 import { type ApprovalDecision, routes } from "@kiln/protocol";
-import { type BodyOf, call, urlOf } from "../call.ts";
+import { type BodyOf, call, callUpload, urlOf } from "../call.ts";
 
 const c = routes.chats;
 
@@ -14,6 +14,11 @@ export const chats = {
     call(c.remove, { params: { org, project, chatId } }),
   send: (org: string, project: string, chatId: string, body: BodyOf<typeof c.send>) =>
     call(c.send, { params: { org, project, chatId }, body }),
+  /** An image for the chat's next message: its bytes, which the server checks (ADR 0041). */
+  uploadImage: (org: string, project: string, chatId: string, image: Blob) =>
+    callUpload(c.uploadImage, { params: { org, project, chatId } }, image),
+  imageUrl: (org: string, project: string, chatId: string, imageId: string) =>
+    urlOf(c.image, { params: { org, project, chatId, imageId } }),
   cancel: (org: string, project: string, chatId: string) =>
     call(c.cancel, { params: { org, project, chatId } }),
   decide: (org: string, project: string, chatId: string, toolCallId: string, decision: ApprovalDecision) =>

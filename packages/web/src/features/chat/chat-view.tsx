@@ -2,6 +2,7 @@ import { type ApprovalMode, addUsage, type Chat, type Usage, ZERO_USAGE } from "
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { api } from "../../api/endpoints.ts";
 import { describeError } from "../../api/errors.ts";
 import { agentsQuery, modelsQuery } from "../../api/queries.ts";
 import { succeeds } from "../../api/query-client.ts";
@@ -112,7 +113,7 @@ export function ChatView() {
   const model = chat.data ? chat.data.model : newChat.model;
   const noModel = models.data && models.data.models.length === 0 && !models.data.defaultModel;
 
-  const send = async (text: string): Promise<boolean> => {
+  const send = async (text: string, images: readonly File[] = []): Promise<boolean> => {
     let target: Chat | undefined = chat.data;
     if (!target) {
       try {
@@ -124,7 +125,7 @@ export function ChatView() {
     }
     stick.current = true;
     const content = withPickedContext(projectKey, text);
-    const ok = await succeeds(sendMessage.mutateAsync({ chat: target, content, mode }));
+    const ok = await succeeds(sendMessage.mutateAsync({ chat: target, content, mode, images }));
     if (ok && content !== text) clearPicked(projectKey);
     return ok;
   };
@@ -268,6 +269,7 @@ export function ChatView() {
         ) : (
           <MessageList
             messages={messages}
+            imageUrl={(chatOf, imageId) => api.chats.imageUrl(org, project, chatOf, imageId)}
             costs={costs.data?.byMessage}
             agentLabel={(id, version) => {
               const a = agents.data?.find((x) => x.id === id);

@@ -1,8 +1,22 @@
-import type { ApprovalMode, LlmModelList } from "@kiln/protocol";
+import {
+  type ApprovalMode,
+  CHAT_IMAGE_TYPES,
+  type LlmModelList,
+  MAX_CHAT_IMAGE_BYTES,
+  MAX_IMAGES_PER_MESSAGE,
+} from "@kiln/protocol";
 import { type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from "react";
-import { Button } from "../../ui/button.tsx";
+import { Button, IconButton } from "../../ui/button.tsx";
 import { cn } from "../../ui/cn.ts";
-import { StopIcon } from "../../ui/icons.tsx";
+import { CloseIcon, ImageIcon, StopIcon } from "../../ui/icons.tsx";
+
+/** An image attached in the composer, with a local preview until the message is sent. */
+interface Attachment {
+  file: File;
+  url: string;
+}
+
+const ACCEPTED = new Set<string>(CHAT_IMAGE_TYPES);
 
 const MODES: Array<{ id: ApprovalMode; label: string; title: string }> = [
   { id: "allow", label: "Allow", title: "Tools run at once" },
@@ -57,7 +71,8 @@ export function Composer({
   focusRequest: number;
   draft: string;
   onDraft: (text: string) => void;
-  onSend: (text: string) => Promise<boolean>;
+  /** `images`: attached in the composer (ADR 0041); the server checks what they are. */
+  onSend: (text: string, images: File[]) => Promise<boolean>;
   onQueue: (text: string) => void;
   onCancel: () => void;
   onMode: (mode: ApprovalMode) => void;
@@ -66,7 +81,46 @@ export function Composer({
   context?: ReactNode;
 }) {
   const area = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
   const [sending, setSending] = useState(false);
+  const [attached, setAttached] = useState<Attachment[]>([]);
+  const [attachError, setAttachError] = useState<string | null>(null);
+
+  // The previews' object URLs are let go of with them.
+  const latest = useRef(attached);
+  latest.current = attached;
+  useEffect(
+    () => () => {
+      for (const a of latest.current) URL.revokeObjectURL(a.url);
+    },
+    [],
+  );
+
+  /** Pasted, dropped or picked files: images of the four types under the size limit, up to four. */
+  const attach = (files: Iterable<File>) => {
+    const list = [...files];
+    if (list.length === 0) return;
+    const fine = list.filter((f) => ACCEPTED.has(f.type) && f.size <= MAX_CHAT_IMAGE_BYTES);
+    const room = MAX_IMAGES_PER_MESSAGE - attached.length;
+    const taken = fine.slice(0, Math.max(0, room));
+    setAttachError(
+      fine.length < list.length
+        ? `Only PNG, JPEG, GIF or WebP images up to ${MAX_CHAT_IMAGE_BYTES / 1024 / 1024} MB`
+        : taken.length < fine.length
+          ? `At most ${MAX_IMAGES_PER_MESSAGE} images per message`
+          : null,
+    );
+    if (taken.length)
+      setAttached((a) => [...a, ...taken.map((file) => ({ file, url: URL.createObjectURL(file) }))]);
+  };
+  const detach = (index: number) => {
+    setAttached((a) => {
+      const gone = a[index];
+      if (gone) URL.revokeObjectURL(gone.url);
+      return a.filter((_, i) => i !== index);
+    });
+    setAttachError(null);
+  };
 
   useEffect(() => {
     if (focusRequest > 0) area.current?.focus();
@@ -85,13 +139,25 @@ export function Composer({
     const text = draft.trim();
     if (!text || sending || disabled) return;
     if (running) {
+      // Queued messages are words only; attached images wait for a message sent once the turn ends.
+      if (attached.length) return;
       onQueue(text);
       onDraft("");
       return;
     }
     setSending(true);
     try {
-      if (await onSend(text)) onDraft("");
+      if (
+        await onSend(
+          text,
+          attached.map((a) => a.file),
+        )
+      ) {
+        onDraft("");
+        for (const a of attached) URL.revokeObjectURL(a.url);
+        setAttached([]);
+        setAttachError(null);
+      }
     } finally {
       setSending(false);
     }
@@ -119,6 +185,14 @@ export function Composer({
         e.preventDefault();
         void send();
       }}
+      onDragOver={(e) => {
+        if (!disabled && e.dataTransfer.types.includes("Files")) e.preventDefault();
+      }}
+      onDrop={(e) => {
+        if (disabled || e.dataTransfer.files.length === 0) return;
+        e.preventDefault();
+        attach(e.dataTransfer.files);
+      }}
     >
       <div
         data-focus-ring="within"
@@ -128,8 +202,39 @@ export function Composer({
         )}
       >
         {context}
+        {attached.length > 0 && (
+          <ul aria-label="Attached images" className="flex flex-wrap gap-1.5 px-2 pt-2">
+            {attached.map((a, i) => (
+              <li key={a.url} className="relative">
+                <img
+                  src={a.url}
+                  alt={a.file.name || "Pasted image"}
+                  className="block size-14 rounded border border-line object-cover"
+                />
+                <IconButton
+                  label={`Remove ${a.file.name || "image"}`}
+                  onClick={() => detach(i)}
+                  className="absolute -top-1.5 -right-1.5 size-5 rounded-full border border-line bg-surface-1 text-neutral-300"
+                >
+                  <CloseIcon className="size-2.5" />
+                </IconButton>
+              </li>
+            ))}
+          </ul>
+        )}
+        {attachError && (
+          <p role="alert" className="px-3 pt-1.5 text-[11px] text-amber-300/90">
+            {attachError}
+          </p>
+        )}
         <textarea
           ref={area}
+          onPaste={(e) => {
+            const files = [...e.clipboardData.files].filter((f) => f.type.startsWith("image/"));
+            if (files.length === 0) return;
+            e.preventDefault();
+            attach(files);
+          }}
           aria-label="Message the agent"
           rows={2}
           value={draft}
@@ -174,6 +279,25 @@ export function Composer({
               </option>
             ))}
           </select>
+          <input
+            ref={picker}
+            type="file"
+            accept={CHAT_IMAGE_TYPES.join(",")}
+            multiple
+            hidden
+            aria-label="Image files"
+            onChange={(e) => {
+              if (e.target.files) attach(e.target.files);
+              e.target.value = "";
+            }}
+          />
+          <IconButton
+            label="Attach images"
+            disabled={disabled || attached.length >= MAX_IMAGES_PER_MESSAGE}
+            onClick={() => picker.current?.click()}
+          >
+            <ImageIcon className="size-3.5" />
+          </IconButton>
           <span className="ml-auto" />
           {running && draft.trim() && (
             <Button

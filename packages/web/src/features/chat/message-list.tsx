@@ -26,8 +26,11 @@ export function MessageList({
   costs,
   actions,
   agentLabel,
+  imageUrl,
 }: {
   messages: ChatMessage[];
+  /** Where an attached image of a chat is read from (ADR 0041). */
+  imageUrl?: (chatId: string, imageId: string) => string;
   costs: Map<string, number | null> | undefined;
   actions: MessageActions;
   /** What to call the agent version an answer ran (ADR 0035). */
@@ -48,7 +51,30 @@ export function MessageList({
           className={cn("flex min-w-0 flex-col gap-2", m.role === "user" && "items-end")}
         >
           {m.role === "user" ? (
-            <UserMessage text={m.parts.map((p) => (p.type === "text" ? p.text : "")).join("")} />
+            <>
+              {imageUrl && m.parts.some((p) => p.type === "image") && (
+                <div className="flex max-w-[85%] flex-wrap justify-end gap-1.5">
+                  {m.parts.map((p) =>
+                    p.type === "image" ? (
+                      <a
+                        key={p.imageId}
+                        href={imageUrl(m.chatId, p.imageId)}
+                        target="_blank"
+                        rel="noreferrer"
+                        className="block overflow-hidden rounded-md border border-line"
+                      >
+                        <img
+                          src={imageUrl(m.chatId, p.imageId)}
+                          alt="Attached"
+                          className="block h-24 max-w-48 object-cover"
+                        />
+                      </a>
+                    ) : null,
+                  )}
+                </div>
+              )}
+              <UserMessage text={m.parts.map((p) => (p.type === "text" ? p.text : "")).join("")} />
+            </>
           ) : (
             <AssistantMessage
               message={m}
@@ -131,6 +157,9 @@ export function PartView({
           {part.message} <span className="font-mono text-red-400/60">({part.code})</span>
         </p>
       );
+    case "image":
+      // Shown with the person's message (MessageList), never among an answer's parts.
+      return null;
     case "retry":
       return (
         <p role="status" className="text-xs text-amber-300/90" title={part.message}>

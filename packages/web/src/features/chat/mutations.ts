@@ -66,8 +66,26 @@ export function useSendMessage(org: string, project: string) {
   const qc = useQueryClient();
   return useMutation({
     /** `mode`: the one the selector shows, so the turn runs in it even if its change is still on the way. */
-    mutationFn: ({ chat, content, mode }: { chat: Chat; content: string; mode?: ApprovalMode }) =>
-      api.chats.send(org, project, chat.id, { content, ...(mode ? { mode } : {}) }),
+    mutationFn: async ({
+      chat,
+      content,
+      mode,
+      images = [],
+    }: {
+      chat: Chat;
+      content: string;
+      mode?: ApprovalMode;
+      /** Attached in the composer: uploaded to the chat first, then named by the message (ADR 0041). */
+      images?: readonly Blob[];
+    }) => {
+      const ids: string[] = [];
+      for (const image of images) ids.push((await api.chats.uploadImage(org, project, chat.id, image)).id);
+      return api.chats.send(org, project, chat.id, {
+        content,
+        ...(mode ? { mode } : {}),
+        ...(ids.length ? { images: ids } : {}),
+      });
+    },
     onSuccess: (sent, { chat }) => addTurn(qc, org, project, chat, sent),
     onError: (_err, { chat }) => void qc.invalidateQueries({ queryKey: keys.chat(org, project, chat.id) }),
     meta: {
