@@ -125,6 +125,8 @@ it("takes a brand-new user from sign-up to a built habit tracker by describing i
 });
 
 it("a reload asked for while the preview is still signing in waits for it: the app, never 'private'", async () => {
+  // Signed out of the first test's account: this one signs up anew.
+  await browser.context.clearCookies();
   const page = await newPage();
   const { org } = await signUpInBrowser(page, { kiln, base }, "Rae Reload");
   await page.getByRole("button", { name: "New project" }).click();

@@ -37,10 +37,17 @@ const oneLine = (text: string, max: number) => text.replace(/\s+/g, " ").trim().
 
 /**
  * Waits for the preview to settle after a turn: the turn's message completed (its end reloads the preview)
- * and no reload still on its way (a click on the page being replaced would be lost with it).
+ * and no reload under way for two seconds on end — a second one may follow when the fresh page threw
+ * (reloadIfBroken, 1.5 s after the turn). A click on a page being replaced is lost with it.
  */
-export async function previewSettled(page: Page, turn: Locator): Promise<void> {
+export async function previewSettled(page: Page, turn: Locator, quietMs = 2_000): Promise<void> {
   await expect.poll(() => turn.getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
   const busy = page.getByRole("region", { name: "Preview" }).locator("[aria-busy=true]");
-  await expect.poll(() => busy.count(), { timeout: 30_000 }).toBe(0);
+  const deadline = Date.now() + 30_000;
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < quietMs) {
+    if (Date.now() > deadline) throw new Error("the preview kept reloading for 30 s after the turn");
+    if ((await busy.count()) > 0) quietSince = Date.now();
+    await page.waitForTimeout(100);
+  }
 }
