@@ -78,6 +78,7 @@ export const FAMILY_LABELS: Record<string, string> = {
   domain: "Domains",
   task: "Board",
   agent: "Agent actions",
+  mcp_server: "MCP servers",
 };
 
 export function verbOf(action: AuditAction): string {

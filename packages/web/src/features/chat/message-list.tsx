@@ -60,7 +60,7 @@ export function MessageList({
                         key={p.imageId}
                         href={imageUrl(m.chatId, p.imageId)}
                         target="_blank"
-                        rel="noreferrer"
+                        rel="noopener noreferrer"
                         className="block overflow-hidden rounded-md border border-line"
                       >
                         <img
